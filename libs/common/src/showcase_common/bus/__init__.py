@@ -1,0 +1,22 @@
+"""The message bus: connection, declarations, publishing and the one consumer loop."""
+
+from showcase_common.bus.connection import connect
+from showcase_common.bus.consumer import Backoff, Consumer, ConsumerOptions, Delivery
+from showcase_common.bus.errors import HandlerError, PermanentError, RetryableError
+from showcase_common.bus.publisher import Publisher
+from showcase_common.bus.streams import ensure_consumer, ensure_kv, ensure_stream
+
+__all__ = [
+    "Backoff",
+    "Consumer",
+    "ConsumerOptions",
+    "Delivery",
+    "HandlerError",
+    "PermanentError",
+    "Publisher",
+    "RetryableError",
+    "connect",
+    "ensure_consumer",
+    "ensure_kv",
+    "ensure_stream",
+]

@@ -1,0 +1,35 @@
+"""Connecting to NATS with the settings a long-running service needs."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Client:
+    """A client that reconnects forever (nats-py gives up after ~2 minutes by default)."""
+
+    async def on_disconnect() -> None:
+        log.warning("disconnected from NATS at %s", url)
+
+    async def on_reconnect() -> None:
+        log.info("reconnected to NATS at %s", url)
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("NATS error: %s", exc)
+
+    return await nats.connect(
+        url,
+        name=name,
+        connect_timeout=connect_timeout_s,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+        error_cb=on_error,
+    )

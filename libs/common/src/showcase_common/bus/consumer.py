@@ -1,0 +1,230 @@
+"""THE pull-consumer loop: fetch → decode → handler → ack.
+
+- a `RetryableError` (or any unexpected exception) naks with a capped exponential delay, so a
+  message is tried again later and, after `max_deliver` deliveries, reaches the dead letters;
+- a `PermanentError` or an undecodable message is terminated and logged;
+- while a handler runs, `in_progress()` is sent every `heartbeat_s` so a long step keeps its lease;
+- `stop` (set on SIGTERM/SIGINT) ends the loop after the message in hand is settled.
+
+In batch mode the handler receives every message of one fetch at once (the syncer covers them all
+with one snapshot) and they are settled together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from nats.js.client import JetStreamContext
+
+from showcase_common import events
+from showcase_common.bus.errors import PermanentError, RetryableError
+from showcase_common.bus.streams import ensure_consumer
+from showcase_common.logs import request_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Delivery:
+    """One decoded message and what the handler may need of its envelope."""
+
+    event: events.Event
+    msg: Msg
+
+    @property
+    def attempt(self) -> int:
+        return self.msg.metadata.num_delivered
+
+    @property
+    def stream_seq(self) -> int:
+        return self.msg.metadata.sequence.stream
+
+    @property
+    def request_id(self) -> str | None:
+        return _first_request_id(self.event)
+
+    async def in_progress(self) -> None:
+        await self.msg.in_progress()
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential delay for the nth delivery: base · 2^(n-1), at most cap."""
+
+    base_s: float = 1.0
+    cap_s: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
+
+
+@dataclass
+class ConsumerOptions:
+    ack_wait_s: float = 30.0
+    max_deliver: int = 10
+    batch_size: int = 1
+    fetch_timeout_s: float = 1.0
+    heartbeat_s: float = 10.0
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+class Consumer:
+    """A durable pull consumer bound to one handler (or one batch handler)."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stream: str,
+        durable: str,
+        filter_subjects: Sequence[str],
+        *,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
+        options: ConsumerOptions | None = None,
+    ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
+        self._js = js
+        self._stream = stream
+        self._durable = durable
+        self._subjects = list(filter_subjects)
+        self._handler = handler
+        self._batch_handler = batch_handler
+        self.options = options or ConsumerOptions()
+
+    async def declare(self) -> None:
+        await ensure_consumer(
+            self._js,
+            self._durable,
+            self._subjects,
+            ack_wait_s=self.options.ack_wait_s,
+            max_deliver=self.options.max_deliver,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set."""
+        await self.declare()
+        sub = await self._subscribe()
+        log.info("consuming %s as %s", self._subjects, self._durable)
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(
+                    self.options.batch_size, timeout=self.options.fetch_timeout_s
+                )
+            except TimeoutError:
+                continue
+            except Exception as exc:  # the subscription may be dead after a server restart
+                log.warning("fetch failed (%s); re-subscribing", exc)
+                await _sleep_unless(stop, 1.0)
+                sub = await self._resubscribe(sub, stop)
+                continue
+            await self.process(msgs)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+    async def process(self, msgs: Sequence[Msg]) -> None:
+        """Decode, dispatch and settle one fetched batch."""
+        deliveries = [d for d in (await self._decode(m) for m in msgs) if d is not None]
+        if not deliveries:
+            return
+        if self._batch_handler is not None:
+            await self._settle(deliveries, self._batch_handler(deliveries))
+        else:
+            assert self._handler is not None
+            for delivery in deliveries:
+                await self._settle([delivery], self._handler(delivery))
+
+    async def _decode(self, msg: Msg) -> Delivery | None:
+        try:
+            return Delivery(events.decode(msg.subject, msg.data), msg)
+        except events.UndecodableEvent as exc:
+            log.error("terminating undecodable message on %s: %s", msg.subject, exc)
+            await msg.term()
+            return None
+
+    async def _settle(self, deliveries: list[Delivery], work: Awaitable[None]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(deliveries))
+        with request_context(deliveries[0].request_id):
+            try:
+                await work
+            except PermanentError as exc:
+                log.error("permanent failure of %s: %s", _describe(deliveries), exc)
+                await _each(deliveries, lambda d: d.msg.term())
+            except Exception as exc:
+                await self._nak(deliveries, exc)
+            else:
+                await _each(deliveries, lambda d: d.msg.ack_sync())
+            finally:
+                heartbeat.cancel()
+
+    async def _nak(self, deliveries: list[Delivery], exc: Exception) -> None:
+        attempt = max(d.attempt for d in deliveries)
+        explicit = exc.delay_s if isinstance(exc, RetryableError) else None
+        delay = explicit if explicit is not None else self.options.backoff.delay(attempt)
+        logger = log.warning if isinstance(exc, RetryableError) else log.exception
+        logger(
+            "delivery %d of %s failed (%s); retrying in %.1fs",
+            attempt,
+            _describe(deliveries),
+            exc,
+            delay,
+        )
+        await _each(deliveries, lambda d: d.msg.nak(delay=delay))
+
+    async def _heartbeat(self, deliveries: list[Delivery]) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_s)
+            await _each(deliveries, lambda d: d.in_progress())
+
+    async def _subscribe(self):  # type: ignore[no-untyped-def]
+        return await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stream)
+
+    async def _resubscribe(self, old, stop: asyncio.Event):  # type: ignore[no-untyped-def]
+        with contextlib.suppress(Exception):
+            await old.unsubscribe()
+        while not stop.is_set():
+            try:
+                await self.declare()
+                return await self._subscribe()
+            except Exception as exc:
+                log.warning("re-subscribing %s failed (%s)", self._durable, exc)
+                await _sleep_unless(stop, 2.0)
+        return old
+
+
+async def _each(
+    deliveries: Sequence[Delivery], action: Callable[[Delivery], Awaitable[object]]
+) -> None:
+    for delivery in deliveries:
+        try:
+            await action(delivery)
+        except Exception as exc:  # settling can fail while NATS is away; redelivery covers it
+            log.warning("could not settle message seq=%s: %s", delivery.stream_seq, exc)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _describe(deliveries: Sequence[Delivery]) -> str:
+    first = deliveries[0]
+    more = f" (+{len(deliveries) - 1} more)" if len(deliveries) > 1 else ""
+    return f"{first.event.subject} seq={first.stream_seq}{more}"
+
+
+def _first_request_id(event: events.Event) -> str | None:
+    request = getattr(event, "request", None)
+    if request is not None:
+        return str(request.request_id)
+    requests = getattr(event, "requests", None)
+    return str(requests[0].request_id) if requests else None

@@ -1,0 +1,194 @@
+"""The event types: the contract between services.
+
+Events are small typed records with past-tense names. Each carries `event_id` (used as the
+`Nats-Msg-Id`, so a re-publish of the same fact is dropped by JetStream's de-duplication),
+`version` (bumped on an incompatible change) and the ids of the requests it concerns, so the
+progress gateway can fan one fact out to every request it covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from showcase_common import subjects
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    """A fresh random identifier (hex uuid4) for events and requests."""
+    return uuid.uuid4().hex
+
+
+class Event(BaseModel):
+    """Base of every event. `subject` is where it is published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: ClassVar[str]
+    version: int = 1
+    event_id: str = Field(default_factory=new_id)
+    occurred_at: dt.datetime = Field(default_factory=_now)
+
+
+class ShowcaseRef(BaseModel):
+    """What the pipeline needs to know of a showcase, without reading the index."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    showcase_id: int
+    year: int
+    location_key: str
+    key: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        """The showcase's page on a machine agent."""
+        return f"/showcase/{self.year}/{self.location_key}/{self.key}/"
+
+
+class RequestRef(BaseModel):
+    """A studio's request as it travels through the pipeline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: str
+    user: str
+    showcase: ShowcaseRef
+    redirect_url: str
+
+
+class ShowcaseCreated(Event):
+    subject: ClassVar[str] = subjects.SHOWCASE_CREATED
+    request: RequestRef
+
+
+class RetryRequested(Event):
+    """An operator or the studio asked to re-drive a failed request from a step."""
+
+    subject: ClassVar[str] = subjects.RETRY_REQUESTED
+    request: RequestRef
+    from_step: Literal["sync", "machines"]
+    machine_ids: list[str] = Field(default_factory=list)
+    """With from_step="machines": only these machines (empty: every machine behind)."""
+
+
+class RolloutRequested(Event):
+    """Roll out the current index with no studio request (operator `apply`)."""
+
+    subject: ClassVar[str] = subjects.ROLLOUT_REQUESTED
+    requested_by: str
+
+
+class Snapshot(BaseModel):
+    """An immutable index snapshot in the object store."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    generation: int
+    object_key: str
+    sha256: str
+    size: int
+
+
+class IndexSynced(Event):
+    subject: ClassVar[str] = subjects.INDEX_SYNCED
+    snapshot: Snapshot
+    requests: list[RequestRef]
+    machine_ids: list[str] = Field(default_factory=list)
+    """Non-empty on a retry: roll out to these machines only."""
+
+
+class IndexSyncFailed(Event):
+    subject: ClassVar[str] = subjects.INDEX_SYNC_FAILED
+    requests: list[RequestRef]
+    error: str
+
+
+class MachineUpdated(Event):
+    subject: ClassVar[str] = subjects.MACHINE_UPDATED
+    generation: int
+    requests: list[RequestRef]
+    machine_id: str
+    region: str
+    done: int
+    """How many machines of this roll-out have finished (this one included)."""
+    total: int
+    duration_s: float
+
+
+class MachineUpdateFailed(Event):
+    subject: ClassVar[str] = subjects.MACHINE_UPDATE_FAILED
+    generation: int
+    requests: list[RequestRef]
+    machine_id: str
+    region: str
+    done: int
+    total: int
+    error: str
+
+
+class MachineFailure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    machine_id: str
+    region: str
+    error: str
+
+
+class FleetUpdated(Event):
+    subject: ClassVar[str] = subjects.FLEET_UPDATED
+    generation: int
+    requests: list[RequestRef]
+    machine_ids: list[str]
+    skipped: list[str] = Field(default_factory=list)
+    """Machines not running now; they catch up when they boot."""
+    duration_s: float
+
+
+class FleetUpdateFailed(Event):
+    subject: ClassVar[str] = subjects.FLEET_UPDATE_FAILED
+    generation: int
+    requests: list[RequestRef]
+    failures: list[MachineFailure]
+    updated: list[str] = Field(default_factory=list)
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ShowcaseCreated,
+    RetryRequested,
+    RolloutRequested,
+    IndexSynced,
+    IndexSyncFailed,
+    MachineUpdated,
+    MachineUpdateFailed,
+    FleetUpdated,
+    FleetUpdateFailed,
+)
+_BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
+
+
+class UndecodableEvent(ValueError):
+    """The message is not a valid event of its subject (a permanent failure)."""
+
+
+def decode(subject: str, data: bytes) -> Event:
+    """Parse a message's payload into the event type of its subject."""
+    event_type = _BY_SUBJECT.get(subject)
+    if event_type is None:
+        raise UndecodableEvent(f"no event type is published on {subject!r}")
+    try:
+        return event_type.model_validate_json(data)
+    except ValueError as exc:
+        raise UndecodableEvent(f"invalid {event_type.__name__}: {exc}") from exc
+
+
+def encode(event: Event) -> bytes:
+    return event.model_dump_json().encode()

@@ -1,0 +1,5 @@
+"""The index database: its shared schema and the showcases.yml derived from it."""
+
+from showcase_common.index.models import Location, Showcase, User
+
+__all__ = ["Location", "Showcase", "User"]

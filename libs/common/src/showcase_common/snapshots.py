@@ -1,0 +1,159 @@
+"""Index snapshots in the object store: the layout and the only code that touches it.
+
+    {prefix}/generations/{generation:012d}.sqlite3   immutable, sha256 in its metadata
+    {prefix}/latest.json                             pointer to the newest generation
+    {prefix}/index.sqlite3                           legacy copy for machines of the old system
+
+The pointer only ever moves forward: it is written with If-Match on the ETag that was read (or
+If-None-Match: * when there is none), so of two syncers racing, the older loses and retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from showcase_common.events import Snapshot
+from showcase_common.settings import S3Settings
+
+
+class SnapshotStoreError(Exception):
+    """The object store failed or refused (a transient outage, wrong credentials, ...)."""
+
+
+class ChecksumMismatch(SnapshotStoreError):
+    """A downloaded snapshot does not match the checksum it was published with."""
+
+
+class PointerConflict(SnapshotStoreError):
+    """Another writer moved the pointer between our read and our write."""
+
+
+def make_s3_client(settings: S3Settings) -> Any:
+    """A boto3 S3 client for AWS, Tigris or any S3-compatible endpoint."""
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.aws_access_key_id or "local",
+        aws_secret_access_key=settings.aws_secret_access_key or "local",
+        config=Config(
+            s3={"addressing_style": settings.s3_addressing_style},
+            connect_timeout=settings.s3_connect_timeout_s,
+            read_timeout=settings.s3_read_timeout_s,
+            retries={"max_attempts": 1, "mode": "standard"},
+            request_checksum_calculation="when_supported",
+        ),
+    )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SnapshotStore:
+    def __init__(self, client: Any, bucket: str, prefix: str = "db") -> None:
+        self._s3 = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def generation_key(self, generation: int) -> str:
+        return f"{self.prefix}/generations/{generation:012d}.sqlite3"
+
+    @property
+    def pointer_key(self) -> str:
+        return f"{self.prefix}/latest.json"
+
+    @property
+    def legacy_key(self) -> str:
+        return f"{self.prefix}/index.sqlite3"
+
+    def check_bucket(self) -> None:
+        """Raise `SnapshotStoreError` when the bucket is missing or the credentials are refused."""
+        self._call(self._s3.head_bucket, Bucket=self.bucket)
+
+    def ensure_bucket(self) -> None:
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self._call(self._s3.create_bucket, Bucket=self.bucket)
+
+    def latest(self) -> tuple[Snapshot | None, str | None]:
+        """The snapshot the pointer names, and the pointer's ETag (None, None when unset)."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=self.pointer_key)
+        except ClientError as exc:
+            if _code(exc) in {"NoSuchKey", "404"}:
+                return None, None
+            raise SnapshotStoreError(str(exc)) from exc
+        except Exception as exc:
+            raise SnapshotStoreError(str(exc)) from exc
+        body = json.loads(response["Body"].read())
+        return Snapshot.model_validate(body), response["ETag"]
+
+    def upload(self, path: Path, generation: int, sha256: str) -> Snapshot:
+        """Upload an immutable generation object; its checksum goes in metadata and S3's own."""
+        key = self.generation_key(generation)
+        data = path.read_bytes()
+        self._call(
+            self._s3.put_object,
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            Metadata={"sha256": sha256, "generation": str(generation)},
+            ChecksumAlgorithm="SHA256",
+        )
+        return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
+
+    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
+        """Point `latest` at `snapshot`, only if nobody moved it since we read `expected_etag`."""
+        condition = {"IfMatch": expected_etag} if expected_etag else {"IfNoneMatch": "*"}
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=self.pointer_key,
+                Body=snapshot.model_dump_json().encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if _code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}:
+                raise PointerConflict(
+                    f"pointer moved past generation {snapshot.generation}"
+                ) from exc
+            raise SnapshotStoreError(str(exc)) from exc
+        except Exception as exc:
+            raise SnapshotStoreError(str(exc)) from exc
+
+    def upload_legacy(self, path: Path) -> None:
+        self._call(self._s3.upload_file, str(path), self.bucket, self.legacy_key)
+
+    def download(self, snapshot: Snapshot, dest: Path) -> None:
+        """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs."""
+        self._call(self._s3.download_file, self.bucket, snapshot.object_key, str(dest))
+        actual = sha256_file(dest)
+        if actual != snapshot.sha256:
+            dest.unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"snapshot {snapshot.object_key} has sha256 {actual}, expected {snapshot.sha256}"
+            )
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,51 @@
+"""Stream, subject, durable and bucket names: the only place they are spelled.
+
+Every service imports its names from here, so a rename is one edit and a typo is an import error.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+STREAM: Final = "SHOWCASE"
+"""The one durable stream that holds every pipeline event."""
+
+SUBJECT_PREFIX: Final = "showcase"
+ALL_SUBJECTS: Final = f"{SUBJECT_PREFIX}.>"
+
+SHOWCASE_CREATED: Final = f"{SUBJECT_PREFIX}.created"
+RETRY_REQUESTED: Final = f"{SUBJECT_PREFIX}.retry_requested"
+INDEX_SYNCED: Final = f"{SUBJECT_PREFIX}.index.synced"
+INDEX_SYNC_FAILED: Final = f"{SUBJECT_PREFIX}.index.sync_failed"
+MACHINE_UPDATED: Final = f"{SUBJECT_PREFIX}.machine.updated"
+MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
+FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
+FLEET_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.fleet.update_failed"
+ROLLOUT_REQUESTED: Final = f"{SUBJECT_PREFIX}.rollout_requested"
+
+DEAD_LETTER_STREAM: Final = "SHOWCASE_DLQ"
+DEAD_LETTER_SUBJECT_PREFIX: Final = "showcase_dlq"
+MAX_DELIVERIES_ADVISORY: Final = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.*"
+TERMINATED_ADVISORY: Final = f"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{STREAM}.*"
+
+# Durable consumer names, one per consuming role.
+SYNCER_DURABLE: Final = "syncer"
+MACHINE_UPDATER_DURABLE: Final = "machine-updater"
+PROGRESS_DURABLE: Final = "progress-projector"
+
+REQUEST_STATE_BUCKET: Final = "request_state"
+"""JetStream key-value bucket: request id -> the contract's progress message (JSON)."""
+
+SYNC_LEDGER_BUCKET: Final = "sync_ledger"
+"""JetStream key-value bucket: request id -> the generation that first covered it."""
+
+PROGRESS_SUBJECTS: Final = (
+    SHOWCASE_CREATED,
+    RETRY_REQUESTED,
+    INDEX_SYNCED,
+    INDEX_SYNC_FAILED,
+    MACHINE_UPDATED,
+    MACHINE_UPDATE_FAILED,
+    FLEET_UPDATED,
+    FLEET_UPDATE_FAILED,
+)
