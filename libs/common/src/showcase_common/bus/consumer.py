@@ -133,7 +133,7 @@ class Consumer:
 
     async def process(self, msgs: Sequence[Msg]) -> None:
         """Decode, dispatch and settle one fetched batch."""
-        deliveries = [d for d in (await self._decode(m) for m in msgs) if d is not None]
+        deliveries = [d for m in msgs if (d := await self._decode(m)) is not None]
         if not deliveries:
             return
         if self._batch_handler is not None:

