@@ -163,3 +163,40 @@ async def test_batch_handler_gets_every_pending_message_at_once(js) -> None:
     )
     await _run(consumer, done)
     assert batches == [[f"r{i}" for i in range(5)]]
+
+
+async def _dead_letters(js) -> list:
+    from showcase_common.bus.dead_letters import dead_letter_subject
+
+    sub = await js.pull_subscribe(dead_letter_subject("*"), stream=subjects.DEAD_LETTER_STREAM)
+    try:
+        return await sub.fetch(10, timeout=1)
+    except TimeoutError:
+        return []
+
+
+async def test_undecodable_and_exhausted_messages_are_dead_lettered_with_their_error(js) -> None:
+    await js.publish(subjects.SHOWCASE_CREATED, b"{not json", headers={"Nats-Msg-Id": "garbage"})
+    await Publisher(js).publish(_created("doomed"))
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if len(attempts) == 3:
+            done.set()
+        raise RetryableError("machine down")
+
+    options = ConsumerOptions(
+        max_deliver=3, fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05)
+    )
+    consumer = Consumer(
+        js, subjects.STREAM, "t-dlq", [subjects.SHOWCASE_CREATED], handler=handler, options=options
+    )
+    await _run(consumer, done)
+    letters = await _dead_letters(js)
+    assert attempts == [1, 2, 3]
+    assert [m.headers["Dlq-Original-Seq"] for m in letters] == ["1", "2"]
+    assert "invalid ShowcaseCreated" in letters[0].headers["Dlq-Error"]
+    assert letters[1].headers["Dlq-Error"] == "RetryableError: machine down"
+    assert letters[1].headers["Dlq-Attempts"] == "3"

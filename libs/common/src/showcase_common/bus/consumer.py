@@ -2,7 +2,8 @@
 
 - a `RetryableError` (or any unexpected exception) naks with a capped exponential delay, so a
   message is tried again later and, after `max_deliver` deliveries, reaches the dead letters;
-- a `PermanentError` or an undecodable message is terminated and logged;
+- a `PermanentError`, an undecodable message, or a failure on the last allowed delivery is copied
+  to the dead-letter stream with its error, then terminated;
 - while a handler runs, `in_progress()` is sent every `heartbeat_s` so a long step keeps its lease;
 - `stop` (set on SIGTERM/SIGINT) ends the loop after the message in hand is settled.
 
@@ -22,6 +23,7 @@ from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
 from showcase_common import events
+from showcase_common.bus.dead_letters import dead_letter
 from showcase_common.bus.errors import PermanentError, RetryableError
 from showcase_common.bus.streams import ensure_consumer
 from showcase_common.logs import request_context
@@ -147,7 +149,8 @@ class Consumer:
         try:
             return Delivery(events.decode(msg.subject, msg.data), msg)
         except events.UndecodableEvent as exc:
-            log.error("terminating undecodable message on %s: %s", msg.subject, exc)
+            log.error("dead-lettering undecodable message on %s: %s", msg.subject, exc)
+            await dead_letter(self._js, msg, self._durable, str(exc))
             await msg.term()
             return None
 
@@ -158,13 +161,22 @@ class Consumer:
                 await work
             except PermanentError as exc:
                 log.error("permanent failure of %s: %s", _describe(deliveries), exc)
-                await _each(deliveries, lambda d: d.msg.term())
+                await self._give_up(deliveries, f"permanent: {exc}")
             except Exception as exc:
-                await self._nak(deliveries, exc)
+                if max(d.attempt for d in deliveries) >= self.options.max_deliver:
+                    log.error("last delivery of %s failed: %s", _describe(deliveries), exc)
+                    await self._give_up(deliveries, f"{type(exc).__name__}: {exc}")
+                else:
+                    await self._nak(deliveries, exc)
             else:
                 await _each(deliveries, lambda d: d.msg.ack_sync())
             finally:
                 heartbeat.cancel()
+
+    async def _give_up(self, deliveries: list[Delivery], error: str) -> None:
+        for delivery in deliveries:
+            await dead_letter(self._js, delivery.msg, self._durable, error)
+        await _each(deliveries, lambda d: d.msg.term())
 
     async def _nak(self, deliveries: list[Delivery], exc: Exception) -> None:
         attempt = max(d.attempt for d in deliveries)
