@@ -1,0 +1,54 @@
+import json
+
+import pytest
+from showcase_common import events, subjects
+from showcase_common.bus import Backoff
+
+
+def _ref() -> events.RequestRef:
+    showcase = events.ShowcaseRef(
+        showcase_id=7, year=2026, location_key="boston", key="spring-gala", name="Spring Gala"
+    )
+    return events.RequestRef(
+        request_id="r1", user="studio", showcase=showcase, redirect_url="http://x/"
+    )
+
+
+def test_every_event_type_round_trips_through_its_subject() -> None:
+    created = events.ShowcaseCreated(request=_ref())
+    decoded = events.decode(subjects.SHOWCASE_CREATED, events.encode(created))
+    assert decoded == created
+
+
+def test_the_showcase_path_is_the_agents_page() -> None:
+    assert _ref().showcase.path == "/showcase/2026/boston/spring-gala/"
+
+
+@pytest.mark.parametrize(
+    ("subject", "payload", "reason"),
+    [
+        ("showcase.nope", b"{}", "no event type"),
+        (subjects.SHOWCASE_CREATED, b"{broken", "invalid ShowcaseCreated"),
+        (subjects.SHOWCASE_CREATED, b'{"request": {"request_id": 1}}', "invalid ShowcaseCreated"),
+    ],
+)
+def test_undecodable_payloads_are_reported(subject: str, payload: bytes, reason: str) -> None:
+    with pytest.raises(events.UndecodableEvent, match=reason):
+        events.decode(subject, payload)
+
+
+def test_unknown_fields_are_refused_so_a_typo_is_not_silently_dropped() -> None:
+    data = events.ShowcaseCreated(request=_ref()).model_dump(mode="json") | {"surprise": 1}
+    with pytest.raises(events.UndecodableEvent):
+        events.decode(subjects.SHOWCASE_CREATED, json.dumps(data).encode())
+
+
+def test_each_subject_has_exactly_one_event_type() -> None:
+    published = [t.subject for t in events.EVENT_TYPES]
+    assert len(published) == len(set(published))
+    assert all(s.startswith(subjects.SUBJECT_PREFIX + ".") for s in published)
+
+
+def test_backoff_grows_exponentially_and_is_capped() -> None:
+    backoff = Backoff(base_s=1, cap_s=10)
+    assert [backoff.delay(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
