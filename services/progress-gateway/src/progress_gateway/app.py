@@ -1,0 +1,67 @@
+"""The HTTP surface: the progress WebSocket and the health endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from showcase_common.tokens import InvalidToken, verify_token
+
+from progress_gateway import sockets
+from progress_gateway.config import GatewaySettings
+from progress_gateway.runtime import Runtime
+
+RuntimeFactory = Callable[[GatewaySettings], Awaitable[Runtime]]
+
+router = APIRouter()
+
+
+def _runtime(connection: WebSocket | Request) -> Runtime:
+    return connection.app.state.runtime  # type: ignore[no-any-return]
+
+
+@router.websocket("/ws/progress")
+async def progress_socket(
+    websocket: WebSocket, token: Annotated[str | None, Query()] = None
+) -> None:
+    runtime = _runtime(websocket)
+    await websocket.accept()
+    try:
+        grant = verify_token(runtime.settings.progress_token_secret, token)
+    except InvalidToken as exc:
+        # Accept first so the browser sees the reason (a refused handshake is an opaque 403).
+        await websocket.close(sockets.CLOSE_UNAUTHORIZED, f"unauthorized: {exc}"[:120])
+        return
+    await sockets.serve(websocket, grant, runtime.store, runtime.feed)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request, response: Response) -> dict[str, object]:
+    checks = await _runtime(request).checks()
+    if not all(checks.values()):
+        response.status_code = 503
+    return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
+
+
+def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
+    """The app; `start` builds the runtime when the server starts (nothing connects before)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(title="progress-gateway", lifespan=lifespan)
+    app.include_router(router)
+    return app

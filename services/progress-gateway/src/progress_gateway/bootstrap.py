@@ -1,0 +1,70 @@
+"""The composition root: builds the gateway from settings; collaborators can be passed in."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from nats.aio.client import Client
+from showcase_common import subjects
+from showcase_common.bus import Consumer, ConsumerOptions, connect, ensure_kv, ensure_stream
+
+from progress_gateway.app import create_app
+from progress_gateway.config import GatewaySettings
+from progress_gateway.feed import Feed, KvFeedSource
+from progress_gateway.projection import Links
+from progress_gateway.projector import Projector
+from progress_gateway.runtime import Runtime
+from progress_gateway.store import KvProgressStore, ProgressStore
+
+CONSUMER_OPTIONS = ConsumerOptions(batch_size=20, fetch_timeout_s=1.0, ack_wait_s=30.0)
+
+
+def build_projector(settings: GatewaySettings, store: ProgressStore) -> Projector:
+    return Projector(store, Links(settings.public_intake_url))
+
+
+async def start_runtime(settings: GatewaySettings, *, nc: Client | None = None) -> Runtime:
+    """Connect, declare, start the feed and (unless disabled) the projector."""
+    own_connection = nc is None
+    nc = nc or await connect(settings.nats_url, settings.service_name)
+    js = nc.jetstream()
+    await ensure_stream(js)
+    kv = await ensure_kv(js, subjects.REQUEST_STATE_BUCKET)
+    runtime = Runtime(settings=settings, store=KvProgressStore(kv), feed=Feed())
+    if own_connection:
+        runtime.closers.append(nc.drain)
+    source = KvFeedSource(js, subjects.REQUEST_STATE_BUCKET, runtime.feed)
+    await source.start()
+    runtime.closers.append(source.stop)
+
+    async def nats_connected() -> bool:
+        return bool(nc.is_connected)
+
+    runtime.readiness["nats"] = nats_connected
+    if settings.projector_enabled:
+        _start_projector(runtime, js)
+    return runtime
+
+
+def _start_projector(runtime: Runtime, js) -> None:  # type: ignore[no-untyped-def]
+    projector = build_projector(runtime.settings, runtime.store)
+    consumer = Consumer(
+        js,
+        subjects.STREAM,
+        subjects.PROGRESS_DURABLE,
+        subjects.PROGRESS_SUBJECTS,
+        handler=projector.handle,
+        options=CONSUMER_OPTIONS,
+    )
+    task = asyncio.create_task(consumer.run(runtime.stop), name="projector")
+    runtime.tasks.append(task)
+
+    async def projector_running() -> bool:
+        return not task.done()
+
+    runtime.readiness["projector"] = projector_running
+
+
+def build_app(settings: GatewaySettings) -> FastAPI:
+    return create_app(settings, start_runtime)

@@ -1,0 +1,109 @@
+"""The change feed: one watch of the whole bucket per process, fanned out to the connections.
+
+A watch per connection would cost the server one consumer per browser tab; one ordered consumer
+per gateway process (delivering only new revisions) and an in-process fan-out by request id keeps
+the server's load flat however many browsers are connected. The ordered consumer resumes from
+the last revision it saw when the connection to NATS comes back, so no change is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.client import JetStreamContext
+
+from progress_gateway.store import Versioned, decode
+
+log = logging.getLogger(__name__)
+
+_KV_OPERATION = "KV-Operation"
+
+
+class Subscription:
+    """One connection's view of the feed: the changes of the requests it watches, in order."""
+
+    def __init__(self, feed: Feed, request_ids: frozenset[str]) -> None:
+        self.request_ids = request_ids
+        self._feed = feed
+        self._queue: asyncio.Queue[tuple[str, Versioned]] = asyncio.Queue()
+
+    def offer(self, request_id: str, change: Versioned) -> None:
+        self._queue.put_nowait((request_id, change))
+
+    async def next(self) -> tuple[str, Versioned]:
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._feed.unsubscribe(self)
+
+
+class Feed:
+    """Dispatches every stored change to the subscriptions that watch its request."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, request_ids: Iterable[str]) -> Subscription:
+        sub = Subscription(self, frozenset(request_ids))
+        for rid in sub.request_ids:
+            self._subs[rid].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        for rid in sub.request_ids:
+            watchers = self._subs.get(rid)
+            if watchers is not None:
+                watchers.discard(sub)
+                if not watchers:
+                    del self._subs[rid]
+
+    def publish(self, request_id: str, change: Versioned) -> None:
+        for sub in self._subs.get(request_id, ()):
+            sub.offer(request_id, change)
+
+    @property
+    def watched(self) -> int:
+        return len(self._subs)
+
+
+class KvFeedSource:
+    """Feeds a `Feed` from the bucket's subjects through one ordered push consumer."""
+
+    def __init__(self, js: JetStreamContext, bucket: str, feed: Feed) -> None:
+        self._js = js
+        self._bucket = bucket
+        self._feed = feed
+        self._sub = None
+
+    async def start(self) -> None:
+        self._sub = await self._js.subscribe(
+            f"$KV.{self._bucket}.>",
+            stream=f"KV_{self._bucket}",
+            cb=self._on_msg,
+            ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.NEW,
+            idle_heartbeat=2.0,
+        )
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _on_msg(self, msg: Msg) -> None:
+        if msg.headers and msg.headers.get(_KV_OPERATION) in ("DEL", "PURGE"):
+            return
+        request_id = msg.subject.removeprefix(f"$KV.{self._bucket}.")
+        try:
+            change = decode(msg.data, msg.metadata.sequence.stream)
+        except ValueError as exc:
+            log.warning("ignoring an undecodable state of %s: %s", request_id, exc)
+            return
+        if change is not None:
+            self._feed.publish(request_id, change)

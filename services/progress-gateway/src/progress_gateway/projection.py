@@ -1,0 +1,216 @@
+"""Step events → a request's progress: the pure translation (no I/O).
+
+Rules, so that several replicas and redeliveries always agree:
+- events are applied in stream order: an event older (lower stream sequence) than the last one
+  applied to a request is ignored, so a redelivery or a slow replica never rolls a request back;
+- `progress` never decreases, stays below 100 until completion, and is 100 exactly when completed;
+- `completed` is terminal;
+- a failure keeps the progress, sets `error` (with per-machine detail), `retry_url`,
+  `failed_step` and `failed_machines` (what the intake retry endpoint re-drives);
+- a retry clears the failure and goes back to processing without lowering the progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from showcase_common import events
+from showcase_common.progress import RequestProgress
+
+SYNCED_PROGRESS = 30
+CREATED_PROGRESS = 10
+MACHINES_SPAN = 65
+"""Machines move the bar from 30 to 95; only `FleetUpdated` reaches 100."""
+
+
+class ProjectedProgress(RequestProgress):
+    """What the bucket holds: the contract's message plus the projector's bookkeeping.
+
+    Readers that parse it as `RequestProgress` (intake) ignore the extra fields.
+    """
+
+    seq: int = 0
+    """Stream sequence of the last event applied."""
+    rollout_started_at: str | None = None
+    """Start of the current machine roll-out on the updater's clock (for the time left)."""
+
+    def public(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude={"user", "seq", "rollout_started_at"})
+
+
+@dataclass(frozen=True)
+class Links:
+    public_intake_url: str
+
+    def retry_url(self, request_id: str) -> str:
+        return f"{self.public_intake_url.rstrip('/')}/api/requests/{request_id}/retry"
+
+
+def request_refs(event: events.Event) -> list[events.RequestRef]:
+    """Every request an event concerns (one for created/retry, a list for the others)."""
+    request = getattr(event, "request", None)
+    if isinstance(request, events.RequestRef):
+        return [request]
+    return list(getattr(event, "requests", []))
+
+
+def apply(
+    state: ProjectedProgress | None,
+    event: events.Event,
+    ref: events.RequestRef,
+    seq: int,
+    links: Links,
+) -> ProjectedProgress | None:
+    """The request's next state, or None when the event changes nothing."""
+    current = state or ProjectedProgress(request_id=ref.request_id, user=ref.user)
+    if state is not None and (state.status == "completed" or seq <= state.seq):
+        return None
+    changes = _changes(current, event, ref, links)
+    if changes is None:
+        return None
+    nxt = current.model_copy(update=changes)
+    nxt.progress = _monotonic(current.progress, nxt.progress, nxt.status)
+    nxt.seq = seq
+    nxt.user = current.user or ref.user
+    nxt.updated_at = event.occurred_at.isoformat()
+    return nxt
+
+
+def _monotonic(before: int, after: int, status: str) -> int:
+    if status == "completed":
+        return 100
+    return min(99, max(before, after))
+
+
+_CLEAR_FAILURE: dict[str, object] = {
+    "error": None,
+    "retry_url": None,
+    "failed_machines": [],
+    "failed_step": None,
+}
+
+
+def _changes(
+    current: ProjectedProgress, event: events.Event, ref: events.RequestRef, links: Links
+) -> dict[str, object] | None:
+    match event:
+        case events.ShowcaseCreated():
+            return _processing(CREATED_PROGRESS, "syncing", "Publishing the updated index…")
+        case events.RetryRequested(from_step="sync"):
+            return _processing(0, "syncing", "Retrying: publishing the updated index…")
+        case events.RetryRequested():
+            return _processing(0, "updating", "Retrying the machines that failed…")
+        case events.IndexSynced():
+            return {
+                **_processing(
+                    SYNCED_PROGRESS, "updating", "Index published; updating the machines…"
+                ),
+                "rollout_started_at": None,
+            }
+        case events.MachineUpdated():
+            return _machine_updated(current, event)
+        case events.MachineUpdateFailed():
+            return _machine_failed(event)
+        case events.FleetUpdated():
+            return {
+                "status": "completed",
+                "step": "done",
+                "message": "Your showcase is live",
+                "redirect_url": ref.redirect_url,
+                "eta_seconds": None,
+                **_CLEAR_FAILURE,
+            }
+        case events.IndexSyncFailed():
+            return _failed(
+                f"The updated index could not be published: {event.error}",
+                "sync",
+                [],
+                ref.request_id,
+                links,
+            )
+        case events.FleetUpdateFailed():
+            return _failed(
+                _fleet_error(event),
+                "machines",
+                [f.machine_id for f in event.failures],
+                ref.request_id,
+                links,
+            )
+    return None
+
+
+def _processing(progress: int, step: str, message: str) -> dict[str, object]:
+    return {
+        "status": "processing",
+        "progress": progress,
+        "step": step,
+        "message": message,
+        **_CLEAR_FAILURE,
+    }
+
+
+def _machine_progress(done: int, total: int) -> int:
+    return SYNCED_PROGRESS + (MACHINES_SPAN * done) // max(total, 1)
+
+
+def _machine_updated(current: ProjectedProgress, event: events.MachineUpdated) -> dict[str, object]:
+    started = _rollout_start(current, event)
+    return {
+        **_processing(
+            _machine_progress(event.done, event.total),
+            "updating",
+            f"Updated machine {event.done} of {event.total} ({event.region})…",
+        ),
+        "rollout_started_at": started.isoformat(),
+        "eta_seconds": _eta(started, event),
+    }
+
+
+def _machine_failed(event: events.MachineUpdateFailed) -> dict[str, object]:
+    # One machine failing does not end the roll-out; the fleet verdict comes later.
+    return _processing(
+        _machine_progress(event.done, event.total),
+        "updating",
+        f"Machine {event.machine_id} ({event.region}) could not be updated; "
+        f"{event.done} of {event.total} machines done…",
+    )
+
+
+def _rollout_start(current: ProjectedProgress, event: events.MachineUpdated) -> dt.datetime:
+    """The earliest start seen: each machine's finish minus its duration (one clock: the updater's)."""
+    this_start = event.occurred_at - dt.timedelta(seconds=event.duration_s)
+    if current.rollout_started_at is None:
+        return this_start
+    return min(this_start, dt.datetime.fromisoformat(current.rollout_started_at))
+
+
+def _eta(started: dt.datetime, event: events.MachineUpdated) -> float:
+    """Time left at the pace so far (machines roll in parallel, so elapsed/done, not a sum)."""
+    elapsed = max(0.0, (event.occurred_at - started).total_seconds())
+    remaining = max(0, event.total - event.done)
+    return round(elapsed / max(event.done, 1) * remaining, 1)
+
+
+def _failed(
+    error: str, step: str, machines: list[str], request_id: str, links: Links
+) -> dict[str, object]:
+    return {
+        "status": "failed",
+        "step": "failed",
+        "message": "Your showcase could not be published everywhere."
+        if step == "machines"
+        else "Your showcase could not be published.",
+        "error": error,
+        "retry_url": links.retry_url(request_id),
+        "failed_step": step,
+        "failed_machines": machines,
+        "eta_seconds": None,
+    }
+
+
+def _fleet_error(event: events.FleetUpdateFailed) -> str:
+    details = "; ".join(f"{f.machine_id} ({f.region}): {f.error}" for f in event.failures)
+    count = len(event.failures)
+    noun = "machine" if count == 1 else "machines"
+    return f"{count} {noun} could not be updated: {details}"

@@ -1,0 +1,110 @@
+"""Fakes of the gateway's ports and helpers to build deliveries as the consumer loop does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from nats.aio.msg import Msg
+from progress_gateway.projection import ProjectedProgress
+from progress_gateway.store import ProgressStore, StaleRevision, Versioned
+from showcase_common import events
+from showcase_common.bus import Delivery
+
+
+class FakeProgressStore(ProgressStore):
+    """A dict with revisions and the same compare-and-set rule as the bucket."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Versioned] = {}
+        self.revision = 0
+        self.history: list[ProjectedProgress] = []
+        self.before_write: Callable[[str], None] | None = None
+        """Runs between a read and a write: lets a test race another replica in."""
+
+    async def read(self, request_id: str) -> Versioned | None:
+        return self.values.get(request_id)
+
+    async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook(progress.request_id)
+        current = self.values.get(progress.request_id)
+        if (current.revision if current else None) != expected_revision:
+            raise StaleRevision(progress.request_id)
+        return self.put(progress)
+
+    def put(self, progress: ProjectedProgress) -> int:
+        self.revision += 1
+        self.values[progress.request_id] = Versioned(progress, self.revision)
+        self.history.append(progress)
+        return self.revision
+
+    def state(self, request_id: str) -> ProjectedProgress:
+        return self.values[request_id].progress
+
+
+_T0 = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+
+
+def at(seconds: float) -> dt.datetime:
+    return _T0 + dt.timedelta(seconds=seconds)
+
+
+def ref(request_id: str = "r1", user: str = "studio") -> events.RequestRef:
+    showcase = events.ShowcaseRef(
+        showcase_id=1, year=2026, location_key="boston", key="spring", name="Spring"
+    )
+    return events.RequestRef(
+        request_id=request_id,
+        user=user,
+        showcase=showcase,
+        redirect_url="http://fleet/showcase/2026/boston/spring/",
+    )
+
+
+def delivery(event: events.Event, seq: int) -> Delivery:
+    """A delivery whose envelope carries `seq`, exactly as JetStream encodes it in the reply."""
+    reply = f"$JS.ACK.SHOWCASE.progress-projector.1.{seq}.{seq}.1764417600000000000.0"
+    msg = Msg(_client=None, subject=event.subject, reply=reply, data=events.encode(event))  # type: ignore[arg-type]
+    return Delivery(event, msg)
+
+
+def happy_path(refs: list[events.RequestRef], machines: int = 3) -> list[events.Event]:
+    """The events of one successful roll-out over `machines` machines."""
+    snapshot = events.Snapshot(generation=7, object_key="db/7", sha256="0" * 64, size=1)
+    out: list[events.Event] = [events.ShowcaseCreated(request=r, occurred_at=at(0)) for r in refs]
+    out.append(events.IndexSynced(snapshot=snapshot, requests=refs, occurred_at=at(1)))
+    for k in range(1, machines + 1):
+        out.append(
+            events.MachineUpdated(
+                generation=7,
+                requests=refs,
+                machine_id=f"m{k}",
+                region=["ord", "iad", "ams"][k % 3],
+                done=k,
+                total=machines,
+                duration_s=2.0,
+                occurred_at=at(1 + 2 * k),
+            )
+        )
+    out.append(
+        events.FleetUpdated(
+            generation=7,
+            requests=refs,
+            machine_ids=[f"m{k}" for k in range(1, machines + 1)],
+            duration_s=2.0 * machines,
+            occurred_at=at(2 + 2 * machines),
+        )
+    )
+    return out
+
+
+def fleet_failed(refs: list[events.RequestRef]) -> events.FleetUpdateFailed:
+    return events.FleetUpdateFailed(
+        generation=7,
+        requests=refs,
+        failures=[events.MachineFailure(machine_id="m2", region="iad", error="HTTP 503")],
+        updated=["m1", "m3"],
+        occurred_at=at(10),
+    )

@@ -1,0 +1,158 @@
+"""The projector through the composition root, with a fake store: events → request progress."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from progress_gateway.bootstrap import build_projector
+from progress_gateway.config import GatewaySettings
+from progress_gateway.projector import Projector
+from showcase_common import events
+
+from tests.unit.progress_gateway.fakes import (
+    FakeProgressStore,
+    at,
+    delivery,
+    fleet_failed,
+    happy_path,
+    ref,
+)
+
+INTAKE = "http://intake.example"
+
+
+@pytest.fixture
+def store() -> FakeProgressStore:
+    return FakeProgressStore()
+
+
+@pytest.fixture
+def projector(store: FakeProgressStore) -> Projector:
+    return build_projector(GatewaySettings(public_intake_url=INTAKE), store)
+
+
+async def _feed(projector: Projector, evts: list[events.Event], first_seq: int = 1) -> None:
+    for seq, event in enumerate(evts, start=first_seq):
+        await projector.handle(delivery(event, seq))
+
+
+async def test_happy_path_moves_through_each_step_to_100(projector, store) -> None:
+    await _feed(projector, happy_path([ref()]))
+    steps = [(p.status, p.progress, p.step) for p in store.history]
+    assert steps == [
+        ("processing", 10, "syncing"),
+        ("processing", 30, "updating"),
+        ("processing", 51, "updating"),
+        ("processing", 73, "updating"),
+        ("processing", 95, "updating"),
+        ("completed", 100, "done"),
+    ]
+    assert store.history[3].message == "Updated machine 2 of 3 (ams)…"
+    final = store.state("r1")
+    assert final.message == "Your showcase is live"
+    assert final.redirect_url == "http://fleet/showcase/2026/boston/spring/"
+    assert final.user == "studio"
+    assert final.public()["error"] is None and "user" not in final.public()
+
+
+async def test_time_left_is_estimated_once_machines_roll(projector, store) -> None:
+    await _feed(projector, happy_path([ref()], machines=4)[:4])  # created, synced, 2 machines
+    # machine 1 ran 3s→5s, machine 2 finished at 7s: 4s for 2 machines, 2 to go → 4s left
+    assert store.state("r1").eta_seconds == 4.0
+    assert store.history[1].eta_seconds is None
+
+
+async def test_one_event_updates_every_request_it_covers(projector, store) -> None:
+    refs = [ref("r1"), ref("r2", user="other")]
+    await _feed(projector, happy_path(refs))
+    for rid, user in (("r1", "studio"), ("r2", "other")):
+        assert store.state(rid).status == "completed"
+        assert store.state(rid).user == user
+
+
+async def test_redelivered_or_late_events_never_move_progress_back(projector, store) -> None:
+    evts = happy_path([ref()])
+    await _feed(projector, evts[:4])  # up to machine 2 of 3
+    before = store.state("r1")
+    await projector.handle(delivery(evts[2], 3))  # machine 1 redelivered (same sequence)
+    await projector.handle(delivery(evts[0], 1))  # created redelivered
+    assert store.state("r1") == before
+
+
+async def test_machines_finishing_out_of_order_keep_progress_monotonic(projector, store) -> None:
+    evts = happy_path([ref()])
+    created, synced, m1, m2, m3, fleet = evts
+    await _feed(projector, [created, synced, m3, m1, m2, fleet])
+    progress = [p.progress for p in store.history]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+
+async def test_fleet_failure_gives_per_machine_detail_and_retry_url(projector, store) -> None:
+    evts = happy_path([ref()])[:4]
+    await _feed(projector, [*evts, fleet_failed([ref()])])
+    state = store.state("r1")
+    assert (state.status, state.step, state.progress) == ("failed", "failed", 73)
+    assert "m2 (iad): HTTP 503" in (state.error or "")
+    assert state.retry_url == f"{INTAKE}/api/requests/r1/retry"
+    assert (state.failed_step, state.failed_machines) == ("machines", ["m2"])
+
+
+async def test_sync_failure_names_the_sync_step(projector, store) -> None:
+    failed = events.IndexSyncFailed(requests=[ref()], error="S3 unreachable")
+    await _feed(projector, [happy_path([ref()])[0], failed])
+    state = store.state("r1")
+    assert (state.status, state.failed_step, state.progress) == ("failed", "sync", 10)
+    assert "S3 unreachable" in (state.error or "")
+
+
+async def test_retry_resumes_without_lowering_progress_then_completes(projector, store) -> None:
+    evts = happy_path([ref()])
+    await _feed(projector, [*evts[:4], fleet_failed([ref()])])
+    retry = events.RetryRequested(
+        request=ref(), from_step="machines", machine_ids=["m2"], occurred_at=at(20)
+    )
+    await _feed(projector, [retry, evts[-1]], first_seq=10)
+    resumed, done = store.history[-2:]
+    assert (resumed.status, resumed.step, resumed.progress) == ("processing", "updating", 73)
+    assert resumed.error is None and resumed.retry_url is None and resumed.failed_machines == []
+    assert (done.status, done.progress) == ("completed", 100)
+
+
+async def test_completed_is_terminal(projector, store) -> None:
+    await _feed(projector, [*happy_path([ref()]), fleet_failed([ref()])])
+    assert store.state("r1").status == "completed"
+
+
+async def test_a_concurrent_write_is_never_lost(projector, store) -> None:
+    """Another replica writes between our read and our write: we re-read and apply on top."""
+    created, synced = happy_path([ref()])[:2]
+    await _feed(projector, [created])
+
+    def other_replica_applies_synced(request_id: str) -> None:
+        current = store.state(request_id)
+        store.put(current.model_copy(update={"progress": 30, "step": "updating", "seq": 2}))
+
+    store.before_write = other_replica_applies_synced
+    m1 = happy_path([ref()])[2]
+    await projector.handle(delivery(m1, 3))
+    state = store.state("r1")
+    assert (state.progress, state.seq, state.message) == (51, 3, "Updated machine 1 of 3 (iad)…")
+    del synced
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=25), st.booleans())
+async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: bool) -> None:
+    """Whatever the order and repetition of deliveries: monotonic, and 100 iff completed."""
+    store = FakeProgressStore()
+    projector = build_projector(GatewaySettings(), store)
+    evts = happy_path([ref()])
+    if fail:
+        evts[-1] = fleet_failed([ref()])
+    for i in order:
+        await projector.handle(delivery(evts[i], i + 1))
+    progress = [p.progress for p in store.history]
+    assert progress == sorted(progress)
+    for state in store.history:
+        assert (state.progress == 100) == (state.status == "completed")
