@@ -1,0 +1,94 @@
+"""One studio request crosses the whole local stack: intake → NATS → S3 → every agent → WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import html as html_lib
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.support.stack import STUDIO, LocalStack
+
+pytestmark = pytest.mark.e2e
+
+FINAL = {"completed", "failed"}
+
+
+async def _progress_until_final(ws_url: str, request_id: str) -> list[dict[str, Any]]:
+    """Every message the gateway sends for `request_id`, up to and including the final one."""
+    seen: list[dict[str, Any]] = []
+    async with connect(ws_url, open_timeout=10) as ws:
+        async for raw in ws:
+            message = json.loads(raw)
+            if message.get("request_id") != request_id:
+                continue
+            seen.append(message)
+            if message["status"] in FINAL:
+                return seen
+    raise AssertionError(f"the WebSocket closed before the request finished: {seen}")
+
+
+def _submit(stack: LocalStack, name: str) -> dict[str, Any]:
+    location = stack.owned_location("studio")
+    body = {"name": name, "location_id": location["id"], "start_date": "2027-05-16"}
+    response = httpx.post(f"{stack.intake_url}/api/showcases", json=body, auth=STUDIO, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json() | {"location": location}
+
+
+async def test_a_studio_request_reaches_every_machine_and_the_browser(
+    local_stack: LocalStack,
+) -> None:
+    name = f"Spring Gala {uuid.uuid4().hex[:6]}, Main Hall"
+    created = _submit(local_stack, name)
+    request_id = created["request_id"]
+    assert request_id
+
+    async with asyncio.timeout(120):  # a safety net against a hang, not a speed assertion
+        messages = await _progress_until_final(created["progress"]["ws_url"], request_id)
+
+    final = messages[-1]
+    assert final["status"] == "completed", final
+    progress = [m["progress"] for m in messages]
+    assert progress == sorted(progress), f"progress went backwards: {progress}"
+    assert progress[-1] == 100
+    assert all(m["progress"] < 100 for m in messages if m["status"] != "completed")
+    assert final["redirect_url"] == created["redirect_url"]
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        page = await http.get(final["redirect_url"])
+        status = await http.get(created["status_url"], auth=STUDIO)
+    assert page.status_code == 200
+    assert _html_names(page.text, name)
+    assert status.status_code == 200
+    assert status.json()["status"] == "completed"
+
+    showcase = created["showcase"]
+    for agent_id in local_stack.agent_urls:
+        _assert_listed(local_stack.showcases_yml(agent_id), showcase, created["location"], name)
+
+
+def _html_names(html: str, name: str) -> bool:
+    return name in html or html_lib.escape(name) in html
+
+
+def _assert_listed(
+    document: dict[Any, Any], showcase: dict[str, Any], location: dict[str, Any], name: str
+) -> None:
+    """showcases.yml: year → location_key → {name, region, ..., date | events → {key → ...}}."""
+    year = showcase["year"]
+    entry = (document.get(year) or document.get(str(year)) or {}).get(location["key"])
+    assert entry, f"{location['key']} missing from showcases.yml year {year}: {document}"
+    assert entry["name"] == location["name"]
+    assert entry["region"] == location["region"]
+    if "events" in entry:
+        assert entry["events"][showcase["key"]]["name"] == name
+        assert entry["events"][showcase["key"]]["date"].startswith("2027-05-16")
+    else:  # a location's only showcase, keyed "showcase"
+        assert showcase["key"] == "showcase"
+        assert "date" in entry

@@ -1,0 +1,127 @@
+"""The whole local run as a pytest fixture: every server and service as real processes.
+
+`local_stack` (session scope: it takes a few seconds to start, so tests share one) runs the same
+`devstack.Stack` as `make run`, on free ports and a temporary data directory. Its output goes to
+`<tmp>/stack.log` (printed when start-up fails). A test that stops a process must start it again:
+`with local_stack.stopped("local-2"): ...` does both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from devstack.config import StackConfig
+from devstack.output import LogMux
+from devstack.smtp_sink import messages
+from devstack.stack import Stack
+
+STUDIO = ("studio", "studio")
+ADMIN = ("admin", "admin")
+
+
+@dataclass
+class LocalStack:
+    """What tests need of a running stack: URLs, data directories, and control of processes."""
+
+    stack: Stack
+    log_path: Path
+
+    @property
+    def intake_url(self) -> str:
+        return self.stack.intake_url
+
+    @property
+    def gateway_url(self) -> str:
+        return self.stack.gateway_url
+
+    @property
+    def agent_urls(self) -> dict[str, str]:
+        return self.stack.agent_urls
+
+    @property
+    def fleet_url(self) -> str:
+        return self.stack.config.fleet_url
+
+    def agent_data_dir(self, agent_id: str) -> Path:
+        return self.stack.agent_data_dir(agent_id)
+
+    @property
+    def maildir(self) -> Path:
+        return self.stack.maildir
+
+    def mail(self) -> list[mailbox.MaildirMessage]:
+        return messages(self.stack.maildir)
+
+    @property
+    def index_db_path(self) -> Path:
+        return self.stack.index_db_path
+
+    def stop_process(self, name: str) -> None:
+        self.stack.stop_process(name)
+
+    def kill_process(self, name: str) -> None:
+        self.stack.kill_process(name)
+
+    def start_process(self, name: str) -> None:
+        self.stack.start_process(name)
+
+    def stopped(self, name: str):
+        return self.stack.stopped(name)
+
+    def studio_client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.intake_url, auth=STUDIO, timeout=30)
+
+    def owned_location(self, login: str = "studio") -> dict[str, Any]:
+        """A location the user owns, read from the index database (the seed's choice)."""
+        with sqlite3.connect(self.index_db_path) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute(
+                "SELECT location.* FROM location JOIN user ON user.id = location.owner_id "
+                "WHERE user.login = ? ORDER BY location.id LIMIT 1",
+                (login,),
+            ).fetchone()
+        assert row is not None, f"the seed gives {login} no location"
+        return dict(row)
+
+    def showcases_yml(self, agent_id: str) -> dict[Any, Any]:
+        """The agent's generated showcases.yml (wherever under its data dir the agent keeps it)."""
+        found = sorted(
+            self.agent_data_dir(agent_id).rglob("showcases.yml"),
+            key=lambda p: p.stat().st_mtime,
+        )
+        assert found, f"no showcases.yml under {self.agent_data_dir(agent_id)}"
+        return yaml.safe_load(found[-1].read_text()) or {}
+
+
+def start_local_stack(data_dir: Path) -> tuple[Stack, Path]:
+    log_path = data_dir / "stack.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w", encoding="utf-8")
+    stack = Stack(StackConfig.on_free_ports(data_dir / "data"), LogMux(log, colour=False))
+    started = dt.datetime.now()
+    try:
+        stack.start()
+    except Exception as exc:
+        log.flush()
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-80:])
+        pytest.fail(f"the local stack did not start ({exc}); its log ends with:\n{tail}")
+    log.write(f"devstack | started in {(dt.datetime.now() - started).total_seconds():.1f}s\n")
+    return stack, log_path
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    stack, log_path = start_local_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield LocalStack(stack, log_path)
+    finally:
+        stack.stop()

@@ -1,0 +1,201 @@
+"""What the local run is made of: ports, data directory and secrets.
+
+Defaults are the contract's ports; each is overridable by the environment variable of the same
+name that the services themselves read (INTAKE_PORT, GATEWAY_PORT, ...). Tests build a config
+on free ports and a temporary directory with `StackConfig.on_free_ports`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from devstack.ports import free_port, free_port_with_grpc
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One local machine agent: the id and region the fleet file names it by."""
+
+    agent_id: str
+    region: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+AGENT_IDS_REGIONS: tuple[tuple[str, str], ...] = (
+    ("local-1", "iad"),
+    ("local-2", "ord"),
+    ("local-3", "sjc"),
+)
+
+
+def _agents(ports: list[int]) -> tuple[AgentSpec, ...]:
+    if len(ports) != len(AGENT_IDS_REGIONS):
+        raise ValueError(f"need {len(AGENT_IDS_REGIONS)} agent ports, got {ports}")
+    return tuple(
+        AgentSpec(agent_id, region, port)
+        for (agent_id, region), port in zip(AGENT_IDS_REGIONS, ports, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Generated once per data directory and kept there, so a restart keeps tokens valid."""
+
+    progress_token_secret: str
+    machine_update_secret: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Secrets:
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        created = cls(
+            progress_token_secret=secrets.token_urlsafe(32),
+            machine_update_secret=secrets.token_urlsafe(32),
+            aws_access_key_id="devstack",
+            aws_secret_access_key=secrets.token_urlsafe(24),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(created.__dict__, indent=2))
+        path.chmod(0o600)
+        return created
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    data_dir: Path = Path(".data")
+    intake_port: int = 8000
+    gateway_port: int = 8001
+    syncer_port: int = 8002
+    updater_port: int = 8003
+    nats_port: int | None = 4222  # None: nats-server picks a free port (tests)
+    nats_monitor_port: int = 8222
+    s3_port: int = 9000
+    smtp_port: int = 1025
+    agents: tuple[AgentSpec, ...] = field(default_factory=lambda: _agents([8101, 8102, 8103]))
+    s3_bucket: str = "showcase-index"
+    log_json: bool = False  # people read the local run; tests may want JSON
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> StackConfig:
+        """Defaults, overridden by the environment, overridden by explicit arguments."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, var in _PORT_VARS.items():
+            if env.get(var):
+                values[name] = int(env[var])
+        if env.get("DEVSTACK_DATA_DIR"):
+            values["data_dir"] = Path(env["DEVSTACK_DATA_DIR"])
+        if env.get("S3_BUCKET"):
+            values["s3_bucket"] = env["S3_BUCKET"]
+        if env.get("LOG_LEVEL"):
+            values["log_level"] = env["LOG_LEVEL"]
+        if env.get("LOG_JSON"):
+            values["log_json"] = env["LOG_JSON"].lower() in {"1", "true", "yes"}
+        agent_ports = _agent_ports(env)
+        if agent_ports:
+            values["agents"] = _agents(agent_ports)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **overrides: object) -> StackConfig:
+        """Every port free right now (tests); NATS picks its own, race-free."""
+        config = cls(
+            data_dir=data_dir,
+            intake_port=free_port(),
+            gateway_port=free_port(),
+            syncer_port=free_port(),
+            updater_port=free_port(),
+            nats_port=None,
+            nats_monitor_port=free_port(),
+            s3_port=free_port_with_grpc(),
+            smtp_port=free_port(),
+            agents=_agents([free_port() for _ in AGENT_IDS_REGIONS]),
+        )
+        return replace(config, **overrides)  # type: ignore[arg-type]
+
+    # Where things live under the data directory.
+    @property
+    def nats_dir(self) -> Path:
+        return self.data_dir / "nats"
+
+    @property
+    def s3_dir(self) -> Path:
+        return self.data_dir / "s3"
+
+    @property
+    def maildir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def index_db_path(self) -> Path:
+        return self.data_dir / "index" / "index.sqlite3"
+
+    @property
+    def fleet_file(self) -> Path:
+        return self.data_dir / "fleet.yaml"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.data_dir / "secrets.json"
+
+    def agent_data_dir(self, agent: AgentSpec) -> Path:
+        return self.data_dir / "agents" / agent.agent_id
+
+    # Public URLs.
+    @property
+    def intake_url(self) -> str:
+        return f"http://{HOST}:{self.intake_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
+
+    @property
+    def gateway_ws_url(self) -> str:
+        return f"ws://{HOST}:{self.gateway_port}"
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.s3_port}"
+
+    @property
+    def fleet_url(self) -> str:
+        """The fleet's public URL (base of redirect_url): the first agent in the local run."""
+        return self.agents[0].url
+
+
+_PORT_VARS = {
+    "intake_port": "INTAKE_PORT",
+    "gateway_port": "GATEWAY_PORT",
+    "syncer_port": "SYNCER_PORT",
+    "updater_port": "UPDATER_PORT",
+    "nats_port": "NATS_PORT",
+    "nats_monitor_port": "NATS_MONITOR_PORT",
+    "s3_port": "S3_PORT",
+    "smtp_port": "SMTP_PORT",
+}
+
+
+def _agent_ports(env: Mapping[str, str]) -> list[int]:
+    """AGENT_PORTS="8101,8102,8103" or AGENT_BASE_PORT=8101 (then +1, +2)."""
+    if env.get("AGENT_PORTS"):
+        return [int(p) for p in env["AGENT_PORTS"].replace(" ", "").split(",") if p]
+    if env.get("AGENT_BASE_PORT"):
+        base = int(env["AGENT_BASE_PORT"])
+        return [base + i for i in range(len(AGENT_IDS_REGIONS))]
+    return []
