@@ -1,0 +1,142 @@
+"""Talking to one machine agent: the port, its httpx adapter, and the errors by category.
+
+The agent API (docs/ARCHITECTURE.md): `GET /showcase/status` → {"generation", ...};
+`POST /showcase/update_config` with the Bearer secret and a Snapshot body → {"generation", ...};
+the showcase pages themselves. Every call carries the machine's own headers, which on Fly is
+`Fly-Force-Instance-Id`, so one public URL reaches each machine in turn.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import httpx
+from showcase_common.events import Snapshot
+
+from machine_updater.fleet import Machine
+
+
+class MachineError(Exception):
+    """A call to a machine failed; `retryable` says whether another attempt may succeed."""
+
+    retryable = True
+
+
+class MachineRefused(MachineError):
+    """The machine refused for good (a wrong secret, a snapshot it will not accept)."""
+
+    retryable = False
+
+
+class MachineClient(abc.ABC):
+    """The port: what the roll-out needs of a machine."""
+
+    @abc.abstractmethod
+    async def status(self, machine: Machine) -> int | None:
+        """The generation the machine serves (None: none yet)."""
+
+    @abc.abstractmethod
+    async def update(self, machine: Machine, snapshot: Snapshot) -> int:
+        """Ask the machine to apply `snapshot`; the generation it serves afterwards."""
+
+    @abc.abstractmethod
+    async def page_status(self, machine: Machine, path: str) -> int:
+        """The HTTP status of one of its pages."""
+
+
+class HttpMachineClient(MachineClient):
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        secret: str,
+        *,
+        update_timeout_s: float = 60.0,
+        probe_timeout_s: float = 5.0,
+        connect_timeout_s: float = 3.0,
+    ) -> None:
+        self._http = http
+        self._secret = secret
+        self._update_timeout = httpx.Timeout(update_timeout_s, connect=connect_timeout_s)
+        self._probe_timeout = httpx.Timeout(probe_timeout_s, connect=connect_timeout_s)
+
+    async def status(self, machine: Machine) -> int | None:
+        response = await self._call(machine, "GET", "/showcase/status", self._probe_timeout)
+        _raise_for_status(response, "status")
+        generation = _json(response).get("generation")
+        return int(generation) if generation is not None else None
+
+    async def update(self, machine: Machine, snapshot: Snapshot) -> int:
+        response = await self._call(
+            machine,
+            "POST",
+            "/showcase/update_config",
+            self._update_timeout,
+            json=snapshot.model_dump(),
+            headers={"Authorization": f"Bearer {self._secret}"},
+        )
+        if response.status_code == 409:  # it serves a newer generation: that covers ours
+            return await self._served_after_conflict(machine, response)
+        _raise_for_status(response, "update_config")
+        return int(_json(response)["generation"])
+
+    async def page_status(self, machine: Machine, path: str) -> int:
+        response = await self._call(machine, "GET", path, self._probe_timeout)
+        return response.status_code
+
+    async def _served_after_conflict(self, machine: Machine, response: httpx.Response) -> int:
+        body = _json(response)
+        for key in ("current_generation", "generation", "current"):
+            if isinstance(body.get(key), int):
+                return int(body[key])
+        served = await self.status(machine)
+        if served is None:
+            raise MachineError("409 from update_config but the machine serves no generation")
+        return served
+
+    async def _call(
+        self,
+        machine: Machine,
+        method: str,
+        path: str,
+        limits: httpx.Timeout,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method,
+                f"{machine.url}{path}",
+                json=json,
+                headers={**machine.headers, **(headers or {})},
+                timeout=limits,
+            )
+        except httpx.TimeoutException as exc:
+            raise MachineError(f"{method} {path} timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise MachineError(
+                f"{method} {path} unreachable ({type(exc).__name__}: {exc})"
+            ) from exc
+
+
+def _raise_for_status(response: httpx.Response, what: str) -> None:
+    code = response.status_code
+    if code < 300:
+        return
+    detail = f"{what} answered {code}: {response.text[:200]}"
+    # 401 (wrong secret) and 422 (snapshot refused) will not change by asking again;
+    # 5xx (the agent's store is down, a proxy error) and 404/409 races may.
+    if code in (401, 403, 422):
+        raise MachineRefused(detail)
+    raise MachineError(detail)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise MachineError(f"answer is not JSON: {response.text[:200]}") from exc
+    if not isinstance(body, dict):
+        raise MachineError(f"unexpected answer: {body!r}")
+    return body

@@ -1,0 +1,45 @@
+"""The machine-updater's settings (environment variables, case-insensitive)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from showcase_common.settings import CommonSettings
+
+
+class UpdaterSettings(CommonSettings):
+    service_name: str = "machine-updater"
+    updater_port: int = 8003
+    updater_host: str = "127.0.0.1"
+
+    # Where the fleet comes from: a static YAML list, or the Fly Machines API when an app is named.
+    fleet_file: Path | None = Path("deploy/fleet.local.yaml")
+    fly_app_name: str | None = None
+    fly_api_token: str | None = None
+    fly_api_url: str = "https://api.machines.dev"
+    fly_app_url: str | None = None
+    """The app's public URL; defaults to https://{fly_app_name}.fly.dev."""
+
+    machine_update_secret: str = "dev-machine-secret"
+
+    concurrency: int = 8
+    """Machines updated at once: the fleet shares one S3 bucket and this host's sockets."""
+    machine_deadline_s: float = 120.0
+    """Everything one machine may take: every attempt, backoff and the truth check."""
+    machine_attempts: int = 4
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 8.0
+    # The agent downloads (S3 read timeout 10 s), regenerates and prerenders before it answers,
+    # so a single update call may take a while; status and page calls are quick.
+    update_timeout_s: float = 60.0
+    connect_timeout_s: float = 3.0
+    probe_timeout_s: float = 5.0
+
+    ack_wait_s: float = 30.0
+    heartbeat_s: float = 5.0
+    batch_size: int = 16
+    """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
+
+    @property
+    def app_url(self) -> str:
+        return self.fly_app_url or f"https://{self.fly_app_name}.fly.dev"

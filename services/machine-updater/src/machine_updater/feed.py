@@ -1,0 +1,39 @@
+"""Which snapshot is the newest announced: lets a newer generation supersede a running roll-out."""
+
+from __future__ import annotations
+
+import abc
+import logging
+
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+from showcase_common import subjects
+from showcase_common.events import IndexSynced, Snapshot, UndecodableEvent, decode
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotFeed(abc.ABC):
+    """The port: the snapshot of the newest IndexSynced, if any."""
+
+    @abc.abstractmethod
+    async def newest(self) -> Snapshot | None: ...
+
+
+class JetStreamSnapshotFeed(SnapshotFeed):
+    """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def newest(self) -> Snapshot | None:
+        try:
+            msg = await self._js.get_last_msg(subjects.STREAM, subjects.INDEX_SYNCED)
+            event = decode(subjects.INDEX_SYNCED, msg.data or b"")
+        except NotFoundError:
+            return None
+        except (UndecodableEvent, Exception) as exc:
+            # Without the probe a roll-out simply keeps its own target: degrade, do not fail.
+            log.warning("could not read the newest IndexSynced: %s", exc)
+            return None
+        return event.snapshot if isinstance(event, IndexSynced) else None

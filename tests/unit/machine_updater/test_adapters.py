@@ -1,0 +1,120 @@
+"""The fleet and machine-client adapters over httpx.MockTransport (no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from machine_updater.client import HttpMachineClient, MachineError, MachineRefused
+from machine_updater.fleet import FORCE_INSTANCE_HEADER, FleetError, FlyFleet, Machine, StaticFleet
+from showcase_common.events import Snapshot
+
+SNAPSHOT = Snapshot(generation=7, object_key="db/g7", sha256="a" * 64, size=10)
+
+
+def fly_machine(mid: str, state: str, region: str = "iad") -> dict[str, object]:
+    return {"id": mid, "name": f"app-{mid}", "state": state, "region": region, "config": {}}
+
+
+async def test_fly_fleet_lists_machines_with_bearer_auth_and_routes_through_the_app() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = [fly_machine("e1", "started"), fly_machine("e2", "stopped", "ord")]
+        return httpx.Response(200, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        fleet = FlyFleet(
+            http, api_url="http://fly", app_name="app", token="tok", app_url="http://app/"
+        )
+        machines = await fleet.machines()
+    assert str(seen[0].url) == "http://fly/v1/apps/app/machines"
+    assert seen[0].headers["Authorization"] == "Bearer tok"
+    assert [(m.id, m.active, m.url) for m in machines] == [
+        ("e1", True, "http://app"),
+        ("e2", False, "http://app"),
+    ]
+    assert machines[0].headers == {FORCE_INSTANCE_HEADER: "e1"}
+
+
+async def test_fly_fleet_refused_is_a_fleet_error() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "no"}))
+    async with httpx.AsyncClient(transport=transport) as http:
+        fleet = FlyFleet(http, api_url="http://fly", app_name="a", token="bad", app_url="http://a")
+        with pytest.raises(FleetError):
+            await fleet.machines()
+
+
+async def test_static_fleet_reads_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "machines:\n  - {id: local-1, region: iad, url: 'http://127.0.0.1:8101/'}\n"
+        "  - {id: local-2, region: ord, url: 'http://127.0.0.1:8102', state: stopped}\n"
+    )
+    machines = await StaticFleet(path).machines()
+    assert [(m.id, m.url, m.active) for m in machines] == [
+        ("local-1", "http://127.0.0.1:8101", True),
+        ("local-2", "http://127.0.0.1:8102", False),
+    ]
+    with pytest.raises(FleetError):
+        await StaticFleet(tmp_path / "missing.yaml").machines()
+
+
+def test_the_local_fleet_file_names_three_machines() -> None:
+    import yaml
+
+    data = yaml.safe_load(Path("deploy/fleet.local.yaml").read_text())
+    assert [m["id"] for m in data["machines"]] == ["local-1", "local-2", "local-3"]
+
+
+def agent(handler):  # type: ignore[no-untyped-def]
+    return HttpMachineClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)), "s3cret")
+
+
+MACHINE = Machine("e1", "iad", "http://app", headers={FORCE_INSTANCE_HEADER: "e1"})
+
+
+async def test_update_sends_secret_snapshot_and_instance_header() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"machine_id": "e1", "generation": 7, "changed": True})
+
+    assert await agent(answer).update(MACHINE, SNAPSHOT) == 7
+    request = seen[0]
+    assert request.url.path == "/showcase/update_config"
+    assert request.headers["Authorization"] == "Bearer s3cret"
+    assert request.headers[FORCE_INSTANCE_HEADER] == "e1"
+    assert json.loads(request.content) == SNAPSHOT.model_dump()
+
+
+async def test_conflict_means_the_machine_serves_a_newer_generation() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/showcase/status":
+            return httpx.Response(200, json={"generation": 9})
+        return httpx.Response(409, json={"detail": "older generation"})
+
+    assert await agent(answer).update(MACHINE, SNAPSHOT) == 9
+
+
+@pytest.mark.parametrize(("code", "error"), [(401, MachineRefused), (422, MachineRefused)])
+async def test_refusals_are_permanent(code: int, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        await agent(lambda r: httpx.Response(code, text="no")).update(MACHINE, SNAPSHOT)
+
+
+async def test_store_down_and_unreachable_are_retryable() -> None:
+    with pytest.raises(MachineError) as down:
+        await agent(lambda r: httpx.Response(503, text="s3 down")).update(MACHINE, SNAPSHOT)
+    assert down.value.retryable
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(MachineError) as gone:
+        await agent(unreachable).status(MACHINE)
+    assert gone.value.retryable and "unreachable" in str(gone.value)

@@ -1,0 +1,247 @@
+"""The roll-out handler through bootstrap, with fakes of every port."""
+
+from __future__ import annotations
+
+import pytest
+from machine_updater.bootstrap import bootstrap
+from machine_updater.config import UpdaterSettings
+from machine_updater.fleet import Machine
+from machine_updater.handlers import RolloutHandler
+from showcase_common.bus import RetryableError
+from showcase_common.events import (
+    FleetUpdated,
+    FleetUpdateFailed,
+    IndexSynced,
+    MachineUpdated,
+    MachineUpdateFailed,
+    RequestRef,
+    ShowcaseRef,
+    Snapshot,
+)
+
+from tests.unit.machine_updater.fakes import (
+    FakeFeed,
+    FakeFleet,
+    FakeMachine,
+    FakeMachineClient,
+    FakePublisher,
+)
+
+REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
+
+
+def request(n: int = 1) -> RequestRef:
+    showcase = ShowcaseRef(
+        showcase_id=n, year=2026, location_key="boston", key=f"spring-{n}", name=f"Spring {n}"
+    )
+    return RequestRef(
+        request_id=f"r{n}", user="studio", showcase=showcase, redirect_url="http://x/"
+    )
+
+
+def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None = None):
+    snapshot = Snapshot(generation=generation, object_key=f"g{generation}", sha256="0" * 64, size=1)
+    return IndexSynced(
+        snapshot=snapshot, requests=list(requests) or [request()], machine_ids=machine_ids or []
+    )
+
+
+class World:
+    """The handler built by bootstrap over a fake fleet of `n` machines."""
+
+    def __init__(self, n: int = 3, *, concurrency: int = 8, **settings: object) -> None:
+        self.fleet = FakeFleet(
+            [Machine(f"m{i}", REGIONS[i % len(REGIONS)], f"http://m{i}") for i in range(n)]
+        )
+        pages = {request(k).showcase.path for k in range(1, 4)}
+        self.client = FakeMachineClient({f"m{i}": FakeMachine() for i in range(n)}, pages)
+        self.publisher = FakePublisher()
+        self.feed = FakeFeed()
+        config = UpdaterSettings(
+            concurrency=concurrency,
+            retry_initial_s=0.0,
+            retry_max_s=0.0,
+            machine_attempts=3,
+            **settings,  # type: ignore[arg-type]
+        )
+        self.handler: RolloutHandler = bootstrap(
+            config,
+            publisher=self.publisher,
+            feed=self.feed,
+            fleet=self.fleet,
+            client=self.client,
+        )
+
+    def fake(self, machine_id: str) -> FakeMachine:
+        return self.client.machines[machine_id]
+
+
+async def test_every_machine_is_updated_and_reported_as_it_finishes() -> None:
+    world = World(3)
+    world.client.release_at = 3
+    event = synced(5)
+    await world.handler.handle([event])
+
+    updated = world.publisher.of(MachineUpdated)
+    assert sorted(e.machine_id for e in updated) == ["m0", "m1", "m2"]
+    assert [e.done for e in updated] == [1, 2, 3]
+    assert {e.total for e in updated} == {3}
+    assert all(e.generation == 5 and e.requests == [request()] for e in updated)
+    fleet = world.publisher.of(FleetUpdated)
+    assert len(fleet) == 1 and fleet[0].machine_ids == ["m0", "m1", "m2"]
+    assert world.publisher.published[-1][0] is fleet[0]
+    assert world.client.applied == {"m0": [5], "m1": [5], "m2": [5]}
+    ids = [msg_id for _, msg_id in world.publisher.published]
+    assert ids[0].startswith("machine:5:") and ids[-1].startswith("fleet:5:")
+
+
+async def test_updates_run_in_parallel_up_to_the_concurrency_bound() -> None:
+    world = World(10, concurrency=4)
+    world.client.release_at = 4
+    await world.handler.handle([synced(5)])
+    assert world.client.max_in_flight == 4
+    assert len(world.publisher.of(MachineUpdated)) == 10
+
+
+async def test_all_machines_at_once_when_the_bound_allows() -> None:
+    world = World(6, concurrency=8)
+    world.client.release_at = 6
+    await world.handler.handle([synced(5)])
+    assert world.client.max_in_flight == 6
+
+
+async def test_done_counts_follow_the_order_machines_finish() -> None:
+    world = World(3)
+    world.fake("m0").down_for = 1  # m0 needs a second attempt, so it finishes last
+    world.client.release_at = 2
+    await world.handler.handle([synced(5)])
+    updated = world.publisher.of(MachineUpdated)
+    assert updated[-1].machine_id == "m0" and updated[-1].done == 3
+
+
+async def test_machines_not_running_are_skipped_and_listed() -> None:
+    world = World(3)
+    world.fleet.list[1] = Machine("m1", "ord", "http://m1", state="stopped")
+    await world.handler.handle([synced(5)])
+    assert "m1" not in world.client.updates
+    (fleet,) = world.publisher.of(FleetUpdated)
+    assert fleet.machine_ids == ["m0", "m2"] and fleet.skipped == ["m1"]
+    assert {e.total for e in world.publisher.of(MachineUpdated)} == {2}
+
+
+async def test_a_machine_down_fails_after_its_retries_and_is_named() -> None:
+    world = World(3)
+    world.fake("m2").down_for = 100
+    await world.handler.handle([synced(5)])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.machine_id == "m2" and "after 3 attempt(s)" in failed.error
+    (fleet,) = world.publisher.of(FleetUpdateFailed)
+    assert [f.machine_id for f in fleet.failures] == ["m2"]
+    assert "connection refused" in fleet.failures[0].error
+    assert fleet.updated == ["m0", "m1"]
+    assert not world.publisher.of(FleetUpdated)
+
+
+async def test_a_refusal_is_not_retried() -> None:
+    world = World(2)
+    world.fake("m1").refuse = True
+    await world.handler.handle([synced(5)])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert "401" in failed.error and "after 1 attempt(s)" in failed.error
+
+
+async def test_a_machine_whose_page_is_missing_does_not_count() -> None:
+    world = World(2)
+    world.fake("m1").render_pages = False
+    await world.handler.handle([synced(5)])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.machine_id == "m1" and "answered 404" in failed.error
+    assert world.publisher.of(FleetUpdateFailed)
+
+
+async def test_a_slow_machine_fails_at_its_deadline() -> None:
+    world = World(2, machine_deadline_s=0.2)
+    world.fake("m1").hang = True
+    await world.handler.handle([synced(5)])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.machine_id == "m1" and "deadline" in failed.error
+    assert world.publisher.of(FleetUpdateFailed)[0].updated == ["m0"]
+
+
+async def test_a_retry_with_machine_ids_re_drives_only_those() -> None:
+    world = World(3)
+    world.fake("m2").down_for = 100
+    await world.handler.handle([synced(5)])
+    world.fake("m2").down_for = 0
+    await world.handler.handle([synced(5, machine_ids=["m2"])])
+    assert world.client.updates == {"m0": 1, "m1": 1, "m2": 1}
+    (fleet,) = world.publisher.of(FleetUpdated)
+    assert fleet.machine_ids == ["m2"]
+
+
+async def test_a_replayed_event_calls_no_machine_and_publishes_nothing_new() -> None:
+    world = World(3)
+    event = synced(5)
+    await world.handler.handle([event])
+    published = len(world.publisher.published)
+    await world.handler.handle([event])
+    assert world.client.updates == {"m0": 1, "m1": 1, "m2": 1}
+    assert len(world.publisher.published) == published  # same facts, same msg ids
+
+
+async def test_a_machine_already_at_the_generation_is_not_called() -> None:
+    world = World(2)
+    for fake in world.client.machines.values():
+        fake.generation = 5
+        fake.pages = {request().showcase.path}
+    await world.handler.handle([synced(5)])
+    assert not world.client.updates
+    assert world.publisher.of(FleetUpdated)
+
+
+async def test_a_batch_is_one_roll_out_of_the_newest_for_all_its_requests() -> None:
+    world = World(2)
+    await world.handler.handle([synced(3, request(1)), synced(5, request(2))])
+    assert world.client.applied == {"m0": [5], "m1": [5]}
+    (fleet,) = world.publisher.of(FleetUpdated)
+    assert {r.request_id for r in fleet.requests} == {"r1", "r2"}
+
+
+async def test_an_older_event_after_a_newer_one_completes_without_calls() -> None:
+    world = World(2)
+    await world.handler.handle([synced(5, request(2))])
+    await world.handler.handle([synced(3, request(1))])
+    assert world.client.updates == {"m0": 1, "m1": 1}
+    fleets = world.publisher.of(FleetUpdated)
+    assert [f.requests[0].request_id for f in fleets] == ["r2", "r1"]
+
+
+async def test_a_newer_generation_supersedes_the_one_rolling_out() -> None:
+    world = World(3, concurrency=1)
+
+    def newer_arrives(machine: Machine, snapshot: Snapshot) -> None:
+        world.feed.value = synced(7).snapshot  # announced while generation 5 rolls out
+
+    world.client.after_update.append(newer_arrives)
+    await world.handler.handle([synced(5)])
+    applied = sorted(world.client.applied.values())
+    assert applied == [[5], [7], [7]]
+    # the newer event's own roll-out then only lifts the machine that got the older one
+    await world.handler.handle([synced(7, request(2))])
+    assert world.client.updates == {"m0": 2, "m1": 1, "m2": 1}
+
+
+async def test_a_fleet_that_cannot_be_listed_is_retried_later() -> None:
+    world = World(2)
+    world.fleet.broken = True
+    with pytest.raises(RetryableError):
+        await world.handler.handle([synced(5)])
+    assert not world.publisher.published
+
+
+async def test_no_running_machine_completes_with_all_skipped() -> None:
+    world = World(1)
+    world.fleet.list[0] = Machine("m0", "iad", "http://m0", state="suspended")
+    await world.handler.handle([synced(5)])
+    (fleet,) = world.publisher.of(FleetUpdated)
+    assert fleet.machine_ids == [] and fleet.skipped == ["m0"]
