@@ -1,0 +1,219 @@
+"""Applying an index snapshot: download → verify → swap → regenerate → prerender.
+
+One update at a time (an asyncio lock); the blocking work runs in a worker thread. The served
+generation moves only after every phase succeeded, so a failed update is retried in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from showcase_common.events import Snapshot
+from showcase_common.snapshots import ChecksumMismatch, SnapshotStore, SnapshotStoreError
+
+from machine_agent.files import replace_atomically
+from machine_agent.index_data import IndexData, SnapshotRefused, check_integrity, read_index
+from machine_agent.prerender import Prerenderer
+from machine_agent.regenerate import regenerate
+from machine_agent.state import ServedState, StateFile
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PHASES = ("download", "verify", "swap", "regenerate", "prerender")
+
+
+class StaleGeneration(Exception):
+    """The snapshot is older than the one served (or the same generation with other bytes)."""
+
+    def __init__(self, message: str, current: int | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class StoreUnavailable(Exception):
+    """The object store could not be reached or refused the download (transient)."""
+
+
+class ApplyFailed(Exception):
+    """A phase after the download failed (disk, templates, ...)."""
+
+
+class UpdateTimedOut(Exception):
+    """The update did not finish in time; it goes on in the background."""
+
+
+@dataclass
+class ApplyResult:
+    generation: int
+    changed: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    pages_rendered: int = 0
+    pages_removed: int = 0
+    pages_total: int = 0
+    files_changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live in the agent's data dir."""
+
+    root: Path
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def index_file(self) -> Path:
+        return self.index_dir / "index.sqlite3"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def pages_dir(self) -> Path:
+        return self.root / "pages"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+
+class Applier:
+    def __init__(self, store: SnapshotStore, data_dir: Path) -> None:
+        self.store = store
+        self.layout = Layout(data_dir)
+        for directory in (self.layout.index_dir, self.layout.config_dir, self.layout.pages_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        self._state = StateFile(self.layout.state_file)
+        self.served: ServedState | None = self._state.load()
+        self.prerenderer = Prerenderer(self.layout.pages_dir)
+        self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[ApplyResult]] = set()
+
+    @property
+    def generation(self) -> int | None:
+        return self.served.snapshot.generation if self.served else None
+
+    async def apply(self, snapshot: Snapshot) -> ApplyResult:
+        """Bring this machine to `snapshot`, or say why not (the exceptions above)."""
+        async with self._lock:
+            if self._already_served(snapshot):
+                return ApplyResult(generation=snapshot.generation, changed=False)
+            return await asyncio.to_thread(self._apply, snapshot)
+
+    async def apply_within(self, snapshot: Snapshot, timeout_s: float) -> ApplyResult:
+        """`apply`, answering `UpdateTimedOut` after `timeout_s` while the update goes on.
+
+        The update keeps the lock until it ends, so a retry waits for it and then finds the
+        generation served (a no-op) instead of racing it.
+        """
+        task = asyncio.create_task(self.apply(snapshot))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError as exc:
+            raise UpdateTimedOut(
+                f"generation {snapshot.generation} not applied within {timeout_s:g}s; "
+                "it goes on in the background: retry to learn the outcome"
+            ) from exc
+
+    def _already_served(self, snapshot: Snapshot) -> bool:
+        current = self.served.snapshot if self.served else None
+        if current is None or snapshot.generation > current.generation:
+            return False
+        if snapshot.generation < current.generation:
+            raise StaleGeneration(
+                f"generation {snapshot.generation} is older than the served generation "
+                f"{current.generation}",
+                current.generation,
+            )
+        if snapshot.sha256 != current.sha256:
+            raise StaleGeneration(
+                f"generation {snapshot.generation} is already served with sha256 "
+                f"{current.sha256}, not {snapshot.sha256}",
+                current.generation,
+            )
+        return True
+
+    def _apply(self, snapshot: Snapshot) -> ApplyResult:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        incoming = self.layout.index_dir / f".incoming-{snapshot.generation}-{uuid.uuid4().hex}"
+        try:
+            with _timed(timings, "download"):
+                self._download(snapshot, incoming)
+            with _timed(timings, "verify"):
+                check_integrity(incoming)
+                index = read_index(incoming)
+            result = self._install(snapshot, incoming, index, timings)
+        finally:
+            incoming.unlink(missing_ok=True)
+        timings["total"] = round(time.perf_counter() - started, 4)
+        log.info(
+            "applied generation %d in %.3fs (%s); pages rendered %d of %d, removed %d; "
+            "files changed: %s",
+            snapshot.generation,
+            timings["total"],
+            ", ".join(f"{p} {timings[p]:.3f}s" for p in PHASES),
+            result.pages_rendered,
+            result.pages_total,
+            result.pages_removed,
+            ", ".join(result.files_changed) or "none",
+        )
+        return result
+
+    def _download(self, snapshot: Snapshot, dest: Path) -> None:
+        try:
+            self.store.download(snapshot, dest)  # verifies the sha256
+        except ChecksumMismatch as exc:
+            raise SnapshotRefused(str(exc)) from exc
+        except SnapshotStoreError as exc:
+            raise StoreUnavailable(f"cannot download {snapshot.object_key}: {exc}") from exc
+
+    def _install(
+        self, snapshot: Snapshot, incoming: Path, index: IndexData, timings: dict[str, float]
+    ) -> ApplyResult:
+        with _timed(timings, "swap"):
+            _phase("swap", lambda: replace_atomically(incoming, self.layout.index_file))
+        with _timed(timings, "regenerate"):
+            files = _phase("regenerate", lambda: regenerate(index, self.layout.config_dir))
+        with _timed(timings, "prerender"):
+            report = _phase("prerender", lambda: self.prerenderer.render(index))
+        self.served = _phase("state", lambda: self._state.save(snapshot))
+        return ApplyResult(
+            generation=snapshot.generation,
+            changed=True,
+            timings=timings,
+            pages_rendered=len(report.rendered),
+            pages_removed=len(report.removed),
+            pages_total=report.total,
+            files_changed=files,
+        )
+
+
+def _phase(name: str, step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except Exception as exc:
+        raise ApplyFailed(f"{name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = round(time.perf_counter() - started, 4)

@@ -1,0 +1,61 @@
+"""Boot catch-up: bring the machine to the newest snapshot in S3 when it starts.
+
+A machine that was stopped during a roll-out was skipped by the updater; it levels itself here.
+If the store is down, the machine keeps serving what it has and retries with capped backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from showcase_common.snapshots import SnapshotStoreError
+
+from machine_agent.applier import Applier, ApplyFailed, StaleGeneration, StoreUnavailable
+from machine_agent.index_data import SnapshotRefused
+
+log = logging.getLogger(__name__)
+
+
+class CatchUp:
+    def __init__(self, applier: Applier, retry_min_s: float, retry_max_s: float) -> None:
+        self.applier = applier
+        self.retry_min_s = retry_min_s
+        self.retry_max_s = retry_max_s
+        self.state = "pending"
+        """pending → done | retrying: <why> | refused: <why>"""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        delay = self.retry_min_s
+        while not stop.is_set():
+            try:
+                await self._once()
+                return
+            except (SnapshotStoreError, StoreUnavailable, ApplyFailed) as exc:
+                self.state = f"retrying: {exc}"
+                log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, self.retry_max_s)
+
+    async def _once(self) -> None:
+        latest, _ = await asyncio.to_thread(self.applier.store.latest)
+        served = self.applier.generation
+        if latest is None or (served is not None and latest.generation <= served):
+            log.info(
+                "boot catch-up: serving generation %s, newest in store %s",
+                served,
+                latest.generation if latest else None,
+            )
+            self.state = "done"
+            return
+        try:
+            await self.applier.apply(latest)
+        except StaleGeneration:
+            pass  # an update from the updater got there first: fine
+        except SnapshotRefused as exc:  # retrying cannot fix a bad object; the next update will
+            self.state = f"refused: {exc}"
+            log.error("boot catch-up refused generation %d: %s", latest.generation, exc)
+            return
+        self.state = "done"

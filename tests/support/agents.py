@@ -1,0 +1,331 @@
+"""Real machine-agent processes for tests, and index snapshots for them to apply.
+
+    fleet = agent_fleet                      # the fixture: stops every agent it started
+    a = fleet.start("m1", "ord")             # python -m machine_agent on a free port
+    agents = fleet.start_many(4)             # spawned together, then awaited
+    a.url, a.status(), a.wait_for_generation(3), a.stop(), a.kill(), a.start()
+
+    write_index(path, locations, showcases, users)   # an index.sqlite3 with the shared tables
+    publish_snapshot(store, path, generation)        # upload + move the `latest` pointer
+
+Each agent has its own data dir (kept across stop/start, so a restart keeps its generation), its
+own log file (`agent.log` beside the data dir, shown by `logs()`), the S3 settings and the
+update secret given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from devstack.ports import free_port
+from showcase_common.events import Snapshot
+from showcase_common.index.models import Location, Showcase, User
+from showcase_common.settings import S3Settings
+from showcase_common.snapshots import SnapshotStore, make_s3_client, sha256_file
+from sqlalchemy import create_engine
+from sqlmodel import Session, SQLModel
+
+DEFAULT_SECRET = "test-machine-update-secret"
+_OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET")
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll `check` until it holds (a condition between processes has no event to await)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not true within {timeout_s}s")
+        time.sleep(0.05)
+
+
+class AgentProcess:
+    def __init__(
+        self,
+        agent_id: str,
+        region: str,
+        port: int | None,
+        data_dir: Path,
+        s3_settings: S3Settings,
+        secret: str | None = DEFAULT_SECRET,
+        *,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.agent_id = agent_id
+        self.region = region
+        self._fixed_port = port is not None
+        self.port = port or free_port()
+        self.data_dir = Path(data_dir)
+        self.log_path = self.data_dir.with_name(self.data_dir.name + ".log")
+        self.s3_settings = s3_settings
+        self.secret = secret
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_ENV_PREFIXES)}
+        for name, value in self.s3_settings.model_dump().items():
+            if value is not None:
+                env[name.upper()] = str(value)
+        env |= {
+            "AGENT_ID": self.agent_id,
+            "AGENT_REGION": self.region,
+            "AGENT_HOST": "127.0.0.1",
+            "AGENT_PORT": str(self.port),
+            "AGENT_DATA_DIR": str(self.data_dir),
+            "AGENT_CATCHUP_RETRY_MIN_S": "0.2",
+            "AGENT_CATCHUP_RETRY_MAX_S": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+        if self.secret is not None:
+            env["MACHINE_UPDATE_SECRET"] = self.secret
+        return env | self.extra_env
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (see `wait_ready`)."""
+        assert not self.running, f"agent {self.agent_id} is already running"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "machine_agent"],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        wait_until(self._answers, timeout_s, f"agent {self.agent_id} answering on {self.url}")
+
+    def start(self, timeout_s: float = 30.0) -> AgentProcess:
+        """Start and wait until `/healthz` answers; a free port is re-picked if it was taken."""
+        for _attempt in range(3):
+            self.spawn()
+            try:
+                self.wait_ready(timeout_s)
+                return self
+            except RuntimeError:
+                if self._fixed_port:
+                    raise
+                self.port = free_port()  # lost a race for the port: try another
+        raise RuntimeError(f"agent {self.agent_id} did not start:\n{self.logs()}")
+
+    def _answers(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"agent {self.agent_id} exited with {self.proc.returncode}")
+        try:
+            return httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM and wait (a clean shutdown); SIGKILL if it hangs."""
+        if not self.running:
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, as the fault tests need."""
+        if self.running:
+            assert self.proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            self.proc.wait()
+
+    def status(self) -> dict[str, Any]:
+        return httpx.get(self.url + "/showcase/status", timeout=5).json()  # type: ignore[no-any-return]
+
+    def wait_for_generation(self, generation: int, timeout_s: float = 30.0) -> None:
+        wait_until(
+            lambda: (self.status().get("generation") or 0) >= generation,
+            timeout_s,
+            f"agent {self.agent_id} at generation {generation}",
+        )
+
+    def update(self, snapshot: Snapshot, secret: str | None = None) -> httpx.Response:
+        """POST /showcase/update_config as the updater does."""
+        return httpx.post(
+            self.url + "/showcase/update_config",
+            json=snapshot.model_dump(mode="json"),
+            headers={"Authorization": f"Bearer {secret or self.secret}"},
+            timeout=75,
+        )
+
+    def logs(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+class AgentFleet:
+    """Starts agents in a test; `close()` (the fixture does it) stops them all."""
+
+    def __init__(self, base_dir: Path, s3_settings: S3Settings, secret: str = DEFAULT_SECRET):
+        self.base_dir = base_dir
+        self.s3_settings = s3_settings
+        self.secret = secret
+        self.agents: list[AgentProcess] = []
+
+    def create(self, agent_id: str, region: str = "local", **kwargs: Any) -> AgentProcess:
+        """An agent not yet started (start it with `.start()`)."""
+        kwargs.setdefault("secret", self.secret)
+        agent = AgentProcess(
+            agent_id,
+            region,
+            kwargs.pop("port", None),
+            self.base_dir / agent_id,
+            kwargs.pop("s3_settings", self.s3_settings),
+            **kwargs,
+        )
+        self.agents.append(agent)
+        return agent
+
+    def start(self, agent_id: str, region: str = "local", **kwargs: Any) -> AgentProcess:
+        return self.create(agent_id, region, **kwargs).start()
+
+    def start_many(
+        self, n: int, regions: Iterable[str] = ("ord", "iad", "sjc", "ams"), prefix: str = "m"
+    ) -> list[AgentProcess]:
+        """`n` agents, spawned together (start-up overlaps), then awaited."""
+        region_list = list(regions)
+        created = [
+            self.create(f"{prefix}{i + 1}", region_list[i % len(region_list)]) for i in range(n)
+        ]
+        for agent in created:
+            agent.spawn()
+        for agent in created:
+            try:
+                agent.wait_ready()
+            except RuntimeError:  # most likely a port race: one more try on a fresh port
+                agent.port = free_port()
+                agent.start()
+        return created
+
+    def close(self) -> None:
+        for agent in self.agents:
+            agent.stop()
+
+
+@pytest.fixture
+def agent_fleet(tmp_path: Path, s3_settings: S3Settings) -> Iterator[AgentFleet]:
+    fleet = AgentFleet(tmp_path / "agents", s3_settings)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+# --- index snapshots --------------------------------------------------------------------------
+
+
+def write_index(
+    path: Path,
+    locations: Iterable[Location],
+    showcases: Iterable[Showcase] = (),
+    users: Iterable[User] = (),
+) -> str:
+    """Create an index database at `path` with these rows; its sha256."""
+    path.unlink(missing_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        for rows in (users, locations, showcases):
+            # fresh copies: a row already added to another session would not be inserted
+            session.add_all([type(row).model_validate(row.model_dump()) for row in rows])
+            session.flush()
+        session.commit()
+    engine.dispose()
+    return sha256_file(path)
+
+
+def snapshot_store(s3_settings: S3Settings) -> SnapshotStore:
+    return SnapshotStore(make_s3_client(s3_settings), s3_settings.s3_bucket, s3_settings.s3_prefix)
+
+
+def publish_snapshot(
+    store: SnapshotStore, path: Path, generation: int, *, advance: bool = True
+) -> Snapshot:
+    """Upload `path` as `generation` and (by default) point `latest` at it, as the syncer does."""
+    snapshot = store.upload(path, generation, sha256_file(path))
+    if advance:
+        _, etag = store.latest()
+        store.advance_pointer(snapshot, etag)
+    return snapshot
+
+
+def sample_rows(
+    extra_showcases: Iterable[Showcase] = (),
+) -> tuple[list[Location], list[Showcase], list[User]]:
+    """A small index: 3 users, 3 studios, 4 showcases (one a single "showcase"), plus extras."""
+    users = [
+        User(
+            id=1, login="admin", password_hash="$2b$12$adminhashadminhashadminhash", is_admin=True
+        ),
+        User(id=2, login="studio", password_hash="$2b$12$studiohashstudiohashstudioh"),
+        User(id=3, login="other", password_hash="scrypt:32768:8:1$salt$hash"),
+    ]
+    locations = [
+        Location(id=1, key="boston", name="Boston Ballroom", region="iad", owner_id=2),
+        Location(
+            id=2, key="chicago", name="Chicago Dance", region="ord", locale="en_US", logo="c.png"
+        ),
+        Location(id=3, key="seattle", name="Seattle Swing", region="sea", owner_id=3),
+    ]
+    showcases = [
+        Showcase(
+            id=1,
+            location_id=1,
+            year=2026,
+            key="spring",
+            name="Spring Showcase",
+            order=1,
+            start_date=dt.date(2026, 4, 12),
+            end_date=dt.date(2026, 4, 13),
+        ),
+        Showcase(
+            id=2,
+            location_id=2,
+            year=2026,
+            key="showcase",
+            name="Chicago Showcase",
+            order=1,
+            start_date=dt.date(2026, 5, 2),
+        ),
+        Showcase(id=3, location_id=3, year=2025, key="fall", name="Fall Frolic", order=1),
+        Showcase(
+            id=4,
+            location_id=3,
+            year=2025,
+            key="winter",
+            name="Winter Ball",
+            order=2,
+            start_date=dt.date(2025, 12, 6),
+        ),
+        *extra_showcases,
+    ]
+    return locations, showcases, users

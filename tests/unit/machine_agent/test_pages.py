@@ -1,0 +1,90 @@
+"""The prerendered pages: served after an update, incremental, escaped, removed when gone."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+from machine_agent.config import AgentSettings
+from showcase_common.index.models import Showcase
+
+from tests.unit.machine_agent.conftest import Publish, update
+
+
+def _new_showcase(name: str = "Summer Sizzle") -> Showcase:
+    return Showcase(
+        id=10,
+        location_id=1,
+        year=2026,
+        key="summer",
+        name=name,
+        order=2,
+        start_date=dt.date(2026, 7, 4),
+    )
+
+
+def test_pages_are_served_after_the_update(client: TestClient, publish: Publish) -> None:
+    assert client.get("/showcase/2026/boston/spring/").status_code == 404
+    update(client, publish(1))
+
+    page = client.get("/showcase/2026/boston/spring/")
+    studio = client.get("/showcase/studios/seattle/")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Spring Showcase" in page.text and "Boston Ballroom" in page.text
+    assert "2026-04-12 - 2026-04-13" in page.text
+    assert studio.status_code == 200
+    assert 'href="/showcase/2025/seattle/winter/"' in studio.text
+    assert 'href="/showcase/2025/seattle/fall/"' in studio.text
+
+
+def test_unknown_or_unsafe_pages_are_404(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1))
+    for path in (
+        "/showcase/2026/boston/nope/",
+        "/showcase/studios/nowhere/",
+        "/showcase/2026/boston/.manifest.json/",
+        "/showcase/2026/%2E%2E/%2E%2E/",
+        "/showcase/studios/..%2F..%2Fstate.json/",
+    ):
+        assert client.get(path).status_code == 404, path
+
+
+def test_only_changed_pages_are_rendered_again(
+    client: TestClient, publish: Publish, settings: AgentSettings
+) -> None:
+    first = update(client, publish(1)).json()
+    untouched = settings.data_dir / "pages" / "2025" / "seattle" / "fall" / "index.html"
+    mtime = untouched.stat().st_mtime_ns
+
+    second = update(client, publish(2, [_new_showcase()])).json()
+    same_data = update(client, publish(3, [_new_showcase()])).json()
+
+    assert first["pages_rendered"] == 7
+    # the new showcase's page and its studio's list; nothing else
+    assert second["pages_rendered"] == 2 and second["pages_total"] == 8
+    assert sorted(second["files_changed"]) == ["showcases.yml", "tenants.list"]
+    assert same_data["changed"] is True and same_data["pages_rendered"] == 0
+    assert same_data["files_changed"] == []
+    assert untouched.stat().st_mtime_ns == mtime
+    assert "Summer Sizzle" in client.get("/showcase/studios/boston/").text
+
+
+def test_a_removed_showcase_loses_its_page(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1, [_new_showcase()]))
+    assert client.get("/showcase/2026/boston/summer/").status_code == 200
+
+    result = update(client, publish(2)).json()
+
+    assert result["pages_removed"] == 1
+    assert client.get("/showcase/2026/boston/summer/").status_code == 404
+    assert "Summer Sizzle" not in client.get("/showcase/studios/boston/").text
+
+
+def test_names_are_escaped(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1, [_new_showcase("<script>alert(1)</script> & Co")]))
+
+    page = client.get("/showcase/2026/boston/summer/").text
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
