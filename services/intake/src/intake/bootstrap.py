@@ -1,0 +1,117 @@
+"""The composition root: builds intake from settings and the collaborators it is given.
+
+Tests pass fakes for the bus, the mailer and the clock; `python -m intake` passes nothing and
+gets NATS, SMTP and the wall clock. Nothing connects until the app starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from intake.config import IntakeSettings
+from intake.container import Container
+from intake.db import Database, create_schema, make_engine
+from intake.nats_bus import NatsBus
+from intake.ports import Bus, LogMailer, Mailer
+from intake.relay import OutboxRelay
+from intake.security import Signer, VerifiedCredentials
+from intake.service import IntakeService
+from intake.showcases_file import ShowcasesFile
+from intake.smtp import SmtpMailer
+from intake.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from intake.web.routes import api_router
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_mailer(settings: IntakeSettings) -> Mailer:
+    if not settings.smtp_host:
+        return LogMailer()
+    return SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.smtp_to,
+        settings.smtp_timeout_s,
+    )
+
+
+def build_container(
+    settings: IntakeSettings,
+    *,
+    bus: Bus | None = None,
+    mailer: Mailer | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Container:
+    db = Database(make_engine(settings.index_db_path))
+    bus = bus or NatsBus(settings.nats_url, retry_s=settings.nats_retry_s)
+    clock = clock or _utcnow
+    relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
+    service = IntakeService(
+        db,
+        clock,
+        ShowcasesFile(settings.showcases_yml_path),
+        settings.public_fleet_url,
+        on_outbox=relay.wake,
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        bus=bus,
+        mailer=mailer or default_mailer(settings),
+        clock=clock,
+        relay=relay,
+        service=service,
+        templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
+        credentials=VerifiedCredentials(),
+        csrf=Signer(settings.progress_token_secret, "csrf"),
+        flash=Signer(settings.progress_token_secret, "flash"),
+    )
+
+
+def create_app(
+    settings: IntakeSettings,
+    *,
+    bus: Bus | None = None,
+    mailer: Mailer | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    run_relay: bool = True,
+) -> FastAPI:
+    container = build_container(settings, bus=bus, mailer=mailer, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        create_schema(container.db.engine)
+        await container.bus.start()
+        stop = asyncio.Event()
+        relay = asyncio.create_task(container.relay.run(stop)) if run_relay else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if relay is not None:
+                await relay
+            await container.bus.close()
+            container.db.engine.dispose()
+
+    app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
+    app.state.container = container
+    app.include_router(api_router)
+    app.mount(
+        "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
+    return app

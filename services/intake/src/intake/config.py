@@ -1,0 +1,35 @@
+"""Intake's settings: environment variables named like the fields (INTAKE_PORT, SMTP_HOST, …)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from showcase_common.settings import CommonSettings
+
+
+class IntakeSettings(CommonSettings):
+    service_name: str = "intake"
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 8000
+    index_db_path: Path = Path(".data/index/index.sqlite3")
+    showcases_yml_path: Path = Path(".data/index/showcases.yml")
+    """The index host's own showcases.yml, regenerated on every change."""
+
+    progress_token_secret: str = "dev-progress-secret-change-me"
+    """Signs progress tokens (the gateway verifies them) and, derived, CSRF tokens and flashes."""
+    progress_token_ttl_s: int = 2 * 3600
+
+    public_fleet_url: str = "http://127.0.0.1:8101"
+    public_gateway_url: str = "ws://127.0.0.1:8001"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "showcases@localhost"
+    smtp_to: str = "admin@localhost"
+    smtp_timeout_s: float = 5.0
+    """An empty smtp_host turns admin e-mails off (they are only logged)."""
+
+    max_body_bytes: int = 64 * 1024
+    outbox_poll_s: float = 2.0
+    nats_retry_s: float = 1.0
+    """How long the relay waits between connection attempts while NATS is down."""

@@ -1,0 +1,31 @@
+"""Everything the routes need, built once by `bootstrap.create_app`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi.templating import Jinja2Templates
+
+from intake.config import IntakeSettings
+from intake.db import Database
+from intake.ports import Bus, Mailer
+from intake.relay import OutboxRelay
+from intake.security import Signer, VerifiedCredentials
+from intake.service import IntakeService
+
+
+@dataclass
+class Container:
+    settings: IntakeSettings
+    db: Database
+    bus: Bus
+    mailer: Mailer
+    clock: Callable[[], dt.datetime]
+    relay: OutboxRelay
+    service: IntakeService
+    templates: Jinja2Templates
+    credentials: VerifiedCredentials
+    csrf: Signer
+    flash: Signer

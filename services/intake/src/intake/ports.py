@@ -1,0 +1,51 @@
+"""The ports intake's use cases lean on; adapters implement them, tests subclass them."""
+
+from __future__ import annotations
+
+import abc
+import logging
+
+from showcase_common.events import Event
+from showcase_common.progress import RequestProgress
+
+log = logging.getLogger(__name__)
+
+
+class BusUnavailable(Exception):
+    """NATS cannot be reached right now (the caller keeps the work for later)."""
+
+
+class Bus(abc.ABC):
+    """Publishing events and reading request state from the bus."""
+
+    @property
+    @abc.abstractmethod
+    def connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    async def publish(self, event: Event, *, msg_id: str) -> None:
+        """Publish and wait for the PubAck; `BusUnavailable` when it did not come."""
+
+    @abc.abstractmethod
+    async def request_state(self, request_id: str) -> RequestProgress | None:
+        """The gateway's latest state of a request, None if it has none yet."""
+
+    async def start(self) -> None:
+        """Begin connecting (in the background: the app serves while NATS is down)."""
+        return None
+
+    async def close(self) -> None:
+        """Release the connection."""
+        return None
+
+
+class Mailer(abc.ABC):
+    @abc.abstractmethod
+    async def send(self, subject: str, body: str) -> None: ...
+
+
+class LogMailer(Mailer):
+    """Used when no SMTP host is configured: the notice only reaches the log."""
+
+    async def send(self, subject: str, body: str) -> None:
+        log.info("e-mail (no SMTP host configured): %s", subject)

@@ -1,0 +1,100 @@
+"""The outbox relay: publishes unsent outbox rows, marking each sent only after its PubAck.
+
+Woken right after a commit that adds a row, and polling every few seconds anyway (a wake-up can
+be missed by a crash; a poll cannot). The row id is the Nats-Msg-Id, so a row published twice
+(crash between PubAck and marking, or two intake processes) is kept once by JetStream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from anyio import to_thread
+from showcase_common import events
+from sqlmodel import col, select
+
+from intake.db import Database
+from intake.models import Outbox, Request
+from intake.ports import Bus, BusUnavailable
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, bus: Bus, clock: Clock, *, poll_s: float = 2.0, batch: int = 100
+    ) -> None:
+        self._db, self._bus, self._clock = db, bus, clock
+        self._poll_s, self._batch = poll_s, batch
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Ask for a pass now; safe to call from any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                await self.drain()
+            except Exception:  # never let the relay die: the next pass tries again
+                log.exception("outbox pass failed")
+            await _first_of(stop, self._wakeup, self._poll_s)
+
+    async def drain(self) -> int:
+        """Publish every unsent row, oldest first; stops at the first failure. Returns the count."""
+        sent = 0
+        while True:
+            rows = await to_thread.run_sync(self._unsent)
+            if not rows:
+                return sent
+            for row in rows:
+                try:
+                    await self._bus.publish(
+                        events.decode(row.subject, row.payload.encode()), msg_id=row.id
+                    )
+                except BusUnavailable as exc:
+                    log.info("outbox: %d row(s) wait for the bus (%s)", len(rows), exc)
+                    return sent
+                await to_thread.run_sync(self._mark_sent, row)
+                sent += 1
+
+    def _unsent(self) -> list[Outbox]:
+        with self._db.session() as session:
+            statement = (
+                select(Outbox)
+                .where(col(Outbox.sent_at).is_(None))
+                .order_by(col(Outbox.created_at), col(Outbox.id))
+                .limit(self._batch)
+            )
+            return list(session.exec(statement))
+
+    def _mark_sent(self, row: Outbox) -> None:
+        now = self._clock()
+        with self._db.writing() as session:
+            stored = session.get(Outbox, row.id)
+            if stored is None or stored.sent_at is not None:
+                return
+            stored.sent_at = now
+            session.add(stored)
+            request = session.get(Request, row.request_id) if row.request_id else None
+            if request is not None and request.status == "queued":
+                request.status, request.updated_at = "published", now
+                session.add(request)
+
+
+async def _first_of(stop: asyncio.Event, wakeup: asyncio.Event, timeout_s: float) -> None:
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wakeup.wait())]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()

@@ -1,0 +1,236 @@
+"""Intake's use cases. Synchronous (SQLite); the web layer runs them in a worker thread.
+
+A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
+crash can lose none of them without losing all; the relay publishes the row afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from showcase_common import events
+from showcase_common.index.models import Location, Showcase, User
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from intake import showcases
+from intake.db import Database
+from intake.models import IdempotencyKey, Outbox, Request
+from intake.showcases import Draft, Invalid
+from intake.showcases_file import ShowcasesFile
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+class Forbidden(Exception):
+    """The user may not act on this location or request."""
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was already used with a different body."""
+
+
+@dataclass
+class Created:
+    showcase: Showcase
+    location: Location
+    request: Request | None
+    """None for an admin: no automation runs."""
+
+
+@dataclass
+class RequestView:
+    request: Request
+    ref: events.RequestRef
+
+
+@dataclass
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass
+class Idempotency:
+    key: str
+    body_sha256: str
+    respond: Callable[[Created], Answer]
+    """Builds the answer inside the transaction, so the stored answer and the data agree."""
+
+
+def body_digest(payload: object) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def owns(user: User, location: Location) -> bool:
+    return user.is_admin or (location.owner_id is not None and location.owner_id == user.id)
+
+
+class IntakeService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        showcases_file: ShowcasesFile,
+        public_fleet_url: str,
+        on_outbox: Callable[[], None],
+    ) -> None:
+        self._db, self._clock, self._file = db, clock, showcases_file
+        self._fleet_url = public_fleet_url.rstrip("/")
+        self._on_outbox = on_outbox
+
+    def create_showcase(
+        self, user: User, draft: Draft, idempotency: Idempotency | None = None
+    ) -> Created | Answer:
+        """The new showcase (and request), or the stored answer of a repeated Idempotency-Key."""
+        try:
+            result = self._create(user, draft, idempotency)
+        except IntegrityError:
+            # Another process won a race (same key or same name/key): answer as if we came second.
+            if idempotency is not None and (answer := self._replay(user, idempotency)):
+                return answer
+            raise Invalid({"name": "conflicts with a showcase saved at the same moment"}) from None
+        if isinstance(result, Created):
+            self._after_change(result.request is not None)
+        return result
+
+    def _create(
+        self, user: User, draft: Draft, idempotency: Idempotency | None
+    ) -> Created | Answer:
+        with self._db.writing() as session:
+            if idempotency is not None and (answer := _stored(session, user, idempotency)):
+                return answer
+            location = showcases.find_location(session, draft)
+            if location is not None and not owns(user, location):
+                raise Forbidden(f"{user.login} does not own {location.key}")
+            valid = showcases.validate(session, draft, self._clock().date())
+            created = self._insert(session, user, valid)
+            if idempotency is not None:
+                answer = idempotency.respond(created)
+                session.add(_remember(user, idempotency, answer, self._clock()))
+            return created
+
+    def _insert(self, session: Session, user: User, valid: showcases.ValidShowcase) -> Created:
+        now = self._clock()
+        showcase = Showcase(
+            location_id=valid.location.id,  # type: ignore[arg-type]
+            year=valid.year,
+            key=valid.key,
+            name=valid.name,
+            order=showcases.next_order(session),
+            start_date=valid.start_date,
+            end_date=valid.end_date,
+            updated_at=now,
+        )
+        session.add(showcase)
+        session.flush()
+        if user.is_admin:
+            return Created(showcase, valid.location, None)
+        request = Request(
+            id=events.new_id(),
+            user_id=user.id,
+            showcase_id=showcase.id,  # type: ignore[arg-type]
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(request)
+        ref = self.request_ref(request, user, showcase, valid.location)
+        session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
+        return Created(showcase, valid.location, request)
+
+    def _replay(self, user: User, idempotency: Idempotency) -> Answer | None:
+        with self._db.session() as session:
+            return _stored(session, user, idempotency)
+
+    def _after_change(self, queued: bool) -> None:
+        with self._db.session() as session:
+            self._file.write(session)
+        if queued:
+            self._on_outbox()
+
+    def request_ref(
+        self, request: Request, user: User, showcase: Showcase, location: Location
+    ) -> events.RequestRef:
+        ref = showcase_ref(showcase, location)
+        return events.RequestRef(
+            request_id=request.id,
+            user=user.login,
+            showcase=ref,
+            redirect_url=self.redirect_url(ref),
+        )
+
+    def redirect_url(self, ref: events.ShowcaseRef) -> str:
+        return f"{self._fleet_url}{ref.path}"
+
+    def redirect_url_of(self, created: Created) -> str:
+        return self.redirect_url(showcase_ref(created.showcase, created.location))
+
+    def find_request(self, user: User, request_id: str) -> RequestView | None:
+        """The request if `user` may see it (its owner or an admin), else None."""
+        with self._db.session() as session:
+            request = session.get(Request, request_id) if len(request_id) <= 32 else None
+            if request is None or not (user.is_admin or request.user_id == user.id):
+                return None
+            owner = session.get(User, request.user_id)
+            showcase = session.get(Showcase, request.showcase_id)
+            assert owner is not None and showcase is not None  # foreign keys
+            location = session.get(Location, showcase.location_id)
+            assert location is not None
+            return RequestView(request, self.request_ref(request, owner, showcase, location))
+
+    def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
+        """Put an event in the outbox under a chosen id; False if that id is already there."""
+        with self._db.writing() as session:
+            if session.get(Outbox, msg_id) is not None:
+                return False
+            session.add(outbox_row(event, request_id, row_id=msg_id))
+        self._on_outbox()
+        return True
+
+
+def showcase_ref(showcase: Showcase, location: Location) -> events.ShowcaseRef:
+    return events.ShowcaseRef(
+        showcase_id=showcase.id,  # type: ignore[arg-type]
+        year=showcase.year,
+        location_key=location.key,
+        key=showcase.key,
+        name=showcase.name,
+    )
+
+
+def outbox_row(event: events.Event, request_id: str | None, row_id: str | None = None) -> Outbox:
+    return Outbox(
+        id=row_id or event.event_id,
+        subject=event.subject,
+        payload=events.encode(event).decode(),
+        request_id=request_id,
+        created_at=event.occurred_at,
+    )
+
+
+def _stored(session: Session, user: User, idempotency: Idempotency) -> Answer | None:
+    row = session.get(IdempotencyKey, (user.id, idempotency.key))
+    if row is None:
+        return None
+    if row.body_sha256 != idempotency.body_sha256:
+        raise IdempotencyMismatch(idempotency.key)
+    return Answer(row.status_code, json.loads(row.response))
+
+
+def _remember(user: User, idem: Idempotency, answer: Answer, now: dt.datetime) -> IdempotencyKey:
+    return IdempotencyKey(
+        user_id=user.id,  # type: ignore[arg-type]
+        key=idem.key,
+        body_sha256=idem.body_sha256,
+        status_code=answer.status_code,
+        response=json.dumps(answer.body),
+        created_at=now,
+    )

@@ -1,0 +1,206 @@
+"""The showcase rules, shared by the HTML form and the JSON API.
+
+`validate` turns raw input into a `ValidShowcase` or a per-field error map; it reads the index
+only to resolve the location and check uniqueness, and never writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from showcase_common.index.models import Location, Showcase
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+NAME_MAX = 120
+KEY_MAX = 64
+RETURN_TO_MAX = 500
+YEAR_MIN, YEAR_MAX = 2000, 2100
+KEY_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FIELDS = ("name", "location_id", "key", "year", "start_date", "end_date", "return_to")
+
+
+@dataclass
+class Draft:
+    """The input as given (strings from the form, typed values from JSON)."""
+
+    name: str = ""
+    location_id: int | str | None = None
+    key: str | None = None
+    year: int | str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    return_to: str | None = None
+
+
+@dataclass
+class ValidShowcase:
+    location: Location
+    name: str
+    key: str
+    year: int
+    start_date: dt.date | None
+    end_date: dt.date | None
+    return_to: str | None
+
+
+@dataclass
+class Invalid(Exception):
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def derive_key(name: str) -> str:
+    """Lower case, the part before the first comma, runs of anything but a-z0-9 turned into '-'.
+
+    Leading and trailing dashes are dropped ("Spring Gala!" → "spring-gala").
+    """
+    head = name.lower().split(",", 1)[0]
+    return re.sub(r"[^a-z0-9]+", "-", head).strip("-")
+
+
+def safe_return_to(value: str) -> bool:
+    """A same-site path only: "/x" but not "//host", "/\\host", "http:…" or control characters."""
+    if not value.startswith("/") or value.startswith(("//", "/\\")) or len(value) > RETURN_TO_MAX:
+        return False
+    return all(ch.isprintable() and ch != "\\" for ch in value)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _int(value: int | str, label: str) -> int:
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise ValueError(f"{label} must be a whole number")
+    return int(text)
+
+
+def _date(value: str) -> dt.date:
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError("must be a date like 2026-04-12")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a valid date") from None
+
+
+def _name(draft: Draft, errors: dict[str, str]) -> str:
+    name = unicodedata.normalize("NFC", draft.name or "").strip()
+    if not name:
+        errors["name"] = "can't be blank"
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"is too long (at most {NAME_MAX} characters)"
+    elif not all(ch.isprintable() for ch in name):
+        errors["name"] = "must not contain control characters"
+    return name
+
+
+def _key(draft: Draft, name: str, errors: dict[str, str]) -> str:
+    given = not _blank(draft.key)
+    key = (draft.key or "").strip() if given else derive_key(name)
+    if not given and "name" in errors:
+        return key
+    if not key:
+        errors["key"] = "can't be derived from the name; please enter one"
+    elif len(key) > KEY_MAX:
+        errors["key"] = f"is too long (at most {KEY_MAX} characters)"
+    elif not KEY_PATTERN.match(key):
+        errors["key"] = "may contain only a-z, 0-9 and single dashes between them"
+    return key
+
+
+def _dates(draft: Draft, errors: dict[str, str]) -> tuple[dt.date | None, dt.date | None]:
+    dates: dict[str, dt.date | None] = {"start_date": None, "end_date": None}
+    for name in dates:
+        raw = getattr(draft, name)
+        if not _blank(raw):
+            try:
+                dates[name] = _date(raw)
+            except ValueError as exc:
+                errors[name] = str(exc)
+    start, end = dates["start_date"], dates["end_date"]
+    if end is not None and start is None and "start_date" not in errors:
+        errors["end_date"] = "needs a start date"
+    elif start is not None and end is not None and end < start:
+        errors["end_date"] = "must not be before the start date"
+    return start, end
+
+
+def _year(draft: Draft, start: dt.date | None, today: dt.date, errors: dict[str, str]) -> int:
+    if _blank(draft.year):
+        year = start.year if start is not None else today.year
+    else:
+        try:
+            year = _int(draft.year, "year")  # type: ignore[arg-type]
+        except ValueError as exc:
+            errors["year"] = str(exc)
+            return 0
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        errors["year"] = f"must be between {YEAR_MIN} and {YEAR_MAX}"
+    return year
+
+
+def _location(session: Session, draft: Draft, errors: dict[str, str]) -> Location | None:
+    if _blank(draft.location_id):
+        errors["location_id"] = "can't be blank"
+        return None
+    try:
+        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]
+    except ValueError as exc:
+        errors["location_id"] = str(exc)
+        return None
+    location = session.get(Location, location_id) if 0 < location_id <= 2**62 else None
+    if location is None:
+        errors["location_id"] = "is not a known location"
+    return location
+
+
+def _unique(session: Session, location: Location, year: int, name: str, key: str) -> dict:
+    taken: dict[str, str] = {}
+    same_place = select(Showcase.id).where(
+        Showcase.location_id == location.id, Showcase.year == year
+    )
+    if session.exec(same_place.where(Showcase.name == name)).first() is not None:
+        taken["name"] = f"is already used by another showcase of {location.key} in {year}"
+    if session.exec(same_place.where(Showcase.key == key)).first() is not None:
+        taken["key"] = f"is already used by another showcase of {location.key} in {year}"
+    return taken
+
+
+def validate(session: Session, draft: Draft, today: dt.date) -> ValidShowcase:
+    """The showcase to create, or `Invalid` naming every field that is wrong."""
+    errors: dict[str, str] = {}
+    name = _name(draft, errors)
+    key = _key(draft, name, errors)
+    start, end = _dates(draft, errors)
+    year = _year(draft, start, today, errors)
+    location = _location(session, draft, errors)
+    return_to = None if _blank(draft.return_to) else (draft.return_to or "").strip()
+    if return_to is not None and not safe_return_to(return_to):
+        errors["return_to"] = "must be a path on this site"
+    if location is not None and not {"name", "key", "year"} & errors.keys():
+        errors.update(_unique(session, location, year, name, key))
+    if errors or location is None:
+        raise Invalid(errors)
+    return ValidShowcase(location, name, key, year, start, end, return_to)
+
+
+def next_order(session: Session) -> int:
+    """max(order) + 1 over the whole index (as the fleet's admin app has always numbered them)."""
+    return (session.exec(select(func.max(Showcase.order))).one() or 0) + 1
+
+
+def find_location(session: Session, draft: Draft) -> Location | None:
+    """The location the draft names, if it names a known one (no error reporting)."""
+    try:
+        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return session.get(Location, location_id) if location_id <= 2**62 else None

@@ -1,0 +1,53 @@
+"""Annotated dependencies, so routes read cleanly and tests can override them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from showcase_common.index.models import User
+from sqlmodel import Session, select
+
+from intake.container import Container
+
+_basic = HTTPBasic(realm="showcases", auto_error=False)
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="showcases"'}
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_session(container: ContainerDep) -> Iterator[Session]:
+    with container.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_user(
+    container: ContainerDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> User:
+    """The authenticated user; 401 with a Basic challenge otherwise (sync: argon2 runs off-loop)."""
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
+    login = credentials.username[:64]
+    user = session.exec(select(User).where(User.login == login)).first()
+    stored_hash = user.password_hash if user is not None else None
+    valid = container.credentials.check(login, credentials.password, stored_hash)
+    # compare_digest keeps the login comparison itself constant-time too.
+    if user is None or not valid or not secrets.compare_digest(user.login, login):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

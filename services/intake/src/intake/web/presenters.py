@@ -1,0 +1,102 @@
+"""Turning use-case results into the contract's JSON and URLs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from fastapi import Request
+from showcase_common.index.models import Location, Showcase, User
+from showcase_common.tokens import issue_token
+
+from intake.container import Container
+from intake.models import ProgressLink, ShowcaseCreatedOut, ShowcasePublic
+from intake.service import Answer, Created
+
+log = logging.getLogger(__name__)
+
+
+def notice_for(showcase: Showcase) -> str:
+    return f"{showcase.name} was successfully created."
+
+
+def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
+    return ShowcasePublic(
+        id=showcase.id,  # type: ignore[arg-type]
+        location_id=location.id,  # type: ignore[arg-type]
+        location_key=location.key,
+        year=showcase.year,
+        key=showcase.key,
+        name=showcase.name,
+        order=showcase.order,
+        start_date=showcase.start_date,
+        end_date=showcase.end_date,
+    )
+
+
+def progress_link(container: Container, login: str, request_id: str) -> ProgressLink:
+    settings = container.settings
+    token = issue_token(
+        settings.progress_token_secret,
+        login,
+        [request_id],
+        ttl=dt.timedelta(seconds=settings.progress_token_ttl_s),
+    )
+    base = settings.public_gateway_url.rstrip("/")
+    return ProgressLink(ws_url=f"{base}/ws/progress?token={token}", token=token)
+
+
+def status_url(http: Request, request_id: str) -> str:
+    return str(http.url_for("request_status", request_id=request_id))
+
+
+def events_path(location: Location) -> str:
+    return f"/locations/{location.key}/events"
+
+
+def with_notice(path: str, notice: str) -> str:
+    """`path` with the notice added to its query (the events page shows it)."""
+    parts = urlsplit(path)
+    query = "&".join(q for q in (parts.query, urlencode({"notice": notice})) if q)
+    return urlunsplit(("", "", parts.path, query, parts.fragment))
+
+
+def created_answer(container: Container, http: Request, user: User, created: Created) -> Answer:
+    showcase = showcase_public(created.showcase, created.location)
+    if created.request is None:  # an admin: no automation, the events page is where it shows
+        out = ShowcaseCreatedOut(
+            showcase=showcase,
+            request_id=None,
+            redirect_url=str(http.base_url).rstrip("/") + events_path(created.location),
+            notice=notice_for(created.showcase),
+        )
+        return Answer(201, _without_empty(out.model_dump(mode="json")) | {"request_id": None})
+    request_id = created.request.id
+    out = ShowcaseCreatedOut(
+        showcase=showcase,
+        request_id=request_id,
+        status_url=status_url(http, request_id),
+        progress=progress_link(container, user.login, request_id),
+        redirect_url=container.service.redirect_url_of(created),
+    )
+    return Answer(201, _without_empty(out.model_dump(mode="json")))
+
+
+def _without_empty(body: dict[str, object]) -> dict[str, object]:
+    """Top-level fields that do not apply are left out (an admin's answer has no progress)."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def notify_admins(container: Container, user: User, created: Created) -> None:
+    """The admin's e-mail; a failure is logged, never turned into an error for the user."""
+    showcase, location = created.showcase, created.location
+    body = (
+        f"{notice_for(showcase)}\n\nLocation: {location.name} ({location.key})\n"
+        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.login}\n\n"
+        "It is deployed to the fleet by the operator's `showcasectl apply`.\n"
+    )
+    try:
+        await container.mailer.send(notice_for(showcase), body)
+    except Exception:
+        log.exception("could not send the admin notice for showcase %s", showcase.id)

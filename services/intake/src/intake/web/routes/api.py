@@ -1,0 +1,69 @@
+"""POST /api/showcases: the form's fields as JSON, with Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi.responses import JSONResponse
+
+from intake.models import ShowcaseCreatedOut, ShowcaseIn
+from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyMismatch, body_digest
+from intake.showcases import Draft, Invalid
+from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.errors import field_errors
+from intake.web.presenters import created_answer, notify_admins
+
+router = APIRouter(prefix="/api", tags=["api"])
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+@router.post(
+    "/showcases",
+    status_code=201,
+    response_model=ShowcaseCreatedOut,
+    responses={403: {}, 413: {}, 422: {}},
+)
+async def create_showcase(
+    body: ShowcaseIn,
+    http: Request,
+    container: ContainerDep,
+    user: CurrentUser,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    draft = Draft(**body.model_dump())
+    stored: list[Answer] = []  # the answer saved with the key is the one sent now
+
+    def respond(created: Created) -> Answer:
+        stored.append(created_answer(container, http, user, created))
+        return stored[0]
+
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = Idempotency(
+            idempotency_key, body_digest(body.model_dump(mode="json")), respond
+        )
+    try:
+        result = await to_thread.run_sync(
+            container.service.create_showcase, user, draft, idempotency
+        )
+    except Invalid as exc:
+        return field_errors(exc.errors)
+    except Forbidden:
+        return JSONResponse({"detail": "you may only request showcases for your own studio"}, 403)
+    except IdempotencyMismatch:
+        return field_errors(
+            {"Idempotency-Key": "was already used with a different body"}, where="header"
+        )
+    if isinstance(result, Answer):  # a repeated key: the first answer again
+        return JSONResponse(
+            result.body, result.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    answer = stored[0] if stored else created_answer(container, http, user, result)
+    if result.request is None:
+        background.add_task(notify_admins, container, user, result)
+    return JSONResponse(answer.body, answer.status_code)

@@ -1,0 +1,110 @@
+"""The HTML form: GET /showcases/new and POST /showcases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from showcase_common.index.models import Location, User
+from sqlmodel import Session, col, select
+
+from intake.service import Answer, Forbidden
+from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
+from intake.web import csrf
+from intake.web.deps import ContainerDep, CurrentUser, SessionDep
+from intake.web.presenters import (
+    events_path,
+    notice_for,
+    notify_admins,
+    progress_link,
+    status_url,
+    with_notice,
+)
+
+router = APIRouter(tags=["form"])
+FLASH_COOKIE = "flash"
+
+
+def _locations(session: Session, user: User) -> list[Location]:
+    statement = select(Location).order_by(col(Location.name))
+    if not user.is_admin:
+        statement = statement.where(Location.owner_id == user.id)
+    return list(session.exec(statement))
+
+
+def _form(
+    http: Request,
+    container: ContainerDep,
+    session: Session,
+    user: User,
+    values: dict[str, str],
+    errors: dict[str, str],
+    code: int = 200,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "user": user,
+        "locations": _locations(session, user),
+        "values": values,
+        "errors": errors,
+        "csrf_token": container.csrf.sign(user.login),
+        "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
+    }
+    return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
+
+
+@router.get("/showcases/new", response_class=HTMLResponse)
+def new_showcase(
+    http: Request, container: ContainerDep, session: SessionDep, user: CurrentUser
+) -> HTMLResponse:
+    values = {k: v for k, v in http.query_params.items() if k in FIELDS and len(v) <= 500}
+    if values.get("return_to") and not safe_return_to(values["return_to"]):
+        values.pop("return_to")
+    return _form(http, container, session, user, values, {})
+
+
+@router.post("/showcases", response_class=HTMLResponse)
+async def create_showcase(
+    http: Request,
+    container: ContainerDep,
+    session: SessionDep,
+    user: CurrentUser,
+    background: BackgroundTasks,
+) -> Response:
+    form = await http.form()
+    values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
+    if not csrf.form_allowed(http, container.csrf, user.login, form.get("csrf_token")):
+        return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
+    draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
+    try:
+        created = await to_thread.run_sync(container.service.create_showcase, user, draft)
+    except Invalid as exc:
+        return _form(http, container, session, user, values, exc.errors, 422)
+    except Forbidden:
+        return HTMLResponse("You may only request showcases for your own studio.", 403)
+    assert not isinstance(created, Answer)  # no idempotency key on the form
+    if created.request is None:
+        background.add_task(notify_admins, container, user, created)
+        target = with_notice(
+            draft.return_to or events_path(created.location), notice_for(created.showcase)
+        )
+        response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+        response.set_cookie(
+            FLASH_COOKIE,
+            container.flash.sign(notice_for(created.showcase)),
+            max_age=300,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+    request_id = created.request.id
+    context = {
+        "showcase": created.showcase,
+        "location": created.location,
+        "request_id": request_id,
+        "progress_url": progress_link(container, user.login, request_id).ws_url,
+        "status_url": status_url(http, request_id),
+        "redirect_url": container.service.redirect_url_of(created),
+    }
+    return container.templates.TemplateResponse(http, "progress.html", context)

@@ -1,0 +1,58 @@
+"""GET /locations/{key}/events: a location's showcases as the index holds them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from showcase_common.index.models import Location, Showcase
+from sqlmodel import col, select
+
+from intake.web.deps import ContainerDep, CurrentUser, SessionDep
+from intake.web.routes.forms import FLASH_COOKIE
+
+router = APIRouter(tags=["form"])
+NOTICE_SUFFIX = " was successfully created."
+
+
+def _notice(http: Request, container: ContainerDep, showcases: list[Showcase]) -> str | None:
+    """The flash cookie's notice, or the query's when it names a showcase shown here.
+
+    Checking the name keeps the query parameter from carrying arbitrary text onto the page.
+    """
+    flashed = container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300)
+    if flashed:
+        return flashed
+    notice = http.query_params.get("notice", "")
+    names = {s.name for s in showcases}
+    if notice.endswith(NOTICE_SUFFIX) and notice.removesuffix(NOTICE_SUFFIX) in names:
+        return notice
+    return None
+
+
+@router.get("/locations/{location_key}/events", response_class=HTMLResponse)
+def location_events(
+    location_key: str,
+    http: Request,
+    container: ContainerDep,
+    session: SessionDep,
+    user: CurrentUser,
+) -> HTMLResponse:
+    location = session.exec(select(Location).where(Location.key == location_key[:64])).first()
+    if location is None:
+        raise HTTPException(404, "no such location")
+    statement = (
+        select(Showcase)
+        .where(Showcase.location_id == location.id)
+        .order_by(col(Showcase.year).desc(), col(Showcase.order), col(Showcase.id))
+    )
+    showcases = list(session.exec(statement))
+    context = {
+        "user": user,
+        "location": location,
+        "showcases": showcases,
+        "notice": _notice(http, container, showcases),
+    }
+    response = container.templates.TemplateResponse(http, "events.html", context)
+    if FLASH_COOKIE in http.cookies:
+        response.delete_cookie(FLASH_COOKIE)
+    return response

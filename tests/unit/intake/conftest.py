@@ -1,0 +1,71 @@
+"""Intake through `create_app`, with a fake bus and mailer and a SQLite file in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from intake.bootstrap import create_app
+from intake.config import IntakeSettings
+from intake.container import Container
+from intake.seed import seed
+
+from tests.unit.intake.fakes import FakeBus, FakeMailer, cheap_hash
+
+STUDIO = ("studio", "studio")
+ADMIN = ("admin", "admin")
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> IntakeSettings:
+    values: dict[str, object] = {
+        "index_db_path": tmp_path / "index.sqlite3",
+        "showcases_yml_path": tmp_path / "showcases.yml",
+        "progress_token_secret": "test-secret",
+        "public_fleet_url": "http://fleet.test",
+        "public_gateway_url": "ws://gateway.test",
+        "smtp_host": "",
+        "log_json": False,
+    }
+    return IntakeSettings(**(values | overrides))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> IntakeSettings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def bus() -> FakeBus:
+    return FakeBus()
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture
+async def app(settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer) -> AsyncIterator[FastAPI]:
+    app = create_app(settings, bus=bus, mailer=mailer, run_relay=False)
+    async with app.router.lifespan_context(app):
+        seed(container_of(app).db, hasher=cheap_hash)
+        yield app
+
+
+def container_of(app: FastAPI) -> Container:
+    return app.state.container  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def container(app: FastAPI) -> Container:
+    return container_of(app)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
+        yield client

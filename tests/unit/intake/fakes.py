@@ -1,0 +1,55 @@
+"""Fakes that implement intake's real ports (no mocking library)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from argon2 import PasswordHasher
+from intake.ports import Bus, BusUnavailable, Mailer
+from showcase_common.events import Event
+from showcase_common.progress import RequestProgress
+
+_cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def cheap_hash(password: str) -> str:
+    """A real argon2 hash with tiny cost parameters, so tests do not spend a second per user."""
+    return _cheap.hash(password)
+
+
+class FakeBus(Bus):
+    def __init__(self, *, up: bool = True) -> None:
+        self.up = up
+        self.published: list[tuple[str, Event]] = []
+        self.states: dict[str, RequestProgress] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self.up
+
+    async def publish(self, event: Event, *, msg_id: str) -> None:
+        if not self.up:
+            raise BusUnavailable("fake bus is down")
+        if msg_id not in {m for m, _ in self.published}:  # JetStream's de-duplication
+            self.published.append((msg_id, event))
+
+    async def request_state(self, request_id: str) -> RequestProgress | None:
+        if not self.up:
+            raise BusUnavailable("fake bus is down")
+        return self.states.get(request_id)
+
+
+class FakeMailer(Mailer):
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, subject: str, body: str) -> None:
+        self.sent.append((subject, body))
+
+
+class FixedClock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
