@@ -112,6 +112,21 @@ class IndexSyncFailed(Event):
     error: str
 
 
+class IndexSyncRetrying(Event):
+    """Informational: the object store failed and the syncer is trying again.
+
+    `message` is meant for the studio ("S3 unavailable, retrying (2 of 5)…"); the request's
+    status stays "processing". Consumers that do not know this event may ignore it.
+    """
+
+    subject: ClassVar[str] = subjects.INDEX_SYNC_RETRYING
+    requests: list[RequestRef]
+    attempt: int
+    """The attempt about to be made (2 for the first retry)."""
+    max_attempts: int
+    message: str
+
+
 class MachineUpdated(Event):
     subject: ClassVar[str] = subjects.MACHINE_UPDATED
     generation: int
@@ -167,6 +182,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RolloutRequested,
     IndexSynced,
     IndexSyncFailed,
+    IndexSyncRetrying,
     MachineUpdated,
     MachineUpdateFailed,
     FleetUpdated,

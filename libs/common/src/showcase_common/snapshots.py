@@ -4,12 +4,17 @@
     {prefix}/latest.json                             pointer to the newest generation
     {prefix}/index.sqlite3                           legacy copy for machines of the old system
 
-The pointer only ever moves forward: it is written with If-Match on the ETag that was read (or
-If-None-Match: * when there is none), so of two syncers racing, the older loses and retries.
+A generation object is written once (If-None-Match: *), so two syncers that pick the same number
+cannot overwrite each other: the second gets `GenerationTaken`. The pointer only ever moves
+forward: it is written with If-Match on the ETag that was read (or If-None-Match: * when there is
+none), so of two syncers racing, the older loses with `PointerConflict` and takes a fresh
+generation. The legacy copy carries its generation in its metadata and is never replaced by an
+older one.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -17,10 +22,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from showcase_common.events import Snapshot
 from showcase_common.settings import S3Settings
+
+_CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
 class SnapshotStoreError(Exception):
@@ -33,6 +41,10 @@ class ChecksumMismatch(SnapshotStoreError):
 
 class PointerConflict(SnapshotStoreError):
     """Another writer moved the pointer between our read and our write."""
+
+
+class GenerationTaken(PointerConflict):
+    """Another writer already uploaded this generation: take a higher one."""
 
 
 def make_s3_client(settings: S3Settings) -> Any:
@@ -67,6 +79,10 @@ class SnapshotStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
 
+    @classmethod
+    def from_settings(cls, settings: S3Settings) -> SnapshotStore:
+        return cls(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
+
     def generation_key(self, generation: int) -> str:
         return f"{self.prefix}/generations/{generation:012d}.sqlite3"
 
@@ -79,8 +95,27 @@ class SnapshotStore:
         return f"{self.prefix}/index.sqlite3"
 
     def check_bucket(self) -> None:
-        """Raise `SnapshotStoreError` when the bucket is missing or the credentials are refused."""
-        self._call(self._s3.head_bucket, Bucket=self.bucket)
+        """Raise `SnapshotStoreError` with a clear reason when the bucket is unusable.
+
+        Missing bucket, refused credentials and an unreachable endpoint each get their own message
+        (this is what `/readyz` shows).
+        """
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = _code(exc)
+            if code in {"404", "NoSuchBucket", "NotFound"}:
+                raise SnapshotStoreError(f"bucket {self.bucket!r} does not exist") from exc
+            if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+                raise SnapshotStoreError(
+                    f"access to bucket {self.bucket!r} refused ({code}): check "
+                    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+                ) from exc
+            raise SnapshotStoreError(f"bucket {self.bucket!r}: {exc}") from exc
+        except EndpointConnectionError as exc:
+            raise SnapshotStoreError(f"S3 endpoint unreachable: {exc}") from exc
+        except Exception as exc:
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
 
     def ensure_bucket(self) -> None:
         try:
@@ -92,27 +127,43 @@ class SnapshotStore:
         """The snapshot the pointer names, and the pointer's ETag (None, None when unset)."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self.pointer_key)
+            body = response["Body"].read()
         except ClientError as exc:
-            if _code(exc) in {"NoSuchKey", "404"}:
+            if _code(exc) in _MISSING_CODES:
                 return None, None
             raise SnapshotStoreError(str(exc)) from exc
         except Exception as exc:
-            raise SnapshotStoreError(str(exc)) from exc
-        body = json.loads(response["Body"].read())
-        return Snapshot.model_validate(body), response["ETag"]
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            return Snapshot.model_validate(json.loads(body)), response["ETag"]
+        except ValueError as exc:
+            raise SnapshotStoreError(f"unreadable pointer {self.pointer_key}: {exc}") from exc
 
     def upload(self, path: Path, generation: int, sha256: str) -> Snapshot:
-        """Upload an immutable generation object; its checksum goes in metadata and S3's own."""
+        """Upload an immutable generation object; its checksum goes in metadata and S3's own.
+
+        S3 verifies the body against `sha256` (ChecksumSHA256), so what is stored is what was
+        hashed. Raises `GenerationTaken` when the generation already exists.
+        """
         key = self.generation_key(generation)
         data = path.read_bytes()
-        self._call(
-            self._s3.put_object,
-            Bucket=self.bucket,
-            Key=key,
-            Body=data,
-            Metadata={"sha256": sha256, "generation": str(generation)},
-            ChecksumAlgorithm="SHA256",
-        )
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ChecksumMismatch(f"{path} changed since its sha256 was taken")
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                Metadata={"sha256": sha256, "generation": str(generation)},
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if _code(exc) in _CONFLICT_CODES:
+                raise GenerationTaken(f"generation {generation} already exists") from exc
+            raise SnapshotStoreError(str(exc)) from exc
+        except Exception as exc:
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
         return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
 
     def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
@@ -127,16 +178,51 @@ class SnapshotStore:
                 **condition,
             )
         except ClientError as exc:
-            if _code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}:
+            if _code(exc) in _CONFLICT_CODES:
                 raise PointerConflict(
                     f"pointer moved past generation {snapshot.generation}"
                 ) from exc
             raise SnapshotStoreError(str(exc)) from exc
         except Exception as exc:
-            raise SnapshotStoreError(str(exc)) from exc
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
 
-    def upload_legacy(self, path: Path) -> None:
-        self._call(self._s3.upload_file, str(path), self.bucket, self.legacy_key)
+    def upload_legacy(self, path: Path, generation: int | None = None) -> None:
+        """Refresh the legacy copy; with `generation`, never replace a newer one by an older."""
+        if generation is None:
+            self._call(self._s3.upload_file, str(path), self.bucket, self.legacy_key)
+            return
+        for _ in range(5):  # a lost race only means someone wrote a newer copy: look again
+            current, etag = self._legacy_generation()
+            if current is not None and current >= generation:
+                return
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                self._s3.put_object(
+                    Bucket=self.bucket,
+                    Key=self.legacy_key,
+                    Body=path.read_bytes(),
+                    Metadata={"sha256": sha256_file(path), "generation": str(generation)},
+                    **condition,
+                )
+                return
+            except ClientError as exc:
+                if _code(exc) not in _CONFLICT_CODES:
+                    raise SnapshotStoreError(str(exc)) from exc
+            except Exception as exc:
+                raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+        raise PointerConflict(f"legacy copy kept moving while writing generation {generation}")
+
+    def _legacy_generation(self) -> tuple[int | None, str | None]:
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=self.legacy_key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING_CODES:
+                return None, None
+            raise SnapshotStoreError(str(exc)) from exc
+        except Exception as exc:
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+        raw = head.get("Metadata", {}).get("generation")
+        return (int(raw) if raw and raw.isdigit() else 0), head["ETag"]
 
     def download(self, snapshot: Snapshot, dest: Path) -> None:
         """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs."""

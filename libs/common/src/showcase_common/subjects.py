@@ -17,6 +17,8 @@ SHOWCASE_CREATED: Final = f"{SUBJECT_PREFIX}.created"
 RETRY_REQUESTED: Final = f"{SUBJECT_PREFIX}.retry_requested"
 INDEX_SYNCED: Final = f"{SUBJECT_PREFIX}.index.synced"
 INDEX_SYNC_FAILED: Final = f"{SUBJECT_PREFIX}.index.sync_failed"
+INDEX_SYNC_RETRYING: Final = f"{SUBJECT_PREFIX}.index.sync_retrying"
+"""Informational: the syncer is retrying S3 (not in PROGRESS_SUBJECTS until the gateway opts in)."""
 MACHINE_UPDATED: Final = f"{SUBJECT_PREFIX}.machine.updated"
 MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
@@ -49,3 +51,8 @@ PROGRESS_SUBJECTS: Final = (
     FLEET_UPDATED,
     FLEET_UPDATE_FAILED,
 )
+
+# The operator tool's live admin alerts (`showcasectl alerts run`).
+ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
+ADMIN_ALERTS_BUCKET: Final = "admin_alerts"
+"""JetStream key-value bucket: request id -> when its failure was mailed to the admins."""

@@ -1,0 +1,107 @@
+"""`python -m syncer`: settings → logging → bootstrap → run until SIGTERM, then drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+from nats.aio.client import Client
+from showcase_common import subjects
+from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
+from showcase_common.lifecycle import stop_on_signals
+from showcase_common.logs import configure_logging
+from showcase_common.snapshots import SnapshotStore, SnapshotStoreError
+
+from syncer.bootstrap import bootstrap
+from syncer.config import SyncerSettings
+from syncer.health import EmbeddedServer, create_app
+from syncer.ledger import KvLedger
+
+log = logging.getLogger("syncer")
+
+
+class _Bus:
+    """The NATS connection once there is one (readyz asks before it exists)."""
+
+    nc: Client | None = None
+
+    async def check(self) -> None:
+        if self.nc is None or not self.nc.is_connected:
+            raise ConnectionError("not connected to NATS")
+
+
+async def connect_until_up(settings: SyncerSettings, stop: asyncio.Event) -> Client | None:
+    """Connect to NATS, retrying while it is down (None if stopped first)."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return await connect(settings.nats_url, settings.service_name)
+        except Exception as exc:
+            log.warning(
+                "NATS at %s unavailable (%s); retrying in %.1fs", settings.nats_url, exc, delay
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 5.0)
+    return None
+
+
+async def run(settings: SyncerSettings, stop: asyncio.Event) -> None:
+    store = SnapshotStore.from_settings(settings)
+    if settings.syncer_create_bucket:
+        with contextlib.suppress(SnapshotStoreError):  # /readyz will say why
+            await asyncio.to_thread(store.ensure_bucket)
+    bus = _Bus()
+
+    async def bucket() -> None:
+        await asyncio.to_thread(store.check_bucket)
+
+    server = EmbeddedServer(
+        uvicorn.Config(
+            create_app({"nats": bus.check, "s3": bucket}),
+            host=settings.syncer_host,
+            port=settings.syncer_port,
+            log_config=None,
+            lifespan="off",
+        )
+    )
+    http = asyncio.create_task(server.serve())
+    try:
+        bus.nc = await connect_until_up(settings, stop)
+        if bus.nc is not None:
+            await _consume(settings, store, bus.nc, stop)
+    finally:
+        server.should_exit = True
+        await http
+        if bus.nc is not None:
+            with contextlib.suppress(Exception):
+                await bus.nc.drain()
+
+
+async def _consume(
+    settings: SyncerSettings, store: SnapshotStore, nc: Client, stop: asyncio.Event
+) -> None:
+    js = nc.jetstream()
+    await ensure_stream(js)
+    ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
+    syncer = bootstrap(settings, store=store, publisher=Publisher(js), ledger=ledger)
+    log.info("syncing %s to s3://%s", settings.index_db_path, settings.s3_bucket)
+    await syncer.consumer(js).run(stop)
+
+
+async def _main(settings: SyncerSettings) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    await run(settings, stop)
+
+
+def main() -> None:
+    settings = SyncerSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    asyncio.run(_main(settings))
+
+
+if __name__ == "__main__":
+    main()

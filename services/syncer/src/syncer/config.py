@@ -1,0 +1,37 @@
+"""The syncer's settings: environment variables (case-insensitive) or `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+from showcase_common.settings import CommonSettings, S3Settings
+
+
+class SyncerSettings(CommonSettings, S3Settings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    service_name: str = "syncer"
+    index_db_path: Path = Path(".data/index/index.sqlite3")
+    syncer_host: str = "127.0.0.1"
+    syncer_port: int = 8002
+
+    syncer_batch_size: int = 100
+    """At most this many pending events are covered by one snapshot."""
+    syncer_ack_wait_s: float = 30.0
+    syncer_max_deliver: int = 10
+    syncer_fetch_timeout_s: float = 1.0
+
+    syncer_s3_attempts: int = 5
+    """S3 attempts per batch before it is reported failed (IndexSyncFailed)."""
+    syncer_s3_budget_s: float = 60.0
+    """...or this much time spent retrying, whichever comes first."""
+    syncer_s3_backoff_initial_s: float = 0.5
+    syncer_s3_backoff_max_s: float = 8.0
+    syncer_max_pointer_conflicts: int = 20
+    """Another syncer won the race this many times in a row: give up for now (nak)."""
+
+    syncer_create_bucket: bool = False
+    """Create the bucket at start-up (local runs); otherwise a missing bucket fails /readyz."""
+    syncer_work_dir: Path | None = None
+    """Where snapshots are staged (a temporary directory when unset)."""

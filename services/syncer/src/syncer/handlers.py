@@ -1,0 +1,189 @@
+"""What the syncer does with a batch of events: one snapshot covers every pending request.
+
+- `ShowcaseCreated` whose request the ledger already covers → nothing (a redelivery or a replay);
+- `ShowcaseCreated`, `RetryRequested(from_step="sync")`, `RolloutRequested` → one new generation
+  for the whole batch, then ONE `IndexSynced` naming every covered request;
+- `RetryRequested(from_step="machines")` → `IndexSynced` again for the newest generation, for
+  that request and those machines only;
+- the object store down past the retry budget → `IndexSyncFailed` naming the requests, and ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from showcase_common import events
+from showcase_common.bus import Delivery, Publisher, RetryableError
+
+from syncer.ledger import SyncLedger
+from syncer.snapshot import SnapshotError
+from syncer.storage import GenerationWriter, OnRetry, RaceLost, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+STORAGE_FAILED = (
+    "We could not publish the updated index (storage unavailable). "
+    "Nothing is lost: press Retry in a few minutes."
+)
+SNAPSHOT_FAILED = (
+    "We could not publish the updated index (the index could not be copied). "
+    "Nothing is lost: press Retry in a few minutes."
+)
+NOT_IN_INDEX = (
+    "We could not find your showcase in the index. Nothing was published: press Retry, "
+    "and contact us if it happens again."
+)
+
+
+@dataclass
+class Plan:
+    """A batch sorted by what it needs."""
+
+    pending: dict[str, events.RequestRef] = field(default_factory=dict)
+    rollout: bool = False
+    machine_retries: list[events.RetryRequested] = field(default_factory=list)
+
+    @property
+    def needs_snapshot(self) -> bool:
+        return bool(self.pending) or self.rollout
+
+
+class SyncHandler:
+    def __init__(
+        self,
+        *,
+        writer: GenerationWriter,
+        publisher: Publisher,
+        ledger: SyncLedger,
+        max_deliver: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.writer = writer
+        self.publisher = publisher
+        self.ledger = ledger
+        self.max_deliver = max_deliver
+        self.clock = clock
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        plan = await self._plan(deliveries)
+        final = max(d.attempt for d in deliveries) >= self.max_deliver
+        if plan.machine_retries:
+            await self._resend(plan, deliveries)
+        if plan.needs_snapshot:
+            await self._sync(plan, deliveries, final=final)
+
+    async def _plan(self, deliveries: Sequence[Delivery]) -> Plan:
+        plan = Plan()
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, events.ShowcaseCreated):
+                request = event.request
+                covered = await self.ledger.generation_of(request.request_id)
+                if covered is not None:
+                    log.info(
+                        "request %s already covered by generation %d", request.request_id, covered
+                    )
+                    continue
+                plan.pending.setdefault(request.request_id, request)
+            elif isinstance(event, events.RetryRequested) and event.from_step == "sync":
+                plan.pending.setdefault(event.request.request_id, event.request)
+            elif isinstance(event, events.RetryRequested):
+                plan.machine_retries.append(event)
+            elif isinstance(event, events.RolloutRequested):
+                plan.rollout = True
+            else:
+                log.warning("ignoring %s", type(event).__name__)
+        return plan
+
+    async def _sync(self, plan: Plan, deliveries: Sequence[Delivery], *, final: bool) -> None:
+        requests = list(plan.pending.values())
+        started = self.clock()
+        try:
+            published = await self.writer.publish(self._on_retry(deliveries, requests))
+        except StorageUnavailable as exc:
+            log.error(
+                "giving up on %d request(s): object store unavailable (%s)", len(requests), exc
+            )
+            await self._fail(requests, STORAGE_FAILED)
+            return
+        except (SnapshotError, RaceLost) as exc:
+            if not final:
+                raise RetryableError(str(exc)) from exc
+            log.error("giving up on %d request(s): %s", len(requests), exc)
+            await self._fail(requests, SNAPSHOT_FAILED)
+            return
+        covered = [r for r in requests if r.showcase.showcase_id in published.showcase_ids]
+        missing = [r for r in requests if r.showcase.showcase_id not in published.showcase_ids]
+        snapshot = published.snapshot
+        await self.publisher.publish(
+            events.IndexSynced(snapshot=snapshot, requests=covered),
+            msg_id=f"synced:{snapshot.generation}",
+        )
+        await self.ledger.record((r.request_id for r in covered), snapshot.generation)
+        log.info(
+            "generation %d covers %d request(s) in %.2fs",
+            snapshot.generation,
+            len(covered),
+            self.clock() - started,
+        )
+        if missing:
+            await self._not_yet_visible(missing, final=final)
+
+    async def _not_yet_visible(self, missing: list[events.RequestRef], *, final: bool) -> None:
+        # The event arrived but its showcase is not in the copy: never report it synced by it.
+        ids = ", ".join(r.request_id for r in missing)
+        if not final:
+            raise RetryableError(f"showcases of {ids} are not in the index yet", delay_s=2.0)
+        log.error("showcases of %s never appeared in the index", ids)
+        await self._fail(missing, NOT_IN_INDEX)
+
+    async def _resend(self, plan: Plan, deliveries: Sequence[Delivery]) -> None:
+        requests = [e.request for e in plan.machine_retries]
+        try:
+            latest = await self.writer.latest(self._on_retry(deliveries, requests))
+        except StorageUnavailable as exc:
+            log.error("cannot read the newest generation (%s)", exc)
+            await self._fail(requests, STORAGE_FAILED)
+            return
+        for retry in plan.machine_retries:
+            if latest is None:  # nothing was ever published: a full sync it is
+                plan.pending.setdefault(retry.request.request_id, retry.request)
+                continue
+            await self.publisher.publish(
+                events.IndexSynced(
+                    snapshot=latest, requests=[retry.request], machine_ids=retry.machine_ids
+                ),
+                msg_id=f"retry:{retry.event_id}",
+            )
+
+    async def _fail(self, requests: list[events.RequestRef], message: str) -> None:
+        await self.publisher.publish(events.IndexSyncFailed(requests=requests, error=message))
+
+    def _on_retry(
+        self, deliveries: Sequence[Delivery], requests: list[events.RequestRef]
+    ) -> OnRetry:
+        async def on_retry(attempt: int, max_attempts: int, exc: BaseException) -> None:
+            message = f"S3 unavailable, retrying ({attempt} of {max_attempts})…"
+            log.warning("%s (%s)", message, exc)
+            await asyncio.gather(*(_heartbeat(d) for d in deliveries))
+            with contextlib.suppress(Exception):  # progress is best effort; the retry is not
+                await self.publisher.publish(
+                    events.IndexSyncRetrying(
+                        requests=requests,
+                        attempt=attempt,
+                        max_attempts=max_attempts,
+                        message=message,
+                    )
+                )
+
+        return on_retry
+
+
+async def _heartbeat(delivery: Delivery) -> None:
+    with contextlib.suppress(Exception):
+        await delivery.in_progress()

@@ -1,0 +1,52 @@
+"""The syncer's tiny HTTP surface: `/healthz` (alive) and `/readyz` (NATS and the bucket)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+Check = Callable[[], Awaitable[None]]
+"""Returns when the dependency is usable, raises with a clear reason when it is not."""
+
+
+def create_app(checks: dict[str, Check], *, timeout_s: float = 5.0) -> FastAPI:
+    app = FastAPI(title="syncer", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        results = await asyncio.gather(*(_run(check, timeout_s) for check in checks.values()))
+        report = dict(zip(checks, results, strict=True))
+        ready = all(result == "ok" for result in report.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": report},
+            status_code=200 if ready else 503,
+        )
+
+    return app
+
+
+async def _run(check: Check, timeout_s: float) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout_s)
+    except TimeoutError:
+        return f"no answer within {timeout_s:.0f}s"
+    except Exception as exc:
+        return str(exc) or type(exc).__name__
+    return "ok"
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop: the service, not uvicorn, owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

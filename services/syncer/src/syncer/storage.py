@@ -1,0 +1,186 @@
+"""Publishing snapshots as generations in the object store, with a retry budget.
+
+One publication is: read the pointer → take the snapshot → upload it as the next generation →
+move the pointer with If-Match → refresh the legacy copy. The snapshot is taken *after* the
+pointer is read, and any race (`GenerationTaken`, `PointerConflict`) starts over with a fresh
+snapshot: so when our pointer write succeeds, every generation published before it was taken
+before ours, and the pointer never moves backwards in generation *or* in content.
+
+S3 errors and timeouts are retried with capped exponential backoff and jitter (tenacity) within a
+budget of attempts and seconds; `on_retry` runs between attempts (heartbeats, progress).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from showcase_common.events import Snapshot
+from showcase_common.snapshots import PointerConflict, SnapshotStore, SnapshotStoreError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from syncer.snapshot import LocalSnapshot, Snapshotter
+
+log = logging.getLogger(__name__)
+
+OnRetry = Callable[[int, int, BaseException], Awaitable[None]]
+"""Called before attempt n (n ≥ 2) of max_attempts, with the error of the one before."""
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+
+class StorageUnavailable(Exception):
+    """The object store kept failing for the whole retry budget."""
+
+
+class RaceLost(Exception):
+    """Other syncers won the pointer race too many times in a row."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    budget_s: float = 60.0
+    initial_s: float = 0.5
+    max_s: float = 8.0
+
+
+@dataclass(frozen=True)
+class Published:
+    snapshot: Snapshot
+    showcase_ids: frozenset[int]
+
+
+async def _no_retry_hook(attempt: int, max_attempts: int, exc: BaseException) -> None:
+    return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    # Conflicts are resolved inside an attempt; a checksum refusal is not an outage.
+    return isinstance(exc, SnapshotStoreError) and not isinstance(exc, PointerConflict)
+
+
+class GenerationWriter:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        snapshotter: Snapshotter,
+        staging_dir: Path,
+        policy: RetryPolicy,
+        *,
+        max_conflicts: int = 20,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.snapshotter = snapshotter
+        self.staging_dir = staging_dir
+        self.policy = policy
+        self.max_conflicts = max_conflicts
+        self._sleep = sleep
+
+    async def publish(self, on_retry: OnRetry = _no_retry_hook) -> Published:
+        """Snapshot the index and publish it as a new generation (see the module doc)."""
+        attempt = _Publication(self)
+
+        async def step() -> Published:  # a coroutine function, so tenacity awaits it
+            return await asyncio.to_thread(attempt.step)
+
+        try:
+            return await self._retrying(step, on_retry)
+        finally:
+            attempt.discard()
+
+    async def latest(self, on_retry: OnRetry = _no_retry_hook) -> Snapshot | None:
+        """The snapshot the pointer names now (None before the first publication)."""
+
+        async def read() -> Snapshot | None:
+            snapshot, _ = await asyncio.to_thread(self.store.latest)
+            return snapshot
+
+        return await self._retrying(read, on_retry)
+
+    async def _retrying(self, work: Callable[[], Awaitable[T]], on_retry: OnRetry) -> T:
+        policy = self.policy
+
+        async def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            assert exc is not None
+            await on_retry(state.attempt_number + 1, policy.attempts, exc)
+
+        retrying = AsyncRetrying(
+            sleep=self._sleep,
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_s),
+            wait=wait_exponential_jitter(
+                multiplier=policy.initial_s, max=policy.max_s, jitter=policy.initial_s
+            ),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=before_sleep,
+        )
+        try:
+            return await retrying(work)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise StorageUnavailable(str(last)) from last
+
+
+class _Publication:
+    """The state of one publication across attempts (each attempt runs in a worker thread)."""
+
+    def __init__(self, writer: GenerationWriter) -> None:
+        self.w = writer
+        self.local: LocalSnapshot | None = None
+        self.published: Published | None = None
+        self.legacy_done = False
+
+    def step(self) -> Published:
+        if self.published is None:
+            self.published = self._publish_generation()
+        if not self.legacy_done:
+            assert self.local is not None
+            self.w.store.upload_legacy(self.local.path, self.published.snapshot.generation)
+            self.legacy_done = True
+        return self.published
+
+    def discard(self) -> None:
+        if self.local is not None:
+            self.local.discard()
+            self.local = None
+
+    def _publish_generation(self) -> Published:
+        floor = 0  # generations we know are taken, even if the pointer does not name them yet
+        for _ in range(self.w.max_conflicts):
+            current, etag = self.w.store.latest()
+            generation = max(current.generation if current else 0, floor) + 1
+            self.discard()
+            self.local = self.w.snapshotter.take(self.w.staging_dir)
+            try:
+                snapshot = self.w.store.upload(self.local.path, generation, self.local.sha256)
+                self.w.store.advance_pointer(snapshot, etag)
+            except PointerConflict as exc:  # GenerationTaken included: another syncer raced
+                log.info("lost the race for generation %d (%s); starting over", generation, exc)
+                floor = generation
+                continue
+            log.info("published generation %d (%d bytes)", generation, snapshot.size)
+            return Published(snapshot, self.local.showcase_ids)
+        raise RaceLost(f"lost the pointer race {self.w.max_conflicts} times in a row")
+
+
+__all__ = [
+    "GenerationWriter",
+    "Published",
+    "RaceLost",
+    "RetryPolicy",
+    "StorageUnavailable",
+]

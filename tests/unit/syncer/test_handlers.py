@@ -1,0 +1,131 @@
+"""The syncer's handler through `bootstrap`, with in-memory fakes of its ports."""
+
+from __future__ import annotations
+
+import pytest
+from showcase_common import events
+from showcase_common.bus import RetryableError
+from syncer.handlers import NOT_IN_INDEX, STORAGE_FAILED
+
+from tests.unit.syncer.conftest import World
+from tests.unit.syncer.fakes import FakeDelivery, created, request
+
+
+def _ids(refs: list[events.RequestRef]) -> list[str]:
+    return [r.request_id for r in refs]
+
+
+async def test_one_snapshot_covers_the_whole_batch(world: World) -> None:
+    await world.syncer.handler.handle_batch([created(i) for i in range(5)])
+
+    assert world.store.uploads == [1]
+    [synced] = world.publisher.of(events.IndexSynced)
+    assert _ids(synced.requests) == [f"r{i}" for i in range(5)]
+    assert synced.snapshot == world.store.pointer
+    assert world.publisher.published[-1][1] == "synced:1"
+    assert world.ledger.entries == {f"r{i}": 1 for i in range(5)}
+    assert world.store.legacy_key in world.store.objects
+    assert not list(
+        (world.syncer.settings.syncer_work_dir or world.syncer.writer.staging_dir).iterdir()
+    )
+
+
+async def test_generations_only_grow(world: World) -> None:
+    for i in range(3):
+        await world.syncer.handler.handle_batch([created(i)])
+    assert world.store.uploads == [1, 2, 3]
+    assert world.store.pointer is not None and world.store.pointer.generation == 3
+
+
+async def test_duplicate_delivery_uploads_nothing(world: World) -> None:
+    await world.syncer.handler.handle_batch([created(1)])
+    await world.syncer.handler.handle_batch([created(1, delivered=2)])
+    assert world.store.uploads == [1]
+    assert len(world.publisher.of(events.IndexSynced)) == 1
+
+
+async def test_sync_retry_bypasses_the_ledger(world: World) -> None:
+    await world.syncer.handler.handle_batch([created(1)])
+    retry = events.RetryRequested(request=request(1), from_step="sync")
+    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
+    assert world.store.uploads == [1, 2]
+    assert _ids(world.publisher.of(events.IndexSynced)[-1].requests) == ["r1"]
+
+
+async def test_machines_retry_resends_the_latest_generation(world: World) -> None:
+    await world.syncer.handler.handle_batch([created(1)])
+    retry = events.RetryRequested(request=request(1), from_step="machines", machine_ids=["m2"])
+    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
+
+    assert world.store.uploads == [1]
+    resent, msg_id = world.publisher.published[-1]
+    assert isinstance(resent, events.IndexSynced)
+    assert resent.snapshot.generation == 1 and resent.machine_ids == ["m2"]
+    assert _ids(resent.requests) == ["r1"] and msg_id == f"retry:{retry.event_id}"
+
+
+async def test_machines_retry_before_any_generation_syncs(world: World) -> None:
+    retry = events.RetryRequested(request=request(1), from_step="machines", machine_ids=["m2"])
+    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
+    assert world.store.uploads == [1]
+    assert _ids(world.publisher.of(events.IndexSynced)[0].requests) == ["r1"]
+
+
+async def test_rollout_publishes_a_generation_for_no_request(world: World) -> None:
+    await world.syncer.handler.handle_batch(
+        [FakeDelivery(events.RolloutRequested(requested_by="ops"))]
+    )
+    [synced] = world.publisher.of(events.IndexSynced)
+    assert synced.requests == [] and synced.snapshot.generation == 1
+
+
+async def test_short_outage_is_retried_with_heartbeats_and_progress(world: World) -> None:
+    world.store.outage = 2
+    deliveries = [created(1), created(2)]
+    await world.syncer.handler.handle_batch(deliveries)
+
+    retrying = world.publisher.of(events.IndexSyncRetrying)
+    assert [r.message for r in retrying] == [
+        "S3 unavailable, retrying (2 of 5)…",
+        "S3 unavailable, retrying (3 of 5)…",
+    ]
+    assert _ids(retrying[0].requests) == ["r1", "r2"]
+    assert [d.heartbeats for d in deliveries] == [2, 2]
+    assert len(world.sleeps) == 2 and world.sleeps[0] <= world.sleeps[1] + 0.5
+    assert world.store.uploads == [1]
+    assert _ids(world.publisher.of(events.IndexSynced)[0].requests) == ["r1", "r2"]
+
+
+async def test_long_outage_fails_every_covered_request(world: World) -> None:
+    world.store.outage = 1000
+    await world.syncer.handler.handle_batch([created(1), created(2)])
+
+    [failed] = world.publisher.of(events.IndexSyncFailed)
+    assert _ids(failed.requests) == ["r1", "r2"] and failed.error == STORAGE_FAILED
+    assert len(world.publisher.of(events.IndexSyncRetrying)) == 4
+    assert not world.publisher.of(events.IndexSynced) and not world.ledger.entries
+
+
+async def test_a_request_is_never_covered_by_a_snapshot_without_its_showcase(world: World) -> None:
+    world.snapshotter.showcase_ids = {1}
+    late = FakeDelivery(events.ShowcaseCreated(request=request(2, showcase_id=500)))
+    with pytest.raises(RetryableError):
+        await world.syncer.handler.handle_batch([created(1), late])
+    assert _ids(world.publisher.of(events.IndexSynced)[0].requests) == ["r1"]
+
+    late.delivered = world.syncer.handler.max_deliver  # the last delivery: say so, clearly
+    await world.syncer.handler.handle_batch([created(1, delivered=3), late])
+    [failed] = world.publisher.of(events.IndexSyncFailed)
+    assert _ids(failed.requests) == ["r2"] and failed.error == NOT_IN_INDEX
+
+
+async def test_a_racing_writer_makes_us_take_a_fresh_generation(world: World) -> None:
+    await world.syncer.handler.handle_batch([created(1)])
+    rival = world.store.pointer.model_copy(update={"generation": 7})  # type: ignore[union-attr]
+    world.store.before_advance.append(lambda: world.store.force_pointer(rival))
+
+    await world.syncer.handler.handle_batch([created(2)])
+
+    assert world.store.pointer is not None and world.store.pointer.generation == 8
+    assert world.snapshotter.taken == 3  # the lost snapshot was retaken, not reused
+    assert world.publisher.of(events.IndexSynced)[-1].snapshot.generation == 8
