@@ -17,8 +17,6 @@ from progress_gateway.projector import Projector
 from progress_gateway.runtime import Runtime
 from progress_gateway.store import KvProgressStore, ProgressStore
 
-CONSUMER_OPTIONS = ConsumerOptions(batch_size=20, fetch_timeout_s=1.0, ack_wait_s=30.0)
-
 
 def build_projector(settings: GatewaySettings, store: ProgressStore) -> Projector:
     return Projector(store, Links(settings.public_intake_url))
@@ -55,7 +53,9 @@ def _start_projector(runtime: Runtime, js) -> None:  # type: ignore[no-untyped-d
         subjects.PROGRESS_DURABLE,
         subjects.PROGRESS_SUBJECTS,
         handler=projector.handle,
-        options=CONSUMER_OPTIONS,
+        options=ConsumerOptions(
+            batch_size=20, fetch_timeout_s=runtime.settings.projector_fetch_timeout_s
+        ),
     )
     task = asyncio.create_task(consumer.run(runtime.stop), name="projector")
     runtime.tasks.append(task)

@@ -15,3 +15,5 @@ class GatewaySettings(CommonSettings):
     """Base of `retry_url` (the intake's retry endpoint)."""
     projector_enabled: bool = True
     """Run the projector in this process (off: a WebSocket-only replica)."""
+    projector_fetch_timeout_s: float = 1.0
+    """How long one fetch waits for events (also the longest a shutdown waits for the loop)."""

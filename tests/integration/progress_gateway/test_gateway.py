@@ -1,0 +1,150 @@
+"""The gateway against a real nats-server: authorisation, isolation, catch-up and replicas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from showcase_common.tokens import issue_token
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.progress_gateway.conftest import (
+    SECRET,
+    open_socket,
+    receive,
+    receive_until,
+    wait_for_state,
+)
+from tests.unit.progress_gateway.fakes import happy_path, ref
+
+
+def completed(request_id: str):  # type: ignore[no-untyped-def]
+    return lambda m: m["request_id"] == request_id and m["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "not-a-token",
+        issue_token("some-other-secret", "studio", ["r1"]),
+        issue_token(SECRET, "studio", ["r1"], ttl=dt.timedelta(seconds=-5)),
+    ],
+    ids=["missing", "garbage", "forged", "expired"],
+)
+async def test_bad_tokens_are_refused_with_4401(gateways, token) -> None:
+    gateway = await gateways()
+    async with open_socket(gateway.ws_url, token) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_token_never_shows_another_users_request(gateways, publish) -> None:
+    gateway = await gateways()
+    await publish(*happy_path([ref("bobs", user="bob")]))
+    # a token of studio's that (wrongly) names bob's request, and one of studio's own
+    token = issue_token(SECRET, "studio", ["bobs", "mine"])
+    async with open_socket(gateway.ws_url, token) as ws:
+        first = await receive(ws)
+        assert first["request_id"] == "mine" and first["status"] == "queued"
+        await publish(*happy_path([ref("mine")]))
+        messages = await receive_until(ws, completed("mine"))
+    assert {m["request_id"] for m in messages} == {"mine"}
+
+
+async def test_two_users_and_two_tabs_are_isolated(gateways, publish) -> None:
+    gateway = await gateways()
+    tokens = {
+        "tab1": issue_token(SECRET, "studio", ["s1"]),
+        "tab2": issue_token(SECRET, "studio", ["s2"]),
+        "bob": issue_token(SECRET, "bob", ["b1"]),
+    }
+    own = {"tab1": "s1", "tab2": "s2", "bob": "b1"}
+    async with (
+        open_socket(gateway.ws_url, tokens["tab1"]) as tab1,
+        open_socket(gateway.ws_url, tokens["tab2"]) as tab2,
+        open_socket(gateway.ws_url, tokens["bob"]) as bob,
+    ):
+        sockets = {"tab1": tab1, "tab2": tab2, "bob": bob}
+        # one roll-out covers all three requests, then each tab is followed to its completion
+        await publish(*happy_path([ref("s1"), ref("s2"), ref("b1", user="bob")]))
+        for name, ws in sockets.items():
+            messages = await receive_until(ws, completed(own[name]))
+            assert {m["request_id"] for m in messages} == {own[name]}
+            progress = [m["progress"] for m in messages]
+            assert progress == sorted(progress) and progress[-1] == 100
+
+
+async def test_late_join_gets_the_current_state_first(gateways, js, publish) -> None:
+    gateway = await gateways()
+    evts = happy_path([ref("r1")])
+    await publish(*evts[:4])  # through machine 2 of 3
+    await wait_for_state(js, "r1", lambda s: s["progress"] == 73)
+    token = issue_token(SECRET, "studio", ["r1"])
+    async with open_socket(gateway.ws_url, token) as ws:
+        first = await receive(ws)
+        assert (first["progress"], first["message"]) == (73, "Updated machine 2 of 3 (ams)…")
+        assert first["eta_seconds"] is not None
+        await publish(*evts[4:])
+        rest = await receive_until(ws, completed("r1"))
+    assert [m["progress"] for m in rest] == [95, 100]
+    assert rest[-1]["redirect_url"] == "http://fleet/showcase/2026/boston/spring/"
+
+
+async def test_reconnect_gets_the_current_state_then_every_change(gateways, js, publish) -> None:
+    gateway = await gateways()
+    evts = happy_path([ref("r1")])
+    token = issue_token(SECRET, "studio", ["r1"])
+    async with open_socket(gateway.ws_url, token) as ws:
+        await publish(*evts[:2])
+        await receive_until(ws, lambda m: m["progress"] == 30)
+    # while the browser is away, two machines finish and the roll-out completes
+    await publish(*evts[2:])
+    await wait_for_state(js, "r1", lambda s: s["status"] == "completed")
+    async with open_socket(gateway.ws_url, token) as ws:
+        first = await receive(ws)
+    assert (first["status"], first["progress"]) == ("completed", 100)
+
+
+async def test_failure_is_sent_with_detail_and_retry_url(gateways, publish) -> None:
+    from tests.unit.progress_gateway.fakes import fleet_failed
+
+    gateway = await gateways()
+    token = issue_token(SECRET, "studio", ["r1"])
+    async with open_socket(gateway.ws_url, token) as ws:
+        await publish(*happy_path([ref("r1")])[:4], fleet_failed([ref("r1")]))
+        messages = await receive_until(ws, lambda m: m["status"] == "failed")
+    failed = messages[-1]
+    assert failed["retry_url"] == "http://intake/api/requests/r1/retry"
+    assert "m2 (iad)" in failed["error"] and failed["failed_machines"] == ["m2"]
+    assert set(failed) >= {
+        "request_id",
+        "status",
+        "progress",
+        "step",
+        "message",
+        "redirect_url",
+        "error",
+        "retry_url",
+    }
+
+
+async def test_two_replicas_on_one_bus_both_deliver(gateways, publish) -> None:
+    first, second = await gateways(), await gateways()
+    refs = [ref(f"r{i}") for i in range(8)]
+    token = issue_token(SECRET, "studio", [r.request_id for r in refs])
+    async with open_socket(first.ws_url, token) as a, open_socket(second.ws_url, token) as b:
+        await publish(*happy_path(refs))
+        for ws in (a, b):
+            seen: set[str] = set()
+
+            def all_done(m, seen=seen) -> bool:  # type: ignore[no-untyped-def]
+                if m["status"] == "completed":
+                    seen.add(m["request_id"])
+                return len(seen) == len(refs)
+
+            messages = await receive_until(ws, all_done)
+            for r in refs:
+                progress = [m["progress"] for m in messages if m["request_id"] == r.request_id]
+                assert progress == sorted(progress) and progress[-1] == 100
