@@ -15,6 +15,7 @@ from intake.seed import seed
 
 from tests.unit.intake.fakes import FakeBus, FakeMailer, cheap_hash
 
+SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")
 ADMIN = ("admin", "admin")
 
@@ -23,7 +24,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> IntakeSettings:
     values: dict[str, object] = {
         "index_db_path": tmp_path / "index.sqlite3",
         "showcases_yml_path": tmp_path / "showcases.yml",
-        "progress_token_secret": "test-secret",
+        "progress_token_secret": SECRET,
         "public_fleet_url": "http://fleet.test",
         "public_gateway_url": "ws://gateway.test",
         "smtp_host": "",

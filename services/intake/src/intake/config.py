@@ -15,7 +15,7 @@ class IntakeSettings(CommonSettings):
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
     """The index host's own showcases.yml, regenerated on every change."""
 
-    progress_token_secret: str = "dev-progress-secret-change-me"
+    progress_token_secret: str = "dev-progress-secret-change-me-in-production"
     """Signs progress tokens (the gateway verifies them) and, derived, CSRF tokens and flashes."""
     progress_token_ttl_s: int = 2 * 3600
 

@@ -1,0 +1,91 @@
+"""Request status (from the gateway's KV state) and retry, with a fake bus."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from intake.container import Container
+from showcase_common import events
+from showcase_common.progress import RequestProgress
+
+from tests.unit.intake.conftest import ADMIN, STUDIO
+from tests.unit.intake.fakes import FakeBus
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _request(client: httpx.AsyncClient, name: str = "R") -> str:
+    body = {"name": name, "location_id": 1}
+    response = await client.post("/api/showcases", json=body, auth=STUDIO)
+    return response.json()["request_id"]  # type: ignore[no-any-return]
+
+
+async def test_status_is_queued_until_the_gateway_has_state(
+    client: httpx.AsyncClient, bus: FakeBus
+) -> None:
+    request_id = await _request(client)
+    status = (await client.get(f"/api/requests/{request_id}", auth=STUDIO)).json()
+    assert status["request_id"] == request_id
+    assert (status["status"], status["progress"], status["step"]) == ("queued", 0, "queued")
+    assert "user" not in status
+
+    bus.states[request_id] = RequestProgress(
+        request_id=request_id, status="processing", progress=30, step="updating", user="studio"
+    )
+    status = (await client.get(f"/api/requests/{request_id}", auth=ADMIN)).json()
+    assert (status["status"], status["progress"]) == ("processing", 30)
+
+
+async def test_status_falls_back_to_queued_while_nats_is_down(
+    client: httpx.AsyncClient, bus: FakeBus
+) -> None:
+    bus.up = False
+    request_id = await _request(client)
+    response = await client.get(f"/api/requests/{request_id}", auth=STUDIO)
+    assert response.status_code == 200 and response.json()["status"] == "queued"
+    assert (await client.get("/readyz")).status_code == 503
+
+
+async def test_retry_is_409_unless_failed(client: httpx.AsyncClient) -> None:
+    request_id = await _request(client)
+    response = await client.post(f"/api/requests/{request_id}/retry", auth=STUDIO)
+    assert response.status_code == 409
+
+
+async def test_retry_of_a_failed_request_goes_through_the_outbox_once(
+    client: httpx.AsyncClient, container: Container, bus: FakeBus
+) -> None:
+    request_id = await _request(client)
+    await container.relay.drain()
+    bus.states[request_id] = RequestProgress(
+        request_id=request_id,
+        status="failed",
+        progress=47,
+        step="failed",
+        error="boom",
+        failed_step="machines",
+        failed_machines=["m2"],
+        updated_at="t1",
+    )
+    first = await client.post(f"/api/requests/{request_id}/retry", auth=STUDIO)
+    again = await client.post(f"/api/requests/{request_id}/retry", auth=ADMIN)
+    assert first.status_code == again.status_code == 202
+    out = first.json()
+    assert out["state"]["status"] == "failed"
+    assert out["progress"]["ws_url"].endswith(out["progress"]["token"])
+    await container.relay.drain()
+    retries = [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
+    assert len(retries) == 1
+    assert retries[0].from_step == "machines" and retries[0].machine_ids == ["m2"]
+    assert retries[0].request.request_id == request_id and retries[0].request.user == "studio"
+
+
+async def test_outbox_rows_wait_for_the_bus(
+    client: httpx.AsyncClient, container: Container, bus: FakeBus
+) -> None:
+    bus.up = False
+    ids = [await _request(client, f"R{n}") for n in range(2)]
+    assert await container.relay.drain() == 0
+    bus.up = True
+    assert await container.relay.drain() == 2
+    assert [e.request.request_id for _, e in bus.published] == ids  # type: ignore[attr-defined]
