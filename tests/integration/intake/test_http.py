@@ -1,0 +1,69 @@
+"""Over real HTTP (uvicorn on a free port): intake starts and takes requests while NATS is down."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import nats
+from intake.bootstrap import create_app
+from intake.seed import seed
+from showcase_common import subjects
+
+from tests.integration.intake.conftest import UvicornThread, eventually, real_settings
+from tests.support.servers import NatsHandle
+from tests.unit.intake.conftest import STUDIO, container_of
+from tests.unit.intake.fakes import cheap_hash
+
+
+async def _stream_size(url: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info(subjects.STREAM)).state.messages
+    finally:
+        await nc.close()
+
+
+async def test_serves_while_nats_is_down_and_delivers_once_it_is_up(
+    tmp_path: Path, nats_server: NatsHandle
+) -> None:
+    nats_server.stop()  # NATS is down before intake even starts
+    app = create_app(real_settings(tmp_path, nats_server.url))
+    with UvicornThread(app) as server:
+        seed(container_of(app).db, hasher=cheap_hash)
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["bus"] == "down"
+
+            response = await client.post(
+                "/api/showcases",
+                json={"name": "Offline Gala", "location_id": 1},
+                auth=STUDIO,
+                headers={"X-Request-ID": "trace-123", "Idempotency-Key": "k"},
+            )
+            assert response.status_code == 201
+            assert response.headers["x-request-id"] == "trace-123"
+            status = await client.get(response.json()["status_url"], auth=STUDIO)
+            assert status.json()["status"] == "queued"
+            again = await client.post(
+                "/api/showcases",
+                json={"name": "Offline Gala", "location_id": 1},
+                auth=STUDIO,
+                headers={"Idempotency-Key": "k"},
+            )
+            assert again.json() == response.json()
+            docs = await client.get("/openapi.json")
+            assert "/api/showcases" in docs.json()["paths"]
+
+            await asyncio.to_thread(nats_server.start)
+
+            async def ready_now() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            async def delivered() -> bool:
+                return await _stream_size(nats_server.url) == 1
+
+            await eventually(ready_now)
+            await eventually(delivered)
