@@ -32,8 +32,8 @@ from devstack.ports import free_port
 from showcase_common.events import Snapshot
 from showcase_common.index.models import Location, Showcase, User
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, make_s3_client, sha256_file
-from sqlalchemy import create_engine
+from showcase_common.snapshots import SnapshotStore, sha256_file
+from sqlalchemy import create_engine, event
 from sqlmodel import Session, SQLModel
 
 DEFAULT_SECRET = "test-machine-update-secret"
@@ -122,11 +122,14 @@ class AgentProcess:
             try:
                 self.wait_ready(timeout_s)
                 return self
-            except RuntimeError:
+            except RuntimeError:  # it exited
                 if self._fixed_port:
                     raise
                 self.port = free_port()  # lost a race for the port: try another
-        raise RuntimeError(f"agent {self.agent_id} did not start:\n{self.logs()}")
+            except BaseException:
+                self.kill()  # never leave a half-started agent behind
+                raise
+        raise RuntimeError(f"agent {self.agent_id} did not start:\n{self.logs()[-4000:]}")
 
     def _answers(self) -> bool:
         assert self.proc is not None
@@ -252,6 +255,8 @@ def write_index(
     """Create an index database at `path` with these rows; its sha256."""
     path.unlink(missing_ok=True)
     engine = create_engine(f"sqlite:///{path}")
+    # A test fixture, not a database to keep: skip the fsyncs (they dominate on a busy disk).
+    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=OFF"))
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         for rows in (users, locations, showcases):
@@ -264,7 +269,7 @@ def write_index(
 
 
 def snapshot_store(s3_settings: S3Settings) -> SnapshotStore:
-    return SnapshotStore(make_s3_client(s3_settings), s3_settings.s3_bucket, s3_settings.s3_prefix)
+    return SnapshotStore.from_settings(s3_settings)
 
 
 def publish_snapshot(

@@ -199,3 +199,14 @@ def _corrupt_db(tmp_path: Path) -> bytes:
         start = page * page_size
         data[start : start + 64] = b"\xff" * 64
     return bytes(data)
+
+
+def test_an_object_key_that_is_not_the_generations_is_refused(
+    client: TestClient, publish: Publish
+) -> None:
+    first = publish(1)
+    mislabelled = publish(2).model_copy(update={"object_key": first.object_key})
+
+    response = update(client, mislabelled)
+
+    assert response.status_code == 422 and "is not generation 2" in response.json()["detail"]

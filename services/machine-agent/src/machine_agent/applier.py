@@ -175,6 +175,12 @@ class Applier:
         return result
 
     def _download(self, snapshot: Snapshot, dest: Path) -> None:
+        expected_key = self.store.generation_key(snapshot.generation)
+        if snapshot.object_key != expected_key:  # the label must match the immutable object
+            raise SnapshotRefused(
+                f"object {snapshot.object_key!r} is not generation {snapshot.generation}'s "
+                f"({expected_key!r})"
+            )
         try:
             self.store.download(snapshot, dest)  # verifies the sha256
         except ChecksumMismatch as exc:

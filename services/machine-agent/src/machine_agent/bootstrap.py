@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from showcase_common.snapshots import SnapshotStore, make_s3_client
+from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
 from machine_agent.applier import Applier
@@ -23,7 +23,7 @@ def create_app(
 ) -> FastAPI:
     """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
     if store is None:
-        store = SnapshotStore(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
+        store = SnapshotStore.from_settings(settings)
     applier = Applier(store, settings.data_dir)
     catchup = CatchUp(
         applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s

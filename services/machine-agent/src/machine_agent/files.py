@@ -6,8 +6,11 @@ A reader (or a crash) sees either the old file or the new one, never half of one
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -31,20 +34,43 @@ def replace_atomically(source: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace `target` with `data`. `durable=False` leaves the flush to a later
+    `sync_filesystem` (one flush for many files instead of two fsyncs each)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(target.parent)
+    if durable:
+        fsync_dir(target.parent)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush every pending write of the filesystem that holds `path` (Linux syncfs; else sync)."""
+    syncfs = _syncfs()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def write_if_changed(target: Path, data: bytes) -> bool:

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from showcase_common.index.models import Location, Showcase
 from showcase_common.index.showcases_yaml import format_date
 
-from machine_agent.files import write_atomically
+from machine_agent.files import sync_filesystem, write_atomically
 from machine_agent.index_data import IndexData
 
 log = logging.getLogger(__name__)
@@ -124,16 +124,18 @@ class Prerenderer:
             if manifest.get(page.path) == digest and target.is_file():
                 continue
             html = self._env.get_template(page.template).render(**page.context)
-            write_atomically(target, html.encode())
+            write_atomically(target, html.encode(), durable=False)
             report.rendered.append(page.path)
         for gone in sorted(set(manifest) - set(current)):
             (self.pages_dir / gone / PAGE_FILE).unlink(missing_ok=True)
             report.removed.append(gone)
         report.total = len(current)
         if current != manifest:
-            write_atomically(
-                self.pages_dir / MANIFEST, json.dumps(current, sort_keys=True).encode()
-            )
+            # One flush for all the pages, before the manifest that vouches for them: after a
+            # crash the manifest never names a page that did not reach the disk.
+            sync_filesystem(self.pages_dir)
+            manifest_bytes = json.dumps(current, sort_keys=True).encode()
+            write_atomically(self.pages_dir / MANIFEST, manifest_bytes)
         return report
 
     def _digest(self, page: Page) -> str:

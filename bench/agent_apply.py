@@ -1,0 +1,244 @@
+"""machine-agent: apply + regenerate + prerender time on a realistic index.
+
+    uv run python bench/agent_apply.py [--runs 3] [--store s3|memory]
+
+The index: 75 studios, 370 showcases, 300 users. Scenarios, each on a fresh data dir per run:
+  full         a machine with nothing: every page rendered
+  incremental  one new showcase: its page and its studio's page
+  unchanged    a new generation with the same rows: nothing rendered, no file rewritten
+  no-op        the served generation again (what a redelivered roll-out costs)
+`--store s3` (default) downloads from a real S3 endpoint (`weed mini`, started here unless
+S3_ENDPOINT_URL is set); `--store memory` leaves S3 out. Prints a table (median of the runs,
+milliseconds) and writes bench/results/agent_apply.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.support (the index builder shared with the tests)
+
+from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
+from showcase_common.events import Snapshot  # noqa: E402
+from showcase_common.index.models import Location, Showcase, User  # noqa: E402
+from showcase_common.settings import S3Settings  # noqa: E402
+from showcase_common.snapshots import SnapshotStore  # noqa: E402
+
+from tests.support.agents import publish_snapshot, write_index  # noqa: E402
+
+REGIONS = ("iad", "ord", "sjc", "dfw", "ams", "lhr", "syd", "yyz", "mia", "sea")
+SEASONS = ("Spring", "Summer", "Fall", "Winter", "Holiday", "Gala", "Showcase", "Classic")
+
+
+def realistic_rows(
+    studios: int = 75, showcases: int = 370, users: int = 300, seed: int = 7
+) -> tuple[list[Location], list[Showcase], list[User]]:
+    rng = random.Random(seed)
+    user_rows = [
+        User(id=i + 1, login=f"user{i + 1}", password_hash=f"$2b$12${uuid.UUID(int=i).hex}{i:022d}")
+        for i in range(users)
+    ]
+    locations = [
+        Location(
+            id=i + 1,
+            key=f"studio-{i + 1:02d}",
+            name=f"Studio {i + 1} Dance Center",
+            region=REGIONS[i % len(REGIONS)],
+            locale=rng.choice([None, "en_US", "en_GB", "fr_CA"]),
+            owner_id=i + 1,
+        )
+        for i in range(studios)
+    ]
+    rows: list[Showcase] = []
+    for n in range(showcases):
+        location = locations[n % studios]
+        year = 2019 + (n // studios) % 8
+        start = dt.date(year, rng.randint(1, 12), rng.randint(1, 27))
+        season = SEASONS[(n // (studios * 8)) % len(SEASONS)]
+        rows.append(
+            Showcase(
+                id=n + 1,
+                location_id=location.id or 0,
+                year=year,
+                key=f"{season.lower()}-{n}",
+                name=f"{season} Showcase {n}",
+                order=n,
+                start_date=start,
+                end_date=start + dt.timedelta(days=rng.choice([0, 0, 1, 2])),
+            )
+        )
+    return locations, rows, user_rows
+
+
+class DirectoryStore(SnapshotStore):
+    """Snapshots in a local directory: the agent's work without the network."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(client=None, bucket="local")
+        self.root = root
+        self.pointer: Snapshot | None = None
+
+    def upload(self, path: Path, generation: int, sha256: str) -> Snapshot:
+        target = self.root / self.generation_key(generation)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        return Snapshot(
+            generation=generation,
+            object_key=self.generation_key(generation),
+            sha256=sha256,
+            size=target.stat().st_size,
+        )
+
+    def latest(self) -> tuple[Snapshot | None, str | None]:
+        return self.pointer, None
+
+    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
+        self.pointer = snapshot
+
+    def download(self, snapshot: Snapshot, dest: Path) -> None:
+        shutil.copyfile(self.root / snapshot.object_key, dest)
+        from showcase_common.snapshots import ChecksumMismatch, sha256_file
+
+        if sha256_file(dest) != snapshot.sha256:
+            raise ChecksumMismatch(snapshot.object_key)
+
+
+@contextlib.contextmanager
+def s3_store(work: Path) -> Iterator[SnapshotStore]:
+    endpoint = os.environ.get("S3_ENDPOINT_URL")
+    server = None
+    if not endpoint:
+        from devstack.servers import WeedS3
+
+        server = WeedS3(work / "s3")
+        endpoint = server.start()
+    settings = S3Settings(
+        s3_endpoint_url=endpoint,
+        s3_bucket=f"bench-{uuid.uuid4().hex[:8]}",
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
+    )
+    store = SnapshotStore.from_settings(settings)
+    store.ensure_bucket()
+    try:
+        yield store
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def one_run(store: SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult]:
+    locations, showcases, users = realistic_rows()
+    extra = Showcase(
+        id=10_000, location_id=1, year=2026, key="brand-new", name="Brand New Showcase", order=999
+    )
+    base = run * 10
+    plain, more = work / f"plain-{run}.sqlite3", work / f"more-{run}.sqlite3"
+    write_index(plain, locations, showcases, users)
+    write_index(more, locations, [*showcases, extra], users)
+    snapshots = [
+        publish_snapshot(store, plain, base + 1),
+        publish_snapshot(store, more, base + 2),
+        publish_snapshot(store, more, base + 3),
+    ]
+    applier = Applier(store, work / f"agent-{run}")
+
+    async def scenarios() -> dict[str, ApplyResult]:
+        results = {}
+        for name, snapshot in zip(
+            ("full", "incremental", "unchanged", "no-op"), [*snapshots, snapshots[-1]], strict=True
+        ):
+            started = time.perf_counter()
+            result = await applier.apply(snapshot)
+            result.timings.setdefault("total", round(time.perf_counter() - started, 4))
+            results[name] = result
+        return results
+
+    return asyncio.run(scenarios())
+
+
+def summarise(runs: list[dict[str, ApplyResult]]) -> list[dict[str, object]]:
+    rows = []
+    for name in runs[0]:
+        results = [r[name] for r in runs]
+        row: dict[str, object] = {
+            "scenario": name,
+            "pages_rendered": results[0].pages_rendered,
+            "pages_total": results[0].pages_total,
+            "files_changed": results[0].files_changed,
+        }
+        for phase in (*PHASES, "total"):
+            values = [r.timings.get(phase, 0.0) * 1000 for r in results]
+            row[f"{phase}_ms"] = round(statistics.median(values), 1)
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    header = ["scenario", "pages", *[f"{p} ms" for p in (*PHASES, "total")]]
+    print(" | ".join(f"{h:>12}" for h in header))
+    print("-" * (15 * len(header)))
+    for row in rows:
+        cells = [row["scenario"], f"{row['pages_rendered']}/{row['pages_total']}"]
+        cells += [row[f"{p}_ms"] for p in (*PHASES, "total")]
+        print(" | ".join(f"{c!s:>12}" for c in cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--store", choices=("s3", "memory"), default="s3")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
+        work = Path(tmp)
+        store_cm = (
+            s3_store(work)
+            if args.store == "s3"
+            else contextlib.nullcontext(DirectoryStore(work / "store"))
+        )
+        with store_cm as store:
+            runs = [one_run(store, work, run) for run in range(args.runs)]
+    rows = summarise(runs)
+    print(f"machine-agent apply, {args.store} store, median of {args.runs} runs")
+    print_table(rows)
+    out = ROOT / "bench" / "results" / "agent_apply.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "agent_apply",
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "store": args.store,
+                "runs": args.runs,
+                "index": {"studios": 75, "showcases": 370, "users": 300},
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "load_average_1m": round(os.getloadavg()[0], 2),
+                },
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
