@@ -1,0 +1,130 @@
+"""The progress page in a real chromium against the whole local stack (issue 6, item 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.browser.progress_page import (
+    PIPELINE_TIMEOUT_MS,
+    ProgressRecorder,
+    SocketTap,
+    assert_monotonic,
+    screenshot,
+    submit_form,
+    wait_for_showcase_page,
+)
+from tests.support.stack import STUDIO, LocalStack
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+_BLOCK_WEBSOCKETS = """
+// What a proxy that refuses the upgrade looks like to the page: the socket never opens.
+window.WebSocket = class BlockedWebSocket extends EventTarget {
+  constructor(url) {
+    super();
+    this.url = url;
+    this.readyState = 0;
+    setTimeout(() => {
+      this.readyState = 3;
+      if (this.onerror) this.onerror(new Event("error"));
+      if (this.onclose) this.onclose(new CloseEvent("close", { code: 1006 }));
+    }, 20);
+  }
+  send() { throw new Error("not open"); }
+  close() {}
+};
+"""
+
+
+@pytest.fixture
+def context(chromium: Browser) -> Iterator[BrowserContext]:
+    context = chromium.new_context(
+        http_credentials={"username": STUDIO[0], "password": STUDIO[1]},
+        viewport={"width": 760, "height": 360},
+    )
+    context.set_default_timeout(30_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def test_studio_submits_sees_every_step_and_lands_on_the_showcase(
+    page: Page, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    recorder = ProgressRecorder().attach(page)
+    # hold the messages after the first machine's, to photograph the bar mid-run
+    tap = SocketTap(hold_after=lambda m: m["step"] == "updating" and m["progress"] > 30)
+    tap.attach(page)
+    submitted = submit_form(page, local_stack)
+
+    bar = page.locator("#progress [role=progressbar]")
+    page.wait_for_function(
+        "() => { const v = +document.querySelector('#progress [role=progressbar]')"
+        ".getAttribute('aria-valuenow'); return v > 30 && v < 100; }",
+        timeout=PIPELINE_TIMEOUT_MS,
+    )
+    assert "Updated machine" in page.locator("#progress [aria-live]").inner_text()
+    assert bar.get_attribute("aria-valuemin") == "0" and bar.get_attribute("aria-valuemax") == "100"
+    screenshot(page, "progress-midrun.png", tmp_path)
+    tap.release()
+
+    wait_for_showcase_page(page, submitted)
+    assert_monotonic(recorder.values)
+    assert recorder.shown[-1]["value"] == 100 and recorder.shown[-1]["status"] == "completed"
+    assert recorder.messages[-1] == "Your showcase is live"
+    assert any(m.startswith("Updated machine") for m in recorder.messages)
+    assert all(s["value"] < 100 for s in recorder.shown if s["status"] != "completed")
+    assert all(s["transport"] != "polling" for s in recorder.shown)
+
+
+def test_failed_machine_shows_which_and_retry_completes(
+    page: Page, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    recorder = ProgressRecorder().attach(page)
+    with local_stack.stopped("local-2"):
+        submitted = submit_form(page, local_stack)
+        failure = page.locator("#progress .progress-failure")
+        failure.wait_for(state="visible", timeout=PIPELINE_TIMEOUT_MS)
+        assert "local-2" in failure.locator(".progress-failed-machines").inner_text()
+        assert "local-2" in failure.locator(".progress-error").inner_text()
+        assert page.locator("#progress").get_attribute("data-status") == "failed"
+        screenshot(page, "progress-failed.png", tmp_path)
+    # the machine is back (it caught up on boot); the studio presses Retry
+    page.get_by_role("button", name="Retry").click()
+    wait_for_showcase_page(page, submitted)
+    assert_monotonic(recorder.values)
+    assert recorder.shown[-1]["status"] == "completed"
+
+
+def test_websockets_blocked_falls_back_to_polling_and_completes(
+    page: Page, local_stack: LocalStack
+) -> None:
+    recorder = ProgressRecorder().attach(page)
+    page.add_init_script(_BLOCK_WEBSOCKETS)
+    submitted = submit_form(page, local_stack)
+    wait_for_showcase_page(page, submitted)
+    assert any(s["transport"] == "polling" for s in recorder.shown)
+    assert_monotonic(recorder.values)
+    assert recorder.shown[-1]["value"] == 100
+
+
+def test_socket_dropped_mid_run_catches_up_and_completes(
+    page: Page, local_stack: LocalStack
+) -> None:
+    recorder = ProgressRecorder().attach(page)
+    tap = SocketTap(drop_first_after=1).attach(page)
+    submitted = submit_form(page, local_stack)
+    wait_for_showcase_page(page, submitted)
+    assert tap.connections >= 2, "the page did not reconnect"
+    assert_monotonic(recorder.values)
+    assert recorder.shown[-1]["value"] == 100
