@@ -1,0 +1,144 @@
+"""Admin alerts: one e-mail to the admin address when a request fails, once per request.
+
+A long-running consumer (`showcasectl alerts run`) with its own durable on the two terminal
+failure events. The ledger (KV `admin_alerts`) is written after the mail is accepted, so a
+crash in between sends at most one extra mail, and a replayed or redelivered failure none.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import datetime as dt
+import json
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from nats.js.client import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+from showcase_common import events, subjects
+from showcase_common.bus import Consumer, ConsumerOptions, Delivery, RetryableError, ensure_kv
+
+log = logging.getLogger(__name__)
+
+ALERT_SUBJECTS = [subjects.INDEX_SYNC_FAILED, subjects.FLEET_UPDATE_FAILED]
+
+
+class Mailer(abc.ABC):
+    @abc.abstractmethod
+    async def send(self, subject: str, body: str) -> None: ...
+
+
+class SmtpMailer(Mailer):
+    """stdlib smtplib, run in a thread so the loop keeps its heartbeats."""
+
+    def __init__(self, host: str, port: int, sender: str, to: str, timeout_s: float) -> None:
+        self.host, self.port, self.sender, self.to, self.timeout_s = (
+            host,
+            port,
+            sender,
+            to,
+            timeout_s,
+        )
+
+    async def send(self, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, self.to, subject
+        message.set_content(body)
+        await asyncio.to_thread(self._send, message)
+
+    def _send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            smtp.send_message(message)
+
+
+class AlertLedger(abc.ABC):
+    """Which requests the admins were already told about."""
+
+    @abc.abstractmethod
+    async def alerted(self, request_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def record(self, request_id: str, subject: str) -> None: ...
+
+
+class KvAlertLedger(AlertLedger):
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+
+    async def alerted(self, request_id: str) -> bool:
+        try:
+            await self._kv.get(request_id)
+        except KeyNotFoundError:
+            return False
+        return True
+
+    async def record(self, request_id: str, subject: str) -> None:
+        at = dt.datetime.now(dt.UTC).isoformat()
+        await self._kv.put(request_id, json.dumps({"at": at, "subject": subject}).encode())
+
+
+class AdminAlerts:
+    """The handler: mail each failed request of the event that was not mailed yet."""
+
+    def __init__(self, mailer: Mailer, ledger: AlertLedger, *, max_age_s: float) -> None:
+        self._mailer, self._ledger, self._max_age_s = mailer, ledger, max_age_s
+
+    async def __call__(self, delivery: Delivery) -> None:
+        event = delivery.event
+        age = (dt.datetime.now(dt.UTC) - event.occurred_at).total_seconds()
+        if age > self._max_age_s:  # a new durable starts at the stream's beginning
+            log.info("not alerting on a failure %.0fs old", age)
+            return
+        for ref in getattr(event, "requests", []):
+            if await self._ledger.alerted(ref.request_id):
+                continue
+            subject, body = compose(event, ref)
+            try:
+                await self._mailer.send(subject, body)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise RetryableError(f"cannot send the admin alert: {exc}") from exc
+            await self._ledger.record(ref.request_id, subject)
+            log.info("alerted the admins about request %s", ref.request_id)
+
+
+def compose(event: events.Event, ref: events.RequestRef) -> tuple[str, str]:
+    """The mail: what failed, for whom, and the command that re-drives it."""
+    match event:
+        case events.IndexSyncFailed(error=err):
+            what = f"publishing the index failed: {err}"
+        case events.FleetUpdateFailed(generation=g, failures=failures):
+            lines = "; ".join(f"{f.machine_id} ({f.region}): {f.error}" for f in failures)
+            what = f"rolling out generation {g} failed on {lines}"
+        case _:
+            what = type(event).__name__
+    s = ref.showcase
+    subject = f"Showcase request failed: {s.name} ({s.location_key} {s.year})"
+    body = (
+        f"The request {ref.request_id} by {ref.user} for {s.name} ({s.path}) failed:\n"
+        f"{what}\n\n"
+        f"See what happened:  showcasectl events --request {ref.request_id}\n"
+        f"Re-drive it:        showcasectl replay {ref.request_id}\n"
+    )
+    return subject, body
+
+
+async def build_consumer(
+    js: JetStreamContext,
+    mailer: Mailer,
+    *,
+    max_age_s: float,
+    options: ConsumerOptions | None = None,
+) -> Consumer:
+    kv = await ensure_kv(js, subjects.ADMIN_ALERTS_BUCKET)
+    handler = AdminAlerts(mailer, KvAlertLedger(kv), max_age_s=max_age_s)
+    return Consumer(
+        js,
+        subjects.STREAM,
+        subjects.ADMIN_ALERTS_DURABLE,
+        ALERT_SUBJECTS,
+        handler=handler,
+        options=options,
+    )

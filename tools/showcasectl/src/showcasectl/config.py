@@ -1,0 +1,30 @@
+"""The operator tool's settings: the services' environment variables, read the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from showcase_common.settings import CommonSettings, S3Settings
+
+
+class CtlSettings(CommonSettings, S3Settings):
+    """NATS_URL, S3_*, FLEET_FILE like the services; SMTP_* and ADMIN_EMAIL for `alerts run`."""
+
+    service_name: str = "showcasectl"
+    log_json: bool = False
+
+    fleet_file: Path | None = Path("deploy/fleet.local.yaml")
+    """The same static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
+    agent_timeout_s: float = 5.0
+
+    stuck_after_s: float = 300.0
+    """A backlog, or a processing request, older than this counts as stuck in `status`."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "showcasectl@localhost"
+    smtp_timeout_s: float = 10.0
+    admin_email: str = Field(
+        default="admin@localhost", validation_alias=AliasChoices("admin_email", "smtp_to")
+    )
