@@ -33,7 +33,7 @@ class Syncer:
     writer: GenerationWriter
     handler: SyncHandler
 
-    def consumer(self, js: JetStreamContext) -> Consumer:
+    def consumer(self, js: JetStreamContext, durable: str = subjects.SYNCER_DURABLE) -> Consumer:
         """The batch consumer that feeds `handler` (heartbeats cover the retry budget)."""
         s = self.settings
         options = ConsumerOptions(
@@ -47,7 +47,7 @@ class Syncer:
         return Consumer(
             js,
             subjects.STREAM,
-            subjects.SYNCER_DURABLE,
+            durable,
             SUBJECTS,
             batch_handler=self.handler.handle_batch,
             options=options,

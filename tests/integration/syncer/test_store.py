@@ -1,0 +1,97 @@
+"""The snapshot layout on the real S3 endpoint: checksums, immutability, the pointer's CAS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from showcase_common.settings import S3Settings
+from showcase_common.snapshots import (
+    ChecksumMismatch,
+    GenerationTaken,
+    PointerConflict,
+    SnapshotStore,
+    SnapshotStoreError,
+    sha256_file,
+)
+
+from tests.integration.syncer.indexdb import create_index
+
+
+@pytest.fixture
+def store(s3_settings: S3Settings) -> SnapshotStore:
+    return SnapshotStore.from_settings(s3_settings)
+
+
+@pytest.fixture
+def index_file(tmp_path: Path) -> Path:
+    path = tmp_path / "index.sqlite3"
+    create_index(path, wal=False)
+    return path
+
+
+def test_download_verifies_the_checksum(
+    store: SnapshotStore, s3_settings: S3Settings, index_file: Path, tmp_path: Path
+) -> None:
+    snapshot = store.upload(index_file, 1, sha256_file(index_file))
+    store.download(snapshot, tmp_path / "ok.sqlite3")
+    assert sha256_file(tmp_path / "ok.sqlite3") == snapshot.sha256
+
+    raw = boto3.client(
+        "s3",
+        endpoint_url=s3_settings.s3_endpoint_url,
+        region_name=s3_settings.s3_region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    raw.put_object(Bucket=store.bucket, Key=snapshot.object_key, Body=b"tampered")
+    with pytest.raises(ChecksumMismatch):
+        store.download(snapshot, tmp_path / "bad.sqlite3")
+    assert not (tmp_path / "bad.sqlite3").exists()
+
+
+def test_a_generation_is_written_once(store: SnapshotStore, index_file: Path) -> None:
+    store.upload(index_file, 1, sha256_file(index_file))
+    with pytest.raises(GenerationTaken):
+        store.upload(index_file, 1, sha256_file(index_file))
+
+
+def test_a_body_that_does_not_match_its_checksum_is_not_uploaded(
+    store: SnapshotStore, index_file: Path
+) -> None:
+    with pytest.raises(ChecksumMismatch):
+        store.upload(index_file, 1, "0" * 64)
+
+
+def test_the_pointer_only_moves_from_what_was_read(store: SnapshotStore, index_file: Path) -> None:
+    sha = sha256_file(index_file)
+    one, two = store.upload(index_file, 1, sha), store.upload(index_file, 2, sha)
+    store.advance_pointer(one, None)
+    with pytest.raises(PointerConflict):
+        store.advance_pointer(one, None)  # someone created it first
+    _, etag = store.latest()
+    store.advance_pointer(two, etag)
+    with pytest.raises(PointerConflict):
+        store.advance_pointer(one, etag)  # a stale reader cannot move it back
+    assert store.latest()[0] == two
+
+
+def test_the_legacy_copy_never_goes_back(
+    store: SnapshotStore, index_file: Path, tmp_path: Path
+) -> None:
+    older = tmp_path / "older.sqlite3"
+    older.write_bytes(b"older")
+    store.upload_legacy(index_file, 5)
+    store.upload_legacy(older, 4)
+    body = store._s3.get_object(Bucket=store.bucket, Key=store.legacy_key)["Body"].read()
+    assert body == index_file.read_bytes()
+
+
+def test_check_bucket_says_what_is_wrong(s3_settings: S3Settings) -> None:
+    missing = s3_settings.model_copy(update={"s3_bucket": "no-such-bucket-here"})
+    with pytest.raises(SnapshotStoreError, match="'no-such-bucket-here' does not exist"):
+        SnapshotStore.from_settings(missing).check_bucket()
+    closed = s3_settings.model_copy(update={"s3_endpoint_url": "http://127.0.0.1:9"})
+    with pytest.raises(SnapshotStoreError, match="unreachable"):
+        SnapshotStore.from_settings(closed).check_bucket()
