@@ -19,6 +19,8 @@ from devstack.process import http_ok, wait_until
 
 pytestmark = pytest.mark.e2e
 
+_START_S = 240.0  # generous: a loaded 2-core CI box imports eight Pythons at once
+
 
 def _children_of(pid: int) -> set[int]:
     """Every live descendant of `pid` (from /proc)."""
@@ -104,13 +106,14 @@ def _wait_up(run: _Run, config: StackConfig) -> None:
     urls += [f"{a.url}/healthz" for a in config.agents]
     for url in urls:
         try:
-            wait_until(http_ok(url), 90, url, lambda: run.proc.poll() is None)
+            wait_until(http_ok(url), _START_S, url, lambda: run.proc.poll() is None)
         except Exception as exc:
             run.stop()
             pytest.fail(f"{url} not healthy ({exc}); devstack said:\n{run.output()}")
     wait_until(lambda: any("Logins:" in line for line in run.lines), 10, "the summary")
 
 
+@pytest.mark.timeout(900)
 def test_run_with_ports_from_env_then_ctrl_c_leaves_no_orphans(
     config: StackConfig, run_env: dict[str, str]
 ) -> None:

@@ -41,6 +41,7 @@ def _submit(stack: LocalStack, name: str) -> dict[str, Any]:
     return response.json() | {"location": location}
 
 
+@pytest.mark.timeout(600)
 async def test_a_studio_request_reaches_every_machine_and_the_browser(
     local_stack: LocalStack,
 ) -> None:

@@ -109,7 +109,7 @@ def start_local_stack(data_dir: Path) -> tuple[Stack, Path]:
     stack = Stack(StackConfig.on_free_ports(data_dir / "data"), LogMux(log, colour=False))
     started = dt.datetime.now()
     try:
-        stack.start()
+        stack.start(timeout_s=240)  # generous: a loaded 2-core box imports eight Pythons at once
     except Exception as exc:
         log.flush()
         tail = "".join(log_path.read_text().splitlines(keepends=True)[-80:])

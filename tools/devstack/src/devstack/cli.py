@@ -29,7 +29,7 @@ def run(
     log_json: Annotated[
         bool | None, typer.Option("--log-json/--log-text", help="Service log format [env LOG_JSON]")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for every /healthz")] = 90.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every /healthz")] = 180.0,
 ) -> None:
     """Start NATS, S3, an SMTP sink, seed the index, start every service and three machine
     agents, print the URLs and logins, and stop it all on Ctrl-C (SIGINT) or SIGTERM.

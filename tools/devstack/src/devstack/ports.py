@@ -5,8 +5,12 @@ from __future__ import annotations
 import socket
 
 
-def is_free(port: int, host: str = "127.0.0.1") -> bool:
+def is_free(port: int, host: str = "127.0.0.1", reuse_addr: bool = False) -> bool:
+    """Nothing is bound to `port`. With `reuse_addr`, as a server would see it: connections
+    of a just-stopped server lingering in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        if reuse_addr:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -101,13 +102,37 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        """Stop every process, newest first (agents before the bus they report to)."""
-        for name in reversed(self._started):
-            component = self._components[name]
-            if component.running():
-                self.mux.line("devstack", f"stopping {name}")
-            component.stop()
+        """Stop every process, newest first: the agents, then the services, then SMTP, S3 and
+        NATS last (nothing loses its bus while it drains). Within one tier the processes stop
+        together, so a tier takes as long as its slowest member, not the sum."""
+        for tier in self._tiers(list(reversed(self._started))):
+            running = [name for name in tier if self._components[name].running()]
+            if running:
+                self.mux.line("devstack", f"stopping {', '.join(running)}")
+            threads = [
+                threading.Thread(target=self._components[name].stop, name=f"stop-{name}")
+                for name in tier
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         self._started.clear()
+
+    def _tiers(self, names: list[str]) -> list[list[str]]:
+        agents = {a.agent_id for a in self.agents}
+        services = {name for name, _ in SERVICES}
+
+        def tier(name: str) -> str:
+            return "agents" if name in agents else "services" if name in services else name
+
+        grouped: list[list[str]] = []
+        for name in names:
+            if grouped and tier(grouped[-1][0]) == tier(name):
+                grouped[-1].append(name)
+            else:
+                grouped.append([name])
+        return grouped
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -183,7 +208,11 @@ class Stack:
             "S3_PORT": c.s3_port,
             "SMTP_PORT": c.smtp_port,
         } | {f"AGENT_PORTS ({a.agent_id})": a.port for a in c.agents}
-        busy = [f"{var}={port}" for var, port in wanted.items() if port and not is_free(port)]
+        busy = [
+            f"{var}={port}"
+            for var, port in wanted.items()
+            if port and not is_free(port, reuse_addr=True)
+        ]
         if busy:
             raise PortInUse(
                 "ports already in use: " + ", ".join(busy) + " (another local run? "
@@ -289,7 +318,10 @@ class Stack:
             f"  JSON API           {c.intake_url}/api/showcases",
             f"  progress gateway   {c.gateway_ws_url}/ws/progress",
         ]
-        lines += [f"  agent {a.agent_id} ({a.region}) {a.url}/showcase/status" for a in self.agents]
+        lines += [
+            f"  {'agent ' + a.agent_id + ' (' + a.region + ')':<19}{a.url}/showcase/status"
+            for a in self.agents
+        ]
         lines += [
             f"  NATS               {self.nats_url} (monitoring http://{HOST}:{c.nats_monitor_port})",
             f"  S3                 {c.s3_endpoint_url} (bucket {c.s3_bucket})",
