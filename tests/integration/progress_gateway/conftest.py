@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import uvicorn
 from nats.js.client import JetStreamContext
-from progress_gateway.bootstrap import build_app
+from progress_gateway.__main__ import server_config
 from progress_gateway.config import GatewaySettings
 from showcase_common import subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
@@ -26,10 +26,7 @@ class Gateway:
     """One gateway process's worth: the app served by uvicorn in this event loop."""
 
     def __init__(self, settings: GatewaySettings) -> None:
-        config = uvicorn.Config(
-            build_app(settings), host="127.0.0.1", port=0, ws="websockets-sansio", log_config=None
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(settings, port=0))
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -40,9 +37,13 @@ class Gateway:
             await asyncio.sleep(0.01)
 
     @property
-    def ws_url(self) -> str:
+    def http_url(self) -> str:
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}/ws/progress"
+        return f"http://127.0.0.1:{port}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.http_url.replace("http://", "ws://") + "/ws/progress"
 
     async def stop(self) -> None:
         self.server.should_exit = True

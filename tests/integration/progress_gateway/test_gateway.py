@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
 import pytest
 from showcase_common.tokens import issue_token
 from websockets.exceptions import ConnectionClosed
@@ -38,6 +39,25 @@ async def test_bad_tokens_are_refused_with_4401(gateways, token) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             await receive(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_connection_is_closed_when_its_token_expires(gateways) -> None:
+    gateway = await gateways()
+    token = issue_token(SECRET, "studio", ["r1"], ttl=dt.timedelta(seconds=1))
+    async with open_socket(gateway.ws_url, token) as ws:
+        assert (await receive(ws))["request_id"] == "r1"
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_health_and_readiness(gateways) -> None:
+    gateway = await gateways()
+    async with httpx.AsyncClient(base_url=gateway.http_url) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"nats": True, "projector": True}
 
 
 async def test_a_token_never_shows_another_users_request(gateways, publish) -> None:
