@@ -51,7 +51,7 @@ class HttpMachineClient(MachineClient):
         http: httpx.AsyncClient,
         secret: str,
         *,
-        update_timeout_s: float = 60.0,
+        update_timeout_s: float = 75.0,
         probe_timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
     ) -> None:

@@ -24,14 +24,16 @@ class UpdaterSettings(CommonSettings):
 
     concurrency: int = 8
     """Machines updated at once: the fleet shares one S3 bucket and this host's sockets."""
-    machine_deadline_s: float = 120.0
-    """Everything one machine may take: every attempt, backoff and the truth check."""
+    machine_deadline_s: float = 180.0
+    """Everything one machine may take: every attempt, backoff and the truth check (two
+    attempts that run into the agent's own 60 s limit, plus the backoff between them)."""
     machine_attempts: int = 4
     retry_initial_s: float = 0.5
     retry_max_s: float = 8.0
-    # The agent downloads (S3 read timeout 10 s), regenerates and prerenders before it answers,
-    # so a single update call may take a while; status and page calls are quick.
-    update_timeout_s: float = 60.0
+    # The agent gives up on an update after 60 s (AGENT_UPDATE_TIMEOUT_S) and says why; our read
+    # timeout is longer so the agent, not the caller, is the one that reports the cause.
+    # Status and page calls are quick.
+    update_timeout_s: float = 75.0
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 

@@ -1,0 +1,138 @@
+"""Fixtures for the machine-updater against real NATS, real S3, real agents and a fake Fly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+from nats.js.client import JetStreamContext
+from showcase_common import events, subjects
+from showcase_common.bus import connect, ensure_stream
+from showcase_common.events import RequestRef, ShowcaseRef, Snapshot
+from showcase_common.index.models import Showcase
+from showcase_common.settings import S3Settings
+
+from tests.support.agents import (  # noqa: F401  (fixtures)
+    AgentFleet,
+    AgentProcess,
+    agent_fleet,
+    publish_snapshot,
+    sample_rows,
+    snapshot_store,
+    write_index,
+)
+from tests.support.fake_fly import fake_fly  # noqa: F401  (fixture)
+
+SUMMER = Showcase(
+    id=5,
+    location_id=1,
+    year=2026,
+    key="summer",
+    name="Summer Showcase",
+    order=2,
+    start_date=dt.date(2026, 7, 4),
+)
+
+
+def summer_request() -> RequestRef:
+    showcase = ShowcaseRef(
+        showcase_id=5, year=2026, location_key="boston", key="summer", name="Summer Showcase"
+    )
+    return RequestRef(request_id="req-summer", user="studio", showcase=showcase, redirect_url="/")
+
+
+def spring_request() -> RequestRef:
+    showcase = ShowcaseRef(
+        showcase_id=1, year=2026, location_key="boston", key="spring", name="Spring Showcase"
+    )
+    return RequestRef(request_id="req-spring", user="studio", showcase=showcase, redirect_url="/")
+
+
+class Index:
+    """Publishes index generations to the test's bucket, as the syncer would."""
+
+    def __init__(self, tmp: Path, s3: S3Settings) -> None:
+        self.tmp = tmp
+        self.store = snapshot_store(s3)
+
+    def publish(self, generation: int, *extra: Showcase) -> Snapshot:
+        path = self.tmp / f"index-{generation}.sqlite3"
+        locations, showcases, users = sample_rows(extra)
+        write_index(path, locations, showcases, users)
+        return publish_snapshot(self.store, path, generation)
+
+
+@pytest.fixture
+def index(tmp_path: Path, s3_settings: S3Settings) -> Index:
+    return Index(tmp_path, s3_settings)
+
+
+class EventLog:
+    """Every pipeline event, as it is published (an ordered consumer on the whole stream)."""
+
+    def __init__(self) -> None:
+        self.seen: list[events.Event] = []
+        self._changed = asyncio.Condition()
+
+    async def on_msg(self, msg) -> None:  # type: ignore[no-untyped-def]
+        event = events.decode(msg.subject, msg.data)
+        async with self._changed:
+            self.seen.append(event)
+            self._changed.notify_all()
+
+    async def wait_for(
+        self, predicate: Callable[[events.Event], bool], timeout_s: float = 60
+    ) -> events.Event:
+        async with asyncio.timeout(timeout_s), self._changed:
+            while True:
+                for event in self.seen:
+                    if predicate(event):
+                        return event
+                await self._changed.wait()
+
+    def of(self, kind: type[events.Event]) -> list:  # type: ignore[type-arg]
+        return [e for e in self.seen if isinstance(e, kind)]
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[tuple[Client, JetStreamContext, EventLog]]:
+    nc = await connect(nats_url, "test")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    log = EventLog()
+    sub = await js.subscribe(subjects.ALL_SUBJECTS, cb=log.on_msg, ordered_consumer=True)
+    try:
+        yield nc, js, log
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+        await nc.close()
+
+
+async def wait_consumed(js: JetStreamContext, stream_seq: int, timeout_s: float = 30) -> None:
+    """Until the machine-updater's consumer has acknowledged everything up to `stream_seq`."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            info = await js.consumer_info(subjects.STREAM, subjects.MACHINE_UPDATER_DURABLE)
+            if info.ack_floor.stream_seq >= stream_seq and info.num_ack_pending == 0:
+                return
+            await asyncio.sleep(0.05)  # polling a server-side counter: there is no event for it
+
+
+STARTUP_S = 180.0
+"""Generous: a Python process's imports alone can take tens of seconds on a loaded 2-core CI box."""
+
+
+def start_agents(fleet: AgentFleet, regions: Sequence[str]) -> list[AgentProcess]:
+    """One agent per region (m1, m2, ...), spawned together, then awaited."""
+    agents = [fleet.create(f"m{i + 1}", region) for i, region in enumerate(regions)]
+    for agent in agents:
+        agent.spawn()
+    for agent in agents:
+        agent.wait_ready(STARTUP_S)
+    return agents
