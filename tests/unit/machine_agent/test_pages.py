@@ -42,6 +42,7 @@ def test_unknown_or_unsafe_pages_are_404(client: TestClient, publish: Publish) -
     update(client, publish(1))
     for path in (
         "/showcase/2026/boston/nope/",
+        "/showcase/twenty/boston/spring/",
         "/showcase/studios/nowhere/",
         "/showcase/2026/boston/.manifest.json/",
         "/showcase/2026/%2E%2E/%2E%2E/",

@@ -117,9 +117,10 @@ async def studio_page(location_key: str, applier: ApplierDep) -> FileResponse:
 
 @router.get("/showcase/{year}/{location_key}/{key}/")
 async def showcase_page(
-    year: int, location_key: str, key: str, applier: ApplierDep
+    year: str, location_key: str, key: str, applier: ApplierDep
 ) -> FileResponse:
-    return _page(applier, str(year), location_key, key)
+    # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
+    return _page(applier, year, location_key, key)
 
 
 def _page(applier: Applier, *segments: str) -> FileResponse:
