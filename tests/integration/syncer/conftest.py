@@ -53,6 +53,9 @@ class Watch:
     def covered(self) -> set[str]:
         return {r.request_id for e in self.of(events.IndexSynced) for r in e.requests}
 
+    def failed(self) -> set[str]:
+        return {r.request_id for e in self.of(events.IndexSyncFailed) for r in e.requests}
+
 
 @pytest.fixture
 def index_db(tmp_path: Path) -> Path:

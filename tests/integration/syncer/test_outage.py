@@ -51,10 +51,7 @@ async def test_an_outage_longer_than_the_budget_fails_each_request_clearly(
         publisher = Publisher(nc.jetstream())
         for n in range(3):
             await publisher.publish(new_request(index_db, n))
-        failed = lambda: {
-            r.request_id for e in watch.of(events.IndexSyncFailed) for r in e.requests
-        }  # noqa: E731
-        await until(lambda: failed() == {"req-0", "req-1", "req-2"}, what="the failures")
+        await until(lambda: watch.failed() == {"req-0", "req-1", "req-2"}, what="the failures")
         await until_settled(nc)  # acked: the request failed, the message is not redelivered
 
     assert {e.error for e in watch.of(events.IndexSyncFailed)} == {STORAGE_FAILED}

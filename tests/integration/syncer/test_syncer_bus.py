@@ -94,7 +94,9 @@ async def test_two_syncers_racing_never_move_the_pointer_back(
         publisher = Publisher(nc.jetstream())
         for i in range(ROLLOUTS):
             await publisher.publish(events.RolloutRequested(requested_by=f"ops-{i}"))
-        await until(lambda: len(watch.of(events.IndexSynced)) == 2 * ROLLOUTS, what="every publication")
+        await until(
+            lambda: len(watch.of(events.IndexSynced)) == 2 * ROLLOUTS, what="every publication"
+        )
     stop_watching.set()
     await watcher
 

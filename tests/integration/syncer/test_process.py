@@ -1,0 +1,117 @@
+"""`python -m syncer` as a process: health, readiness that says what is wrong, syncs, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from devstack.ports import free_port
+from showcase_common import events
+from showcase_common.bus import Publisher, connect
+from showcase_common.settings import S3Settings
+
+from tests.integration.syncer.conftest import Watch, new_request, until
+from tests.support.servers import NatsHandle
+
+STARTUP_S = 120.0
+"""A loaded CI machine can take many seconds to import a service: a deadline, not a measure."""
+
+
+@pytest.fixture
+def syncer_process(
+    tmp_path: Path, nats_server: NatsHandle, s3_settings: S3Settings, index_db: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    port, bucket = free_port(), f"later-{s3_settings.s3_bucket}"
+    env = os.environ | {
+        "NATS_URL": nats_server.url,
+        "S3_ENDPOINT_URL": s3_settings.s3_endpoint_url or "",
+        "S3_BUCKET": bucket,  # not created yet
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "INDEX_DB_PATH": str(index_db),
+        "SYNCER_PORT": str(port),
+        "SYNCER_FETCH_TIMEOUT_S": "0.2",
+        "LOG_JSON": "false",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncer"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield proc, f"http://127.0.0.1:{port}", bucket
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+
+
+def _status(url: str) -> int:
+    response = _get(url)
+    return response.status_code if response is not None else 0
+
+
+def _text(url: str) -> str:
+    response = _get(url)
+    return response.text if response is not None else ""
+
+
+async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
+    syncer_process: tuple[subprocess.Popen[bytes], str, str],
+    nats_server: NatsHandle,
+    s3_settings: S3Settings,
+    index_db: Path,
+) -> None:
+    proc, base, bucket = syncer_process
+    await until(lambda: _status(f"{base}/healthz") == 200, STARTUP_S, "the process to answer")
+    await until(lambda: "does not exist" in _text(f"{base}/readyz"), STARTUP_S, "readyz")
+    not_ready = await asyncio.to_thread(httpx.get, f"{base}/readyz", timeout=5)
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["s3"] == f"bucket {bucket!r} does not exist"
+
+    _create_bucket(s3_settings, bucket)
+    await until(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness")
+    await _sync_one(nats_server.url, index_db, 1)
+
+    nats_server.stop()  # a broker restart: not ready meanwhile, consuming again after
+    await until(lambda: "not connected to NATS" in _text(f"{base}/readyz"), what="NATS down")
+    nats_server.start()
+    await until(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness again")
+    await _sync_one(nats_server.url, index_db, 2)
+
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(proc.wait, 30) == 0
+
+
+async def _sync_one(nats_url: str, index_db: Path, n: int) -> None:
+    nc = await connect(nats_url, "test")
+    try:
+        watch = await Watch().start(nc)
+        await Publisher(nc.jetstream()).publish(new_request(index_db, n))
+        await until(lambda: watch.covered() == {f"req-{n}"}, STARTUP_S, f"sync of req-{n}")
+        assert watch.of(events.IndexSynced)[0].snapshot.generation == n
+    finally:
+        await nc.close()
+
+
+def _create_bucket(s3_settings: S3Settings, bucket: str) -> None:
+    boto3.client(
+        "s3",
+        endpoint_url=s3_settings.s3_endpoint_url,
+        region_name=s3_settings.s3_region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=bucket)
