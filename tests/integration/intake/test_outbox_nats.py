@@ -84,3 +84,15 @@ async def test_status_comes_from_the_gateways_kv_bucket(
     await nc.close()
     response = await client.get(f"/api/requests/{request_id}", auth=STUDIO)
     assert response.json() == state.public()
+
+
+async def test_showcases_yml_is_rewritten_after_a_change(
+    running_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    path = container_of(running_app).settings.showcases_yml_path
+
+    async def listed() -> bool:
+        return path.exists() and "name: Late Summer" in path.read_text()
+
+    await _submit(client, "Late Summer")
+    await eventually(listed)

@@ -50,7 +50,7 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture
 async def app(settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer) -> AsyncIterator[FastAPI]:
-    app = create_app(settings, bus=bus, mailer=mailer, run_relay=False)
+    app = create_app(settings, bus=bus, mailer=mailer, background=False)
     async with app.router.lifespan_context(app):
         seed(container_of(app).db, hasher=cheap_hash)
         yield app

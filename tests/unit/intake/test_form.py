@@ -149,5 +149,6 @@ async def test_showcases_yml_follows_every_change(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     await _submit(client, {"name": "Spring", "location_id": "1", "start_date": "2026-04-12"})
+    container.showcases_file.write_now()  # what the background writer does after a change
     text = container.settings.showcases_yml_path.read_text()
     assert "boston:" in text and "spring:" in text and "2026-04-12" in text

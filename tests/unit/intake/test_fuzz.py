@@ -37,7 +37,7 @@ raw = st.one_of(st.binary(max_size=60), st.text(max_size=60).map(str.encode))
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("fuzz")
-    app = create_app(make_settings(path), bus=FakeBus(), mailer=FakeMailer(), run_relay=False)
+    app = create_app(make_settings(path), bus=FakeBus(), mailer=FakeMailer(), background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         seed(container_of(app).db, hasher=cheap_hash)
         yield client

@@ -24,7 +24,7 @@ from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
 from intake.service import IntakeService
-from intake.showcases_file import ShowcasesFile
+from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from intake.web.routes import api_router
@@ -59,12 +59,13 @@ def build_container(
     bus = bus or NatsBus(settings.nats_url, retry_s=settings.nats_retry_s)
     clock = clock or _utcnow
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
+    showcases_file = ShowcasesFileRefresher(db, ShowcasesFile(settings.showcases_yml_path))
     service = IntakeService(
         db,
         clock,
-        ShowcasesFile(settings.showcases_yml_path),
         settings.public_fleet_url,
         on_outbox=relay.wake,
+        on_change=showcases_file.changed,
     )
     return Container(
         settings=settings,
@@ -74,6 +75,7 @@ def build_container(
         clock=clock,
         relay=relay,
         service=service,
+        showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(),
         csrf=Signer(settings.progress_token_secret, "csrf"),
@@ -87,8 +89,10 @@ def create_app(
     bus: Bus | None = None,
     mailer: Mailer | None = None,
     clock: Callable[[], dt.datetime] | None = None,
-    run_relay: bool = True,
+    background: bool = True,
 ) -> FastAPI:
+    """The app; `background=False` leaves the relay and the showcases.yml writer to the caller
+    (unit tests drive them by hand: `container.relay.drain()`, `showcases_file.write_now()`)."""
     container = build_container(settings, bus=bus, mailer=mailer, clock=clock)
 
     @contextlib.asynccontextmanager
@@ -96,13 +100,17 @@ def create_app(
         create_schema(container.db.engine)
         await container.bus.start()
         stop = asyncio.Event()
-        relay = asyncio.create_task(container.relay.run(stop)) if run_relay else None
+        tasks = []
+        if background:
+            tasks = [
+                asyncio.create_task(container.relay.run(stop)),
+                asyncio.create_task(container.showcases_file.run(stop)),
+            ]
         try:
             yield
         finally:
             stop.set()
-            if relay is not None:
-                await relay
+            await asyncio.gather(*tasks)
             await container.bus.close()
             container.db.engine.dispose()
 

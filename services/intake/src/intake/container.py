@@ -14,6 +14,7 @@ from intake.ports import Bus, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
 from intake.service import IntakeService
+from intake.showcases_file import ShowcasesFileRefresher
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Container:
     clock: Callable[[], dt.datetime]
     relay: OutboxRelay
     service: IntakeService
+    showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials
     csrf: Signer

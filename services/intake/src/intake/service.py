@@ -23,7 +23,6 @@ from intake import showcases
 from intake.db import Database
 from intake.models import IdempotencyKey, Outbox, Request
 from intake.showcases import Draft, Invalid
-from intake.showcases_file import ShowcasesFile
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +78,12 @@ class IntakeService:
         self,
         db: Database,
         clock: Clock,
-        showcases_file: ShowcasesFile,
         public_fleet_url: str,
         on_outbox: Callable[[], None],
+        on_change: Callable[[], None],
     ) -> None:
-        self._db, self._clock, self._file = db, clock, showcases_file
+        self._db, self._clock = db, clock
+        self._on_change = on_change
         self._fleet_url = public_fleet_url.rstrip("/")
         self._on_outbox = on_outbox
 
@@ -151,8 +151,7 @@ class IntakeService:
             return _stored(session, user, idempotency)
 
     def _after_change(self, queued: bool) -> None:
-        with self._db.session() as session:
-            self._file.write(session)
+        self._on_change()  # showcases.yml
         if queued:
             self._on_outbox()
 

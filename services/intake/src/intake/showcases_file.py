@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import tempfile
 from pathlib import Path
 
+from anyio import to_thread
 from showcase_common.index.models import Location, Showcase
 from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
+
+from intake.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class ShowcasesFile:
@@ -30,3 +37,40 @@ class ShowcasesFile:
             Path(tmp).unlink(missing_ok=True)
             raise
         return True
+
+
+class ShowcasesFileRefresher:
+    """Rewrites showcases.yml after changes, off the request path, coalescing bursts.
+
+    Rendering the whole file is the costliest part of a submission (pure-Python YAML over every
+    showcase), so a request only marks the file stale; one background pass covers every change
+    made before it started. Safe to call `changed()` from any thread.
+    """
+
+    def __init__(self, db: Database, file: ShowcasesFile) -> None:
+        self._db, self._file = db, file
+        self._stale = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def changed(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stale.set)
+
+    def write_now(self) -> None:
+        with self._db.session() as session:
+            self._file.write(session)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        await to_thread.run_sync(self.write_now)  # also picks up changes made while we were down
+        stopping = asyncio.create_task(stop.wait())
+        while not stop.is_set():
+            stale = asyncio.create_task(self._stale.wait())
+            await asyncio.wait([stale, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stale.cancel()
+            if self._stale.is_set():
+                self._stale.clear()
+                try:
+                    await to_thread.run_sync(self.write_now)
+                except Exception:
+                    log.exception("could not rewrite %s", self._file.path)
