@@ -51,6 +51,16 @@ def test_boot_with_the_store_down_serves_what_it_has_and_retries(
         wait_until(lambda: _generation(client) == 2, 10, "catch-up once the store is back")
 
 
+def test_a_download_cut_by_a_crash_is_cleaned_up_at_start(settings: AgentSettings) -> None:
+    leftover = settings.data_dir / "index" / ".incoming-7-abc"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a database")
+
+    create_app(settings, store=FakeSnapshotStore(), catch_up=False)
+
+    assert not leftover.exists()
+
+
 def test_boot_with_nothing_newer_downloads_nothing(
     settings: AgentSettings, store: FakeSnapshotStore, publish: Publish
 ) -> None:

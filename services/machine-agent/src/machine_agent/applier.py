@@ -95,6 +95,8 @@ class Applier:
         self.layout = Layout(data_dir)
         for directory in (self.layout.index_dir, self.layout.config_dir, self.layout.pages_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        for leftover in self.layout.index_dir.glob(".incoming-*"):  # a download cut by a crash
+            leftover.unlink(missing_ok=True)
         self._state = StateFile(self.layout.state_file)
         self.served: ServedState | None = self._state.load()
         self.prerenderer = Prerenderer(self.layout.pages_dir)
