@@ -111,8 +111,15 @@ class ServiceProcess:
             os.close(write_fd)  # the child holds its copy; EOF comes when it exits
 
     def wait_healthy(self, timeout_s: float = 60.0) -> None:
-        if self.ready is not None:
+        if self.ready is None:
+            return
+        try:
             wait_until(self.ready, timeout_s, self.name, self.running)
+        except ProcessFailed:
+            if self.proc is not None and self.proc.poll() is not None:
+                code = self.proc.returncode
+                raise ProcessFailed(f"{self.name} exited with code {code} while starting") from None
+            raise
 
     def start(self, timeout_s: float = 60.0) -> None:
         self.spawn()

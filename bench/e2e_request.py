@@ -1,0 +1,143 @@
+"""End-to-end time of one studio request in the local run, measured on real parts.
+
+    uv run python bench/e2e_request.py [--requests 5]
+
+Starts the whole local stack (`devstack.Stack`: nats-server, weed mini, SMTP sink, every
+service, three machine agents) on free ports in a temporary directory, then submits requests one
+after another through `POST /api/showcases` as `studio` and follows each on its WebSocket.
+For each: the POST's latency, and the time from the POST to the first message of each step
+(syncing, updating, done) — `done` being the end-to-end time the studio waits. The first
+request is a warm-up (first connections, first snapshot) and is reported separately.
+Prints a table and writes bench/results/e2e_request.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from devstack.config import StackConfig
+from devstack.output import LogMux
+from devstack.stack import Stack
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "e2e_request.json"
+STEPS = ("syncing", "updating", "done")
+
+
+def _studio_location(index_db: Path) -> int:
+    with sqlite3.connect(index_db) as db:
+        row = db.execute(
+            "SELECT location.id FROM location JOIN user ON user.id = location.owner_id "
+            "WHERE user.login = 'studio' ORDER BY location.id LIMIT 1"
+        ).fetchone()
+    return int(row[0])
+
+
+async def _one(stack: Stack, location_id: int) -> dict[str, float]:
+    body = {"name": f"Bench {uuid.uuid4().hex[:8]}", "location_id": location_id}
+    began = time.perf_counter()
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(
+            f"{stack.intake_url}/api/showcases", json=body, auth=("studio", "studio")
+        )
+    posted = time.perf_counter() - began
+    response.raise_for_status()
+    created = response.json()
+    timings = {"post_s": posted}
+    async with connect(created["progress"]["ws_url"]) as ws:
+        async for raw in ws:
+            message = json.loads(raw)
+            if message["request_id"] != created["request_id"]:
+                continue
+            timings.setdefault(f"{message['step']}_s", time.perf_counter() - began)
+            if message["status"] == "failed":
+                raise RuntimeError(f"request failed: {message}")
+            if message["status"] == "completed":
+                return timings
+    raise RuntimeError("the WebSocket closed before the request completed")
+
+
+def _table(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+    keys = ["post_s"] + [f"{step}_s" for step in STEPS]
+    summary = []
+    for key in keys:
+        values = [row[key] for row in rows if key in row]
+        if values:
+            summary.append({"metric": key, "median": statistics.median(values), "max": max(values)})
+    return summary
+
+
+async def _bench(stack: Stack, requests: int) -> dict[str, object]:
+    location_id = _studio_location(stack.index_db_path)
+    warmup = await _one(stack, location_id)
+    rows = [await _one(stack, location_id) for _ in range(requests)]
+    return {"warmup": warmup, "requests": rows, "summary": _table(rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        log = open(Path(tmp) / "stack.log", "w", encoding="utf-8")  # noqa: SIM115
+        stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
+        began = time.perf_counter()
+        try:
+            stack.start(timeout_s=240)
+        except Exception:
+            log.flush()
+            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
+            raise
+        startup_s = time.perf_counter() - began
+        try:
+            result = asyncio.run(_bench(stack, args.requests))
+        finally:
+            began = time.perf_counter()
+            stack.stop()
+            stop_s = time.perf_counter() - began
+            log.close()
+
+    print(f"stack start {startup_s:.1f}s, stop {stop_s:.1f}s")
+    print(f"warm-up request: done after {result['warmup'].get('done_s', float('nan')):.2f}s")
+    print(f"{'metric (from the POST)':<24}{'median s':>10}{'max s':>10}   n={args.requests}")
+    for row in result["summary"]:  # type: ignore[union-attr]
+        print(f"{row['metric']:<24}{row['median']:>10.2f}{row['max']:>10.2f}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "bench": "e2e_request",
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": {
+                    "python": sys.version.split()[0],
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "load_avg_1m": os.getloadavg()[0],
+                },
+                "stack_start_s": startup_s,
+                "stack_stop_s": stop_s,
+                **result,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
