@@ -86,13 +86,13 @@ def plan_pages(index: IndexData) -> list[Page]:
             continue
         entry = _showcase(show, location)
         by_studio[location.id].append(entry)
-        context = {"showcase": entry, "studio": _studio(location)}
+        context: dict[str, Any] = {"showcase": entry, "studio": _studio(location)}
         pages.append(
             Page(entry["url"].strip("/").removeprefix("showcase/"), "showcase.html", context)
         )
     for loc_id, location in by_id.items():
-        context = {"studio": _studio(location), "showcases": by_studio[loc_id]}
-        pages.append(Page(f"studios/{location.key}", "studio.html", context))
+        studio_context = {"studio": _studio(location), "showcases": by_studio[loc_id]}
+        pages.append(Page(f"studios/{location.key}", "studio.html", studio_context))
     return pages
 
 
