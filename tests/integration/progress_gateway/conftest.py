@@ -8,9 +8,11 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import nats.errors
 import pytest
 import uvicorn
 from nats.js.client import JetStreamContext
+from nats.js.errors import NoStreamResponseError
 from progress_gateway.__main__ import server_config
 from progress_gateway.config import GatewaySettings
 from showcase_common import subjects
@@ -87,9 +89,22 @@ def publish(js: JetStreamContext) -> Callable[..., Any]:
 
     async def publish(*evts: Event) -> None:
         for event in evts:
-            await publisher.publish(event)
+            await _until_acked(publisher, event)
 
     return publish
+
+
+async def _until_acked(publisher: Publisher, event: Event, timeout_s: float = 30.0) -> None:
+    """Publish, again while the broker is coming back (the Nats-Msg-Id drops a double)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await publisher.publish(event)
+            return
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, NoStreamResponseError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def wait_for_state(

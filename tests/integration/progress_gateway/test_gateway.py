@@ -168,3 +168,17 @@ async def test_two_replicas_on_one_bus_both_deliver(gateways, publish) -> None:
             for r in refs:
                 progress = [m["progress"] for m in messages if m["request_id"] == r.request_id]
                 assert progress == sorted(progress) and progress[-1] == 100
+
+
+async def test_a_broker_restart_loses_no_change(gateways, nats_server, publish) -> None:
+    """NATS restarts mid-run: the projector and the feed resume and the browser still completes."""
+    gateway = await gateways()
+    evts = happy_path([ref("r1")])
+    token = issue_token(SECRET, "studio", ["r1"])
+    async with open_socket(gateway.ws_url, token) as ws:
+        await publish(*evts[:2])
+        await receive_until(ws, lambda m: m["progress"] == 30)
+        nats_server.restart()
+        await publish(*evts[2:])  # the publisher's client reconnects on its own
+        messages = await receive_until(ws, completed("r1"), timeout_s=60)
+    assert [m["progress"] for m in messages][-1] == 100
