@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -41,6 +42,7 @@ class ServerComponent:
         self.server = server
         self.mux = mux
         self.then = then  # an extra readiness wait after the server's own
+        self._pump: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -53,7 +55,7 @@ class ServerComponent:
         if self.running():
             return
         read_fd, write_fd = os.pipe()
-        self.mux.follow(self.name, read_fd)
+        self._pump = self.mux.follow(self.name, read_fd)
         try:
             self.server.start(log=write_fd, timeout_s=timeout_s)
         finally:
@@ -67,6 +69,8 @@ class ServerComponent:
         if proc is None:
             return None
         signal_group(proc.pid, signal.SIGKILL)  # nothing of its group outlives it
+        if self._pump is not None:
+            self._pump.join(2.0)
         return proc.returncode
 
     def kill(self) -> None:

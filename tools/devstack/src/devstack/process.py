@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -84,6 +85,7 @@ class ServiceProcess:
         self.ready = ready
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -96,7 +98,7 @@ class ServiceProcess:
         if self.running():
             return
         read_fd, write_fd = os.pipe()
-        self.mux.follow(self.name, read_fd)
+        self._pump = self.mux.follow(self.name, read_fd)
         try:
             self.proc = subprocess.Popen(
                 self.args,
@@ -130,6 +132,8 @@ class ServiceProcess:
         if self.proc is None:
             return None
         stop_group(self.proc, timeout_s)
+        if self._pump is not None:
+            self._pump.join(2.0)  # its last lines (the shutdown messages) still get shown
         return self.proc.returncode
 
     def kill(self) -> None:
