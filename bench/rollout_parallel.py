@@ -7,7 +7,7 @@ Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOIN
 with the real HTTP client, fleet and publisher). The index is realistic (75 studios, 370
 showcases); each generation adds one showcase, so every update is an incremental one.
 
-For each fleet size: `one` is a POST /showcase/update_config to a single agent while the others
+For each fleet size, after one warm-up roll-out: `one` (median of 3) is a POST /showcase/update_config to a single agent while the others
 idle (the agent's own update time as its caller sees it); `roll-out` is the updater bringing all
 N agents to the next generation (status, update, truth check, events), once with the default
 concurrency and once with all N at once. ratio = roll-out / one: 1.0 would be perfectly
@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import statistics
@@ -178,11 +179,13 @@ async def measure_size(
         fleet_file = work / f"fleet-{n}.yaml"
         machines = [{"id": a.agent_id, "region": a.region, "url": a.url} for a in agents]
         fleet_file.write_text(yaml.safe_dump({"machines": machines}))
+        # warm-up: every agent's first update loads what it caches; measure the steady state
+        await roll_out(nats_url, fleet_file, fleet.secret, n, index)
         rows = []
         for concurrency in concurrencies:
             ones, rollouts = [], []
             for _ in range(runs):
-                ones.append(await one_agent(agents, index))
+                ones += [await one_agent(agents, index) for _ in range(3)]
                 rollouts.append(
                     await roll_out(nats_url, fleet_file, fleet.secret, concurrency, index)
                 )
@@ -233,6 +236,7 @@ def print_row(row: dict[str, object]) -> None:
 
 
 async def main() -> None:
+    logging.basicConfig(level=logging.ERROR)  # the table is the output
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--concurrency", type=int, default=UpdaterSettings().concurrency)

@@ -22,8 +22,11 @@ class FakePublisher(Publisher):
     def __init__(self) -> None:
         self.published: list[tuple[events.Event, str]] = []
         self._seen: set[str] = set()
+        self.broken = False
 
     async def publish(self, event: events.Event, *, msg_id: str | None = None) -> PubAck:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
         key = msg_id or event.event_id
         duplicate = key in self._seen
         if not duplicate:

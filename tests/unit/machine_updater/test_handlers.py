@@ -245,3 +245,17 @@ async def test_no_running_machine_completes_with_all_skipped() -> None:
     await world.handler.handle([synced(5)])
     (fleet,) = world.publisher.of(FleetUpdated)
     assert fleet.machine_ids == [] and fleet.skipped == ["m0"]
+
+
+async def test_a_publishing_failure_fails_the_delivery_and_redelivery_updates_nobody_again() -> (
+    None
+):
+    world = World(3)
+    world.publisher.broken = True
+    event = synced(5)
+    with pytest.raises(ConnectionError):
+        await world.handler.handle([event])  # the loop naks: the event comes back
+    world.publisher.broken = False
+    await world.handler.handle([event])
+    assert sum(world.client.updates.values()) <= 3
+    assert world.publisher.of(FleetUpdated)

@@ -97,8 +97,11 @@ class RolloutHandler:
         active, skipped = await self._select(p)
         log.info(
             "rolling out generation %d to %d machine(s) for %d request(s); skipped: %s",
-            p.generation, len(active), len(p.requests), skipped or "none",
-        )  # fmt: skip
+            p.generation,
+            len(active),
+            len(p.requests),
+            skipped or "none",
+        )
         report = _Report(self._publisher, p, total=len(active))
         results = await update_all(
             active,
@@ -184,18 +187,15 @@ class _Report:
             for r in sorted(results, key=lambda r: r.machine.id)
             if not r.ok
         ]
+        common = {"generation": p.generation, "requests": list(p.requests)}
         if failures:
-            event: FleetUpdated | FleetUpdateFailed = FleetUpdateFailed(
-                generation=p.generation, requests=list(p.requests), failures=failures,
-                updated=updated,
-            )  # fmt: skip
-            await self._publisher.publish(event, msg_id=self._id("fleet-failed"))
+            failed = FleetUpdateFailed(**common, failures=failures, updated=updated)
+            await self._publisher.publish(failed, msg_id=self._id("fleet-failed"))
             return
-        event = FleetUpdated(
-            generation=p.generation, requests=list(p.requests), machine_ids=updated,
-            skipped=skipped, duration_s=round(duration_s, 3),
-        )  # fmt: skip
-        await self._publisher.publish(event, msg_id=self._id("fleet"))
+        done = FleetUpdated(
+            **common, machine_ids=updated, skipped=skipped, duration_s=round(duration_s, 3)
+        )
+        await self._publisher.publish(done, msg_id=self._id("fleet"))
 
     def _id(self, kind: str, machine_id: str | None = None) -> str:
         parts = [kind, str(self._plan.generation), machine_id, self._plan.rollout_id]

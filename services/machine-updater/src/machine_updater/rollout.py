@@ -141,7 +141,10 @@ async def update_all(
         results.append(result)
         await on_result(result)
 
-    async with asyncio.TaskGroup() as group:
-        for machine in machines:
-            group.create_task(one(machine))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for machine in machines:
+                group.create_task(one(machine))
+    except ExceptionGroup as group_error:  # `update` never raises: `on_result` (publishing) did
+        raise group_error.exceptions[0] from group_error
     return results
