@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
+from devstack.ports import free_port
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import (
     ChecksumMismatch,
@@ -95,3 +97,28 @@ def test_check_bucket_says_what_is_wrong(s3_settings: S3Settings) -> None:
     closed = s3_settings.model_copy(update={"s3_endpoint_url": "http://127.0.0.1:9"})
     with pytest.raises(SnapshotStoreError, match="unreachable"):
         SnapshotStore.from_settings(closed).check_bucket()
+
+
+def test_check_bucket_says_when_credentials_are_refused() -> None:
+    # moto's server enforces credentials once told to (weed mini only with its own config).
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        good = S3Settings(
+            s3_endpoint_url=url,
+            s3_bucket="creds-bucket",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        )
+        SnapshotStore.from_settings(good).ensure_bucket()
+        httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()
+        wrong = good.model_copy(update={"aws_access_key_id": "wrong"})
+        with pytest.raises(SnapshotStoreError, match=r"refused .*AWS_ACCESS_KEY_ID"):
+            SnapshotStore.from_settings(wrong).check_bucket()
+    finally:
+        httpx.post(f"{url}/moto-api/reset-auth", content=b"inf")  # the setting is process-wide
+        server.stop()
