@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from syncer.config import SHARED_TABLES
 from syncer.snapshot import SnapshotError, Snapshotter
 
 from tests.integration.syncer.indexdb import create_index
@@ -79,3 +80,17 @@ def test_a_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     live.write_bytes(bytes(data))
     with pytest.raises(SnapshotError, match="integrity_check"):
         Snapshotter(live).take(tmp_path / "staging")
+
+
+def test_the_copy_carries_only_the_shared_tables(tmp_path: Path) -> None:
+    live = tmp_path / "index.sqlite3"
+    create_index(live)
+    with sqlite3.connect(live) as db:  # what intake keeps beside the index
+        db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT)")
+        db.executemany("INSERT INTO outbox (payload) VALUES (?)", [("secret-payload",)] * 50)
+    snap = Snapshotter(live, keep_tables=SHARED_TABLES).take(tmp_path / "staging")
+    with sqlite3.connect(snap.path) as copy:
+        tables = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == set(SHARED_TABLES)
+    assert b"secret-payload" not in snap.path.read_bytes()
+    assert len(snap.showcase_ids) == 4

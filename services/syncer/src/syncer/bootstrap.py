@@ -76,7 +76,8 @@ def bootstrap(
     staging = settings.syncer_work_dir or Path(tempfile.mkdtemp(prefix="syncer-"))
     writer = GenerationWriter(
         store,
-        snapshotter or Snapshotter(settings.index_db_path),
+        snapshotter
+        or Snapshotter(settings.index_db_path, keep_tables=settings.syncer_snapshot_tables),
         staging,
         retry_policy(settings),
         max_conflicts=settings.syncer_max_pointer_conflicts,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+from showcase_common.index.models import Location, Showcase, User
 from showcase_common.settings import CommonSettings, S3Settings
+
+SHARED_TABLES = tuple(str(m.__tablename__) for m in (User, Location, Showcase))
 
 
 class SyncerSettings(CommonSettings, S3Settings):
@@ -33,5 +37,8 @@ class SyncerSettings(CommonSettings, S3Settings):
 
     syncer_create_bucket: bool = False
     """Create the bucket at start-up (local runs); otherwise a missing bucket fails /readyz."""
+    syncer_snapshot_tables: list[str] = Field(default_factory=lambda: list(SHARED_TABLES))
+    """Tables the snapshot carries to the fleet; the others (intake's requests, outbox, ...) are
+    dropped from the copy. Empty (SYNCER_SNAPSHOT_TABLES='[]'): the whole database."""
     syncer_work_dir: Path | None = None
     """Where snapshots are staged (a temporary directory when unset)."""

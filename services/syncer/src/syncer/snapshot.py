@@ -4,6 +4,10 @@ Never a raw copy of the live file: SQLite's online backup API copies the databas
 transaction (writers carry on; in WAL mode they are not even blocked), the copy is switched to a
 self-contained rollback journal, `PRAGMA integrity_check` must answer "ok", and only then is its
 sha256 taken.
+
+The live file also holds intake's private tables (requests, outbox, idempotency keys): with
+`keep_tables`, every other table is dropped from the copy and the copy vacuumed, so the fleet
+gets the index and nothing of the studios' requests.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +43,16 @@ class LocalSnapshot:
 class Snapshotter:
     """Takes snapshots of the SQLite file at `db_path` into a staging directory."""
 
-    def __init__(self, db_path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        keep_tables: Collection[str] = (),
+        busy_timeout_s: float = 30.0,
+    ) -> None:
         self.db_path = Path(db_path)
+        self.keep_tables = frozenset(keep_tables)
+        """Tables the copy keeps (empty: all of them)."""
         self.busy_timeout_s = busy_timeout_s
 
     def take(self, dest_dir: Path) -> LocalSnapshot:
@@ -64,9 +77,28 @@ class Snapshotter:
             source.backup(target)  # all pages in one step: one consistent read transaction
             # The copy must be one self-contained file, whatever the live journal mode.
             target.execute("PRAGMA journal_mode=DELETE").fetchall()
+            if self.keep_tables:
+                _strip(target, self.keep_tables)
         finally:
             target.close()
             source.close()
+
+
+def _strip(db: sqlite3.Connection, keep: frozenset[str]) -> None:
+    names = [
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    dropped = [name for name in names if name not in keep]
+    if not dropped:
+        return
+    db.execute("PRAGMA foreign_keys=OFF")
+    for name in dropped:
+        db.execute(f'DROP TABLE "{name.replace(chr(34), chr(34) * 2)}"')
+    db.commit()
+    db.execute("VACUUM")  # no page of a dropped table survives in the file
 
 
 def _verify(path: Path) -> frozenset[int]:
