@@ -61,8 +61,15 @@ def plan(synced: Sequence[IndexSynced]) -> Plan:
     requests = {r.request_id: r for e in synced for r in e.requests}
     targeted = all(e.machine_ids for e in synced)
     ids = frozenset(m for e in synced for m in e.machine_ids) if targeted else None
-    digest = hashlib.sha256("|".join(sorted(e.event_id for e in synced)).encode()).hexdigest()
-    return Plan(newest.snapshot, tuple(requests.values()), ids, digest[:16])
+    return Plan(newest.snapshot, tuple(requests.values()), ids, _rollout_id(synced))
+
+
+def _rollout_id(synced: Sequence[IndexSynced]) -> str:
+    """The event's id, or a digest of the batch's ids: the same batch gives the same msg ids."""
+    if len(synced) == 1:
+        return synced[0].event_id
+    joined = "|".join(sorted(e.event_id for e in synced))
+    return "batch-" + hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 class RolloutHandler:
