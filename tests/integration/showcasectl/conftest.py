@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from click.testing import Result
@@ -17,6 +18,8 @@ from showcasectl.cli import app
 from typer.testing import CliRunner
 
 from tests.support.agents import agent_fleet  # noqa: F401 - a fixture
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,3 +109,17 @@ def story(
 async def publish_all(js: JetStreamContext, items: Sequence[events.Event]) -> list[int]:
     publisher = Publisher(js)
     return [(await publisher.publish(e)).seq for e in items]
+
+
+async def poll(check: Callable[[], Awaitable[T]], what: str, timeout_s: float = 30.0) -> T:
+    """Poll a condition that no event announces (another process, a server's clock) until it
+    holds, with a deadline."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            for _ in itertools.count():
+                if value := await check():
+                    return value
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout_s}s") from None
+    raise AssertionError("unreachable")

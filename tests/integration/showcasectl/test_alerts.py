@@ -11,7 +11,7 @@ from showcase_common import events, subjects
 from showcase_common.bus import ConsumerOptions
 from showcasectl.alerts import SmtpMailer, build_consumer
 
-from tests.integration.showcasectl.conftest import publish_all, request_ref
+from tests.integration.showcasectl.conftest import poll, publish_all, request_ref
 
 
 async def _settled(js, durable: str) -> bool:  # type: ignore[no-untyped-def]
@@ -44,9 +44,7 @@ async def test_each_failed_request_is_mailed_once(js, tmp_path: Path) -> None:
             ),
             events.ShowcaseCreated(request=request_ref("req-c")),  # not a failure
         ])  # fmt: skip
-        async with asyncio.timeout(30):
-            while not await _settled(js, subjects.ADMIN_ALERTS_DURABLE):
-                await asyncio.sleep(0.05)
+        await poll(lambda: _settled(js, subjects.ADMIN_ALERTS_DURABLE), "alerts settled")
     finally:
         stop.set()
         await running

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from nats.js.api import StreamConfig
 from showcase_common import events, subjects
 from showcase_common.bus import ensure_kv
 from showcase_common.progress import RequestProgress
 
-from tests.integration.showcasectl.conftest import Ctl, publish_all, request_ref, story
+from tests.integration.showcasectl.conftest import Ctl, poll, publish_all, request_ref, story
 
 
 async def _stream_count(js) -> int:  # type: ignore[no-untyped-def]
@@ -79,12 +77,13 @@ async def test_range_outside_the_window_republishes_with_original_ids(js, ctl: C
         StreamConfig.from_response({**info.config.as_dict(), "duplicate_window": 200_000_000})
     )
     await publish_all(js, story("req-a", 1))
+
     # Wait until the window (0.2 s) has passed for the stored events (no event to await here).
-    async with asyncio.timeout(10):
-        while (await ctl.json("replay", "--from-seq", "1", "--dry-run"))["counts"][
-            "re-delivered"
-        ] < 5:
-            await asyncio.sleep(0.1)
+    async def aged() -> bool:
+        dry = await ctl.json("replay", "--from-seq", "1", "--dry-run")
+        return bool(dry["counts"]["re-delivered"] == 5)
+
+    await poll(aged, "the events outside the window", 10)
 
     out = await ctl.json(
         "replay", "--from-seq", "1", "--to-seq", "2", "--subject", subjects.ALL_SUBJECTS

@@ -32,7 +32,11 @@ async def test_status_finds_a_machine_behind_s3_then_all_good(
     db = tmp_path / "index.sqlite3"
     write_index(db, *sample_rows())
     publish_snapshot(store, db, 1)
-    agents = agent_fleet.start_many(2)
+    agents = [agent_fleet.create("m1", "ord"), agent_fleet.create("m2", "iad")]
+    for agent in agents:
+        agent.spawn()
+    for agent in agents:  # generous: two Python processes starting on a busy 2-core machine
+        agent.wait_ready(timeout_s=120)
     for agent in agents:
         agent.wait_for_generation(1)
     fleet_file = tmp_path / "fleet.yaml"
