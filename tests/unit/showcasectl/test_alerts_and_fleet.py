@@ -1,0 +1,90 @@
+"""Admin alerts with fakes of their ports; the fleet file and agents' status over MockTransport."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from pathlib import Path
+
+import httpx
+import pytest
+from nats.aio.msg import Msg
+from showcase_common import events
+from showcase_common.bus import Delivery, RetryableError
+from showcasectl.alerts import AdminAlerts, AlertLedger, Mailer
+from showcasectl.fleet import FleetFileError, Machine, load_fleet, machine_statuses
+
+
+class FakeMailer(Mailer):
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = fail
+
+    async def send(self, subject: str, body: str) -> None:
+        if self.fail:
+            raise smtplib.SMTPServerDisconnected("gone")
+        self.sent.append((subject, body))
+
+
+class FakeLedger(AlertLedger):
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    async def alerted(self, request_id: str) -> bool:
+        return request_id in self.ids
+
+    async def record(self, request_id: str, subject: str) -> None:
+        self.ids.add(request_id)
+
+
+def _ref(request_id: str) -> events.RequestRef:
+    showcase = events.ShowcaseRef(showcase_id=1, year=2026, location_key="b", key="k", name="N")
+    return events.RequestRef(request_id=request_id, user="u", showcase=showcase, redirect_url="/")
+
+
+def _delivery(event: events.Event) -> Delivery:
+    return Delivery(event, Msg(_client=None))  # type: ignore[arg-type]
+
+
+async def test_alerts_once_per_request() -> None:
+    mailer, ledger = FakeMailer(), FakeLedger()
+    alerts = AdminAlerts(mailer, ledger, max_age_s=60)
+    failure = events.IndexSyncFailed(requests=[_ref("a"), _ref("b")], error="s3 down")
+    await alerts(_delivery(failure))
+    await alerts(_delivery(failure))  # a redelivery
+    assert len(mailer.sent) == 2 and ledger.ids == {"a", "b"}
+    assert "s3 down" in mailer.sent[0][1]
+
+
+async def test_alerts_skip_old_failures_and_retry_when_smtp_fails() -> None:
+    ledger = FakeLedger()
+    old = events.IndexSyncFailed(
+        requests=[_ref("a")], error="x", occurred_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    await AdminAlerts(FakeMailer(), ledger, max_age_s=60)(_delivery(old))
+    assert ledger.ids == set()
+    fresh = events.IndexSyncFailed(requests=[_ref("a")], error="x")
+    with pytest.raises(RetryableError):
+        await AdminAlerts(FakeMailer(fail=True), ledger, max_age_s=60)(_delivery(fresh))
+    assert ledger.ids == set()  # not recorded: the redelivery will mail it
+
+
+def test_load_fleet(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("machines:\n  - {id: m1, region: ord, url: 'http://a/'}\n")
+    assert load_fleet(path) == [Machine("m1", "ord", "http://a")]
+    path.write_text("machines: [{region: ord}]\n")
+    with pytest.raises(FleetFileError):
+        load_fleet(path)
+
+
+async def test_machine_statuses_report_generation_or_error() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "down":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"machine_id": "m1", "generation": 7})
+
+    machines = [Machine("m1", "ord", "http://up"), Machine("m2", "iad", "http://down")]
+    up, down = await machine_statuses(machines, transport=httpx.MockTransport(answer))
+    assert (up.generation, up.error) == (7, None)
+    assert down.generation is None and "ConnectError" in (down.error or "")
