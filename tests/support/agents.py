@@ -112,11 +112,14 @@ class AgentProcess:
                 start_new_session=True,
             )
 
-    def wait_ready(self, timeout_s: float = 30.0) -> None:
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
         wait_until(self._answers, timeout_s, f"agent {self.agent_id} answering on {self.url}")
 
-    def start(self, timeout_s: float = 30.0) -> AgentProcess:
-        """Start and wait until `/healthz` answers; a free port is re-picked if it was taken."""
+    def start(self, timeout_s: float = 90.0) -> AgentProcess:
+        """Start and wait until `/healthz` answers; a free port is re-picked if it was taken.
+
+        The generous deadline is for a busy CI host (imports alone take seconds there).
+        """
         for _attempt in range(3):
             self.spawn()
             try:
@@ -162,7 +165,7 @@ class AgentProcess:
     def status(self) -> dict[str, Any]:
         return httpx.get(self.url + "/showcase/status", timeout=5).json()  # type: ignore[no-any-return]
 
-    def wait_for_generation(self, generation: int, timeout_s: float = 30.0) -> None:
+    def wait_for_generation(self, generation: int, timeout_s: float = 60.0) -> None:
         wait_until(
             lambda: (self.status().get("generation") or 0) >= generation,
             timeout_s,
