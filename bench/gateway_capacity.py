@@ -8,7 +8,7 @@ a free port. Then:
    token and request, as browser tabs do), checks that every connection received its first
    message, and reads the gateway's resident memory (VmRSS) at each level; memory per connection
    is the growth over the idle process divided by the connections. It stops at the first level
-   where connections fail.
+   where more than 1 % of the new connections fail.
 2. delay: with the largest level still connected, publishes `--samples` step events (one at a
    time, each for a request that one connection watches) and measures the time from the publish
    to the moment that connection receives the message (the projector's fetch, the KV write, the
@@ -130,14 +130,18 @@ async def _open_tab(ws_base: str, request_id: str) -> Tab:
     return tab
 
 
-async def _open_tabs(ws_base: str, first: int, count: int) -> tuple[list[Tab], int]:
+async def _open_tabs(
+    ws_base: str, first: int, count: int, errors: dict[str, int]
+) -> tuple[list[Tab], int]:
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one(i: int) -> Tab | None:
         async with limit:
             try:
                 return await _open_tab(ws_base, f"bench{i}")
-            except Exception:
+            except Exception as exc:
+                kind = type(exc).__name__
+                errors[kind] = errors.get(kind, 0) + 1
                 return None
 
     results = await asyncio.gather(*(one(i) for i in range(first, first + count)))
@@ -152,7 +156,8 @@ async def _capacity(ws_base: str, pid: int, levels: list[int]) -> tuple[list[dic
     rows.append({"connections": 0, "rss_mib": round(idle, 1), "failed": 0})
     for level in levels:
         started = time.perf_counter()
-        new, failed = await _open_tabs(ws_base, len(tabs), level - len(tabs))
+        errors: dict[str, int] = {}
+        new, failed = await _open_tabs(ws_base, len(tabs), level - len(tabs), errors)
         tabs += new
         elapsed = time.perf_counter() - started
         rss = _rss_mib(pid)
@@ -164,10 +169,11 @@ async def _capacity(ws_base: str, pid: int, levels: list[int]) -> tuple[list[dic
                 "kib_per_connection": round(per_conn_kib, 1),
                 "opened_per_s": round(len(new) / elapsed, 1),
                 "failed": failed,
+                "errors": errors,
             }
         )
         print(f"  {len(tabs):>6} connections  rss {rss:7.1f} MiB  failed {failed}", flush=True)
-        if failed:
+        if failed > level // 100:  # a few timeouts on a busy machine are not the limit
             break
     return rows, tabs
 
