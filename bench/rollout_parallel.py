@@ -12,7 +12,8 @@ idle (the agent's own update time as its caller sees it); `roll-out` is the upda
 N agents to the next generation (status, update, truth check, events), once with the default
 concurrency and once with all N at once. ratio = roll-out / one: 1.0 would be perfectly
 parallel; N would be one after another. On a small box the agents share its cores, so the ratio
-grows with N / cores even when the updater is fully parallel. Writes bench/results/rollout_parallel.json.
+grows with N / cores even when the updater is fully parallel: `cpu floor` = N · one / cores is
+about the best this box can do when an update is mostly CPU (prerendering). Writes bench/results/rollout_parallel.json.
 """
 
 from __future__ import annotations
@@ -195,6 +196,7 @@ async def measure_size(
                 "rollout_s": round(rollout, 3), "ratio": round(rollout / one, 2),
                 "sequential_estimate_s": round(n * one, 3),
                 "speedup_vs_sequential": round(n * one / rollout, 2),
+                "cpu_floor_s": round(n * one / min(n, os.cpu_count() or 1), 3),
             })  # fmt: skip
             print_row(rows[-1])
         return rows
@@ -230,7 +232,7 @@ def print_row(row: dict[str, object]) -> None:
     print(
         f"{row['agents']:>6} {row['concurrency']:>11} {row['one_agent_s']:>10.3f} "
         f"{row['rollout_s']:>10.3f} {row['ratio']:>6.2f} {row['sequential_estimate_s']:>12.3f} "
-        f"{row['speedup_vs_sequential']:>8.2f}",
+        f"{row['speedup_vs_sequential']:>8.2f} {row['cpu_floor_s']:>10.3f}",
         flush=True,
     )
 
@@ -243,7 +245,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     print(f"{'agents':>6} {'concurrency':>11} {'one (s)':>10} {'roll-out':>10} {'ratio':>6} "
-          f"{'sequential':>12} {'speedup':>8}")  # fmt: skip
+          f"{'sequential':>12} {'speedup':>8} {'cpu floor':>10}")  # fmt: skip
     rows: list[dict[str, object]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp,

@@ -9,67 +9,21 @@ finds every machine already at or past its generation: no update call, only the 
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from showcase_common.bus import Delivery, Publisher, RetryableError
-from showcase_common.events import (
-    FleetUpdated,
-    FleetUpdateFailed,
-    IndexSynced,
-    MachineFailure,
-    MachineUpdated,
-    MachineUpdateFailed,
-    RequestRef,
-    Snapshot,
-)
+from showcase_common.events import IndexSynced, Snapshot
 
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
+from machine_updater.plan import Plan, plan
+from machine_updater.report import Report
 from machine_updater.rollout import MachineResult, RetryPolicy, update_all, update_machine
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One roll-out: the newest snapshot of a batch, for every request the batch covers."""
-
-    snapshot: Snapshot
-    requests: tuple[RequestRef, ...]
-    machine_ids: frozenset[str] | None
-    """None: the whole fleet; otherwise only these machines (a retry)."""
-    rollout_id: str
-    """Derived from the events, so a redelivered batch publishes the same msg ids."""
-
-    @property
-    def generation(self) -> int:
-        return self.snapshot.generation
-
-    @property
-    def paths(self) -> list[str]:
-        return sorted({r.showcase.path for r in self.requests})
-
-
-def plan(synced: Sequence[IndexSynced]) -> Plan:
-    newest = max(synced, key=lambda e: e.snapshot.generation)
-    requests = {r.request_id: r for e in synced for r in e.requests}
-    targeted = all(e.machine_ids for e in synced)
-    ids = frozenset(m for e in synced for m in e.machine_ids) if targeted else None
-    return Plan(newest.snapshot, tuple(requests.values()), ids, _rollout_id(synced))
-
-
-def _rollout_id(synced: Sequence[IndexSynced]) -> str:
-    """The event's id, or a digest of the batch's ids: the same batch gives the same msg ids."""
-    if len(synced) == 1:
-        return synced[0].event_id
-    joined = "|".join(sorted(e.event_id for e in synced))
-    return "batch-" + hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 class RolloutHandler:
@@ -109,7 +63,7 @@ class RolloutHandler:
             len(p.requests),
             skipped or "none",
         )
-        report = _Report(self._publisher, p, total=len(active))
+        report = Report(self._publisher, p, total=len(active))
         results = await update_all(
             active,
             lambda m: self._update(m, p),
@@ -148,62 +102,3 @@ class RolloutHandler:
             paths=p.paths,
             policy=self._policy,
         )
-
-
-class _Report:
-    """Publishes the per-machine and the fleet events of one roll-out."""
-
-    def __init__(self, publisher: Publisher, p: Plan, *, total: int) -> None:
-        self._publisher = publisher
-        self._plan = p
-        self._total = total
-        self._done = 0
-        self._lock = asyncio.Lock()  # `done` goes out in the order machines finish
-
-    async def machine_finished(self, result: MachineResult) -> None:
-        async with self._lock:
-            self._done += 1
-            await self._publish_machine(result, self._done)
-
-    async def _publish_machine(self, result: MachineResult, done: int) -> None:
-        p, m = self._plan, result.machine
-        common = {
-            "generation": p.generation,
-            "requests": list(p.requests),
-            "machine_id": m.id,
-            "region": m.region,
-            "done": done,
-            "total": self._total,
-        }
-        if result.ok:
-            log.info("machine %s (%s) serves generation %s", m.id, m.region, result.generation)
-            event = MachineUpdated(**common, duration_s=round(result.duration_s, 3))
-            await self._publisher.publish(event, msg_id=self._id("machine", m.id))
-        else:
-            log.warning("machine %s (%s) failed: %s", m.id, m.region, result.error)
-            failed = MachineUpdateFailed(**common, error=result.error or "unknown error")
-            await self._publisher.publish(failed, msg_id=self._id("machine-failed", m.id))
-
-    async def fleet_finished(
-        self, results: Sequence[MachineResult], skipped: list[str], duration_s: float
-    ) -> None:
-        p = self._plan
-        updated = sorted(r.machine.id for r in results if r.ok)
-        failures = [
-            MachineFailure(machine_id=r.machine.id, region=r.machine.region, error=r.error or "")
-            for r in sorted(results, key=lambda r: r.machine.id)
-            if not r.ok
-        ]
-        common = {"generation": p.generation, "requests": list(p.requests)}
-        if failures:
-            failed = FleetUpdateFailed(**common, failures=failures, updated=updated)
-            await self._publisher.publish(failed, msg_id=self._id("fleet-failed"))
-            return
-        done = FleetUpdated(
-            **common, machine_ids=updated, skipped=skipped, duration_s=round(duration_s, 3)
-        )
-        await self._publisher.publish(done, msg_id=self._id("fleet"))
-
-    def _id(self, kind: str, machine_id: str | None = None) -> str:
-        parts = [kind, str(self._plan.generation), machine_id, self._plan.rollout_id]
-        return ":".join(p for p in parts if p)
