@@ -137,7 +137,9 @@ def test_run_with_ports_from_env_then_ctrl_c_leaves_no_orphans(
     try:
         _wait_up(again, config)
         assert json.loads((config.data_dir / "secrets.json").read_text()) == secrets
-        response = httpx.get(f"{config.intake_url}/showcases/new", auth=("studio", "studio"))
+        response = httpx.get(
+            f"{config.intake_url}/showcases/new", auth=("studio", "studio"), timeout=60
+        )
         assert response.status_code == 200
     finally:
         assert again.stop() == 0, again.output()
