@@ -9,7 +9,7 @@ The index: 75 studios, 370 showcases, 300 users. Scenarios, each on a fresh data
   no-op        the served generation again (what a redelivered roll-out costs)
 `--store s3` (default) downloads from a real S3 endpoint (`weed mini`, started here unless
 S3_ENDPOINT_URL is set); `--store memory` leaves S3 out. Prints a table (median of the runs,
-milliseconds) and writes bench/results/agent_apply.json.
+milliseconds) and writes bench/results/agent_apply_<store>.json.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def main() -> None:
     rows = summarise(runs)
     print(f"machine-agent apply, {args.store} store, median of {args.runs} runs")
     print_table(rows)
-    out = ROOT / "bench" / "results" / "agent_apply.json"
+    out = ROOT / "bench" / "results" / f"agent_apply_{args.store}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
