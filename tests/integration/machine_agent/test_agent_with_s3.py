@@ -15,7 +15,7 @@ from machine_agent.config import AgentSettings
 from showcase_common.events import Snapshot
 from showcase_common.index.models import Showcase
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, sha256_file
+from showcase_common.snapshots import SnapshotStore, make_s3_client, sha256_file
 
 from tests.support.agents import publish_snapshot, sample_rows, snapshot_store, write_index
 
@@ -100,7 +100,7 @@ def test_a_tampered_object_is_refused_and_nothing_changes(
     snapshot = _publish(store, tmp_path, 2, SUMMER)
     tampered = tmp_path / "tampered.sqlite3"
     write_index(tampered, *sample_rows([SUMMER.model_copy(update={"name": "Evil"})]))
-    store._s3.put_object(  # someone with write access swaps the object's bytes
+    make_s3_client(s3_settings).put_object(  # someone with write access swaps the bytes
         Bucket=s3_settings.s3_bucket, Key=snapshot.object_key, Body=tampered.read_bytes()
     )
 

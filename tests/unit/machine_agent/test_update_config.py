@@ -210,3 +210,21 @@ def test_an_object_key_that_is_not_the_generations_is_refused(
     response = update(client, mislabelled)
 
     assert response.status_code == 422 and "is not generation 2" in response.json()["detail"]
+
+
+def test_a_failed_phase_answers_500_naming_it_and_a_retry_applies_in_full(
+    client: TestClient, publish: Publish, settings: AgentSettings
+) -> None:
+    snapshot = publish(1)
+    blocker = settings.data_dir / "pages" / "2026"
+    blocker.write_text("a file where the year's directory must go")  # the disk says no
+
+    failed = update(client, snapshot)
+
+    assert failed.status_code == 500
+    assert failed.json()["detail"].startswith("prerender failed")
+    assert client.get("/showcase/status").json()["generation"] is None
+    blocker.unlink()
+    retried = update(client, snapshot)
+    assert retried.status_code == 200 and retried.json()["changed"] is True
+    assert client.get("/showcase/2026/boston/spring/").status_code == 200
