@@ -34,6 +34,7 @@ def test_pages_are_served_after_the_update(client: TestClient, publish: Publish)
     assert "Spring Showcase" in page.text and "Boston Ballroom" in page.text
     assert "2026-04-12 - 2026-04-13" in page.text
     assert studio.status_code == 200
+    assert client.head("/showcase/2026/boston/spring/").status_code == 200
     assert 'href="/showcase/2025/seattle/winter/"' in studio.text
     assert 'href="/showcase/2025/seattle/fall/"' in studio.text
 

@@ -110,12 +110,12 @@ async def status(settings: SettingsDep, applier: ApplierDep) -> dict[str, Any]:
     }
 
 
-@router.get("/showcase/studios/{location_key}/")
+@router.api_route("/showcase/studios/{location_key}/", methods=["GET", "HEAD"])
 async def studio_page(location_key: str, applier: ApplierDep) -> FileResponse:
     return _page(applier, "studios", location_key)
 
 
-@router.get("/showcase/{year}/{location_key}/{key}/")
+@router.api_route("/showcase/{year}/{location_key}/{key}/", methods=["GET", "HEAD"])
 async def showcase_page(
     year: str, location_key: str, key: str, applier: ApplierDep
 ) -> FileResponse:
