@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import mailbox
 import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,26 +103,28 @@ class LocalStack:
         return yaml.safe_load(found[-1].read_text()) or {}
 
 
-def start_local_stack(data_dir: Path) -> tuple[Stack, Path]:
-    log_path = data_dir / "stack.log"
+@contextmanager
+def running_local_stack(data_dir: Path) -> Iterator[LocalStack]:
+    """A whole local stack on free ports under `data_dir`, stopped on exit."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("w", encoding="utf-8")
-    stack = Stack(StackConfig.on_free_ports(data_dir / "data"), LogMux(log, colour=False))
-    started = dt.datetime.now()
-    try:
-        stack.start(timeout_s=240)  # generous: a loaded 2-core box imports eight Pythons at once
-    except Exception as exc:
-        log.flush()
-        tail = "".join(log_path.read_text().splitlines(keepends=True)[-80:])
-        pytest.fail(f"the local stack did not start ({exc}); its log ends with:\n{tail}")
-    log.write(f"devstack | started in {(dt.datetime.now() - started).total_seconds():.1f}s\n")
-    return stack, log_path
+    log_path = data_dir / "stack.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        stack = Stack(StackConfig.on_free_ports(data_dir / "data"), LogMux(log, colour=False))
+        started = time.monotonic()
+        try:
+            stack.start(timeout_s=240)  # generous: a loaded 2-core box imports 8 Pythons at once
+        except Exception as exc:
+            log.flush()
+            tail = "".join(log_path.read_text().splitlines(keepends=True)[-80:])
+            pytest.fail(f"the local stack did not start ({exc}); its log ends with:\n{tail}")
+        log.write(f"devstack | started in {time.monotonic() - started:.1f}s\n")
+        try:
+            yield LocalStack(stack, log_path)
+        finally:
+            stack.stop()
 
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack, log_path = start_local_stack(tmp_path_factory.mktemp("stack"))
-    try:
-        yield LocalStack(stack, log_path)
-    finally:
-        stack.stop()
+    with running_local_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
