@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from devstack.ports import free_port, free_port_with_grpc
+from devstack.ports import free_port, free_port_with_grpc, is_free
 
 HOST = "127.0.0.1"
 
@@ -127,6 +127,18 @@ class StackConfig:
             agents=_agents([free_port() for _ in AGENT_IDS_REGIONS]),
         )
         return replace(config, **overrides)  # type: ignore[arg-type]
+
+    def ports_in_use(self) -> list[str]:
+        """`VAR=port` for each configured port something already listens on."""
+        wanted: dict[str, int | None] = {
+            var: getattr(self, name) for name, var in _PORT_VARS.items()
+        }
+        wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.agents}
+        return [
+            f"{var}={port}"
+            for var, port in wanted.items()
+            if port and not is_free(port, reuse_addr=True)
+        ]
 
     # Where things live under the data directory.
     @property

@@ -1,0 +1,66 @@
+"""What each child is told: the documented variables, and only ports that are free."""
+
+from __future__ import annotations
+
+import io
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+from devstack.children import SERVICES, Children
+from devstack.config import Secrets, StackConfig
+from devstack.output import LogMux
+
+SHARED = {
+    "NATS_URL",
+    "S3_ENDPOINT_URL",
+    "S3_BUCKET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "INDEX_DB_PATH",
+    "PROGRESS_TOKEN_SECRET",
+    "MACHINE_UPDATE_SECRET",
+    "PUBLIC_FLEET_URL",
+    "PUBLIC_GATEWAY_URL",
+    "PUBLIC_INTAKE_URL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+}
+
+
+def _children(tmp_path: Path) -> tuple[StackConfig, Children]:
+    config = StackConfig.on_free_ports(tmp_path)
+    secrets = Secrets.load_or_create(config.secrets_file)
+    mux = LogMux(io.StringIO(), colour=False)
+    return config, Children(config, secrets, lambda: "nats://127.0.0.1:4999", mux)
+
+
+def test_every_service_gets_the_shared_settings_and_its_own_port(tmp_path: Path) -> None:
+    config, children = _children(tmp_path)
+    for name, module, port_var in SERVICES:
+        child = children.service(name, module, port_var)
+        assert child.env.keys() >= SHARED
+        assert child.env[port_var] == str(children.service_port(name))
+        assert child.args[-2:] == ["-m", module]
+    updater = children.service(*SERVICES[-1])
+    assert updater.env["FLEET_FILE"] == str(config.fleet_file.resolve())
+    assert updater.env["NATS_URL"] == "nats://127.0.0.1:4999"
+
+
+def test_each_agent_knows_its_id_region_port_and_data_dir(tmp_path: Path) -> None:
+    config, children = _children(tmp_path)
+    agent = config.agents[1]
+    env = children.agent(agent).env
+    assert (env["AGENT_ID"], env["AGENT_REGION"]) == ("local-2", "ord")
+    assert env["AGENT_PORT"] == str(agent.port)
+    assert env["AGENT_DATA_DIR"] == str((tmp_path / "agents" / "local-2").resolve())
+    assert env["PUBLIC_FLEET_URL"] == config.agents[0].url
+
+
+def test_a_port_someone_listens_on_is_named_by_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        config = replace(StackConfig.on_free_ports(tmp_path), intake_port=listener.getsockname()[1])
+        busy = config.ports_in_use()
+    assert busy == [f"INTAKE_PORT={config.intake_port}"]

@@ -1,0 +1,114 @@
+"""How each child process of the local run is made: its command line, environment and
+readiness check. The stack decides when they run; this module decides what they are."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+
+from devstack.config import HOST, AgentSpec, Secrets, StackConfig
+from devstack.output import LogMux
+from devstack.process import ProcessFailed, ServiceProcess, http_ok, tcp_open
+
+SERVICES: tuple[tuple[str, str, str], ...] = (
+    ("intake", "intake", "INTAKE_PORT"),
+    ("progress-gateway", "progress_gateway", "GATEWAY_PORT"),
+    ("syncer", "syncer", "SYNCER_PORT"),
+    ("machine-updater", "machine_updater", "UPDATER_PORT"),
+)
+"""(process name, python module, port variable) of the pipeline's services, in start order."""
+
+
+class Children:
+    def __init__(
+        self, config: StackConfig, secrets: Secrets, nats_url: Callable[[], str], mux: LogMux
+    ) -> None:
+        self.config = config
+        self.secrets = secrets
+        self.nats_url = nats_url  # known once nats-server has started (tests let it pick a port)
+        self.mux = mux
+
+    def smtp(self) -> ServiceProcess:
+        c = self.config
+        args = [sys.executable, "-m", "devstack.smtp_sink", "--port", str(c.smtp_port)]
+        args += ["--maildir", str(c.maildir.resolve())]
+        return ServiceProcess(
+            "smtp", args, self.env({}), self.mux, ready=tcp_open(HOST, c.smtp_port)
+        )
+
+    def seed(self) -> None:
+        """`python -m intake seed`: users, locations (idempotent, so every start runs it)."""
+        self.config.index_db_path.parent.mkdir(parents=True, exist_ok=True)
+        seed = ServiceProcess(
+            "seed", [sys.executable, "-m", "intake", "seed"], self.env({}), self.mux
+        )
+        seed.spawn()
+        assert seed.proc is not None
+        if seed.proc.wait(120) != 0:
+            raise ProcessFailed(f"seeding the index failed (exit {seed.proc.returncode})")
+
+    def service(self, name: str, module: str, port_var: str) -> ServiceProcess:
+        port = self.service_port(name)
+        extra = {port_var: str(port), "SERVICE_NAME": name}
+        if name == "machine-updater":
+            extra["FLEET_FILE"] = str(self.config.fleet_file.resolve())
+        return ServiceProcess(
+            name,
+            [sys.executable, "-m", module],
+            self.env(extra),
+            self.mux,
+            ready=http_ok(f"http://{HOST}:{port}/healthz"),
+        )
+
+    def service_port(self, name: str) -> int:
+        c = self.config
+        ports = {
+            "intake": c.intake_port,
+            "progress-gateway": c.gateway_port,
+            "syncer": c.syncer_port,
+            "machine-updater": c.updater_port,
+        }
+        return ports[name]
+
+    def agent(self, agent: AgentSpec) -> ServiceProcess:
+        extra = {
+            "SERVICE_NAME": f"machine-agent-{agent.agent_id}",
+            "AGENT_ID": agent.agent_id,
+            "AGENT_REGION": agent.region,
+            "AGENT_PORT": str(agent.port),
+            "AGENT_DATA_DIR": str(self.config.agent_data_dir(agent).resolve()),
+        }
+        return ServiceProcess(
+            agent.agent_id,
+            [sys.executable, "-m", "machine_agent"],
+            self.env(extra),
+            self.mux,
+            ready=http_ok(f"{agent.url}/healthz"),
+        )
+
+    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """The environment of every child: ours, then the pipeline's shared settings."""
+        c, s = self.config, self.secrets
+        shared = {
+            "PYTHONUNBUFFERED": "1",
+            "NATS_URL": self.nats_url(),
+            "S3_ENDPOINT_URL": c.s3_endpoint_url,
+            "S3_BUCKET": c.s3_bucket,
+            "S3_REGION": "us-east-1",
+            "S3_ADDRESSING_STYLE": "path",
+            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
+            "LOG_LEVEL": c.log_level,
+            "LOG_JSON": "true" if c.log_json else "false",
+            "INDEX_DB_PATH": str(c.index_db_path.resolve()),
+            "SHOWCASES_YML_PATH": str((c.index_db_path.parent / "showcases.yml").resolve()),
+            "PROGRESS_TOKEN_SECRET": s.progress_token_secret,
+            "MACHINE_UPDATE_SECRET": s.machine_update_secret,
+            "PUBLIC_FLEET_URL": c.fleet_url,
+            "PUBLIC_GATEWAY_URL": c.gateway_ws_url,
+            "PUBLIC_INTAKE_URL": c.intake_url,
+            "SMTP_HOST": HOST,
+            "SMTP_PORT": str(c.smtp_port),
+        }
+        return {**os.environ, **shared, **extra}

@@ -1,0 +1,27 @@
+"""What the user reads once everything is up: every URL and the logins."""
+
+from __future__ import annotations
+
+from devstack.config import HOST, StackConfig
+
+
+def summary(c: StackConfig, nats_url: str) -> str:
+    agents = [
+        f"  {f'agent {a.agent_id} ({a.region})':<19}{a.url}/showcase/status" for a in c.agents
+    ]
+    return "\n".join(
+        [
+            "",
+            "Showcase pipeline is up:",
+            f"  form (intake)      {c.intake_url}/showcases/new",
+            f"  JSON API           {c.intake_url}/api/showcases",
+            f"  progress gateway   {c.gateway_ws_url}/ws/progress",
+            *agents,
+            f"  NATS               {nats_url} (monitoring http://{HOST}:{c.nats_monitor_port})",
+            f"  S3                 {c.s3_endpoint_url} (bucket {c.s3_bucket})",
+            f"  SMTP sink          {HOST}:{c.smtp_port} → {c.maildir}/new/",
+            f"  data               {c.data_dir.resolve()}",
+            "Logins: admin/admin (admin), studio/studio (studio). Ctrl-C stops everything.",
+            "",
+        ]
+    )
