@@ -30,11 +30,11 @@ import httpx
 import pytest
 from devstack.ports import free_port
 from showcase_common.events import Snapshot
-from showcase_common.index.models import Location, Showcase, User
+from showcase_common.index.models import Location, Showcase, User, create_shared_schema
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import SnapshotStore, sha256_file
 from sqlalchemy import create_engine, event
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 DEFAULT_SECRET = "test-machine-update-secret"
 _OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET")
@@ -260,7 +260,7 @@ def write_index(
     engine = create_engine(f"sqlite:///{path}")
     # A test fixture, not a database to keep: skip the fsyncs (they dominate on a busy disk).
     event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=OFF"))
-    SQLModel.metadata.create_all(engine)
+    create_shared_schema(engine)
     with Session(engine) as session:
         for rows in (users, locations, showcases):
             # fresh copies: a row already added to another session would not be inserted

@@ -6,9 +6,9 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from showcase_common.index.models import Location, Showcase, User
+from showcase_common.index.models import Location, Showcase, User, create_shared_schema
 from sqlalchemy import event
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 REGIONS = ("iad", "ord", "sea", "dfw", "lax")
 
@@ -25,7 +25,7 @@ def create_index(
         def _wal(conn, _record) -> None:  # type: ignore[no-untyped-def]
             conn.execute("PRAGMA journal_mode=WAL")
 
-    SQLModel.metadata.create_all(engine)
+    create_shared_schema(engine)
     with Session(engine) as session:
         session.add_all(
             User(id=i, login=f"user{i}", password_hash="scrypt:" + "x" * 90, is_admin=i == 1)

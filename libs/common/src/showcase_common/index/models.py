@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Engine, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -44,3 +44,11 @@ class Showcase(SQLModel, table=True):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     updated_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+SHARED_TABLES = (User, Location, Showcase)
+
+
+def create_shared_schema(engine: Engine) -> None:
+    """Create the shared tables only (the metadata may also hold a service's own tables)."""
+    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in SHARED_TABLES])  # type: ignore[attr-defined]
