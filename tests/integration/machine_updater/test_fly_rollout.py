@@ -42,7 +42,8 @@ async def updater(
         machine_update_secret=agent_fleet.secret,
         retry_initial_s=0.05,
     )
-    service = await connect_and_build(settings)
+    service = await connect_and_build(settings, asyncio.Event())
+    assert service is not None
     stop = asyncio.Event()
     task = asyncio.create_task(service.consumer.run(stop))
     try:

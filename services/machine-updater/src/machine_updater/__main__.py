@@ -34,7 +34,9 @@ async def main() -> None:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    service = await connect_and_build(settings)
+    service = await connect_and_build(settings, stop)
+    if service is None:  # stopped before NATS ever answered
+        return
     server = health_server(readiness(service), settings.updater_host, settings.updater_port)
     web = asyncio.create_task(server.serve())
     log.info("machine-updater up; health on :%d", settings.updater_port)

@@ -6,13 +6,20 @@ is what the service runs (it is the only place that opens connections, and only 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 
 import httpx
 from nats.aio.client import Client
 from showcase_common import subjects
-from showcase_common.bus import Consumer, ConsumerOptions, Publisher, connect, ensure_stream
+from showcase_common.bus import (
+    Consumer,
+    ConsumerOptions,
+    Publisher,
+    connect_until_up,
+    ensure_stream,
+)
 
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
@@ -113,8 +120,10 @@ class Service:
             await self.nc.drain()
 
 
-async def connect_and_build(settings: UpdaterSettings) -> Service:
-    nc = await connect(settings.nats_url, settings.service_name)
+async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> Service | None:
+    nc = await connect_until_up(settings.nats_url, settings.service_name, stop)
+    if nc is None:
+        return None
     js = nc.jetstream()
     await ensure_stream(js)
     http = make_http(settings)

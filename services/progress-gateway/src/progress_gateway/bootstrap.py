@@ -7,7 +7,13 @@ import asyncio
 from fastapi import FastAPI
 from nats.aio.client import Client
 from showcase_common import subjects
-from showcase_common.bus import Consumer, ConsumerOptions, connect, ensure_kv, ensure_stream
+from showcase_common.bus import (
+    Consumer,
+    ConsumerOptions,
+    connect_until_up,
+    ensure_kv,
+    ensure_stream,
+)
 
 from progress_gateway.app import create_app
 from progress_gateway.config import GatewaySettings
@@ -25,7 +31,8 @@ def build_projector(settings: GatewaySettings, store: ProgressStore) -> Projecto
 async def start_runtime(settings: GatewaySettings, *, nc: Client | None = None) -> Runtime:
     """Connect, declare, start the feed and (unless disabled) the projector."""
     own_connection = nc is None
-    nc = nc or await connect(settings.nats_url, settings.service_name)
+    nc = nc or await connect_until_up(settings.nats_url, settings.service_name)
+    assert nc is not None  # without a stop event, it waits for NATS
     js = nc.jetstream()
     await ensure_stream(js)
     kv = await ensure_kv(js, subjects.REQUEST_STATE_BUCKET)

@@ -9,7 +9,7 @@ import logging
 import uvicorn
 from nats.aio.client import Client
 from showcase_common import subjects
-from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
+from showcase_common.bus import Publisher, connect_until_up, ensure_kv, ensure_stream
 from showcase_common.lifecycle import stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.snapshots import SnapshotStore, SnapshotStoreError
@@ -30,22 +30,6 @@ class _Bus:
     async def check(self) -> None:
         if self.nc is None or not self.nc.is_connected:
             raise ConnectionError("not connected to NATS")
-
-
-async def connect_until_up(settings: SyncerSettings, stop: asyncio.Event) -> Client | None:
-    """Connect to NATS, retrying while it is down (None if stopped first)."""
-    delay = 0.5
-    while not stop.is_set():
-        try:
-            return await connect(settings.nats_url, settings.service_name)
-        except Exception as exc:
-            log.warning(
-                "NATS at %s unavailable (%s); retrying in %.1fs", settings.nats_url, exc, delay
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, 5.0)
-    return None
 
 
 async def run(settings: SyncerSettings, stop: asyncio.Event) -> None:
@@ -69,7 +53,7 @@ async def run(settings: SyncerSettings, stop: asyncio.Event) -> None:
     )
     http = asyncio.create_task(server.serve())
     try:
-        bus.nc = await connect_until_up(settings, stop)
+        bus.nc = await connect_until_up(settings.nats_url, settings.service_name, stop)
         if bus.nc is not None:
             await _consume(settings, store, bus.nc, stop)
     finally:

@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated
 
 import typer
-from showcase_common.bus import connect
+from showcase_common.bus import connect_until_up
 from showcase_common.lifecycle import stop_on_signals
 from showcase_common.logs import configure_logging
 
@@ -41,7 +41,11 @@ def run_(
 
 
 async def _serve(current: CtlSettings, max_age_s: float) -> int:
-    nc = await connect(current.nats_url, "showcasectl-alerts")
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    nc = await connect_until_up(current.nats_url, "showcasectl-alerts", stop)
+    if nc is None:
+        return OK
     try:
         mailer = SmtpMailer(
             current.smtp_host,
@@ -51,8 +55,6 @@ async def _serve(current: CtlSettings, max_age_s: float) -> int:
             current.smtp_timeout_s,
         )
         consumer = await build_consumer(nc.jetstream(), mailer, max_age_s=max_age_s)
-        stop = asyncio.Event()
-        stop_on_signals(stop)
         await consumer.run(stop)
     finally:
         await nc.drain()
