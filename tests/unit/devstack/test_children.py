@@ -64,3 +64,19 @@ def test_a_port_someone_listens_on_is_named_by_its_variable(tmp_path: Path) -> N
         config = replace(StackConfig.on_free_ports(tmp_path), intake_port=listener.getsockname()[1])
         busy = config.ports_in_use()
     assert busy == [f"INTAKE_PORT={config.intake_port}"]
+
+
+def test_the_admin_alerter_runs_showcasectl_against_the_stacks_nats_and_smtp_sink(
+    tmp_path: Path,
+) -> None:
+    config, children = _children(tmp_path)
+    alerts = children.alerts()
+    assert alerts.name == "alerts"
+    assert alerts.args[1:] == ["-m", "showcasectl", "alerts", "run"]
+    assert alerts.env["NATS_URL"] == "nats://127.0.0.1:4999"
+    assert (alerts.env["SMTP_HOST"], alerts.env["SMTP_PORT"]) == (
+        "127.0.0.1",
+        str(config.smtp_port),
+    )
+    assert alerts.env["ADMIN_EMAIL"] == "admin@localhost"
+    assert alerts.ready is not None  # no /healthz: ready once its durable is pulling

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from devstack.output import LogMux
-from devstack.process import ProcessFailed, ServiceProcess, wait_until
+from devstack.process import ProcessFailed, ServiceProcess, consumer_pulling, wait_until
 
 # A child that starts a grandchild in its own process group, prints both pids, then waits.
 _FAMILY = """
@@ -70,3 +73,48 @@ def test_a_child_that_dies_while_starting_fails_fast_with_its_exit_code() -> Non
     )
     with pytest.raises(ProcessFailed, match="crasher exited with code 3"):
         child.start(timeout_s=600)  # not a timeout: the death is noticed, not waited out
+
+
+def _serve_jsz(body: dict[str, object]) -> tuple[ThreadingHTTPServer, str]:
+    """A stand-in for NATS monitoring that answers /jsz with `body`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _jsz(durable: str, waiting: int) -> dict[str, object]:
+    consumer = {"name": durable, "num_waiting": waiting}
+    stream = {"name": "SHOWCASE", "consumer_detail": [consumer]}
+    return {"account_details": [{"stream_detail": [stream]}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "ready"),
+    [
+        (_jsz("admin-alerts", 1), True),
+        (_jsz("admin-alerts", 0), False),  # declared (maybe by an earlier run) but nobody pulls
+        (_jsz("syncer", 1), False),
+        ({}, False),  # JetStream has no account details yet
+    ],
+)
+def test_a_consumer_is_ready_once_its_durable_is_pulling(
+    body: dict[str, object], ready: bool
+) -> None:
+    server, url = _serve_jsz(body)
+    try:
+        assert consumer_pulling(url, "SHOWCASE", "admin-alerts")() is ready
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,9 +7,11 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
+from showcase_common import subjects
+
 from devstack.config import HOST, AgentSpec, Secrets, StackConfig
 from devstack.output import LogMux
-from devstack.process import ProcessFailed, ServiceProcess, http_ok, tcp_open
+from devstack.process import ProcessFailed, ServiceProcess, consumer_pulling, http_ok, tcp_open
 
 SERVICES: tuple[tuple[str, str, str], ...] = (
     ("intake", "intake", "INTAKE_PORT"),
@@ -18,6 +20,9 @@ SERVICES: tuple[tuple[str, str, str], ...] = (
     ("machine-updater", "machine_updater", "UPDATER_PORT"),
 )
 """(process name, python module, port variable) of the pipeline's services, in start order."""
+
+ADMIN_EMAIL = "admin@localhost"
+"""Where the local run's admin alerts go: the SMTP sink's maildir, like every other mail."""
 
 
 class Children:
@@ -70,6 +75,21 @@ class Children:
             "machine-updater": c.updater_port,
         }
         return ports[name]
+
+    def alerts(self) -> ServiceProcess:
+        """`showcasectl alerts run`: mails admin@localhost (the SMTP sink) when a request fails.
+
+        It serves no HTTP, so it counts as ready once NATS shows its durable pulling; it binds
+        to the stream the services create, so the stack starts it after them."""
+        extra = {"SERVICE_NAME": "showcasectl-alerts", "ADMIN_EMAIL": ADMIN_EMAIL}
+        monitor = f"http://{HOST}:{self.config.nats_monitor_port}"
+        return ServiceProcess(
+            "alerts",
+            [sys.executable, "-m", "showcasectl", "alerts", "run"],
+            self.env(extra),
+            self.mux,
+            ready=consumer_pulling(monitor, subjects.STREAM, subjects.ADMIN_ALERTS_DURABLE),
+        )
 
     def agent(self, agent: AgentSpec) -> ServiceProcess:
         extra = {

@@ -55,6 +55,26 @@ def http_ok(url: str) -> Callable[[], bool]:
     return check
 
 
+def consumer_pulling(monitor_url: str, stream: str, durable: str) -> Callable[[], bool]:
+    """A readiness check for a consumer without HTTP: NATS monitoring (`/jsz`) shows its durable
+    with a pull request waiting, i.e. the process has bound to it and is fetching."""
+
+    def check() -> bool:
+        try:
+            jsz = httpx.get(f"{monitor_url}/jsz?consumers=true", timeout=1.0).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return any(
+            consumer.get("name") == durable and consumer.get("num_waiting", 0) > 0
+            for account in jsz.get("account_details") or []
+            for detail in account.get("stream_detail") or []
+            if detail.get("name") == stream
+            for consumer in detail.get("consumer_detail") or []
+        )
+
+    return check
+
+
 def tcp_open(host: str, port: int) -> Callable[[], bool]:
     """A readiness check: something accepts connections on host:port."""
 

@@ -2,7 +2,8 @@
 
 `Stack(config).start()` brings up NATS, the S3 store (bucket created), the SMTP sink, seeds the
 index, then starts intake, progress-gateway, syncer, machine-updater and the machine agents and
-waits for each `/healthz`. `stop()` stops them in reverse order. `python -m devstack` and the
+waits for each `/healthz`, then the admin alerter (`showcasectl alerts run`, ready once its
+durable is pulling). `stop()` stops them in reverse order. `python -m devstack` and the
 `local_stack` test fixture are both thin wrappers around this class.
 """
 
@@ -76,7 +77,8 @@ class Stack:
     def names(self) -> list[str]:
         """Every long-running process, in start order."""
         infra = ["nats", "s3", "smtp"]
-        return infra + [name for name, _, _ in SERVICES] + [a.agent_id for a in self.agents]
+        services = [name for name, _, _ in SERVICES]
+        return infra + services + [a.agent_id for a in self.agents] + ["alerts"]
 
     def pids(self) -> dict[str, int]:
         return {
@@ -187,11 +189,13 @@ class Stack:
         deadline = time.monotonic() + timeout_s
         for app in apps:
             app.wait_healthy(max(1.0, deadline - time.monotonic()))
+        # The admin alerter binds to the stream the services have now created.
+        self._run("alerts", self.children.alerts(), max(1.0, deadline - time.monotonic()))
 
-    def _run(self, name: str, component: Component) -> None:
+    def _run(self, name: str, component: Component, timeout_s: float = 60.0) -> None:
         self._components[name] = component
         self._started.append(name)
-        component.start(60.0)
+        component.start(timeout_s)
 
     def _nats_healthy(self) -> None:
         url = f"http://{HOST}:{self.config.nats_monitor_port}/healthz?js-enabled-only=true"

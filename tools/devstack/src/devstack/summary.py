@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from devstack.children import ADMIN_EMAIL
 from devstack.config import HOST, StackConfig
 
 
 def summary(c: StackConfig, nats_url: str) -> str:
+    # Labels padded to one column; "agent local-1 (iad)" is the longest.
     agents = [
-        f"  {f'agent {a.agent_id} ({a.region})':<19}{a.url}/showcase/status" for a in c.agents
+        f"  {f'agent {a.agent_id} ({a.region})':<20}{a.url}/showcase/status" for a in c.agents
     ]
     return "\n".join(
         [
             "",
             "Showcase pipeline is up:",
-            f"  form (intake)      {c.intake_url}/showcases/new",
-            f"  JSON API           {c.intake_url}/api/showcases",
-            f"  progress gateway   {c.gateway_ws_url}/ws/progress",
+            f"  form (intake)       {c.intake_url}/showcases/new",
+            f"  JSON API            {c.intake_url}/api/showcases",
+            f"  progress gateway    {c.gateway_ws_url}/ws/progress",
             *agents,
-            f"  NATS               {nats_url} (monitoring http://{HOST}:{c.nats_monitor_port})",
-            f"  S3                 {c.s3_endpoint_url} (bucket {c.s3_bucket})",
-            f"  SMTP sink          {HOST}:{c.smtp_port} → {c.maildir}/new/",
-            f"  data               {c.data_dir.resolve()}",
+            f"  NATS                {nats_url} (monitoring http://{HOST}:{c.nats_monitor_port})",
+            f"  S3                  {c.s3_endpoint_url} (bucket {c.s3_bucket})",
+            f"  SMTP sink           {HOST}:{c.smtp_port} → {c.maildir}/new/",
+            f"  admin alerts        showcasectl alerts run → {ADMIN_EMAIL} (in the SMTP sink)",
+            f"  data                {c.data_dir.resolve()}",
             "Logins: admin/admin (admin), studio/studio (studio). Ctrl-C stops everything.",
             "",
         ]
