@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from argon2 import PasswordHasher
-from intake.ports import Bus, BusUnavailable, Mailer
+from intake.ports import Bus, BusUnavailable, Mailer, MailRejected, MailUnavailable
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
 
@@ -40,11 +40,23 @@ class FakeBus(Bus):
 
 
 class FakeMailer(Mailer):
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
+    """Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
+    answers 5xx."""
 
-    async def send(self, subject: str, body: str) -> None:
+    def __init__(self, *, up: bool = True, refuse: bool = False) -> None:
+        self.up, self.refuse = up, refuse
+        self.sent: list[tuple[str, str]] = []
+        self.message_ids: list[str] = []
+        self.attempts = 0
+
+    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+        self.attempts += 1
+        if not self.up:
+            raise MailUnavailable("fake SMTP server is down")
+        if self.refuse:
+            raise MailRejected("550 fake SMTP server refuses")
         self.sent.append((subject, body))
+        self.message_ids.append(message_id)
 
 
 class FixedClock:

@@ -63,6 +63,7 @@ async def test_admin_gets_201_without_request_and_one_email(
     out = response.json()
     assert out["request_id"] is None and "progress" not in out
     assert out["notice"] == "Winter Ball was successfully created."
+    assert await container.mail_relay.drain() == 1
     assert [subject for subject, _ in mailer.sent] == ["Winter Ball was successfully created."]
     assert await container.relay.drain() == 0 and bus.published == []
 
@@ -157,6 +158,8 @@ async def test_keys_are_per_user_and_admin_replay_sends_no_second_email(
     replay = await _post(client, {"name": "Theirs", "location_id": 2}, ADMIN, headers=headers)
     assert mine.status_code == theirs.status_code == replay.status_code == 201
     assert replay.json() == theirs.json()
+    assert await container.mail_relay.drain() == 1
+    assert await container.mail_relay.drain() == 0
     assert len(mailer.sent) == 1
 
 

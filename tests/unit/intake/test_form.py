@@ -55,13 +55,18 @@ async def test_regular_user_gets_the_progress_page(client: httpx.AsyncClient) ->
 
 
 async def test_admin_is_redirected_with_the_notice_and_one_email(
-    client: httpx.AsyncClient, mailer: FakeMailer
+    client: httpx.AsyncClient, container: Container, mailer: FakeMailer
 ) -> None:
     response = await _submit(client, {"name": "Winter Ball", "location_id": "2"}, ADMIN)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/locations/chicago/events")
     page = await client.get(response.headers["location"], auth=ADMIN)
     assert "Winter Ball was successfully created." in page.text
+    assert mailer.sent == []  # not from the request: the mail relay sends it
+    assert await container.mail_relay.drain() == 1
+    again = await _submit(client, {"name": "Winter Ball", "location_id": "2"}, ADMIN)
+    assert again.status_code == 422  # a repeated post saves nothing, so mails nothing
+    assert await container.mail_relay.drain() == 0
     assert len(mailer.sent) == 1
 
 

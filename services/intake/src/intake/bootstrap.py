@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, create_schema, make_engine
+from intake.mail import MailRelay, domain_of
 from intake.nats_bus import NatsBus
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
@@ -59,6 +60,18 @@ def build_container(
     bus = bus or NatsBus(settings.nats_url, retry_s=settings.nats_retry_s)
     clock = clock or _utcnow
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
+    mailer = mailer or default_mailer(settings)
+    mail_relay = MailRelay(
+        db,
+        mailer,
+        clock,
+        domain=domain_of(settings.smtp_from),
+        poll_s=settings.outbox_poll_s,
+        retry_s=settings.mail_retry_s,
+        retry_max_s=settings.mail_retry_max_s,
+        # An attempt spans several SMTP round trips, each bounded by the timeout.
+        lease_s=max(60.0, 10 * settings.smtp_timeout_s),
+    )
     showcases_file = ShowcasesFileRefresher(db, ShowcasesFile(settings.showcases_yml_path))
     service = IntakeService(
         db,
@@ -66,14 +79,16 @@ def build_container(
         settings.public_fleet_url,
         on_outbox=relay.wake,
         on_change=showcases_file.changed,
+        on_mail=mail_relay.wake,
     )
     return Container(
         settings=settings,
         db=db,
         bus=bus,
-        mailer=mailer or default_mailer(settings),
+        mailer=mailer,
         clock=clock,
         relay=relay,
+        mail_relay=mail_relay,
         service=service,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
@@ -92,7 +107,7 @@ def create_app(
     background: bool = True,
 ) -> FastAPI:
     """The app; `background=False` leaves the relay and the showcases.yml writer to the caller
-    (unit tests drive them by hand: `container.relay.drain()`, `showcases_file.write_now()`)."""
+    (unit tests drive them by hand: `container.relay.drain()`, `mail_relay.drain()`, `showcases_file.write_now()`)."""
     container = build_container(settings, bus=bus, mailer=mailer, clock=clock)
 
     @contextlib.asynccontextmanager
@@ -104,6 +119,7 @@ def create_app(
         if background:
             tasks = [
                 asyncio.create_task(container.relay.run(stop)),
+                asyncio.create_task(container.mail_relay.run(stop)),
                 asyncio.create_task(container.showcases_file.run(stop)),
             ]
         try:

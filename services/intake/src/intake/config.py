@@ -29,6 +29,10 @@ class IntakeSettings(CommonSettings):
     smtp_timeout_s: float = 5.0
     """An empty smtp_host turns admin e-mails off (they are only logged)."""
 
+    mail_retry_s: float = 1.0
+    """First wait before resending an e-mail the SMTP server did not take; doubles per attempt."""
+    mail_retry_max_s: float = 300.0
+
     max_body_bytes: int = 64 * 1024
     outbox_poll_s: float = 2.0
     nats_retry_s: float = 1.0

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from intake.config import IntakeSettings
 from intake.db import Database
+from intake.mail import MailRelay
 from intake.ports import Bus, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
@@ -25,6 +26,7 @@ class Container:
     mailer: Mailer
     clock: Callable[[], dt.datetime]
     relay: OutboxRelay
+    mail_relay: MailRelay
     service: IntakeService
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates

@@ -1,4 +1,4 @@
-"""Intake-only tables (requests, outbox, idempotency keys) and the API's public shapes.
+"""Intake-only tables (requests, outbox, mail outbox, idempotency keys) and the API's public shapes.
 
 The shared tables (User, Location, Showcase) live in `showcase_common.index.models`.
 """
@@ -38,6 +38,26 @@ class Outbox(SQLModel, table=True):
     request_id: str | None = Field(default=None, index=True, max_length=32)
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     sent_at: dt.datetime | None = Field(default=None, index=True)
+
+
+class MailOutbox(SQLModel, table=True):
+    """An e-mail written in the same transaction as the change it announces; the mail relay
+    sends it and sets `sent_at` only after the SMTP server accepted it."""
+
+    __tablename__ = "mail_outbox"
+
+    id: str = Field(primary_key=True, max_length=32)
+    """Also the Message-ID's left part, so a resend after a crash is recognisable as one mail."""
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    """Not before: a retry's backoff, or a running attempt's lease (a crash mid-send expires it)."""
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: dt.datetime | None = Field(default=None, index=True)
+    failed_at: dt.datetime | None = None
+    """Set when the server refused the mail for good (5xx): it is never tried again."""
 
 
 class IdempotencyKey(SQLModel, table=True):

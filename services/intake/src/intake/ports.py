@@ -39,13 +39,24 @@ class Bus(abc.ABC):
         return None
 
 
+class MailUnavailable(Exception):
+    """The mail server cannot take the message right now (down, timeout, 4xx): try again later."""
+
+
+class MailRejected(Exception):
+    """The mail server refused the message for good (5xx): sending it again would not help."""
+
+
 class Mailer(abc.ABC):
     @abc.abstractmethod
-    async def send(self, subject: str, body: str) -> None: ...
+    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+        """Return only once the server accepted the message; `message_id` is its Message-ID
+        header (the same on every attempt, so a resend is recognisable as the same mail).
+        Raises `MailUnavailable` or `MailRejected`."""
 
 
 class LogMailer(Mailer):
     """Used when no SMTP host is configured: the notice only reaches the log."""
 
-    async def send(self, subject: str, body: str) -> None:
-        log.info("e-mail (no SMTP host configured): %s", subject)
+    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+        log.info("e-mail %s (no SMTP host configured): %s", message_id, subject)

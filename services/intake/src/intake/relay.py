@@ -48,7 +48,7 @@ class OutboxRelay:
                 await self.drain()
             except Exception:  # never let the relay die: the next pass tries again
                 log.exception("outbox pass failed")
-            await _first_of(stop, self._wakeup, self._poll_s)
+            await first_of(stop, self._wakeup, self._poll_s)
 
     async def drain(self) -> int:
         """Publish every unsent row, oldest first; stops at the first failure. Returns the count."""
@@ -92,7 +92,7 @@ class OutboxRelay:
                 session.add(request)
 
 
-async def _first_of(stop: asyncio.Event, wakeup: asyncio.Event, timeout_s: float) -> None:
+async def first_of(stop: asyncio.Event, wakeup: asyncio.Event, timeout_s: float) -> None:
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wakeup.wait())]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)

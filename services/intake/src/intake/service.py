@@ -1,7 +1,8 @@
 """Intake's use cases. Synchronous (SQLite); the web layer runs them in a worker thread.
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
-crash can lose none of them without losing all; the relay publishes the row afterwards.
+crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
+showcase commits with its e-mail row (`mail_outbox`) the same way; the mail relay sends it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from intake import showcases
 from intake.db import Database
+from intake.mail import admin_notice
 from intake.models import IdempotencyKey, Outbox, Request
 from intake.showcases import Draft, Invalid
 
@@ -81,11 +83,13 @@ class IntakeService:
         public_fleet_url: str,
         on_outbox: Callable[[], None],
         on_change: Callable[[], None],
+        on_mail: Callable[[], None] = lambda: None,
     ) -> None:
         self._db, self._clock = db, clock
         self._on_change = on_change
         self._fleet_url = public_fleet_url.rstrip("/")
         self._on_outbox = on_outbox
+        self._on_mail = on_mail
 
     def create_showcase(
         self, user: User, draft: Draft, idempotency: Idempotency | None = None
@@ -132,7 +136,8 @@ class IntakeService:
         )
         session.add(showcase)
         session.flush()
-        if user.is_admin:
+        if user.is_admin:  # no automation: the admins learn of it by e-mail
+            session.add(admin_notice(showcase, valid.location, user, now))
             return Created(showcase, valid.location, None)
         request = Request(
             id=events.new_id(),
@@ -154,6 +159,8 @@ class IntakeService:
         self._on_change()  # showcases.yml
         if queued:
             self._on_outbox()
+        else:
+            self._on_mail()
 
     def request_ref(
         self, request: Request, user: User, showcase: Showcase, location: Location

@@ -11,14 +11,11 @@ from showcase_common.index.models import Location, Showcase, User
 from showcase_common.tokens import issue_token
 
 from intake.container import Container
+from intake.mail import notice_for
 from intake.models import ProgressLink, ShowcaseCreatedOut, ShowcasePublic
 from intake.service import Answer, Created
 
 log = logging.getLogger(__name__)
-
-
-def notice_for(showcase: Showcase) -> str:
-    return f"{showcase.name} was successfully created."
 
 
 def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
@@ -86,17 +83,3 @@ def created_answer(container: Container, http: Request, user: User, created: Cre
 def _without_empty(body: dict[str, object]) -> dict[str, object]:
     """Top-level fields that do not apply are left out (an admin's answer has no progress)."""
     return {k: v for k, v in body.items() if v is not None}
-
-
-async def notify_admins(container: Container, user: User, created: Created) -> None:
-    """The admin's e-mail; a failure is logged, never turned into an error for the user."""
-    showcase, location = created.showcase, created.location
-    body = (
-        f"{notice_for(showcase)}\n\nLocation: {location.name} ({location.key})\n"
-        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.login}\n\n"
-        "It is deployed to the fleet by the operator's `showcasectl apply`.\n"
-    )
-    try:
-        await container.mailer.send(notice_for(showcase), body)
-    except Exception:
-        log.exception("could not send the admin notice for showcase %s", showcase.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from intake.models import ShowcaseCreatedOut, ShowcaseIn
@@ -13,7 +13,7 @@ from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyM
 from intake.showcases import Draft, Invalid
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.errors import field_errors
-from intake.web.presenters import created_answer, notify_admins
+from intake.web.presenters import created_answer
 
 router = APIRouter(prefix="/api", tags=["api"])
 IdempotencyKeyHeader = Annotated[
@@ -32,7 +32,6 @@ async def create_showcase(
     http: Request,
     container: ContainerDep,
     user: CurrentUser,
-    background: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     draft = Draft(**body.model_dump())
@@ -63,7 +62,6 @@ async def create_showcase(
         return JSONResponse(
             result.body, result.status_code, headers={"Idempotent-Replayed": "true"}
         )
+    # An admin's e-mail was committed with the showcase; the mail relay sends it.
     answer = stored[0] if stored else created_answer(container, http, user, result)
-    if result.request is None:
-        background.add_task(notify_admins, container, user, result)
     return JSONResponse(answer.body, answer.status_code)

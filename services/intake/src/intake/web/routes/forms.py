@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
 from sqlmodel import Session, col, select
@@ -17,7 +17,6 @@ from intake.web.deps import ContainerDep, CurrentUser, SessionDep
 from intake.web.presenters import (
     events_path,
     notice_for,
-    notify_admins,
     progress_link,
     status_url,
     with_notice,
@@ -70,7 +69,6 @@ async def create_showcase(
     container: ContainerDep,
     session: SessionDep,
     user: CurrentUser,
-    background: BackgroundTasks,
 ) -> Response:
     form = await http.form()
     values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
@@ -85,7 +83,7 @@ async def create_showcase(
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form
     if created.request is None:
-        background.add_task(notify_admins, container, user, created)
+        # The admins' e-mail was committed with the showcase; the mail relay sends it.
         target = with_notice(
             draft.return_to or events_path(created.location), notice_for(created.showcase)
         )
