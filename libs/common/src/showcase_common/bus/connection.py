@@ -22,7 +22,7 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
         log.info("reconnected to NATS at %s", url)
 
     async def on_error(exc: Exception) -> None:
-        log.warning("NATS error: %s", exc)
+        log.warning("NATS at %s: %s", url, exc)
 
     return await nats.connect(
         url,
@@ -37,22 +37,21 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
     )
 
 
-async def connect_until_up(
-    url: str, name: str, stop: asyncio.Event | None = None, *, max_delay_s: float = 5.0
-) -> Client | None:
-    """Connect, retrying with a growing delay while NATS is down (None if `stop` is set first).
+async def connect_until_up(url: str, name: str, stop: asyncio.Event | None = None) -> Client | None:
+    """Connect, waiting as long as NATS is down; None if `stop` is set first.
 
-    A service may start before the broker (a boot race, a broker upgrade); once connected, the
-    client reconnects by itself forever.
+    With `max_reconnect_attempts=-1` nats-py retries even the first connection forever, so a
+    service that boots before its broker waits for it; `stop` lets a SIGTERM end that wait.
     """
-    stop = stop or asyncio.Event()
-    delay = 0.5
-    while not stop.is_set():
-        try:
-            return await connect(url, name)
-        except Exception as exc:
-            log.warning("NATS at %s unavailable (%s); retrying in %.1fs", url, exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, max_delay_s)
+    attempt = asyncio.create_task(connect(url, name))
+    if stop is None:
+        return await attempt
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if attempt in done:
+        stopped.cancel()
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
     return None
