@@ -156,3 +156,15 @@ async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: boo
     assert progress == sorted(progress)
     for state in store.history:
         assert (state.progress == 100) == (state.status == "completed")
+
+
+async def test_storage_retries_are_shown_to_the_studio_while_the_request_keeps_processing(
+    projector, store
+) -> None:
+    retrying = events.IndexSyncRetrying(
+        requests=[ref()], attempt=2, max_attempts=5, message="S3 unavailable, retrying (2 of 5)…"
+    )
+    await _feed(projector, [happy_path([ref()])[0], retrying, happy_path([ref()])[1]])
+    shown = [(p.status, p.progress, p.message) for p in store.history]
+    assert shown[1] == ("processing", 10, "S3 unavailable, retrying (2 of 5)…")
+    assert shown[2][:2] == ("processing", 30)

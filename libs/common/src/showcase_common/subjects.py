@@ -18,7 +18,7 @@ RETRY_REQUESTED: Final = f"{SUBJECT_PREFIX}.retry_requested"
 INDEX_SYNCED: Final = f"{SUBJECT_PREFIX}.index.synced"
 INDEX_SYNC_FAILED: Final = f"{SUBJECT_PREFIX}.index.sync_failed"
 INDEX_SYNC_RETRYING: Final = f"{SUBJECT_PREFIX}.index.sync_retrying"
-"""Informational: the syncer is retrying S3 (not in PROGRESS_SUBJECTS until the gateway opts in)."""
+"""Informational: the syncer is retrying S3; the studio sees "S3 unavailable, retrying (2 of 5)…"."""
 MACHINE_UPDATED: Final = f"{SUBJECT_PREFIX}.machine.updated"
 MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
@@ -46,6 +46,7 @@ PROGRESS_SUBJECTS: Final = (
     RETRY_REQUESTED,
     INDEX_SYNCED,
     INDEX_SYNC_FAILED,
+    INDEX_SYNC_RETRYING,
     MACHINE_UPDATED,
     MACHINE_UPDATE_FAILED,
     FLEET_UPDATED,

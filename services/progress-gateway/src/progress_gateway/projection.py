@@ -101,6 +101,8 @@ def _changes(
             return _processing(0, "syncing", "Retrying: publishing the updated index…")
         case events.RetryRequested():
             return _processing(0, "updating", "Retrying the machines that failed…")
+        case events.IndexSyncRetrying():
+            return _processing(CREATED_PROGRESS, "syncing", event.message)
         case events.IndexSynced():
             return {
                 **_processing(
