@@ -1,30 +1,48 @@
-"""The health server's two answers, over httpx's ASGI transport."""
+"""The updater's readiness checks, over httpx's ASGI transport."""
 
 from __future__ import annotations
 
 import httpx
-from machine_updater.health import health_app
+from machine_updater.__main__ import readiness
+from showcase_common.health import create_health_app
 
 
-async def ready_check(checks: dict[str, str]):  # type: ignore[no-untyped-def]
-    async def check() -> dict[str, str]:
-        return checks
-
-    return check
+class _Nats:
+    def __init__(self, connected: bool) -> None:
+        self.is_connected = connected
 
 
-async def get(checks: dict[str, str], path: str) -> httpx.Response:
-    app = health_app(await ready_check(checks))
+class _Fleet:
+    def __init__(self, machines: list[str] | Exception) -> None:
+        self._machines = machines
+
+    async def machines(self) -> list[str]:
+        if isinstance(self._machines, Exception):
+            raise self._machines
+        return self._machines
+
+
+class _Service:
+    def __init__(self, connected: bool, machines: list[str] | Exception) -> None:
+        self.nc = _Nats(connected)
+        self.fleet = _Fleet(machines)
+
+
+async def _get(service: _Service, path: str) -> httpx.Response:
+    app = create_health_app(readiness(service))  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://updater") as http:
         return await http.get(path)
 
 
 async def test_healthz_answers_while_alive() -> None:
-    assert (await get({"nats": "disconnected"}, "/healthz")).status_code == 200
+    assert (await _get(_Service(False, []), "/healthz")).status_code == 200
 
 
-async def test_readyz_is_503_until_every_dependency_is_ok() -> None:
-    down = await get({"nats": "ok", "fleet": "cannot list Fly machines: 401"}, "/readyz")
-    assert down.status_code == 503 and down.json()["checks"]["fleet"].startswith("cannot")
-    assert (await get({"nats": "ok", "fleet": "ok"}, "/readyz")).status_code == 200
+async def test_readyz_is_503_and_names_each_dependency_that_is_not_ok() -> None:
+    down = await _get(_Service(True, RuntimeError("cannot list Fly machines: 401")), "/readyz")
+    assert down.status_code == 503
+    assert down.json()["checks"] == {"nats": "ok", "fleet": "cannot list Fly machines: 401"}
+    empty = await _get(_Service(False, []), "/readyz")
+    assert empty.json()["checks"] == {"nats": "disconnected", "fleet": "no machines listed"}
+    assert (await _get(_Service(True, ["m1"]), "/readyz")).status_code == 200

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from showcase_common.health import create_health_app
 from syncer.config import SyncerSettings
-from syncer.health import create_app
 from syncer.ledger import ledger_key
 
 
@@ -18,7 +18,7 @@ async def _missing_bucket() -> None:
 
 
 async def _get(checks, path: str) -> httpx.Response:  # type: ignore[no-untyped-def]
-    transport = httpx.ASGITransport(app=create_app(checks))
+    transport = httpx.ASGITransport(app=create_health_app(checks))
     async with httpx.AsyncClient(transport=transport, base_url="http://syncer") as client:
         return await client.get(path)
 

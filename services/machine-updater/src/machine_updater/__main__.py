@@ -5,28 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from showcase_common.health import Check, create_health_app, embedded_server
 from showcase_common.lifecycle import stop_on_signals
 from showcase_common.logs import configure_logging
 
 from machine_updater.bootstrap import Service, connect_and_build
 from machine_updater.config import UpdaterSettings
-from machine_updater.fleet import FleetError
-from machine_updater.health import health_server
 
 log = logging.getLogger("machine_updater")
 
 
-def readiness(service: Service):  # type: ignore[no-untyped-def]
-    async def check() -> dict[str, str]:
-        checks = {"nats": "ok" if service.nc.is_connected else "disconnected"}
-        try:
-            machines = await service.fleet.machines()
-            checks["fleet"] = "ok" if machines else "no machines listed"
-        except FleetError as exc:
-            checks["fleet"] = str(exc)
-        return checks
+def readiness(service: Service) -> dict[str, Check]:
+    async def nats() -> None:
+        if not service.nc.is_connected:
+            raise ConnectionError("disconnected")
 
-    return check
+    async def fleet() -> None:
+        if not await service.fleet.machines():
+            raise LookupError("no machines listed")
+
+    return {"nats": nats, "fleet": fleet}
 
 
 async def main() -> None:
@@ -37,7 +35,8 @@ async def main() -> None:
     service = await connect_and_build(settings, stop)
     if service is None:  # stopped before NATS ever answered
         return
-    server = health_server(readiness(service), settings.updater_host, settings.updater_port)
+    app = create_health_app(readiness(service), title="machine-updater")
+    server = embedded_server(app, settings.updater_host, settings.updater_port)
     web = asyncio.create_task(server.serve())
     log.info("machine-updater up; health on :%d", settings.updater_port)
     try:

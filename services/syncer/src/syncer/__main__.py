@@ -6,17 +6,16 @@ import asyncio
 import contextlib
 import logging
 
-import uvicorn
 from nats.aio.client import Client
 from showcase_common import subjects
 from showcase_common.bus import Publisher, connect_until_up, ensure_kv, ensure_stream
+from showcase_common.health import create_health_app, embedded_server
 from showcase_common.lifecycle import stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.snapshots import SnapshotStore, SnapshotStoreError
 
 from syncer.bootstrap import bootstrap
 from syncer.config import SyncerSettings
-from syncer.health import EmbeddedServer, create_app
 from syncer.ledger import KvLedger
 
 log = logging.getLogger("syncer")
@@ -42,15 +41,8 @@ async def run(settings: SyncerSettings, stop: asyncio.Event) -> None:
     async def bucket() -> None:
         await asyncio.to_thread(store.check_bucket)
 
-    server = EmbeddedServer(
-        uvicorn.Config(
-            create_app({"nats": bus.check, "s3": bucket}),
-            host=settings.syncer_host,
-            port=settings.syncer_port,
-            log_config=None,
-            lifespan="off",
-        )
-    )
+    app = create_health_app({"nats": bus.check, "s3": bucket}, title="syncer")
+    server = embedded_server(app, settings.syncer_host, settings.syncer_port)
     http = asyncio.create_task(server.serve())
     try:
         bus.nc = await connect_until_up(settings.nats_url, settings.service_name, stop)

@@ -1,4 +1,8 @@
-"""The syncer's tiny HTTP surface: `/healthz` (alive) and `/readyz` (NATS and the bucket)."""
+"""The tiny HTTP surface of a service that is otherwise a bus consumer (syncer, updater).
+
+`/healthz` answers while the process is alive; `/readyz` runs every dependency check and names
+the ones that fail, with their reason, so an operator sees at once what to fix.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ Check = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable, raises with a clear reason when it is not."""
 
 
-def create_app(checks: dict[str, Check], *, timeout_s: float = 5.0) -> FastAPI:
-    app = FastAPI(title="syncer", docs_url=None, redoc_url=None, openapi_url=None)
+def create_health_app(
+    checks: dict[str, Check], *, title: str = "health", timeout_s: float = 5.0
+) -> FastAPI:
+    """`/healthz` and `/readyz` over `checks` (name → a check that raises when not usable)."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -50,3 +57,9 @@ class EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
+    """uvicorn for `app`, to run with `await server.serve()` beside the consumer loop."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
+    return EmbeddedServer(config)
