@@ -58,14 +58,32 @@ def status(created: State) -> State:
     return response.json()
 
 
-def wait_status(
-    created: State, until: Callable[[State], bool], what: str, timeout_s: float = 90
-) -> State:
-    return wait_for(lambda: (lambda s: s if until(s) else None)(status(created)), timeout_s, what)
+class Watch:
+    """A studio polling its request's status URL; keeps every state it saw."""
 
+    def __init__(self, created: State) -> None:
+        self.created = created
+        self.seen: list[State] = []
 
-def wait_final(created: State, timeout_s: float = 90) -> State:
-    return wait_status(created, lambda s: s["status"] in FINAL, "a final status", timeout_s)
+    def poll(self) -> State:
+        state = status(self.created)
+        self.seen.append(state)
+        return state
+
+    def until(self, wanted: Callable[[State], bool], what: str, timeout_s: float = 90) -> State:
+        def check() -> State | None:
+            state = self.poll()
+            return state if wanted(state) else None
+
+        return wait_for(check, timeout_s, what)
+
+    def final(self, timeout_s: float = 90) -> State:
+        return self.until(lambda s: s["status"] in FINAL, "a final status", timeout_s)
+
+    def assert_progress_never_decreased(self) -> None:
+        progress = [s["progress"] for s in self.seen]
+        assert progress == sorted(progress), f"progress went backwards: {progress}"
+        assert all(s["progress"] < 100 for s in self.seen if s["status"] != "completed")
 
 
 def assert_completed(state: State, created: State) -> None:
