@@ -30,7 +30,7 @@ _SHARED = ("NATS_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ADDRESSI
 
 @pytest.fixture
 def stack_ctl(local_stack: LocalStack) -> Ctl:
-    env = local_stack.stack._env({})  # the services' own settings: same bus, store and fleet
+    env = local_stack.stack.service_env()  # same bus, store and fleet as the services
     return Ctl(
         {k: env[k] for k in _SHARED}
         | {"FLEET_FILE": str(local_stack.stack.config.fleet_file), "COLUMNS": "200"}

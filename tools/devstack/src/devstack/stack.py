@@ -80,6 +80,10 @@ class Stack:
         services = [name for name, _, _ in SERVICES]
         return infra + services + [a.agent_id for a in self.agents] + ["alerts"]
 
+    def service_env(self) -> dict[str, str]:
+        """The settings every service runs with (bus, store, secrets), for tools that join it."""
+        return self.children.env({})
+
     def pids(self) -> dict[str, int]:
         return {
             name: c.pid for name, c in self._components.items() if c.pid is not None and c.running()
