@@ -83,7 +83,7 @@ class _Run:
             self.lines.append(line)
 
     def output(self) -> str:
-        return "".join(self.lines[-60:])
+        return "".join(self.lines[-400:])
 
     def stop(self) -> int:
         if self.proc.poll() is None:

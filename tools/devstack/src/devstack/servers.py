@@ -127,6 +127,9 @@ class NatsServer(_Process):
         return self.url
 
 
+_START_ATTEMPTS = 3
+
+
 class WeedS3(_Process):
     """A single-process S3-compatible store (`weed mini`) bound to 127.0.0.1 only."""
 
@@ -149,6 +152,22 @@ class WeedS3(_Process):
     def start(
         self, log: IO[bytes] | int | None = subprocess.DEVNULL, timeout_s: float = 30.0
     ) -> str:
+        # Its internal ports were free when chosen, but on a busy machine another process (even
+        # an outgoing connection) can take one before weed binds it: then choose again.
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            self._launch(log)
+            assert self.proc is not None
+            try:
+                _wait_until(self._answers, timeout_s, "weed mini (S3)", self.proc)
+            except RuntimeError:
+                if attempt == _START_ATTEMPTS:
+                    raise
+                self._internal_ports = {}
+                continue
+            break
+        return self.endpoint_url
+
+    def _launch(self, log: IO[bytes] | int | None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         p = self._ports()
         args = [
@@ -178,8 +197,6 @@ class WeedS3(_Process):
             cwd=self.data_dir,
             env=env,
         )
-        _wait_until(self._answers, timeout_s, "weed mini (S3)", self.proc)
-        return self.endpoint_url
 
     def _answers(self) -> bool:
         try:
