@@ -3,7 +3,8 @@
 Each test gets its own nats-server (about 20 ms to start) with a temporary store, so streams
 never leak between tests. The S3 store is started once per session; each test gets its own
 bucket. `NATS_URL` / `S3_ENDPOINT_URL` in the environment make the fixtures use existing
-servers instead (the stream is then deleted before each test).
+servers instead (the stream is then deleted before each test); `USE_TESTCONTAINERS=1` on a
+machine with a Docker engine uses containers instead (tests/support/containers.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from devstack.servers import NatsServer, WeedS3
 from nats.js.errors import NotFoundError
 from showcase_common import subjects
 from showcase_common.settings import S3Settings
+
+from tests.support import containers
 
 
 @dataclass
@@ -50,6 +53,10 @@ def nats_server(tmp_path: Path) -> Iterator[NatsHandle]:
     if external:
         yield NatsHandle(external, None)
         return
+    if containers.wanted():
+        with containers.nats_container() as url:
+            yield NatsHandle(url, None)
+        return
     server = NatsServer(tmp_path / "nats")
     url = server.start()
     try:
@@ -76,6 +83,10 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
+    if containers.wanted():
+        with containers.minio_container() as url:
+            yield url
+        return
     server = WeedS3(tmp_path_factory.mktemp("s3"))
     try:
         yield server.start()
@@ -90,14 +101,14 @@ def s3_settings(s3_endpoint: str) -> S3Settings:
         s3_endpoint_url=s3_endpoint,
         s3_bucket=f"test-{uuid.uuid4().hex[:12]}",
         aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_secret_access_key="testtest",
     )
     client = boto3.client(
         "s3",
         endpoint_url=s3_endpoint,
         region_name=settings.s3_region,
         aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_secret_access_key="testtest",
     )
     client.create_bucket(Bucket=settings.s3_bucket)
     return settings
