@@ -11,7 +11,6 @@ expires, with the same Message-ID (derived from the row id), so it is recognisab
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import enum
 import logging
@@ -23,10 +22,10 @@ from showcase_common.index.models import Location, Showcase, User
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from intake.background import PollingRelay
 from intake.db import Database
 from intake.models import MailOutbox
 from intake.ports import Mailer, MailRejected
-from intake.relay import first_of
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # another relay holds it, or it is done
 
 
-class MailRelay:
+class MailRelay(PollingRelay):
     def __init__(
         self,
         db: Database,
@@ -86,27 +85,11 @@ class MailRelay:
         lease_s: float = 120.0,
         batch: int = 20,
     ) -> None:
+        super().__init__(poll_s)
         self._db, self._mailer, self._clock = db, mailer, clock
-        self._domain, self._poll_s, self._batch = domain, poll_s, batch
+        self._domain, self._batch = domain, batch
         self._retry_s, self._retry_max_s = retry_s, retry_max_s
         self._lease = dt.timedelta(seconds=lease_s)
-        self._wakeup = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def wake(self) -> None:
-        """Ask for a pass now; safe to call from any thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wakeup.set)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._wakeup.clear()
-            try:
-                await self.drain()
-            except Exception:  # never let the relay die: the next pass tries again
-                log.exception("mail outbox pass failed")
-            await first_of(stop, self._wakeup, self._poll_s)
 
     async def drain(self) -> int:
         """Send every due row, oldest first; stops at the first server that is not there.

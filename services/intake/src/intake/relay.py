@@ -7,8 +7,6 @@ be missed by a crash; a poll cannot). The row id is the Nats-Msg-Id, so a row pu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from anyio import to_thread
 from showcase_common import events
 from sqlmodel import col, select
 
+from intake.background import PollingRelay
 from intake.db import Database
 from intake.models import Outbox, Request
 from intake.ports import Bus, BusUnavailable
@@ -26,29 +25,13 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 
-class OutboxRelay:
+class OutboxRelay(PollingRelay):
     def __init__(
         self, db: Database, bus: Bus, clock: Clock, *, poll_s: float = 2.0, batch: int = 100
     ) -> None:
+        super().__init__(poll_s)
         self._db, self._bus, self._clock = db, bus, clock
-        self._poll_s, self._batch = poll_s, batch
-        self._wakeup = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def wake(self) -> None:
-        """Ask for a pass now; safe to call from any thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wakeup.set)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._wakeup.clear()
-            try:
-                await self.drain()
-            except Exception:  # never let the relay die: the next pass tries again
-                log.exception("outbox pass failed")
-            await first_of(stop, self._wakeup, self._poll_s)
+        self._batch = batch
 
     async def drain(self) -> int:
         """Publish every unsent row, oldest first; stops at the first failure. Returns the count."""
@@ -90,11 +73,3 @@ class OutboxRelay:
             if request is not None and request.status == "queued":
                 request.status, request.updated_at = "published", now
                 session.add(request)
-
-
-async def first_of(stop: asyncio.Event, wakeup: asyncio.Event, timeout_s: float) -> None:
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wakeup.wait())]
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
-        waiter.cancel()
