@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,24 +69,22 @@ class ProgressRecorder:
 class SocketTap:
     """Every progress WebSocket the page opens goes through here."""
 
-    hold_after: Callable[[dict[str, Any]], bool] | None = None
-    """Forward messages until one satisfies this, then hold the rest until `release()`."""
     drop_first_after: int | None = None
     """Close the first connection after forwarding this many messages."""
     connections: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
-    _held: list[tuple[WebSocketRoute, str]] = field(default_factory=list)
-    _holding: bool = False
+    dropped: bool = False
+
+    def wait_for_drop(self, page: Page, timeout_s: float = 60.0) -> None:
+        """Serve the page's events until the first connection has been dropped."""
+        deadline = time.monotonic() + timeout_s
+        while not self.dropped:
+            assert time.monotonic() < deadline, "the first progress socket was never dropped"
+            page.wait_for_timeout(50)  # lets Playwright deliver the socket's events
 
     def attach(self, page: Page) -> SocketTap:
         page.route_web_socket(lambda url: "/ws/progress" in url, self._route)
         return self
-
-    def release(self) -> None:
-        self._holding, self.hold_after = False, None
-        for ws, message in self._held:
-            ws.send(message)
-        self._held.clear()
 
     def _route(self, ws: WebSocketRoute) -> None:
         self.connections += 1
@@ -97,16 +95,12 @@ class SocketTap:
             nonlocal forwarded
             text = message if isinstance(message, str) else message.decode()
             self.received.append(json.loads(text))
-            if self._holding:
-                self._held.append((ws, text))
-                return
             ws.send(text)
             forwarded += 1
-            if self.hold_after is not None and self.hold_after(self.received[-1]):
-                self._holding = True
             if number == 1 and forwarded == self.drop_first_after:
                 ws.close(code=1012, reason="dropped by the test")
                 server.close()
+                self.dropped = True
 
         server.on_message(from_server)
         ws.on_message(lambda message: server.send(message))

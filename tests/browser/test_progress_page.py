@@ -62,21 +62,19 @@ def test_studio_submits_sees_every_step_and_lands_on_the_showcase(
     page: Page, local_stack: LocalStack, tmp_path: Path
 ) -> None:
     recorder = ProgressRecorder().attach(page)
-    # hold the messages after the first machine's, to photograph the bar mid-run
-    tap = SocketTap(hold_after=lambda m: m["step"] == "updating" and m["progress"] > 30)
-    tap.attach(page)
-    submitted = submit_form(page, local_stack)
-
-    bar = page.locator("#progress [role=progressbar]")
-    page.wait_for_function(
-        "() => { const v = +document.querySelector('#progress [role=progressbar]')"
-        ".getAttribute('aria-valuenow'); return v > 30 && v < 100; }",
-        timeout=PIPELINE_TIMEOUT_MS,
-    )
-    assert "Updated machine" in page.locator("#progress [aria-live]").inner_text()
-    assert bar.get_attribute("aria-valuemin") == "0" and bar.get_attribute("aria-valuemax") == "100"
-    screenshot(page, "progress-midrun.png", tmp_path)
-    tap.release()
+    # the roll-out waits on a hung machine, so the bar stops mid-run however fast the rest is
+    with local_stack.frozen("local-3"):
+        submitted = submit_form(page, local_stack)
+        bar = page.locator("#progress [role=progressbar]")
+        page.wait_for_function(
+            "() => { const v = +document.querySelector('#progress [role=progressbar]')"
+            ".getAttribute('aria-valuenow'); return v > 30 && v < 100; }",
+            timeout=PIPELINE_TIMEOUT_MS,
+        )
+        assert "Updated machine" in page.locator("#progress [aria-live]").inner_text()
+        assert bar.get_attribute("aria-valuemin") == "0"
+        assert bar.get_attribute("aria-valuemax") == "100"
+        screenshot(page, "progress-midrun.png", tmp_path)
 
     wait_for_showcase_page(page, submitted)
     assert_monotonic(recorder.values)
@@ -123,7 +121,10 @@ def test_socket_dropped_mid_run_catches_up_and_completes(
 ) -> None:
     recorder = ProgressRecorder().attach(page)
     tap = SocketTap(drop_first_after=1).attach(page)
-    submitted = submit_form(page, local_stack)
+    # a hung machine keeps the request short of completion until the first socket is gone
+    with local_stack.frozen("local-3"):
+        submitted = submit_form(page, local_stack)
+        tap.wait_for_drop(page)
     wait_for_showcase_page(page, submitted)
     assert tap.connections >= 2, "the page did not reconnect"
     assert_monotonic(recorder.values)

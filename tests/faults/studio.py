@@ -7,12 +7,9 @@ URL, the agents' pages and `GET {agent}/showcase/status`, intake's events page.
 from __future__ import annotations
 
 import html
-import os
-import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -120,19 +117,6 @@ def times_listed(stack: LocalStack, created: State) -> int:
     page = httpx.get(f"{stack.intake_url}/locations/{key}/events", auth=STUDIO, timeout=10)
     assert page.status_code == 200, page.text
     return page.text.count(f"<td>{html.escape(created['name'])}</td>")
-
-
-@contextmanager
-def frozen(stack: LocalStack, name: str) -> Iterator[None]:
-    """SIGSTOP a process (and its group): it holds its sockets but answers nothing (a hang).
-    SIGCONT on exit, whatever happens, so the shared stack gets it back."""
-    pid = stack.stack.process(name).pid
-    assert pid is not None, f"{name} is not running"
-    os.killpg(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(pid, signal.SIGCONT)
 
 
 def ensure_running(stack: LocalStack, *names: str) -> None:

@@ -16,7 +16,6 @@ from tests.faults.studio import (
     Watch,
     assert_completed,
     assert_served_everywhere,
-    frozen,
     generations,
     submit,
     times_listed,
@@ -41,7 +40,7 @@ def _assert_fleet_moved_together(before: dict[str, int], after: dict[str, int]) 
 
 def test_an_updater_killed_mid_rollout_is_finished_by_its_successor(stack: LocalStack) -> None:
     before = generations(stack)
-    with frozen(stack, "local-3"):  # the roll-out hangs on this machine
+    with stack.frozen("local-3"):  # the roll-out hangs on this machine
         watch = Watch(submit(stack, "updater"))
         watch.until(
             lambda s: s["step"] == "updating" and s["message"].startswith("Updated machine 2 of 3"),

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import mailbox
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -77,6 +79,18 @@ class LocalStack:
 
     def stopped(self, name: str):
         return self.stack.stopped(name)
+
+    @contextmanager
+    def frozen(self, name: str) -> Iterator[None]:
+        """SIGSTOP a process (and its group): it holds its sockets but answers nothing (a hang).
+        SIGCONT on exit, whatever happens, so the shared stack gets it back."""
+        pid = self.stack.process(name).pid
+        assert pid is not None, f"{name} is not running"
+        os.killpg(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(pid, signal.SIGCONT)
 
     def studio_client(self) -> httpx.Client:
         return httpx.Client(base_url=self.intake_url, auth=STUDIO, timeout=30)
