@@ -21,8 +21,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +35,10 @@ from showcase_common.snapshots import SnapshotStore, sha256_file
 from sqlalchemy import create_engine, event
 from sqlmodel import Session
 
+from tests.support.waiting import wait_until
+
 DEFAULT_SECRET = "test-machine-update-secret"
 _OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET")
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll `check` until it holds (a condition between processes has no event to await)."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not true within {timeout_s}s")
-        time.sleep(0.05)
 
 
 class AgentProcess:

@@ -8,7 +8,8 @@ import httpx
 from intake.bootstrap import create_app
 from intake.seed import seed
 
-from tests.integration.intake.conftest import SmtpSink, eventually, real_settings
+from tests.integration.intake.conftest import SmtpSink, real_settings
+from tests.support.waiting import eventually
 from tests.unit.intake.conftest import ADMIN, container_of
 from tests.unit.intake.fakes import cheap_hash
 

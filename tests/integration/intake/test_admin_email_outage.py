@@ -18,7 +18,8 @@ from intake.models import MailOutbox
 from intake.seed import seed
 from sqlmodel import select
 
-from tests.integration.intake.conftest import SmtpSink, eventually, real_settings
+from tests.integration.intake.conftest import SmtpSink, real_settings
+from tests.support.waiting import eventually
 from tests.unit.intake.conftest import ADMIN, container_of
 from tests.unit.intake.fakes import cheap_hash
 

@@ -11,8 +11,9 @@ from intake.bootstrap import create_app
 from intake.seed import seed
 from showcase_common import subjects
 
-from tests.integration.intake.conftest import UvicornThread, eventually, real_settings
+from tests.integration.intake.conftest import UvicornThread, real_settings
 from tests.support.servers import NatsHandle
+from tests.support.waiting import eventually
 from tests.unit.intake.conftest import STUDIO, container_of
 from tests.unit.intake.fakes import cheap_hash
 

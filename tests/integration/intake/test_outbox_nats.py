@@ -11,8 +11,8 @@ from showcase_common.bus import ensure_kv
 from showcase_common.progress import RequestProgress
 from sqlmodel import select
 
-from tests.integration.intake.conftest import eventually
 from tests.support.servers import NatsHandle
+from tests.support.waiting import eventually
 from tests.unit.intake.conftest import STUDIO, container_of
 
 

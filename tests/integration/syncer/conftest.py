@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,15 +22,6 @@ from syncer.config import SyncerSettings
 from syncer.ledger import KvLedger
 
 from tests.integration.syncer.indexdb import add_showcase, create_index
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 30.0, what: str = "") -> None:
-    """Poll `condition` until it holds (a deadline, not a timed assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what or condition}")
-        await asyncio.sleep(0.02)
 
 
 class Watch:

@@ -13,8 +13,9 @@ from showcase_common.settings import S3Settings
 from syncer.config import SyncerSettings
 from syncer.handlers import STORAGE_FAILED
 
-from tests.integration.syncer.conftest import Gate, Watch, new_request, running_syncer, until
+from tests.integration.syncer.conftest import Gate, Watch, new_request, running_syncer
 from tests.integration.syncer.test_syncer_bus import until_settled
+from tests.support.waiting import eventually
 
 MakeSettings = Callable[..., SyncerSettings]
 
@@ -29,10 +30,10 @@ async def test_an_outage_shorter_than_the_budget_is_ridden_out(
     watch = await Watch().start(nc)
     async with running_syncer(settings):  # the gate is closed: S3 is down
         await Publisher(nc.jetstream()).publish(new_request(index_db, 1))
-        await until(lambda: bool(watch.of(events.IndexSyncRetrying)), what="a retry")
+        await eventually(lambda: bool(watch.of(events.IndexSyncRetrying)), what="a retry")
         await gate.open()  # S3 is back
         try:
-            await until(lambda: watch.covered() == {"req-1"}, what="the sync after the outage")
+            await eventually(lambda: watch.covered() == {"req-1"}, what="the sync after the outage")
         finally:
             await gate.close()
 
@@ -51,7 +52,7 @@ async def test_an_outage_longer_than_the_budget_fails_each_request_clearly(
         publisher = Publisher(nc.jetstream())
         for n in range(3):
             await publisher.publish(new_request(index_db, n))
-        await until(lambda: watch.failed() == {"req-0", "req-1", "req-2"}, what="the failures")
+        await eventually(lambda: watch.failed() == {"req-0", "req-1", "req-2"}, what="the failures")
         await until_settled(nc)  # acked: the request failed, the message is not redelivered
 
     assert {e.error for e in watch.of(events.IndexSyncFailed)} == {STORAGE_FAILED}

@@ -18,8 +18,9 @@ from showcase_common import events
 from showcase_common.bus import Publisher, connect
 from showcase_common.settings import S3Settings
 
-from tests.integration.syncer.conftest import Watch, new_request, until
+from tests.integration.syncer.conftest import Watch, new_request
 from tests.support.servers import NatsHandle
+from tests.support.waiting import eventually
 
 STARTUP_S = 120.0
 """A loaded CI machine can take many seconds to import a service: a deadline, not a measure."""
@@ -76,20 +77,20 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     index_db: Path,
 ) -> None:
     proc, base, bucket = syncer_process
-    await until(lambda: _status(f"{base}/healthz") == 200, STARTUP_S, "the process to answer")
-    await until(lambda: "does not exist" in _text(f"{base}/readyz"), STARTUP_S, "readyz")
+    await eventually(lambda: _status(f"{base}/healthz") == 200, STARTUP_S, "the process to answer")
+    await eventually(lambda: "does not exist" in _text(f"{base}/readyz"), STARTUP_S, "readyz")
     not_ready = await asyncio.to_thread(httpx.get, f"{base}/readyz", timeout=5)
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["s3"] == f"bucket {bucket!r} does not exist"
 
     _create_bucket(s3_settings, bucket)
-    await until(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness")
+    await eventually(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness")
     await _sync_one(nats_server.url, index_db, 1)
 
     nats_server.stop()  # a broker restart: not ready meanwhile, consuming again after
-    await until(lambda: "not connected to NATS" in _text(f"{base}/readyz"), what="NATS down")
+    await eventually(lambda: "not connected to NATS" in _text(f"{base}/readyz"), what="NATS down")
     nats_server.start()
-    await until(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness again")
+    await eventually(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness again")
     await _sync_one(nats_server.url, index_db, 2)
 
     proc.send_signal(signal.SIGTERM)
@@ -101,7 +102,7 @@ async def _sync_one(nats_url: str, index_db: Path, n: int) -> None:
     try:
         watch = await Watch().start(nc)
         await Publisher(nc.jetstream()).publish(new_request(index_db, n))
-        await until(lambda: watch.covered() == {f"req-{n}"}, STARTUP_S, f"sync of req-{n}")
+        await eventually(lambda: watch.covered() == {f"req-{n}"}, STARTUP_S, f"sync of req-{n}")
         assert watch.of(events.IndexSynced)[0].snapshot.generation == n
     finally:
         await nc.close()

@@ -12,7 +12,8 @@ from showcase_common.bus import Publisher
 from showcase_common.snapshots import SnapshotStore
 from syncer.config import SyncerSettings
 
-from tests.integration.syncer.conftest import Watch, new_request, running_syncer, until
+from tests.integration.syncer.conftest import Watch, new_request, running_syncer
+from tests.support.waiting import eventually
 
 MakeSettings = Callable[..., SyncerSettings]
 ROLLOUTS = 6
@@ -32,7 +33,7 @@ async def test_a_burst_is_coalesced_and_every_request_synced(
     async with running_syncer(settings):
         publisher = Publisher(nc.jetstream())
         await asyncio.gather(*(publisher.publish(e) for e in burst))
-        await until(lambda: len(watch.covered()) == 30, what="30 requests covered")
+        await eventually(lambda: len(watch.covered()) == 30, what="30 requests covered")
 
     synced = watch.of(events.IndexSynced)
     generations = [e.snapshot.generation for e in synced]
@@ -52,9 +53,9 @@ async def test_a_duplicate_delivery_uploads_nothing(
     publisher = Publisher(nc.jetstream())
     async with running_syncer(settings):
         await publisher.publish(created)
-        await until(lambda: watch.covered() == {"req-1"}, what="the first sync")
+        await eventually(lambda: watch.covered() == {"req-1"}, what="the first sync")
         await publisher.publish(created, msg_id="replayed")  # a replay: a new stream message
-        await until(lambda: len(watch.of(events.ShowcaseCreated)) == 2)
+        await eventually(lambda: len(watch.of(events.ShowcaseCreated)) == 2)
         await until_settled(nc)
 
     assert [e.snapshot.generation for e in watch.of(events.IndexSynced)] == [1]
@@ -94,7 +95,7 @@ async def test_two_syncers_racing_never_move_the_pointer_back(
         publisher = Publisher(nc.jetstream())
         for i in range(ROLLOUTS):
             await publisher.publish(events.RolloutRequested(requested_by=f"ops-{i}"))
-        await until(
+        await eventually(
             lambda: len(watch.of(events.IndexSynced)) == 2 * ROLLOUTS, what="every publication"
         )
     stop_watching.set()
