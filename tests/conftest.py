@@ -1,6 +1,14 @@
+import os
+
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["tests.support.servers", "tests.support.stack"]
+
+# Locally every run explores new examples (that is how a NaN in a JSON body was found); CI runs a
+# fixed set, so that a red run means a change broke something and is reproducible as it stands.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _late(item: pytest.Item) -> tuple[bool, bool]:

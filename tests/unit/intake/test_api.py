@@ -265,6 +265,23 @@ async def test_malformed_json_is_422(
     assert counts(container) == before
 
 
+@pytest.mark.parametrize(
+    "content", [b'{"name": NaN, "location_id": 1}', b'{"name": "A", "location_id": Infinity}']
+)
+async def test_nan_and_infinity_are_422_not_500(
+    client: httpx.AsyncClient, container: Container, content: bytes
+) -> None:
+    """Python's parser accepts these tokens; the error must still be strict JSON that names the field."""
+    before = counts(container)
+    response = await client.post(
+        "/api/showcases", content=content, auth=STUDIO, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"][1] in ("name", "location_id")
+    assert counts(container) == before
+
+
 async def test_body_over_64_kib_is_413(client: httpx.AsyncClient, container: Container) -> None:
     before = counts(container)
     big = {"name": "A" * (65 * 1024), "location_id": 1}

@@ -8,7 +8,7 @@ import yaml
 from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 
-from tests.unit.machine_agent.conftest import Publish, update
+from tests.unit.machine_agent.conftest import AUTH, Publish, update
 from tests.unit.machine_agent.fakes import FakeSnapshotStore
 
 
@@ -228,3 +228,14 @@ def test_a_failed_phase_answers_500_naming_it_and_a_retry_applies_in_full(
     retried = update(client, snapshot)
     assert retried.status_code == 200 and retried.json()["changed"] is True
     assert client.get("/showcase/2026/boston/spring/").status_code == 200
+
+
+def test_a_non_finite_generation_is_422_and_changes_nothing(
+    client: TestClient, publish: Publish
+) -> None:
+    body = publish(1).model_dump_json().replace('"generation":1', '"generation":Infinity')
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = client.post("/showcase/update_config", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "generation"]
+    assert client.get("/showcase/status").json()["generation"] is None

@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from showcase_common import validation_errors
 
 from intake.config import IntakeSettings
 from intake.container import Container
@@ -132,6 +133,7 @@ def create_app(
 
     app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
     app.state.container = container
+    validation_errors.install(app)
     app.include_router(api_router)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from showcase_common import validation_errors
 from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
@@ -52,6 +53,7 @@ def create_app(
                     await task
 
     app = FastAPI(title="machine-agent", lifespan=lifespan)
+    validation_errors.install(app)
     app.state.settings = settings
     app.state.applier = applier
     app.state.catchup = catchup
