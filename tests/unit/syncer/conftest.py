@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from syncer.bootstrap import Syncer, bootstrap
@@ -22,11 +23,16 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+def make_world(tmp_path: Path, **overrides: Any) -> World:
     settings = SyncerSettings(
         _env_file=None,  # type: ignore[call-arg]
         syncer_work_dir=tmp_path / "staging",
         syncer_s3_attempts=5,
         syncer_max_deliver=3,
+        **overrides,
     )
     store, snapshotter = FakeStore(), FakeSnapshotter(range(100))
     publisher, ledger = FakePublisher(), MemoryLedger()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from showcase_common.snapshots import (
     PointerConflict,
     SnapshotStore,
     SnapshotStoreError,
+    StoredGeneration,
 )
 from syncer.ledger import SyncLedger
 from syncer.snapshot import LocalSnapshot, Snapshotter
@@ -28,9 +30,11 @@ class FakeStore(SnapshotStore):
     def __init__(self) -> None:
         super().__init__(client=None, bucket="fake")
         self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, dt.datetime] = {}
         self.pointer: events.Snapshot | None = None
         self.pointer_etag: str | None = None
         self.outage = 0
+        self.listing_outage = 0
         self.uploads: list[int] = []
         self.before_advance: list[Any] = []
         """Callbacks run once just before the pointer write (a racing syncer)."""
@@ -54,6 +58,7 @@ class FakeStore(SnapshotStore):
             raise GenerationTaken(key)
         data = path.read_bytes()
         self.objects[key] = data
+        self.modified[key] = dt.datetime.now(dt.UTC)
         self.uploads.append(generation)
         return events.Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
 
@@ -71,6 +76,28 @@ class FakeStore(SnapshotStore):
     def upload_legacy(self, path: Path, generation: int | None = None) -> None:
         self._maybe_fail()
         self.objects[self.legacy_key] = path.read_bytes()
+
+    def list_generations(self) -> list[StoredGeneration]:
+        self._maybe_fail()
+        if self.listing_outage:
+            self.listing_outage -= 1
+            raise SnapshotStoreError("AccessDenied: s3:ListBucket")
+        return sorted(
+            (
+                StoredGeneration(int(Path(key).stem), key, self.modified[key])
+                for key in self.objects
+                if key.startswith(f"{self.prefix}/generations/")
+            ),
+            key=lambda g: g.generation,
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        self._maybe_fail()
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def generations(self) -> list[int]:
+        return [g.generation for g in self.list_generations()]
 
 
 class FakeSnapshotter(Snapshotter):

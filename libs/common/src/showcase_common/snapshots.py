@@ -4,6 +4,9 @@
     {prefix}/latest.json                             pointer to the newest generation
     {prefix}/index.sqlite3                           legacy copy for machines of the old system
 
+Old generations are removed by the syncer's retention (`list_generations`, `delete`); the pointer
+and the legacy copy are never touched by it.
+
 A generation object is written once (If-None-Match: *), so two syncers that pick the same number
 cannot overwrite each other: the second gets `GenerationTaken`. The pointer only ever moves
 forward: it is written with If-Match on the ETag that was read (or If-None-Match: * when there is
@@ -15,8 +18,11 @@ older one.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,13 @@ from showcase_common.settings import S3Settings
 
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+@dataclass(frozen=True)
+class StoredGeneration:
+    generation: int
+    key: str
+    last_modified: dt.datetime
 
 
 class SnapshotStoreError(Exception):
@@ -223,6 +236,35 @@ class SnapshotStore:
             raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
         raw = head.get("Metadata", {}).get("generation")
         return (int(raw) if raw and raw.isdigit() else 0), head["ETag"]
+
+    def list_generations(self) -> list[StoredGeneration]:
+        """Every generation object in the store, oldest generation first."""
+        prefix = f"{self.prefix}/generations/"
+        pattern = re.compile(re.escape(prefix) + r"(\d+)\.sqlite3$")
+        found = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        pages = self._call(lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=prefix)))
+        for page in pages:
+            for item in page.get("Contents", []):
+                if match := pattern.match(item["Key"]):
+                    found.append(StoredGeneration(int(match[1]), item["Key"], item["LastModified"]))
+        return sorted(found, key=lambda g: g.generation)
+
+    def delete(self, keys: list[str]) -> None:
+        """Delete these objects (1,000 per request, the S3 limit); missing ones are no error."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": key} for key in keys[start : start + 1000]]
+            response = self._call(
+                self._s3.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": chunk, "Quiet": True},
+            )
+            if errors := response.get("Errors"):
+                first = errors[0]
+                raise SnapshotStoreError(
+                    f"could not delete {len(errors)} object(s), e.g. {first.get('Key')}: "
+                    f"{first.get('Code')} {first.get('Message')}"
+                )
 
     def download(self, snapshot: Snapshot, dest: Path) -> None:
         """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs."""

@@ -6,6 +6,7 @@ Nothing here connects: `__main__` passes a connected publisher and ledger, tests
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from showcase_common.snapshots import SnapshotStore
 from syncer.config import SyncerSettings
 from syncer.handlers import SyncHandler
 from syncer.ledger import SyncLedger
+from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import Snapshotter
 from syncer.storage import GenerationWriter, RetryPolicy, Sleep
 
@@ -63,6 +65,13 @@ def retry_policy(settings: SyncerSettings) -> RetryPolicy:
     )
 
 
+def retention_policy(settings: SyncerSettings) -> RetentionPolicy:
+    return RetentionPolicy(
+        keep=settings.syncer_keep_generations,
+        min_age=dt.timedelta(seconds=settings.syncer_keep_min_age_s),
+    )
+
+
 def bootstrap(
     settings: SyncerSettings,
     *,
@@ -88,6 +97,7 @@ def bootstrap(
         publisher=publisher,
         ledger=ledger,
         max_deliver=settings.syncer_max_deliver,
+        retention=Retention(store, retention_policy(settings)),
         clock=clock,
     )
     return Syncer(settings, store, writer, handler)

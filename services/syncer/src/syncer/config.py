@@ -35,6 +35,11 @@ class SyncerSettings(CommonSettings, S3Settings):
     syncer_max_pointer_conflicts: int = 20
     """Another syncer won the race this many times in a row: give up for now (nak)."""
 
+    syncer_keep_generations: int = 20
+    """Generation objects kept in the store after each publication; 0 keeps them all."""
+    syncer_keep_min_age_s: float = 3600.0
+    """...and none younger than this is removed (a machine may still be downloading it)."""
+
     syncer_create_bucket: bool = False
     """Create the bucket at start-up (local runs); otherwise a missing bucket fails /readyz."""
     syncer_snapshot_tables: list[str] = Field(default_factory=lambda: list(SHARED_TABLES))

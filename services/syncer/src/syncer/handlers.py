@@ -21,6 +21,7 @@ from showcase_common import events
 from showcase_common.bus import Delivery, Publisher, RetryableError
 
 from syncer.ledger import SyncLedger
+from syncer.retention import Retention
 from syncer.snapshot import SnapshotError
 from syncer.storage import GenerationWriter, OnRetry, RaceLost, StorageUnavailable
 
@@ -61,9 +62,11 @@ class SyncHandler:
         publisher: Publisher,
         ledger: SyncLedger,
         max_deliver: int,
+        retention: Retention | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.writer = writer
+        self.retention = retention
         self.publisher = publisher
         self.ledger = ledger
         self.max_deliver = max_deliver
@@ -133,6 +136,8 @@ class SyncHandler:
         )
         if missing:
             await self._not_yet_visible(missing, final=final)
+        if self.retention is not None:
+            await self.retention.prune()
 
     async def _not_yet_visible(self, missing: list[events.RequestRef], *, final: bool) -> None:
         # The event arrived but its showcase is not in the copy: never report it synced by it.
