@@ -122,8 +122,8 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     assert failed.updated == ["m1", "m2"]
     reasons = {f.machine_id: f.error for f in failed.failures}
     assert set(reasons) == {"m3", "m4"}
-    assert "unreachable" in reasons["m3"] and "after 2 attempt(s)" in reasons["m3"]
-    assert "timed out" in reasons["m4"]
+    assert "could not be reached" in reasons["m3"] and "after 2 attempts" in reasons["m3"]
+    assert "did not answer in time" in reasons["m4"]
     assert {e.machine_id for e in log.of(MachineUpdateFailed)} == {"m3", "m4"}
 
     os.kill(hung.proc.pid, signal.SIGCONT)

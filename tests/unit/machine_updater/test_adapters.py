@@ -117,4 +117,4 @@ async def test_store_down_and_unreachable_are_retryable() -> None:
 
     with pytest.raises(MachineError) as gone:
         await agent(unreachable).status(MACHINE)
-    assert gone.value.retryable and "unreachable" in str(gone.value)
+    assert gone.value.retryable and "could not be reached" in str(gone.value)

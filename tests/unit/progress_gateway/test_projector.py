@@ -88,12 +88,25 @@ async def test_machines_finishing_out_of_order_keep_progress_monotonic(projector
     assert progress == sorted(progress) and progress[-1] == 100
 
 
+async def test_when_no_machine_could_be_updated_the_error_says_so(projector, store) -> None:
+    failure = fleet_failed([ref()])
+    second = failure.failures[0].model_copy(update={"machine_id": "m3"})
+    failure = failure.model_copy(update={"updated": [], "failures": [*failure.failures, second]})
+    await _feed(projector, [*happy_path([ref()])[:4], failure])
+    error = store.state("r1").error or ""
+    assert error.startswith("No machine could be updated: m2 (iad) HTTP 503; m3 (iad)")
+    assert "already serve" not in error
+
+
 async def test_fleet_failure_gives_per_machine_detail_and_retry_url(projector, store) -> None:
     evts = happy_path([ref()])[:4]
     await _feed(projector, [*evts, fleet_failed([ref()])])
     state = store.state("r1")
     assert (state.status, state.step, state.progress) == ("failed", "failed", 73)
-    assert "m2 (iad): HTTP 503" in (state.error or "")
+    assert state.error == (
+        "1 of 3 machines could not be updated: m2 (iad) HTTP 503. The other machines already "
+        "serve your showcase. Press Retry to try again: only the machines that failed are updated."
+    )
     assert state.retry_url == f"{INTAKE}/api/requests/r1/retry"
     assert (state.failed_step, state.failed_machines) == ("machines", ["m2"])
 

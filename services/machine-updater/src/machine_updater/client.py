@@ -113,10 +113,12 @@ class HttpMachineClient(MachineClient):
                 timeout=limits,
             )
         except httpx.TimeoutException as exc:
-            raise MachineError(f"{method} {path} timed out ({type(exc).__name__})") from exc
+            raise MachineError(
+                f"did not answer in time ({method} {path}: {type(exc).__name__})"
+            ) from exc
         except httpx.TransportError as exc:
             raise MachineError(
-                f"{method} {path} unreachable ({type(exc).__name__}: {exc})"
+                f"could not be reached ({method} {path}: {type(exc).__name__}: {exc})"
             ) from exc
 
 
@@ -128,8 +130,8 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
     # 401 (wrong secret) and 422 (snapshot refused) will not change by asking again;
     # 5xx (the agent's store is down, a proxy error) and 404/409 races may.
     if code in (401, 403, 422):
-        raise MachineRefused(detail)
-    raise MachineError(detail)
+        raise MachineRefused(f"refused the update ({detail})")
+    raise MachineError(f"failed ({detail})")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

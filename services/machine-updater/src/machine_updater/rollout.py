@@ -83,12 +83,18 @@ async def update_machine(
                     state.count += 1
                     await _attempt(client, machine, target, required, paths, state)
     except TimeoutError:
-        error = f"deadline of {policy.deadline_s:g}s exceeded after {state.count} attempt(s)"
+        error = (
+            f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"
+        )
     except MachineError as exc:
-        error = f"{exc} (after {state.count} attempt(s))"
+        error = f"{exc}, {_attempts(state.count)}"
     return MachineResult(
         machine, state.generation, error, state.called, state.count, time.monotonic() - started
     )
+
+
+def _attempts(count: int) -> str:
+    return "after 1 attempt" if count == 1 else f"after {count} attempts"
 
 
 def _retrying(policy: RetryPolicy) -> AsyncRetrying:
@@ -117,11 +123,11 @@ async def _attempt(
         served = await client.update(machine, snapshot)
     state.generation = served
     if served < required:
-        raise NotLevel(f"serves generation {served}, not {required}")
+        raise NotLevel(f"still serves generation {served}, not {required}")
     for path in paths:
         code = await client.page_status(machine, path)
         if code != 200:
-            raise NotLevel(f"{path} answered {code} at generation {served}")
+            raise NotLevel(f"does not serve the page yet ({path} answered {code})")
 
 
 async def update_all(

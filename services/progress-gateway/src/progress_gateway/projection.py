@@ -212,7 +212,16 @@ def _failed(
 
 
 def _fleet_error(event: events.FleetUpdateFailed) -> str:
-    details = "; ".join(f"{f.machine_id} ({f.region}): {f.error}" for f in event.failures)
-    count = len(event.failures)
-    noun = "machine" if count == 1 else "machines"
-    return f"{count} {noun} could not be updated: {details}"
+    """What failed, where and why, then what the studio can do about it."""
+    failed, total = len(event.failures), len(event.failures) + len(event.updated)
+    details = "; ".join(f"{f.machine_id} ({f.region}) {f.error}" for f in event.failures)
+    if event.updated:
+        served = "The other machines already serve your showcase. "
+        head = f"{failed} of {total} machines could not be updated"
+    else:
+        served = ""
+        head = "The machine could not be updated" if total == 1 else "No machine could be updated"
+    return (
+        f"{head}: {details}. {served}"
+        "Press Retry to try again: only the machines that failed are updated."
+    )
