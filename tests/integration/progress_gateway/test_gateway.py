@@ -28,7 +28,7 @@ def completed(request_id: str):  # type: ignore[no-untyped-def]
     [
         None,
         "not-a-token",
-        issue_token("some-other-secret", "studio", ["r1"]),
+        issue_token("some-other-secret-of-at-least-32-bytes", "studio", ["r1"]),
         issue_token(SECRET, "studio", ["r1"], ttl=dt.timedelta(seconds=-5)),
     ],
     ids=["missing", "garbage", "forged", "expired"],

@@ -5,7 +5,7 @@ Names are the environment variables (case-insensitive); a `.env` file is read wh
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,3 +36,29 @@ class S3Settings(BaseSettings):
     s3_prefix: str = "db"
     s3_connect_timeout_s: float = 3.0
     s3_read_timeout_s: float = 10.0
+
+
+MIN_SECRET_BYTES = 32
+
+
+class ProgressTokenSettings(BaseSettings):
+    """The secret intake signs progress tokens with and the gateway verifies them with.
+
+    One default for both, so a local run without configuration still works end to end; anywhere
+    else set PROGRESS_TOKEN_SECRET to the same random value on both (`make run` generates one).
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    progress_token_secret: str = "dev-progress-token-secret-change-me-in-production"
+
+    @field_validator("progress_token_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # HS256 with a short key can be brute-forced offline from any token a browser holds.
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes; generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from showcase_common.settings import CommonSettings
+from showcase_common.settings import CommonSettings, ProgressTokenSettings
 
 
-class IntakeSettings(CommonSettings):
+class IntakeSettings(CommonSettings, ProgressTokenSettings):
     service_name: str = "intake"
     intake_host: str = "127.0.0.1"
     intake_port: int = 8000
@@ -15,8 +15,7 @@ class IntakeSettings(CommonSettings):
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
     """The index host's own showcases.yml, regenerated on every change."""
 
-    progress_token_secret: str = "dev-progress-secret-change-me-in-production"
-    """Signs progress tokens (the gateway verifies them) and, derived, CSRF tokens and flashes."""
+    # progress_token_secret (ProgressTokenSettings) also keys the CSRF tokens and the flashes.
     progress_token_ttl_s: int = 2 * 3600
 
     public_fleet_url: str = "http://127.0.0.1:8101"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from showcase_common.settings import CommonSettings
+from showcase_common.settings import CommonSettings, ProgressTokenSettings
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(CommonSettings, ProgressTokenSettings):
     service_name: str = "progress-gateway"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8001
-    progress_token_secret: str = "dev-progress-secret-change-me"
-    """Shared with intake (it signs, we verify); the default matches intake's for local runs."""
     public_intake_url: str = "http://127.0.0.1:8000"
     """Base of `retry_url` (the intake's retry endpoint)."""
     projector_enabled: bool = True
