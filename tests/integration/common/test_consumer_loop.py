@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 from showcase_common import events, subjects
 from showcase_common.bus import (
     Backoff,
@@ -200,3 +201,43 @@ async def test_undecodable_and_exhausted_messages_are_dead_lettered_with_their_e
     assert "invalid ShowcaseCreated" in letters[0].headers["Dlq-Error"]
     assert letters[1].headers["Dlq-Error"] == "RetryableError: machine down"
     assert letters[1].headers["Dlq-Attempts"] == "3"
+
+
+def _handled(durable: str, outcome: str) -> float:
+    labels = {"durable": durable, "subject": subjects.SHOWCASE_CREATED, "outcome": outcome}
+    return REGISTRY.get_sample_value("showcase_events_handled_total", labels) or 0.0
+
+
+async def test_every_settlement_is_counted_by_outcome(js) -> None:
+    await js.publish(subjects.SHOWCASE_CREATED, b"{not json", headers={"Nats-Msg-Id": "garbage"})
+    for request_id in ("flaky", "bad", "good"):
+        await Publisher(js).publish(_created(request_id))
+    tries: dict[str, int] = {}
+    done = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        rid = delivery.event.request.request_id  # type: ignore[attr-defined]
+        tries[rid] = tries.get(rid, 0) + 1
+        if rid == "bad":
+            raise PermanentError("refused")
+        if rid == "flaky" and tries[rid] == 1:
+            raise RetryableError("S3 down")
+        if tries.get("flaky") == 2 and "good" in tries:
+            done.set()
+
+    options = ConsumerOptions(fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05))
+    consumer = Consumer(
+        js,
+        subjects.STREAM,
+        "t-metrics",
+        [subjects.SHOWCASE_CREATED],
+        handler=handler,
+        options=options,
+    )
+    await _run(consumer, done)
+
+    assert _handled("t-metrics", "acked") == 2  # good, and flaky on its second delivery
+    assert _handled("t-metrics", "retried") == 1
+    assert _handled("t-metrics", "dead_lettered") == 2  # the garbage and the refused one
+    count = REGISTRY.get_sample_value("showcase_handler_seconds_count", {"durable": "t-metrics"})
+    assert count == 4  # every delivery that reached the handler, timed

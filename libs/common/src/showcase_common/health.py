@@ -14,6 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from showcase_common import metrics
+
 Check = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable, raises with a clear reason when it is not."""
 
@@ -21,8 +23,10 @@ Check = Callable[[], Awaitable[None]]
 def create_health_app(
     checks: dict[str, Check], *, title: str = "health", timeout_s: float = 5.0
 ) -> FastAPI:
-    """`/healthz` and `/readyz` over `checks` (name → a check that raises when not usable)."""
+    """`/healthz` and `/readyz` over `checks` (name → a check that raises when not usable),
+    and the process's `/metrics`."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    metrics.mount(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -27,6 +27,7 @@ from showcase_common.bus.dead_letters import dead_letter
 from showcase_common.bus.errors import PermanentError, RetryableError
 from showcase_common.bus.streams import ensure_consumer
 from showcase_common.logs import request_context
+from showcase_common.metrics import EVENTS_HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class Consumer:
         self._handler = handler
         self._batch_handler = batch_handler
         self.options = options or ConsumerOptions()
+        self._timer = HANDLER_SECONDS.labels(durable)
 
     async def declare(self) -> None:
         await ensure_consumer(
@@ -152,11 +154,12 @@ class Consumer:
             log.error("dead-lettering undecodable message on %s: %s", msg.subject, exc)
             await dead_letter(self._js, msg, self._durable, str(exc))
             await msg.term()
+            EVENTS_HANDLED.labels(self._durable, msg.subject, "dead_lettered").inc()
             return None
 
     async def _settle(self, deliveries: list[Delivery], work: Awaitable[None]) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(deliveries))
-        with request_context(deliveries[0].request_id):
+        with request_context(deliveries[0].request_id), self._timer.time():
             try:
                 await work
             except PermanentError as exc:
@@ -170,13 +173,19 @@ class Consumer:
                     await self._nak(deliveries, exc)
             else:
                 await _each(deliveries, lambda d: d.msg.ack_sync())
+                self._count(deliveries, "acked")
             finally:
                 heartbeat.cancel()
+
+    def _count(self, deliveries: Sequence[Delivery], outcome: str) -> None:
+        for delivery in deliveries:
+            EVENTS_HANDLED.labels(self._durable, delivery.event.subject, outcome).inc()
 
     async def _give_up(self, deliveries: list[Delivery], error: str) -> None:
         for delivery in deliveries:
             await dead_letter(self._js, delivery.msg, self._durable, error)
         await _each(deliveries, lambda d: d.msg.term())
+        self._count(deliveries, "dead_lettered")
 
     async def _nak(self, deliveries: list[Delivery], exc: Exception) -> None:
         attempt = max(d.attempt for d in deliveries)
@@ -191,6 +200,7 @@ class Consumer:
             delay,
         )
         await _each(deliveries, lambda d: d.msg.nak(delay=delay))
+        self._count(deliveries, "retried")
 
     async def _heartbeat(self, deliveries: list[Delivery]) -> None:
         while True:

@@ -8,6 +8,7 @@ from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
 from showcase_common.events import Event, encode
+from showcase_common.metrics import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -32,4 +33,5 @@ class Publisher:
             event.subject, encode(event), timeout=self._timeout_s, headers=headers
         )
         log.debug("published %s seq=%s duplicate=%s", event.subject, ack.seq, ack.duplicate)
+        EVENTS_PUBLISHED.labels(event.subject, str(bool(ack.duplicate)).lower()).inc()
         return ack
