@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from showcase_common import subjects
 from websockets.asyncio.client import connect
 
 from tests.support.stack import STUDIO, LocalStack
@@ -72,6 +74,35 @@ async def test_a_studio_request_reaches_every_machine_and_the_browser(
     showcase = created["showcase"]
     for agent_id in local_stack.agent_urls:
         _assert_listed(local_stack.showcases_yml(agent_id), showcase, created["location"], name)
+    await _assert_each_step_was_counted(local_stack.metrics_urls)
+
+
+async def _assert_each_step_was_counted(urls: dict[str, str]) -> None:
+    """Every service serves /metrics, and the bus counters saw this request's every step."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        scraped = {name: await http.get(url) for name, url in urls.items()}
+    assert {name: r.status_code for name, r in scraped.items()} == dict.fromkeys(urls, 200)
+    samples = {name: _samples(r.text) for name, r in scraped.items()}
+
+    def handled(service: str, durable: str, subject: str) -> float:
+        key = ("showcase_events_handled_total", durable, subject, "acked")
+        return samples[service].get(key, 0.0)
+
+    published = ("showcase_events_published_total", subjects.SHOWCASE_CREATED, "false")
+    assert samples["intake"].get(published, 0.0) >= 1
+    assert handled("syncer", subjects.SYNCER_DURABLE, subjects.SHOWCASE_CREATED) >= 1
+    assert handled("machine-updater", subjects.MACHINE_UPDATER_DURABLE, subjects.INDEX_SYNCED) >= 1
+    assert handled("progress-gateway", subjects.PROGRESS_DURABLE, subjects.FLEET_UPDATED) >= 1
+
+
+def _samples(text: str) -> dict[tuple[str, ...], float]:
+    """Sample values keyed by (name, *label values), in the exposition's label order."""
+    values: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = (sample.name, *sample.labels.values())
+            values[key] = values.get(key, 0.0) + sample.value
+    return values
 
 
 def _html_names(html: str, name: str) -> bool:

@@ -54,6 +54,10 @@ class LocalStack:
     def fleet_url(self) -> str:
         return self.stack.config.fleet_url
 
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        return self.stack.config.metrics_urls
+
     def agent_data_dir(self, agent_id: str) -> Path:
         return self.stack.agent_data_dir(agent_id)
 

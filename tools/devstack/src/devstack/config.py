@@ -190,6 +190,17 @@ class StackConfig:
         """The fleet's public URL (base of redirect_url): the first agent in the local run."""
         return self.agents[0].url
 
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Each service's Prometheus `/metrics` (the syncer and updater: their health port)."""
+        return {
+            "intake": f"{self.intake_url}/metrics",
+            "progress-gateway": f"{self.gateway_url}/metrics",
+            "syncer": f"http://{HOST}:{self.syncer_port}/metrics",
+            "machine-updater": f"http://{HOST}:{self.updater_port}/metrics",
+            **{a.agent_id: f"{a.url}/metrics" for a in self.agents},
+        }
+
 
 _PORT_VARS = {
     "intake_port": "INTAKE_PORT",
