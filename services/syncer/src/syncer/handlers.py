@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from showcase_common import events
 from showcase_common.bus import Delivery, Publisher, RetryableError
 
+from syncer import metrics
 from syncer.ledger import SyncLedger
 from syncer.retention import Retention
 from syncer.snapshot import SnapshotError
@@ -109,24 +110,31 @@ class SyncHandler:
         try:
             published = await self.writer.publish(self._on_retry(deliveries, requests))
         except StorageUnavailable as exc:
+            metrics.PUBLICATIONS.labels("storage_unavailable").inc()
             log.error(
                 "giving up on %d request(s): object store unavailable (%s)", len(requests), exc
             )
             await self._fail(requests, STORAGE_FAILED)
             return
         except (SnapshotError, RaceLost) as exc:
+            kind = "race_lost" if isinstance(exc, RaceLost) else "snapshot_failed"
+            metrics.PUBLICATIONS.labels(kind).inc()
             if not final:
                 raise RetryableError(str(exc)) from exc
             log.error("giving up on %d request(s): %s", len(requests), exc)
             await self._fail(requests, SNAPSHOT_FAILED)
             return
+        snapshot = published.snapshot
+        metrics.PUBLICATIONS.labels("published").inc()
+        metrics.PUBLICATION_SECONDS.observe(self.clock() - started)
+        metrics.GENERATION.set(snapshot.generation)
         covered = [r for r in requests if r.showcase.showcase_id in published.showcase_ids]
         missing = [r for r in requests if r.showcase.showcase_id not in published.showcase_ids]
-        snapshot = published.snapshot
         await self.publisher.publish(
             events.IndexSynced(snapshot=snapshot, requests=covered),
             msg_id=f"synced:{snapshot.generation}",
         )
+        metrics.REQUESTS_COVERED.inc(len(covered))
         await self.ledger.record((r.request_id for r in covered), snapshot.generation)
         log.info(
             "generation %d covers %d request(s) in %.2fs",

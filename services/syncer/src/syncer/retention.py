@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from showcase_common.snapshots import SnapshotStore, SnapshotStoreError, StoredGeneration
 
+from syncer import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +76,7 @@ class Retention:
         doomed = expired(self.store.list_generations(), self.policy, self._clock(), pointer)
         if doomed:
             self.store.delete([g.key for g in doomed])
+            metrics.GENERATIONS_REMOVED.inc(len(doomed))
             log.info(
                 "retention removed %d generation(s): %d..%d",
                 len(doomed),

@@ -31,6 +31,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from syncer import metrics
 from syncer.snapshot import LocalSnapshot, Snapshotter
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class GenerationWriter:
         async def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             assert exc is not None
+            metrics.S3_RETRIES.inc()
             await on_retry(state.attempt_number + 1, policy.attempts, exc)
 
         retrying = AsyncRetrying(
