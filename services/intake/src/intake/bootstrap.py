@@ -12,11 +12,13 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 
+from intake import metrics
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, create_schema, make_engine
@@ -134,10 +136,23 @@ def create_app(
     app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
     app.state.container = container
     validation_errors.install(app)
+    _count_invalid_bodies(app)
     app.include_router(api_router)
+    metrics.mount(app)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
     return app
+
+
+def _count_invalid_bodies(app: FastAPI) -> None:
+    """FastAPI's own 422 (a body that fails the schema) is invalid input too: count it so."""
+    answer = app.exception_handlers[RequestValidationError]
+
+    async def counted(request: Request, exc: Exception) -> Response:
+        metrics.REFUSALS.labels("invalid").inc()
+        return await answer(request, exc)  # type: ignore[no-any-return]
+
+    app.add_exception_handler(RequestValidationError, counted)

@@ -22,6 +22,7 @@ from showcase_common.index.models import Location, Showcase, User
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from intake import metrics
 from intake.background import PollingRelay
 from intake.db import Database
 from intake.models import MailOutbox
@@ -108,6 +109,12 @@ class MailRelay(PollingRelay):
 
     async def attempt(self, row_id: str) -> Outcome:
         """One claimed attempt at one row."""
+        outcome = await self._attempt(row_id)
+        if outcome is not Outcome.SKIPPED:
+            metrics.ADMIN_EMAILS.labels(outcome.value).inc()
+        return outcome
+
+    async def _attempt(self, row_id: str) -> Outcome:
         row = await to_thread.run_sync(self._claim, row_id)
         if row is None:
             return Outcome.SKIPPED

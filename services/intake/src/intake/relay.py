@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from anyio import to_thread
 from showcase_common import events
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
+from intake import metrics
 from intake.background import PollingRelay
 from intake.db import Database
 from intake.models import Outbox, Request
@@ -39,6 +40,7 @@ class OutboxRelay(PollingRelay):
         while True:
             rows = await to_thread.run_sync(self._unsent)
             if not rows:
+                metrics.OUTBOX_UNSENT.set(0)
                 return sent
             for row in rows:
                 try:
@@ -47,6 +49,7 @@ class OutboxRelay(PollingRelay):
                     )
                 except BusUnavailable as exc:
                     log.info("outbox: %d row(s) wait for the bus (%s)", len(rows), exc)
+                    metrics.OUTBOX_UNSENT.set(await to_thread.run_sync(self._count_unsent))
                     return sent
                 await to_thread.run_sync(self._mark_sent, row)
                 sent += 1
@@ -60,6 +63,13 @@ class OutboxRelay(PollingRelay):
                 .limit(self._batch)
             )
             return list(session.exec(statement))
+
+    def _count_unsent(self) -> int:
+        with self._db.session() as session:
+            statement = (
+                select(func.count()).select_from(Outbox).where(col(Outbox.sent_at).is_(None))
+            )
+            return session.exec(statement).one()
 
     def _mark_sent(self, row: Outbox) -> None:
         now = self._clock()

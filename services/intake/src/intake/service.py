@@ -20,7 +20,7 @@ from showcase_common.index.models import Location, Showcase, User
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from intake import showcases
+from intake import metrics, showcases
 from intake.db import Database
 from intake.mail import admin_notice
 from intake.models import IdempotencyKey, Outbox, Request
@@ -156,6 +156,7 @@ class IntakeService:
             return _stored(session, user, idempotency)
 
     def _after_change(self, queued: bool) -> None:
+        metrics.SHOWCASES_CREATED.labels("studio_request" if queued else "admin").inc()
         self._on_change()  # showcases.yml
         if queued:
             self._on_outbox()

@@ -11,6 +11,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from showcase_common.index.models import User
 from sqlmodel import Session, select
 
+from intake import metrics
 from intake.container import Container
 
 _basic = HTTPBasic(realm="showcases", auto_error=False)
@@ -39,6 +40,7 @@ def current_user(
 ) -> User:
     """The authenticated user; 401 with a Basic challenge otherwise (sync: argon2 runs off-loop)."""
     if credentials is None:
+        metrics.REFUSALS.labels("unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
     login = credentials.username[:64]
     user = session.exec(select(User).where(User.login == login)).first()
@@ -46,6 +48,7 @@ def current_user(
     valid = container.credentials.check(login, credentials.password, stored_hash)
     # compare_digest keeps the login comparison itself constant-time too.
     if user is None or not valid or not secrets.compare_digest(user.login, login):
+        metrics.REFUSALS.labels("bad_credentials").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     return user
 

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids (X-Request-ID in and out, in every log line) and the body limit."""
+"""ASGI middleware: request ids (X-Request-ID in and out, in every log line), request metrics
+and the body limit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from showcase_common.events import new_id
 from showcase_common.logs import request_context
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from intake import metrics
 
 log = logging.getLogger("intake.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -34,6 +37,7 @@ class RequestIdMiddleware:
         given = _header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else new_id()
         status_code = 500
+        mount = metrics.mount_prefix(scope)
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -48,12 +52,13 @@ class RequestIdMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                elapsed = time.perf_counter() - started
+                route = metrics.route_template(scope, mount)
+                metrics.HTTP_SECONDS.labels(route, metrics.status_class(status_code)).observe(
+                    elapsed
+                )
                 log.info(
-                    "%s %s %d %.1fms",
-                    scope["method"],
-                    scope["path"],
-                    status_code,
-                    (time.perf_counter() - started) * 1000,
+                    "%s %s %d %.1fms", scope["method"], scope["path"], status_code, elapsed * 1000
                 )
 
 
@@ -104,6 +109,7 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(send: Send) -> None:
+    metrics.REFUSALS.labels("too_large").inc()
     body = json.dumps({"detail": "request body too large"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

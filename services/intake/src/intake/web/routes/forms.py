@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
 from sqlmodel import Session, col, select
 
+from intake import metrics
 from intake.service import Answer, Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
@@ -73,13 +74,16 @@ async def create_showcase(
     form = await http.form()
     values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
     if not csrf.form_allowed(http, container.csrf, user.login, form.get("csrf_token")):
+        metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
     draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
     try:
         created = await to_thread.run_sync(container.service.create_showcase, user, draft)
     except Invalid as exc:
+        metrics.REFUSALS.labels("invalid").inc()
         return _form(http, container, session, user, values, exc.errors, 422)
     except Forbidden:
+        metrics.REFUSALS.labels("not_owner").inc()
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form
     if created.request is None:
