@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from progress_gateway.bootstrap import build_projector
 from progress_gateway.config import GatewaySettings
 from progress_gateway.projector import Projector
+from prometheus_client import REGISTRY
 from showcase_common import events
 
 from tests.unit.progress_gateway.fakes import (
@@ -152,6 +153,25 @@ async def test_a_concurrent_write_is_never_lost(projector, store) -> None:
     state = store.state("r1")
     assert (state.progress, state.seq, state.message) == (51, 3, "Updated machine 1 of 3 (iad)…")
     del synced
+
+
+def _projections(outcome: str) -> float:
+    return REGISTRY.get_sample_value("gateway_projections_total", {"outcome": outcome}) or 0.0
+
+
+async def test_projections_are_counted_by_outcome(projector, store) -> None:
+    outcomes = ("written", "skipped", "conflict")
+    before = {o: _projections(o) for o in outcomes}
+    created, synced = happy_path([ref()])[:2]
+    for _ in range(2):  # the second is a redelivery: skipped
+        await projector.handle(delivery(created, 1))
+    store.before_write = lambda rid: store.put(store.state(rid).model_copy(update={"seq": 1}))
+    await projector.handle(delivery(synced, 2))  # loses one round to "another replica"
+    assert {o: _projections(o) - before[o] for o in outcomes} == {
+        "written": 2,
+        "skipped": 1,
+        "conflict": 1,
+    }
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import jwt
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
 from showcase_common.tokens import InvalidToken, verify_token
 
-from progress_gateway import sockets
+from progress_gateway import metrics, sockets
 from progress_gateway.config import GatewaySettings
 from progress_gateway.runtime import Runtime
 
@@ -31,10 +32,18 @@ async def progress_socket(
     try:
         grant = verify_token(runtime.settings.progress_token_secret, token)
     except InvalidToken as exc:
+        metrics.WEBSOCKETS_REFUSED.labels(_refusal(token, exc)).inc()
         # Accept first so the browser sees the reason (a refused handshake is an opaque 403).
         await websocket.close(sockets.CLOSE_UNAUTHORIZED, f"unauthorized: {exc}"[:120])
         return
     await sockets.serve(websocket, grant, runtime.store, runtime.feed)
+
+
+def _refusal(token: str | None, exc: InvalidToken) -> str:
+    """A bounded reason: an expired token is routine (an old tab), an invalid one is not."""
+    if not token:
+        return "missing"
+    return "expired" if isinstance(exc.__cause__, jwt.ExpiredSignatureError) else "invalid"
 
 
 @router.get("/healthz")
@@ -64,4 +73,5 @@ def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
 
     app = FastAPI(title="progress-gateway", lifespan=lifespan)
     app.include_router(router)
+    metrics.mount(app)
     return app

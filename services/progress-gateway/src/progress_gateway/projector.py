@@ -6,6 +6,7 @@ import logging
 
 from showcase_common.bus import Delivery, PermanentError, RetryableError
 
+from progress_gateway import metrics
 from progress_gateway.projection import Links, apply, request_refs
 from progress_gateway.store import (
     InvalidRequestId,
@@ -41,11 +42,14 @@ class Projector:
             current = stored.progress if stored else None
             nxt = apply(current, delivery.event, ref, delivery.stream_seq, self._links)
             if nxt is None:
+                metrics.PROJECTIONS.labels("skipped").inc()
                 return  # older than what is stored, or no change: nothing to write
             try:
                 await self._store.write(nxt, stored.revision if stored else None)
             except StaleRevision:
+                metrics.PROJECTIONS.labels("conflict").inc()
                 continue  # another replica wrote first: re-read and re-apply
+            metrics.PROJECTIONS.labels("written").inc()
             log.info("request %s: %s %d%% (%s)", ref.request_id, nxt.status, nxt.progress, nxt.step)
             return
         raise RetryableError(f"request {ref.request_id}: too much write contention", delay_s=0.5)

@@ -18,6 +18,7 @@ from showcase_common.progress import RequestProgress
 from showcase_common.tokens import ProgressGrant
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from progress_gateway import metrics
 from progress_gateway.feed import Feed, Subscription
 from progress_gateway.store import ProgressStore, StoreUnavailable, Versioned
 
@@ -40,10 +41,11 @@ class ProgressSender:
         if stored is None:
             self._sent[request_id] = 0
             await self._ws.send_json(RequestProgress(request_id=request_id).public())
+            metrics.MESSAGES_SENT.labels("initial").inc()
             return
-        await self.change(request_id, stored)
+        await self.change(request_id, stored, kind="initial")
 
-    async def change(self, request_id: str, stored: Versioned) -> None:
+    async def change(self, request_id: str, stored: Versioned, kind: str = "change") -> None:
         if request_id in self._foreign or stored.revision <= self._sent.get(request_id, -1):
             return
         owner = stored.progress.user
@@ -54,6 +56,7 @@ class ProgressSender:
             return
         self._sent[request_id] = stored.revision
         await self._ws.send_json(stored.progress.public())
+        metrics.MESSAGES_SENT.labels(kind).inc()
 
     async def forward(self, sub: Subscription) -> None:
         while True:
@@ -67,6 +70,7 @@ async def serve(
     """Run an accepted connection until the browser leaves or the token expires."""
     sub = feed.subscribe(grant.request_ids)
     sender = ProgressSender(websocket, grant.user)
+    metrics.WEBSOCKETS_OPEN.inc()
     try:
         for request_id in sorted(grant.request_ids):
             await sender.initial(request_id, await store.read(request_id))
@@ -75,12 +79,14 @@ async def serve(
         )
     except StoreUnavailable as exc:
         log.warning("progress store unavailable: %s", exc)
+        metrics.WEBSOCKETS_CLOSED.labels("store_unavailable").inc()
         with contextlib.suppress(Exception):
             await websocket.close(CLOSE_TRY_AGAIN_LATER, "progress store unavailable")
     except (WebSocketDisconnect, RuntimeError):
-        pass  # the browser left while we were sending
+        metrics.WEBSOCKETS_CLOSED.labels("client").inc()  # it left while we were sending
     finally:
         sub.close()
+        metrics.WEBSOCKETS_OPEN.dec()
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -88,6 +94,7 @@ async def _until_closed(websocket: WebSocket) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
+            metrics.WEBSOCKETS_CLOSED.labels("client").inc()
             return
 
 
@@ -96,6 +103,7 @@ async def _until_expired(websocket: WebSocket, grant: ProgressGrant) -> None:
     left = (grant.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
     await asyncio.sleep(max(0.0, left))
     await websocket.close(CLOSE_UNAUTHORIZED, "token expired")
+    metrics.WEBSOCKETS_CLOSED.labels("token_expired").inc()
 
 
 async def _first_of(*coros: Coroutine[Any, Any, None]) -> None:
