@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 from devstack.ports import free_port
+from prometheus_client.parser import text_string_to_metric_families
 from showcase_common.bus import Publisher
 from showcase_common.events import FleetUpdated, FleetUpdateFailed, IndexSynced, MachineUpdateFailed
 
@@ -30,6 +31,10 @@ from tests.integration.machine_updater.conftest import (
     summer_request,
 )
 from tests.support.agents import AgentFleet, AgentProcess, wait_until
+from tests.support.waiting import eventually
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+"""`/metrics` sample values by (name, labels)."""
 
 
 class UpdaterProcess:
@@ -60,6 +65,17 @@ class UpdaterProcess:
             return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def metrics(self) -> Samples:
+        """`/metrics` on the health port, as sample values keyed by (name, labels)."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        response = httpx.get(url, timeout=5, follow_redirects=True)
+        assert response.status_code == 200
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -114,6 +130,7 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     assert hung.proc is not None
     os.kill(hung.proc.pid, signal.SIGSTOP)  # accepts connections, never answers
 
+    before = await asyncio.to_thread(updater_process.metrics)
     snapshot = await asyncio.to_thread(index.publish, 2, SUMMER)
     await Publisher(js).publish(IndexSynced(snapshot=snapshot, requests=[summer_request()]))
     failed = await log.wait_for(lambda e: isinstance(e, FleetUpdateFailed))
@@ -125,6 +142,16 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     assert "could not be reached" in reasons["m3"] and "after 2 attempts" in reasons["m3"]
     assert "did not answer in time" in reasons["m4"]
     assert {e.machine_id for e in log.of(MachineUpdateFailed)} == {"m3", "m4"}
+    await _counted(updater_process, before, "updater_rollouts_total", outcome="failed")
+    after = await asyncio.to_thread(updater_process.metrics)
+    machines = {
+        (region, outcome): _moved(
+            before, after, "updater_machine_updates_total", region=region, outcome=outcome
+        )
+        for region, outcome in [("iad", "updated"), ("ord", "updated"), ("sjc", "failed")]
+    }
+    assert set(machines.values()) == {1}, machines
+    assert _moved(before, after, "updater_machine_retries_total", region="sjc") == 1  # 2 attempts
 
     os.kill(hung.proc.pid, signal.SIGCONT)
     await asyncio.to_thread(down.start, STARTUP_S)
@@ -133,8 +160,23 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     done = await log.wait_for(lambda e: isinstance(e, FleetUpdated))
 
     assert isinstance(done, FleetUpdated) and done.machine_ids == ["m3", "m4"]
+    await _counted(updater_process, before, "updater_rollouts_total", outcome="updated")
     async with httpx.AsyncClient() as http:
         for agent in agents:
             page = await http.get(agent.url + summer_request().showcase.path)
             assert page.status_code == 200, agent.agent_id
     assert await asyncio.to_thread(updater_process.stop) == 0  # drains on SIGTERM
+
+
+def _moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+async def _counted(process: UpdaterProcess, before: Samples, name: str, **labels: str) -> None:
+    """Until the sample moved by one: it is counted just after the fleet event is published."""
+
+    async def moved() -> bool:
+        return _moved(before, await asyncio.to_thread(process.metrics), name, **labels) == 1
+
+    await eventually(moved, 30, f"{name} {labels} counted")

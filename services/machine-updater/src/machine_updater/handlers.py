@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from showcase_common.bus import Delivery, Publisher, RetryableError
 from showcase_common.events import IndexSynced, Snapshot
 
+from machine_updater import metrics
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
@@ -70,13 +71,17 @@ class RolloutHandler:
             concurrency=self._concurrency,
             on_result=report.machine_finished,
         )
-        await report.fleet_finished(results, skipped, time.monotonic() - started)
+        duration_s = time.monotonic() - started
+        await report.fleet_finished(results, skipped, duration_s)
+        metrics.rollout_finished(results, duration_s)
 
     async def _select(self, p: Plan) -> tuple[list[Machine], list[str]]:
         try:
             fleet = await self._fleet.machines()
         except FleetError as exc:
+            metrics.ROLLOUTS.labels("fleet_unavailable").inc()
             raise RetryableError(str(exc)) from exc
+        metrics.fleet_listed(fleet)
         chosen = [m for m in fleet if p.machine_ids is None or m.id in p.machine_ids]
         for machine in chosen:
             if not machine.active:
@@ -94,7 +99,7 @@ class RolloutHandler:
                 return newest  # a newer generation supersedes this one; it covers our requests
             return p.snapshot
 
-        return await update_machine(
+        result = await update_machine(
             self._client,
             machine,
             target=target,
@@ -102,3 +107,5 @@ class RolloutHandler:
             paths=p.paths,
             policy=self._policy,
         )
+        metrics.machine_finished(result)
+        return result
