@@ -27,8 +27,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def scrape(gateway) -> Samples:  # type: ignore[no-untyped-def]
-    # follow_redirects as Prometheus does: the shared mount answers /metrics with a 307 to /metrics/
-    async with httpx.AsyncClient(base_url=gateway.http_url, follow_redirects=True) as http:
+    async with httpx.AsyncClient(base_url=gateway.http_url) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200
     return {

@@ -2,7 +2,7 @@ import datetime as dt
 
 import jwt
 import pytest
-from showcase_common.tokens import InvalidToken, issue_token, verify_token
+from showcase_common.tokens import InvalidToken, TokenExpired, issue_token, verify_token
 
 SECRET = "s3cret-for-tests-only-0123456789abcdef"
 
@@ -42,3 +42,13 @@ def test_a_token_without_request_ids_is_refused() -> None:
     )
     with pytest.raises(InvalidToken, match="names no requests"):
         verify_token(SECRET, token)
+
+
+def test_an_expired_token_is_told_apart_from_a_forged_one() -> None:
+    expired = issue_token(SECRET, "studio", ["r1"], ttl=dt.timedelta(seconds=-1))
+    with pytest.raises(TokenExpired):
+        verify_token(SECRET, expired)
+    forged = issue_token("another-secret-of-at-least-32-bytes!", "studio", ["r1"])
+    with pytest.raises(InvalidToken) as refused:
+        verify_token(SECRET, forged)
+    assert not isinstance(refused.value, TokenExpired)

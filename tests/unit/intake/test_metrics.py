@@ -19,8 +19,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def scrape(client: httpx.AsyncClient) -> Samples:
-    # follow_redirects as Prometheus does: the shared mount answers /metrics with a 307 to /metrics/
-    response = await client.get("/metrics", follow_redirects=True)
+    response = await client.get("/metrics")
     assert response.status_code == 200
     return {
         (s.name, frozenset(s.labels.items())): s.value

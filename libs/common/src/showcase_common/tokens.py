@@ -19,6 +19,10 @@ class InvalidToken(Exception):
     """The token is missing, forged, expired or malformed."""
 
 
+class TokenExpired(InvalidToken):
+    """The token was valid once: the page should fetch a fresh one, not give up."""
+
+
 @dataclass(frozen=True)
 class ProgressGrant:
     user: str
@@ -53,6 +57,8 @@ def verify_token(secret: str, token: str | None) -> ProgressGrant:
             audience=_AUDIENCE,
             options={"require": ["exp", "sub"]},
         )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpired(str(exc)) from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     rids = claims.get("rids")

@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import jwt
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
-from showcase_common.tokens import InvalidToken, verify_token
+from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
 
 from progress_gateway import metrics, sockets
 from progress_gateway.config import GatewaySettings
@@ -43,7 +42,7 @@ def _refusal(token: str | None, exc: InvalidToken) -> str:
     """A bounded reason: an expired token is routine (an old tab), an invalid one is not."""
     if not token:
         return "missing"
-    return "expired" if isinstance(exc.__cause__, jwt.ExpiredSignatureError) else "invalid"
+    return "expired" if isinstance(exc, TokenExpired) else "invalid"
 
 
 @router.get("/healthz")
