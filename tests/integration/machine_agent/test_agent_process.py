@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from showcase_common.index.models import Showcase
 from showcase_common.settings import S3Settings
 
@@ -37,8 +38,12 @@ def test_an_update_over_http_then_a_stopped_agent_catches_up_at_boot(
     agent = agent_fleet.start("m1", "ord")
     agent.wait_for_generation(1)  # it caught up with the pointer at boot
 
+    before = _outcomes(agent.url)
     assert agent.update(first, secret="wrong").status_code == 401
     assert agent.update(first).json()["changed"] is False
+    after = _outcomes(agent.url)  # the process serves its own /metrics
+    moved = {k: delta for k in after if (delta := after[k] - before.get(k, 0.0))}
+    assert moved == {"unauthorized": 1, "no_op": 1}
     agent.stop()
     # a roll-out happens while the machine is stopped
     write_index(tmp_path / "two.sqlite3", *sample_rows([AUTUMN]))
@@ -62,3 +67,15 @@ def test_with_the_store_unreachable_it_starts_and_serves_what_it_has(
     assert agent.status() == {"machine_id": "m2", "region": "iad", "generation": None}
     ready = httpx.get(agent.url + "/readyz")
     assert ready.status_code == 503
+
+
+def _outcomes(url: str) -> dict[str, float]:
+    """`agent_updates_total` by outcome, from the agent's `/metrics`."""
+    response = httpx.get(url + "/metrics", follow_redirects=True)
+    assert response.status_code == 200
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "agent_updates_total"
+    }

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from showcase_common.events import Snapshot
 from showcase_common.logs import request_context
 
+from machine_agent import metrics
 from machine_agent.applier import (
     Applier,
     ApplyFailed,
@@ -52,6 +53,7 @@ def require_secret(
         and hmac.compare_digest(given.strip().encode(), expected.get_secret_value().encode())
     )
     if not ok:
+        metrics.UPDATES.labels("unauthorized").inc()
         raise HTTPException(
             401, "invalid or missing bearer secret", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -75,19 +77,25 @@ async def update_config(
         try:
             result = await applier.apply_within(snapshot, settings.agent_update_timeout_s)
         except StaleGeneration as exc:
+            metrics.UPDATES.labels("stale").inc()
             return _error(409, str(exc), settings, exc.current)
         except SnapshotRefused as exc:
+            metrics.UPDATES.labels("refused").inc()
             log.warning("refused generation %d: %s", snapshot.generation, exc)
             return _error(422, f"snapshot refused: {exc}", settings, applier.generation)
         except StoreUnavailable as exc:
+            metrics.UPDATES.labels("store_unavailable").inc()
             log.warning("store unavailable for generation %d: %s", snapshot.generation, exc)
             return _error(503, str(exc), settings, applier.generation)
         except UpdateTimedOut as exc:
+            metrics.UPDATES.labels("timeout").inc()
             log.warning("%s", exc)
             return _error(504, str(exc), settings, applier.generation)
         except ApplyFailed as exc:
+            metrics.UPDATES.labels("failed").inc()
             log.error("generation %d failed: %s", snapshot.generation, exc)
             return _error(500, str(exc), settings, applier.generation)
+    metrics.UPDATES.labels("applied" if result.changed else "no_op").inc()
     return {
         "machine_id": settings.agent_id,
         "region": settings.agent_region,

@@ -19,6 +19,7 @@ from typing import TypeVar
 from showcase_common.events import Snapshot
 from showcase_common.snapshots import ChecksumMismatch, SnapshotStore, SnapshotStoreError
 
+from machine_agent import metrics
 from machine_agent.files import replace_atomically
 from machine_agent.index_data import IndexData, SnapshotRefused, check_integrity, read_index
 from machine_agent.prerender import Prerenderer
@@ -99,6 +100,7 @@ class Applier:
             leftover.unlink(missing_ok=True)
         self._state = StateFile(self.layout.state_file)
         self.served: ServedState | None = self._state.load()
+        metrics.GENERATION.set(self.generation or 0)
         self.prerenderer = Prerenderer(self.layout.pages_dir)
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[ApplyResult]] = set()
@@ -163,6 +165,7 @@ class Applier:
         finally:
             incoming.unlink(missing_ok=True)
         timings["total"] = round(time.perf_counter() - started, 4)
+        metrics.applied(result)
         log.info(
             "applied generation %d in %.3fs (%s); pages rendered %d of %d, removed %d; "
             "files changed: %s",

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from showcase_common import validation_errors
+from showcase_common import metrics, validation_errors
 from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
@@ -58,4 +58,5 @@ def create_app(
     app.state.applier = applier
     app.state.catchup = catchup
     app.include_router(router)
+    metrics.mount(app)
     return app

@@ -1,0 +1,44 @@
+"""The agent's own metrics, served at `GET /metrics` on its app.
+
+No label names a showcase or a snapshot: outcomes and phases are a fixed handful of values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge, Histogram
+from showcase_common.metrics import DURATION_BUCKETS
+
+if TYPE_CHECKING:  # the applier imports this module
+    from machine_agent.applier import ApplyResult
+
+UPDATES = Counter(
+    "agent_updates_total",
+    "update_config calls by outcome: applied, no_op (generation already served), stale (409), "
+    "refused (422), store_unavailable (503), timeout (504, goes on in the background), "
+    "failed (500), unauthorized (401).",
+    ["outcome"],
+)
+APPLY_SECONDS = Histogram(
+    "agent_apply_seconds",
+    "Time of each phase of a successful apply (download, verify, swap, regenerate, prerender) "
+    "and its total; boot catch-up included.",
+    ["phase"],
+    buckets=DURATION_BUCKETS,
+)
+PAGES_RENDERED = Counter(
+    "agent_pages_rendered_total",
+    "Showcase and studio pages rendered (those whose inputs changed; unchanged pages are kept).",
+)
+GENERATION = Gauge(
+    "agent_generation",
+    "The index generation this machine serves (0 before its first).",
+)
+
+
+def applied(result: ApplyResult) -> None:
+    for phase, seconds in result.timings.items():
+        APPLY_SECONDS.labels(phase).observe(seconds)
+    PAGES_RENDERED.inc(result.pages_rendered)
+    GENERATION.set(result.generation)

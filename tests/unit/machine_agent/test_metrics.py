@@ -1,0 +1,67 @@
+"""The agent's `/metrics`: every update_config outcome, the apply phases, pages and generation.
+
+Read over HTTP from the app, as Prometheus would; deltas, since the registry is process-wide.
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.unit.machine_agent.conftest import Publish, update
+from tests.unit.machine_agent.fakes import FakeSnapshotStore
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def _scrape(client: TestClient) -> Samples:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def _moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_update_outcomes_are_counted(
+    client: TestClient, publish: Publish, store: FakeSnapshotStore
+) -> None:
+    first, second = publish(1), publish(2)
+    tampered = publish(3)
+    store.objects[tampered.object_key] += b"tampered"
+    before = _scrape(client)
+
+    assert update(client, first).status_code == 200  # applied
+    assert update(client, first).status_code == 200  # no_op
+    assert update(client, first, {"Authorization": "Bearer nope"}).status_code == 401
+    assert update(client, tampered).status_code == 422
+    store.down = True
+    assert update(client, second).status_code == 503
+    store.down = False
+    assert update(client, second).status_code == 200  # applied
+    assert update(client, first).status_code == 409
+
+    after = _scrape(client)
+    outcomes = ["applied", "no_op", "unauthorized", "refused", "store_unavailable", "stale"]
+    counted = {o: _moved(before, after, "agent_updates_total", outcome=o) for o in outcomes}
+    assert counted == {o: (2 if o == "applied" else 1) for o in outcomes}
+
+
+def test_an_apply_times_its_phases_counts_its_pages_and_sets_the_generation(
+    client: TestClient, publish: Publish
+) -> None:
+    before = _scrape(client)
+
+    body = update(client, publish(4)).json()
+
+    after = _scrape(client)
+    for phase in ("download", "verify", "swap", "regenerate", "prerender", "total"):
+        assert _moved(before, after, "agent_apply_seconds_count", phase=phase) == 1, phase
+    assert _moved(before, after, "agent_pages_rendered_total") == body["pages_rendered"] > 0
+    assert after["agent_generation", frozenset()] == 4
