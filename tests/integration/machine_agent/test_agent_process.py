@@ -71,7 +71,7 @@ def test_with_the_store_unreachable_it_starts_and_serves_what_it_has(
 
 def _outcomes(url: str) -> dict[str, float]:
     """`agent_updates_total` by outcome, from the agent's `/metrics`."""
-    response = httpx.get(url + "/metrics", follow_redirects=True)
+    response = httpx.get(url + "/metrics")
     assert response.status_code == 200
     return {
         sample.labels["outcome"]: sample.value

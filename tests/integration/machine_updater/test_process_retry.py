@@ -69,7 +69,7 @@ class UpdaterProcess:
     def metrics(self) -> Samples:
         """`/metrics` on the health port, as sample values keyed by (name, labels)."""
         url = f"http://127.0.0.1:{self.port}/metrics"
-        response = httpx.get(url, timeout=5, follow_redirects=True)
+        response = httpx.get(url, timeout=5)
         assert response.status_code == 200
         return {
             (sample.name, frozenset(sample.labels.items())): sample.value

@@ -118,7 +118,7 @@ async def _sync_one(nats_url: str, index_db: Path, n: int) -> None:
 
 def _metrics(base: str) -> dict[tuple[str, ...], float]:
     """`/metrics` as sample values keyed by (name, *label values)."""
-    response = httpx.get(f"{base}/metrics", timeout=5, follow_redirects=True)
+    response = httpx.get(f"{base}/metrics", timeout=5)
     assert response.status_code == 200
     return {
         (sample.name, *sample.labels.values()): sample.value

@@ -15,7 +15,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def _scrape(client: TestClient) -> Samples:
-    response = client.get("/metrics")
+    response = client.get("/metrics", follow_redirects=False)  # served at /metrics itself
     assert response.status_code == 200
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
