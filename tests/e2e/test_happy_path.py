@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html as html_lib
 import json
 import uuid
@@ -10,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from showcase_common import subjects
 from websockets.asyncio.client import connect
 
+from tests.support.metrics import parse_samples, sample
 from tests.support.stack import STUDIO, LocalStack
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -74,35 +76,50 @@ async def test_a_studio_request_reaches_every_machine_and_the_browser(
     showcase = created["showcase"]
     for agent_id in local_stack.agent_urls:
         _assert_listed(local_stack.showcases_yml(agent_id), showcase, created["location"], name)
-    await _assert_each_step_was_counted(local_stack.metrics_urls)
+    await _assert_each_step_was_counted(local_stack.metrics_urls, list(local_stack.agent_urls))
 
 
-async def _assert_each_step_was_counted(urls: dict[str, str]) -> None:
-    """Every service serves /metrics, and the bus counters saw this request's every step."""
+async def _assert_each_step_was_counted(urls: dict[str, str], agent_ids: list[str]) -> None:
+    """Every service serves /metrics, and the bus counters saw this request's every step.
+
+    A delivery is counted once it is acked, just after its handler published the next event,
+    so a scrape may come a moment early: poll until every count is there."""
+    uncounted: list[str] = []
+
+    async def all_counted() -> bool:
+        uncounted[:] = await _uncounted_steps(urls, agent_ids)
+        return not uncounted
+
+    with contextlib.suppress(TimeoutError):
+        await eventually(all_counted, 30, "the counters")
+    assert not uncounted
+
+
+async def _uncounted_steps(urls: dict[str, str], agent_ids: list[str]) -> list[str]:
     async with httpx.AsyncClient(timeout=30) as http:
         scraped = {name: await http.get(url) for name, url in urls.items()}
     assert {name: r.status_code for name, r in scraped.items()} == dict.fromkeys(urls, 200)
-    samples = {name: _samples(r.text) for name, r in scraped.items()}
+    samples = {name: parse_samples(r.text) for name, r in scraped.items()}
 
-    def handled(service: str, durable: str, subject: str) -> float:
-        key = ("showcase_events_handled_total", durable, subject, "acked")
-        return samples[service].get(key, 0.0)
+    def acked(service: str, durable: str, subject: str) -> float:
+        labels = {"durable": durable, "subject": subject, "outcome": "acked"}
+        return sample(samples[service], "showcase_events_handled_total", **labels)
 
-    published = ("showcase_events_published_total", subjects.SHOWCASE_CREATED, "false")
-    assert samples["intake"].get(published, 0.0) >= 1
-    assert handled("syncer", subjects.SYNCER_DURABLE, subjects.SHOWCASE_CREATED) >= 1
-    assert handled("machine-updater", subjects.MACHINE_UPDATER_DURABLE, subjects.INDEX_SYNCED) >= 1
-    assert handled("progress-gateway", subjects.PROGRESS_DURABLE, subjects.FLEET_UPDATED) >= 1
-
-
-def _samples(text: str) -> dict[tuple[str, ...], float]:
-    """Sample values keyed by (name, *label values), in the exposition's label order."""
-    values: dict[tuple[str, ...], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = (sample.name, *sample.labels.values())
-            values[key] = values.get(key, 0.0) + sample.value
-    return values
+    published = {"subject": subjects.SHOWCASE_CREATED, "duplicate": "false"}
+    counts = {
+        "intake published": sample(
+            samples["intake"], "showcase_events_published_total", **published
+        ),
+        "syncer acked": acked("syncer", subjects.SYNCER_DURABLE, subjects.SHOWCASE_CREATED),
+        "updater acked": acked(
+            "machine-updater", subjects.MACHINE_UPDATER_DURABLE, subjects.INDEX_SYNCED
+        ),
+        "projector acked": acked(
+            "progress-gateway", subjects.PROGRESS_DURABLE, subjects.FLEET_UPDATED
+        ),
+        **{f"{a} generation": sample(samples[a], "agent_generation") for a in agent_ids},
+    }
+    return [step for step, count in counts.items() if count < 1]
 
 
 def _html_names(html: str, name: str) -> bool:

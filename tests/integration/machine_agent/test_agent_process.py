@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from showcase_common.index.models import Showcase
 from showcase_common.settings import S3Settings
 
@@ -17,6 +16,7 @@ from tests.support.agents import (
     snapshot_store,
     write_index,
 )
+from tests.support.metrics import parse_samples
 
 AUTUMN = Showcase(
     id=11,
@@ -74,8 +74,7 @@ def _outcomes(url: str) -> dict[str, float]:
     response = httpx.get(url + "/metrics")
     assert response.status_code == 200
     return {
-        sample.labels["outcome"]: sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-        if sample.name == "agent_updates_total"
+        dict(labels)["outcome"]: value
+        for (name, labels), value in parse_samples(response.text).items()
+        if name == "agent_updates_total"
     }

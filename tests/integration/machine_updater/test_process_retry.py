@@ -18,7 +18,6 @@ import httpx
 import pytest
 import yaml
 from devstack.ports import free_port
-from prometheus_client.parser import text_string_to_metric_families
 from showcase_common.bus import Publisher
 from showcase_common.events import FleetUpdated, FleetUpdateFailed, IndexSynced, MachineUpdateFailed
 
@@ -31,10 +30,8 @@ from tests.integration.machine_updater.conftest import (
     summer_request,
 )
 from tests.support.agents import AgentFleet, AgentProcess, wait_until
+from tests.support.metrics import Samples, moved, parse_samples
 from tests.support.waiting import eventually
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-"""`/metrics` sample values by (name, labels)."""
 
 
 class UpdaterProcess:
@@ -71,11 +68,7 @@ class UpdaterProcess:
         url = f"http://127.0.0.1:{self.port}/metrics"
         response = httpx.get(url, timeout=5)
         assert response.status_code == 200
-        return {
-            (sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples
-        }
+        return parse_samples(response.text)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -145,13 +138,13 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     await _counted(updater_process, before, "updater_rollouts_total", outcome="failed")
     after = await asyncio.to_thread(updater_process.metrics)
     machines = {
-        (region, outcome): _moved(
+        (region, outcome): moved(
             before, after, "updater_machine_updates_total", region=region, outcome=outcome
         )
         for region, outcome in [("iad", "updated"), ("ord", "updated"), ("sjc", "failed")]
     }
     assert set(machines.values()) == {1}, machines
-    assert _moved(before, after, "updater_machine_retries_total", region="sjc") == 1  # 2 attempts
+    assert moved(before, after, "updater_machine_retries_total", region="sjc") == 1  # 2 attempts
 
     os.kill(hung.proc.pid, signal.SIGCONT)
     await asyncio.to_thread(down.start, STARTUP_S)
@@ -168,15 +161,10 @@ async def test_down_and_hung_machines_fail_truthfully_and_a_retry_brings_them_le
     assert await asyncio.to_thread(updater_process.stop) == 0  # drains on SIGTERM
 
 
-def _moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    key = (name, frozenset(labels.items()))
-    return after.get(key, 0.0) - before.get(key, 0.0)
-
-
 async def _counted(process: UpdaterProcess, before: Samples, name: str, **labels: str) -> None:
     """Until the sample moved by one: it is counted just after the fleet event is published."""
 
-    async def moved() -> bool:
-        return _moved(before, await asyncio.to_thread(process.metrics), name, **labels) == 1
+    async def counted() -> bool:
+        return moved(before, await asyncio.to_thread(process.metrics), name, **labels) == 1
 
-    await eventually(moved, 30, f"{name} {labels} counted")
+    await eventually(counted, 30, f"{name} {labels} counted")

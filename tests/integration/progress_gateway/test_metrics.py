@@ -10,7 +10,6 @@ import datetime as dt
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from showcase_common.tokens import issue_token
 from websockets.exceptions import ConnectionClosed
 
@@ -20,26 +19,16 @@ from tests.integration.progress_gateway.conftest import (
     receive,
     receive_until,
 )
+from tests.support.metrics import Samples, moved, parse_samples
 from tests.support.waiting import eventually
 from tests.unit.progress_gateway.fakes import happy_path, ref
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def scrape(gateway) -> Samples:  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(base_url=gateway.http_url) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    key = (name, frozenset(labels.items()))
-    return after.get(key, 0.0) - before.get(key, 0.0)
+    return parse_samples(response.text)
 
 
 async def test_sockets_refused_open_and_closed(gateways) -> None:
@@ -53,16 +42,16 @@ async def test_sockets_refused_open_and_closed(gateways) -> None:
     async with open_socket(gateway.ws_url, issue_token(SECRET, "studio", ["r1"])) as ws:
         assert (await receive(ws))["status"] == "queued"
         during = await scrape(gateway)
-    assert delta(before, during, "gateway_websockets_open") == 1
-    assert delta(before, during, "gateway_messages_sent_total", kind="initial") == 1
+    assert moved(before, during, "gateway_websockets_open") == 1
+    assert moved(before, during, "gateway_messages_sent_total", kind="initial") == 1
     for reason in ("missing", "invalid", "expired"):
-        assert delta(before, during, "gateway_websockets_refused_total", reason=reason) == 1
+        assert moved(before, during, "gateway_websockets_refused_total", reason=reason) == 1
 
     async def left() -> bool:  # the server learns of the close a moment after the client
         after = await scrape(gateway)
         return (
-            delta(before, after, "gateway_websockets_open") == 0
-            and delta(before, after, "gateway_websockets_closed_total", reason="client") == 1
+            moved(before, after, "gateway_websockets_open") == 0
+            and moved(before, after, "gateway_websockets_closed_total", reason="client") == 1
         )
 
     await eventually(left, what="the closed socket counted")
@@ -79,8 +68,8 @@ async def test_a_watched_roll_out_counts_projections_and_messages(gateways, publ
 
     async def counted() -> bool:  # each is counted just after its write or send returns
         after = await scrape(gateway)
-        return delta(before, after, "gateway_projections_total", outcome="written") == len(
+        return moved(before, after, "gateway_projections_total", outcome="written") == len(
             evts
-        ) and delta(before, after, "gateway_messages_sent_total", kind="change") == len(changes)
+        ) and moved(before, after, "gateway_messages_sent_total", kind="change") == len(changes)
 
     await eventually(counted, what="every projection and message counted")

@@ -14,12 +14,12 @@ import boto3
 import httpx
 import pytest
 from devstack.ports import free_port
-from prometheus_client.parser import text_string_to_metric_families
 from showcase_common import events
 from showcase_common.bus import Publisher, connect
 from showcase_common.settings import S3Settings
 
 from tests.integration.syncer.conftest import Watch, new_request
+from tests.support.metrics import Samples, moved, parse_samples, sample
 from tests.support.servers import NatsHandle
 from tests.support.waiting import eventually
 
@@ -95,11 +95,11 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     before = _metrics(base)
     await _sync_one(nats_server.url, index_db, 2)
     # Counted just after IndexSynced is published: the scrape may come a moment before.
-    covered = ("syncer_requests_covered_total",)
-    await eventually(lambda: _moved(before, _metrics(base), *covered) == 1, what="the count")
+    covered = "syncer_requests_covered_total"
+    await eventually(lambda: moved(before, _metrics(base), covered) == 1, what="the count")
     after = _metrics(base)
-    assert _moved(before, after, "syncer_publications_total", "published") == 1
-    assert after["syncer_generation",] == 2
+    assert moved(before, after, "syncer_publications_total", outcome="published") == 1
+    assert sample(after, "syncer_generation") == 2
 
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 30) == 0
@@ -116,21 +116,10 @@ async def _sync_one(nats_url: str, index_db: Path, n: int) -> None:
         await nc.close()
 
 
-def _metrics(base: str) -> dict[tuple[str, ...], float]:
-    """`/metrics` as sample values keyed by (name, *label values)."""
+def _metrics(base: str) -> Samples:
     response = httpx.get(f"{base}/metrics", timeout=5)
     assert response.status_code == 200
-    return {
-        (sample.name, *sample.labels.values()): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _moved(
-    before: dict[tuple[str, ...], float], after: dict[tuple[str, ...], float], *key: str
-) -> float:
-    return after.get(key, 0.0) - before.get(key, 0.0)
+    return parse_samples(response.text)
 
 
 def _create_bucket(s3_settings: S3Settings, bucket: str) -> None:

@@ -8,32 +8,18 @@ from __future__ import annotations
 import httpx
 import pytest
 from intake.container import Container
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.metrics import Samples, moved, parse_samples, sample
 from tests.unit.intake.conftest import ADMIN, STUDIO
 from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 pytestmark = pytest.mark.asyncio
 
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
 
 async def scrape(client: httpx.AsyncClient) -> Samples:
     response = await client.get("/metrics")
     assert response.status_code == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    return value(after, name, **labels) - value(before, name, **labels)
+    return parse_samples(response.text)
 
 
 async def test_requests_are_counted_by_route_template_and_status_class(
@@ -47,10 +33,10 @@ async def test_requests_are_counted_by_route_template_and_status_class(
     assert (await client.get("/no/such/page")).status_code == 404
     after = await scrape(client)
     count = "intake_http_request_seconds_count"
-    assert delta(before, after, count, route="/api/requests/{request_id}", status="4xx") == 2
-    assert delta(before, after, count, route="/healthz", status="2xx") == 1
-    assert delta(before, after, count, route="/static", status="2xx") == 1  # a mount: its prefix
-    assert delta(before, after, count, route="unmatched", status="4xx") == 1
+    assert moved(before, after, count, route="/api/requests/{request_id}", status="4xx") == 2
+    assert moved(before, after, count, route="/healthz", status="2xx") == 1
+    assert moved(before, after, count, route="/static", status="2xx") == 1  # a mount: its prefix
+    assert moved(before, after, count, route="unmatched", status="4xx") == 1
     raw_paths = {"/api/requests/a", "/static/progress.css", "/no/such/page"}
     assert not any(value in raw_paths for _, labels in after for _, value in labels)
 
@@ -75,12 +61,12 @@ async def test_created_showcases_by_kind_and_refusals_by_reason(
     ]
     after = await scrape(client)
     created = "intake_showcases_created_total"
-    assert delta(before, after, created, kind="studio_request") == 1
-    assert delta(before, after, created, kind="admin") == 1
+    assert moved(before, after, created, kind="studio_request") == 1
+    assert moved(before, after, created, kind="admin") == 1
     refused = "intake_refusals_total"
-    assert delta(before, after, refused, reason="not_owner") == 1
-    assert delta(before, after, refused, reason="invalid") == 1
-    assert delta(before, after, refused, reason="bad_credentials") == 1
+    assert moved(before, after, refused, reason="not_owner") == 1
+    assert moved(before, after, refused, reason="invalid") == 1
+    assert moved(before, after, refused, reason="bad_credentials") == 1
 
 
 async def test_unsent_outbox_rows_follow_the_bus(
@@ -92,10 +78,10 @@ async def test_unsent_outbox_rows_follow_the_bus(
         assert (await client.post("/api/showcases", json=body, auth=STUDIO)).status_code == 201
     assert await container.relay.drain() == 0
     # A gauge the relay sets from this test's own database: its value, not a difference.
-    assert value(await scrape(client), "intake_outbox_unsent") == 2
+    assert sample(await scrape(client), "intake_outbox_unsent") == 2
     bus.up = True
     assert await container.relay.drain() == 2
-    assert value(await scrape(client), "intake_outbox_unsent") == 0
+    assert sample(await scrape(client), "intake_outbox_unsent") == 0
 
 
 async def test_admin_emails_by_outcome(
@@ -108,5 +94,5 @@ async def test_admin_emails_by_outcome(
     assert await container.mail_relay.drain() == 0
     after = await scrape(client)
     emails = "intake_admin_emails_total"
-    assert delta(before, after, emails, outcome="retry") == 1
-    assert delta(before, after, emails, outcome="sent") == 0
+    assert moved(before, after, emails, outcome="retry") == 1
+    assert moved(before, after, emails, outcome="sent") == 0

@@ -6,27 +6,16 @@ Read over HTTP from the app, as Prometheus would; deltas, since the registry is 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.metrics import Samples, moved, parse_samples
 from tests.unit.machine_agent.conftest import Publish, update
 from tests.unit.machine_agent.fakes import FakeSnapshotStore
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def _scrape(client: TestClient) -> Samples:
     response = client.get("/metrics", follow_redirects=False)  # served at /metrics itself
     assert response.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    key = (name, frozenset(labels.items()))
-    return after.get(key, 0.0) - before.get(key, 0.0)
+    return parse_samples(response.text)
 
 
 def test_update_outcomes_are_counted(
@@ -49,7 +38,7 @@ def test_update_outcomes_are_counted(
 
     after = _scrape(client)
     outcomes = ["applied", "no_op", "unauthorized", "refused", "store_unavailable", "stale"]
-    counted = {o: _moved(before, after, "agent_updates_total", outcome=o) for o in outcomes}
+    counted = {o: moved(before, after, "agent_updates_total", outcome=o) for o in outcomes}
     assert counted == {o: (2 if o == "applied" else 1) for o in outcomes}
 
 
@@ -62,6 +51,6 @@ def test_an_apply_times_its_phases_counts_its_pages_and_sets_the_generation(
 
     after = _scrape(client)
     for phase in ("download", "verify", "swap", "regenerate", "prerender", "total"):
-        assert _moved(before, after, "agent_apply_seconds_count", phase=phase) == 1, phase
-    assert _moved(before, after, "agent_pages_rendered_total") == body["pages_rendered"] > 0
+        assert moved(before, after, "agent_apply_seconds_count", phase=phase) == 1, phase
+    assert moved(before, after, "agent_pages_rendered_total") == body["pages_rendered"] > 0
     assert after["agent_generation", frozenset()] == 4
