@@ -55,7 +55,7 @@ __all__ = [
 
 
 def mount_prefix(scope: Scope) -> str | None:
-    """The prefix of the mount `scope` goes to (`/static`, `/metrics`), if any; to be asked
+    """The prefix of the mount `scope` goes to (`/static`), if any; to be asked
     before the call, since a mount rewrites the scope's paths."""
     for route in getattr(scope.get("app"), "routes", ()):
         if isinstance(route, Mount) and route.matches(scope)[0] is Match.FULL:
