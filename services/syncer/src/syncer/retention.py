@@ -1,8 +1,8 @@
 """Retention: old generation objects are removed once they can no longer be asked for.
 
 Kept, whatever their number: the generation the pointer names, the newest `keep` generations,
-and every object younger than `min_age` (a roll-out or a slow machine may still be downloading it, and a
-syncer that is between its upload and its pointer write owns one). Everything else goes,
+and every object younger than `min_age` (a roll-out or a slow machine may still be downloading
+it, and a syncer between its upload and its pointer write owns one). Everything else goes,
 including the orphans of lost pointer races. Retention is housekeeping: a failure is logged and
 retried after the next publication, never reported to a studio.
 """
