@@ -16,17 +16,22 @@ from typing import Any
 
 # Imported for their side effect: registering every table on SQLModel.metadata.
 from showcase_common.index import models as _shared  # noqa: F401
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake import models as _own  # noqa: F401
 
 SCHEMA_VERSION = 1
-"""Bump with a step in `_MIGRATIONS` when a table changes shape."""
+"""Bump with a step in `_MIGRATIONS` when an existing table changes shape."""
 
 _MIGRATIONS: dict[int, list[str]] = {}
-"""version -> SQL that brings the schema from version-1 to version (create_all adds new tables)."""
+"""version -> SQL that brings an existing database from version-1 to version. Only for tables
+that already exist: `create_all` adds new tables (and makes a fresh database whole at once)."""
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer intake than this one."""
 
 
 def make_engine(path: Path) -> Engine:
@@ -49,12 +54,21 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables and run pending migrations (tracked in PRAGMA user_version)."""
-    SQLModel.metadata.create_all(engine)
+    """Create missing tables and bring an existing database to `SCHEMA_VERSION`.
+
+    Tracked in `PRAGMA user_version`. A fresh database is created whole by `create_all`, so its
+    migrations are not run (they would alter tables that already have the new shape)."""
     with engine.begin() as conn:
+        fresh = not inspect(conn).get_table_names()
         version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the index database is at schema version {version}, this intake knows "
+                f"{SCHEMA_VERSION}: run the newer intake (or restore a backup taken before it)"
+            )
+        SQLModel.metadata.create_all(conn)
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS.get(step, []):
+            for statement in [] if fresh else _MIGRATIONS.get(step, []):
                 conn.exec_driver_sql(statement)
         conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
 
