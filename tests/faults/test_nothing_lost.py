@@ -3,7 +3,7 @@ or machine outage. Each test breaks one process of the shared local stack the wa
 would (SIGKILL, SIGSTOP, a stop), then watches as a studio would: the status URL, the pages.
 
 The safety-net deadlines are generous on purpose: the syncer and the updater hold an unacked
-message for their ack wait (30 s) after a crash, and only then does JetStream redeliver it.
+message for their ack wait (10 s) after a crash, and only then does JetStream redeliver it.
 """
 
 from __future__ import annotations

@@ -37,8 +37,9 @@ class UpdaterSettings(CommonSettings):
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 
-    ack_wait_s: float = 30.0
-    heartbeat_s: float = 5.0
+    ack_wait_s: float = 10.0
+    """A crashed updater's roll-out is taken over by another after this long."""
+    heartbeat_s: float = 2.5
     batch_size: int = 16
     """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 

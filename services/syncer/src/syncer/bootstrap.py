@@ -43,7 +43,7 @@ class Syncer:
             max_deliver=s.syncer_max_deliver,
             batch_size=s.syncer_batch_size,
             fetch_timeout_s=s.syncer_fetch_timeout_s,
-            heartbeat_s=max(0.5, s.syncer_ack_wait_s / 3),
+            heartbeat_s=max(0.5, s.syncer_ack_wait_s / 4),
             backoff=Backoff(base_s=1.0, cap_s=60.0),
         )
         return Consumer(

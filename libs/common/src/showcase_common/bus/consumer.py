@@ -72,11 +72,13 @@ class Backoff:
 
 @dataclass
 class ConsumerOptions:
-    ack_wait_s: float = 30.0
+    # A crashed consumer's messages come back after `ack_wait_s`, so it is short; a long handler
+    # keeps its lease with a heartbeat every `heartbeat_s` (four chances within the wait).
+    ack_wait_s: float = 10.0
     max_deliver: int = 10
     batch_size: int = 1
     fetch_timeout_s: float = 1.0
-    heartbeat_s: float = 10.0
+    heartbeat_s: float = 2.5
     backoff: Backoff = field(default_factory=Backoff)
 
 
