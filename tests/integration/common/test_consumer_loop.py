@@ -241,3 +241,39 @@ async def test_every_settlement_is_counted_by_outcome(js) -> None:
     assert _handled("t-metrics", "dead_lettered") == 2  # the garbage and the refused one
     count = REGISTRY.get_sample_value("showcase_handler_seconds_count", {"durable": "t-metrics"})
     assert count == 4  # every delivery that reached the handler, timed
+
+
+async def test_messages_queued_behind_a_slow_one_keep_their_lease(js) -> None:
+    """A second replica on the same durable must not be handed what the first still holds."""
+    for request_id in ("r1", "r2", "r3"):
+        await Publisher(js).publish(_created(request_id))
+    first: list[tuple[str, int]] = []
+    second: list[str] = []
+    started, done = asyncio.Event(), asyncio.Event()
+
+    async def slow(delivery: Delivery) -> None:
+        first.append((delivery.event.request.request_id, delivery.attempt))  # type: ignore[attr-defined]
+        started.set()
+        await asyncio.sleep(0.6)  # r3 waits 1.2 s for its turn: longer than the ack wait
+        if len(first) == 3:
+            done.set()
+
+    async def other_replica(delivery: Delivery) -> None:
+        second.append(delivery.event.request.request_id)  # type: ignore[attr-defined]
+
+    options = ConsumerOptions(ack_wait_s=1.0, heartbeat_s=0.3, batch_size=3, fetch_timeout_s=0.2)
+
+    def replica(handler) -> Consumer:  # type: ignore[no-untyped-def]
+        filters = [subjects.SHOWCASE_CREATED]
+        return Consumer(js, subjects.STREAM, "t-queued", filters, handler=handler, options=options)
+
+    stop = asyncio.Event()
+    one = asyncio.create_task(replica(slow).run(stop))
+    await asyncio.wait_for(started.wait(), 20)  # the first replica holds all three
+    two = asyncio.create_task(replica(other_replica).run(stop))
+    await asyncio.wait_for(done.wait(), 20)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(one, two), 10)
+
+    assert first == [("r1", 1), ("r2", 1), ("r3", 1)]
+    assert second == []

@@ -4,7 +4,8 @@
   message is tried again later and, after `max_deliver` deliveries, reaches the dead letters;
 - a `PermanentError`, an undecodable message, or a failure on the last allowed delivery is copied
   to the dead-letter stream with its error, then terminated;
-- while a handler runs, `in_progress()` is sent every `heartbeat_s` so a long step keeps its lease;
+- until a fetched message is settled, `in_progress()` is sent for it every `heartbeat_s`, so a
+  long step keeps its lease, and so do the messages queued behind it;
 - `stop` (set on SIGTERM/SIGINT) ends the loop after the message in hand is settled.
 
 In batch mode the handler receives every message of one fetch at once (the syncer covers them all
@@ -142,12 +143,20 @@ class Consumer:
         deliveries = [d for m in msgs if (d := await self._decode(m)) is not None]
         if not deliveries:
             return
-        if self._batch_handler is not None:
-            await self._settle(deliveries, self._batch_handler(deliveries))
-        else:
-            assert self._handler is not None
-            for delivery in deliveries:
-                await self._settle([delivery], self._handler(delivery))
+        # Every fetched message keeps its lease until settled, including those still waiting
+        # their turn behind a slow one (one handler at a time in per-message mode).
+        unsettled = list(deliveries)
+        heartbeat = asyncio.create_task(self._heartbeat(unsettled))
+        try:
+            if self._batch_handler is not None:
+                await self._settle(deliveries, self._batch_handler(deliveries))
+            else:
+                assert self._handler is not None
+                for delivery in deliveries:
+                    await self._settle([delivery], self._handler(delivery))
+                    unsettled.remove(delivery)
+        finally:
+            heartbeat.cancel()
 
     async def _decode(self, msg: Msg) -> Delivery | None:
         try:
@@ -160,7 +169,6 @@ class Consumer:
             return None
 
     async def _settle(self, deliveries: list[Delivery], work: Awaitable[None]) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(deliveries))
         with request_context(deliveries[0].request_id), self._timer.time():
             try:
                 await work
@@ -176,8 +184,6 @@ class Consumer:
             else:
                 await _each(deliveries, lambda d: d.msg.ack_sync())
                 self._count(deliveries, "acked")
-            finally:
-                heartbeat.cancel()
 
     def _count(self, deliveries: Sequence[Delivery], outcome: str) -> None:
         for delivery in deliveries:
@@ -205,9 +211,10 @@ class Consumer:
         self._count(deliveries, "retried")
 
     async def _heartbeat(self, deliveries: list[Delivery]) -> None:
+        """`in_progress()` for each of `deliveries` (a live list) every `heartbeat_s`."""
         while True:
             await asyncio.sleep(self.options.heartbeat_s)
-            await _each(deliveries, lambda d: d.in_progress())
+            await _each(list(deliveries), lambda d: d.in_progress())
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
         return await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stream)
