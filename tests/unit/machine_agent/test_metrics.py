@@ -6,6 +6,9 @@ Read over HTTP from the app, as Prometheus would; deltas, since the registry is 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from machine_agent.bootstrap import create_app
+from machine_agent.config import AgentSettings
+from pydantic import SecretStr
 
 from tests.support.metrics import Samples, moved, parse_samples
 from tests.unit.machine_agent.conftest import Publish, update
@@ -54,3 +57,19 @@ def test_an_apply_times_its_phases_counts_its_pages_and_sets_the_generation(
         assert moved(before, after, "agent_apply_seconds_count", phase=phase) == 1, phase
     assert moved(before, after, "agent_pages_rendered_total") == body["pages_rendered"] > 0
     assert after["agent_generation", frozenset()] == 4
+
+
+def test_with_a_metrics_token_only_its_bearer_may_scrape(
+    settings: AgentSettings, store: FakeSnapshotStore
+) -> None:
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("scrape-me")})
+    with TestClient(create_app(guarded, store=store, catch_up=False)) as client:
+        refused = [
+            client.get("/metrics", headers=headers).status_code
+            for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "scrape-me"})
+        ]
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        pages = client.get("/showcase/status")  # the rest of the agent is unaffected
+    assert refused == [401, 401, 401]
+    assert allowed.status_code == 200 and "agent_generation" in allowed.text
+    assert pages.status_code == 200

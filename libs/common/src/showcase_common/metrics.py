@@ -8,6 +8,8 @@ updater on their health port. Names are `showcase_*` for what the shared code me
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -32,13 +34,27 @@ EVENTS_PUBLISHED = Counter(
 )
 
 
-def mount(app: FastAPI) -> None:
-    """Serve this process's metrics at `/metrics` (Prometheus text format).
+def mount(app: FastAPI, token: str | None = None) -> None:
+    """Serve this process's metrics at `/metrics` (Prometheus text format); with `token`, only
+    to `Authorization: Bearer <token>` (for a service the internet can reach: intake, agents).
 
     A plain route rather than a mounted ASGI app: a mount answers `/metrics` with a redirect to
     `/metrics/`, one more round trip per scrape and a stray 3xx in intake's request metrics."""
-    app.add_route("/metrics", _exposition, include_in_schema=False)
+
+    async def exposition(request: Request) -> Response:
+        if token and not _bearer_matches(request, token):
+            return Response(
+                "metrics need the bearer token (METRICS_TOKEN)\n",
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_route("/metrics", exposition, include_in_schema=False)
 
 
-async def _exposition(_request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -5,7 +5,7 @@ Names are the environment variables (case-insensitive); a `.env` file is read wh
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +16,12 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     service_name: str = "showcase"
+    metrics_token: SecretStr | None = None
+    """When set, `/metrics` answers only `Authorization: Bearer <token>` (a public service)."""
+
+    @property
+    def metrics_bearer(self) -> str | None:
+        return self.metrics_token.get_secret_value() if self.metrics_token else None
 
 
 class S3Settings(BaseSettings):

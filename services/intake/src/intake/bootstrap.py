@@ -138,7 +138,7 @@ def create_app(
     validation_errors.install(app)
     _count_invalid_bodies(app)
     app.include_router(api_router)
-    metrics.mount(app)
+    metrics.mount(app, settings.metrics_bearer)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
     )

@@ -58,5 +58,5 @@ def create_app(
     app.state.applier = applier
     app.state.catchup = catchup
     app.include_router(router)
-    metrics.mount(app)
+    metrics.mount(app, settings.metrics_bearer)
     return app

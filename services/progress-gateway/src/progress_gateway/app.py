@@ -72,5 +72,5 @@ def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
 
     app = FastAPI(title="progress-gateway", lifespan=lifespan)
     app.include_router(router)
-    metrics.mount(app)
+    metrics.mount(app, settings.metrics_bearer)
     return app
