@@ -23,7 +23,8 @@ def summary(c: StackConfig, nats_url: str) -> str:
             f"  S3                  {c.s3_endpoint_url} (bucket {c.s3_bucket})",
             f"  SMTP sink           {HOST}:{c.smtp_port} → {c.maildir}/new/",
             f"  admin alerts        showcasectl alerts run → {ADMIN_EMAIL} (in the SMTP sink)",
-            f"  metrics             {c.intake_url}/metrics, … (every service: README, Metrics)",
+            "  metrics             GET /metrics on intake, the gateway and each agent; syncer "
+            f"{c.metrics_urls['syncer']}, updater {c.metrics_urls['machine-updater']}",
             f"  data                {c.data_dir.resolve()}",
             "Logins: admin/admin (admin), studio/studio (studio). Ctrl-C stops everything.",
             "",
