@@ -1,0 +1,401 @@
+"""How long a studio waits when a service crashes mid-step, measured on real parts.
+
+    uv run python bench/crash_recovery.py [--rounds 3]
+
+Starts the whole local stack (`devstack.Stack`: nats-server, weed mini, SMTP sink, every
+service, three machine agents) on free ports in a temporary directory. After one warm-up request,
+each round runs three scenarios, one studio request each (`POST /api/showcases` as `studio`,
+followed on its WebSocket, every message timestamped on arrival):
+
+- `baseline`: nothing breaks; POST → `completed`.
+- `syncer`: S3 is frozen (SIGSTOP of `weed`'s process group: it accepts connections and answers
+  nothing), so the sync hangs in the syncer; once NATS monitoring (`/jsz`) shows the syncer's
+  durable holding the message unacked, the syncer is SIGKILLed, S3 resumed (SIGCONT) and the
+  syncer started again at once. Its successor gets the message when the ack wait runs out.
+- `updater`: agent `local-3` is frozen, so the roll-out hangs on it; once the studio sees
+  "Updated machine 2 of 3", machine-updater is SIGKILLed and started again, then the agent
+  resumed (the order of `tests/faults/test_nothing_lost.py`).
+
+For the crash scenarios the figure is kill → `completed` (also kill → the next step, the restart
+time, and POST → `completed`). JetStream redelivers the dead consumer's message one ack wait
+after its delivery or its last `in_progress()` (heartbeats every 2.5 s), so between (ack wait −
+heartbeat) and (ack wait) after the kill; here the kill comes well under one heartbeat after the
+delivery, so near the ack wait. The ack wait printed is the one the NATS server holds in each
+durable's configuration; `deliveries` is how many times the durable delivered during the
+round (`/jsz` `delivered.consumer_seq` difference: 1 message, so 2 means one redelivery).
+Prints a table and writes bench/results/crash_recovery.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from devstack.config import HOST, StackConfig
+from devstack.output import LogMux
+from devstack.stack import Stack
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "crash_recovery.json"
+STREAM = "SHOWCASE"
+DURABLES = {"syncer": "syncer", "updater": "machine-updater"}
+SCENARIOS = ("baseline", "syncer", "updater")
+Message = dict[str, Any]
+
+
+def _studio_location(index_db: Path) -> int:
+    with sqlite3.connect(index_db) as db:
+        row = db.execute(
+            "SELECT location.id FROM location JOIN user ON user.id = location.owner_id "
+            "WHERE user.login = 'studio' ORDER BY location.id LIMIT 1"
+        ).fetchone()
+    return int(row[0])
+
+
+class Follow:
+    """A studio's WebSocket on one request: every message it gets, with its arrival time."""
+
+    def __init__(self, ws_url: str, request_id: str) -> None:
+        self.ws_url = ws_url
+        self.request_id = request_id
+        self.seen: list[tuple[float, Message]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def _read(self) -> None:
+        try:
+            async with connect(self.ws_url) as ws:
+                async for raw in ws:
+                    message = json.loads(raw)
+                    if message.get("request_id") != self.request_id:
+                        continue
+                    async with self._changed:
+                        self.seen.append((time.perf_counter(), message))
+                        self._changed.notify_all()
+        finally:
+            async with self._changed:
+                self._closed = True
+                self._changed.notify_all()
+
+    def first(self, wanted: Callable[[Message], bool], after: float = 0.0) -> float | None:
+        """When the first message matching `wanted` (arriving after `after`) came."""
+        return next((t for t, m in self.seen if t >= after and wanted(m)), None)
+
+    async def until(
+        self, wanted: Callable[[Message], bool], what: str, timeout_s: float, after: float = 0.0
+    ) -> float:
+        """Wait for a message matching `wanted`; its arrival time. A failed request raises."""
+
+        def done() -> bool:
+            failed = self.first(lambda m: m["status"] == "failed")
+            return failed is not None or self._closed or self.first(wanted, after) is not None
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(done), timeout_s)
+            except TimeoutError:
+                last = self.seen[-1][1] if self.seen else None
+                raise RuntimeError(f"{what}: not within {timeout_s:.0f}s (last: {last})") from None
+        found = self.first(wanted, after)
+        if found is None:
+            raise RuntimeError(f"{what}: the request failed or the socket closed: {self.seen}")
+        return found
+
+    async def __aenter__(self) -> Follow:
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+def _completed(message: Message) -> bool:
+    return message["status"] == "completed"
+
+
+class Bench:
+    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
+        self.stack = stack
+        self.http = http
+        self.location_id = _studio_location(stack.index_db_path)
+        self.monitor_url = f"http://{HOST}:{stack.config.nats_monitor_port}"
+
+    async def submit(self, label: str) -> tuple[float, dict[str, Any]]:
+        body = {"name": f"Crash {label} {uuid.uuid4().hex[:8]}", "location_id": self.location_id}
+        began = time.perf_counter()
+        response = await self.http.post(
+            f"{self.stack.intake_url}/api/showcases", json=body, auth=("studio", "studio")
+        )
+        response.raise_for_status()
+        return began, response.json()
+
+    @contextlib.asynccontextmanager
+    async def request(self, label: str) -> AsyncIterator[tuple[float, Follow]]:
+        began, created = await self.submit(label)
+        async with Follow(created["progress"]["ws_url"], created["request_id"]) as follow:
+            yield began, follow
+
+    async def consumer(self, durable: str) -> dict[str, Any]:
+        """The durable's entry in NATS monitoring (`/jsz`), configuration included."""
+        response = await self.http.get(
+            f"{self.monitor_url}/jsz", params={"consumers": "true", "config": "true"}
+        )
+        response.raise_for_status()
+        for account in response.json().get("account_details") or []:
+            for detail in account.get("stream_detail") or []:
+                if detail.get("name") != STREAM:
+                    continue
+                for consumer in detail.get("consumer_detail") or []:
+                    if consumer.get("name") == durable:
+                        return dict(consumer)
+        raise RuntimeError(f"no durable {durable} on {STREAM}")
+
+    async def ack_wait_s(self, durable: str) -> float:
+        return float((await self.consumer(durable))["config"]["ack_wait"]) / 1e9
+
+    async def deliveries(self, durable: str) -> int:
+        """How many deliveries (first ones and redeliveries) the durable has made so far."""
+        return int((await self.consumer(durable))["delivered"]["consumer_seq"])
+
+    async def holding(self, durable: str, timeout_s: float) -> None:
+        """Poll `/jsz` until the durable has a message delivered and not yet acked."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (await self.consumer(durable)).get("num_ack_pending", 0) > 0:
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{durable} never held the message within {timeout_s:.0f}s")
+
+    @contextlib.contextmanager
+    def frozen(self, name: str) -> Iterator[Callable[[], None]]:
+        """SIGSTOP a process group for the block (SIGCONT whatever happens); yields `resume`."""
+        pid = self.stack.process(name).pid
+        assert pid is not None, f"{name} is not running"
+        os.killpg(pid, signal.SIGSTOP)
+        resumed = False
+
+        def resume() -> None:
+            nonlocal resumed
+            if not resumed:
+                os.killpg(pid, signal.SIGCONT)
+                resumed = True
+
+        try:
+            yield resume
+        finally:
+            resume()
+
+    async def generations(self) -> dict[str, int]:
+        return {
+            agent: (await self.http.get(f"{url}/showcase/status")).json()["generation"] or 0
+            for agent, url in self.stack.agent_urls.items()
+        }
+
+    async def crash(self, name: str, resume: Callable[[], None]) -> dict[str, float]:
+        """SIGKILL `name`, resume the frozen part, start `name` again; the kill's time etc."""
+        killed = time.perf_counter()
+        await asyncio.to_thread(self.stack.kill_process, name)
+        if name == "syncer":  # its successor must find S3 answering
+            resume()
+        await asyncio.to_thread(self.stack.start_process, name)
+        restarted = time.perf_counter() - killed
+        resume()
+        return {"killed": killed, "restart_s": restarted}
+
+    async def baseline(self) -> dict[str, float]:
+        async with self.request("baseline") as (began, follow):
+            done = await follow.until(_completed, "completed", 60)
+        return {"post_to_completed_s": done - began}
+
+    async def syncer(self) -> dict[str, float]:
+        durable = DURABLES["syncer"]
+        before = await self.deliveries(durable)
+        with self.frozen("s3") as resume:
+            async with self.request("syncer") as (began, follow):
+                await self.holding(durable, 30)  # the sync hangs on the frozen store
+                held_s = time.perf_counter() - began
+                crash = await self.crash("syncer", resume)
+                killed = crash["killed"]
+                synced = await follow.until(
+                    lambda m: m["step"] in ("updating", "done"), "index synced", 90, killed
+                )
+                done = await follow.until(_completed, "completed", 90, killed)
+        return {
+            "post_to_kill_s": killed - began,
+            "post_to_held_s": held_s,
+            "restart_s": crash["restart_s"],
+            "kill_to_synced_s": synced - killed,
+            "kill_to_completed_s": done - killed,
+            "post_to_completed_s": done - began,
+            "deliveries": await self.deliveries(durable) - before,
+        }
+
+    async def updater(self) -> dict[str, float]:
+        durable = DURABLES["updater"]
+        before = await self.deliveries(durable)
+        with self.frozen("local-3") as resume:
+            async with self.request("updater") as (began, follow):
+                stuck = await follow.until(
+                    lambda m: m["message"].startswith("Updated machine 2 of 3"),
+                    "the roll-out stuck on the third machine",
+                    60,
+                )
+                crash = await self.crash("machine-updater", resume)
+                killed = crash["killed"]
+                done = await follow.until(_completed, "completed", 90, killed)
+        return {
+            "post_to_stuck_s": stuck - began,
+            "post_to_kill_s": killed - began,
+            "restart_s": crash["restart_s"],
+            "kill_to_completed_s": done - killed,
+            "post_to_completed_s": done - began,
+            "deliveries": await self.deliveries(durable) - before,
+        }
+
+    async def run(self, rounds: int) -> dict[str, Any]:
+        ack_wait = {name: await self.ack_wait_s(d) for name, d in DURABLES.items()}
+        warmup = await self.baseline()
+        print(f"warm-up: completed after {warmup['post_to_completed_s']:.2f}s", flush=True)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in SCENARIOS}
+        for index in range(rounds):
+            for name in SCENARIOS:
+                row = await getattr(self, name)()
+                generations = await self.generations()
+                if len(set(generations.values())) != 1:
+                    raise RuntimeError(
+                        f"{name}: the fleet is split after completion: {generations}"
+                    )
+                row["generation"] = next(iter(generations.values()))
+                runs[name].append(row)
+                shown = {k: round(v, 2) for k, v in row.items()}
+                print(f"round {index + 1} {name}: {shown}", flush=True)
+        after = {name: await self.ack_wait_s(d) for name, d in DURABLES.items()}
+        if after != ack_wait:
+            raise RuntimeError(f"the ack wait changed during the run: {ack_wait} → {after}")
+        return {"ack_wait_s": ack_wait, "warmup": warmup, "runs": runs}
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _summary(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name in SCENARIOS:
+        runs = result["runs"][name]
+        key = "kill_to_completed_s" if name != "baseline" else "post_to_completed_s"
+        rows.append(
+            {
+                "scenario": name,
+                "measured": "kill → completed" if name != "baseline" else "POST → completed",
+                **_stats([r[key] for r in runs]),
+                "post_to_completed_median_s": statistics.median(
+                    r["post_to_completed_s"] for r in runs
+                ),
+                "restart_median_s": (
+                    statistics.median(r["restart_s"] for r in runs) if name != "baseline" else None
+                ),
+                "ack_wait_s": result["ack_wait_s"].get(name),
+            }
+        )
+    return rows
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "load_avg": list(os.getloadavg()),
+    }
+
+
+async def _bench(stack: Stack, rounds: int) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await Bench(stack, http).run(rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    load_before = list(os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
+        log = open(Path(tmp) / "stack.log", "w", encoding="utf-8")  # noqa: SIM115
+        stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
+        began = time.perf_counter()
+        try:
+            stack.start(timeout_s=240)
+        except Exception:
+            log.flush()
+            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
+            raise
+        startup_s = time.perf_counter() - began
+        print(f"stack started in {startup_s:.1f}s", flush=True)
+        try:
+            result = asyncio.run(_bench(stack, args.rounds))
+        except Exception:
+            log.flush()
+            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
+            raise
+        finally:
+            began = time.perf_counter()
+            stack.stop()
+            stop_s = time.perf_counter() - began
+            log.close()
+
+    summary = _summary(result)
+    print(f"stack start {startup_s:.1f}s, stop {stop_s:.1f}s; rounds={args.rounds}")
+    head = f"{'scenario':<10}{'measured':<19}{'median s':>9}{'min s':>8}{'max s':>8}"
+    print(f"{head}{'POST→done':>11}{'restart':>9}{'ack wait':>10}")
+    for row in summary:
+        restart = "" if row["restart_median_s"] is None else f"{row['restart_median_s']:.2f}"
+        ack = "" if row["ack_wait_s"] is None else f"{row['ack_wait_s']:.0f}s"
+        print(
+            f"{row['scenario']:<10}{row['measured']:<19}{row['median']:>9.2f}{row['min']:>8.2f}"
+            f"{row['max']:>8.2f}{row['post_to_completed_median_s']:>11.2f}{restart:>9}{ack:>10}"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "bench": "crash_recovery",
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": _machine() | {"load_avg_at_start": load_before},
+                "rounds": args.rounds,
+                "stack_start_s": startup_s,
+                "stack_stop_s": stop_s,
+                "summary": summary,
+                **result,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
