@@ -58,6 +58,26 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+def test_an_invalid_form_says_what_to_fix_keeps_the_input_and_saves_nothing(
+    page: Page, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    before = local_stack.showcase_count()
+    page.goto(f"{local_stack.intake_url}/showcases/new")
+    page.fill("#start_date", "2027-06-12")
+    page.fill("#end_date", "2027-06-10")
+    page.click("button[type=submit]")
+
+    summary = page.locator("[role=alert]").inner_text()
+    assert "2 errors prohibited this showcase from being saved" in summary
+    assert "Name can't be blank" in summary
+    assert "End date must not be before the start date" in summary
+    assert page.get_attribute("#name", "aria-invalid") == "true"
+    assert page.locator("#end_date-error").is_visible()
+    assert page.input_value("#start_date") == "2027-06-12"  # what was typed is kept
+    assert local_stack.showcase_count() == before
+    screenshot(page, "form-invalid.png", tmp_path)
+
+
 def test_studio_submits_sees_every_step_and_lands_on_the_showcase(
     page: Page, local_stack: LocalStack, tmp_path: Path
 ) -> None:

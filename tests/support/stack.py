@@ -111,6 +111,11 @@ class LocalStack:
         assert row is not None, f"the seed gives {login} no location"
         return dict(row)
 
+    def showcase_count(self) -> int:
+        """Showcases in the index database: what a refused submission must leave unchanged."""
+        with sqlite3.connect(self.index_db_path) as db:
+            return int(db.execute("SELECT count(*) FROM showcase").fetchone()[0])
+
     def showcases_yml(self, agent_id: str) -> dict[Any, Any]:
         """The agent's generated showcases.yml (wherever under its data dir the agent keeps it)."""
         found = sorted(
