@@ -70,7 +70,9 @@ def test_a_short_s3_outage_during_a_sync_loses_nothing(stack: LocalStack) -> Non
     with stack.stopped("s3"):
         watch = Watch(submit(stack, "s3-short"))
         # The syncer met the outage and says so; S3 comes back while it is still retrying.
-        retrying = watch.until(lambda s: "retrying (2 of" in s["message"], "the syncer retrying S3")
+        # Any attempt will do: a state lasts from one attempt to the next, and polling can miss
+        # the shortest (the 2nd comes ~0.8 s after the 1st), more so on a loaded box.
+        retrying = watch.until(lambda s: "S3 unavailable, retrying (" in s["message"], "S3 retries")
         assert (retrying["status"], retrying["step"]) == ("processing", "syncing"), retrying
     final = watch.final()
 

@@ -19,6 +19,8 @@ from showcase_common.bus import (
     ensure_stream,
 )
 
+from tests.support.waiting import eventually
+
 
 def _created(request_id: str = "r1") -> events.ShowcaseCreated:
     showcase = events.ShowcaseRef(
@@ -277,3 +279,35 @@ async def test_messages_queued_behind_a_slow_one_keep_their_lease(js) -> None:
 
     assert first == [("r1", 1), ("r2", 1), ("r3", 1)]
     assert second == []
+
+
+async def _polling(js, durable: str) -> bool:  # type: ignore[no-untyped-def]
+    """The consumer has a pull request waiting on the server: its loop is idle in a poll."""
+    try:
+        return (await js.consumer_info(subjects.STREAM, durable)).num_waiting > 0
+    except Exception:  # not declared yet
+        return False
+
+
+async def test_an_idle_consumer_hands_over_a_lone_message_before_its_long_poll_ends(js) -> None:
+    """A message that arrives while the loop waits in a poll for a whole batch is handled on
+    arrival, not when the poll expires (20 s here; the test allows 5 s per message)."""
+    handled: asyncio.Queue[str] = asyncio.Queue()
+
+    async def handler(delivery: Delivery) -> None:
+        await handled.put(delivery.event.request.request_id)  # type: ignore[attr-defined]
+
+    options = ConsumerOptions(batch_size=20, fetch_timeout_s=20.0)
+    consumer = Consumer(
+        js, subjects.STREAM, "t-idle", [subjects.SHOWCASE_CREATED], handler=handler, options=options
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for request_id in ("first", "second"):
+            await eventually(lambda: _polling(js, "t-idle"), 10, "the loop waiting in a poll")
+            await Publisher(js).publish(_created(request_id))  # ...arrives at an idle loop
+            assert await asyncio.wait_for(handled.get(), 5) == request_id
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
