@@ -34,12 +34,9 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import signal
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -47,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from devstack.config import HOST, StackConfig
-from devstack.output import LogMux
+from devstack.config import HOST
 from devstack.stack import Stack
+from stack_run import machine_facts, running_stack, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,16 +319,6 @@ def _summary(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _machine() -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": os.getloadavg()[0],
-        "load_avg": list(os.getloadavg()),
-    }
-
-
 async def _bench(stack: Stack, rounds: int) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30) as http:
         return await Bench(stack, http).run(rounds)
@@ -343,29 +330,10 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = list(os.getloadavg())
-    with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
-        log = open(Path(tmp) / "stack.log", "w", encoding="utf-8")  # noqa: SIM115
-        stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
-        began = time.perf_counter()
-        try:
-            stack.start(timeout_s=240)
-        except Exception:
-            log.flush()
-            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
-            raise
-        startup_s = time.perf_counter() - began
-        print(f"stack started in {startup_s:.1f}s", flush=True)
-        try:
-            result = asyncio.run(_bench(stack, args.rounds))
-        except Exception:
-            log.flush()
-            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
-            raise
-        finally:
-            began = time.perf_counter()
-            stack.stop()
-            stop_s = time.perf_counter() - began
-            log.close()
+    with running_stack("bench-crash-") as run:
+        print(f"stack started in {run.start_s:.1f}s", flush=True)
+        result = asyncio.run(_bench(run.stack, args.rounds))
+    startup_s, stop_s = run.start_s, run.stop_s
 
     summary = _summary(result)
     print(f"stack start {startup_s:.1f}s, stop {stop_s:.1f}s; rounds={args.rounds}")
@@ -378,23 +346,19 @@ def main() -> None:
             f"{row['scenario']:<10}{row['measured']:<19}{row['median']:>9.2f}{row['min']:>8.2f}"
             f"{row['max']:>8.2f}{row['post_to_completed_median_s']:>11.2f}{restart:>9}{ack:>10}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "bench": "crash_recovery",
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "machine": _machine() | {"load_avg_at_start": load_before},
-                "rounds": args.rounds,
-                "stack_start_s": startup_s,
-                "stack_stop_s": stop_s,
-                "summary": summary,
-                **result,
-            },
-            indent=2,
-        )
+    write_results(
+        RESULTS,
+        {
+            "bench": "crash_recovery",
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": machine_facts() | {"load_avg_at_start": load_before},
+            "rounds": args.rounds,
+            "stack_start_s": startup_s,
+            "stack_stop_s": stop_s,
+            "summary": summary,
+            **result,
+        },
     )
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

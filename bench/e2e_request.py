@@ -17,20 +17,15 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import platform
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-from devstack.config import StackConfig
-from devstack.output import LogMux
 from devstack.stack import Stack
+from stack_run import machine_facts, running_stack, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,50 +88,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-        log = open(Path(tmp) / "stack.log", "w", encoding="utf-8")  # noqa: SIM115
-        stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
-        began = time.perf_counter()
-        try:
-            stack.start(timeout_s=240)
-        except Exception:
-            log.flush()
-            print("".join((Path(tmp) / "stack.log").read_text().splitlines(True)[-60:]))
-            raise
-        startup_s = time.perf_counter() - began
-        try:
-            result = asyncio.run(_bench(stack, args.requests))
-        finally:
-            began = time.perf_counter()
-            stack.stop()
-            stop_s = time.perf_counter() - began
-            log.close()
+    with running_stack("bench-e2e-") as run:
+        result = asyncio.run(_bench(run.stack, args.requests))
+    startup_s, stop_s = run.start_s, run.stop_s
 
     print(f"stack start {startup_s:.1f}s, stop {stop_s:.1f}s")
     print(f"warm-up request: done after {result['warmup'].get('done_s', float('nan')):.2f}s")
     print(f"{'metric (from the POST)':<24}{'median s':>10}{'max s':>10}   n={args.requests}")
     for row in result["summary"]:  # type: ignore[union-attr]
         print(f"{row['metric']:<24}{row['median']:>10.2f}{row['max']:>10.2f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "bench": "e2e_request",
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "machine": {
-                    "python": sys.version.split()[0],
-                    "platform": platform.platform(),
-                    "cpus": os.cpu_count(),
-                    "load_avg_1m": os.getloadavg()[0],
-                },
-                "stack_start_s": startup_s,
-                "stack_stop_s": stop_s,
-                **result,
-            },
-            indent=2,
-        )
+    write_results(
+        RESULTS,
+        {
+            "bench": "e2e_request",
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": machine_facts(),
+            "stack_start_s": startup_s,
+            "stack_stop_s": stop_s,
+            **result,
+        },
     )
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

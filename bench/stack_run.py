@@ -1,0 +1,72 @@
+"""What the whole-stack benchmarks share: the local stack on free ports, timed, and the result file.
+
+Imported by `bench/e2e_request.py` and `bench/crash_recovery.py` (run as scripts, so this folder
+is on their path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.config import StackConfig
+from devstack.output import LogMux
+from devstack.stack import Stack
+
+LOG_TAIL_LINES = 60
+
+
+@dataclass
+class StackRun:
+    stack: Stack
+    start_s: float
+    stop_s: float = 0.0
+
+
+@contextmanager
+def running_stack(prefix: str) -> Iterator[StackRun]:
+    """`devstack.Stack` in a temporary directory, its start and stop timed; when anything fails,
+    the last lines of its log are printed before the error (the log goes with the directory)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        log_path = Path(tmp) / "stack.log"
+        with log_path.open("w", encoding="utf-8") as log:
+            stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
+            try:
+                began = time.perf_counter()
+                stack.start(timeout_s=240)  # a loaded 2-core box imports nine Pythons at once
+                run = StackRun(stack, time.perf_counter() - began)
+                try:
+                    yield run
+                finally:
+                    began = time.perf_counter()
+                    stack.stop()
+                    run.stop_s = time.perf_counter() - began
+            except Exception:
+                log.flush()
+                print("".join(log_path.read_text().splitlines(True)[-LOG_TAIL_LINES:]))
+                raise
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "load_avg": list(os.getloadavg()),
+    }
+
+
+def write_results(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path.relative_to(path.parents[2])}")
