@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from nats.js.client import JetStreamContext
 from prometheus_client import REGISTRY
 from showcase_common import events, subjects
 from showcase_common.bus import (
@@ -41,6 +43,13 @@ async def js(nats_url: str):
     await nc.close()
 
 
+def _on_created(js: JetStreamContext, durable: str, **handler_and_options: Any) -> Consumer:
+    """A consumer of ShowcaseCreated on the pipeline's stream, under its own durable."""
+    return Consumer(
+        js, subjects.STREAM, durable, [subjects.SHOWCASE_CREATED], **handler_and_options
+    )
+
+
 async def _run(consumer: Consumer, until: asyncio.Event) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
@@ -71,7 +80,7 @@ async def test_handler_success_acks_once(js) -> None:
         seen.append(delivery)
         done.set()
 
-    consumer = Consumer(js, subjects.STREAM, "t-ok", [subjects.SHOWCASE_CREATED], handler=handler)
+    consumer = _on_created(js, "t-ok", handler=handler)
     await _run(consumer, done)
     info = await js.consumer_info(subjects.STREAM, "t-ok")
     assert [d.event.request.request_id for d in seen] == ["r1"]  # type: ignore[attr-defined]
@@ -90,14 +99,7 @@ async def test_retryable_error_is_redelivered_until_it_succeeds(js) -> None:
         done.set()
 
     options = ConsumerOptions(backoff=Backoff(base_s=0.05, cap_s=0.1), fetch_timeout_s=0.2)
-    consumer = Consumer(
-        js,
-        subjects.STREAM,
-        "t-retry",
-        [subjects.SHOWCASE_CREATED],
-        handler=handler,
-        options=options,
-    )
+    consumer = _on_created(js, "t-retry", handler=handler, options=options)
     await _run(consumer, done)
     assert attempts == [1, 2, 3]
 
@@ -117,9 +119,7 @@ async def test_permanent_error_and_garbage_are_terminated_not_retried(js) -> Non
         done.set()
 
     options = ConsumerOptions(fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05))
-    consumer = Consumer(
-        js, subjects.STREAM, "t-perm", [subjects.SHOWCASE_CREATED], handler=handler, options=options
-    )
+    consumer = _on_created(js, "t-perm", handler=handler, options=options)
     await _run(consumer, done)
     assert calls == ["bad", "good"]
     info = await js.consumer_info(subjects.STREAM, "t-perm")
@@ -137,9 +137,7 @@ async def test_long_handler_keeps_its_lease_with_heartbeats(js) -> None:
         done.set()
 
     options = ConsumerOptions(ack_wait_s=1.0, heartbeat_s=0.3, fetch_timeout_s=0.2)
-    consumer = Consumer(
-        js, subjects.STREAM, "t-long", [subjects.SHOWCASE_CREATED], handler=handler, options=options
-    )
+    consumer = _on_created(js, "t-long", handler=handler, options=options)
     await _run(consumer, done)
     assert attempts == [1]
 
@@ -156,14 +154,7 @@ async def test_batch_handler_gets_every_pending_message_at_once(js) -> None:
             done.set()
 
     options = ConsumerOptions(batch_size=50, fetch_timeout_s=0.2)
-    consumer = Consumer(
-        js,
-        subjects.STREAM,
-        "t-batch",
-        [subjects.SHOWCASE_CREATED],
-        batch_handler=handler,
-        options=options,
-    )
+    consumer = _on_created(js, "t-batch", batch_handler=handler, options=options)
     await _run(consumer, done)
     assert batches == [[f"r{i}" for i in range(5)]]
 
@@ -193,9 +184,7 @@ async def test_undecodable_and_exhausted_messages_are_dead_lettered_with_their_e
     options = ConsumerOptions(
         max_deliver=3, fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05)
     )
-    consumer = Consumer(
-        js, subjects.STREAM, "t-dlq", [subjects.SHOWCASE_CREATED], handler=handler, options=options
-    )
+    consumer = _on_created(js, "t-dlq", handler=handler, options=options)
     await _run(consumer, done)
     letters = await _dead_letters(js)
     assert attempts == [1, 2, 3]
@@ -228,14 +217,7 @@ async def test_every_settlement_is_counted_by_outcome(js) -> None:
             done.set()
 
     options = ConsumerOptions(fetch_timeout_s=0.2, backoff=Backoff(base_s=0.05, cap_s=0.05))
-    consumer = Consumer(
-        js,
-        subjects.STREAM,
-        "t-metrics",
-        [subjects.SHOWCASE_CREATED],
-        handler=handler,
-        options=options,
-    )
+    consumer = _on_created(js, "t-metrics", handler=handler, options=options)
     await _run(consumer, done)
 
     assert _handled("t-metrics", "acked") == 2  # good, and flaky on its second delivery
@@ -266,8 +248,7 @@ async def test_messages_queued_behind_a_slow_one_keep_their_lease(js) -> None:
     options = ConsumerOptions(ack_wait_s=1.0, heartbeat_s=0.3, batch_size=3, fetch_timeout_s=0.2)
 
     def replica(handler) -> Consumer:  # type: ignore[no-untyped-def]
-        filters = [subjects.SHOWCASE_CREATED]
-        return Consumer(js, subjects.STREAM, "t-queued", filters, handler=handler, options=options)
+        return _on_created(js, "t-queued", handler=handler, options=options)
 
     stop = asyncio.Event()
     one = asyncio.create_task(replica(slow).run(stop))
@@ -298,9 +279,7 @@ async def test_an_idle_consumer_hands_over_a_lone_message_before_its_long_poll_e
         await handled.put(delivery.event.request.request_id)  # type: ignore[attr-defined]
 
     options = ConsumerOptions(batch_size=20, fetch_timeout_s=20.0)
-    consumer = Consumer(
-        js, subjects.STREAM, "t-idle", [subjects.SHOWCASE_CREATED], handler=handler, options=options
-    )
+    consumer = _on_created(js, "t-idle", handler=handler, options=options)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
