@@ -94,17 +94,27 @@ class IntakeService:
     def create_showcase(
         self, user: User, draft: Draft, idempotency: Idempotency | None = None
     ) -> Created | Answer:
-        """The new showcase (and request), or the stored answer of a repeated Idempotency-Key."""
+        """The new showcase (and request), or the stored answer of a repeated Idempotency-Key.
+        A refusal is counted here, whichever door (form or API) it came through."""
         try:
-            result = self._create(user, draft, idempotency)
+            result = self._create_racing(user, draft, idempotency)
+        except (Invalid, Forbidden, IdempotencyMismatch) as refusal:
+            metrics.REFUSALS.labels(_refusal_reason(refusal)).inc()
+            raise
+        if isinstance(result, Created):
+            self._after_change(result.request is not None)
+        return result
+
+    def _create_racing(
+        self, user: User, draft: Draft, idempotency: Idempotency | None
+    ) -> Created | Answer:
+        try:
+            return self._create(user, draft, idempotency)
         except IntegrityError:
             # Another process won a race (same key or same name/key): answer as if we came second.
             if idempotency is not None and (answer := self._replay(user, idempotency)):
                 return answer
             raise Invalid({"name": "conflicts with a showcase saved at the same moment"}) from None
-        if isinstance(result, Created):
-            self._after_change(result.request is not None)
-        return result
 
     def _create(
         self, user: User, draft: Draft, idempotency: Idempotency | None
@@ -221,6 +231,14 @@ def outbox_row(event: events.Event, request_id: str | None, row_id: str | None =
         request_id=request_id,
         created_at=event.occurred_at,
     )
+
+
+def _refusal_reason(refusal: Exception) -> str:
+    if isinstance(refusal, Forbidden):
+        return "not_owner"
+    if isinstance(refusal, IdempotencyMismatch):
+        return "idempotency_conflict"
+    return "invalid"
 
 
 def _stored(session: Session, user: User, idempotency: Idempotency) -> Answer | None:

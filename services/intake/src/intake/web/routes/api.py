@@ -8,7 +8,6 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from intake import metrics
 from intake.models import ShowcaseCreatedOut, ShowcaseIn
 from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyMismatch, body_digest
 from intake.showcases import Draft, Invalid
@@ -52,13 +51,10 @@ async def create_showcase(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
-        metrics.REFUSALS.labels("invalid").inc()
         return field_errors(exc.errors)
     except Forbidden:
-        metrics.REFUSALS.labels("not_owner").inc()
         return JSONResponse({"detail": "you may only request showcases for your own studio"}, 403)
     except IdempotencyMismatch:
-        metrics.REFUSALS.labels("idempotency_conflict").inc()
         return field_errors(
             {"Idempotency-Key": "was already used with a different body"}, where="header"
         )

@@ -80,10 +80,8 @@ async def create_showcase(
     try:
         created = await to_thread.run_sync(container.service.create_showcase, user, draft)
     except Invalid as exc:
-        metrics.REFUSALS.labels("invalid").inc()
         return _form(http, container, session, user, values, exc.errors, 422)
     except Forbidden:
-        metrics.REFUSALS.labels("not_owner").inc()
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form
     if created.request is None:
