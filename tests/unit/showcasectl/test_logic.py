@@ -103,3 +103,14 @@ def test_classify_range_messages() -> None:
     assert rollout.action == "skip"
     junk = classify(StoredMsg(3, subjects.SHOWCASE_CREATED, NOW, b"{"), NOW, day)
     assert junk.action == "skip" and "undecodable" in junk.reason
+
+
+def test_a_range_replayed_moments_ago_is_deduplicated_again() -> None:
+    """JetStream's window runs from the newest copy of a Nats-Msg-Id: a range re-published a
+    moment ago is dropped again, however old its originals are."""
+    created = events.ShowcaseCreated(request=_ref())
+    original = _stored(created, 1, NOW - dt.timedelta(days=2))
+    copied = classify(original, NOW, 0.5, last_stored=NOW - dt.timedelta(seconds=0.3))
+    assert copied.action == "deduplicated" and "replayed copy" in copied.reason
+    aged = classify(original, NOW, 0.5, last_stored=NOW - dt.timedelta(seconds=2))
+    assert aged.action == "re-delivered"

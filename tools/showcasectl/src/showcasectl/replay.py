@@ -135,32 +135,50 @@ class RangeReplay:
         return counts
 
 
-def classify(msg: StoredMsg, now: dt.datetime, window_s: float) -> PlannedMsg:
-    """What re-publishing one stored message would do, and why it is harmless."""
+def classify(
+    msg: StoredMsg, now: dt.datetime, window_s: float, last_stored: dt.datetime | None = None
+) -> PlannedMsg:
+    """What re-publishing one stored message would do, and why it is harmless.
+
+    `last_stored` is when a message with the same Nats-Msg-Id was last stored (an earlier
+    replay's copy): JetStream's window runs from there, not from the original."""
     event = msg.event()
     msg_id = msg.msg_id or (event.event_id if event else None)
     if event is None or msg_id is None:
         return PlannedMsg(msg, msg_id, "skip", "undecodable: see `showcasectl dlq`")
     if msg.subject in INTENTS:
         return PlannedMsg(msg, msg_id, "skip", "an intent: use `replay REQUEST_ID` or `apply`")
-    if (now - msg.time).total_seconds() < window_s:
-        return PlannedMsg(msg, msg_id, "deduplicated", "original Nats-Msg-Id inside the window")
+    newest = max(msg.time, last_stored or msg.time)
+    if (now - newest).total_seconds() < window_s:
+        why = "original" if newest == msg.time else "a replayed copy's"
+        return PlannedMsg(msg, msg_id, "deduplicated", f"{why} Nats-Msg-Id inside the window")
     return PlannedMsg(msg, msg_id, "re-delivered", _EFFECT.get(msg.subject, _NO_EFFECT))
 
 
 async def plan_range(
     js: JetStreamContext, subject: str, start: Start, to_seq: int | None
 ) -> RangeReplay:
-    """The messages of the range, each classified; the range ends where the stream ends now."""
+    """The messages of the range, each classified; the range ends where the stream ends now.
+
+    The scan goes on past the range to the stream's end: a copy stored there by an earlier
+    replay carries the same Nats-Msg-Id, and JetStream de-duplicates against the newest one."""
     info = await js.stream_info(subjects.STREAM)
     last = min(to_seq or info.state.last_seq, info.state.last_seq)
     window_s = float(info.config.duplicate_window or 0)
     now = dt.datetime.now(dt.UTC)
-    plan = RangeReplay()
+    in_range: list[StoredMsg] = []
+    last_stored: dict[str, dt.datetime] = {}
     async for msg in scan(js, subjects.STREAM, [subject], start):
-        if msg.seq > last:
+        if msg.seq > info.state.last_seq:
             break
-        plan.planned.append(classify(msg, now, window_s))
+        if msg.msg_id:
+            last_stored[msg.msg_id] = msg.time
+        if msg.seq <= last:
+            in_range.append(msg)
+    plan = RangeReplay()
+    for msg in in_range:
+        newest = last_stored.get(msg.msg_id) if msg.msg_id else None
+        plan.planned.append(classify(msg, now, window_s, newest))
     return plan
 
 
