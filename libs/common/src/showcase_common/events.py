@@ -87,15 +87,21 @@ class RolloutRequested(Event):
     requested_by: str
 
 
+MAX_INT64 = 2**63 - 1
+"""The largest integer SQLite (and JSON consumers in other languages) store exactly."""
+
+
 class Snapshot(BaseModel):
     """An immutable index snapshot in the object store."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    generation: int
-    object_key: str
-    sha256: str
-    size: int
+    # Bounded, so an update body with a huge number or a long string is a 422 naming the field
+    # (and the agent's OpenAPI schema says so), never an overflow deeper down.
+    generation: int = Field(ge=0, le=MAX_INT64)
+    object_key: str = Field(min_length=1, max_length=512)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0, le=MAX_INT64)
 
 
 class IndexSynced(Event):

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from showcase_common import metrics
+from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.serving import HttpLimits, server_config
 
 Check = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable, raises with a clear reason when it is not."""
@@ -27,6 +29,7 @@ def create_health_app(
     and the process's `/metrics`."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     metrics.mount(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=0)  # only GETs here: no body is read
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -63,7 +66,9 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
+def embedded_server(
+    app: FastAPI, host: str, port: int, limits: HttpLimits | None = None
+) -> EmbeddedServer:
     """uvicorn for `app`, to run with `await server.serve()` beside the consumer loop."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
+    config = server_config(app, host=host, port=port, limits=limits or HttpLimits(), lifespan="off")
     return EmbeddedServer(config)

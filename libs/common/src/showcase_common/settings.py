@@ -8,6 +8,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from showcase_common.serving import HttpLimits
+
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -18,6 +20,23 @@ class CommonSettings(BaseSettings):
     service_name: str = "showcase"
     metrics_token: SecretStr | None = None
     """When set, `/metrics` answers only `Authorization: Bearer <token>` (a public service)."""
+
+    # How the service's HTTP server protects itself (showcase_common.serving).
+    http_limit_concurrency: int = 1000
+    """Connections or running requests beyond which the server answers 503 at once."""
+    http_keep_alive_s: int = 5
+    http_header_timeout_s: float = 10.0
+    """A connection that has not sent a whole request line and headers by then is closed."""
+    http_max_header_bytes: int = 16 * 1024
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            limit_concurrency=self.http_limit_concurrency,
+            keep_alive_s=self.http_keep_alive_s,
+            header_timeout_s=self.http_header_timeout_s,
+            max_header_bytes=self.http_max_header_bytes,
+        )
 
     @property
     def metrics_bearer(self) -> str | None:

@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 from showcase_common.logs import configure_logging
+from showcase_common.serving import server_config
 
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
@@ -28,13 +29,14 @@ def main(argv: list[str]) -> int:
         print("usage: python -m intake [seed]", file=sys.stderr)
         return 2
     app = create_app(settings)
-    uvicorn.run(
+    config = server_config(
         app,
         host=settings.intake_host,
         port=settings.intake_port,
-        log_config=None,
+        limits=settings.http_limits,
         proxy_headers=True,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

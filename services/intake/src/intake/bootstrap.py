@@ -12,16 +12,19 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
+from showcase_common.http_limits import BodyLimitMiddleware
 
 from intake import metrics
 from intake.config import IntakeSettings
 from intake.container import Container
-from intake.db import Database, create_schema, make_engine
+from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.nats_bus import NatsBus
 from intake.ports import Bus, LogMailer, Mailer
@@ -30,7 +33,7 @@ from intake.security import Signer, VerifiedCredentials
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
-from intake.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from intake.web.middleware import RequestIdMiddleware
 from intake.web.routes import api_router
 
 PACKAGE_DIR = Path(__file__).parent
@@ -59,7 +62,7 @@ def build_container(
     mailer: Mailer | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Container:
-    db = Database(make_engine(settings.index_db_path))
+    db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
     bus = bus or NatsBus(settings.nats_url, retry_s=settings.nats_retry_s)
     clock = clock or _utcnow
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
@@ -96,6 +99,7 @@ def build_container(
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(),
+        password_checks=CapacityLimiter(settings.password_check_threads),
         csrf=Signer(settings.progress_token_secret, "csrf"),
         flash=Signer(settings.progress_token_secret, "flash"),
     )
@@ -137,12 +141,17 @@ def create_app(
     app.state.container = container
     validation_errors.install(app)
     _count_invalid_bodies(app)
+    app.add_exception_handler(Saturated, _busy)
     app.include_router(api_router)
     metrics.mount(app, settings.metrics_bearer)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        on_refused=metrics.REFUSALS.labels("too_large").inc,
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
     return app
 
@@ -156,3 +165,17 @@ def _count_invalid_bodies(app: FastAPI) -> None:
         return await answer(request, exc)  # type: ignore[no-any-return]
 
     app.add_exception_handler(RequestValidationError, counted)
+
+
+RETRY_AFTER_S = 1
+"""A full database queue drains in well under a second at the write rates measured."""
+
+
+async def _busy(_request: Request, _exc: Exception) -> Response:
+    """More database work waits than DB_QUEUE allows: refuse now rather than queue forever."""
+    metrics.REFUSALS.labels("busy").inc()
+    return JSONResponse(
+        {"detail": "intake is busy; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

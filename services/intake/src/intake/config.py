@@ -6,6 +6,8 @@ from pathlib import Path
 
 from showcase_common.settings import CommonSettings, ProgressTokenSettings
 
+from intake.db import DbLimits
+
 
 class IntakeSettings(CommonSettings, ProgressTokenSettings):
     service_name: str = "intake"
@@ -33,6 +35,21 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     mail_retry_max_s: float = 300.0
 
     max_body_bytes: int = 64 * 1024
+    http_limit_concurrency: int = 256
+    """Connections or running requests beyond which uvicorn answers 503 at once."""
+    db_read_threads: int = 4
+    db_queue: int = 64
+    """Database calls that may wait per lane (reads, writes) before requests get 503."""
+    db_stuck_s: float = 10.0
+    """A database call pending longer than this makes /readyz answer 503 ("stuck")."""
+    password_check_threads: int = 2
+    """Password verifications (argon2, 64 MiB each) at once; the others wait their turn."""
     outbox_poll_s: float = 2.0
     nats_retry_s: float = 1.0
     """How long the relay waits between connection attempts while NATS is down."""
+
+    @property
+    def db_limits(self) -> DbLimits:
+        return DbLimits(
+            read_threads=self.db_read_threads, queue=self.db_queue, stuck_s=self.db_stuck_s
+        )

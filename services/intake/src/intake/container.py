@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from anyio import CapacityLimiter
 from fastapi.templating import Jinja2Templates
 
 from intake.config import IntakeSettings
@@ -31,5 +32,7 @@ class Container:
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials
+    password_checks: CapacityLimiter
+    """Bounds the password verifications running at once (each is CPU and 64 MiB)."""
     csrf: Signer
     flash: Signer

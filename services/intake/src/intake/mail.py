@@ -16,7 +16,6 @@ import enum
 import logging
 from collections.abc import Callable
 
-from anyio import to_thread
 from showcase_common import events
 from showcase_common.index.models import Location, Showcase, User
 from sqlalchemy import update
@@ -97,7 +96,7 @@ class MailRelay(PollingRelay):
         Returns how many were sent."""
         sent = 0
         while True:
-            due = await to_thread.run_sync(self._due)
+            due = await self._db.read(self._due, bounded=False)
             if not due:
                 return sent
             for row_id in due:
@@ -115,7 +114,7 @@ class MailRelay(PollingRelay):
         return outcome
 
     async def _attempt(self, row_id: str) -> Outcome:
-        row = await to_thread.run_sync(self._claim, row_id)
+        row = await self._db.write(self._claim, row_id, bounded=False)
         if row is None:
             return Outcome.SKIPPED
         try:
@@ -124,16 +123,16 @@ class MailRelay(PollingRelay):
             )
         except MailRejected as exc:
             log.error("mail %s refused for good: %s", row.id, exc)
-            await to_thread.run_sync(self._mark_failed, row.id, str(exc))
+            await self._db.write(self._mark_failed, row.id, str(exc), bounded=False)
             return Outcome.REJECTED
         except Exception as exc:  # down, timeout, 4xx, or a bug: all worth another try
             delay = self._backoff(row.attempts)
             log.info(
                 "mail %s not sent (attempt %d, next in %.1fs): %s", row.id, row.attempts, delay, exc
             )
-            await to_thread.run_sync(self._retry_later, row.id, str(exc), delay)
+            await self._db.write(self._retry_later, row.id, str(exc), delay, bounded=False)
             return Outcome.RETRY
-        await to_thread.run_sync(self._mark_sent, row.id)
+        await self._db.write(self._mark_sent, row.id, bounded=False)
         return Outcome.SENT
 
     def _backoff(self, attempts: int) -> float:

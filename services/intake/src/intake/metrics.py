@@ -26,7 +26,7 @@ SHOWCASES_CREATED = Counter(
 REFUSALS = Counter(
     "intake_refusals_total",
     "Requests refused, by reason: unauthenticated/bad_credentials (401), csrf/not_owner (403), "
-    "too_large (413), invalid/idempotency_conflict (422).",
+    "too_large (413), invalid/idempotency_conflict (422), busy (503: the database queue is full).",
     ["reason"],
 )
 OUTBOX_UNSENT = Gauge(

@@ -6,10 +6,14 @@ The shared tables (User, Location, Showcase) live in `showcase_common.index.mode
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from annotated_types import Interval
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
+
+from intake.showcases import KEY_MAX, NAME_MAX, RETURN_TO_MAX, YEAR_MAX, YEAR_MIN
 
 
 def utcnow() -> dt.datetime:
@@ -71,18 +75,39 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
+MAX_ID = 2**63 - 1
+"""SQLite's largest integer: an id beyond it can name no row (and overflowed in the query)."""
+
+Name = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
+]
+Key = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, max_length=KEY_MAX, pattern=r"^(?:[a-z0-9-]+)?$"),
+]
+"""Blank: derived from the name. The finer rule (single dashes between) is `showcases._key`."""
+Date = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, pattern=r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
+]
+"""YYYY-MM-DD, or blank."""
+
+
 class ShowcaseIn(BaseModel):
-    """The JSON body of POST /api/showcases: the form's fields, strictly typed."""
+    """The JSON body of POST /api/showcases: the form's fields, strictly typed and bounded.
+
+    The bounds are the rules' own (`showcases.py`), so a number or string out of range is a 422
+    naming the field before any query runs, and the OpenAPI schema states them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr
-    location_id: StrictInt
-    key: StrictStr | None = None
-    year: StrictInt | None = None
-    start_date: StrictStr | None = None
-    end_date: StrictStr | None = None
-    return_to: StrictStr | None = None
+    name: Name
+    location_id: Annotated[StrictInt, Interval(ge=1, le=MAX_ID)]
+    key: Key | None = None
+    year: Annotated[StrictInt, Interval(ge=YEAR_MIN, le=YEAR_MAX)] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+    return_to: Annotated[StrictStr, StringConstraints(max_length=RETURN_TO_MAX)] | None = None
 
 
 class ShowcasePublic(BaseModel):

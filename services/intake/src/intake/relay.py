@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from anyio import to_thread
 from showcase_common import events
 from sqlmodel import col, func, select
 
@@ -38,7 +37,7 @@ class OutboxRelay(PollingRelay):
         """Publish every unsent row, oldest first; stops at the first failure. Returns the count."""
         sent = 0
         while True:
-            rows = await to_thread.run_sync(self._unsent)
+            rows = await self._db.read(self._unsent, bounded=False)
             if not rows:
                 metrics.OUTBOX_UNSENT.set(0)
                 return sent
@@ -49,9 +48,11 @@ class OutboxRelay(PollingRelay):
                     )
                 except BusUnavailable as exc:
                     log.info("outbox: %d row(s) wait for the bus (%s)", len(rows), exc)
-                    metrics.OUTBOX_UNSENT.set(await to_thread.run_sync(self._count_unsent))
+                    metrics.OUTBOX_UNSENT.set(
+                        await self._db.read(self._count_unsent, bounded=False)
+                    )
                     return sent
-                await to_thread.run_sync(self._mark_sent, row)
+                await self._db.write(self._mark_sent, row, bounded=False)
                 sent += 1
 
     def _unsent(self) -> list[Outbox]:

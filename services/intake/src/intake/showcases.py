@@ -203,4 +203,5 @@ def find_location(session: Session, draft: Draft) -> Location | None:
         location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]
     except (ValueError, AttributeError, TypeError):
         return None
-    return session.get(Location, location_id) if location_id <= 2**62 else None
+    # In SQLite's integer range only: a query with anything beyond it fails (an overflow).
+    return session.get(Location, location_id) if 0 < location_id <= 2**62 else None

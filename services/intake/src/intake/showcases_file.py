@@ -8,7 +8,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from anyio import to_thread
 from showcase_common.index.models import Location, Showcase
 from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
@@ -62,7 +61,9 @@ class ShowcasesFileRefresher:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
-        await to_thread.run_sync(self.write_now)  # also picks up changes made while we were down
+        await self._db.read(
+            self.write_now, bounded=False
+        )  # also picks up changes made while we were down
         stopping = asyncio.create_task(stop.wait())
         while not stop.is_set():
             stale = asyncio.create_task(self._stale.wait())
@@ -71,6 +72,6 @@ class ShowcasesFileRefresher:
             if self._stale.is_set():
                 self._stale.clear()
                 try:
-                    await to_thread.run_sync(self.write_now)
+                    await self._db.read(self.write_now, bounded=False)
                 except Exception:
                     log.exception("could not rewrite %s", self._file.path)

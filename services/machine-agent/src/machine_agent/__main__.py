@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 from showcase_common.logs import configure_logging
+from showcase_common.serving import server_config
 
 from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
@@ -13,13 +14,14 @@ def main() -> None:
     settings = AgentSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     app = create_app(settings)
-    uvicorn.run(
+    config = server_config(
         app,
         host=settings.agent_host,
         port=settings.agent_port,
-        log_config=None,  # keep our handlers: one JSON line per record
+        limits=settings.http_limits,
         timeout_graceful_shutdown=5,
     )
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

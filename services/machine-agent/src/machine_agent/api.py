@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from machine_agent.applier import (
 )
 from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
+from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
 
 log = logging.getLogger(__name__)
@@ -40,25 +40,6 @@ SettingsDep = Annotated[AgentSettings, Depends(get_settings)]
 ApplierDep = Annotated[Applier, Depends(get_applier)]
 
 
-def require_secret(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    expected = settings.machine_update_secret
-    scheme, _, given = (authorization or "").partition(" ")
-    # Constant-time comparison, so the secret cannot be guessed byte by byte from timings.
-    ok = (
-        expected is not None
-        and bool(expected.get_secret_value())
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.strip().encode(), expected.get_secret_value().encode())
-    )
-    if not ok:
-        metrics.UPDATES.labels("unauthorized").inc()
-        raise HTTPException(
-            401, "invalid or missing bearer secret", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
 def _error(
     status: int, detail: str, settings: AgentSettings, generation: int | None
 ) -> JSONResponse:
@@ -66,7 +47,19 @@ def _error(
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/showcase/update_config", dependencies=[Depends(require_secret)])
+@router.post(
+    UPDATE_PATH,
+    # 401 and 413 are answered by guard.SecretFirstMiddleware and BodyLimitMiddleware, before
+    # the body is read; listed here so the schema names every answer.
+    responses={
+        401: {"description": "missing or wrong bearer secret"},
+        409: {"description": "older than the generation served"},
+        413: {"description": "body over a few KiB"},
+        422: {"description": "invalid body, or the snapshot failed its checks"},
+        503: {"description": "the object store is unavailable"},
+        504: {"description": "the update did not finish in time"},
+    },
+)
 async def update_config(
     snapshot: Snapshot,
     settings: SettingsDep,

@@ -9,12 +9,17 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
+from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
 from machine_agent.applier import Applier
 from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
+from machine_agent.guard import UPDATE_MAX_BYTES, UPDATE_PATH, SecretFirstMiddleware
+
+BODY_MAX_BYTES = 0
+"""Only the update endpoint takes a body; every other route is a GET."""
 
 log = logging.getLogger(__name__)
 
@@ -59,4 +64,14 @@ def create_app(
     app.state.catchup = catchup
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)
+    # Added last, so outermost: the secret first, then the size, then the app reads the body.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=BODY_MAX_BYTES, per_path={UPDATE_PATH: UPDATE_MAX_BYTES}
+    )
+    app.add_middleware(SecretFirstMiddleware, secret=_secret(settings))
     return app
+
+
+def _secret(settings: AgentSettings) -> str | None:
+    secret = settings.machine_update_secret
+    return secret.get_secret_value() if secret is not None else None

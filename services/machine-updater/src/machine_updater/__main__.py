@@ -36,7 +36,9 @@ async def main() -> None:
     if service is None:  # stopped before NATS ever answered
         return
     app = create_health_app(readiness(service), title="machine-updater")
-    server = embedded_server(app, settings.updater_host, settings.updater_port)
+    server = embedded_server(
+        app, settings.updater_host, settings.updater_port, settings.http_limits
+    )
     web = asyncio.create_task(server.serve())
     log.info("machine-updater up; health on :%d", settings.updater_port)
     try:

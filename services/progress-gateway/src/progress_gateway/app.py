@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
 
 from progress_gateway import metrics, sockets
@@ -73,4 +74,6 @@ def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
     app = FastAPI(title="progress-gateway", lifespan=lifespan)
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)
+    # The gateway reads no request body (GETs and a WebSocket): refuse any before reading it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=0)
     return app

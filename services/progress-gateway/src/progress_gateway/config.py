@@ -9,6 +9,8 @@ class GatewaySettings(CommonSettings, ProgressTokenSettings):
     service_name: str = "progress-gateway"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8001
+    http_limit_concurrency: int = 10_000
+    """Each open progress WebSocket is a connection: one process holds about 8000."""
     public_intake_url: str = "http://127.0.0.1:8000"
     """Base of `retry_url` (the intake's retry endpoint)."""
     projector_enabled: bool = True

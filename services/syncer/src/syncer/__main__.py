@@ -42,7 +42,7 @@ async def run(settings: SyncerSettings, stop: asyncio.Event) -> None:
         await asyncio.to_thread(store.check_bucket)
 
     app = create_health_app({"nats": bus.check, "s3": bucket}, title="syncer")
-    server = embedded_server(app, settings.syncer_host, settings.syncer_port)
+    server = embedded_server(app, settings.syncer_host, settings.syncer_port, settings.http_limits)
     http = asyncio.create_task(server.serve())
     try:
         bus.nc = await connect_until_up(settings.nats_url, settings.service_name, stop)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from showcase_common.index.models import User
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from intake import metrics
 from intake.container import Container
@@ -25,27 +25,33 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_session(container: ContainerDep) -> Iterator[Session]:
+def _find_user(container: Container, login: str) -> User | None:
     with container.db.session() as session:
-        yield session
+        return session.exec(select(User).where(User.login == login)).first()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def current_user(
+async def current_user(
     container: ContainerDep,
-    session: SessionDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
-    """The authenticated user; 401 with a Basic challenge otherwise (sync: argon2 runs off-loop)."""
+    """The authenticated user; 401 with a Basic challenge otherwise.
+
+    The lookup holds a connection only while it runs (a reader thread), and the password check
+    (argon2 when not cached) holds none: nothing a request keeps while it later waits to write.
+    """
     if credentials is None:
         metrics.REFUSALS.labels("unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
     login = credentials.username[:64]
-    user = session.exec(select(User).where(User.login == login)).first()
+    user = await container.db.read(_find_user, container, login)
     stored_hash = user.password_hash if user is not None else None
-    valid = container.credentials.check(login, credentials.password, stored_hash)
+    valid = await to_thread.run_sync(
+        container.credentials.check,
+        login,
+        credentials.password,
+        stored_hash,
+        limiter=container.password_checks,
+    )
     # compare_digest keeps the login comparison itself constant-time too.
     if user is None or not valid or not secrets.compare_digest(user.login, login):
         metrics.REFUSALS.labels("bad_credentials").inc()

@@ -1,16 +1,14 @@
-"""ASGI middleware: request ids (X-Request-ID in and out, in every log line), request metrics
-and the body limit."""
+"""ASGI middleware: request ids (X-Request-ID in and out, in every log line) and request
+metrics. The body limit is the shared `showcase_common.http_limits.BodyLimitMiddleware`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 
 from showcase_common.events import new_id
 from showcase_common.logs import request_context
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intake import metrics
@@ -60,57 +58,3 @@ class RequestIdMiddleware:
                 log.info(
                     "%s %s %d %.1fms", scope["method"], scope["path"], status_code, elapsed * 1000
                 )
-
-
-class _TooLarge(HTTPException):
-    """An HTTPException, so FastAPI's body parsing lets it through as a 413."""
-
-    def __init__(self) -> None:
-        super().__init__(413, "request body too large")
-
-
-class BodyLimitMiddleware:
-    """413 for a body over `max_bytes`, whether announced by Content-Length or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await _too_large(send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge()
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _too_large(send)
-
-
-async def _too_large(send: Send) -> None:
-    metrics.REFUSALS.labels("too_large").inc()
-    body = json.dumps({"detail": "request body too large"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
@@ -47,7 +46,7 @@ async def create_showcase(
             idempotency_key, body_digest(body.model_dump(mode="json")), respond
         )
     try:
-        result = await to_thread.run_sync(
+        result = await container.db.write(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from intake import metrics
+from intake.db import Database
 from intake.service import Answer, Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
-from intake.web.deps import ContainerDep, CurrentUser, SessionDep
+from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.presenters import (
     events_path,
     notice_for,
@@ -27,17 +27,17 @@ router = APIRouter(tags=["form"])
 FLASH_COOKIE = "flash"
 
 
-def _locations(session: Session, user: User) -> list[Location]:
+def _locations(db: Database, user: User) -> list[Location]:
     statement = select(Location).order_by(col(Location.name))
     if not user.is_admin:
         statement = statement.where(Location.owner_id == user.id)
-    return list(session.exec(statement))
+    with db.session() as session:
+        return list(session.exec(statement))
 
 
-def _form(
+async def _form(
     http: Request,
     container: ContainerDep,
-    session: Session,
     user: User,
     values: dict[str, str],
     errors: dict[str, str],
@@ -45,7 +45,7 @@ def _form(
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "user": user,
-        "locations": _locations(session, user),
+        "locations": await container.db.read(_locations, container.db, user),
         "values": values,
         "errors": errors,
         "csrf_token": container.csrf.sign(user.login),
@@ -55,20 +55,17 @@ def _form(
 
 
 @router.get("/showcases/new", response_class=HTMLResponse)
-def new_showcase(
-    http: Request, container: ContainerDep, session: SessionDep, user: CurrentUser
-) -> HTMLResponse:
+async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser) -> HTMLResponse:
     values = {k: v for k, v in http.query_params.items() if k in FIELDS and len(v) <= 500}
     if values.get("return_to") and not safe_return_to(values["return_to"]):
         values.pop("return_to")
-    return _form(http, container, session, user, values, {})
+    return await _form(http, container, user, values, {})
 
 
 @router.post("/showcases", response_class=HTMLResponse)
 async def create_showcase(
     http: Request,
     container: ContainerDep,
-    session: SessionDep,
     user: CurrentUser,
 ) -> Response:
     form = await http.form()
@@ -78,9 +75,9 @@ async def create_showcase(
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
     draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
     try:
-        created = await to_thread.run_sync(container.service.create_showcase, user, draft)
+        created = await container.db.write(container.service.create_showcase, user, draft)
     except Invalid as exc:
-        return _form(http, container, session, user, values, exc.errors, 422)
+        return await _form(http, container, user, values, exc.errors, 422)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form

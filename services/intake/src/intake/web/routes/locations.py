@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse
 from showcase_common.index.models import Location, Showcase
 from sqlmodel import col, select
 
-from intake.web.deps import ContainerDep, CurrentUser, SessionDep
+from intake.db import Database
+from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.routes.forms import FLASH_COOKIE
 
 router = APIRouter(tags=["form"])
@@ -29,23 +30,31 @@ def _notice(http: Request, container: ContainerDep, showcases: list[Showcase]) -
     return None
 
 
-@router.get("/locations/{location_key}/events", response_class=HTMLResponse)
-def location_events(
+def _location_and_showcases(db: Database, key: str) -> tuple[Location | None, list[Showcase]]:
+    with db.session() as session:
+        location = session.exec(select(Location).where(Location.key == key)).first()
+        if location is None:
+            return None, []
+        statement = (
+            select(Showcase)
+            .where(Showcase.location_id == location.id)
+            .order_by(col(Showcase.year).desc(), col(Showcase.order), col(Showcase.id))
+        )
+        return location, list(session.exec(statement))
+
+
+@router.get("/locations/{location_key}/events", response_class=HTMLResponse, responses={404: {}})
+async def location_events(
     location_key: str,
     http: Request,
     container: ContainerDep,
-    session: SessionDep,
     user: CurrentUser,
 ) -> HTMLResponse:
-    location = session.exec(select(Location).where(Location.key == location_key[:64])).first()
+    location, showcases = await container.db.read(
+        _location_and_showcases, container.db, location_key[:64]
+    )
     if location is None:
         raise HTTPException(404, "no such location")
-    statement = (
-        select(Showcase)
-        .where(Showcase.location_id == location.id)
-        .order_by(col(Showcase.year).desc(), col(Showcase.order), col(Showcase.id))
-    )
-    showcases = list(session.exec(statement))
     context = {
         "user": user,
         "location": location,

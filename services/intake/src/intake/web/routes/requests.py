@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from showcase_common import events
@@ -28,7 +27,7 @@ async def _state(container: Container, view: RequestView) -> RequestProgress:
 
 
 async def _find(container: Container, user: CurrentUser, request_id: str) -> RequestView:
-    view = await to_thread.run_sync(container.service.find_request, user, request_id)
+    view = await container.db.read(container.service.find_request, user, request_id)
     if view is None:  # unknown, or someone else's: the same answer, so ids cannot be probed
         raise HTTPException(404, "no such request")
     return view
@@ -60,7 +59,7 @@ async def retry_request(
     )
     # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
     msg_id = f"retry:{request_id}:{state.updated_at or 'unknown'}"
-    await to_thread.run_sync(container.service.enqueue, event, msg_id, request_id)
+    await container.db.write(container.service.enqueue, event, msg_id, request_id)
     out = RetryOut(
         request_id=request_id,
         state=state.public(),
