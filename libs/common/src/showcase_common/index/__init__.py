@@ -1,5 +1,38 @@
-"""The index database: its shared schema and the showcases.yml derived from it."""
+"""The Rails application's index database: its tables, DDL and date column; showcases.yml."""
 
-from showcase_common.index.models import Location, Showcase, User, create_shared_schema
+from showcase_common.index.dates import format_date, parse_date
+from showcase_common.index.models import (
+    RAILS_METADATA,
+    Location,
+    Region,
+    Showcase,
+    User,
+    rails_now,
+)
+from showcase_common.index.schema import (
+    PIPELINE_PREFIX,
+    create_rails_index,
+    is_legacy_index,
+    is_rails_index,
+    rails_tables,
+    table_definitions,
+    table_names,
+)
 
-__all__ = ["Location", "Showcase", "User", "create_shared_schema"]
+__all__ = [
+    "PIPELINE_PREFIX",
+    "RAILS_METADATA",
+    "Location",
+    "Region",
+    "Showcase",
+    "User",
+    "create_rails_index",
+    "format_date",
+    "is_legacy_index",
+    "is_rails_index",
+    "parse_date",
+    "rails_now",
+    "rails_tables",
+    "table_definitions",
+    "table_names",
+]
