@@ -1,4 +1,4 @@
-"""The Rails application's index database: its tables, DDL and date column; showcases.yml."""
+"""The Rails application's index database: its tables, DDL and date column; page URLs."""
 
 from showcase_common.index.dates import format_date, parse_date
 from showcase_common.index.models import (
@@ -9,6 +9,7 @@ from showcase_common.index.models import (
     User,
     rails_now,
 )
+from showcase_common.index.pages import SINGLE_SHOWCASE_KEY, is_lone_showcase, page_path
 from showcase_common.index.schema import (
     PIPELINE_PREFIX,
     create_rails_index,
@@ -22,6 +23,7 @@ from showcase_common.index.schema import (
 __all__ = [
     "PIPELINE_PREFIX",
     "RAILS_METADATA",
+    "SINGLE_SHOWCASE_KEY",
     "Location",
     "Region",
     "Showcase",
@@ -29,7 +31,9 @@ __all__ = [
     "create_rails_index",
     "format_date",
     "is_legacy_index",
+    "is_lone_showcase",
     "is_rails_index",
+    "page_path",
     "parse_date",
     "rails_now",
     "rails_tables",

@@ -65,7 +65,7 @@ def table_names(conn: sqlite3.Connection) -> set[str]:
 
 
 def is_rails_index(tables: set[str]) -> bool:
-    return INDEX_TABLES <= tables
+    return tables >= INDEX_TABLES
 
 
 def is_legacy_index(tables: set[str]) -> bool:
