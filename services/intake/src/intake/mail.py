@@ -43,7 +43,7 @@ def admin_notice(
     """The e-mail row announcing an admin's new showcase."""
     body = (
         f"{notice_for(showcase)}\n\nLocation: {location.name} ({location.key})\n"
-        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.login}\n\n"
+        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.userid}\n\n"
         "It is deployed to the fleet by the operator's `showcasectl apply`.\n"
     )
     return MailOutbox(

@@ -52,10 +52,10 @@ def _location_entry(location: Location, shows: list[Showcase]) -> dict[str, Any]
     if location.logo:
         entry["logo"] = location.logo
     if len(shows) == 1 and shows[0].key == SINGLE_SHOWCASE_KEY:
-        entry["date"] = format_date(shows[0].start_date, shows[0].end_date)
+        entry["date"] = shows[0].date
     else:
         entry["events"] = {
-            s.key: {"name": s.name, "date": format_date(s.start_date, s.end_date)} for s in shows
+            s.key: {"name": s.name, "date": s.date} for s in shows
         }
     return entry
 

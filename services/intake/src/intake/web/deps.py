@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -38,16 +37,17 @@ def current_user(
     session: SessionDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
-    """The authenticated user; 401 with a Basic challenge otherwise (sync: argon2 runs off-loop)."""
+    """The authenticated user, found by `userid` and verified against the htpasswd line in
+    `users.password`; 401 with a Basic challenge otherwise (sync: the hash runs off-loop)."""
     if credentials is None:
         metrics.REFUSALS.labels("unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
-    login = credentials.username[:64]
-    user = session.exec(select(User).where(User.login == login)).first()
-    stored_hash = user.password_hash if user is not None else None
-    valid = container.credentials.check(login, credentials.password, stored_hash)
-    # compare_digest keeps the login comparison itself constant-time too.
-    if user is None or not valid or not secrets.compare_digest(user.login, login):
+    userid = credentials.username[:64]
+    user = session.exec(select(User).where(User.userid == userid)).first()
+    line = user.password if user is not None else None
+    # The line names its user: verify_htpasswd refuses one that names another (constant time).
+    valid = container.credentials.check(userid, credentials.password, line)
+    if user is None or not valid:
         metrics.REFUSALS.labels("bad_credentials").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     return user

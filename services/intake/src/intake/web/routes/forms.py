@@ -7,10 +7,10 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from showcase_common.index.models import Location, User
-from sqlmodel import Session, col, select
+from showcase_common.index.models import User
+from sqlmodel import Session
 
-from intake import metrics
+from intake import access, metrics
 from intake.service import Answer, Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
@@ -27,13 +27,6 @@ router = APIRouter(tags=["form"])
 FLASH_COOKIE = "flash"
 
 
-def _locations(session: Session, user: User) -> list[Location]:
-    statement = select(Location).order_by(col(Location.name))
-    if not user.is_admin:
-        statement = statement.where(Location.owner_id == user.id)
-    return list(session.exec(statement))
-
-
 def _form(
     http: Request,
     container: ContainerDep,
@@ -45,10 +38,10 @@ def _form(
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "user": user,
-        "locations": _locations(session, user),
+        "locations": access.requestable(session, user),
         "values": values,
         "errors": errors,
-        "csrf_token": container.csrf.sign(user.login),
+        "csrf_token": container.csrf.sign(user.userid or ""),
         "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
@@ -73,7 +66,7 @@ async def create_showcase(
 ) -> Response:
     form = await http.form()
     values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
-    if not csrf.form_allowed(http, container.csrf, user.login, form.get("csrf_token")):
+    if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
     draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
@@ -103,7 +96,7 @@ async def create_showcase(
         "showcase": created.showcase,
         "location": created.location,
         "request_id": request_id,
-        "progress_url": progress_link(container, user.login, request_id).ws_url,
+        "progress_url": progress_link(container, user.userid or "", request_id).ws_url,
         "status_url": status_url(http, request_id),
         "redirect_url": container.service.redirect_url_of(created),
     }
