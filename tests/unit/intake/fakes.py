@@ -8,6 +8,7 @@ from intake.ports import Bus, BusUnavailable, Mailer, MailRejected, MailUnavaila
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
 
+
 class FakeBus(Bus):
     def __init__(self, *, up: bool = True) -> None:
         self.up = up

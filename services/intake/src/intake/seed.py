@@ -93,7 +93,13 @@ def _insert_rows(conn: sqlite3.Connection) -> None:
     for key, name, region, latitude, longitude, owner in LOCATIONS:
         owner_id = user_ids[owner] if owner else None
         columns = ("key", "name", "region", "latitude", "longitude", "user_id", "locale")
-        _insert(conn, "locations", columns, (key, name, region, latitude, longitude, owner_id, "en_US"), now)
+        _insert(
+            conn,
+            "locations",
+            columns,
+            (key, name, region, latitude, longitude, owner_id, "en_US"),
+            now,
+        )
     for code, location, latitude, longitude in REGIONS:
         columns = ("type", "code", "location", "latitude", "longitude")
         _insert(conn, "regions", columns, ("fly", code, location, latitude, longitude), now)
