@@ -54,9 +54,7 @@ def _location_entry(location: Location, shows: list[Showcase]) -> dict[str, Any]
     if len(shows) == 1 and shows[0].key == SINGLE_SHOWCASE_KEY:
         entry["date"] = shows[0].date
     else:
-        entry["events"] = {
-            s.key: {"name": s.name, "date": s.date} for s in shows
-        }
+        entry["events"] = {s.key: {"name": s.name, "date": s.date} for s in shows}
     return entry
 
 
