@@ -99,8 +99,9 @@ def create_schema(engine: Engine) -> None:
     already have the newest shape, so the migrations run only when the version row was there."""
     with engine.begin() as conn:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-        check_index(table_names(conn.connection.driver_connection), engine.url.database)  # type: ignore[arg-type]
-        version = _stored_version(conn)
+        tables = _tables(conn)
+        check_index(tables, engine.url.database)
+        version = _stored_version(conn, tables)
         if version is not None and version > SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"the pipeline's tables are at schema version {version}, this intake knows "
@@ -118,9 +119,13 @@ def create_schema(engine: Engine) -> None:
         )
 
 
-def _stored_version(conn: Connection) -> int | None:
+def _tables(conn: Connection) -> set[str]:
+    return table_names(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
+def _stored_version(conn: Connection, tables: set[str]) -> int | None:
     """The pipeline tables' version; None when they have never been created in this file."""
-    if "pipeline_schema" not in table_names(conn.connection.driver_connection):  # type: ignore[arg-type]
+    if "pipeline_schema" not in tables:
         return None
     return conn.exec_driver_sql("SELECT version FROM pipeline_schema WHERE id = 1").scalar()
 
