@@ -1,4 +1,4 @@
-"""The admin's e-mail, durable: a `mail_outbox` row committed with the showcase, sent by a relay.
+"""The admin's e-mail, durable: a `pipeline_mail_outbox` row committed with the showcase, sent by a relay.
 
 The row is written in the showcase's own transaction, so a crash or an SMTP outage cannot lose
 the notice. The relay sends due rows through the Mailer port and sets `sent_at` only after the

@@ -2,7 +2,7 @@
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
 crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
-showcase commits with its e-mail row (`mail_outbox`) the same way; the mail relay sends it.
+showcase commits with its e-mail row (`pipeline_mail_outbox`) the same way; the mail relay sends it.
 """
 
 from __future__ import annotations
