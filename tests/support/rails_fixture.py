@@ -127,7 +127,7 @@ class RailsRows:
 def rails_rows(seed: int = 10, *, locations: int = 80, users: int = 300) -> RailsRows:
     """The fixture's rows: the same for the same seed and sizes."""
     rng = random.Random(seed)
-    rows = RailsRows(regions=_regions(), users=_users(rng, users))
+    rows = RailsRows(regions=fixture_regions(), users=_users(rng, users))
     rows.locations = _locations(rng, locations, rows.users)
     rows.showcases = _showcases(rng, rows.locations)
     return rows
@@ -186,7 +186,8 @@ def _stamp(rng: random.Random) -> dict[str, dt.datetime]:
     return {"created_at": created, "updated_at": created}
 
 
-def _regions() -> list[Region]:
+def fixture_regions() -> list[Region]:
+    """The `regions` rows: the Fly regions (`FLY_REGIONS`), then one row of type `aws`."""
     rows = [
         Region(
             id=i,
