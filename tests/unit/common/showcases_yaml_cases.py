@@ -170,7 +170,7 @@ CASES: dict[str, Case] = {
                 name="A Grand Showcase of the Year, with a name long enough that "
                 "YAML folds it over two lines",
             ),
-            show(7, 2, "showcase", date="2025-02-30"),
+            show(7, 2, "showcase", date="2025-06"),
         ],
     ),
 }

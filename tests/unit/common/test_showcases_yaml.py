@@ -57,7 +57,7 @@ def test_rows_without_a_year_or_a_location_are_left_out() -> None:
     [
         ("2025", "'2025'"),
         ("2025-06-20", "'2025-06-20'"),
-        ("2025-02-30", "2025-02-30"),  # not a date: Psych leaves it plain
+        ("2025-02-30", "'2025-02-30'"),  # Psych: plain, which the fleet's safe load refuses
         ("2025-06-20 - 2025-06-21", "2025-06-20 - 2025-06-21"),
         ("11-11-23", "11-11-23"),
         ("yes", "'yes'"),

@@ -5,14 +5,14 @@ Psych decides each string's style in Ruby (`Psych::Visitors::YAMLTree#visit_Stri
 and hands events to libyaml, which may still quote a scalar it cannot write plain. This module
 makes the same decisions (ported from Psych 4.0, Ruby 3.1) and feeds the same events to PyYAML's
 emitter (libyaml itself when PyYAML was built with it; its pure-Python port otherwise: the two
-give the same bytes, see the unit tests), so `dump(data)` is byte for byte `data.to_yaml`.
+give the same bytes, see the unit tests), so `dump(data)` is byte for byte `data.to_yaml` (one deliberate exception: an impossible date
+or time, see `reads_back_as_string`).
 
 Only the types the fleet's files hold are supported: dict, str, `RubySymbol`, int, bool, None.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -98,10 +98,10 @@ _WORDISH = re.compile(
     rf"^[^0-9.:\-]?(?:{_ALPHA}|[_{_RUBY_SPACE}!@#$%^&*(){{}}<>|/\\~;=])+", re.MULTILINE
 )
 _TIME = re.compile(
-    r"^(-?[0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t\r\n\f\v]+)([0-9]{1,2}):([0-9]{2}):"
-    r"([0-9]{2})(?:\.[0-9]*)?(?:[ \t\r\n\f\v]*(?:Z|[-+][0-9]{1,2}:?(?:[0-9]{2})?))?$"
+    r"^-?[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t\r\n\f\v]+)[0-9]{1,2}:[0-9]{2}:"
+    r"[0-9]{2}(?:\.[0-9]*)?(?:[ \t\r\n\f\v]*(?:Z|[-+][0-9]{1,2}:?(?:[0-9]{2})?))?$"
 )
-_DATE = re.compile(r"^([0-9]{4})-(1[012]|0[0-9]|[0-9])-([12][0-9]|3[01]|0[0-9]|[0-9])$")
+_DATE = re.compile(r"^[0-9]{4}-(?:1[012]|0[0-9]|[0-9])-(?:[12][0-9]|3[01]|0[0-9]|[0-9])$")
 _SPECIAL_FLOAT = re.compile(r"^(?:\+?\.inf|-\.inf|\.nan)$", re.IGNORECASE)
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}(?:\.[0-9_]*)?$")
 _FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_,]*)?\.[0-9]*(?:[eE][-+][0-9]+)?$")
@@ -118,10 +118,11 @@ def reads_back_as_string(text: str) -> bool:
         return False
     if _WORDISH.search(text) or "\n" in text:
         return _wordish_is_string(text)
-    if match := _TIME.match(text):
-        return not _valid_time(*map(int, match.groups()))
-    if match := _DATE.match(text):
-        return not _valid_date(*map(int, match.groups()))
+    if _TIME.match(text) or _DATE.match(text):
+        # Psych's dump leaves an impossible date (`2025-02-30`) plain, but the fleet's
+        # `YAML.load_file` (a safe load: Date and Time not permitted) then refuses the whole
+        # file. Quoting it is the one place these bytes differ from Psych's, on purpose.
+        return False
     if _SPECIAL_FLOAT.match(text) or re.match(r"^:.", text) or _SEXAGESIMAL.match(text):
         return False
     if _FLOAT.match(text):
@@ -135,16 +136,3 @@ def _wordish_is_string(text: str) -> bool:
         return True
     keywords = r"^(?:null|yes|true|on|no|false|off)$"
     return text != "~" and not re.search(keywords, text, re.IGNORECASE | re.MULTILINE)
-
-
-def _valid_date(year: int, month: int, day: int) -> bool:
-    try:
-        dt.date(year, month, day)
-    except ValueError:
-        return False
-    return True
-
-
-def _valid_time(year: int, month: int, day: int, hour: int, minute: int, second: int) -> bool:
-    # Ruby's Time.utc refuses these fields out of range (a 31st of any month rolls over).
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour <= 24 and minute <= 59 and second <= 60
