@@ -135,7 +135,10 @@ async def showcase_page(
     year: str, location_key: str, key: str, applier: ApplierDep
 ) -> FileResponse:
     # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
-    if key == SINGLE_SHOWCASE_KEY and applier.prerenderer.page_file(year, location_key, key) is None:
+    if (
+        key == SINGLE_SHOWCASE_KEY
+        and applier.prerenderer.page_file(year, location_key, key) is None
+    ):
         return _page(applier, year, location_key)  # a lone `showcase` also answers here
     return _page(applier, year, location_key, key)
 

@@ -88,7 +88,11 @@ def plan_pages(index: IndexData) -> list[Page]:
     pages: list[Page] = []
     for show in sorted(index.showcases, key=_in_order):
         location = by_id.get(show.location_id)
-        if location is None or show.year is None or not safe_segments(str(show.year), show.key or ""):
+        if (
+            location is None
+            or show.year is None
+            or not safe_segments(str(show.year), show.key or "")
+        ):
             log.warning("no page for showcase %s: unsafe key in its URL", show.id)
             continue
         lone = is_lone_showcase(show.key or "", per_year[show.year, show.location_id])
