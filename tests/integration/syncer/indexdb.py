@@ -1,4 +1,4 @@
-"""A realistic index database built from the shared models (intake owns the real bootstrap)."""
+"""A Rails-shaped index database for the syncer's tests (the fixture's tables and row shapes)."""
 
 from __future__ import annotations
 
@@ -6,44 +6,45 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from showcase_common.index.models import Location, Showcase, User, create_shared_schema
-from sqlalchemy import event
-from sqlmodel import Session, create_engine
+from showcase_common.index import Location, Showcase, User, format_date
 
-REGIONS = ("iad", "ord", "sea", "dfw", "lax")
+from tests.support.rails_fixture import RailsRows, fixture_regions, write_rails_index
+
+REGIONS = ("iad", "ord", "sjc", "dfw", "lax")
+_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
 
 def create_index(
     path: Path, *, studios: int = 3, showcases: int = 4, users: int = 5, wal: bool = True
 ) -> None:
     """An index with `studios` locations, `showcases` spread over them and `users` logins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}")
-    if wal:  # what a live intake database looks like
-
-        @event.listens_for(engine, "connect")
-        def _wal(conn, _record) -> None:  # type: ignore[no-untyped-def]
-            conn.execute("PRAGMA journal_mode=WAL")
-
-    create_shared_schema(engine)
-    with Session(engine) as session:
-        session.add_all(
-            User(id=i, login=f"user{i}", password_hash="scrypt:" + "x" * 90, is_admin=i == 1)
+    rows = RailsRows(
+        users=[
+            User(
+                id=i,
+                userid=f"user{i}",
+                password=f"user{i}:$apr1$salt{i:04d}$" + "x" * 22,
+                sites="index" if i == 1 else f"Studio {i} Dance Center",
+            )
             for i in range(1, users + 1)
-        )
-        session.add_all(
+        ],
+        locations=[
             Location(
                 id=i,
                 key=f"studio-{i}",
                 name=f"Studio {i} Dance Center",
                 region=REGIONS[i % len(REGIONS)],
-                owner_id=(i % users) + 1,
+                user_id=(i % users) + 1,
             )
             for i in range(1, studios + 1)
-        )
-        session.add_all(_showcase(i, (i % studios) + 1) for i in range(1, showcases + 1))
-        session.commit()
-    engine.dispose()
+        ],
+        showcases=[_showcase(i, (i % studios) + 1) for i in range(1, showcases + 1)],
+        regions=fixture_regions(),
+    )
+    write_rails_index(path, rows)
+    if wal:  # what a live intake database looks like
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA journal_mode=WAL")
 
 
 def _showcase(showcase_id: int, location_id: int) -> Showcase:
@@ -55,22 +56,22 @@ def _showcase(showcase_id: int, location_id: int) -> Showcase:
         key=f"showcase-{showcase_id}",
         name=f"Spring Showcase {showcase_id}",
         order=showcase_id,
-        start_date=start,
-        end_date=start + dt.timedelta(days=1),
+        date=format_date(start, start + dt.timedelta(days=1)),
     )
 
 
 def add_showcase(path: Path, location_id: int = 1) -> int:
-    """Commit one more showcase, as intake does, and return its id."""
+    """Commit one more showcase, as intake does (`order` = max + 1), and return its id."""
     with sqlite3.connect(path, timeout=30) as db:
         cursor = db.execute(
-            'INSERT INTO showcase (location_id, year, key, name, "order", updated_at) '
-            "VALUES (?, 2026, 'pending', 'pending', 0, CURRENT_TIMESTAMP)",
+            'INSERT INTO showcases (location_id, year, key, name, "order", created_at, updated_at)'
+            " VALUES (?, 2026, 'pending', 'pending', (SELECT coalesce(max(\"order\"), 0) + 1"
+            f" FROM showcases), {_NOW}, {_NOW})",
             (location_id,),
         )
         new_id = int(cursor.lastrowid or 0)
         db.execute(
-            "UPDATE showcase SET key = ?, name = ? WHERE id = ?",
+            "UPDATE showcases SET key = ?, name = ? WHERE id = ?",
             (f"new-{new_id}", f"New Showcase {new_id}", new_id),
         )
     return new_id

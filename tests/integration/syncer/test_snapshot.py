@@ -20,9 +20,10 @@ def _writer(path: Path, stop: threading.Event, written: list[int]) -> None:
         while not stop.is_set():
             db.execute("BEGIN IMMEDIATE")
             db.execute(
-                'INSERT INTO showcase (location_id, year, key, name, "order", updated_at) '
+                "INSERT INTO showcases"
+                ' (location_id, year, key, name, "order", created_at, updated_at) '
                 "VALUES (1, 2027, 'k' || (SELECT n FROM tally), 'n' || (SELECT n FROM tally), 0, "
-                "CURRENT_TIMESTAMP)"
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
             db.execute("UPDATE tally SET n = n + 1")
             db.execute("COMMIT")
@@ -46,7 +47,7 @@ def test_snapshots_during_concurrent_writes_are_consistent(tmp_path: Path) -> No
         while len(counts) < 5:  # until five different states of the live file were captured
             snap = snapshotter.take(tmp_path / "staging")
             with sqlite3.connect(snap.path) as copy:
-                showcases = copy.execute("SELECT count(*) FROM showcase").fetchone()[0]
+                showcases = copy.execute("SELECT count(*) FROM showcases").fetchone()[0]
                 tally = copy.execute("SELECT n FROM tally").fetchone()[0]
                 mode = copy.execute("PRAGMA journal_mode").fetchone()[0]
                 check = copy.execute("PRAGMA integrity_check").fetchone()[0]

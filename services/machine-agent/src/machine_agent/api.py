@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from showcase_common.events import Snapshot
+from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
 
 from machine_agent import metrics
@@ -123,11 +124,22 @@ async def studio_page(location_key: str, applier: ApplierDep) -> FileResponse:
     return _page(applier, "studios", location_key)
 
 
+@router.api_route("/showcase/{year}/{location_key}/", methods=["GET", "HEAD"])
+async def lone_showcase_page(year: str, location_key: str, applier: ApplierDep) -> FileResponse:
+    """A location's only showcase of the year keyed `showcase` (the fleet's URL rule)."""
+    return _page(applier, year, location_key)
+
+
 @router.api_route("/showcase/{year}/{location_key}/{key}/", methods=["GET", "HEAD"])
 async def showcase_page(
     year: str, location_key: str, key: str, applier: ApplierDep
 ) -> FileResponse:
     # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
+    if (
+        key == SINGLE_SHOWCASE_KEY
+        and applier.prerenderer.page_file(year, location_key, key) is None
+    ):
+        return _page(applier, year, location_key)  # a lone `showcase` also answers here
     return _page(applier, year, location_key, key)
 
 

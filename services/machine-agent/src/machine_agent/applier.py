@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,8 +91,14 @@ class Layout:
 
 
 class Applier:
-    def __init__(self, store: SnapshotStore, data_dir: Path) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        data_dir: Path,
+        served_region_codes: Sequence[str] | None = None,
+    ) -> None:
         self.store = store
+        self.served_region_codes = served_region_codes
         self.layout = Layout(data_dir)
         for directory in (self.layout.index_dir, self.layout.config_dir, self.layout.pages_dir):
             directory.mkdir(parents=True, exist_ok=True)
@@ -199,7 +205,10 @@ class Applier:
         with _timed(timings, "swap"):
             _phase("swap", lambda: replace_atomically(incoming, self.layout.index_file))
         with _timed(timings, "regenerate"):
-            files = _phase("regenerate", lambda: regenerate(index, self.layout.config_dir))
+            files = _phase(
+                "regenerate",
+                lambda: regenerate(index, self.layout.config_dir, self.served_region_codes),
+            )
         with _timed(timings, "prerender"):
             report = _phase("prerender", lambda: self.prerenderer.render(index))
         self.served = _phase("state", lambda: self._state.save(snapshot))

@@ -25,7 +25,7 @@ def create_app(
     """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
     if store is None:
         store = SnapshotStore.from_settings(settings)
-    applier = Applier(store, settings.data_dir)
+    applier = Applier(store, settings.data_dir, settings.served_region_codes)
     catchup = CatchUp(
         applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s
     )

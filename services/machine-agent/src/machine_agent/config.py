@@ -33,6 +33,10 @@ class AgentSettings(CommonSettings, S3Settings):
     agent_update_timeout_s: float = DEFAULT_UPDATE_TIMEOUT_S
     agent_catchup_retry_min_s: float = 1.0
     agent_catchup_retry_max_s: float = 30.0
+    agent_served_regions: str = ""
+    """The fleet's served regions, comma-separated, in order (`AGENT_SERVED_REGIONS`): what
+    showcases.yml's `:region:` picks from. Empty: the index's `regions` rows of type `fly`, in
+    `code` order (the Rails side's default)."""
 
     @model_validator(mode="after")
     def _defaults(self) -> AgentSettings:
@@ -41,6 +45,12 @@ class AgentSettings(CommonSettings, S3Settings):
         if self.agent_data_dir is None:
             self.agent_data_dir = Path(".data") / "agents" / self.agent_id
         return self
+
+    @property
+    def served_region_codes(self) -> list[str] | None:
+        """`agent_served_regions` as a list; None for the default."""
+        codes = [code.strip() for code in self.agent_served_regions.split(",") if code.strip()]
+        return codes or None
 
     @property
     def data_dir(self) -> Path:

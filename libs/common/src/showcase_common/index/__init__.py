@@ -1,4 +1,5 @@
-"""The Rails application's index database: its tables, DDL and date column; page URLs."""
+"""The Rails application's index database: its tables, DDL and date column; page URLs; the
+served regions. showcases.yml is `showcase_common.index.showcases_yaml` (written by `psych`)."""
 
 from showcase_common.index.dates import format_date, parse_date
 from showcase_common.index.models import (
@@ -10,6 +11,7 @@ from showcase_common.index.models import (
     rails_now,
 )
 from showcase_common.index.pages import SINGLE_SHOWCASE_KEY, is_lone_showcase, page_path
+from showcase_common.index.regions import ServedRegion, region_for, served_regions
 from showcase_common.index.schema import (
     PIPELINE_PREFIX,
     create_rails_index,
@@ -26,6 +28,7 @@ __all__ = [
     "SINGLE_SHOWCASE_KEY",
     "Location",
     "Region",
+    "ServedRegion",
     "Showcase",
     "User",
     "create_rails_index",
@@ -37,6 +40,8 @@ __all__ = [
     "parse_date",
     "rails_now",
     "rails_tables",
+    "region_for",
+    "served_regions",
     "table_definitions",
     "table_names",
 ]
