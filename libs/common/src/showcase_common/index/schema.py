@@ -79,6 +79,11 @@ def rails_tables(tables: set[str]) -> set[str]:
 
 
 def table_definitions(conn: sqlite3.Connection) -> dict[str, str]:
-    """`sqlite_master` SQL of every table and index not the pipeline's: what must never change."""
-    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
-    return {name: sql for name, sql in rows if not name.startswith(PIPELINE_PREFIX)}
+    """`sqlite_master` SQL of every table and index not the pipeline's: what must never change.
+
+    An index belongs to its table (`tbl_name`): `ix_pipeline_…` on a pipeline table is the
+    pipeline's whatever its own name."""
+    rows = conn.execute(
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+    )
+    return {name: sql for name, table, sql in rows if not table.startswith(PIPELINE_PREFIX)}
