@@ -5,7 +5,7 @@
     agents = fleet.start_many(4)             # spawned together, then awaited
     a.url, a.status(), a.wait_for_generation(3), a.stop(), a.kill(), a.start()
 
-    write_index(path, locations, showcases, users)   # an index.sqlite3 with the shared tables
+    write_index(path, locations, showcases, users)   # a Rails-shaped index.sqlite3 with these rows
     publish_snapshot(store, path, generation)        # upload + move the `latest` pointer
 
 Each agent has its own data dir (kept across stop/start, so a restart keeps its generation), its
@@ -16,9 +16,9 @@ update secret given.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -29,7 +29,7 @@ import httpx
 import pytest
 from devstack.ports import free_port
 from showcase_common.events import Snapshot
-from showcase_common.index.models import Location, Showcase, User, create_shared_schema
+from showcase_common.index import Location, Showcase, User, create_rails_index
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import SnapshotStore, sha256_file
 from sqlalchemy import create_engine, event
@@ -247,12 +247,14 @@ def write_index(
     showcases: Iterable[Showcase] = (),
     users: Iterable[User] = (),
 ) -> str:
-    """Create an index database at `path` with these rows; its sha256."""
+    """Create a Rails-shaped index (`create_rails_index`) at `path` with these rows; its sha256."""
     path.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        create_rails_index(db)
+        db.commit()
     engine = create_engine(f"sqlite:///{path}")
     # A test fixture, not a database to keep: skip the fsyncs (they dominate on a busy disk).
     event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=OFF"))
-    create_shared_schema(engine)
     with Session(engine) as session:
         for rows in (users, locations, showcases):
             # fresh copies: a row already added to another session would not be inserted
@@ -281,20 +283,19 @@ def publish_snapshot(
 def sample_rows(
     extra_showcases: Iterable[Showcase] = (),
 ) -> tuple[list[Location], list[Showcase], list[User]]:
-    """A small index: 3 users, 3 studios, 4 showcases (one a single "showcase"), plus extras."""
+    """A small Rails index: 3 users, 3 studios, 4 showcases (one a lone "showcase"), plus extras."""
     users = [
-        User(
-            id=1, login="admin", password_hash="$2b$12$adminhashadminhashadminhash", is_admin=True
-        ),
-        User(id=2, login="studio", password_hash="$2b$12$studiohashstudiohashstudioh"),
-        User(id=3, login="other", password_hash="scrypt:32768:8:1$salt$hash"),
+        User(id=1, userid="admin", password="admin:$apr1$x$adminhashadminhashadmi", sites="index"),
+        User(id=2, userid="studio", password="studio:$2y$05$studiohashstudiohashstu"),
+        User(id=3, userid="other", password="other:{SHA}b3RoZXJvdGhlcm90aGVyb3RoZXI="),
+        User(id=4, userid="nologin", password=None),
     ]
     locations = [
-        Location(id=1, key="boston", name="Boston Ballroom", region="iad", owner_id=2),
+        Location(id=1, key="boston", name="Boston Ballroom", region="iad", user_id=2),
         Location(
             id=2, key="chicago", name="Chicago Dance", region="ord", locale="en_US", logo="c.png"
         ),
-        Location(id=3, key="seattle", name="Seattle Swing", region="sea", owner_id=3),
+        Location(id=3, key="seattle", name="Seattle Swing", region="sea", user_id=3),
     ]
     showcases = [
         Showcase(
@@ -304,8 +305,7 @@ def sample_rows(
             key="spring",
             name="Spring Showcase",
             order=1,
-            start_date=dt.date(2026, 4, 12),
-            end_date=dt.date(2026, 4, 13),
+            date="2026-04-12 - 2026-04-13",
         ),
         Showcase(
             id=2,
@@ -313,18 +313,18 @@ def sample_rows(
             year=2026,
             key="showcase",
             name="Chicago Showcase",
-            order=1,
-            start_date=dt.date(2026, 5, 2),
+            order=2,
+            date="2026-05-02",
         ),
-        Showcase(id=3, location_id=3, year=2025, key="fall", name="Fall Frolic", order=1),
+        Showcase(id=3, location_id=3, year=2025, key="fall", name="Fall Frolic", order=3),
         Showcase(
             id=4,
             location_id=3,
             year=2025,
             key="winter",
             name="Winter Ball",
-            order=2,
-            start_date=dt.date(2025, 12, 6),
+            order=4,
+            date="2025-12-06",
         ),
         *extra_showcases,
     ]

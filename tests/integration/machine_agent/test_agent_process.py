@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import httpx
@@ -25,7 +24,7 @@ AUTUMN = Showcase(
     key="autumn",
     name="Autumn Gala",
     order=2,
-    start_date=dt.date(2026, 10, 3),
+    date="2026-10-03",
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +27,7 @@ SUMMER = Showcase(
     key="summer",
     name="Summer Sizzle",
     order=2,
-    start_date=dt.date(2026, 7, 4),
-    end_date=dt.date(2026, 7, 5),
+    date="2026-07-04 - 2026-07-05",
 )
 
 

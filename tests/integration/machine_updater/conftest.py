@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -35,7 +34,7 @@ SUMMER = Showcase(
     key="summer",
     name="Summer Showcase",
     order=2,
-    start_date=dt.date(2026, 7, 4),
+    date="2026-07-04",
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
@@ -19,7 +18,7 @@ def _new_showcase(name: str = "Summer Sizzle") -> Showcase:
         key="summer",
         name=name,
         order=2,
-        start_date=dt.date(2026, 7, 4),
+        date="2026-07-04",
     )
 
 

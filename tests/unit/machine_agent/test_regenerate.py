@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from machine_agent.index_data import IndexData
 from machine_agent.regenerate import htpasswd, showcases_yml, tenants_list
@@ -19,7 +18,7 @@ UNUSUAL = Showcase(
     order=5,
     name="Café Noël — « Ünïcode » Showcase: a name long enough to tempt a YAML emitter to fold "
     "it over several lines, with 'quotes', \"doubles\", #hashes and a: colon",
-    start_date=dt.date(2027, 12, 24),
+    date="2027-12-24",
 )
 
 
@@ -40,10 +39,10 @@ def test_tenants_list_keeps_one_line_per_showcase() -> None:
     assert "2027/chicago/noel\tord\tTwo lines here" in lines
 
 
-def test_htpasswd_drops_entries_that_would_forge_others() -> None:
+def test_htpasswd_is_the_sorted_non_null_password_lines() -> None:
     users = [
-        User(id=1, login="ok", password_hash="scrypt:1:2$x"),
-        User(id=2, login="evil:root", password_hash="h"),
-        User(id=3, login="nl", password_hash="h\nroot:x"),
+        User(id=1, userid="zoe", password="zoe:$apr1$a$b"),
+        User(id=2, userid="nobody", password=None),
+        User(id=3, userid="al", password="al:{SHA}xyz="),
     ]
-    assert htpasswd(_index(users=users)) == "ok:scrypt:1:2$x\n"
+    assert htpasswd(_index(users=users)) == "al:{SHA}xyz=\nzoe:$apr1$a$b"

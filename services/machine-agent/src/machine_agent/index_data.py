@@ -56,7 +56,7 @@ def read_index(path: Path) -> IndexData:
             return IndexData(
                 locations=list(session.exec(select(Location).order_by(Location.key))),
                 showcases=list(session.exec(select(Showcase))),
-                users=list(session.exec(select(User).order_by(User.login))),
+                users=list(session.exec(select(User).order_by(User.userid))),
             )
     except Exception as exc:  # a schema that does not match the shared models
         raise SnapshotRefused(f"cannot read the index: {exc}") from exc

@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from showcase_common.index.models import Location, Showcase
-from showcase_common.index.showcases_yaml import format_date
+from showcase_common.index import parse_date
 
 from machine_agent.files import sync_filesystem, write_atomically
 from machine_agent.index_data import IndexData
@@ -62,13 +62,14 @@ def _studio(location: Location) -> dict[str, Any]:
 
 
 def _showcase(show: Showcase, location: Location) -> dict[str, Any]:
+    start, end = parse_date(show.date)
     return {
         "year": show.year,
         "key": show.key,
         "name": show.name,
-        "date": format_date(show.start_date, show.end_date),
-        "start_date": show.start_date.isoformat() if show.start_date else None,
-        "end_date": show.end_date.isoformat() if show.end_date else None,
+        "date": show.date,
+        "start_date": start.isoformat() if start else None,
+        "end_date": end.isoformat() if end else None,
         "url": f"/showcase/{show.year}/{location.key}/{show.key}/",
     }
 
@@ -78,7 +79,7 @@ def plan_pages(index: IndexData) -> list[Page]:
     by_id = {loc.id: loc for loc in index.locations if safe_segments(loc.key)}
     by_studio: dict[int | None, list[dict[str, Any]]] = {loc_id: [] for loc_id in by_id}
     pages: list[Page] = []
-    ordered = sorted(index.showcases, key=lambda s: (-s.year, s.order, s.id or 0))
+    ordered = sorted(index.showcases, key=lambda s: (-s.year, s.order or 0, s.id or 0))
     for show in ordered:
         location = by_id.get(show.location_id)
         if location is None or not safe_segments(str(show.year), show.key):

@@ -41,18 +41,10 @@ def tenants_list(index: IndexData) -> str:
 
 
 def htpasswd(index: IndexData) -> str:
-    """`login:hash` per user, as the web server's basic-auth file expects."""
-    return "".join(
-        f"{u.login}:{u.password_hash}\n"
-        for u in index.users
-        if _safe(u.login, ":\n\r") and _safe(u.password_hash, "\n\r")
-    )
-
-
-def _safe(value: str, forbidden: str) -> bool:
-    # A colon in a login, or a newline anywhere, would forge another entry. The hash may hold
-    # colons (e.g. "scrypt:32768:8:1$..."): readers split on the first one only.
-    return bool(value) and not any(c in value for c in forbidden)
+    """The non-NULL `users.password` lines (each a whole htpasswd line), sorted, joined with
+    newlines (RAILS_INDEX.md). A minimal adaptation to the Rails models; the fleet's exact
+    generator replaces it."""
+    return "\n".join(sorted(u.password for u in index.users if u.password))
 
 
 def regenerate(index: IndexData, config_dir: Path) -> list[str]:

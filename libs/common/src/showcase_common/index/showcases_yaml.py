@@ -33,7 +33,7 @@ def build(
     """The showcases.yml document as plain data."""
     by_id = {loc.id: loc for loc in locations}
     grouped: dict[tuple[int, int], list[Showcase]] = {}
-    for show in sorted(showcases, key=lambda s: (s.year, s.order, s.id or 0)):
+    for show in sorted(showcases, key=lambda s: (s.year, s.order or 0, s.id or 0)):
         grouped.setdefault((show.year, show.location_id), []).append(show)
 
     document: dict[int, dict[str, Any]] = {}
@@ -52,11 +52,9 @@ def _location_entry(location: Location, shows: list[Showcase]) -> dict[str, Any]
     if location.logo:
         entry["logo"] = location.logo
     if len(shows) == 1 and shows[0].key == SINGLE_SHOWCASE_KEY:
-        entry["date"] = format_date(shows[0].start_date, shows[0].end_date)
+        entry["date"] = shows[0].date
     else:
-        entry["events"] = {
-            s.key: {"name": s.name, "date": format_date(s.start_date, s.end_date)} for s in shows
-        }
+        entry["events"] = {s.key: {"name": s.name, "date": s.date} for s in shows}
     return entry
 
 
