@@ -71,7 +71,7 @@ def test_applies_a_new_generation(
     assert "2025/seattle/winter\tsea\tWinter Ball\n" in _config(settings, "tenants.list")
     htpasswd = _config(settings, "htpasswd")
     assert "studio:$2y$05$studiohashstudiohashstu" in htpasswd.splitlines()
-    assert "other:scrypt:32768:8:1$salt$hash\n" in htpasswd
+    assert "nologin" not in htpasswd  # a NULL password: no line
     assert (settings.data_dir / "index" / "index.sqlite3").is_file()
 
 
