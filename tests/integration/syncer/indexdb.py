@@ -71,9 +71,7 @@ def add_pipeline_tables(path: Path) -> None:
             "INSERT INTO pipeline_requests (id, showcase_id, state) VALUES (?, ?, ?)",
             [(f"req-{i}", i, SECRET_PAYLOAD) for i in ids],
         )
-        db.executemany(
-            "INSERT INTO pipeline_outbox (payload) VALUES (?)", [(SECRET_PAYLOAD,)] * 50
-        )
+        db.executemany("INSERT INTO pipeline_outbox (payload) VALUES (?)", [(SECRET_PAYLOAD,)] * 50)
         db.commit()
 
 

@@ -12,7 +12,8 @@ from nats.aio.client import Client
 from showcase_common import events
 from showcase_common.bus import Publisher
 from showcase_common.index import PIPELINE_PREFIX, table_definitions, table_names
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.settings import S3Settings
+from showcase_common.snapshots import SnapshotStore, make_s3_client
 from syncer.bootstrap import bootstrap
 from syncer.config import SyncerSettings
 from syncer.ledger import SyncLedger
@@ -24,8 +25,8 @@ from tests.support.waiting import eventually
 MakeSettings = Callable[..., SyncerSettings]
 
 
-def _download(store: SnapshotStore, key: str, dest: Path) -> Path:
-    body = store._s3.get_object(Bucket=store.bucket, Key=key)["Body"].read()  # noqa: SLF001
+def _download(store: SnapshotStore, key: str, dest: Path, settings: S3Settings) -> Path:
+    body = make_s3_client(settings).get_object(Bucket=store.bucket, Key=key)["Body"].read()
     dest.write_bytes(body)
     return dest
 
@@ -46,8 +47,9 @@ async def test_the_s3_copy_holds_only_the_rails_tables(
     [synced] = watch.of(events.IndexSynced)
 
     source_tables, source_definitions = _describe(index_db)
-    legacy = _download(syncer.store, syncer.store.legacy_key, tmp_path / "legacy.sqlite3")
-    generation = _download(syncer.store, synced.snapshot.object_key, tmp_path / "gen.sqlite3")
+    store = syncer.store
+    legacy = _download(store, store.legacy_key, tmp_path / "legacy.sqlite3", settings)
+    generation = _download(store, synced.snapshot.object_key, tmp_path / "gen.sqlite3", settings)
     for copy in (legacy, generation):
         tables, definitions = _describe(copy)
         assert tables == {t for t in source_tables if not t.startswith(PIPELINE_PREFIX)}
@@ -89,5 +91,6 @@ async def test_replicas_starting_on_an_empty_bucket_publish_one_generation(
     assert [g.generation for g in store.list_generations()] == [published[0].generation]
     await eventually(lambda: watch.of(events.IndexSynced), what="the announcement")
     assert [e.snapshot for e in watch.of(events.IndexSynced)] == published
-    tables, _ = _describe(_download(store, store.legacy_key, tmp_path / "legacy.sqlite3"))
+    legacy = _download(store, store.legacy_key, tmp_path / "legacy.sqlite3", settings)
+    tables, _ = _describe(legacy)
     assert "showcases" in tables and not [t for t in tables if t.startswith(PIPELINE_PREFIX)]

@@ -74,7 +74,9 @@ def test_a_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     live = tmp_path / "index.sqlite3"
     create_index(live, studios=5, showcases=200, users=5, wal=False, pipeline=False)
     with sqlite3.connect(live) as db:
-        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'showcases'").fetchone()
+        (root,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'showcases'"
+        ).fetchone()
     data = bytearray(live.read_bytes())
     page = 4096
     leaf = root * page  # the page after the root: one of the showcases' leaves

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 from showcase_common.index.models import Showcase

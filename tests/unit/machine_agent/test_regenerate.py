@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from machine_agent.index_data import IndexData
 from machine_agent.regenerate import htpasswd, showcases_yml, tenants_list
 from showcase_common.index import showcases_yaml

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from showcase_common.index.models import Location, Showcase
 from showcase_common.index import parse_date
+from showcase_common.index.models import Location, Showcase
 
 from machine_agent.files import sync_filesystem, write_atomically
 from machine_agent.index_data import IndexData

@@ -82,9 +82,7 @@ async def update_machine(
             async for attempt in _retrying(policy):
                 with attempt:
                     state.count += 1
-                    await _attempt(
-                        client, machine, target, required, paths, state, showcase_ids
-                    )
+                    await _attempt(client, machine, target, required, paths, state, showcase_ids)
     except TimeoutError:
         error = (
             f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"

@@ -57,7 +57,6 @@ class Syncer:
             options=options,
         )
 
-
     async def publish_first_generation(self, stop: asyncio.Event) -> Snapshot | None:
         """At start: the bucket's first generation when it has none (`first_generation`)."""
         s = self.settings
