@@ -47,8 +47,9 @@ def build(
 
 def _location_entry(location: Location, shows: list[Showcase]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": location.name, "region": location.region}
-    if location.locale:
-        entry["locale"] = location.locale
+    locale = (location.locale or "").replace("_", "-")
+    if locale and locale != "en-US":  # RAILS_INDEX.md; the fleet's exact generator replaces this
+        entry["locale"] = locale
     if location.logo:
         entry["logo"] = location.logo
     if len(shows) == 1 and shows[0].key == SINGLE_SHOWCASE_KEY:
