@@ -60,7 +60,6 @@ def test_applies_a_new_generation(
     assert document[2026]["chicago"] == {
         "name": "Chicago Dance",
         "region": "ord",
-        "locale": "en_US",
         "logo": "c.png",
         "date": "2026-05-02",
     }
