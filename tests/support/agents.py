@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -167,11 +168,16 @@ class AgentProcess:
             f"agent {self.agent_id} at generation {generation}",
         )
 
-    def update(self, snapshot: Snapshot, secret: str | None = None) -> httpx.Response:
-        """POST /showcase/update_config as the updater does."""
+    def update(
+        self, snapshot: Snapshot, secret: str | None = None, showcase_ids: list[int] | None = None
+    ) -> httpx.Response:
+        """POST /showcase/update_config as the updater does (naming the new showcases)."""
+        body = snapshot.model_dump(mode="json")
+        if showcase_ids:
+            body["showcase_ids"] = showcase_ids
         return httpx.post(
             self.url + "/showcase/update_config",
-            json=snapshot.model_dump(mode="json"),
+            json=body,
             headers={"Authorization": f"Bearer {secret or self.secret}"},
             timeout=75,
         )

@@ -98,6 +98,18 @@ class Snapshot(BaseModel):
     size: int
 
 
+class UpdateConfig(Snapshot):
+    """The body of an agent's `POST /showcase/update_config`: the snapshot to apply and,
+    optionally, the showcases it was published for (an agent beside the Rails application
+    checks that their pages answer before it reports the generation applied)."""
+
+    showcase_ids: list[int] = Field(default_factory=list)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return Snapshot.model_validate(self.model_dump(exclude={"showcase_ids"}))
+
+
 class IndexSynced(Event):
     subject: ClassVar[str] = subjects.INDEX_SYNCED
     snapshot: Snapshot

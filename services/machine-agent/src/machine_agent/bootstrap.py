@@ -15,6 +15,7 @@ from machine_agent.api import router
 from machine_agent.applier import Applier
 from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
+from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ def create_app(
     """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
     if store is None:
         store = SnapshotStore.from_settings(settings)
-    applier = Applier(store, settings.data_dir, settings.served_region_codes)
+    sidecar = SidecarSettings.from_settings(settings)
+    installer = SidecarInstaller(sidecar) if sidecar is not None else None
+    applier = Applier(store, settings.data_dir, settings.served_region_codes, installer)
     catchup = CatchUp(
         applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s
     )
@@ -41,6 +44,13 @@ def create_app(
             applier.generation,
             settings.data_dir,
         )
+        if sidecar is not None:
+            log.info(
+                "sidecar mode: files in %s, %d command(s) after each apply, pages at %s",
+                sidecar.db_dir,
+                len(sidecar.commands),
+                sidecar.app_url,
+            )
         stop = asyncio.Event()
         task = asyncio.create_task(catchup.run(stop)) if catch_up else None
         try:
@@ -51,11 +61,14 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if installer is not None:
+                await installer.close()
 
     app = FastAPI(title="machine-agent", lifespan=lifespan)
     validation_errors.install(app)
     app.state.settings = settings
     app.state.applier = applier
+    app.state.sidecar = installer
     app.state.catchup = catchup
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)

@@ -38,6 +38,22 @@ class AgentSettings(CommonSettings, S3Settings):
     showcases.yml's `:region:` picks from. Empty: the index's `regions` rows of type `fly`, in
     `code` order (the Rails side's default)."""
 
+    # Sidecar mode (`sidecar.py`): beside the Rails application on a real machine.
+    agent_rails_db_dir: Path | None = None
+    """The application's database directory (on Fly `/data/db`, its `RAILS_DB_VOLUME`). Set, the
+    agent places `index.sqlite3`, `showcases.yml` and `htpasswd` there and runs the commands
+    below instead of rendering its own pages; unset (the local run), its built-in pages."""
+    agent_post_apply_commands: list[str | list[str]] = Field(default_factory=list)
+    """Run in order after the files are placed, as a JSON list: a string runs with `/bin/sh -c`,
+    a list is an argv. E.g. `["bin/rails runner 'ConfigUpdate.run'", ["bin/prerender"]]`."""
+    agent_command_timeout_s: float = 120.0
+    """Each command's limit; past it its whole process group is killed and the update fails."""
+    agent_app_url: str = "http://127.0.0.1:3000"
+    """Where the application answers on this machine: each new showcase's page must answer 200
+    there before the update counts as done."""
+    agent_page_check_timeout_s: float = 30.0
+    """How long the new page may take to answer after the commands."""
+
     @model_validator(mode="after")
     def _defaults(self) -> AgentSettings:
         if not self.agent_id:

@@ -80,7 +80,9 @@ def rails_tables(tables: set[str]) -> set[str]:
 
 def table_definitions(conn: sqlite3.Connection) -> dict[str, str]:
     """`sqlite_master` SQL of every table and index not the pipeline's: what must never change.
-    (An index belongs to its table: SQLAlchemy names the pipeline's `ix_pipeline_…`.)"""
+
+    An index belongs to its table (`tbl_name`): `ix_pipeline_…` on a pipeline table is the
+    pipeline's whatever its own name."""
     rows = conn.execute(
         "SELECT name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
     )
