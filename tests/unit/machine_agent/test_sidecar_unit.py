@@ -22,7 +22,7 @@ BESIDE = Showcase(id=13, location_id=3, year=2027, key="other", name="Two", orde
 
 def _index(*extra: Showcase) -> IndexData:
     locations, showcases, users = sample_rows(extra)
-    return IndexData(locations, showcases, users)
+    return IndexData(locations, showcases, users, regions=[])
 
 
 def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from showcase_common.events import Snapshot, UpdateConfig
+from showcase_common.events import UpdateConfig
 from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
 
@@ -130,18 +130,11 @@ async def studio_page(location_key: str, request: Request, applier: ApplierDep) 
 
 
 @router.api_route("/showcase/{year}/{location_key}/", methods=["GET", "HEAD"])
-async def lone_showcase_page(year: str, location_key: str, request: Request) -> Response:
-    """A location's lone `showcase` of a year (the fleet's rule): the application serves it."""
-    page = await _sidecar_page(request)
-    if page is None:
-        raise HTTPException(404, "no such page on this machine")
-    return page
-
-
-@router.api_route("/showcase/{year}/{location_key}/", methods=["GET", "HEAD"])
-async def lone_showcase_page(year: str, location_key: str, applier: ApplierDep) -> FileResponse:
+async def lone_showcase_page(
+    year: str, location_key: str, request: Request, applier: ApplierDep
+) -> Response:
     """A location's only showcase of the year keyed `showcase` (the fleet's URL rule)."""
-    return _page(applier, year, location_key)
+    return await _sidecar_page(request) or _page(applier, year, location_key)
 
 
 @router.api_route("/showcase/{year}/{location_key}/{key}/", methods=["GET", "HEAD"])

@@ -126,7 +126,9 @@ class SidecarInstaller:
 
     def _stage(self, incoming: Incoming, staged: _Staged) -> list[str]:
         changed: list[str] = []
-        for name, text in render_rails_config(incoming.index, self.config.served_region_codes).items():
+        for name, text in render_rails_config(
+            incoming.index, self.config.served_region_codes
+        ).items():
             target = self.config.path(name)
             data = text.encode()
             if _holds(target, data):
