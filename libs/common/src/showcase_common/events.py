@@ -47,11 +47,14 @@ class ShowcaseRef(BaseModel):
     location_key: str
     key: str
     name: str
+    page: str | None = None
+    """The page's path by the fleet's rule (a lone `showcase` is at its location's year URL),
+    as intake computed it; events from before the field name none."""
 
     @property
     def path(self) -> str:
         """The showcase's page on a machine agent."""
-        return f"/showcase/{self.year}/{self.location_key}/{self.key}/"
+        return self.page or f"/showcase/{self.year}/{self.location_key}/{self.key}/"
 
 
 class RequestRef(BaseModel):

@@ -156,7 +156,7 @@ class IntakeService:
             updated_at=now,
         )
         session.add(request)
-        ref = self.request_ref(request, user, showcase_ref(showcase, valid.location), path)
+        ref = self.request_ref(request, user, showcase_ref(showcase, valid.location, path), path)
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
         return Created(showcase, valid.location, request, path)
 
@@ -200,7 +200,7 @@ class IntakeService:
             location = session.get(Location, showcase.location_id)
             assert location is not None
             path = showcases.fleet_page_path(session, showcase, location)
-            ref = self.request_ref(request, owner, showcase_ref(showcase, location), path)
+            ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
             return RequestView(request, ref)
 
     def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
@@ -213,13 +213,14 @@ class IntakeService:
         return True
 
 
-def showcase_ref(showcase: Showcase, location: Location) -> events.ShowcaseRef:
+def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.ShowcaseRef:
     return events.ShowcaseRef(
         showcase_id=showcase.id,  # type: ignore[arg-type]
         year=showcase.year,
         location_key=location.key,
         key=showcase.key,
         name=showcase.name,
+        page=page,
     )
 
 
