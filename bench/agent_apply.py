@@ -2,7 +2,8 @@
 
     uv run python bench/agent_apply.py [--runs 3] [--store s3|memory]
 
-The index: 75 studios, 370 showcases, 300 users. Scenarios, each on a fresh data dir per run:
+The index: the tests' realistic Rails fixture (tests/support/rails_fixture.py: 80 locations,
+about 370 showcases over five years, 300 users, the Fly regions). Scenarios, each on a fresh data dir per run:
   full         a machine with nothing: every page rendered
   incremental  one new showcase: its page and its studio's page
   unchanged    a new generation with the same rows: nothing rendered, no file rewritten
@@ -21,7 +22,6 @@ import datetime as dt
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import sys
@@ -36,54 +36,17 @@ sys.path.insert(0, str(ROOT))  # for tests.support (the index builder shared wit
 
 from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
 from showcase_common.events import Snapshot  # noqa: E402
-from showcase_common.index.models import Location, Showcase, User  # noqa: E402
+from showcase_common.index import Showcase  # noqa: E402
 from showcase_common.settings import S3Settings  # noqa: E402
 from showcase_common.snapshots import SnapshotStore  # noqa: E402
 
-from tests.support.agents import publish_snapshot, write_index  # noqa: E402
-
-REGIONS = ("iad", "ord", "sjc", "dfw", "ams", "lhr", "syd", "yyz", "mia", "sea")
-SEASONS = ("Spring", "Summer", "Fall", "Winter", "Holiday", "Gala", "Showcase", "Classic")
+from tests.support.agents import publish_snapshot  # noqa: E402
+from tests.support.rails_fixture import RailsRows, rails_rows, write_rails_index  # noqa: E402
 
 
-def realistic_rows(
-    studios: int = 75, showcases: int = 370, users: int = 300, seed: int = 7
-) -> tuple[list[Location], list[Showcase], list[User]]:
-    rng = random.Random(seed)
-    user_rows = [
-        User(id=i + 1, login=f"user{i + 1}", password_hash=f"$2b$12${uuid.UUID(int=i).hex}{i:022d}")
-        for i in range(users)
-    ]
-    locations = [
-        Location(
-            id=i + 1,
-            key=f"studio-{i + 1:02d}",
-            name=f"Studio {i + 1} Dance Center",
-            region=REGIONS[i % len(REGIONS)],
-            locale=rng.choice([None, "en_US", "en_GB", "fr_CA"]),
-            owner_id=i + 1,
-        )
-        for i in range(studios)
-    ]
-    rows: list[Showcase] = []
-    for n in range(showcases):
-        location = locations[n % studios]
-        year = 2019 + (n // studios) % 8
-        start = dt.date(year, rng.randint(1, 12), rng.randint(1, 27))
-        season = SEASONS[(n // (studios * 8)) % len(SEASONS)]
-        rows.append(
-            Showcase(
-                id=n + 1,
-                location_id=location.id or 0,
-                year=year,
-                key=f"{season.lower()}-{n}",
-                name=f"{season} Showcase {n}",
-                order=n,
-                start_date=start,
-                end_date=start + dt.timedelta(days=rng.choice([0, 0, 1, 2])),
-            )
-        )
-    return locations, rows, user_rows
+def realistic_rows(seed: int = 10) -> RailsRows:
+    """The realistic Rails index of the tests (tests/support/rails_fixture.py)."""
+    return rails_rows(seed)
 
 
 class DirectoryStore(SnapshotStore):
@@ -144,14 +107,21 @@ def s3_store(work: Path) -> Iterator[SnapshotStore]:
 
 
 def one_run(store: SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult]:
-    locations, showcases, users = realistic_rows()
+    rows = realistic_rows()
     extra = Showcase(
-        id=10_000, location_id=1, year=2026, key="brand-new", name="Brand New Showcase", order=999
+        id=10_000,
+        location_id=1,
+        year=2026,
+        key="brand-new",
+        name="Brand New Showcase",
+        order=10_000,
+        date="2026-06-20",
     )
     base = run * 10
     plain, more = work / f"plain-{run}.sqlite3", work / f"more-{run}.sqlite3"
-    write_index(plain, locations, showcases, users)
-    write_index(more, locations, [*showcases, extra], users)
+    write_rails_index(plain, rows)
+    rows.showcases.append(extra)
+    write_rails_index(more, rows)
     snapshots = [
         publish_snapshot(store, plain, base + 1),
         publish_snapshot(store, more, base + 2),
@@ -171,6 +141,16 @@ def one_run(store: SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult
         return results
 
     return asyncio.run(scenarios())
+
+
+def index_size() -> dict[str, int]:
+    rows = realistic_rows()
+    return {
+        "locations": len(rows.locations),
+        "showcases": len(rows.showcases),
+        "users": len(rows.users),
+        "regions": len(rows.regions),
+    }
 
 
 def summarise(runs: list[dict[str, ApplyResult]]) -> list[dict[str, object]]:
@@ -226,7 +206,7 @@ def main() -> None:
                 "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "store": args.store,
                 "runs": args.runs,
-                "index": {"studios": 75, "showcases": 370, "users": 300},
+                "index": index_size(),
                 "machine": {
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),

@@ -36,8 +36,8 @@ STEPS = ("syncing", "updating", "done")
 def _studio_location(index_db: Path) -> int:
     with sqlite3.connect(index_db) as db:
         row = db.execute(
-            "SELECT location.id FROM location JOIN user ON user.id = location.owner_id "
-            "WHERE user.login = 'studio' ORDER BY location.id LIMIT 1"
+            "SELECT locations.id FROM locations JOIN users ON users.id = locations.user_id "
+            "WHERE users.userid = 'studio' ORDER BY locations.id LIMIT 1"
         ).fetchone()
     return int(row[0])
 

@@ -5,7 +5,7 @@
 Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOINT_URL), N
 `python -m machine_agent` processes on a static fleet, and the updater's own handler (bootstrap
 with the real HTTP client, fleet and publisher). The index is realistic (75 studios, 370
-showcases); each generation adds one showcase, so every update is an incremental one.
+showcases: the tests' Rails fixture); each generation adds one showcase, so every update is an incremental one.
 
 For each fleet size, after one warm-up roll-out: `one` (median of 3) is a POST /showcase/update_config to a single agent while the others
 idle (the agent's own update time as its caller sees it); `roll-out` is the updater bringing all
@@ -55,7 +55,7 @@ from showcase_common.events import (  # noqa: E402
     ShowcaseRef,
     Snapshot,
 )
-from showcase_common.index.models import Showcase  # noqa: E402
+from showcase_common.index import Showcase  # noqa: E402
 from showcase_common.settings import S3Settings  # noqa: E402
 
 from tests.support.agents import (  # noqa: E402
@@ -63,8 +63,8 @@ from tests.support.agents import (  # noqa: E402
     AgentProcess,
     publish_snapshot,
     snapshot_store,
-    write_index,
 )
+from tests.support.rails_fixture import write_rails_index  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "rollout_parallel.json"
 STARTUP_S = 600.0
@@ -76,13 +76,13 @@ class Index:
     def __init__(self, work: Path, s3: S3Settings) -> None:
         self.work = work
         self.store = snapshot_store(s3)
-        self.locations, self.showcases, self.users = realistic_rows()
+        self.rows = realistic_rows()
         self.generation = 0
 
     def next(self) -> tuple[Snapshot, RequestRef]:
         self.generation += 1
-        n = len(self.showcases) + 1
-        location = self.locations[0]
+        n = max(s.id or 0 for s in self.rows.showcases) + 1
+        location = self.rows.locations[0]
         row = Showcase(
             id=n,
             location_id=location.id or 1,
@@ -90,14 +90,14 @@ class Index:
             key=f"bench-{n}",
             name=f"Bench Showcase {n}",
             order=n,
-            start_date=dt.date(2026, 6, 1),
+            date="2026-06-01",
         )
-        self.showcases.append(row)
+        self.rows.showcases.append(row)
         path = self.work / f"index-{self.generation}.sqlite3"
-        write_index(path, self.locations, self.showcases, self.users)
+        write_rails_index(path, self.rows)
         snapshot = publish_snapshot(self.store, path, self.generation)
         ref = ShowcaseRef(
-            showcase_id=n, year=2026, location_key=location.key, key=row.key, name=row.name
+            showcase_id=n, year=2026, location_key=location.key or "", key=row.key, name=row.name
         )
         return snapshot, RequestRef(
             request_id=f"bench-{n}", user="bench", showcase=ref, redirect_url="/"

@@ -5,7 +5,7 @@
     agents = fleet.start_many(4)             # spawned together, then awaited
     a.url, a.status(), a.wait_for_generation(3), a.stop(), a.kill(), a.start()
 
-    write_index(path, locations, showcases, users)   # an index.sqlite3 with the shared tables
+    write_index(path, locations, showcases, users)   # a Rails-shaped index.sqlite3
     publish_snapshot(store, path, generation)        # upload + move the `latest` pointer
 
 Each agent has its own data dir (kept across stop/start, so a restart keeps its generation), its
@@ -16,7 +16,6 @@ update secret given.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -29,12 +28,16 @@ import httpx
 import pytest
 from devstack.ports import free_port
 from showcase_common.events import Snapshot
-from showcase_common.index.models import Location, Showcase, User, create_shared_schema
+from showcase_common.index import Location, Region, Showcase, User
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import SnapshotStore, sha256_file
-from sqlalchemy import create_engine, event
-from sqlmodel import Session
 
+from tests.support.rails_fixture import (
+    KNOWN_LOGINS,
+    RailsRows,
+    fixture_regions,
+    write_rails_index,
+)
 from tests.support.waiting import wait_until
 
 DEFAULT_SECRET = "test-machine-update-secret"
@@ -164,11 +167,16 @@ class AgentProcess:
             f"agent {self.agent_id} at generation {generation}",
         )
 
-    def update(self, snapshot: Snapshot, secret: str | None = None) -> httpx.Response:
-        """POST /showcase/update_config as the updater does."""
+    def update(
+        self, snapshot: Snapshot, secret: str | None = None, showcase_ids: list[int] | None = None
+    ) -> httpx.Response:
+        """POST /showcase/update_config as the updater does (naming the new showcases)."""
+        body = snapshot.model_dump(mode="json")
+        if showcase_ids:
+            body["showcase_ids"] = showcase_ids
         return httpx.post(
             self.url + "/showcase/update_config",
-            json=snapshot.model_dump(mode="json"),
+            json=body,
             headers={"Authorization": f"Bearer {secret or self.secret}"},
             timeout=75,
         )
@@ -246,20 +254,17 @@ def write_index(
     locations: Iterable[Location],
     showcases: Iterable[Showcase] = (),
     users: Iterable[User] = (),
+    regions: Iterable[Region] | None = None,
 ) -> str:
-    """Create an index database at `path` with these rows; its sha256."""
-    path.unlink(missing_ok=True)
-    engine = create_engine(f"sqlite:///{path}")
-    # A test fixture, not a database to keep: skip the fsyncs (they dominate on a busy disk).
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA synchronous=OFF"))
-    create_shared_schema(engine)
-    with Session(engine) as session:
-        for rows in (users, locations, showcases):
-            # fresh copies: a row already added to another session would not be inserted
-            session.add_all([type(row).model_validate(row.model_dump()) for row in rows])
-            session.flush()
-        session.commit()
-    engine.dispose()
+    """Create a Rails-shaped index at `path` with these rows; its sha256. `regions` defaults to
+    the fixture's (`tests.support.rails_fixture`: Fly regions plus one of another type)."""
+    rows = RailsRows(
+        locations=list(locations),
+        showcases=list(showcases),
+        users=list(users),
+        regions=fixture_regions() if regions is None else list(regions),
+    )
+    write_rails_index(path, rows)
     return sha256_file(path)
 
 
@@ -281,20 +286,46 @@ def publish_snapshot(
 def sample_rows(
     extra_showcases: Iterable[Showcase] = (),
 ) -> tuple[list[Location], list[Showcase], list[User]]:
-    """A small index: 3 users, 3 studios, 4 showcases (one a single "showcase"), plus extras."""
+    """A small index: 4 users (one without a login), 3 studios, 4 showcases (one a lone "showcase"), plus extras.
+
+    Boston's region is served (iad), Seattle's (`sea`) is not: its nearest served region is sjc.
+    """
     users = [
-        User(
-            id=1, login="admin", password_hash="$2b$12$adminhashadminhashadminhash", is_admin=True
-        ),
-        User(id=2, login="studio", password_hash="$2b$12$studiohashstudiohashstudioh"),
-        User(id=3, login="other", password_hash="scrypt:32768:8:1$salt$hash"),
+        User(id=1, userid="admin", password=KNOWN_LOGINS["admin"][1], sites="index"),
+        User(id=2, userid="studio", password=KNOWN_LOGINS["studio"][1], sites="Boston Ballroom"),
+        User(id=3, userid="other", password="other:{SHA}0JQeaNqPOBUf+Gph/Fn3xc+fyqI="),
+        User(id=4, userid="nologin", password=None),
     ]
     locations = [
-        Location(id=1, key="boston", name="Boston Ballroom", region="iad", owner_id=2),
         Location(
-            id=2, key="chicago", name="Chicago Dance", region="ord", locale="en_US", logo="c.png"
+            id=1,
+            key="boston",
+            name="Boston Ballroom",
+            region="iad",
+            user_id=2,
+            latitude=42.36,
+            longitude=-71.06,
+            logo="arthur-murray-logo.gif",
         ),
-        Location(id=3, key="seattle", name="Seattle Swing", region="sea", owner_id=3),
+        Location(
+            id=2,
+            key="chicago",
+            name="Chicago Dance",
+            region="ord",
+            locale="en_AU",
+            logo="c.png",
+            latitude=41.88,
+            longitude=-87.63,
+        ),
+        Location(
+            id=3,
+            key="seattle",
+            name="Seattle Swing",
+            region="sea",
+            user_id=3,
+            latitude=47.61,
+            longitude=-122.33,
+        ),
     ]
     showcases = [
         Showcase(
@@ -304,8 +335,7 @@ def sample_rows(
             key="spring",
             name="Spring Showcase",
             order=1,
-            start_date=dt.date(2026, 4, 12),
-            end_date=dt.date(2026, 4, 13),
+            date="2026-04-12 - 2026-04-13",
         ),
         Showcase(
             id=2,
@@ -313,18 +343,18 @@ def sample_rows(
             year=2026,
             key="showcase",
             name="Chicago Showcase",
-            order=1,
-            start_date=dt.date(2026, 5, 2),
+            order=2,
+            date="2026-05-02",
         ),
-        Showcase(id=3, location_id=3, year=2025, key="fall", name="Fall Frolic", order=1),
+        Showcase(id=3, location_id=3, year=2025, key="fall", name="Fall Frolic", order=3),
         Showcase(
             id=4,
             location_id=3,
             year=2025,
             key="winter",
             name="Winter Ball",
-            order=2,
-            start_date=dt.date(2025, 12, 6),
+            order=4,
+            date="2025-12-06",
         ),
         *extra_showcases,
     ]

@@ -100,12 +100,12 @@ class LocalStack:
         return httpx.Client(base_url=self.intake_url, auth=STUDIO, timeout=30)
 
     def owned_location(self, login: str = "studio") -> dict[str, Any]:
-        """A location the user owns, read from the index database (the seed's choice)."""
+        """A location the user owns, read from the Rails index (the seed's choice)."""
         with sqlite3.connect(self.index_db_path) as db:
             db.row_factory = sqlite3.Row
             row = db.execute(
-                "SELECT location.* FROM location JOIN user ON user.id = location.owner_id "
-                "WHERE user.login = ? ORDER BY location.id LIMIT 1",
+                "SELECT locations.* FROM locations JOIN users ON users.id = locations.user_id "
+                "WHERE users.userid = ? ORDER BY locations.id LIMIT 1",
                 (login,),
             ).fetchone()
         assert row is not None, f"the seed gives {login} no location"
@@ -114,7 +114,7 @@ class LocalStack:
     def showcase_count(self) -> int:
         """Showcases in the index database: what a refused submission must leave unchanged."""
         with sqlite3.connect(self.index_db_path) as db:
-            return int(db.execute("SELECT count(*) FROM showcase").fetchone()[0])
+            return int(db.execute("SELECT count(*) FROM showcases").fetchone()[0])
 
     def showcases_yml(self, agent_id: str) -> dict[Any, Any]:
         """The agent's generated showcases.yml (wherever under its data dir the agent keeps it)."""

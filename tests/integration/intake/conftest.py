@@ -20,8 +20,7 @@ from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.seed import seed
 
-from tests.unit.intake.conftest import container_of, make_settings
-from tests.unit.intake.fakes import cheap_hash
+from tests.unit.intake.conftest import make_settings
 
 
 @dataclass
@@ -56,9 +55,10 @@ def real_settings(tmp_path: Path, nats_url: str, **overrides: object) -> IntakeS
 @pytest.fixture
 async def running_app(tmp_path: Path, nats_url: str) -> AsyncIterator[FastAPI]:
     """The app as `python -m intake` builds it (NATS bus, relay running), lifespan entered."""
-    app = create_app(real_settings(tmp_path, nats_url))
+    settings = real_settings(tmp_path, nats_url)
+    seed(settings.index_db_path)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
-        seed(container_of(app).db, hasher=cheap_hash)
         yield app
 
 

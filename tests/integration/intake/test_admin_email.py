@@ -11,7 +11,6 @@ from intake.seed import seed
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
 from tests.unit.intake.conftest import ADMIN, container_of
-from tests.unit.intake.fakes import cheap_hash
 
 
 async def test_admin_form_sends_exactly_one_email(
@@ -26,9 +25,9 @@ async def test_admin_form_sends_exactly_one_email(
         smtp_from="intake@test",
         smtp_to="admins@test",
     )
+    seed(settings.index_db_path)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        seed(container_of(app).db, hasher=cheap_hash)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
             form = {"name": "Winter Ball", "location_id": "2", "year": "2026"}

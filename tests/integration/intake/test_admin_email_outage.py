@@ -21,7 +21,6 @@ from sqlmodel import select
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
 from tests.unit.intake.conftest import ADMIN, container_of
-from tests.unit.intake.fakes import cheap_hash
 
 
 def outage_settings(tmp_path: Path, nats_url: str, smtp_port: int) -> IntakeSettings:
@@ -75,9 +74,10 @@ def mail_rows(app: FastAPI) -> list[MailOutbox]:
 
 async def test_mail_waits_for_smtp_then_arrives_once(tmp_path: Path, nats_url: str) -> None:
     port = free_port()
-    app = create_app(outage_settings(tmp_path, nats_url, port))
+    settings = outage_settings(tmp_path, nats_url, port)
+    seed(settings.index_db_path)
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
-        seed(container_of(app).db, hasher=cheap_hash)
         row = await submit_while_smtp_is_down(app)
         with smtp_server(port) as sink:
 
@@ -94,9 +94,9 @@ async def test_mail_waits_for_smtp_then_arrives_once(tmp_path: Path, nats_url: s
 async def test_mail_survives_a_restart_and_arrives_once(tmp_path: Path, nats_url: str) -> None:
     port = free_port()
     settings = outage_settings(tmp_path, nats_url, port)
+    seed(settings.index_db_path)
     first = create_app(settings)
     async with first.router.lifespan_context(first):
-        seed(container_of(first).db, hasher=cheap_hash)
         row = await submit_while_smtp_is_down(first)
     # Intake stops with the mail unsent; SMTP comes up; a new intake opens the same file.
     with smtp_server(port) as sink:

@@ -14,8 +14,7 @@ from showcase_common import subjects
 from tests.integration.intake.conftest import UvicornThread, real_settings
 from tests.support.servers import NatsHandle
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import STUDIO, container_of
-from tests.unit.intake.fakes import cheap_hash
+from tests.unit.intake.conftest import STUDIO
 
 
 async def _stream_size(url: str) -> int:
@@ -30,9 +29,10 @@ async def test_serves_while_nats_is_down_and_delivers_once_it_is_up(
     tmp_path: Path, nats_server: NatsHandle
 ) -> None:
     nats_server.stop()  # NATS is down before intake even starts
-    app = create_app(real_settings(tmp_path, nats_server.url))
+    settings = real_settings(tmp_path, nats_server.url)
+    seed(settings.index_db_path)
+    app = create_app(settings)
     with UvicornThread(app) as server:
-        seed(container_of(app).db, hasher=cheap_hash)
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")

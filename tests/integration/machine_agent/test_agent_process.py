@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import httpx
-from showcase_common.index.models import Showcase
+from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
 
 from tests.support.agents import (
@@ -24,8 +23,8 @@ AUTUMN = Showcase(
     year=2026,
     key="autumn",
     name="Autumn Gala",
-    order=2,
-    start_date=dt.date(2026, 10, 3),
+    order=6,
+    date="2026-10-03",
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 from showcase_common.events import Snapshot
-from showcase_common.index.models import Showcase
+from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import SnapshotStore, make_s3_client, sha256_file
 
@@ -27,9 +26,8 @@ SUMMER = Showcase(
     year=2026,
     key="summer",
     name="Summer Sizzle",
-    order=2,
-    start_date=dt.date(2026, 7, 4),
-    end_date=dt.date(2026, 7, 5),
+    order=5,
+    date="2026-07-04 - 2026-07-05",
 )
 
 
@@ -55,8 +53,8 @@ def _publish(store: SnapshotStore, tmp_path: Path, generation: int, *extra: Show
     path = tmp_path / f"index-{generation}.sqlite3"
     write_index(path, *sample_rows(extra))
     with sqlite3.connect(path) as conn:  # an intake-only table, which the agent must ignore
-        conn.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT)")
-        conn.execute("INSERT INTO outbox (payload) VALUES ('{}')")
+        conn.execute("CREATE TABLE pipeline_outbox (id INTEGER PRIMARY KEY, payload TEXT)")
+        conn.execute("INSERT INTO pipeline_outbox (payload) VALUES ('{}')")
     return publish_snapshot(store, path, generation)
 
 
@@ -75,12 +73,12 @@ def test_a_new_generation_is_served_in_the_contract_shape(
     assert response.json()["generation"] == 2 and response.json()["changed"] is True
     assert response.json()["pages_rendered"] == 2  # incremental: the new page + its studio
     yml = yaml.safe_load((tmp_path / "agent" / "config" / "showcases.yml").read_text())
-    assert yml[2026]["boston"] == {
-        "name": "Boston Ballroom",
-        "region": "iad",
-        "events": {
-            "spring": {"name": "Spring Showcase", "date": "2026-04-12 - 2026-04-13"},
-            "summer": {"name": "Summer Sizzle", "date": "2026-07-04 - 2026-07-05"},
+    assert yml[2026]["boston"] == {  # symbol keys read as ":name" strings outside Ruby
+        ":name": "Boston Ballroom",
+        ":region": "iad",
+        ":events": {
+            "spring": {":name": "Spring Showcase", ":date": "2026-04-12 - 2026-04-13"},
+            "summer": {":name": "Summer Sizzle", ":date": "2026-07-04 - 2026-07-05"},
         },
     }
     page = agent.get("/showcase/2026/boston/summer/")

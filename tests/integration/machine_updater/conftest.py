@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
 from showcase_common.bus import connect, ensure_stream
 from showcase_common.events import RequestRef, ShowcaseRef, Snapshot
-from showcase_common.index.models import Showcase
+from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
 
 from tests.support.agents import (  # noqa: F401  (fixtures)
@@ -34,8 +33,8 @@ SUMMER = Showcase(
     year=2026,
     key="summer",
     name="Summer Showcase",
-    order=2,
-    start_date=dt.date(2026, 7, 4),
+    order=5,
+    date="2026-07-04",
 )
 
 

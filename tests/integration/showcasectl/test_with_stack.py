@@ -79,7 +79,7 @@ async def _settle_failed(ctl: Ctl) -> None:
 
 def _effects(stack: LocalStack, ctl_status: dict[str, Any]) -> dict[str, Any]:
     with sqlite3.connect(stack.index_db_path) as db:
-        showcases = db.execute("SELECT count(*) FROM showcase").fetchone()[0]
+        showcases = db.execute("SELECT count(*) FROM showcases").fetchone()[0]
     applied = {
         agent_id: sorted(p.read_text() for p in stack.agent_data_dir(agent_id).rglob("state.json"))
         for agent_id in stack.agent_urls

@@ -17,6 +17,7 @@ from devstack.ports import free_port
 from showcase_common import events
 from showcase_common.bus import Publisher, connect
 from showcase_common.settings import S3Settings
+from showcase_common.snapshots import SnapshotStore
 
 from tests.integration.syncer.conftest import Watch, new_request
 from tests.support.metrics import Samples, moved, parse_samples, sample
@@ -84,8 +85,18 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["s3"] == f"bucket {bucket!r} does not exist"
 
+    # The bucket appears empty: the syncer publishes the index at once, with no request, and
+    # announces it for the updater.
+    nc = await connect(nats_server.url, "test")
+    watch = await Watch().start(nc)
     _create_bucket(s3_settings, bucket)
     await eventually(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness")
+    await eventually(lambda: watch.of(events.IndexSynced), STARTUP_S, "the first generation")
+    [first] = watch.of(events.IndexSynced)
+    assert (first.snapshot.generation, first.requests) == (1, [])
+    store = SnapshotStore.from_settings(s3_settings.model_copy(update={"s3_bucket": bucket}))
+    assert store.latest()[0] == first.snapshot
+    await nc.close()
     await _sync_one(nats_server.url, index_db, 1)
 
     nats_server.stop()  # a broker restart: not ready meanwhile, consuming again after
@@ -99,7 +110,7 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     await eventually(lambda: moved(before, _metrics(base), covered) == 1, what="the count")
     after = _metrics(base)
     assert moved(before, after, "syncer_publications_total", outcome="published") == 1
-    assert sample(after, "syncer_generation") == 2
+    assert sample(after, "syncer_generation") == 3
 
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 30) == 0
@@ -111,7 +122,7 @@ async def _sync_one(nats_url: str, index_db: Path, n: int) -> None:
         watch = await Watch().start(nc)
         await Publisher(nc.jetstream()).publish(new_request(index_db, n))
         await eventually(lambda: watch.covered() == {f"req-{n}"}, STARTUP_S, f"sync of req-{n}")
-        assert watch.of(events.IndexSynced)[0].snapshot.generation == n
+        assert watch.of(events.IndexSynced)[0].snapshot.generation == n + 1  # after the first
     finally:
         await nc.close()
 

@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from syncer.config import SHARED_TABLES
 from syncer.snapshot import SnapshotError, Snapshotter
 
 from tests.integration.syncer.indexdb import create_index
@@ -20,9 +19,10 @@ def _writer(path: Path, stop: threading.Event, written: list[int]) -> None:
         while not stop.is_set():
             db.execute("BEGIN IMMEDIATE")
             db.execute(
-                'INSERT INTO showcase (location_id, year, key, name, "order", updated_at) '
+                "INSERT INTO showcases"
+                ' (location_id, year, key, name, "order", created_at, updated_at) '
                 "VALUES (1, 2027, 'k' || (SELECT n FROM tally), 'n' || (SELECT n FROM tally), 0, "
-                "CURRENT_TIMESTAMP)"
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
             db.execute("UPDATE tally SET n = n + 1")
             db.execute("COMMIT")
@@ -46,7 +46,7 @@ def test_snapshots_during_concurrent_writes_are_consistent(tmp_path: Path) -> No
         while len(counts) < 5:  # until five different states of the live file were captured
             snap = snapshotter.take(tmp_path / "staging")
             with sqlite3.connect(snap.path) as copy:
-                showcases = copy.execute("SELECT count(*) FROM showcase").fetchone()[0]
+                showcases = copy.execute("SELECT count(*) FROM showcases").fetchone()[0]
                 tally = copy.execute("SELECT n FROM tally").fetchone()[0]
                 mode = copy.execute("PRAGMA journal_mode").fetchone()[0]
                 check = copy.execute("PRAGMA integrity_check").fetchone()[0]
@@ -73,24 +73,24 @@ def test_a_missing_or_corrupt_index_is_refused(tmp_path: Path) -> None:
 
 def test_a_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     live = tmp_path / "index.sqlite3"
-    create_index(live, studios=5, showcases=200, users=5, wal=False)
+    create_index(live, studios=5, showcases=200, users=5, wal=False, pipeline=False)
+    with sqlite3.connect(live) as db:
+        (root,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'showcases'"
+        ).fetchone()
     data = bytearray(live.read_bytes())
     page = 4096
-    data[3 * page + 8 : 3 * page + 200] = b"\xff" * 192  # scribble over a b-tree page
+    leaf = root * page  # the page after the root: one of the showcases' leaves
+    data[leaf + 100 : leaf + 300] = b"\xff" * 200  # scribble over its cell pointers
     live.write_bytes(bytes(data))
     with pytest.raises(SnapshotError, match="integrity_check"):
         Snapshotter(live).take(tmp_path / "staging")
 
 
-def test_the_copy_carries_only_the_shared_tables(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_rails_index_is_refused(tmp_path: Path) -> None:
     live = tmp_path / "index.sqlite3"
-    create_index(live)
-    with sqlite3.connect(live) as db:  # what intake keeps beside the index
-        db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT)")
-        db.executemany("INSERT INTO outbox (payload) VALUES (?)", [("secret-payload",)] * 50)
-    snap = Snapshotter(live, keep_tables=SHARED_TABLES).take(tmp_path / "staging")
-    with sqlite3.connect(snap.path) as copy:
-        tables = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == set(SHARED_TABLES)
-    assert b"secret-payload" not in snap.path.read_bytes()
-    assert len(snap.showcase_ids) == 4
+    with sqlite3.connect(live) as db:  # the pipeline's schema from before it used Rails'
+        db.execute("CREATE TABLE showcase (id INTEGER PRIMARY KEY, name TEXT)")
+    with pytest.raises(SnapshotError, match="not a Rails index"):
+        Snapshotter(live).take(tmp_path / "staging")
+    assert not list((tmp_path / "staging").iterdir())

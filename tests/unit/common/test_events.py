@@ -24,6 +24,21 @@ def test_the_showcase_path_is_the_agents_page() -> None:
     assert _ref().showcase.path == "/showcase/2026/boston/spring-gala/"
 
 
+def test_a_lone_showcase_carries_its_page_and_older_events_still_decode() -> None:
+    lone = events.ShowcaseRef(
+        showcase_id=8, year=2026, location_key="raleigh", key="showcase", name="R",
+        page="/showcase/2026/raleigh/",
+    )  # fmt: skip
+    assert lone.path == "/showcase/2026/raleigh/"
+    before = events.encode(events.ShowcaseCreated(request=_ref()))
+    assert b'"page"' in before  # None, written out; an event written before the field lacks it:
+    old = json.loads(before)
+    del old["request"]["showcase"]["page"]
+    decoded = events.decode(subjects.SHOWCASE_CREATED, json.dumps(old).encode())
+    assert isinstance(decoded, events.ShowcaseCreated)
+    assert decoded.request.showcase.path == "/showcase/2026/boston/spring-gala/"
+
+
 @pytest.mark.parametrize(
     ("subject", "payload", "reason"),
     [

@@ -1,49 +1,121 @@
-import datetime as dt
+"""showcases.yml: one golden file per rule (byte for byte), and Psych's quoting decisions."""
 
+from __future__ import annotations
+
+import pytest
 import yaml
-from showcase_common.index.models import Location, Showcase
-from showcase_common.index.showcases_yaml import build, format_date, render
+from showcase_common.index.psych import RubySymbol, dump, reads_back_as_string
+from showcase_common.index.regions import ServedRegion
+from showcase_common.index.showcases_yaml import build, render
 
-BOSTON = Location(
-    id=1, key="boston", name="Boston", region="iad", locale="en_US", logo="boston.png"
+from tests.unit.common.showcases_yaml_cases import CASES, GOLDEN, location, show
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_rule_gives_its_golden_bytes(name: str) -> None:
+    case = CASES[name]
+
+    text = render(case.locations, case.showcases, case.served)
+
+    assert text.encode() == (GOLDEN / f"{name}.yml").read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_input_order_of_rows_does_not_matter(name: str) -> None:
+    case = CASES[name]
+    reversed_rows = render(case.locations[::-1], case.showcases[::-1], case.served)
+    assert reversed_rows == render(case.locations, case.showcases, case.served)
+
+
+def test_a_tie_goes_to_the_first_served_region_whichever_it_is() -> None:
+    case = CASES["region_tie_first"]
+    east_first = tuple(reversed(case.served))
+
+    document = build(case.locations, case.showcases, east_first)
+
+    assert document[2026]["middle"][RubySymbol("region")] == "east"
+
+
+def test_a_region_is_served_only_if_it_is_in_the_list_given() -> None:
+    locations = [location(1, "chicago", region="ord", latitude=41.9, longitude=-87.6)]
+    served = (ServedRegion("iad", 39.0, -77.5),)
+
+    document = build(locations, [show(1, 1, "showcase")], served)
+
+    assert document[2026]["chicago"][RubySymbol("region")] == "iad"
+
+
+def test_rows_without_a_year_or_a_location_are_left_out() -> None:
+    shows = [show(1, 1, "showcase"), show(2, 99, "orphan")]
+    shows.append(show(3, 1, "undated").model_copy(update={"year": None}))
+
+    assert list(build([location(1, "boston")], shows, ())) == [2026]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("2025", "'2025'"),
+        ("2025-06-20", "'2025-06-20'"),
+        ("2025-02-30", "'2025-02-30'"),  # Psych: plain, which the fleet's safe load refuses
+        ("2025-06-20 - 2025-06-21", "2025-06-20 - 2025-06-21"),
+        ("11-11-23", "11-11-23"),
+        ("yes", "'yes'"),
+        ("No", "'No'"),
+        ("off", "'off'"),
+        ("null", "'null'"),
+        ("~", '"~"'),
+        ("y", '"y"'),
+        ("", "''"),
+        ("1,000", "'1,000'"),
+        ("09", "'09'"),
+        ("3.5", "'3.5'"),
+        ("12:30", "'12:30'"),
+        (":sym", '":sym"'),
+        ("#1 Party", '"#1 Party"'),
+        ("@Home", '"@Home"'),
+        ("a: b", "'a: b'"),
+        ("Bob's", "Bob's"),
+        ("Café", "Café"),
+    ],
 )
-RALEIGH = Location(id=2, key="raleigh", name="Raleigh", region="iad")
+def test_strings_are_quoted_as_psych_quotes_them(text: str, written: str) -> None:
+    assert dump({"k": text}) == f"---\nk: {written}\n"
 
 
-def _show(id_: int, loc: Location, key: str, name: str, order: int, day: int | None) -> Showcase:
-    start = dt.date(2026, 4, day) if day else None
-    return Showcase(
-        id=id_, location_id=loc.id, year=2026, key=key, name=name, order=order, start_date=start
-    )
+def test_reads_back_as_string_follows_psychs_scalar_scanner() -> None:
+    for other_type in (
+        "true",
+        "ON",
+        "~",
+        "NULL",
+        "1_000",
+        "0x1F",
+        "0b101",
+        "-.inf",
+        ".NaN",
+        "2025-06-20 10:00:00",
+        "1:20:30",
+        ":x",
+        "+1",
+        "1.0e+3",
+        ".5",
+    ):
+        assert not reads_back_as_string(other_type), other_type
+    for string in ("Spring", "yess", "1e+3", "2025-13-01", "+.", "x:y", "Jun 20", "1.2.3"):
+        assert reads_back_as_string(string), string
 
 
-def test_a_single_showcase_keyed_showcase_is_a_date_on_the_location() -> None:
-    doc = build([BOSTON, RALEIGH], [_show(1, RALEIGH, "showcase", "Raleigh Showcase", 1, 12)])
-    assert doc == {2026: {"raleigh": {"name": "Raleigh", "region": "iad", "date": "2026-04-12"}}}
+def test_nil_and_symbols_are_written_as_psych_writes_them() -> None:
+    document = {2026: {"k": {RubySymbol("region"): None, RubySymbol("name"): "x"}}}
+
+    assert dump(document) == "---\n2026:\n  k:\n    :region:\n    :name: x\n"
 
 
-def test_several_showcases_are_events_in_order_with_locale_and_logo() -> None:
-    shows = [
-        _show(2, BOSTON, "fall", "Fall Ball", 2, 20),
-        _show(1, BOSTON, "spring", "Spring Gala", 1, None),
-    ]
-    entry = build([BOSTON], shows)[2026]["boston"]
-    assert entry["locale"] == "en_US" and entry["logo"] == "boston.png"
-    assert list(entry["events"]) == ["spring", "fall"]
-    assert entry["events"]["fall"] == {"name": "Fall Ball", "date": "2026-04-20"}
-    assert entry["events"]["spring"]["date"] is None
-
-
-def test_a_showcase_of_several_days_shows_its_range() -> None:
-    assert format_date(dt.date(2026, 4, 12), dt.date(2026, 4, 13)) == "2026-04-12 - 2026-04-13"
-    assert format_date(dt.date(2026, 4, 12), dt.date(2026, 4, 12)) == "2026-04-12"
-
-
-def test_rendering_is_stable_and_parses_back() -> None:
-    shows = [
-        _show(1, BOSTON, "spring", "Spring Gala", 1, 12),
-        _show(3, RALEIGH, "showcase", "R", 1, 1),
-    ]
-    text = render([BOSTON, RALEIGH], shows)
-    assert text == render([RALEIGH, BOSTON], list(reversed(shows)))
-    assert yaml.safe_load(text)[2026]["boston"]["events"]["spring"]["name"] == "Spring Gala"
+def test_the_pure_python_emitter_gives_the_goldens_too() -> None:
+    """Without libyaml the port emits the same bytes (it differs only in line breaks inside
+    long double-quoted strings, which no golden holds)."""
+    for name, case in CASES.items():
+        document = build(case.locations, case.showcases, case.served)
+        expected = (GOLDEN / f"{name}.yml").read_bytes()
+        assert dump(document, dumper=yaml.Dumper).encode() == expected, name

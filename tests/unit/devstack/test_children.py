@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import socket
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from devstack.children import SERVICES, Children
 from devstack.config import Secrets, StackConfig
 from devstack.output import LogMux
+from devstack.process import ProcessFailed
+from devstack.summary import summary
+
+from tests.unit.intake.helpers import make_legacy_index
 
 SHARED = {
     "NATS_URL",
@@ -80,3 +86,33 @@ def test_the_admin_alerter_runs_showcasectl_against_the_stacks_nats_and_smtp_sin
     )
     assert alerts.env["ADMIN_EMAIL"] == "admin@localhost"
     assert alerts.ready is not None  # no /healthz: ready once its durable is pulling
+
+
+def test_a_database_from_before_the_rails_index_stops_the_run_naming_clean_data(
+    tmp_path: Path,
+) -> None:
+    config = StackConfig.on_free_ports(tmp_path)
+    out = io.StringIO()
+    children = Children(
+        config,
+        Secrets.load_or_create(config.secrets_file),
+        lambda: "nats://127.0.0.1:4999",
+        LogMux(out, colour=False),
+    )
+    config.index_db_path.parent.mkdir(parents=True)
+    make_legacy_index(config.index_db_path)
+
+    with pytest.raises(ProcessFailed, match="cannot be used"):
+        children.seed()
+    assert "make clean-data" in out.getvalue()
+
+
+def test_the_seed_makes_the_logins_the_summary_names(tmp_path: Path) -> None:
+    config, children = _children(tmp_path)
+    children.seed()
+    children.seed()  # every start runs it: an index that is there is used as it is
+    with sqlite3.connect(config.index_db_path) as conn:
+        users = dict(conn.execute("SELECT userid, sites FROM users").fetchall())
+    conn.close()
+    assert users == {"admin": "index", "studio": "Boston Dance Studio"}
+    assert "admin/admin (admin), studio/studio (studio)" in summary(config, "nats://x")

@@ -1,4 +1,5 @@
-"""Intake through `create_app`, with a fake bus and mailer and a SQLite file in tmp_path."""
+"""Intake through `create_app`, with a fake bus and mailer and, in tmp_path, a Rails-shaped index
+made by `python -m intake seed`'s function."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from intake.config import IntakeSettings
 from intake.container import Container
 from intake.seed import seed
 
-from tests.unit.intake.fakes import FakeBus, FakeMailer, cheap_hash
+from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")
@@ -50,9 +51,9 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture
 async def app(settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer) -> AsyncIterator[FastAPI]:
+    seed(settings.index_db_path)
     app = create_app(settings, bus=bus, mailer=mailer, background=False)
     async with app.router.lifespan_context(app):
-        seed(container_of(app).db, hasher=cheap_hash)
         yield app
 
 

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from argon2 import PasswordHasher
 from intake.ports import Bus, BusUnavailable, Mailer, MailRejected, MailUnavailable
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
-
-_cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-def cheap_hash(password: str) -> str:
-    """A real argon2 hash with tiny cost parameters, so tests do not spend a second per user."""
-    return _cheap.hash(password)
 
 
 class FakeBus(Bus):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from intake.container import Container
 from intake.models import IdempotencyKey, Outbox, Request
+from intake.security import htpasswd_line
 from showcase_common.index.models import Location, Showcase, User
 from sqlmodel import func, select
-
-from tests.unit.intake.fakes import cheap_hash
 
 
 def counts(container: Container) -> dict[str, int]:
@@ -19,14 +21,27 @@ def counts(container: Container) -> dict[str, int]:
         }
 
 
-def add_user(container: Container, login: str, password: str, *, owns: str | None = None) -> None:
+def add_user(
+    container: Container,
+    userid: str,
+    password: str,
+    *,
+    owns: str | None = None,
+    sisters: str | None = None,
+    sites: str | None = None,
+    scheme: str = "apr1",
+) -> None:
+    """A Rails user whose password is an htpasswd line; `owns` a location key (whose `sisters`
+    become `sisters` when given)."""
     with container.db.writing() as session:
-        user = User(login=login, password_hash=cheap_hash(password))
+        user = User(userid=userid, password=htpasswd_line(userid, password, scheme), sites=sites)
         session.add(user)
         session.flush()
         if owns is not None:
             location = session.exec(select(Location).where(Location.key == owns)).one()
-            location.owner_id = user.id
+            location.user_id = user.id
+            if sisters is not None:
+                location.sisters = sisters
             session.add(location)
 
 
@@ -35,3 +50,30 @@ def location_id(container: Container, key: str) -> int:
         location = session.exec(select(Location).where(Location.key == key)).one()
         assert location.id is not None
         return location.id
+
+
+def make_legacy_index(path: Path) -> None:
+    """A local database from before the pipeline used the Rails index: its singular tables."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE user (id INTEGER PRIMARY KEY, login VARCHAR, password_hash VARCHAR,
+                               is_admin BOOLEAN);
+            CREATE TABLE location (id INTEGER PRIMARY KEY, key VARCHAR, name VARCHAR,
+                                   owner_id INTEGER REFERENCES user (id));
+            CREATE TABLE showcase (id INTEGER PRIMARY KEY, location_id INTEGER, year INTEGER,
+                                   key VARCHAR, name VARCHAR, start_date DATE, end_date DATE);
+            CREATE TABLE outbox (id VARCHAR PRIMARY KEY, subject VARCHAR, payload TEXT);
+            INSERT INTO user (login, password_hash, is_admin) VALUES ('admin', 'x', 1);
+            """
+        )
+    conn.close()
+
+
+def schema_of(path: Path) -> dict[str, str]:
+    """Every table's and index's SQL in the file (all of them, the pipeline's too)."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        definitions = dict(rows.fetchall())
+    conn.close()
+    return definitions

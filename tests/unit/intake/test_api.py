@@ -34,6 +34,7 @@ async def test_regular_user_gets_201_with_request_progress_and_redirect(
         "key": "spring-gala",
         "name": "Spring Gala, 2026",
         "order": 1,
+        "date": "2026-04-12",
         "start_date": "2026-04-12",
         "end_date": None,
     }

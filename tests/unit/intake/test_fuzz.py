@@ -14,7 +14,7 @@ from intake.bootstrap import create_app
 from intake.seed import seed
 
 from tests.unit.intake.conftest import ADMIN, STUDIO, container_of, make_settings
-from tests.unit.intake.fakes import FakeBus, FakeMailer, cheap_hash
+from tests.unit.intake.fakes import FakeBus, FakeMailer
 from tests.unit.intake.helpers import counts
 
 FIELDS = ["name", "location_id", "key", "year", "start_date", "end_date", "return_to"]
@@ -38,9 +38,10 @@ raw = st.one_of(st.binary(max_size=60), st.text(max_size=60).map(str.encode))
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("fuzz")
-    app = create_app(make_settings(path), bus=FakeBus(), mailer=FakeMailer(), background=False)
+    settings = make_settings(path)
+    seed(settings.index_db_path)
+    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
-        seed(container_of(app).db, hasher=cheap_hash)
         yield client
 
 

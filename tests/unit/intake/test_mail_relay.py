@@ -15,7 +15,7 @@ from intake.showcases import Draft
 from showcase_common.index.models import User
 from sqlmodel import select
 
-from tests.unit.intake.fakes import FakeMailer, FixedClock, cheap_hash
+from tests.unit.intake.fakes import FakeMailer, FixedClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,6 +24,7 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
+    seed(tmp_path / "index.sqlite3")
     db = Database(make_engine(tmp_path / "index.sqlite3"))
     create_schema(db.engine)
     return db
@@ -131,10 +132,9 @@ async def test_a_claimed_row_is_not_sent_by_a_second_relay(db: Database, clock: 
 
 async def test_admin_showcase_commits_its_mail_row(db: Database) -> None:
     """The row is written by the showcase's own transaction; a studio's showcase writes none."""
-    seed(db, hasher=cheap_hash)
     with db.session() as session:
-        admin = session.exec(select(User).where(User.login == "admin")).one()
-        studio = session.exec(select(User).where(User.login == "studio")).one()
+        admin = session.exec(select(User).where(User.userid == "admin")).one()
+        studio = session.exec(select(User).where(User.userid == "studio")).one()
     woken: list[str] = []
     service = IntakeService(
         db,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 from showcase_common.index.models import Showcase
@@ -18,8 +16,8 @@ def _new_showcase(name: str = "Summer Sizzle") -> Showcase:
         year=2026,
         key="summer",
         name=name,
-        order=2,
-        start_date=dt.date(2026, 7, 4),
+        order=5,
+        date="2026-07-04",
     )
 
 
@@ -65,7 +63,7 @@ def test_only_changed_pages_are_rendered_again(
     assert first["pages_rendered"] == 7
     # the new showcase's page and its studio's list; nothing else
     assert second["pages_rendered"] == 2 and second["pages_total"] == 8
-    assert sorted(second["files_changed"]) == ["showcases.yml", "tenants.list"]
+    assert second["files_changed"] == ["showcases.yml"]
     assert same_data["changed"] is True and same_data["pages_rendered"] == 0
     assert same_data["files_changed"] == []
     assert untouched.stat().st_mtime_ns == mtime
@@ -90,3 +88,36 @@ def test_names_are_escaped(client: TestClient, publish: Publish) -> None:
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_a_lone_showcase_is_at_its_locations_year_url(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1))
+
+    page = client.get("/showcase/2026/chicago/")
+    studio = client.get("/showcase/studios/chicago/")
+
+    assert page.status_code == 200 and "Chicago Showcase" in page.text
+    assert 'href="/showcase/2026/chicago/"' in studio.text
+    assert client.get("/showcase/2026/chicago/showcase/").text == page.text  # the old URL too
+    assert client.get("/showcase/2026/boston/").status_code == 404  # boston's is not lone
+
+
+def test_a_second_showcase_moves_the_lone_one_to_its_key_url(
+    client: TestClient, publish: Publish
+) -> None:
+    update(client, publish(1))
+    second = _new_showcase().model_copy(update={"location_id": 2, "key": "encore"})
+
+    update(client, publish(2, [second]))
+
+    assert client.get("/showcase/2026/chicago/").status_code == 404
+    assert "Chicago Showcase" in client.get("/showcase/2026/chicago/showcase/").text
+
+
+def test_free_form_dates_are_shown_as_the_index_holds_them(
+    client: TestClient, publish: Publish
+) -> None:
+    update(client, publish(1, [_new_showcase().model_copy(update={"date": "11-11-23"})]))
+
+    assert "11-11-23" in client.get("/showcase/2026/boston/summer/").text
+    assert "to be announced" in client.get("/showcase/2025/seattle/fall/").text  # NULL date

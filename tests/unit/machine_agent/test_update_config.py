@@ -56,22 +56,30 @@ def test_applies_a_new_generation(
         "region": "ord",
         "generation": 1,
     }
+    # symbol keys (`:name:`) read as ":name" strings by a YAML 1.1 loader that is not Ruby's
     document = yaml.safe_load(_config(settings, "showcases.yml"))
     assert document[2026]["chicago"] == {
-        "name": "Chicago Dance",
-        "region": "ord",
-        "locale": "en_US",
-        "logo": "c.png",
-        "date": "2026-05-02",
+        ":name": "Chicago Dance",
+        ":region": "ord",
+        ":locale": "en-AU",
+        ":logo": "c.png",
+        ":date": "2026-05-02",
     }
-    assert document[2026]["boston"]["events"]["spring"] == {
-        "name": "Spring Showcase",
-        "date": "2026-04-12 - 2026-04-13",
+    assert document[2026]["boston"][":events"]["spring"] == {
+        ":name": "Spring Showcase",
+        ":date": "2026-04-12 - 2026-04-13",
     }
-    assert "2025/seattle/winter\tsea\tWinter Ball\n" in _config(settings, "tenants.list")
-    htpasswd = _config(settings, "htpasswd")
-    assert "studio:$2b$12$studiohashstudiohashstudioh\n" in htpasswd
-    assert "other:scrypt:32768:8:1$salt$hash\n" in htpasswd
+    assert document[2025]["seattle"][":region"] == "sjc"  # `sea` is not served: the nearest
+    assert _config(settings, "htpasswd") == "\n".join(
+        sorted(
+            [
+                "admin:$apr1$Q1w2E3r4$40uTKgj9X65jnUxs6n9rs/",
+                "other:{SHA}0JQeaNqPOBUf+Gph/Fn3xc+fyqI=",
+                "studio:$apr1$aB3dE5fG$sthUN8Mil.9pn1/andAQV1",
+            ]
+        )
+    )
+    assert not (settings.data_dir / "config" / "tenants.list").exists()
     assert (settings.data_dir / "index" / "index.sqlite3").is_file()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from machine_updater.client import MachineClient, MachineError, MachineRefused
@@ -79,6 +80,8 @@ class FakeMachineClient(MachineClient):
         self.pages_after_update = pages
         self.updates: Counter[str] = Counter()
         self.applied: dict[str, list[int]] = {}
+        self.showcase_ids: dict[str, list[int]] = {}
+        """What each machine's last update call named as the new showcases."""
         self.in_flight = 0
         self.max_in_flight = 0
         self.release_at = 1
@@ -96,8 +99,11 @@ class FakeMachineClient(MachineClient):
     async def status(self, machine: Machine) -> int | None:
         return self._machine(machine).generation
 
-    async def update(self, machine: Machine, snapshot: Snapshot) -> int:
+    async def update(
+        self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
+    ) -> int:
         fake = self._machine(machine)
+        self.showcase_ids[machine.id] = list(showcase_ids)
         if fake.refuse:
             raise MachineRefused("update_config answered 401: wrong secret")
         self.updates[machine.id] += 1

@@ -92,6 +92,31 @@ async def test_update_sends_secret_snapshot_and_instance_header() -> None:
     assert json.loads(request.content) == SNAPSHOT.model_dump()
 
 
+async def test_update_names_the_new_showcases_only_when_there_are_some() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"generation": 7})
+
+    await agent(answer).update(MACHINE, SNAPSHOT, [12, 3, 12])
+    await agent(answer).update(MACHINE, SNAPSHOT)
+    assert bodies == [SNAPSHOT.model_dump() | {"showcase_ids": [3, 12]}, SNAPSHOT.model_dump()]
+
+
+async def test_a_failure_carries_the_agents_detail_whole() -> None:
+    tail = "\n".join(f"line {i}" for i in range(20))
+    detail = f"command 1 of 1 (prerender) exited 1; the last lines of its output:\n{tail}"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"detail": detail, "generation": 3})
+
+    with pytest.raises(MachineError) as failed:
+        await agent(answer).update(MACHINE, SNAPSHOT)
+    assert failed.value.retryable
+    assert str(failed.value).endswith(f"update_config answered 500: {detail})")
+
+
 async def test_conflict_means_the_machine_serves_a_newer_generation() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/showcase/status":

@@ -95,6 +95,12 @@ async def test_every_machine_is_updated_and_reported_as_it_finishes() -> None:
     assert ids[0].startswith("machine:5:") and ids[-1].startswith("fleet:5:")
 
 
+async def test_each_machine_is_told_which_showcases_are_new() -> None:
+    world = World(2)
+    await world.handler.handle([synced(5, request(2), request(1)), synced(4, request(3))])
+    assert world.client.showcase_ids == {"m0": [1, 2, 3], "m1": [1, 2, 3]}
+
+
 async def test_updates_run_in_parallel_up_to_the_concurrency_bound() -> None:
     world = World(10, concurrency=4)
     world.client.release_at = 4

@@ -47,11 +47,14 @@ class ShowcaseRef(BaseModel):
     location_key: str
     key: str
     name: str
+    page: str | None = None
+    """The page's path by the fleet's rule (a lone `showcase` is at its location's year URL),
+    as intake computed it; events from before the field name none."""
 
     @property
     def path(self) -> str:
         """The showcase's page on a machine agent."""
-        return f"/showcase/{self.year}/{self.location_key}/{self.key}/"
+        return self.page or f"/showcase/{self.year}/{self.location_key}/{self.key}/"
 
 
 class RequestRef(BaseModel):
@@ -102,6 +105,18 @@ class Snapshot(BaseModel):
     object_key: str = Field(min_length=1, max_length=512)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0, le=MAX_INT64)
+
+
+class UpdateConfig(Snapshot):
+    """The body of an agent's `POST /showcase/update_config`: the snapshot to apply and,
+    optionally, the showcases it was published for (an agent beside the Rails application
+    checks that their pages answer before it reports the generation applied)."""
+
+    showcase_ids: list[int] = Field(default_factory=list)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return Snapshot.model_validate(self.model_dump(exclude={"showcase_ids"}))
 
 
 class IndexSynced(Event):

@@ -1,4 +1,5 @@
-"""`python -m intake` serves; `python -m intake seed` seeds the local run's users and locations."""
+"""`python -m intake` serves; `python -m intake seed` creates the local run's index when there is
+none. Both refuse, with a message saying what to do, a file that is not a Rails index."""
 
 from __future__ import annotations
 
@@ -10,24 +11,39 @@ from showcase_common.serving import server_config
 
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
-from intake.db import Database, create_schema, make_engine
+from intake.db import Database, NotAnIndex, SchemaTooNew, create_schema, make_engine
 from intake.seed import seed
 from intake.showcases_file import ShowcasesFile
+
+
+def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
+    """Seed (when asked and there is no index), then create or migrate the pipeline's own
+    tables. Raises `NotAnIndex` or `SchemaTooNew`, whose messages say what to do."""
+    if seeding:
+        seed(settings.index_db_path)
+    db = Database(make_engine(settings.index_db_path))
+    try:
+        create_schema(db.engine)
+        if seeding:  # the index host's showcases.yml, for an index intake has not served yet
+            with db.session() as session:
+                ShowcasesFile(settings.showcases_yml_path).write(session)
+    finally:
+        db.engine.dispose()
 
 
 def main(argv: list[str]) -> int:
     settings = IntakeSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    if argv[:1] == ["seed"]:
-        db = Database(make_engine(settings.index_db_path))
-        create_schema(db.engine)
-        seed(db)
-        with db.session() as session:
-            ShowcasesFile(settings.showcases_yml_path).write(session)
-        return 0
-    if argv:
+    if argv not in ([], ["seed"]):
         print("usage: python -m intake [seed]", file=sys.stderr)
         return 2
+    try:
+        prepare_index(settings, seeding=argv == ["seed"])
+    except (NotAnIndex, SchemaTooNew) as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return 1
+    if argv:
+        return 0
     app = create_app(settings)
     config = server_config(
         app,

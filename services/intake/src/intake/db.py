@@ -1,4 +1,17 @@
-"""The index database: SQLite in WAL mode, schema created and migrated at start.
+"""The index database: the Rails application's SQLite file, in WAL mode, with the pipeline's
+own tables created and migrated in it at start.
+
+The Rails tables (users, locations, showcases, regions, and every other table of the app) are
+used as they are: nothing here creates, alters or drops them. `create_schema` first checks that
+the file is a Rails index (refusing a database from before the pipeline used one, and a file
+with no index at all), then creates and migrates only the `pipeline_` tables of
+`SQLModel.metadata`, recording their version in `pipeline_schema`.
+
+Writes in this process go through one lock (it also covers synchronous callers: the seed
+command, tests), and each write transaction starts with
+`BEGIN IMMEDIATE`: a check and the insert it guards (a showcase's unique name and key, which the
+Rails table has no index for) then see no other writer in between, from this process or another
+(the Rails application writes to the same file). busy_timeout covers waiting for those.
 
 Database work from the event loop runs in two lanes of worker threads (`Database.read`,
 `Database.write`): reads in a few threads, writes in exactly one, so SQLite's single writer
@@ -9,10 +22,6 @@ waits for a connection (what used to exhaust a 5 + 10 pool under 16 concurrent c
 request held a connection from its login lookup while it queued for the write lock). Past a
 bounded queue a lane refuses at once (`Saturated`, a 503 with Retry-After) rather than letting
 requests pile up behind it.
-
-Writes also take one lock, up front: it avoids a deferred transaction failing to upgrade to a
-write (SQLITE_BUSY) and covers synchronous callers (the seed command, tests). Other processes
-(the syncer's snapshot, the seed command) are covered by busy_timeout.
 """
 
 from __future__ import annotations
@@ -28,13 +37,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
-
-# Imported for their side effect: registering every table on SQLModel.metadata.
-from showcase_common.index import models as _shared  # noqa: F401
-from sqlalchemy import event, inspect
+from showcase_common.index.schema import (
+    PIPELINE_PREFIX,
+    is_legacy_index,
+    is_rails_index,
+    table_names,
+)
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+# Imported for its side effect: registering the pipeline's tables on SQLModel.metadata.
 from intake import models as _own  # noqa: F401
 
 SCHEMA_VERSION = 1
@@ -78,6 +91,31 @@ class Saturated(Exception):
     """More database work waits than the configured queue holds: answer 503, retry shortly."""
 
 
+class NotAnIndex(RuntimeError):
+    """The file is not a Rails index intake can work on; the message says what to do."""
+
+
+LEGACY_MESSAGE = (
+    "{path} holds the pipeline's own tables from before it used the Rails index (user, "
+    "location, showcase): it was only ever a local run's data. Run `make clean-data` (it "
+    "removes .data/) and start again; the local run then seeds a Rails-shaped index."
+)
+NO_INDEX_MESSAGE = (
+    "{path} is not a showcase index (no users, locations, showcases and regions tables). Run "
+    "`python -m intake seed` to create one for a local run, or point INDEX_DB_PATH at the "
+    "Rails application's index.sqlite3."
+)
+
+
+def check_index(tables: set[str], path: object) -> None:
+    """Raise `NotAnIndex` unless `tables` are a Rails index's (an old local database and a
+    missing index each get their own message)."""
+    if is_legacy_index(tables):
+        raise NotAnIndex(LEGACY_MESSAGE.format(path=path))
+    if not is_rails_index(tables):
+        raise NotAnIndex(NO_INDEX_MESSAGE.format(path=path))
+
+
 def make_engine(path: Path, limits: DbLimits | None = None) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     limits = limits or DbLimits()
@@ -103,23 +141,42 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables and bring an existing database to `SCHEMA_VERSION`.
+    """Check the file is a Rails index, then create the pipeline's missing tables and bring
+    existing ones to `SCHEMA_VERSION` (in one transaction; Rails' tables are not touched).
 
-    Tracked in `PRAGMA user_version`. A fresh database is created whole by `create_all`, so its
-    migrations are not run (they would alter tables that already have the new shape)."""
+    The version lives in `pipeline_schema`. Pipeline tables created afresh by `create_all`
+    already have the newest shape, so the migrations run only when the version row was there."""
     with engine.begin() as conn:
-        fresh = not inspect(conn).get_table_names()
-        version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
-        if version > SCHEMA_VERSION:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        tables = _tables(conn)
+        check_index(tables, engine.url.database)
+        version = _stored_version(conn, tables)
+        if version is not None and version > SCHEMA_VERSION:
             raise SchemaTooNew(
-                f"the index database is at schema version {version}, this intake knows "
+                f"the pipeline's tables are at schema version {version}, this intake knows "
                 f"{SCHEMA_VERSION}: run the newer intake (or restore a backup taken before it)"
             )
+        assert all(name.startswith(PIPELINE_PREFIX) for name in SQLModel.metadata.tables)
         SQLModel.metadata.create_all(conn)
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in [] if fresh else _MIGRATIONS.get(step, []):
+        for step in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS.get(step, []):
                 conn.exec_driver_sql(statement)
-        conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.exec_driver_sql(
+            "INSERT INTO pipeline_schema (id, version) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+            (SCHEMA_VERSION,),
+        )
+
+
+def _tables(conn: Connection) -> set[str]:
+    return table_names(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
+def _stored_version(conn: Connection, tables: set[str]) -> int | None:
+    """The pipeline tables' version; None when they have never been created in this file."""
+    if "pipeline_schema" not in tables:
+        return None
+    return conn.exec_driver_sql("SELECT version FROM pipeline_schema WHERE id = 1").scalar()
 
 
 class Lane:
@@ -190,6 +247,7 @@ class Database:
         """A session whose work commits as one transaction (rolled back on error)."""
         with self.write_lock, self.session() as session:
             try:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:

@@ -1,4 +1,4 @@
-"""The admin's e-mail, durable: a `mail_outbox` row committed with the showcase, sent by a relay.
+"""The admin's e-mail, durable: a `pipeline_mail_outbox` row committed with the showcase, sent by a relay.
 
 The row is written in the showcase's own transaction, so a crash or an SMTP outage cannot lose
 the notice. The relay sends due rows through the Mailer port and sets `sent_at` only after the
@@ -42,7 +42,7 @@ def admin_notice(
     """The e-mail row announcing an admin's new showcase."""
     body = (
         f"{notice_for(showcase)}\n\nLocation: {location.name} ({location.key})\n"
-        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.login}\n\n"
+        f"Year: {showcase.year}\nKey: {showcase.key}\nCreated by: {user.userid}\n\n"
         "It is deployed to the fleet by the operator's `showcasectl apply`.\n"
     )
     return MailOutbox(

@@ -1,6 +1,12 @@
-"""Intake-only tables (requests, outbox, mail outbox, idempotency keys) and the API's public shapes.
+"""The pipeline's own tables (requests, outbox, mail outbox, idempotency keys, schema version)
+and the API's public shapes.
 
-The shared tables (User, Location, Showcase) live in `showcase_common.index.models`.
+The Rails tables (users, locations, showcases, regions) live in `showcase_common.index.models`,
+on metadata of their own: `SQLModel.metadata` holds only the tables below, every one named with
+the `pipeline_` prefix, so `create_all` on it can never create or alter a Rails table. Their
+foreign keys point at the Rails tables' columns directly (a Column, not a "table.column" string,
+since those tables are not on this metadata), with ON DELETE CASCADE so that the Rails
+application deleting a user or a showcase is never blocked by the pipeline's bookkeeping.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from typing import Annotated
 
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints
-from sqlalchemy import Column, Text
+from showcase_common.index.models import Showcase, User
+from sqlalchemy import Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from intake.showcases import KEY_MAX, NAME_MAX, RETURN_TO_MAX, YEAR_MAX, YEAR_MIN
@@ -20,12 +27,29 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _references(column: Column[int], **options: bool) -> Column[int]:
+    """An integer column referencing a Rails table's id (cascading its deletes)."""
+    return Column(Integer, ForeignKey(column, ondelete="CASCADE"), nullable=False, **options)
+
+
+class PipelineSchema(SQLModel, table=True):
+    """One row: the version of the pipeline's own tables (see `intake.db`). Kept in a table of
+    ours rather than `PRAGMA user_version`, which belongs to the whole file, Rails' part too."""
+
+    __tablename__ = "pipeline_schema"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
 class Request(SQLModel, table=True):
     """A studio's request: one showcase to roll out to the fleet."""
 
+    __tablename__ = "pipeline_requests"
+
     id: str = Field(primary_key=True, max_length=32)
-    user_id: int = Field(foreign_key="user.id", index=True)
-    showcase_id: int = Field(foreign_key="showcase.id", index=True)
+    user_id: int = Field(sa_column=_references(User.__table__.c.id, index=True))  # type: ignore[attr-defined]
+    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id, index=True))  # type: ignore[attr-defined]
     status: str = Field(default="queued", max_length=16)
     """queued (saved, not on the bus yet) or published (the relay's PubAck came back)."""
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -34,6 +58,8 @@ class Request(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """An event written in the same transaction as the change it announces."""
+
+    __tablename__ = "pipeline_outbox"
 
     id: str = Field(primary_key=True, max_length=96)
     """Also the Nats-Msg-Id, so a re-publish after a crash is de-duplicated by JetStream."""
@@ -48,7 +74,7 @@ class MailOutbox(SQLModel, table=True):
     """An e-mail written in the same transaction as the change it announces; the mail relay
     sends it and sets `sent_at` only after the SMTP server accepted it."""
 
-    __tablename__ = "mail_outbox"
+    __tablename__ = "pipeline_mail_outbox"
 
     id: str = Field(primary_key=True, max_length=32)
     """Also the Message-ID's left part, so a resend after a crash is recognisable as one mail."""
@@ -67,7 +93,9 @@ class MailOutbox(SQLModel, table=True):
 class IdempotencyKey(SQLModel, table=True):
     """The first answer to a POST carrying an Idempotency-Key, per user."""
 
-    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    __tablename__ = "pipeline_idempotency_keys"
+
+    user_id: int = Field(sa_column=_references(User.__table__.c.id, primary_key=True))  # type: ignore[attr-defined]
     key: str = Field(primary_key=True, max_length=200)
     body_sha256: str = Field(max_length=64)
     status_code: int
@@ -111,13 +139,17 @@ class ShowcaseIn(BaseModel):
 
 
 class ShowcasePublic(BaseModel):
+    """A showcase as the API shows it. `date` is the index's own free-text column;
+    `start_date` / `end_date` are read from it, null when it is free-form (`2025`)."""
+
     id: int
     location_id: int
-    location_key: str
-    year: int
-    key: str
-    name: str
-    order: int
+    location_key: str | None
+    year: int | None
+    key: str | None
+    name: str | None
+    order: int | None
+    date: str | None
     start_date: dt.date | None
     end_date: dt.date | None
 

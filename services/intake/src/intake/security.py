@@ -1,4 +1,10 @@
-"""Passwords (argon2), HTTP Basic verification, and signed values (CSRF tokens, flashes)."""
+"""Passwords as the Rails application keeps them (htpasswd lines), HTTP Basic verification, and
+signed values (CSRF tokens, flashes).
+
+`users.password` holds a whole htpasswd line, `userid:hash`, as `htpasswd -n` prints it: Apache
+MD5 (`$apr1$`) by default, bcrypt (`$2y$`) and `{SHA}` too. libpass (the maintained fork of
+passlib) identifies and verifies each; anything else, or NULL, is no login.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +17,57 @@ import threading
 import time
 from collections import OrderedDict
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from passlib.context import CryptContext
+from passlib.hash import apr_md5_crypt, bcrypt, ldap_sha1
 
-_hasher = PasswordHasher()
+HTPASSWD = CryptContext(schemes=["apr_md5_crypt", "bcrypt", "ldap_sha1"])
+"""The schemes `htpasswd` writes that a login may use."""
+
+SCHEMES = {"apr1": apr_md5_crypt, "bcrypt": bcrypt.using(ident="2y", rounds=5), "sha": ldap_sha1}
+"""`htpasswd -m` (the default), `-B` (its default cost, 5) and `-s`, by the names `htpasswd_line`
+takes."""
 
 
 @functools.cache
 def _dummy_hash() -> str:
-    """Verified against when the login is unknown, so both cases take the same time."""
-    return _hasher.hash("not-a-real-password")
+    """Verified against when there is nothing to verify (no such user, NULL, a line of another
+    user or an unknown scheme), so a refusal costs what a real check does: Apache MD5, the
+    scheme `htpasswd -n` writes by default and so the one most lines use."""
+    return apr_md5_crypt.hash("not-a-real-password")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def htpasswd_line(userid: str, password: str, scheme: str = "apr1") -> str:
+    """`userid:hash`, as `htpasswd -n` prints it (for seeding an index and for tests)."""
+    return f"{userid}:{SCHEMES[scheme].hash(password)}"
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant-time argon2 check; an unknown user (None) costs as much as a known one."""
+def _hash_of(line: str | None, userid: str) -> str | None:
+    """The hash of an htpasswd line, if the line is `userid`'s and its scheme is one we know."""
+    if line is None:
+        return None
+    owner, sep, stored = line.strip().partition(":")
+    if not sep or not hmac.compare_digest(owner.encode(), userid.encode()):
+        return None
+    return stored if HTPASSWD.identify(stored) is not None else None
+
+
+def verify_htpasswd(line: str | None, userid: str, password: str) -> bool:
+    """Whether `password` matches the htpasswd line stored for `userid` (None: no user or a
+    NULL password). Every refusal verifies something, so timing does not tell them apart."""
+    stored = _hash_of(line, userid)
     try:
-        return (
-            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
-        )
-    except (VerificationError, InvalidHashError):
+        matches = HTPASSWD.verify(password, stored or _dummy_hash())
+    except (ValueError, TypeError):  # a malformed hash of a known scheme
         return False
+    return matches and stored is not None
 
 
 class VerifiedCredentials:
-    """Remembers recent successful checks so each request does not pay argon2 again.
+    """Remembers recent successful checks so each request does not pay the hash again (bcrypt
+    costs tens of milliseconds).
 
-    Keys are an HMAC of (login, password, stored hash) under a per-process random key: the
-    cache never holds a password, and a changed hash in the database misses.
+    Keys are an HMAC of (userid, password, stored line) under a per-process random key: the
+    cache never holds a password, and a changed line in the database misses.
     """
 
     def __init__(self, size: int = 256, ttl_s: float = 300.0) -> None:
@@ -51,19 +77,20 @@ class VerifiedCredentials:
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
 
-    def _digest(self, login: str, password: str, password_hash: str) -> bytes:
-        message = "\0".join((login, password, password_hash)).encode()
+    def _digest(self, userid: str, password: str, line: str) -> bytes:
+        message = "\0".join((userid, password, line)).encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def check(self, login: str, password: str, password_hash: str | None) -> bool:
-        if password_hash is None:
-            return verify_password(None, password)
-        digest = self._digest(login, password, password_hash)
+    def check(self, userid: str, password: str, line: str | None) -> bool:
+        """`verify_htpasswd`, remembering successes for a while."""
+        if line is None:
+            return verify_htpasswd(None, userid, password)
+        digest = self._digest(userid, password, line)
         with self._lock:
             expires = self._entries.get(digest)
         if expires is not None and expires > time.monotonic():
             return True
-        if not verify_password(password_hash, password):
+        if not verify_htpasswd(line, userid, password):
             return False
         with self._lock:
             self._entries[digest] = time.monotonic() + self._ttl_s

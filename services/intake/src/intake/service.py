@@ -2,7 +2,7 @@
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
 crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
-showcase commits with its e-mail row (`mail_outbox`) the same way; the mail relay sends it.
+showcase commits with its e-mail row (`pipeline_mail_outbox`) the same way; the mail relay sends it.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from showcase_common import events
-from showcase_common.index.models import Location, Showcase, User
+from showcase_common.index import Location, Showcase, User, format_date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from intake import metrics, showcases
+from intake import access, metrics, showcases
 from intake.db import Database
 from intake.mail import admin_notice
 from intake.models import IdempotencyKey, Outbox, Request
@@ -45,6 +45,8 @@ class Created:
     location: Location
     request: Request | None
     """None for an admin: no automation runs."""
+    page_path: str
+    """Where the fleet serves the showcase's page (`showcases.fleet_page_path`)."""
 
 
 @dataclass
@@ -69,10 +71,6 @@ class Idempotency:
 
 def body_digest(payload: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def owns(user: User, location: Location) -> bool:
-    return user.is_admin or (location.owner_id is not None and location.owner_id == user.id)
 
 
 class IntakeService:
@@ -123,8 +121,8 @@ class IntakeService:
             if idempotency is not None and (answer := _stored(session, user, idempotency)):
                 return answer
             location = showcases.find_location(session, draft)
-            if location is not None and not owns(user, location):
-                raise Forbidden(f"{user.login} does not own {location.key}")
+            if location is not None and not access.may_request_for(session, user, location):
+                raise Forbidden(f"{user.userid} may not request for {location.key}")
             valid = showcases.validate(session, draft, self._clock().date())
             created = self._insert(session, user, valid)
             if idempotency is not None:
@@ -134,21 +132,22 @@ class IntakeService:
 
     def _insert(self, session: Session, user: User, valid: showcases.ValidShowcase) -> Created:
         now = self._clock()
-        showcase = Showcase(
+        showcase = Showcase(  # as the Rails application writes a row (RAILS_INDEX.md)
             location_id=valid.location.id,  # type: ignore[arg-type]
             year=valid.year,
             key=valid.key,
             name=valid.name,
             order=showcases.next_order(session),
-            start_date=valid.start_date,
-            end_date=valid.end_date,
+            date=format_date(valid.start_date, valid.end_date),
+            created_at=now,
             updated_at=now,
         )
         session.add(showcase)
         session.flush()
-        if user.is_admin:  # no automation: the admins learn of it by e-mail
+        path = showcases.fleet_page_path(session, showcase, valid.location)
+        if access.is_admin(user):  # no automation: the admins learn of it by e-mail
             session.add(admin_notice(showcase, valid.location, user, now))
-            return Created(showcase, valid.location, None)
+            return Created(showcase, valid.location, None, path)
         request = Request(
             id=events.new_id(),
             user_id=user.id,
@@ -157,9 +156,9 @@ class IntakeService:
             updated_at=now,
         )
         session.add(request)
-        ref = self.request_ref(request, user, showcase, valid.location)
+        ref = self.request_ref(request, user, showcase_ref(showcase, valid.location, path), path)
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
-        return Created(showcase, valid.location, request)
+        return Created(showcase, valid.location, request, path)
 
     def _replay(self, user: User, idempotency: Idempotency) -> Answer | None:
         with self._db.session() as session:
@@ -174,34 +173,35 @@ class IntakeService:
             self._on_mail()
 
     def request_ref(
-        self, request: Request, user: User, showcase: Showcase, location: Location
+        self, request: Request, user: User, showcase: events.ShowcaseRef, page_path: str
     ) -> events.RequestRef:
-        ref = showcase_ref(showcase, location)
         return events.RequestRef(
             request_id=request.id,
-            user=user.login,
-            showcase=ref,
-            redirect_url=self.redirect_url(ref),
+            user=user.userid or "",
+            showcase=showcase,
+            redirect_url=self.redirect_url(page_path),
         )
 
-    def redirect_url(self, ref: events.ShowcaseRef) -> str:
-        return f"{self._fleet_url}{ref.path}"
+    def redirect_url(self, page_path: str) -> str:
+        return f"{self._fleet_url}{page_path}"
 
     def redirect_url_of(self, created: Created) -> str:
-        return self.redirect_url(showcase_ref(created.showcase, created.location))
+        return self.redirect_url(created.page_path)
 
     def find_request(self, user: User, request_id: str) -> RequestView | None:
         """The request if `user` may see it (its owner or an admin), else None."""
         with self._db.session() as session:
             request = session.get(Request, request_id) if len(request_id) <= 32 else None
-            if request is None or not (user.is_admin or request.user_id == user.id):
+            if request is None or not (access.is_admin(user) or request.user_id == user.id):
                 return None
             owner = session.get(User, request.user_id)
             showcase = session.get(Showcase, request.showcase_id)
             assert owner is not None and showcase is not None  # foreign keys
             location = session.get(Location, showcase.location_id)
             assert location is not None
-            return RequestView(request, self.request_ref(request, owner, showcase, location))
+            path = showcases.fleet_page_path(session, showcase, location)
+            ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
+            return RequestView(request, ref)
 
     def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
         """Put an event in the outbox under a chosen id; False if that id is already there."""
@@ -213,13 +213,14 @@ class IntakeService:
         return True
 
 
-def showcase_ref(showcase: Showcase, location: Location) -> events.ShowcaseRef:
+def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.ShowcaseRef:
     return events.ShowcaseRef(
         showcase_id=showcase.id,  # type: ignore[arg-type]
         year=showcase.year,
         location_key=location.key,
         key=showcase.key,
         name=showcase.name,
+        page=page,
     )
 
 

@@ -1,7 +1,9 @@
 """The showcase rules, shared by the HTML form and the JSON API.
 
 `validate` turns raw input into a `ValidShowcase` or a per-field error map; it reads the index
-only to resolve the location and check uniqueness, and never writes.
+only to resolve the location and check uniqueness, and never writes. The Rails `showcases` table
+has no unique index, so the uniqueness of name and key per (location, year) is this check, run
+in the write transaction that inserts the row (`Database.writing` begins it IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from showcase_common.index.models import Location, Showcase
+from showcase_common.index import Location, Showcase, is_lone_showcase, page_path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -205,3 +207,13 @@ def find_location(session: Session, draft: Draft) -> Location | None:
         return None
     # In SQLite's integer range only: a query with anything beyond it fails (an overflow).
     return session.get(Location, location_id) if 0 < location_id <= 2**62 else None
+
+
+def fleet_page_path(session: Session, showcase: Showcase, location: Location) -> str:
+    """The showcase's page on the fleet, by the fleet's rule: a location's only showcase of a
+    year keyed `showcase` is at the location's year URL."""
+    same_year = select(func.count()).where(
+        Showcase.location_id == location.id, Showcase.year == showcase.year
+    )
+    lone = is_lone_showcase(showcase.key or "", session.exec(same_year).one())
+    return page_path(showcase.year or 0, location.key or "", showcase.key or "", lone=lone)

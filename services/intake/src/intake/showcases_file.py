@@ -8,7 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from showcase_common.index.models import Location, Showcase
+from showcase_common.index.models import Location, Region, Showcase
+from showcase_common.index.regions import served_regions
 from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
 
@@ -23,7 +24,8 @@ class ShowcasesFile:
 
     def write(self, session: Session) -> bool:
         """Regenerate the file from the index; False when its bytes would not change."""
-        text = render(session.exec(select(Location)), session.exec(select(Showcase)))
+        served = served_regions(session.exec(select(Region)))
+        text = render(session.exec(select(Location)), session.exec(select(Showcase)), served)
         if self.path.exists() and self.path.read_text(encoding="utf-8") == text:
             return False
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,11 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse
-from showcase_common.events import Snapshot
+from fastapi.responses import FileResponse, JSONResponse, Response
+from showcase_common.events import UpdateConfig
+from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
 
 from machine_agent import metrics
@@ -23,6 +25,7 @@ from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
 from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
+from machine_agent.sidecar import SidecarInstaller
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -61,14 +64,17 @@ def _error(
     },
 )
 async def update_config(
-    snapshot: Snapshot,
+    body: UpdateConfig,
     settings: SettingsDep,
     applier: ApplierDep,
     x_request_id: Annotated[str | None, Header()] = None,
 ) -> Any:
+    snapshot = body.snapshot
     with request_context(x_request_id):
         try:
-            result = await applier.apply_within(snapshot, settings.agent_update_timeout_s)
+            result = await applier.apply_within(
+                snapshot, settings.agent_update_timeout_s, body.showcase_ids
+            )
         except StaleGeneration as exc:
             metrics.UPDATES.labels("stale").inc()
             return _error(409, str(exc), settings, exc.current)
@@ -112,16 +118,45 @@ async def status(settings: SettingsDep, applier: ApplierDep) -> dict[str, Any]:
 
 
 @router.api_route("/showcase/studios/{location_key}/", methods=["GET", "HEAD"])
-async def studio_page(location_key: str, applier: ApplierDep) -> FileResponse:
-    return _page(applier, "studios", location_key)
+async def studio_page(location_key: str, request: Request, applier: ApplierDep) -> Response:
+    return await _sidecar_page(request) or _page(applier, "studios", location_key)
+
+
+@router.api_route("/showcase/{year}/{location_key}/", methods=["GET", "HEAD"])
+async def lone_showcase_page(
+    year: str, location_key: str, request: Request, applier: ApplierDep
+) -> Response:
+    """A location's only showcase of the year keyed `showcase` (the fleet's URL rule)."""
+    return await _sidecar_page(request) or _page(applier, year, location_key)
 
 
 @router.api_route("/showcase/{year}/{location_key}/{key}/", methods=["GET", "HEAD"])
 async def showcase_page(
-    year: str, location_key: str, key: str, applier: ApplierDep
-) -> FileResponse:
+    year: str, location_key: str, key: str, request: Request, applier: ApplierDep
+) -> Response:
     # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
+    if (sidecar_answer := await _sidecar_page(request)) is not None:
+        return sidecar_answer
+    if (
+        key == SINGLE_SHOWCASE_KEY
+        and applier.prerenderer.page_file(year, location_key, key) is None
+    ):
+        return _page(applier, year, location_key)  # a lone `showcase` also answers here
     return _page(applier, year, location_key, key)
+
+
+async def _sidecar_page(request: Request) -> Response | None:
+    """In sidecar mode the application serves the pages: answer with its answer, so whoever
+    checks a page through the agent (the updater's truth check) sees what the app serves."""
+    sidecar: SidecarInstaller | None = request.app.state.sidecar
+    if sidecar is None:
+        return None
+    try:
+        answer = await sidecar.http.get(sidecar.config.app_url + request.url.path)
+    except httpx.HTTPError as exc:
+        raise HTTPException(502, f"the application did not answer: {exc}") from exc
+    media_type = answer.headers.get("content-type", "text/html")
+    return Response(answer.content, status_code=answer.status_code, media_type=media_type)
 
 
 def _page(applier: Applier, *segments: str) -> FileResponse:

@@ -1,4 +1,8 @@
-"""Applying an index snapshot: download → verify → swap → regenerate → prerender.
+"""Applying an index snapshot: download → verify → install → record the generation.
+
+Installing is, by default, the agent's own: swap → regenerate → prerender (its built-in pages,
+the local run). Beside the Rails application an `Installer` (`sidecar.SidecarInstaller`) places
+the files in the application's directory and runs its commands instead.
 
 One update at a time (an asyncio lock); the blocking work runs in a worker thread. The served
 generation moves only after every phase succeeded, so a failed update is retried in full.
@@ -10,11 +14,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from showcase_common.events import Snapshot
 from showcase_common.snapshots import ChecksumMismatch, SnapshotStore, SnapshotStoreError
@@ -45,7 +49,7 @@ class StoreUnavailable(Exception):
 
 
 class ApplyFailed(Exception):
-    """A phase after the download failed (disk, templates, ...)."""
+    """A phase after the download failed (disk, templates, a command, the page check...)."""
 
 
 class UpdateTimedOut(Exception):
@@ -61,6 +65,23 @@ class ApplyResult:
     pages_removed: int = 0
     pages_total: int = 0
     files_changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A downloaded and verified snapshot, ready to install."""
+
+    snapshot: Snapshot
+    path: Path
+    index: IndexData
+    showcase_ids: tuple[int, ...] = ()
+    """The showcases the roll-out is for (their pages must answer), when the updater said."""
+
+
+class Installer(Protocol):
+    """Puts a verified snapshot to use on this machine; raises `ApplyFailed` when it cannot."""
+
+    async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult: ...
 
 
 @dataclass(frozen=True)
@@ -91,8 +112,17 @@ class Layout:
 
 
 class Applier:
-    def __init__(self, store: SnapshotStore, data_dir: Path) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        data_dir: Path,
+        served_region_codes: Sequence[str] | None = None,
+        installer: Installer | None = None,
+    ) -> None:
         self.store = store
+        self.served_region_codes = served_region_codes
+        self.installer = installer
+        """None: the built-in install (own config files and pages)."""
         self.layout = Layout(data_dir)
         for directory in (self.layout.index_dir, self.layout.config_dir, self.layout.pages_dir):
             directory.mkdir(parents=True, exist_ok=True)
@@ -109,20 +139,22 @@ class Applier:
     def generation(self) -> int | None:
         return self.served.snapshot.generation if self.served else None
 
-    async def apply(self, snapshot: Snapshot) -> ApplyResult:
+    async def apply(self, snapshot: Snapshot, showcase_ids: Sequence[int] = ()) -> ApplyResult:
         """Bring this machine to `snapshot`, or say why not (the exceptions above)."""
         async with self._lock:
             if self._already_served(snapshot):
                 return ApplyResult(generation=snapshot.generation, changed=False)
-            return await asyncio.to_thread(self._apply, snapshot)
+            return await self._apply(snapshot, tuple(showcase_ids))
 
-    async def apply_within(self, snapshot: Snapshot, timeout_s: float) -> ApplyResult:
+    async def apply_within(
+        self, snapshot: Snapshot, timeout_s: float, showcase_ids: Sequence[int] = ()
+    ) -> ApplyResult:
         """`apply`, answering `UpdateTimedOut` after `timeout_s` while the update goes on.
 
         The update keeps the lock until it ends, so a retry waits for it and then finds the
         generation served (a no-op) instead of racing it.
         """
-        task = asyncio.create_task(self.apply(snapshot))
+        task = asyncio.create_task(self.apply(snapshot, showcase_ids))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         try:
@@ -151,19 +183,17 @@ class Applier:
             )
         return True
 
-    def _apply(self, snapshot: Snapshot) -> ApplyResult:
+    async def _apply(self, snapshot: Snapshot, showcase_ids: tuple[int, ...]) -> ApplyResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        incoming = self.layout.index_dir / f".incoming-{snapshot.generation}-{uuid.uuid4().hex}"
+        path = self.layout.index_dir / f".incoming-{snapshot.generation}-{uuid.uuid4().hex}"
         try:
-            with _timed(timings, "download"):
-                self._download(snapshot, incoming)
-            with _timed(timings, "verify"):
-                check_integrity(incoming)
-                index = read_index(incoming)
-            result = self._install(snapshot, incoming, index, timings)
+            index = await asyncio.to_thread(self._fetch, snapshot, path, timings)
+            incoming = Incoming(snapshot, path, index, showcase_ids)
+            result = await self._install_with(incoming, timings)
+            self.served = _phase("state", lambda: self._state.save(snapshot))
         finally:
-            incoming.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         timings["total"] = round(time.perf_counter() - started, 4)
         metrics.applied(result)
         log.info(
@@ -171,13 +201,32 @@ class Applier:
             "files changed: %s",
             snapshot.generation,
             timings["total"],
-            ", ".join(f"{p} {timings[p]:.3f}s" for p in PHASES),
+            ", ".join(f"{p} {s:.3f}s" for p, s in timings.items() if p != "total"),
             result.pages_rendered,
             result.pages_total,
             result.pages_removed,
             ", ".join(result.files_changed) or "none",
         )
         return result
+
+    def _fetch(self, snapshot: Snapshot, path: Path, timings: dict[str, float]) -> IndexData:
+        with _timed(timings, "download"):
+            self._download(snapshot, path)
+        with _timed(timings, "verify"):
+            check_integrity(path)
+            return read_index(path)
+
+    async def _install_with(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
+        if self.installer is None:
+            return await asyncio.to_thread(
+                self._install, incoming.snapshot, incoming.path, incoming.index, timings
+            )
+        try:
+            return await self.installer.install(incoming, timings)
+        except ApplyFailed:
+            raise
+        except Exception as exc:  # a disk or network error of the installer's: say which
+            raise ApplyFailed(f"install failed: {type(exc).__name__}: {exc}") from exc
 
     def _download(self, snapshot: Snapshot, dest: Path) -> None:
         expected_key = self.store.generation_key(snapshot.generation)
@@ -199,10 +248,12 @@ class Applier:
         with _timed(timings, "swap"):
             _phase("swap", lambda: replace_atomically(incoming, self.layout.index_file))
         with _timed(timings, "regenerate"):
-            files = _phase("regenerate", lambda: regenerate(index, self.layout.config_dir))
+            files = _phase(
+                "regenerate",
+                lambda: regenerate(index, self.layout.config_dir, self.served_region_codes),
+            )
         with _timed(timings, "prerender"):
             report = _phase("prerender", lambda: self.prerenderer.render(index))
-        self.served = _phase("state", lambda: self._state.save(snapshot))
         return ApplyResult(
             generation=snapshot.generation,
             changed=True,

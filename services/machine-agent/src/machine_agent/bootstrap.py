@@ -17,6 +17,7 @@ from machine_agent.applier import Applier
 from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
 from machine_agent.guard import UPDATE_MAX_BYTES, UPDATE_PATH, SecretFirstMiddleware
+from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 
 BODY_MAX_BYTES = 0
 """Only the update endpoint takes a body; every other route is a GET."""
@@ -30,7 +31,9 @@ def create_app(
     """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
     if store is None:
         store = SnapshotStore.from_settings(settings)
-    applier = Applier(store, settings.data_dir)
+    sidecar = SidecarSettings.from_settings(settings)
+    installer = SidecarInstaller(sidecar) if sidecar is not None else None
+    applier = Applier(store, settings.data_dir, settings.served_region_codes, installer)
     catchup = CatchUp(
         applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s
     )
@@ -46,6 +49,13 @@ def create_app(
             applier.generation,
             settings.data_dir,
         )
+        if sidecar is not None:
+            log.info(
+                "sidecar mode: files in %s, %d command(s) after each apply, pages at %s",
+                sidecar.db_dir,
+                len(sidecar.commands),
+                sidecar.app_url,
+            )
         stop = asyncio.Event()
         task = asyncio.create_task(catchup.run(stop)) if catch_up else None
         try:
@@ -56,11 +66,14 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if installer is not None:
+                await installer.close()
 
     app = FastAPI(title="machine-agent", lifespan=lifespan)
     validation_errors.install(app)
     app.state.settings = settings
     app.state.applier = applier
+    app.state.sidecar = installer
     app.state.catchup = catchup
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)

@@ -33,6 +33,26 @@ class AgentSettings(CommonSettings, S3Settings):
     agent_update_timeout_s: float = DEFAULT_UPDATE_TIMEOUT_S
     agent_catchup_retry_min_s: float = 1.0
     agent_catchup_retry_max_s: float = 30.0
+    agent_served_regions: str = ""
+    """The fleet's served regions, comma-separated, in order (`AGENT_SERVED_REGIONS`): what
+    showcases.yml's `:region:` picks from. Empty: the index's `regions` rows of type `fly`, in
+    `code` order (the Rails side's default)."""
+
+    # Sidecar mode (`sidecar.py`): beside the Rails application on a real machine.
+    agent_rails_db_dir: Path | None = None
+    """The application's database directory (on Fly `/data/db`, its `RAILS_DB_VOLUME`). Set, the
+    agent places `index.sqlite3`, `showcases.yml` and `htpasswd` there and runs the commands
+    below instead of rendering its own pages; unset (the local run), its built-in pages."""
+    agent_post_apply_commands: list[str | list[str]] = Field(default_factory=list)
+    """Run in order after the files are placed, as a JSON list: a string runs with `/bin/sh -c`,
+    a list is an argv. E.g. `["bin/rails runner 'ConfigUpdate.run'", ["bin/prerender"]]`."""
+    agent_command_timeout_s: float = 120.0
+    """Each command's limit; past it its whole process group is killed and the update fails."""
+    agent_app_url: str = "http://127.0.0.1:3000"
+    """Where the application answers on this machine: each new showcase's page must answer 200
+    there before the update counts as done."""
+    agent_page_check_timeout_s: float = 30.0
+    """How long the new page may take to answer after the commands."""
 
     @model_validator(mode="after")
     def _defaults(self) -> AgentSettings:
@@ -41,6 +61,12 @@ class AgentSettings(CommonSettings, S3Settings):
         if self.agent_data_dir is None:
             self.agent_data_dir = Path(".data") / "agents" / self.agent_id
         return self
+
+    @property
+    def served_region_codes(self) -> list[str] | None:
+        """`agent_served_regions` as a list; None for the default."""
+        codes = [code.strip() for code in self.agent_served_regions.split(",") if code.strip()]
+        return codes or None
 
     @property
     def data_dir(self) -> Path:

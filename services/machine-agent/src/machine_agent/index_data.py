@@ -1,6 +1,7 @@
-"""Reading and checking an index snapshot (an SQLite file with the shared tables).
+"""Reading and checking an index snapshot: the Rails index (users, locations, showcases, regions).
 
-The snapshot also holds intake-only tables (requests, outbox, ...): they are ignored here.
+The file also holds every other table of the Rails application (events, people, …), empty or
+not: they are ignored here, as are any tables a newer application version adds.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from showcase_common.index.models import Location, Showcase, User
+from showcase_common.index import Location, Region, Showcase, User
+from showcase_common.index.schema import INDEX_TABLES
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-REQUIRED_TABLES = frozenset({Location.__tablename__, Showcase.__tablename__, User.__tablename__})
+REQUIRED_TABLES = INDEX_TABLES
 
 
 class SnapshotRefused(Exception):
@@ -25,10 +27,11 @@ class IndexData:
     locations: list[Location]
     showcases: list[Showcase]
     users: list[User]
+    regions: list[Region]
 
 
 def check_integrity(path: Path) -> None:
-    """`PRAGMA integrity_check` and the presence of the shared tables; `SnapshotRefused` if not."""
+    """`PRAGMA integrity_check` and the presence of the Rails tables; `SnapshotRefused` if not."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -49,16 +52,17 @@ def check_integrity(path: Path) -> None:
 
 
 def read_index(path: Path) -> IndexData:
-    """The shared tables of the index at `path`, read-only."""
+    """The Rails tables of the index at `path`, read-only."""
     engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     try:
         with Session(engine) as session:
             return IndexData(
                 locations=list(session.exec(select(Location).order_by(Location.key))),
                 showcases=list(session.exec(select(Showcase))),
-                users=list(session.exec(select(User).order_by(User.login))),
+                users=list(session.exec(select(User).order_by(User.id))),
+                regions=list(session.exec(select(Region).order_by(Region.code))),
             )
-    except Exception as exc:  # a schema that does not match the shared models
+    except Exception as exc:  # columns that do not match the Rails models
         raise SnapshotRefused(f"cannot read the index: {exc}") from exc
     finally:
         engine.dispose()

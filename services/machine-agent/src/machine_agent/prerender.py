@@ -11,14 +11,14 @@ import hashlib
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from showcase_common.index.models import Location, Showcase
-from showcase_common.index.showcases_yaml import format_date
+from showcase_common.index import Location, Showcase, is_lone_showcase, page_path, parse_date
 
 from machine_agent.files import sync_filesystem, write_atomically
 from machine_agent.index_data import IndexData
@@ -61,30 +61,42 @@ def _studio(location: Location) -> dict[str, Any]:
     }
 
 
-def _showcase(show: Showcase, location: Location) -> dict[str, Any]:
+def _showcase(show: Showcase, location: Location, lone: bool) -> dict[str, Any]:
+    # `date` is shown as the index holds it (free-form in old rows: `2025`, `11-11-23`)
+    start, end = parse_date(show.date)
     return {
         "year": show.year,
         "key": show.key,
         "name": show.name,
-        "date": format_date(show.start_date, show.end_date),
-        "start_date": show.start_date.isoformat() if show.start_date else None,
-        "end_date": show.end_date.isoformat() if show.end_date else None,
-        "url": f"/showcase/{show.year}/{location.key}/{show.key}/",
+        "date": show.date or None,
+        "start_date": start.isoformat() if start else None,
+        "end_date": end.isoformat() if end else None,
+        "url": page_path(show.year or 0, location.key or "", show.key or "", lone=lone),
     }
 
 
+def _in_order(show: Showcase) -> tuple[int, int, int, int]:
+    return (-(show.year or 0), 0 if show.order is None else 1, show.order or 0, show.id or 0)
+
+
 def plan_pages(index: IndexData) -> list[Page]:
-    """Every page the index calls for, with the data it shows."""
-    by_id = {loc.id: loc for loc in index.locations if safe_segments(loc.key)}
+    """Every page the index calls for, with the data it shows: one per showcase, at the fleet's
+    URL (a lone `showcase` at its location's year URL), and one per studio."""
+    by_id = {loc.id: loc for loc in index.locations if safe_segments(loc.key or "")}
     by_studio: dict[int | None, list[dict[str, Any]]] = {loc_id: [] for loc_id in by_id}
+    per_year = Counter((s.year, s.location_id) for s in index.showcases)
     pages: list[Page] = []
-    ordered = sorted(index.showcases, key=lambda s: (-s.year, s.order, s.id or 0))
-    for show in ordered:
+    for show in sorted(index.showcases, key=_in_order):
         location = by_id.get(show.location_id)
-        if location is None or not safe_segments(str(show.year), show.key):
+        if (
+            location is None
+            or show.year is None
+            or not safe_segments(str(show.year), show.key or "")
+        ):
             log.warning("no page for showcase %s: unsafe key in its URL", show.id)
             continue
-        entry = _showcase(show, location)
+        lone = is_lone_showcase(show.key or "", per_year[show.year, show.location_id])
+        entry = _showcase(show, location, lone)
         by_studio[location.id].append(entry)
         context: dict[str, Any] = {"showcase": entry, "studio": _studio(location)}
         pages.append(

@@ -9,6 +9,7 @@ the showcase pages themselves. Every call carries the machine's own headers, whi
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -37,8 +38,11 @@ class MachineClient(abc.ABC):
         """The generation the machine serves (None: none yet)."""
 
     @abc.abstractmethod
-    async def update(self, machine: Machine, snapshot: Snapshot) -> int:
-        """Ask the machine to apply `snapshot`; the generation it serves afterwards."""
+    async def update(
+        self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
+    ) -> int:
+        """Ask the machine to apply `snapshot` (published for these showcases); the generation
+        it serves afterwards."""
 
     @abc.abstractmethod
     async def page_status(self, machine: Machine, path: str) -> int:
@@ -66,13 +70,18 @@ class HttpMachineClient(MachineClient):
         generation = _json(response).get("generation")
         return int(generation) if generation is not None else None
 
-    async def update(self, machine: Machine, snapshot: Snapshot) -> int:
+    async def update(
+        self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
+    ) -> int:
+        body = snapshot.model_dump()
+        if showcase_ids:  # only then: an agent from before the field still takes the rest
+            body["showcase_ids"] = sorted(set(showcase_ids))
         response = await self._call(
             machine,
             "POST",
             "/showcase/update_config",
             self._update_timeout,
-            json=snapshot.model_dump(),
+            json=body,
             headers={"Authorization": f"Bearer {self._secret}"},
         )
         if response.status_code == 409:  # it serves a newer generation: that covers ours
@@ -122,16 +131,31 @@ class HttpMachineClient(MachineClient):
             ) from exc
 
 
+DETAIL_LIMIT = 2000
+"""An agent's `detail` can carry the tail of a failed command's output: keep it readable."""
+
+
 def _raise_for_status(response: httpx.Response, what: str) -> None:
     code = response.status_code
     if code < 300:
         return
-    detail = f"{what} answered {code}: {response.text[:200]}"
+    detail = f"{what} answered {code}: {_detail(response)}"
     # 401 (wrong secret) and 422 (snapshot refused) will not change by asking again;
     # 5xx (the agent's store is down, a proxy error) and 404/409 races may.
     if code in (401, 403, 422):
         raise MachineRefused(f"refused the update ({detail})")
     raise MachineError(f"failed ({detail})")
+
+
+def _detail(response: httpx.Response) -> str:
+    """The agent's own `detail` (newlines kept) when it sent one, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return str(body["detail"])[-DETAIL_LIMIT:]
+    return response.text[:200]
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -106,6 +106,7 @@ class RolloutHandler:
             required=p.generation,
             paths=p.paths,
             policy=self._policy,
+            showcase_ids=p.showcase_ids,
         )
         metrics.machine_finished(result)
         return result

@@ -25,6 +25,11 @@ class Plan:
         return self.snapshot.generation
 
     @property
+    def showcase_ids(self) -> list[int]:
+        """Sent to the agents: one beside the Rails app checks these showcases' pages."""
+        return sorted({r.showcase.showcase_id for r in self.requests})
+
+    @property
     def paths(self) -> list[str]:
         return sorted({r.showcase.path for r in self.requests})
 

@@ -71,6 +71,7 @@ async def update_machine(
     required: int,
     paths: Sequence[str],
     policy: RetryPolicy,
+    showcase_ids: Sequence[int] = (),
 ) -> MachineResult:
     """Bring one machine to `required` or beyond, within its deadline; never raises."""
     started = time.monotonic()
@@ -81,7 +82,7 @@ async def update_machine(
             async for attempt in _retrying(policy):
                 with attempt:
                     state.count += 1
-                    await _attempt(client, machine, target, required, paths, state)
+                    await _attempt(client, machine, target, required, paths, state, showcase_ids)
     except TimeoutError:
         error = (
             f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"
@@ -115,12 +116,13 @@ async def _attempt(
     required: int,
     paths: Sequence[str],
     state: _Attempts,
+    showcase_ids: Sequence[int] = (),
 ) -> None:
     snapshot = await target()
     served = await client.status(machine)
     if served is None or served < snapshot.generation:
         state.called = True
-        served = await client.update(machine, snapshot)
+        served = await client.update(machine, snapshot, showcase_ids)
     state.generation = served
     if served < required:
         raise NotLevel(f"still serves generation {served}, not {required}")

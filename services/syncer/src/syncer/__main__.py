@@ -64,7 +64,13 @@ async def _consume(
     ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
     syncer = bootstrap(settings, store=store, publisher=Publisher(js), ledger=ledger)
     log.info("syncing %s to s3://%s", settings.index_db_path, settings.s3_bucket)
-    await syncer.consumer(js).run(stop)
+    first = asyncio.create_task(syncer.publish_first_generation(stop))
+    try:
+        await syncer.consumer(js).run(stop)
+    finally:
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
 
 
 async def _main(settings: SyncerSettings) -> None:

@@ -16,9 +16,11 @@ from pathlib import Path
 from nats.js.client import JetStreamContext
 from showcase_common import subjects
 from showcase_common.bus import Backoff, Consumer, ConsumerOptions, Publisher
+from showcase_common.events import Snapshot
 from showcase_common.snapshots import SnapshotStore
 
 from syncer.config import SyncerSettings
+from syncer.first_generation import publish_first_generation
 from syncer.handlers import SyncHandler
 from syncer.ledger import SyncLedger
 from syncer.retention import Retention, RetentionPolicy
@@ -55,6 +57,18 @@ class Syncer:
             options=options,
         )
 
+    async def publish_first_generation(self, stop: asyncio.Event) -> Snapshot | None:
+        """At start: the bucket's first generation when it has none (`first_generation`)."""
+        s = self.settings
+        if not s.syncer_publish_on_start:
+            return None
+        return await publish_first_generation(
+            self.handler,
+            stop,
+            retry_min_s=s.syncer_start_retry_min_s,
+            retry_max_s=s.syncer_start_retry_max_s,
+        )
+
 
 def retry_policy(settings: SyncerSettings) -> RetryPolicy:
     return RetryPolicy(
@@ -85,8 +99,7 @@ def bootstrap(
     staging = settings.syncer_work_dir or Path(tempfile.mkdtemp(prefix="syncer-"))
     writer = GenerationWriter(
         store,
-        snapshotter
-        or Snapshotter(settings.index_db_path, keep_tables=settings.syncer_snapshot_tables),
+        snapshotter or Snapshotter(settings.index_db_path),
         staging,
         retry_policy(settings),
         max_conflicts=settings.syncer_max_pointer_conflicts,

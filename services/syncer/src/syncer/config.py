@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.index.models import Location, Showcase, User
 from showcase_common.settings import CommonSettings, S3Settings
-
-SHARED_TABLES = tuple(str(m.__tablename__) for m in (User, Location, Showcase))
 
 
 class SyncerSettings(CommonSettings, S3Settings):
@@ -43,8 +39,11 @@ class SyncerSettings(CommonSettings, S3Settings):
 
     syncer_create_bucket: bool = False
     """Create the bucket at start-up (local runs); otherwise a missing bucket fails /readyz."""
-    syncer_snapshot_tables: list[str] = Field(default_factory=lambda: list(SHARED_TABLES))
-    """Tables the snapshot carries to the fleet; the others (intake's requests, outbox, ...) are
-    dropped from the copy. Empty (SYNCER_SNAPSHOT_TABLES='[]'): the whole database."""
+    syncer_publish_on_start: bool = True
+    """When the bucket holds no generation yet, publish one at start (a new deployment pointing
+    at an existing index: the machines get the real index without waiting for a request)."""
+    syncer_start_retry_min_s: float = 1.0
+    syncer_start_retry_max_s: float = 30.0
+    """Backoff of that first publication while S3 (or the bucket) is not there yet."""
     syncer_work_dir: Path | None = None
     """Where snapshots are staged (a temporary directory when unset)."""

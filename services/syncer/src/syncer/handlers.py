@@ -147,6 +147,26 @@ class SyncHandler:
         if self.retention is not None:
             await self.retention.prune()
 
+    async def publish_first(self) -> events.Snapshot | None:
+        """The bucket's first generation, when it holds none yet (None: it already had one).
+
+        Only the S3 part: `announce` tells the updater, separately, so a bus hiccup after the
+        upload retries the announcement, not the publication.
+        """
+        published = await self.writer.publish_if_empty()
+        if published is None:
+            return None
+        metrics.PUBLICATIONS.labels("published").inc()
+        metrics.GENERATION.set(published.snapshot.generation)
+        return published.snapshot
+
+    async def announce(self, snapshot: events.Snapshot) -> None:
+        """`IndexSynced` for no request: the updater rolls it out as `showcasectl apply`'s."""
+        await self.publisher.publish(
+            events.IndexSynced(snapshot=snapshot, requests=[]),
+            msg_id=f"synced:{snapshot.generation}",
+        )
+
     async def _not_yet_visible(self, missing: list[events.RequestRef], *, final: bool) -> None:
         # The event arrived but its showcase is not in the copy: never report it synced by it.
         ids = ", ".join(r.request_id for r in missing)

@@ -1,13 +1,17 @@
-"""Consistent snapshots of the live index database.
+"""Consistent snapshots of the live index database: the Rails index, nothing of the pipeline's.
 
 Never a raw copy of the live file: SQLite's online backup API copies the database as one read
 transaction (writers carry on; in WAL mode they are not even blocked), the copy is switched to a
 self-contained rollback journal, `PRAGMA integrity_check` must answer "ok", and only then is its
 sha256 taken.
 
-The live file also holds intake's private tables (requests, outbox, idempotency keys): with
-`keep_tables`, every other table is dropped from the copy and the copy vacuumed, so the fleet
-gets the index and nothing of the studios' requests.
+The live file is the Rails application's index, with the pipeline's own tables beside the Rails
+ones (outbox, idempotency keys, requests…, all named `pipeline_*`). In the COPY every
+`pipeline_*` table is dropped (its indexes and triggers go with it) and the copy vacuumed, so no
+page of a studio's request survives in it; every other table — Rails' own, the application's
+(events, people…), `schema_migrations`, `ar_internal_metadata` — keeps its definition and rows
+exactly. The source file is only ever read. A file that is not a Rails index is refused: the fleet
+must never get anything else.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from showcase_common.index import PIPELINE_PREFIX, is_rails_index, table_names
 from showcase_common.snapshots import sha256_file
 
 
 class SnapshotError(Exception):
-    """The index could not be snapshotted (missing, locked for too long, or corrupt)."""
+    """The index could not be snapshotted (missing, locked for too long, corrupt, not Rails)."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +47,8 @@ class LocalSnapshot:
 class Snapshotter:
     """Takes snapshots of the SQLite file at `db_path` into a staging directory."""
 
-    def __init__(
-        self,
-        db_path: Path,
-        *,
-        keep_tables: Collection[str] = (),
-        busy_timeout_s: float = 30.0,
-    ) -> None:
+    def __init__(self, db_path: Path, *, busy_timeout_s: float = 30.0) -> None:
         self.db_path = Path(db_path)
-        self.keep_tables = frozenset(keep_tables)
-        """Tables the copy keeps (empty: all of them)."""
         self.busy_timeout_s = busy_timeout_s
 
     def take(self, dest_dir: Path) -> LocalSnapshot:
@@ -77,28 +73,25 @@ class Snapshotter:
             source.backup(target)  # all pages in one step: one consistent read transaction
             # The copy must be one self-contained file, whatever the live journal mode.
             target.execute("PRAGMA journal_mode=DELETE").fetchall()
-            if self.keep_tables:
-                _strip(target, self.keep_tables)
+            strip_pipeline_tables(target)
         finally:
             target.close()
             source.close()
 
 
-def _strip(db: sqlite3.Connection, keep: frozenset[str]) -> None:
-    names = [
-        row[0]
-        for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    dropped = [name for name in names if name not in keep]
+def strip_pipeline_tables(db: sqlite3.Connection) -> list[str]:
+    """Drop every `pipeline_*` table of `db` (a copy!) and vacuum; the names dropped."""
+    dropped = sorted(name for name in table_names(db) if name.startswith(PIPELINE_PREFIX))
     if not dropped:
-        return
+        return []
+    # A Rails table never references a pipeline table, but a pipeline table may reference
+    # Rails ones: with foreign keys off, dropping it checks nothing and deletes nothing else.
     db.execute("PRAGMA foreign_keys=OFF")
     for name in dropped:
-        db.execute(f'DROP TABLE "{name.replace(chr(34), chr(34) * 2)}"')
+        db.execute(f'DROP TABLE "{name.replace(chr(34), chr(34) * 2)}"')  # indexes go with it
     db.commit()
     db.execute("VACUUM")  # no page of a dropped table survives in the file
+    return dropped
 
 
 def _verify(path: Path) -> frozenset[int]:
@@ -106,9 +99,10 @@ def _verify(path: Path) -> frozenset[int]:
         result = [row[0] for row in db.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             raise SnapshotError(f"integrity_check: {'; '.join(map(str, result[:5]))}")
-        has_showcases = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'showcase'"
-        ).fetchone()
-        if not has_showcases:
-            return frozenset()
-        return frozenset(row[0] for row in db.execute("SELECT id FROM showcase"))
+        tables = table_names(db)
+        if not is_rails_index(tables):
+            raise SnapshotError(
+                "not a Rails index (it lacks users, locations, showcases or regions): "
+                f"tables {', '.join(sorted(tables)) or 'none'}"
+            )
+        return frozenset(row[0] for row in db.execute("SELECT id FROM showcases"))

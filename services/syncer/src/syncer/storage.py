@@ -8,6 +8,11 @@ before ours, and the pointer never moves backwards in generation *or* in content
 
 S3 errors and timeouts are retried with capped exponential backoff and jitter (tenacity) within a
 budget of attempts and seconds; `on_retry` runs between attempts (heartbeats, progress).
+
+`publish_if_empty` is the same protocol for the first generation of a bucket: it stops as soon
+as the pointer names any generation (another replica, or a request, got there first), so several
+syncers starting together on an empty bucket publish one generation between them — the pointer's
+`If-None-Match: *` admits exactly one.
 """
 
 from __future__ import annotations
@@ -93,9 +98,16 @@ class GenerationWriter:
 
     async def publish(self, on_retry: OnRetry = _no_retry_hook) -> Published:
         """Snapshot the index and publish it as a new generation (see the module doc)."""
-        attempt = _Publication(self)
+        published = await self._publish(_Publication(self), on_retry)
+        assert published is not None  # only `only_if_empty` gives up without publishing
+        return published
 
-        async def step() -> Published:  # a coroutine function, so tenacity awaits it
+    async def publish_if_empty(self, on_retry: OnRetry = _no_retry_hook) -> Published | None:
+        """Publish the bucket's first generation; None when the pointer already names one."""
+        return await self._publish(_Publication(self, only_if_empty=True), on_retry)
+
+    async def _publish(self, attempt: _Publication, on_retry: OnRetry) -> Published | None:
+        async def step() -> Published | None:  # a coroutine function, so tenacity awaits it
             return await asyncio.to_thread(attempt.step)
 
         try:
@@ -140,15 +152,18 @@ class GenerationWriter:
 class _Publication:
     """The state of one publication across attempts (each attempt runs in a worker thread)."""
 
-    def __init__(self, writer: GenerationWriter) -> None:
+    def __init__(self, writer: GenerationWriter, *, only_if_empty: bool = False) -> None:
         self.w = writer
+        self.only_if_empty = only_if_empty
         self.local: LocalSnapshot | None = None
         self.published: Published | None = None
         self.legacy_done = False
 
-    def step(self) -> Published:
+    def step(self) -> Published | None:
         if self.published is None:
             self.published = self._publish_generation()
+            if self.published is None:
+                return None
         if not self.legacy_done:
             assert self.local is not None
             self.w.store.upload_legacy(self.local.path, self.published.snapshot.generation)
@@ -160,10 +175,13 @@ class _Publication:
             self.local.discard()
             self.local = None
 
-    def _publish_generation(self) -> Published:
+    def _publish_generation(self) -> Published | None:
         floor = 0  # generations we know are taken, even if the pointer does not name them yet
         for _ in range(self.w.max_conflicts):
             current, etag = self.w.store.latest()
+            if self.only_if_empty and current is not None:
+                log.info("the store already holds generation %d", current.generation)
+                return None
             generation = max(current.generation if current else 0, floor) + 1
             self.discard()
             self.local = self.w.snapshotter.take(self.w.staging_dir)

@@ -43,15 +43,22 @@ class Children:
         )
 
     def seed(self) -> None:
-        """`python -m intake seed`: users, locations (idempotent, so every start runs it)."""
+        """`python -m intake seed`: a Rails-shaped index when there is none (an existing one is
+        used as it is, so every start runs it). It refuses a database from before the Rails
+        index, printing what to do (`make clean-data`); the run then stops."""
         self.config.index_db_path.parent.mkdir(parents=True, exist_ok=True)
         seed = ServiceProcess(
             "seed", [sys.executable, "-m", "intake", "seed"], self.env({}), self.mux
         )
         seed.spawn()
         assert seed.proc is not None
-        if seed.proc.wait(120) != 0:
-            raise ProcessFailed(f"seeding the index failed (exit {seed.proc.returncode})")
+        code = seed.proc.wait(120)
+        seed.stop()  # it has exited: this only waits for its last lines to reach the log
+        if code != 0:
+            raise ProcessFailed(
+                f"the index at {self.config.index_db_path} cannot be used "
+                f"(seed exit {code}): see the seed's message above"
+            )
 
     def service(self, name: str, module: str, port_var: str) -> ServiceProcess:
         port = self.service_port(name)

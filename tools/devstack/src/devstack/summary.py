@@ -26,7 +26,8 @@ def summary(c: StackConfig, nats_url: str) -> str:
             "  metrics             GET /metrics on intake, the gateway and each agent; syncer "
             f"{c.metrics_urls['syncer']}, updater {c.metrics_urls['machine-updater']}",
             f"  data                {c.data_dir.resolve()}",
-            "Logins: admin/admin (admin), studio/studio (studio). Ctrl-C stops everything.",
+            "Logins: admin/admin (admin), studio/studio (studio) in the index the local run "
+            "seeds; an index that was already there keeps its own users. Ctrl-C stops everything.",
             "",
         ]
     )

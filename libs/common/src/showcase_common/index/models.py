@@ -1,54 +1,92 @@
-"""The index database's shared tables: what intake writes and every machine reads.
+"""The Rails application's index tables, mapped as Rails created them.
 
-Tables only the intake uses (requests, outbox, idempotency keys) live in the intake service;
-these are the ones a snapshot carries to the fleet.
+The pipeline reads and writes these rows exactly as the Rails application does, and never
+creates, alters or drops these tables: `schema.py` holds their DDL for seeding a new index and
+for test fixtures, and the pipeline's own tables (prefixed `pipeline_`) live on another
+metadata. Column meanings the schema does not show are in `../shared/RAILS_INDEX.md`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, UniqueConstraint
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-
-class User(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    login: str = Field(index=True, unique=True, max_length=64)
-    password_hash: str
-    is_admin: bool = False
+RAILS_REGISTRY = registry()
+RAILS_METADATA = RAILS_REGISTRY.metadata
+"""The Rails tables' metadata, apart from SQLModel's default one: `create_all` on the pipeline's
+metadata can never touch them."""
 
 
-class Location(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(index=True, unique=True, max_length=64)
-    name: str = Field(max_length=120)
-    region: str = Field(max_length=16)
-    locale: str | None = Field(default=None, max_length=16)
-    logo: str | None = Field(default=None, max_length=200)
-    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+def rails_now() -> dt.datetime:
+    """A timestamp as Rails writes `datetime(6)`: UTC, stored `YYYY-MM-DD HH:MM:SS.ffffff`."""
+    return dt.datetime.now(dt.UTC)
 
 
-class Showcase(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("location_id", "year", "key", name="uq_showcase_key"),
-        UniqueConstraint("location_id", "year", "name", name="uq_showcase_name"),
-    )
+class RailsTable(SQLModel, registry=RAILS_REGISTRY):
+    """Every Rails table has an autoincrement id and two `datetime(6) NOT NULL` timestamps."""
 
     id: int | None = Field(default=None, primary_key=True)
-    location_id: int = Field(foreign_key="location.id", index=True)
-    year: int = Field(index=True)
-    key: str = Field(max_length=64)
-    name: str = Field(max_length=120)
-    order: int = 0
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    updated_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    created_at: dt.datetime = Field(default_factory=rails_now)
+    updated_at: dt.datetime = Field(default_factory=rails_now)
 
 
-SHARED_TABLES = (User, Location, Showcase)
+class User(RailsTable, table=True):
+    """A login. `password` is a whole htpasswd line (`userid:hash`), NULL for no login; `sites`
+    a comma-separated list of location names, `index` among them meaning an admin."""
+
+    __tablename__ = "users"
+
+    userid: str | None = None
+    password: str | None = None
+    email: str | None = None
+    name1: str | None = None
+    name2: str | None = None
+    token: str | None = None
+    link: str | None = None
+    sites: str | None = None
 
 
-def create_shared_schema(engine: Engine) -> None:
-    """Create the shared tables only (the metadata may also hold a service's own tables)."""
-    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in SHARED_TABLES])  # type: ignore[attr-defined]
+class Location(RailsTable, table=True):
+    """A studio location: `key` is its URL segment, `region` a Fly region code, `user_id` its
+    owner, `sisters` comma-separated names of locations its owner may also act for."""
+
+    __tablename__ = "locations"
+
+    key: str | None = None
+    name: str | None = None
+    logo: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    user_id: int | None = Field(default=None, index=True)
+    region: str | None = None
+    sisters: str | None = None
+    trust_level: int | None = 0
+    locale: str | None = "en_US"
+
+
+class Showcase(RailsTable, table=True):
+    """One event of a location in a year. `date` is free text: `START` or `START - END` for the
+    rows the pipeline writes, anything (`2025`, `11-11-23`) in old rows; `order` is global."""
+
+    __tablename__ = "showcases"
+
+    year: int | None = None
+    key: str | None = None
+    name: str | None = None
+    location_id: int = Field(foreign_key="locations.id", index=True)
+    order: int | None = None
+    date: str | None = None
+
+
+class Region(RailsTable, table=True):
+    """A deployment region; rows of `type` `fly` are the default served regions."""
+
+    __tablename__ = "regions"
+
+    type: str | None = None
+    code: str | None = None
+    location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None

@@ -1,65 +1,90 @@
-"""showcases.yml, shaped as the fleet has always shaped it.
+"""showcases.yml, exactly as the fleet's Rails code generates and reads it.
 
-year → location_key → {name, region, locale?, logo?,
-                       date            (a single showcase keyed "showcase"), or
-                       events → {key → {name, date}}}
+    YEAR (newest first):
+      LOCATION_KEY (ascending):
+        :name: …            the location's name
+        :region: …          see `regions.region_for`; nil written as `:region:` alone
+        :locale: …          only when not empty and not en-US (`_` written `-`)
+        :logo: …            only when not empty and not arthur-murray-logo.gif
+        :date: …            a lone showcase keyed `showcase` (omitted when its date is empty), or
+        :events:            KEY → {:name:, :date: (omitted when empty)}, in ascending `order`
+
+Rules from ../shared/RAILS_INDEX.md; bytes as Psych's `to_yaml` writes them (`psych.dump`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import groupby
 from typing import Any
 
-import yaml
-
 from showcase_common.index.models import Location, Showcase
+from showcase_common.index.pages import is_lone_showcase
+from showcase_common.index.psych import RubySymbol, dump
+from showcase_common.index.regions import ServedRegion, present, region_for
 
-SINGLE_SHOWCASE_KEY = "showcase"
+DEFAULT_LOCALE = "en-US"
+DEFAULT_LOGO = "arthur-murray-logo.gif"
 
+NAME, REGION, LOCALE, LOGO, DATE, EVENTS = map(
+    RubySymbol, ("name", "region", "locale", "logo", "date", "events")
+)
 
-def format_date(start: dt.date | None, end: dt.date | None) -> str | None:
-    """ "2026-04-12", or "2026-04-12 - 2026-04-13" for a showcase of several days."""
-    if start is None:
-        return None
-    if end is None or end == start:
-        return start.isoformat()
-    return f"{start.isoformat()} - {end.isoformat()}"
+Document = dict[int, dict[str, dict[RubySymbol, Any]]]
 
 
 def build(
-    locations: Iterable[Location], showcases: Iterable[Showcase]
-) -> dict[int, dict[str, Any]]:
-    """The showcases.yml document as plain data."""
-    by_id = {loc.id: loc for loc in locations}
-    grouped: dict[tuple[int, int], list[Showcase]] = {}
-    for show in sorted(showcases, key=lambda s: (s.year, s.order, s.id or 0)):
-        grouped.setdefault((show.year, show.location_id), []).append(show)
+    locations: Iterable[Location], showcases: Iterable[Showcase], served: Sequence[ServedRegion]
+) -> Document:
+    """The document as the Ruby hash it stands for (`RubySymbol` keys are Ruby symbols).
 
-    document: dict[int, dict[str, Any]] = {}
-    for (year, location_id), shows in sorted(
-        grouped.items(), key=lambda kv: (kv[0][0], by_id[kv[0][1]].key)
+    Showcases without a year or whose location is missing are left out: no page reads them.
+    """
+    by_id = {loc.id: loc for loc in locations if loc.key is not None}
+    rows = [s for s in showcases if s.year is not None and s.location_id in by_id]
+    rows.sort(key=lambda s: (-(s.year or 0), by_id[s.location_id].key or "", *_in_order(s)))
+    document: Document = {}
+    for (year, location_key), group in groupby(
+        rows, key=lambda s: (s.year or 0, by_id[s.location_id].key or "")
     ):
-        location = by_id[location_id]
-        document.setdefault(year, {})[location.key] = _location_entry(location, shows)
+        shows = list(group)
+        document.setdefault(year, {})[location_key] = _entry(
+            by_id[shows[0].location_id], shows, served
+        )
     return document
 
 
-def _location_entry(location: Location, shows: list[Showcase]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": location.name, "region": location.region}
-    if location.locale:
-        entry["locale"] = location.locale
-    if location.logo:
-        entry["logo"] = location.logo
-    if len(shows) == 1 and shows[0].key == SINGLE_SHOWCASE_KEY:
-        entry["date"] = format_date(shows[0].start_date, shows[0].end_date)
+def render(
+    locations: Iterable[Location], showcases: Iterable[Showcase], served: Sequence[ServedRegion]
+) -> str:
+    """showcases.yml as text: the same bytes as Psych writes for `build`'s hash."""
+    return dump(build(locations, showcases, served))
+
+
+def _in_order(show: Showcase) -> tuple[int, int, int]:
+    # Rails sorts by `order` in SQL (NULLs first), then reads the rows back ascending.
+    return (0 if show.order is None else 1, show.order or 0, show.id or 0)
+
+
+def _entry(
+    location: Location, shows: list[Showcase], served: Sequence[ServedRegion]
+) -> dict[RubySymbol, Any]:
+    entry: dict[RubySymbol, Any] = {NAME: location.name, REGION: region_for(location, served)}
+    locale = (location.locale or "").replace("_", "-")
+    if present(locale) and locale != DEFAULT_LOCALE:
+        entry[LOCALE] = locale
+    if present(location.logo) and location.logo != DEFAULT_LOGO:
+        entry[LOGO] = location.logo
+    if is_lone_showcase(shows[0].key or "", len(shows)):
+        if present(shows[0].date):
+            entry[DATE] = shows[0].date
     else:
-        entry["events"] = {
-            s.key: {"name": s.name, "date": format_date(s.start_date, s.end_date)} for s in shows
-        }
+        entry[EVENTS] = {show.key: _event(show) for show in shows}
     return entry
 
 
-def render(locations: Iterable[Location], showcases: Iterable[Showcase]) -> str:
-    """showcases.yml as text (stable ordering, so an unchanged index gives identical bytes)."""
-    return yaml.safe_dump(build(locations, showcases), sort_keys=False, allow_unicode=True)
+def _event(show: Showcase) -> dict[RubySymbol, Any]:
+    event: dict[RubySymbol, Any] = {NAME: show.name}
+    if present(show.date):
+        event[DATE] = show.date
+    return event

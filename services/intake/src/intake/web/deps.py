@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from anyio import to_thread
@@ -25,35 +24,36 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def _find_user(container: Container, login: str) -> User | None:
+def _find_user(container: Container, userid: str) -> User | None:
     with container.db.session() as session:
-        return session.exec(select(User).where(User.login == login)).first()
+        return session.exec(select(User).where(User.userid == userid)).first()
 
 
 async def current_user(
     container: ContainerDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
-    """The authenticated user; 401 with a Basic challenge otherwise.
+    """The authenticated user, found by `userid` and verified against the htpasswd line in
+    `users.password`; 401 with a Basic challenge otherwise.
 
     The lookup holds a connection only while it runs (a reader thread), and the password check
-    (argon2 when not cached) holds none: nothing a request keeps while it later waits to write.
+    holds none: nothing a request keeps while it later waits to write.
     """
     if credentials is None:
         metrics.REFUSALS.labels("unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
-    login = credentials.username[:64]
-    user = await container.db.read(_find_user, container, login)
-    stored_hash = user.password_hash if user is not None else None
+    userid = credentials.username[:64]
+    user = await container.db.read(_find_user, container, userid)
+    line = user.password if user is not None else None
+    # The line names its user: verify_htpasswd refuses one that names another (constant time).
     valid = await to_thread.run_sync(
         container.credentials.check,
-        login,
+        userid,
         credentials.password,
-        stored_hash,
+        line,
         limiter=container.password_checks,
     )
-    # compare_digest keeps the login comparison itself constant-time too.
-    if user is None or not valid or not secrets.compare_digest(user.login, login):
+    if user is None or not valid:
         metrics.REFUSALS.labels("bad_credentials").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     return user

@@ -7,7 +7,7 @@ import logging
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import Request
-from showcase_common.index.models import Location, Showcase, User
+from showcase_common.index import Location, Showcase, User, parse_date
 from showcase_common.tokens import issue_token
 
 from intake.container import Container
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
+    start, end = parse_date(showcase.date)  # null both for a free-form date such as `2025`
     return ShowcasePublic(
         id=showcase.id,  # type: ignore[arg-type]
         location_id=location.id,  # type: ignore[arg-type]
@@ -27,8 +28,9 @@ def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
         key=showcase.key,
         name=showcase.name,
         order=showcase.order,
-        start_date=showcase.start_date,
-        end_date=showcase.end_date,
+        date=showcase.date,
+        start_date=start,
+        end_date=end,
     )
 
 
@@ -74,7 +76,7 @@ def created_answer(container: Container, http: Request, user: User, created: Cre
         showcase=showcase,
         request_id=request_id,
         status_url=status_url(http, request_id),
-        progress=progress_link(container, user.login, request_id),
+        progress=progress_link(container, user.userid or "", request_id),
         redirect_url=container.service.redirect_url_of(created),
     )
     return Answer(201, _without_empty(out.model_dump(mode="json")))

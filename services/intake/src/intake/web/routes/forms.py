@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
-from sqlmodel import col, select
 
-from intake import metrics
+from intake import access, metrics
 from intake.db import Database
 from intake.service import Answer, Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
@@ -28,11 +27,8 @@ FLASH_COOKIE = "flash"
 
 
 def _locations(db: Database, user: User) -> list[Location]:
-    statement = select(Location).order_by(col(Location.name))
-    if not user.is_admin:
-        statement = statement.where(Location.owner_id == user.id)
     with db.session() as session:
-        return list(session.exec(statement))
+        return access.requestable(session, user)
 
 
 async def _form(
@@ -48,7 +44,7 @@ async def _form(
         "locations": await container.db.read(_locations, container.db, user),
         "values": values,
         "errors": errors,
-        "csrf_token": container.csrf.sign(user.login),
+        "csrf_token": container.csrf.sign(user.userid or ""),
         "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
@@ -70,7 +66,7 @@ async def create_showcase(
 ) -> Response:
     form = await http.form()
     values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
-    if not csrf.form_allowed(http, container.csrf, user.login, form.get("csrf_token")):
+    if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
     draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
@@ -100,7 +96,7 @@ async def create_showcase(
         "showcase": created.showcase,
         "location": created.location,
         "request_id": request_id,
-        "progress_url": progress_link(container, user.login, request_id).ws_url,
+        "progress_url": progress_link(container, user.userid or "", request_id).ws_url,
         "status_url": status_url(http, request_id),
         "redirect_url": container.service.redirect_url_of(created),
     }

@@ -1,0 +1,253 @@
+"""Sidecar mode: the agent beside the Rails application on a real machine.
+
+Set `AGENT_RAILS_DB_DIR` (on Fly `/data/db`, the app's `RAILS_DB_VOLUME`) and the agent, instead
+of its own pages, feeds the application:
+
+1. **Stage.** The verified snapshot, `showcases.yml` and `htpasswd` are written to temporary
+   names in that directory (same filesystem, so each later rename is atomic), each fsynced.
+   A failure here removes the temporaries: the application's files are unchanged.
+2. **Place.** `showcases.yml` and `htpasswd` are renamed over the old ones (only when their bytes
+   changed, as the Rails side does), then `index.sqlite3` LAST, and the directory is fsynced.
+   A reader sees the old file or the new one, never half of one.
+3. **Commands.** `AGENT_POST_APPLY_COMMANDS`, in order, each within `AGENT_COMMAND_TIMEOUT_S`,
+   with `SHOWCASE_GENERATION`, `SHOWCASE_SHA256`, `SHOWCASE_INDEX_PATH`, `SHOWCASE_YML_PATH`,
+   `SHOWCASE_HTPASSWD_PATH` and `SHOWCASE_PAGE_PATHS` (the new showcases' pages, space
+   separated) in their environment (`commands.py`).
+4. **Page.** Each new showcase's page (`showcase_common.index.page_path`, a lone `showcase`
+   included) must answer 200 from `AGENT_APP_URL` within `AGENT_PAGE_CHECK_TIMEOUT_S`.
+
+Only then is the generation recorded as applied. When a command fails or hangs, or the page does
+not answer, AFTER the files were placed: the files stay (they are the verified new index, which
+the application's own job would also have placed — putting the old ones back could undo a newer
+write by that job), but the generation is NOT recorded, so the update fails on this machine with
+the command's output tail, and a retry places the same bytes again and re-runs every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from showcase_common.events import Snapshot
+from showcase_common.index import is_lone_showcase, page_path
+
+from machine_agent.applier import ApplyFailed, ApplyResult, Incoming
+from machine_agent.commands import Command, run_command
+from machine_agent.config import AgentSettings
+from machine_agent.files import fsync_dir, fsync_file
+from machine_agent.index_data import IndexData
+from machine_agent.rails_config import HTPASSWD, INDEX, SHOWCASES_YML, render_rails_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SidecarSettings:
+    db_dir: Path
+    app_url: str
+    commands: Sequence[Command] = ()
+    command_timeout_s: float = 120.0
+    page_timeout_s: float = 30.0
+    served_region_codes: Sequence[str] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: AgentSettings) -> SidecarSettings | None:
+        if settings.agent_rails_db_dir is None:
+            return None
+        return cls(
+            db_dir=settings.agent_rails_db_dir,
+            app_url=settings.agent_app_url.rstrip("/"),
+            commands=tuple(settings.agent_post_apply_commands),
+            command_timeout_s=settings.agent_command_timeout_s,
+            page_timeout_s=settings.agent_page_check_timeout_s,
+            served_region_codes=settings.served_region_codes,
+        )
+
+    def path(self, name: str) -> Path:
+        return self.db_dir / name
+
+
+@dataclass
+class _Staged:
+    """Temporary files beside their targets, in the order they are placed (the index last)."""
+
+    files: list[tuple[Path, Path]] = field(default_factory=list)
+
+    def discard(self) -> None:
+        for temporary, _ in self.files:
+            temporary.unlink(missing_ok=True)
+
+
+class SidecarInstaller:
+    """Places a verified snapshot in the application's directory and runs its commands."""
+
+    def __init__(self, config: SidecarSettings, http: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.http = http or httpx.AsyncClient(timeout=5.0)
+        config.db_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in config.db_dir.glob(".*.incoming-*"):  # staged before a crash
+            leftover.unlink(missing_ok=True)
+
+    async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
+        pages = new_pages(incoming.index, incoming.showcase_ids)
+        with _timed(timings, "place"):
+            changed = await asyncio.to_thread(self._place, incoming)
+        with _timed(timings, "commands"):
+            await self._run_commands(incoming.snapshot, pages)
+        with _timed(timings, "page"):
+            await self._check_pages(pages)
+        return ApplyResult(
+            generation=incoming.snapshot.generation,
+            changed=True,
+            timings=timings,
+            files_changed=changed,
+        )
+
+    def _place(self, incoming: Incoming) -> list[str]:
+        staged = _Staged()
+        try:
+            changed = self._stage(incoming, staged)
+        except Exception as exc:  # nothing was replaced yet
+            staged.discard()
+            raise ApplyFailed(f"staging the files failed: {type(exc).__name__}: {exc}") from exc
+        for temporary, target in staged.files:
+            os.replace(temporary, target)
+        fsync_dir(self.config.db_dir)
+        return changed
+
+    def _stage(self, incoming: Incoming, staged: _Staged) -> list[str]:
+        changed: list[str] = []
+        for name, text in render_rails_config(
+            incoming.index, self.config.served_region_codes
+        ).items():
+            target = self.config.path(name)
+            data = text.encode()
+            if _holds(target, data):
+                continue  # rewritten only when its bytes change, as the Rails side does
+            staged.files.append((_write_temporary(target, data), target))
+            changed.append(name)
+        index = self.config.path(INDEX)
+        staged.files.append((_copy_temporary(incoming.path, index), index))  # placed last
+        return [*changed, INDEX]
+
+    async def _run_commands(self, snapshot: Snapshot, pages: list[str]) -> None:
+        env = os.environ | self._environment(snapshot, pages)
+        total = len(self.config.commands)
+        for number, command in enumerate(self.config.commands, start=1):
+            outcome = await run_command(command, env, self.config.command_timeout_s)
+            if not outcome.ok:
+                raise ApplyFailed(f"command {number} of {total} {outcome.describe()}")
+
+    def _environment(self, snapshot: Snapshot, pages: list[str]) -> dict[str, str]:
+        return {
+            "SHOWCASE_GENERATION": str(snapshot.generation),
+            "SHOWCASE_SHA256": snapshot.sha256,
+            "SHOWCASE_INDEX_PATH": str(self.config.path(INDEX)),
+            "SHOWCASE_YML_PATH": str(self.config.path(SHOWCASES_YML)),
+            "SHOWCASE_HTPASSWD_PATH": str(self.config.path(HTPASSWD)),
+            "SHOWCASE_PAGE_PATHS": " ".join(pages),
+        }
+
+    async def _check_pages(self, pages: list[str]) -> None:
+        for path in pages:
+            await self._until_page_answers(path)
+
+    async def _until_page_answers(self, path: str) -> None:
+        # The application may take a moment to pick the new files up: ask again until the limit.
+        url = self.config.app_url + path
+        deadline = time.monotonic() + self.config.page_timeout_s
+        delay, last = 0.1, "no answer"
+        while True:
+            try:
+                response = await self.http.get(url)
+                if response.status_code == 200:
+                    return
+                last = f"answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() + delay > deadline:
+                raise ApplyFailed(
+                    f"the new showcase's page {url} did not answer 200 within "
+                    f"{self.config.page_timeout_s:g}s ({last})"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def new_pages(index: IndexData, showcase_ids: Sequence[int]) -> list[str]:
+    """The page paths of these showcases in `index`, by the fleet's rule (a lone `showcase`
+    is at its location's year URL). A showcase the snapshot does not hold is an error."""
+    locations = {loc.id: loc for loc in index.locations}
+    per_year: dict[tuple[int, int | None], int] = {}
+    for show in index.showcases:
+        key = (show.location_id, show.year)
+        per_year[key] = per_year.get(key, 0) + 1
+    by_id = {show.id: show for show in index.showcases}
+    pages = []
+    for showcase_id in sorted(set(showcase_ids)):
+        show = by_id.get(showcase_id)
+        location = locations.get(show.location_id) if show else None
+        if show is None or location is None or show.year is None:
+            raise ApplyFailed(f"showcase {showcase_id} is not in this snapshot")
+        lone = is_lone_showcase(show.key or "", per_year[(show.location_id, show.year)])
+        pages.append(page_path(show.year, location.key or "", show.key or "", lone=lone))
+    return pages
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    try:
+        return target.read_bytes() == data
+    except FileNotFoundError:
+        return False
+
+
+def _temporary_beside(target: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.incoming-", dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _write_temporary(target: Path, data: bytes) -> Path:
+    temporary = _temporary_beside(target)
+    with _removed_on_failure(temporary):
+        temporary.write_bytes(data)
+        fsync_file(temporary)
+    return temporary
+
+
+def _copy_temporary(source: Path, target: Path) -> Path:
+    temporary = _temporary_beside(target)  # the agent's data dir may be another filesystem
+    with _removed_on_failure(temporary):
+        shutil.copyfile(source, temporary)
+        fsync_file(temporary)
+    return temporary
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = round(time.perf_counter() - started, 4)
