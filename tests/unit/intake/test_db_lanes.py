@@ -15,9 +15,10 @@ import pytest
 from anyio import to_thread
 from intake.bootstrap import create_app
 from intake.db import Database, DbLimits, Saturated, make_engine
+from intake.seed import seed
 
 from tests.unit.intake.conftest import STUDIO, container_of, make_settings
-from tests.unit.intake.fakes import FakeBus, FakeMailer, cheap_hash
+from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 
 @asynccontextmanager
@@ -73,13 +74,10 @@ def test_the_pool_has_a_connection_for_every_lane_thread(tmp_path: Path) -> None
 
 @asynccontextmanager
 async def intake(tmp_path: Path, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        make_settings(tmp_path, **overrides), bus=FakeBus(), mailer=FakeMailer(), background=False
-    )
+    settings = make_settings(tmp_path, **overrides)
+    seed(settings.index_db_path)
+    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
     async with app.router.lifespan_context(app):
-        from intake.seed import seed
-
-        seed(container_of(app).db, hasher=cheap_hash)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
             client.app = app  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ async def test_an_empty_bucket_gets_a_generation_and_the_updater_hears_of_it(
 
 async def test_a_bucket_with_a_generation_is_left_alone(world: World) -> None:
     world.store.force_pointer(
-        events.Snapshot(generation=7, object_key="db/generations/7", sha256="x", size=1)
+        events.Snapshot(generation=7, object_key="db/generations/7", sha256="0" * 64, size=1)
     )
     assert await world.syncer.publish_first_generation(asyncio.Event()) is None
     assert world.store.uploads == []
@@ -34,7 +34,9 @@ async def test_a_bucket_with_a_generation_is_left_alone(world: World) -> None:
 
 async def test_a_replica_that_loses_the_race_publishes_nothing_more(world: World) -> None:
     # Another syncer's first generation lands between our pointer read and our pointer write.
-    other = events.Snapshot(generation=1, object_key="db/generations/other", sha256="y", size=1)
+    other = events.Snapshot(
+        generation=1, object_key="db/generations/other", sha256="1" * 64, size=1
+    )
     world.store.before_advance.append(lambda: world.store.force_pointer(other))
 
     assert await world.syncer.publish_first_generation(asyncio.Event()) is None

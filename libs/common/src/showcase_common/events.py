@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,7 +112,9 @@ class UpdateConfig(Snapshot):
     optionally, the showcases it was published for (an agent beside the Rails application
     checks that their pages answer before it reports the generation applied)."""
 
-    showcase_ids: list[int] = Field(default_factory=list)
+    showcase_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
     @property
     def snapshot(self) -> Snapshot:
