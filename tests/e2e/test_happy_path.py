@@ -129,15 +129,16 @@ def _html_names(html: str, name: str) -> bool:
 def _assert_listed(
     document: dict[Any, Any], showcase: dict[str, Any], location: dict[str, Any], name: str
 ) -> None:
-    """showcases.yml: year → location_key → {name, region, ..., date | events → {key → ...}}."""
+    """showcases.yml: year → location_key → {:name, :region, ..., :date | :events → {key → …}}
+    (symbol keys, as the fleet's Ruby reads them; PyYAML reads `:name` as the string ":name")."""
     year = showcase["year"]
     entry = (document.get(year) or document.get(str(year)) or {}).get(location["key"])
     assert entry, f"{location['key']} missing from showcases.yml year {year}: {document}"
-    assert entry["name"] == location["name"]
-    assert entry["region"] == location["region"]
-    if "events" in entry:
-        assert entry["events"][showcase["key"]]["name"] == name
-        assert entry["events"][showcase["key"]]["date"].startswith("2027-05-16")
+    assert entry[":name"] == location["name"]
+    assert entry[":region"] == location["region"]
+    if ":events" in entry:
+        assert entry[":events"][showcase["key"]][":name"] == name
+        assert entry[":events"][showcase["key"]][":date"].startswith("2027-05-16")
     else:  # a location's only showcase, keyed "showcase"
         assert showcase["key"] == "showcase"
-        assert "date" in entry
+        assert ":date" in entry
