@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
+import httpx
 from intake.throttle import LoginThrottle, ThrottleRules
+
+from tests.unit.intake.conftest import ADMIN, STUDIO
 
 
 class Clock:
@@ -50,29 +51,29 @@ def test_memory_is_bounded() -> None:
     assert throttle.login_retry_after("user0") is None  # forgotten, not leaked
 
 
-def test_verification_slots_bound_concurrency() -> None:
-    throttle = LoginThrottle(RULES, verify_slots=2)
-    inside, most = 0, 0
-    lock, release = threading.Lock(), threading.Event()
-    entered = threading.Semaphore(0)
+async def test_bad_logins_get_429_and_another_login_still_gets_in(
+    client: httpx.AsyncClient,
+) -> None:
+    """30 bad logins for an unknown login from one address: the first ten are 401, then the
+    login is throttled (429 with Retry-After, before any password check); `studio`, from the
+    same address, still gets in with its password."""
+    answers = [
+        (await client.get("/showcases/new", auth=("ghost", f"guess-{i}"))).status_code
+        for i in range(30)
+    ]
+    assert answers[:9] == [401] * 9 and set(answers[10:]) == {429}
+    throttled = await client.get("/showcases/new", auth=("ghost", "another"))
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 200
 
-    def verify() -> None:
-        nonlocal inside, most
-        with throttle.verifying():
-            with lock:
-                inside += 1
-                most = max(most, inside)
-            entered.release()
-            release.wait(5)
-            with lock:
-                inside -= 1
 
-    threads = [threading.Thread(target=verify) for _ in range(6)]
-    for t in threads:
-        t.start()
-    entered.acquire(timeout=5)
-    entered.acquire(timeout=5)
-    release.set()
-    for t in threads:
-        t.join(5)
-    assert most == 2
+async def test_a_throttled_login_is_refused_even_with_its_password(
+    client: httpx.AsyncClient,
+) -> None:
+    for i in range(10):
+        assert (await client.get("/showcases/new", auth=("studio", f"typo-{i}"))).status_code in (
+            401,
+            429,
+        )
+    assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 429
+    assert (await client.get("/showcases/new", auth=ADMIN)).status_code == 200

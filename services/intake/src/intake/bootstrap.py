@@ -33,6 +33,7 @@ from intake.security import Signer, VerifiedCredentials
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
+from intake.throttle import LoginThrottle, ThrottleRules
 from intake.web.middleware import RequestIdMiddleware
 from intake.web.routes import api_router
 
@@ -100,6 +101,13 @@ def build_container(
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(),
         password_checks=CapacityLimiter(settings.password_check_threads),
+        throttle=LoginThrottle(
+            ThrottleRules(
+                login_failures=settings.login_failures,
+                address_failures=settings.address_failures,
+                window_s=settings.login_window_s,
+            )
+        ),
         csrf=Signer(settings.progress_token_secret, "csrf"),
         flash=Signer(settings.progress_token_secret, "flash"),
     )

@@ -43,7 +43,14 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     db_stuck_s: float = 10.0
     """A database call pending longer than this makes /readyz answer 503 ("stuck")."""
     password_check_threads: int = 2
-    """Password verifications (argon2, 64 MiB each) at once; the others wait their turn."""
+    """Password verifications at once; the others wait their turn."""
+    login_failures: int = 10
+    """Failed logins of one userid within `login_window_s` after which it gets 429 (with
+    Retry-After) before any password is checked."""
+    address_failures: int = 30
+    """Failed logins from one client address within `login_window_s` after which its further
+    failures get 429 (a correct password for another, unthrottled login still gets in)."""
+    login_window_s: float = 300.0
     outbox_poll_s: float = 2.0
     nats_retry_s: float = 1.0
     """How long the relay waits between connection attempts while NATS is down."""

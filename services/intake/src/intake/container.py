@@ -17,6 +17,7 @@ from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFileRefresher
+from intake.throttle import LoginThrottle
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Container:
     templates: Jinja2Templates
     credentials: VerifiedCredentials
     password_checks: CapacityLimiter
-    """Bounds the password verifications running at once (each is CPU and 64 MiB)."""
+    """Bounds the password verifications running at once."""
+    throttle: LoginThrottle
     csrf: Signer
     flash: Signer

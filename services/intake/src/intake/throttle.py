@@ -5,8 +5,9 @@
 - An address with too many recent failures gets 429 instead of 401 for each further failure,
   but a correct password still gets in from it: one studio's typos (or a guesser sharing its
   NAT) never lock out another login.
-- Password verifications run under a small semaphore, so a burst of guesses queues instead of
-  taking every worker thread (and, with an expensive hash, all the memory).
+
+(Password verifications also run under a small limiter, `Container.password_checks`, so a
+burst of guesses queues instead of taking every worker thread.)
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -71,7 +71,6 @@ class LoginThrottle:
         self,
         rules: ThrottleRules | None = None,
         *,
-        verify_slots: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rules = rules or ThrottleRules()
@@ -79,7 +78,6 @@ class LoginThrottle:
         self._logins = FailureWindow(r.login_failures, r.window_s, r.max_tracked, clock)
         self._addresses = FailureWindow(r.address_failures, r.window_s, r.max_tracked, clock)
         self._lock = threading.Lock()
-        self._verify_slots = threading.BoundedSemaphore(verify_slots)
 
     def login_retry_after(self, login: str) -> int | None:
         """Checked before verifying: a throttled login is refused whatever its password."""
@@ -95,9 +93,3 @@ class LoginThrottle:
             by_login = self._logins.retry_after(login.casefold())
         waits = [w for w in (by_address, by_login) if w is not None]
         return max(waits) if waits else None
-
-    @contextmanager
-    def verifying(self) -> Iterator[None]:
-        """Hold one of the few verification slots while a password is checked."""
-        with self._verify_slots:
-            yield

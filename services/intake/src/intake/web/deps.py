@@ -30,6 +30,7 @@ def _find_user(container: Container, userid: str) -> User | None:
 
 
 async def current_user(
+    http: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
@@ -43,6 +44,7 @@ async def current_user(
         metrics.REFUSALS.labels("unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
     userid = credentials.username[:64]
+    _refuse_if_throttled(container.throttle.login_retry_after(userid))
     user = await container.db.read(_find_user, container, userid)
     line = user.password if user is not None else None
     # The line names its user: verify_htpasswd refuses one that names another (constant time).
@@ -54,9 +56,21 @@ async def current_user(
         limiter=container.password_checks,
     )
     if user is None or not valid:
+        address = http.client.host if http.client else "unknown"
+        _refuse_if_throttled(container.throttle.failed(userid, address))
         metrics.REFUSALS.labels("bad_credentials").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     return user
+
+
+def _refuse_if_throttled(retry_after_s: int | None) -> None:
+    if retry_after_s is not None:
+        metrics.REFUSALS.labels("throttled").inc()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins: wait before trying again",
+            {"Retry-After": str(retry_after_s)},
+        )
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
