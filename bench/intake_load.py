@@ -109,7 +109,7 @@ def _saved(db: Path) -> tuple[int, int]:
     """(rows named "Load …", distinct names among them): equal when none was saved twice."""
     with contextlib.closing(sqlite3.connect(db)) as conn:
         rows, names = conn.execute(
-            "SELECT count(*), count(DISTINCT name) FROM showcase WHERE name LIKE 'Load %'"
+            "SELECT count(*), count(DISTINCT name) FROM showcases WHERE name LIKE 'Load %'"
         ).fetchone()
     return int(rows), int(names)
 

@@ -48,7 +48,7 @@ async def _submit_all(url: str) -> Counter[int]:
 
 def _saved_names(index: Path) -> Counter[str]:
     with contextlib.closing(sqlite3.connect(index)) as conn:
-        rows = conn.execute("SELECT name FROM showcase WHERE name LIKE 'Load %'").fetchall()
+        rows = conn.execute("SELECT name FROM showcases WHERE name LIKE 'Load %'").fetchall()
     return Counter(name for (name,) in rows)
 
 

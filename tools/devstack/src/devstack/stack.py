@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from devstack.bucket import ensure_bucket
+from devstack.bucket import stores_objects
 from devstack.children import SERVICES, Children
 from devstack.components import Component, ServerComponent
 from devstack.config import HOST, AgentSpec, Secrets, StackConfig
@@ -174,13 +174,7 @@ class Stack:
                 "stop it, or set these variables to free ports)"
             )
         self._run("nats", ServerComponent("nats", self.nats, self.mux, self._nats_healthy))
-        self._run("s3", ServerComponent("s3", self.s3, self.mux))
-        ensure_bucket(
-            self.config.s3_endpoint_url,
-            self.config.s3_bucket,
-            self.secrets.aws_access_key_id,
-            self.secrets.aws_secret_access_key,
-        )
+        self._run("s3", ServerComponent("s3", self.s3, self.mux, self._s3_usable))
         self._run("smtp", self.children.smtp())
         self.children.seed()
         write_fleet_file(self.config.fleet_file, self.agents)
@@ -200,6 +194,13 @@ class Stack:
         self._components[name] = component
         self._started.append(name)
         component.start(timeout_s)
+
+    def _s3_usable(self) -> None:
+        """The bucket exists and takes writes (after every start: tests restart S3)."""
+        endpoint, bucket = self.config.s3_endpoint_url, self.config.s3_bucket
+        key, secret = self.secrets.aws_access_key_id, self.secrets.aws_secret_access_key
+        alive = self._components["s3"].running
+        wait_until(lambda: stores_objects(endpoint, bucket, key, secret), 60.0, "s3", alive)
 
     def _nats_healthy(self) -> None:
         url = f"http://{HOST}:{self.config.nats_monitor_port}/healthz?js-enabled-only=true"
