@@ -127,12 +127,14 @@ class LocalStack:
 
 
 @contextmanager
-def running_local_stack(data_dir: Path) -> Iterator[LocalStack]:
-    """A whole local stack on free ports under `data_dir`, stopped on exit."""
+def running_local_stack(data_dir: Path, **config: object) -> Iterator[LocalStack]:
+    """A whole local stack on free ports under `data_dir`, stopped on exit; `config` overrides
+    the `StackConfig` (e.g. `nats_cluster=3`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "stack.log"
     with log_path.open("w", encoding="utf-8") as log:
-        stack = Stack(StackConfig.on_free_ports(data_dir / "data"), LogMux(log, colour=False))
+        stack_config = StackConfig.on_free_ports(data_dir / "data", **config)
+        stack = Stack(stack_config, LogMux(log, colour=False))
         started = time.monotonic()
         try:
             stack.start(timeout_s=240)  # generous: a loaded 2-core box imports 8 Pythons at once

@@ -15,6 +15,9 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    """One server, or a cluster's servers comma-separated (`nats://a:4222,nats://b:4222`)."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    """Replicas of the streams and buckets a service declares (3 on a three-node cluster)."""
     log_level: str = "INFO"
     log_json: bool = True
     service_name: str = "showcase"

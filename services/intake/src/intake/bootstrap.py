@@ -64,7 +64,9 @@ def build_container(
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Container:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
-    bus = bus or NatsBus(settings.nats_url, retry_s=settings.nats_retry_s)
+    bus = bus or NatsBus(
+        settings.nats_url, retry_s=settings.nats_retry_s, replicas=settings.nats_replicas
+    )
     clock = clock or _utcnow
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
     mailer = mailer or default_mailer(settings)

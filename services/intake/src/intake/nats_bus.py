@@ -20,8 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class NatsBus(Bus):
-    def __init__(self, url: str, *, retry_s: float = 1.0, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self, url: str, *, retry_s: float = 1.0, timeout_s: float = 3.0, replicas: int = 1
+    ) -> None:
         self._url = url
+        self._replicas = replicas
         self._retry_s = retry_s
         self._timeout_s = timeout_s
         self._nc: Client | None = None
@@ -42,7 +45,7 @@ class NatsBus(Bus):
             try:
                 nc = await connect(self._url, "intake")
                 js = nc.jetstream(timeout=self._timeout_s)
-                await ensure_stream(js)
+                await ensure_stream(js, replicas=self._replicas)
             except Exception as exc:
                 log.warning("NATS at %s not reachable (%s); retrying", self._url, exc)
                 with contextlib.suppress(Exception):

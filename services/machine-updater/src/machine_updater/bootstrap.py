@@ -125,7 +125,7 @@ async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> S
     if nc is None:
         return None
     js = nc.jetstream()
-    await ensure_stream(js)
+    await ensure_stream(js, replicas=settings.nats_replicas)
     http = make_http(settings)
     fleet = make_fleet(settings, http)
     handler = bootstrap(

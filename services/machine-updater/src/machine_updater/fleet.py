@@ -15,11 +15,7 @@ from typing import Any
 
 import httpx
 import yaml
-
-ACTIVE_STATES = frozenset({"started", "created"})
-"""Fly states worth an update call; a machine in any other state catches up when it boots."""
-
-FORCE_INSTANCE_HEADER = "Fly-Force-Instance-Id"
+from showcase_common.fly import ACTIVE_STATES, FORCE_INSTANCE_HEADER, list_machines
 
 
 @dataclass(frozen=True)
@@ -83,23 +79,21 @@ class FlyFleet(Fleet):
         app_url: str,
     ) -> None:
         self._http = http
-        self._endpoint = f"{api_url.rstrip('/')}/v1/apps/{app_name}/machines"
-        self._auth = {"Authorization": f"Bearer {token}"}
+        self._api = {"api_url": api_url, "app_name": app_name, "token": token}
         self._app_url = app_url.rstrip("/")
 
     async def machines(self) -> list[Machine]:
         try:
-            response = await self._http.get(self._endpoint, headers=self._auth)
-            response.raise_for_status()
-            return [self._machine(entry) for entry in response.json()]
+            listed = await list_machines(self._http, **self._api)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise FleetError(f"cannot list Fly machines: {exc}") from exc
-
-    def _machine(self, entry: Mapping[str, Any]) -> Machine:
-        return Machine(
-            id=str(entry["id"]),
-            region=str(entry.get("region", "")),
-            url=self._app_url,
-            headers={FORCE_INSTANCE_HEADER: str(entry["id"])},
-            state=str(entry.get("state", "")),
-        )
+        return [
+            Machine(
+                id=m.id,
+                region=m.region,
+                url=self._app_url,
+                headers={FORCE_INSTANCE_HEADER: m.id},
+                state=m.state,
+            )
+            for m in listed
+        ]

@@ -34,8 +34,8 @@ async def start_runtime(settings: GatewaySettings, *, nc: Client | None = None) 
     nc = nc or await connect_until_up(settings.nats_url, settings.service_name)
     assert nc is not None  # without a stop event, it waits for NATS
     js = nc.jetstream()
-    await ensure_stream(js)
-    kv = await ensure_kv(js, subjects.REQUEST_STATE_BUCKET)
+    await ensure_stream(js, replicas=settings.nats_replicas)
+    kv = await ensure_kv(js, subjects.REQUEST_STATE_BUCKET, replicas=settings.nats_replicas)
     runtime = Runtime(settings=settings, store=KvProgressStore(kv), feed=Feed())
     if own_connection:
         runtime.closers.append(nc.drain)

@@ -60,8 +60,10 @@ async def _consume(
     settings: SyncerSettings, store: SnapshotStore, nc: Client, stop: asyncio.Event
 ) -> None:
     js = nc.jetstream()
-    await ensure_stream(js)
-    ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
+    await ensure_stream(js, replicas=settings.nats_replicas)
+    ledger = KvLedger(
+        await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET, replicas=settings.nats_replicas)
+    )
     syncer = bootstrap(settings, store=store, publisher=Publisher(js), ledger=ledger)
     log.info("syncing %s to s3://%s", settings.index_db_path, settings.s3_bucket)
     first = asyncio.create_task(syncer.publish_first_generation(stop))

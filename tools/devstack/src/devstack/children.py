@@ -89,13 +89,17 @@ class Children:
         It serves no HTTP, so it counts as ready once NATS shows its durable pulling; it binds
         to the stream the services create, so the stack starts it after them."""
         extra = {"SERVICE_NAME": "showcasectl-alerts", "ADMIN_EMAIL": ADMIN_EMAIL}
-        monitor = f"http://{HOST}:{self.config.nats_monitor_port}"
+        # In a cluster only the consumer's leader sees the pull requests: ask every node.
+        checks = [
+            consumer_pulling(monitor, subjects.STREAM, subjects.ADMIN_ALERTS_DURABLE)
+            for monitor in self.config.nats_monitor_urls
+        ]
         return ServiceProcess(
             "alerts",
             [sys.executable, "-m", "showcasectl", "alerts", "run"],
             self.env(extra),
             self.mux,
-            ready=consumer_pulling(monitor, subjects.STREAM, subjects.ADMIN_ALERTS_DURABLE),
+            ready=lambda: any(check() for check in checks),
         )
 
     def agent(self, agent: AgentSpec) -> ServiceProcess:
@@ -120,6 +124,7 @@ class Children:
         shared = {
             "PYTHONUNBUFFERED": "1",
             "NATS_URL": self.nats_url(),
+            "NATS_REPLICAS": str(c.nats_replicas),
             "S3_ENDPOINT_URL": c.s3_endpoint_url,
             "S3_BUCKET": c.s3_bucket,
             "S3_REGION": "us-east-1",

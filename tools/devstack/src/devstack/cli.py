@@ -38,6 +38,9 @@ def run(
     INTAKE_PORT (8000), GATEWAY_PORT (8001), SYNCER_PORT (8002), UPDATER_PORT (8003),
     NATS_PORT (4222), NATS_MONITOR_PORT (8222), S3_PORT (9000), SMTP_PORT (1025),
     AGENT_PORTS ("8101,8102,8103") or AGENT_BASE_PORT (8101).
+    NATS_CLUSTER=3 runs three clustered nats-servers instead of one (client ports NATS_PORT +0,
+    +1, +2; monitoring NATS_MONITOR_PORT +0..2; routes NATS_ROUTE_PORT (6222) +0..2), with
+    every stream and bucket at three replicas.
     """
     config = StackConfig.from_env(data_dir=data_dir, log_json=log_json)
     mux = LogMux()

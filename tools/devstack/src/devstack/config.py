@@ -49,6 +49,15 @@ def _agents(ports: list[int]) -> tuple[AgentSpec, ...]:
 
 
 @dataclass(frozen=True)
+class NatsNodePorts:
+    """One nats-server's ports: clients (None: it picks one), monitoring, cluster routes."""
+
+    client: int | None
+    monitor: int
+    route: int
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Generated once per data directory and kept there, so a restart keeps tokens valid."""
 
@@ -82,6 +91,9 @@ class StackConfig:
     updater_port: int = 8003
     nats_port: int | None = 4222  # None: nats-server picks a free port (tests)
     nats_monitor_port: int = 8222
+    nats_cluster: int = 1  # NATS_CLUSTER=3: three clustered nats-servers, streams at 3 replicas
+    nats_route_port: int = 6222  # the first node's cluster port; the others +1, +2
+    nats_node_ports: tuple[NatsNodePorts, ...] = ()  # explicit per-node ports (tests)
     s3_port: int = 9000
     smtp_port: int = 1025
     agents: tuple[AgentSpec, ...] = field(default_factory=lambda: _agents([8101, 8102, 8103]))
@@ -99,6 +111,10 @@ class StackConfig:
                 values[name] = int(env[var])
         if env.get("DEVSTACK_DATA_DIR"):
             values["data_dir"] = Path(env["DEVSTACK_DATA_DIR"])
+        if env.get("NATS_CLUSTER"):
+            values["nats_cluster"] = int(env["NATS_CLUSTER"])
+        if env.get("NATS_ROUTE_PORT"):
+            values["nats_route_port"] = int(env["NATS_ROUTE_PORT"])
         if env.get("S3_BUCKET"):
             values["s3_bucket"] = env["S3_BUCKET"]
         if env.get("LOG_LEVEL"):
@@ -126,7 +142,47 @@ class StackConfig:
             smtp_port=free_port(),
             agents=_agents([free_port() for _ in AGENT_IDS_REGIONS]),
         )
-        return replace(config, **overrides)  # type: ignore[arg-type]
+        config = replace(config, **overrides)  # type: ignore[arg-type]
+        if config.nats_cluster > 1 and not config.nats_node_ports:
+            nodes = [
+                NatsNodePorts(None, free_port(), free_port()) for _ in range(config.nats_cluster)
+            ]
+            config = replace(config, nats_node_ports=tuple(nodes))
+        return config
+
+    @property
+    def clustered(self) -> bool:
+        return self.nats_cluster > 1
+
+    @property
+    def nats_nodes(self) -> tuple[NatsNodePorts, ...]:
+        """Each nats-server's ports: explicit ones, else consecutive from the first node's."""
+        if self.nats_node_ports:
+            return self.nats_node_ports
+        return tuple(
+            NatsNodePorts(
+                None if self.nats_port is None else self.nats_port + i,
+                self.nats_monitor_port + i,
+                self.nats_route_port + i,
+            )
+            for i in range(self.nats_cluster)
+        )
+
+    @property
+    def nats_names(self) -> list[str]:
+        """The processes' names: `nats` alone, or `nats-1` … `nats-N` in a cluster."""
+        if not self.clustered:
+            return ["nats"]
+        return [f"nats-{i}" for i in range(1, self.nats_cluster + 1)]
+
+    @property
+    def nats_monitor_urls(self) -> list[str]:
+        return [f"http://{HOST}:{node.monitor}" for node in self.nats_nodes]
+
+    @property
+    def nats_replicas(self) -> int:
+        """Streams and buckets replicated on every node, up to JetStream's maximum of five."""
+        return min(self.nats_cluster, 5)
 
     def ports_in_use(self) -> list[str]:
         """`VAR=port` for each configured port something already listens on."""
@@ -134,6 +190,13 @@ class StackConfig:
             var: getattr(self, name) for name, var in _PORT_VARS.items()
         }
         wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.agents}
+        if self.clustered:
+            for name, node in zip(self.nats_names, self.nats_nodes, strict=True):
+                wanted |= {
+                    f"NATS_PORT ({name})": node.client,
+                    f"NATS_MONITOR_PORT ({name})": node.monitor,
+                    f"NATS_ROUTE_PORT ({name})": node.route,
+                }
         return [
             f"{var}={port}"
             for var, port in wanted.items()
@@ -144,6 +207,11 @@ class StackConfig:
     @property
     def nats_dir(self) -> Path:
         return self.data_dir / "nats"
+
+    @property
+    def nats_cluster_dir(self) -> Path:
+        """The cluster's nodes keep their stores apart from the single server's."""
+        return self.data_dir / "nats-cluster"
 
     @property
     def s3_dir(self) -> Path:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -85,12 +86,17 @@ class NatsServer(_Process):
     name = "nats"
 
     def __init__(
-        self, store_dir: Path, port: int | None = None, monitor_port: int | None = None
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        monitor_port: int | None = None,
+        cluster: ClusterNode | None = None,
     ) -> None:
         super().__init__()
         self.store_dir = Path(store_dir)
         self.requested_port = port
         self.monitor_port = monitor_port
+        self.cluster = cluster
         self.url = ""
 
     def start(
@@ -115,6 +121,8 @@ class NatsServer(_Process):
         ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
+        if self.cluster is not None:
+            args += self.cluster.args()
         self._spawn(args, log)
         assert self.proc is not None
         ports_file = ports_dir / f"nats-server_{self.proc.pid}.ports"
@@ -125,6 +133,49 @@ class NatsServer(_Process):
         self.url = json.loads(ports_file.read_text())["nats"][0]
         self.requested_port = int(self.url.rsplit(":", 1)[1])  # a restart keeps the same port
         return self.url
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """One node's place in a loopback cluster: its name, its route port and its peers'."""
+
+    cluster_name: str
+    server_name: str
+    route_port: int
+    peer_route_ports: tuple[int, ...]
+
+    def args(self) -> list[str]:
+        routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.peer_route_ports)
+        return [
+            "--name",
+            self.server_name,
+            "--cluster_name",
+            self.cluster_name,
+            "--cluster",
+            f"nats://127.0.0.1:{self.route_port}",
+            "--routes",
+            routes,
+        ]
+
+
+def cluster_nodes(
+    store_dir: Path,
+    route_ports: list[int],
+    client_ports: list[int | None],
+    monitor_ports: list[int],
+    cluster_name: str = "showcase",
+) -> list[NatsServer]:
+    """The nodes of a JetStream cluster on loopback, each with its own store (`store_dir/nats-N`)
+    and routes to all the others. Each keeps its ports across a restart, so a node that comes
+    back rejoins under the same name and catches up from its peers."""
+    nodes = []
+    for i, (route, client, monitor) in enumerate(
+        zip(route_ports, client_ports, monitor_ports, strict=True), start=1
+    ):
+        peers = tuple(p for p in route_ports if p != route)
+        node = ClusterNode(cluster_name, f"nats-{i}", route, peers)
+        nodes.append(NatsServer(store_dir / f"nats-{i}", client, monitor, cluster=node))
+    return nodes
 
 
 _START_ATTEMPTS = 3

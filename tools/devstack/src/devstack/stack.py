@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +24,7 @@ from devstack.config import HOST, AgentSpec, Secrets, StackConfig
 from devstack.fleet import write_fleet_file
 from devstack.output import LogMux
 from devstack.process import http_ok, wait_until
-from devstack.servers import NatsServer, WeedS3
+from devstack.servers import NatsServer, WeedS3, cluster_nodes
 from devstack.summary import summary
 
 
@@ -36,16 +37,42 @@ class Stack:
         self.config = config
         self.mux = mux or LogMux()
         self.secrets = Secrets.load_or_create(config.secrets_file)
-        self.nats = NatsServer(config.nats_dir, config.nats_port, config.nats_monitor_port)
+        self.nats_servers = self._nats_servers(config)
+        self.nats = self.nats_servers[0]
         self.s3 = WeedS3(config.s3_dir, config.s3_port)
         self.children = Children(config, self.secrets, lambda: self.nats_url, self.mux)
         self._components: dict[str, Component] = {}
         self._started: list[str] = []
 
     # ---- public surface (what the fixture and the CLI use) -------------------------------
+    @staticmethod
+    def _nats_servers(config: StackConfig) -> list[NatsServer]:
+        if not config.clustered:
+            return [NatsServer(config.nats_dir, config.nats_port, config.nats_monitor_port)]
+        nodes = config.nats_nodes
+        return cluster_nodes(
+            config.nats_cluster_dir,
+            route_ports=[n.route for n in nodes],
+            client_ports=[n.client for n in nodes],
+            monitor_ports=[n.monitor for n in nodes],
+        )
+
     @property
     def nats_url(self) -> str:
-        return self.nats.url or f"nats://{HOST}:{self.config.nats_port}"
+        """The NATS URL every service gets: in a cluster, all the nodes' URLs comma-separated."""
+        return ",".join(
+            server.url or f"nats://{HOST}:{node.client}"
+            for server, node in zip(self.nats_servers, self.config.nats_nodes, strict=True)
+        )
+
+    @property
+    def nats_names(self) -> list[str]:
+        """`nats`, or `nats-1` … `nats-N` in a cluster (the names `kill_process` takes)."""
+        return self.config.nats_names
+
+    def nats_node_url(self, name: str) -> str:
+        """One node's client URL (a test asks a given node)."""
+        return self.nats_servers[self.nats_names.index(name)].url
 
     @property
     def intake_url(self) -> str:
@@ -76,7 +103,7 @@ class Stack:
 
     def names(self) -> list[str]:
         """Every long-running process, in start order."""
-        infra = ["nats", "s3", "smtp"]
+        infra = [*self.nats_names, "s3", "smtp"]
         services = [name for name, _, _ in SERVICES]
         return infra + services + [a.agent_id for a in self.agents] + ["alerts"]
 
@@ -173,7 +200,7 @@ class Stack:
                 f"ports already in use: {', '.join(busy)} (another local run? "
                 "stop it, or set these variables to free ports)"
             )
-        self._run("nats", ServerComponent("nats", self.nats, self.mux, self._nats_healthy))
+        self._start_nats()
         self._run("s3", ServerComponent("s3", self.s3, self.mux, self._s3_usable))
         self._run("smtp", self.children.smtp())
         self.children.seed()
@@ -202,10 +229,20 @@ class Stack:
         alive = self._components["s3"].running
         wait_until(lambda: stores_objects(endpoint, bucket, key, secret), 60.0, "s3", alive)
 
-    def _nats_healthy(self) -> None:
-        url = f"http://{HOST}:{self.config.nats_monitor_port}/healthz?js-enabled-only=true"
-        alive = self._components["nats"].running
-        wait_until(http_ok(url), 30.0, "nats (JetStream)", alive)
+    def _start_nats(self) -> None:
+        """The single server, or every node of the cluster. Each counts as started once
+        JetStream is enabled on it; a cluster is ready once every node's full `/healthz`
+        answers (JetStream has a meta leader and the node is current with it)."""
+        nodes = zip(self.nats_names, self.nats_servers, self.config.nats_monitor_urls, strict=True)
+        for name, server, monitor in nodes:
+            then = partial(self._nats_healthy, name, f"{monitor}/healthz?js-enabled-only=true")
+            self._run(name, ServerComponent(name, server, self.mux, then))
+        if self.config.clustered:
+            for name, monitor in zip(self.nats_names, self.config.nats_monitor_urls, strict=True):
+                self._nats_healthy(name, f"{monitor}/healthz")
+
+    def _nats_healthy(self, name: str, url: str) -> None:
+        wait_until(http_ok(url), 60.0, f"{name} (JetStream)", self._components[name].running)
 
     def _agent(self, agent_id: str) -> AgentSpec:
         for agent in self.agents:

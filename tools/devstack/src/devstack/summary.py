@@ -19,7 +19,7 @@ def summary(c: StackConfig, nats_url: str) -> str:
             f"  JSON API            {c.intake_url}/api/showcases",
             f"  progress gateway    {c.gateway_ws_url}/ws/progress",
             *agents,
-            f"  NATS                {nats_url} (monitoring http://{HOST}:{c.nats_monitor_port})",
+            *_nats(c, nats_url),
             f"  S3                  {c.s3_endpoint_url} (bucket {c.s3_bucket})",
             f"  SMTP sink           {HOST}:{c.smtp_port} → {c.maildir}/new/",
             f"  admin alerts        showcasectl alerts run → {ADMIN_EMAIL} (in the SMTP sink)",
@@ -31,3 +31,18 @@ def summary(c: StackConfig, nats_url: str) -> str:
             "",
         ]
     )
+
+
+def _nats(c: StackConfig, nats_url: str) -> list[str]:
+    if not c.clustered:
+        return [f"  NATS                {nats_url} (monitoring {c.nats_monitor_urls[0]})"]
+    urls = nats_url.split(",")
+    lines = [
+        f"  NATS cluster        {c.nats_cluster} nodes, streams and KV at "
+        f"{c.nats_replicas} replicas"
+    ]
+    for name, url, node, monitor in zip(
+        c.nats_names, urls, c.nats_nodes, c.nats_monitor_urls, strict=True
+    ):
+        lines.append(f"    {name:<18}{url} (routes :{node.route}, monitoring {monitor})")
+    return lines

@@ -131,8 +131,9 @@ async def build_consumer(
     *,
     max_age_s: float,
     options: ConsumerOptions | None = None,
+    replicas: int = 1,
 ) -> Consumer:
-    kv = await ensure_kv(js, subjects.ADMIN_ALERTS_BUCKET)
+    kv = await ensure_kv(js, subjects.ADMIN_ALERTS_BUCKET, replicas=replicas)
     handler = AdminAlerts(mailer, KvAlertLedger(kv), max_age_s=max_age_s)
     return Consumer(
         js,

@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from showcase_common import events
+from showcase_common.bus.connection import server_urls
 
 
 class BusUnavailable(Exception):
@@ -34,7 +35,7 @@ async def open_bus(url: str, *, timeout_s: float = 3.0) -> AsyncIterator[JetStre
 
     try:
         nc: Client = await nats.connect(
-            url,
+            servers=server_urls(url),
             name="showcasectl",
             connect_timeout=timeout_s,
             max_reconnect_attempts=1,  # 0 would mean "forever" to nats-py

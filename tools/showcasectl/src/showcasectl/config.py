@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
+from showcase_common.fly import DEFAULT_API_URL
 from showcase_common.settings import CommonSettings, S3Settings
 
 
@@ -17,6 +18,13 @@ class CtlSettings(CommonSettings, S3Settings):
     fleet_file: Path | None = Path("deploy/fleet.local.yaml")
     """The same static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
     agent_timeout_s: float = 5.0
+
+    # On Fly, as the machine-updater: the Machines API lists the agents' app (wins over the file).
+    fly_app_name: str | None = None
+    fly_api_token: str | None = None
+    fly_api_url: str = DEFAULT_API_URL
+    fly_app_url: str | None = None
+    """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
 
     stuck_after_s: float = 300.0
     """A backlog, or a processing request, older than this counts as stuck in `status`."""

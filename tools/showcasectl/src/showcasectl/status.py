@@ -18,7 +18,13 @@ from showcase_common import subjects
 from showcase_common.progress import RequestProgress
 
 from showcasectl.config import CtlSettings
-from showcasectl.fleet import FleetFileError, MachineStatus, load_fleet, machine_statuses
+from showcasectl.fleet import (
+    FleetFileError,
+    MachineStatus,
+    load_fleet,
+    load_fly_fleet,
+    machine_statuses,
+)
 from showcasectl.state import all_states
 
 
@@ -156,10 +162,19 @@ async def _s3(status: Status, settings: CtlSettings) -> None:
 
 
 async def _machines(status: Status, settings: CtlSettings) -> None:
-    if settings.fleet_file is None:
-        return
     try:
-        machines = load_fleet(settings.fleet_file)
+        if settings.fly_app_name:
+            machines = await load_fly_fleet(
+                api_url=settings.fly_api_url,
+                app_name=settings.fly_app_name,
+                token=settings.fly_api_token or "",
+                public_url=settings.fly_app_url,
+                timeout_s=settings.agent_timeout_s,
+            )
+        elif settings.fleet_file is not None:
+            machines = load_fleet(settings.fleet_file)
+        else:
+            return
     except FleetFileError as exc:
         status.problems.append(str(exc))
         return

@@ -12,8 +12,17 @@ from nats.aio.client import Client
 log = logging.getLogger(__name__)
 
 
+def server_urls(url: str) -> list[str]:
+    """`NATS_URL` may name several servers of one cluster, comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Client:
-    """A client that reconnects forever (nats-py gives up after ~2 minutes by default)."""
+    """A client that reconnects forever (nats-py gives up after ~2 minutes by default).
+
+    `url` is one server or a comma-separated list of a cluster's servers: the client connects
+    to any of them and, when it loses one, reconnects to another.
+    """
 
     async def on_disconnect() -> None:
         log.warning("disconnected from NATS at %s", url)
@@ -25,7 +34,7 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
         log.warning("NATS at %s: %s", url, exc)
 
     return await nats.connect(
-        url,
+        servers=server_urls(url),
         name=name,
         connect_timeout=connect_timeout_s,
         max_reconnect_attempts=-1,

@@ -1,4 +1,9 @@
-"""Idempotent declaration of the stream, the consumers and the key-value buckets."""
+"""Idempotent declaration of the stream, the consumers and the key-value buckets.
+
+Replicas come from one setting (`NATS_REPLICAS`: 1 on a single server, 3 on a three-node
+cluster). Declaring never lowers the replicas a stream or bucket already has: an operator who
+scaled a stream to three must not see a service restart shrink it back to one.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,11 @@ from showcase_common import subjects
 DUPLICATE_WINDOW_S = 24 * 3600.0
 """How long JetStream remembers a Nats-Msg-Id: a re-publish within a day is dropped."""
 
+KV_STREAM_PREFIX = "KV_"
+"""JetStream keeps a key-value bucket in a stream of this prefix and the bucket's name."""
 
-async def ensure_stream(js: JetStreamContext) -> None:
+
+async def ensure_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
     """Create or update the pipeline stream and the dead-letter stream."""
     await _ensure(
         js,
@@ -32,6 +40,7 @@ async def ensure_stream(js: JetStreamContext) -> None:
             retention=RetentionPolicy.LIMITS,
             duplicate_window=DUPLICATE_WINDOW_S,
             max_age=30 * 24 * 3600.0,
+            num_replicas=replicas,
         ),
     )
     await _ensure(
@@ -42,17 +51,20 @@ async def ensure_stream(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
             duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas,
         ),
     )
 
 
 async def _ensure(js: JetStreamContext, config: StreamConfig) -> None:
     try:
-        await js.stream_info(config.name or "")
+        info = await js.stream_info(config.name or "")
     except NotFoundError:
         await js.add_stream(config)
-    else:
-        await js.update_stream(config)
+        return
+    existing = info.config.num_replicas or 1
+    config.num_replicas = max(existing, config.num_replicas or 1)
+    await js.update_stream(config)
 
 
 async def ensure_consumer(
@@ -63,7 +75,10 @@ async def ensure_consumer(
     ack_wait_s: float = 10.0,
     max_deliver: int = 10,
 ) -> None:
-    """Create the durable pull consumer, or bring its settings up to date."""
+    """Create the durable pull consumer, or bring its settings up to date.
+
+    A durable's replicas follow its stream's (num_replicas 0), so it survives what the stream does.
+    """
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
@@ -76,11 +91,20 @@ async def ensure_consumer(
     await js.add_consumer(subjects.STREAM, config)
 
 
-async def ensure_kv(js: JetStreamContext, bucket: str, *, history: int = 1) -> KeyValue:
-    """The key-value bucket, created on first use."""
+async def ensure_kv(
+    js: JetStreamContext, bucket: str, *, history: int = 1, replicas: int = 1
+) -> KeyValue:
+    """The key-value bucket, created on first use; raised to `replicas` when it has fewer."""
     try:
-        return await js.key_value(bucket)
+        kv = await js.key_value(bucket)
     except BucketNotFoundError:
         return await js.create_key_value(
-            KeyValueConfig(bucket=bucket, history=history, storage=StorageType.FILE)
+            KeyValueConfig(
+                bucket=bucket, history=history, storage=StorageType.FILE, replicas=replicas
+            )
         )
+    info = await js.stream_info(KV_STREAM_PREFIX + bucket)
+    if (info.config.num_replicas or 1) < replicas:
+        info.config.num_replicas = replicas
+        await js.update_stream(info.config)
+    return kv

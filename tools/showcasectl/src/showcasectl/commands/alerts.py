@@ -54,7 +54,9 @@ async def _serve(current: CtlSettings, max_age_s: float) -> int:
             current.admin_email,
             current.smtp_timeout_s,
         )
-        consumer = await build_consumer(nc.jetstream(), mailer, max_age_s=max_age_s)
+        consumer = await build_consumer(
+            nc.jetstream(), mailer, max_age_s=max_age_s, replicas=current.nats_replicas
+        )
         await consumer.run(stop)
     finally:
         await nc.drain()
