@@ -58,7 +58,9 @@ def podman_compose() -> str:
         return found
     binary = TOOLS / "bin" / "podman-compose"
     if not binary.exists():
-        uv = shutil.which("uv") or "uv"
+        # where `make` puts it when it is not on PATH (pip install --user uv)
+        user_bin = Path.home() / ".local" / "bin"
+        uv = shutil.which("uv", path=f"{os.environ.get('PATH', '')}:{user_bin}") or "uv"
         subprocess.run([uv, "venv", "-q", str(TOOLS)], check=True)
         python = str(TOOLS / "bin" / "python")
         subprocess.run(
