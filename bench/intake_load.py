@@ -46,6 +46,7 @@ def _start_intake(data: Path, nats_url: str, port: int) -> subprocess.Popen[byte
         "NATS_URL": nats_url,
         "INTAKE_PORT": str(port),
         "SMTP_HOST": "",
+        "SHOWCASE_DEV_MODE": "1",  # the bench measures load, not secrets
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run([sys.executable, "-m", "intake", "seed"], env=env, check=True)

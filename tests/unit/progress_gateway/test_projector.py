@@ -30,7 +30,7 @@ def store() -> FakeProgressStore:
 
 @pytest.fixture
 def projector(store: FakeProgressStore) -> Projector:
-    return build_projector(GatewaySettings(public_intake_url=INTAKE), store)
+    return build_projector(GatewaySettings(public_intake_url=INTAKE, showcase_dev_mode=True), store)
 
 
 async def _feed(projector: Projector, evts: list[events.Event], first_seq: int = 1) -> None:
@@ -179,7 +179,7 @@ async def test_projections_are_counted_by_outcome(projector, store) -> None:
 async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: bool) -> None:
     """Whatever the order and repetition of deliveries: monotonic, and 100 iff completed."""
     store = FakeProgressStore()
-    projector = build_projector(GatewaySettings(), store)
+    projector = build_projector(GatewaySettings(showcase_dev_mode=True), store)
     evts = happy_path([ref()])
     if fail:
         evts[-1] = fleet_failed([ref()])

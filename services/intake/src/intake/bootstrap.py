@@ -96,8 +96,8 @@ def build_container(
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(),
-        csrf=Signer(settings.progress_token_secret, "csrf"),
-        flash=Signer(settings.progress_token_secret, "flash"),
+        csrf=Signer(settings.intake_session_secret, "csrf"),
+        flash=Signer(settings.intake_session_secret, "flash"),
     )
 
 
