@@ -90,3 +90,15 @@ def test_names_are_escaped(client: TestClient, publish: Publish) -> None:
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_pages_cannot_be_framed_and_run_no_script(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1))
+    for path in ("/showcase/2026/boston/spring/", "/showcase/studios/seattle/", "/readyz"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "script-src" not in csp  # default-src 'none': no script at all
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"

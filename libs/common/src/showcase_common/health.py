@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from showcase_common import metrics
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_health_app(
     and the process's `/metrics`."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     metrics.mount(app)
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

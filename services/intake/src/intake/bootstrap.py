@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
+from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics
 from intake.config import IntakeSettings
@@ -143,6 +144,7 @@ def create_app(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, csp=page_csp(settings.public_gateway_url))
     app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
     return app
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
@@ -59,4 +60,5 @@ def create_app(
     app.state.catchup = catchup
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
     return app

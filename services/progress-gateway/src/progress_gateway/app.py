@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
 
 from progress_gateway import metrics, sockets
@@ -73,4 +74,5 @@ def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
     app = FastAPI(title="progress-gateway", lifespan=lifespan)
     app.include_router(router)
     metrics.mount(app, settings.metrics_bearer)
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)  # no pages, but no framing either
     return app
