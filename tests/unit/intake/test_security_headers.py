@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -41,3 +43,16 @@ async def test_the_api_docs_keep_their_cdn_but_cannot_be_framed(client: httpx.As
     docs = await client.get("/docs")
     assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"
     assert docs.headers["x-frame-options"] == "DENY"
+
+
+async def test_the_progress_page_names_the_only_origin_it_may_leave_for(
+    client: httpx.AsyncClient,
+) -> None:
+    form = await client.get("/showcases/new", auth=STUDIO)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    data = {"csrf_token": token.group(1), "name": "Spring", "location_id": "1", "year": "2026"}
+    page = await client.post("/showcases", data=data, auth=STUDIO, follow_redirects=True)
+    assert page.status_code == 200
+    assert 'data-allowed-origins="http://fleet.test"' in page.text
+    _assert_protected(page)

@@ -8,6 +8,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
+from showcase_common.urls import origin_of
 from sqlmodel import Session, col, select
 
 from intake import metrics
@@ -106,5 +107,7 @@ async def create_showcase(
         "progress_url": progress_link(container, user.login, request_id).ws_url,
         "status_url": status_url(http, request_id),
         "redirect_url": container.service.redirect_url_of(created),
+        # where the page may send the browser (besides intake itself): the fleet's pages
+        "allowed_origins": origin_of(container.settings.public_fleet_url),
     }
     return container.templates.TemplateResponse(http, "progress.html", context)
