@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from showcase_common.logs import configure_logging
+from showcase_common.logs import REDACTED_LOGGERS, configure_logging
 from showcase_common.tokens import issue_token
 
 from tests.integration.progress_gateway.conftest import SECRET, open_socket, receive
@@ -18,8 +18,8 @@ def service_log() -> Iterator[io.StringIO]:
     """The service's own logging setup, writing to a buffer; pytest's is put back after."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
-    saved_filters = [logger.filters[:] for logger in loggers]
+    loggers = [logging.getLogger(n) for n in REDACTED_LOGGERS]
+    kept = [(lg.filters[:], lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
     out = io.StringIO()
     configure_logging("progress-gateway", "INFO", json_output=True, stream=out)
     try:
@@ -27,8 +27,9 @@ def service_log() -> Iterator[io.StringIO]:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-        for logger, filters in zip(loggers, saved_filters, strict=True):
-            logger.filters[:] = filters
+        for logger, (filters, handlers, propagate, logger_level) in zip(loggers, kept, strict=True):
+            logger.filters[:], logger.handlers[:] = filters, handlers
+            logger.propagate, logger.level = propagate, logger_level
 
 
 async def test_the_gateway_logs_no_token(gateways, service_log: io.StringIO) -> None:

@@ -137,6 +137,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in REDACTED_LOGGERS:  # uvicorn's own config may have given them handlers: ours only
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     install_redaction()
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

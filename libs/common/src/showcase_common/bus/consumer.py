@@ -188,20 +188,27 @@ class Consumer:
 
     async def _fetch(self, sub) -> list[Msg]:  # type: ignore[no-untyped-def]
         """One fetch, abandoned (TimeoutError) if the client reconnects while it waits."""
+        reconnected = next_reconnect(self._js)  # registered first: no reconnect slips between
+        if reconnects(self._js) != self._subscribed_at:
+            if reconnected is not None:
+                reconnected.cancel()
+            raise TimeoutError("reconnected since subscribing")
         fetch = asyncio.ensure_future(
             sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_s)
         )
-        reconnected = next_reconnect(self._js)
-        if reconnected is None:  # a client not made by `connect`: checked before each fetch
+        if reconnected is None:  # a client not made by `connect`: the count is checked each time
             return await fetch  # type: ignore[no-any-return]
         try:
             await asyncio.wait({fetch, reconnected}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: take the fetch down with us
+            fetch.cancel()
+            raise
         finally:
             reconnected.cancel()
         if fetch.done():
             return fetch.result()  # type: ignore[no-any-return]
         fetch.cancel()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             await fetch
         raise TimeoutError("reconnected while fetching")
 
