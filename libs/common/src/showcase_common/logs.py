@@ -137,9 +137,11 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in REDACTED_LOGGERS:  # uvicorn's own config may have given them handlers: ours only
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    for name in REDACTED_LOGGERS:  # uvicorn's own config may have set them up: ours only
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     install_redaction()
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
