@@ -53,6 +53,7 @@ def _start_intake(python: str, data: Path, nats_url: str, port: int) -> subproce
         "NATS_URL": nats_url,
         "INTAKE_PORT": str(port),
         "SMTP_HOST": "",
+        "SHOWCASE_DEV_MODE": "1",  # the bench measures load, not secrets
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run([python, "-m", "intake", "seed"], env=env, check=True)

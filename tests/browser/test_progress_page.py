@@ -82,6 +82,10 @@ def test_studio_submits_sees_every_step_and_lands_on_the_showcase(
     page: Page, local_stack: LocalStack, tmp_path: Path
 ) -> None:
     recorder = ProgressRecorder().attach(page)
+    refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+    page.on(
+        "console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None
+    )
     # the roll-out waits on a hung machine, so the bar stops mid-run however fast the rest is
     with local_stack.frozen("local-3"):
         submitted = submit_form(page, local_stack)
@@ -103,6 +107,7 @@ def test_studio_submits_sees_every_step_and_lands_on_the_showcase(
     assert any(m.startswith("Updated machine") for m in recorder.messages)
     assert all(s["value"] < 100 for s in recorder.shown if s["status"] != "completed")
     assert all(s["transport"] != "polling" for s in recorder.shown)
+    assert refused == []  # the page's script, styles and socket all work under its CSP
 
 
 def test_failed_machine_shows_which_and_retry_completes(

@@ -115,6 +115,7 @@ class ComposeStack:
         values = {
             "PROGRESS_TOKEN_SECRET": secrets.token_urlsafe(32),
             "MACHINE_UPDATE_SECRET": secrets.token_urlsafe(32),
+            "INTAKE_SESSION_SECRET": secrets.token_urlsafe(32),
             "NATS_PASSWORD": secrets.token_urlsafe(16),
             "S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
             "BIND_ADDRESS": "127.0.0.1",

@@ -290,3 +290,94 @@ async def test_an_idle_consumer_hands_over_a_lone_message_before_its_long_poll_e
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def test_a_bad_message_in_a_batch_is_dead_lettered_alone_after_one_delivery(js) -> None:
+    """One bad and two good messages in one fetch: the good ones are processed, the bad one is
+    dead-lettered at once (an id NATS KV would refuse, a number out of range), not retried."""
+    good_1, good_2 = _created("good-1"), _created("good-2")
+    await Publisher(js).publish(good_1)
+    bad = events.encode(_created("bad")).replace(b'"bad"', b'"bad."')  # a key KV refuses
+    await js.publish(subjects.SHOWCASE_CREATED, bad, headers={"Nats-Msg-Id": "bad"})
+    await Publisher(js).publish(good_2)
+    handled: list[list[str]] = []
+    done = asyncio.Event()
+
+    async def handler(deliveries) -> None:  # type: ignore[no-untyped-def]
+        handled.append([d.event.request.request_id for d in deliveries])
+        done.set()
+
+    options = ConsumerOptions(batch_size=10, fetch_timeout_s=0.2)
+    consumer = _on_created(js, "t-batch-bad", batch_handler=handler, options=options)
+    await _run(consumer, done)
+    assert handled == [["good-1", "good-2"]]
+    letters = await _dead_letters(js)
+    assert [(m.headers["Dlq-Original-Seq"], m.headers["Dlq-Attempts"]) for m in letters] == [
+        ("2", "1")
+    ]
+    info = await js.consumer_info(subjects.STREAM, "t-batch-bad")
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_a_batch_that_fails_for_good_is_retried_one_by_one(js) -> None:
+    """The handler refuses the batch because of one message it cannot name: each message is then
+    handled alone, so only that one is dead-lettered and its neighbours are acked."""
+    for request_id in ("a", "poison", "b"):
+        await Publisher(js).publish(_created(request_id))
+    calls: list[list[str]] = []
+    done = asyncio.Event()
+
+    async def handler(deliveries) -> None:  # type: ignore[no-untyped-def]
+        ids = [d.event.request.request_id for d in deliveries]
+        calls.append(ids)
+        if ids == ["b"]:
+            done.set()
+        if "poison" in ids:
+            raise PermanentError("the snapshot cannot cover a poisoned request")
+
+    options = ConsumerOptions(batch_size=10, fetch_timeout_s=0.2)
+    consumer = _on_created(js, "t-batch-split", batch_handler=handler, options=options)
+    await _run(consumer, done)
+    assert calls == [["a", "poison", "b"], ["a"], ["poison"], ["b"]]
+    letters = await _dead_letters(js)
+    assert [m.headers["Dlq-Original-Seq"] for m in letters] == ["2"]
+    assert letters[0].headers["Dlq-Attempts"] == "1"
+    assert letters[0].headers["Dlq-Error"].startswith("permanent: ")
+    info = await js.consumer_info(subjects.STREAM, "t-batch-split")
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_after_a_server_restart_the_loop_pulls_on_a_fresh_inbox(nats_server) -> None:  # type: ignore[no-untyped-def]
+    """A restarted server has forgotten the old pull requests: the loop must not keep waiting on
+    them. After the reconnect it is on a new subscription and handles what is published next."""
+    nc = await connect(nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    handled: asyncio.Queue[str] = asyncio.Queue()
+
+    async def handler(delivery: Delivery) -> None:
+        await handled.put(delivery.event.request.request_id)  # type: ignore[attr-defined]
+
+    options = ConsumerOptions(batch_size=20, fetch_timeout_s=30.0)  # one long poll at a time
+    consumer = _on_created(js, "t-reconnect", handler=handler, options=options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await Publisher(js).publish(_created("before"))
+        assert await asyncio.wait_for(handled.get(), 20) == "before"
+        first_inbox = consumer.inbox
+        await eventually(lambda: _polling(js, "t-reconnect"), 10, "the loop waiting in a poll")
+        count = nc.stats["reconnects"]
+        await asyncio.to_thread(nats_server.restart)
+        await eventually(lambda: _reconnected(nc, count), 30, "the client reconnected")
+        await Publisher(js).publish(_created("after"))
+        assert await asyncio.wait_for(handled.get(), 20) == "after"
+        assert consumer.inbox is not None and consumer.inbox != first_inbox
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await nc.close()
+
+
+async def _reconnected(nc, count: int) -> bool:  # type: ignore[no-untyped-def]
+    return bool(nc.is_connected and nc.stats["reconnects"] > count)

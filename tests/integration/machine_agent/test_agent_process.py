@@ -66,6 +66,9 @@ def test_with_the_store_unreachable_it_starts_and_serves_what_it_has(
     assert agent.status() == {"machine_id": "m2", "region": "iad", "generation": None}
     ready = httpx.get(agent.url + "/readyz")
     assert ready.status_code == 503
+    assert ready.json()["checks"] == {"s3": "unavailable"}  # which dependency...
+    assert "127.0.0.1" not in ready.text and "Errno" not in ready.text  # ...not its error text
+    assert ready.json()["catch_up"] in {"pending", "retrying"}
 
 
 def _outcomes(url: str) -> dict[str, float]:

@@ -62,6 +62,7 @@ async def gateways(nats_url: str) -> AsyncIterator[Callable[[], Any]]:
             nats_url=nats_url,
             progress_token_secret=SECRET,
             public_intake_url="http://intake",
+            public_fleet_url="http://fleet",
             projector_fetch_timeout_s=0.2,
         )
         gateway = Gateway(settings)

@@ -182,3 +182,12 @@ async def test_a_broker_restart_loses_no_change(gateways, nats_server, publish) 
         await publish(*evts[2:])  # the publisher's client reconnects on its own
         messages = await receive_until(ws, completed("r1"), timeout_s=60)
     assert [m["progress"] for m in messages][-1] == 100
+
+
+async def test_answers_cannot_be_framed_or_sniffed(gateways) -> None:
+    gateway = await gateways()
+    async with httpx.AsyncClient(base_url=gateway.http_url) as http:
+        headers = (await http.get("/healthz")).headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"

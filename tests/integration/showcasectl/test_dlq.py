@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from showcase_common import events, subjects
 from showcase_common.bus import Backoff, Consumer, ConsumerOptions, Delivery
 
@@ -90,3 +91,23 @@ async def test_drop_deletes_a_dead_letter(js, ctl: Ctl) -> None:
     assert dropped["action"] == "dropped" and dropped["error"] == "undecodable"
     assert await ctl.json("dlq", "list") == []
     assert (await ctl("dlq", "drop", "1", "--yes")).exit_code == 1  # gone
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["$JS.API.STREAM.DELETE.SHOWCASE", "showcase.nope", "billing.invoice.created", ""],
+)
+async def test_retry_publishes_only_to_the_pipelines_own_subjects(js, ctl: Ctl, subject) -> None:
+    """A dead letter's headers are data: one naming another subject is refused and kept."""
+    from showcase_common.bus.dead_letters import ERROR, ORIGINAL_SUBJECT
+
+    await publish_all(js, [events.ShowcaseCreated(request=request_ref("kept"))])
+    headers = {ERROR: "undecodable"} | ({ORIGINAL_SUBJECT: subject} if subject else {})
+    await js.publish("showcase_dlq.t", b"{}", headers=headers)
+
+    refused = await ctl("dlq", "retry", "1", "--json")
+    assert refused.exit_code == 1
+    assert "refused" in refused.stderr and "left in the DLQ" in refused.stderr
+    assert len(await ctl.json("dlq", "list", exit_code=1)) == 1  # still there
+    info = await js.stream_info(subjects.STREAM)  # the stream is intact, nothing published
+    assert (info.config.name, info.state.messages) == (subjects.STREAM, 1)

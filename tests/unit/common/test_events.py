@@ -67,3 +67,43 @@ def test_each_subject_has_exactly_one_event_type() -> None:
 def test_backoff_grows_exponentially_and_is_capped() -> None:
     backoff = Backoff(base_s=1, cap_s=10)
     assert [backoff.delay(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+def _updated(**changes: object) -> bytes:
+    event = events.MachineUpdated(
+        generation=3,
+        requests=[_ref()],
+        machine_id="m1",
+        region="iad",
+        done=1,
+        total=3,
+        duration_s=0.5,
+    )
+    return json.dumps(event.model_dump(mode="json") | changes).encode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"duration_s": 1e300},
+        {"duration_s": -1.0},
+        {"done": -1},
+        {"total": 10**9},
+        {"generation": 10**15},
+        {"generation": -4},
+        {"requests": [_ref().model_dump(mode="json") | {"request_id": "r1."}]},
+        {"requests": [_ref().model_dump(mode="json") | {"request_id": "a b"}]},
+        {"requests": [_ref().model_dump(mode="json") | {"request_id": ""}]},
+        {"requests": [_ref().model_dump(mode="json") | {"request_id": "x" * 65}]},
+    ],
+)
+def test_out_of_range_fields_and_unsafe_request_ids_are_undecodable(changes: dict) -> None:
+    """Undecodable is permanent: the loop dead-letters such a message at once, never retries it."""
+    assert events.decode(subjects.MACHINE_UPDATED, _updated())  # the unchanged event is fine
+    with pytest.raises(events.UndecodableEvent):
+        events.decode(subjects.MACHINE_UPDATED, _updated(**changes))
+
+
+def test_intakes_request_ids_are_valid() -> None:
+    ref = _ref().model_copy(update={"request_id": events.new_id()})
+    events.RequestRef.model_validate(ref.model_dump())

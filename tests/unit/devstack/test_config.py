@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -76,3 +77,14 @@ def test_fleet_file_names_the_agents_on_the_ports_in_use(tmp_path: Path) -> None
     assert [m["id"] for m in machines] == ["local-1", "local-2", "local-3"]
     assert [m["region"] for m in machines] == ["iad", "ord", "sjc"]
     assert [m["url"] for m in machines] == [a.url for a in config.agents]
+
+
+def test_a_secrets_file_from_before_a_new_secret_gets_it_added(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    old = {k: v for k, v in Secrets.generate().items() if k != "intake_session_secret"}
+    path.write_text(json.dumps(old))
+    loaded = Secrets.load_or_create(path)
+    assert loaded.progress_token_secret == old["progress_token_secret"]  # kept, not regenerated
+    assert len(loaded.intake_session_secret) >= 32
+    assert loaded.intake_session_secret != loaded.progress_token_secret
+    assert Secrets.load_or_create(path) == loaded  # and kept from now on

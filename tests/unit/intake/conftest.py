@@ -26,6 +26,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> IntakeSettings:
         "index_db_path": tmp_path / "index.sqlite3",
         "showcases_yml_path": tmp_path / "showcases.yml",
         "progress_token_secret": SECRET,
+        "intake_session_secret": "test-session-secret-test-session-secret",
         "public_fleet_url": "http://fleet.test",
         "public_gateway_url": "ws://gateway.test",
         "smtp_host": "",

@@ -121,3 +121,15 @@ def test_free_form_dates_are_shown_as_the_index_holds_them(
 
     assert "11-11-23" in client.get("/showcase/2026/boston/summer/").text
     assert "to be announced" in client.get("/showcase/2025/seattle/fall/").text  # NULL date
+
+
+def test_pages_cannot_be_framed_and_run_no_script(client: TestClient, publish: Publish) -> None:
+    update(client, publish(1))
+    for path in ("/showcase/2026/boston/spring/", "/showcase/studios/seattle/", "/readyz"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "script-src" not in csp  # default-src 'none': no script at all
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"

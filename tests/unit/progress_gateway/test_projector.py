@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from progress_gateway.config import GatewaySettings
 from progress_gateway.projector import Projector
 from prometheus_client import REGISTRY
 from showcase_common import events
+from showcase_common.progress import SYNC_FAILED, SYNC_STORAGE_FAILED
 
 from tests.unit.progress_gateway.fakes import (
     FakeProgressStore,
@@ -30,7 +33,12 @@ def store() -> FakeProgressStore:
 
 @pytest.fixture
 def projector(store: FakeProgressStore) -> Projector:
-    return build_projector(GatewaySettings(public_intake_url=INTAKE), store)
+    return build_projector(
+        GatewaySettings(
+            public_intake_url=INTAKE, public_fleet_url="http://fleet", showcase_dev_mode=True
+        ),
+        store,
+    )
 
 
 async def _feed(projector: Projector, evts: list[events.Event], first_seq: int = 1) -> None:
@@ -95,17 +103,17 @@ async def test_when_no_machine_could_be_updated_the_error_says_so(projector, sto
     failure = failure.model_copy(update={"updated": [], "failures": [*failure.failures, second]})
     await _feed(projector, [*happy_path([ref()])[:4], failure])
     error = store.state("r1").error or ""
-    assert error.startswith("No machine could be updated: m2 (iad) HTTP 503; m3 (iad)")
+    assert error.startswith("No machine could be updated: m2 (iad), m3 (iad). Press Retry")
     assert "already serve" not in error
 
 
-async def test_fleet_failure_gives_per_machine_detail_and_retry_url(projector, store) -> None:
+async def test_fleet_failure_names_the_machines_and_gives_a_retry_url(projector, store) -> None:
     evts = happy_path([ref()])[:4]
     await _feed(projector, [*evts, fleet_failed([ref()])])
     state = store.state("r1")
     assert (state.status, state.step, state.progress) == ("failed", "failed", 73)
     assert state.error == (
-        "1 of 3 machines could not be updated: m2 (iad) HTTP 503. The other machines already "
+        "1 of 3 machines could not be updated: m2 (iad). The other machines already "
         "serve your showcase. Press Retry to try again: only the machines that failed are updated."
     )
     assert state.retry_url == f"{INTAKE}/api/requests/r1/retry"
@@ -113,11 +121,65 @@ async def test_fleet_failure_gives_per_machine_detail_and_retry_url(projector, s
 
 
 async def test_sync_failure_names_the_sync_step(projector, store) -> None:
-    failed = events.IndexSyncFailed(requests=[ref()], error="S3 unreachable")
+    failed = events.IndexSyncFailed(requests=[ref()], error=SYNC_STORAGE_FAILED)
     await _feed(projector, [happy_path([ref()])[0], failed])
     state = store.state("r1")
     assert (state.status, state.failed_step, state.progress) == ("failed", "sync", 10)
-    assert "S3 unreachable" in (state.error or "")
+    assert state.error == SYNC_STORAGE_FAILED  # the syncer's studio text for this cause
+
+
+DETAIL = (
+    'Traceback (most recent call last):\n  File "/srv/app/syncer/storage.py", line 12\n'
+    "botocore.exceptions.EndpointConnectionError: Could not connect to http://10.0.0.7:9000/"
+)
+
+
+async def test_a_studio_never_reads_exception_text_or_paths(projector, store) -> None:
+    """The detail stays in the event (and the service's log); the studio gets fixed text."""
+    sync_failed = events.IndexSyncFailed(requests=[ref()], error=DETAIL)
+    await _feed(projector, [happy_path([ref()])[0], sync_failed])
+    assert store.state("r1").error == SYNC_FAILED
+    retrying = events.IndexSyncRetrying(
+        requests=[ref("r2")], attempt=2, max_attempts=5, message=DETAIL
+    )
+    await _feed(projector, [retrying], first_seq=3)
+    assert store.state("r2").message == "S3 unavailable, retrying (2 of 5)…"
+    fleet = fleet_failed([ref("r3")])
+    fleet = fleet.model_copy(
+        update={"failures": [f.model_copy(update={"error": DETAIL}) for f in fleet.failures]}
+    )
+    machine = events.MachineUpdateFailed(
+        generation=1,
+        requests=[ref("r3")],
+        machine_id="m2",
+        region="iad",
+        done=1,
+        total=3,
+        error=DETAIL,
+    )
+    await _feed(projector, [machine, fleet], first_seq=4)
+    for request_id in ("r1", "r2", "r3"):
+        public = json.dumps(store.state(request_id).public())
+        for leak in ("Traceback", "/srv/app", "botocore", "10.0.0.7", "line 12"):
+            assert leak not in public, (request_id, leak)
+
+
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://evil.example/showcase/",
+        "http://fleet.evil.example/",
+        "http://evil.example\\@fleet/",
+        "//evil.example/",
+    ],
+)
+async def test_a_redirect_off_the_public_origins_is_never_sent(projector, store, redirect) -> None:
+    bad = ref().model_copy(update={"redirect_url": redirect})
+    await _feed(projector, happy_path([bad]))
+    final = store.state("r1")
+    assert final.status == "completed" and final.redirect_url is None
 
 
 async def test_retry_resumes_without_lowering_progress_then_completes(projector, store) -> None:
@@ -179,7 +241,9 @@ async def test_projections_are_counted_by_outcome(projector, store) -> None:
 async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: bool) -> None:
     """Whatever the order and repetition of deliveries: monotonic, and 100 iff completed."""
     store = FakeProgressStore()
-    projector = build_projector(GatewaySettings(), store)
+    projector = build_projector(
+        GatewaySettings(public_fleet_url="http://fleet", showcase_dev_mode=True), store
+    )
     evts = happy_path([ref()])
     if fail:
         evts[-1] = fleet_failed([ref()])

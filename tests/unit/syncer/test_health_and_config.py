@@ -23,13 +23,14 @@ async def _get(checks, path: str) -> httpx.Response:  # type: ignore[no-untyped-
         return await client.get(path)
 
 
-async def test_readyz_names_what_is_not_ready() -> None:
+async def test_readyz_names_what_is_not_ready_and_logs_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     response = await _get({"nats": _ok, "s3": _missing_bucket}, "/readyz")
     assert response.status_code == 503
-    assert response.json() == {
-        "status": "not ready",
-        "checks": {"nats": "ok", "s3": "bucket 'showcase-index' does not exist"},
-    }
+    assert response.json() == {"status": "not ready", "checks": {"nats": "ok", "s3": "unavailable"}}
+    assert "showcase-index" not in response.text  # the reason is for the log, not the internet
+    assert "s3 is not usable: bucket 'showcase-index' does not exist" in caplog.text
     assert (await _get({"nats": _ok, "s3": _ok}, "/readyz")).status_code == 200
     assert (await _get({"s3": _missing_bucket}, "/healthz")).json() == {"status": "ok"}
 

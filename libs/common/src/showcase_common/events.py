@@ -16,6 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from showcase_common import subjects
 
+# Bounds on what an event may carry. A value outside them is a validation error, so the message is
+# undecodable: a permanent failure the consumer loop dead-letters at once instead of retrying it.
+RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+"""A request id is a safe token (intake makes uuid4 hex): it is a NATS KV key and a URL segment,
+so a `.`, a space or a wildcard in it would make a whole batch fail downstream."""
+Generation = Annotated[int, Field(ge=0, lt=10**12)]
+"""Snapshot generations count up from 1 and are written with 12 digits in object keys."""
+Count = Annotated[int, Field(ge=0, le=100_000)]
+"""Machines in a roll-out, attempts: small non-negative numbers."""
+Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600, allow_inf_nan=False)]
+"""A measured duration: finite, non-negative, at most a week."""
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -62,7 +74,7 @@ class RequestRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    request_id: str
+    request_id: RequestId
     user: str
     showcase: ShowcaseRef
     redirect_url: str
@@ -101,7 +113,7 @@ class Snapshot(BaseModel):
 
     # Bounded, so an update body with a huge number or a long string is a 422 naming the field
     # (and the agent's OpenAPI schema says so), never an overflow deeper down.
-    generation: int = Field(ge=0, le=MAX_INT64)
+    generation: Generation
     object_key: str = Field(min_length=1, max_length=512)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0, le=MAX_INT64)
@@ -144,32 +156,32 @@ class IndexSyncRetrying(Event):
 
     subject: ClassVar[str] = subjects.INDEX_SYNC_RETRYING
     requests: list[RequestRef]
-    attempt: int
+    attempt: Count
     """The attempt about to be made (2 for the first retry)."""
-    max_attempts: int
+    max_attempts: Count
     message: str
 
 
 class MachineUpdated(Event):
     subject: ClassVar[str] = subjects.MACHINE_UPDATED
-    generation: int
+    generation: Generation
     requests: list[RequestRef]
     machine_id: str
     region: str
-    done: int
+    done: Count
     """How many machines of this roll-out have finished (this one included)."""
-    total: int
-    duration_s: float
+    total: Count
+    duration_s: Seconds
 
 
 class MachineUpdateFailed(Event):
     subject: ClassVar[str] = subjects.MACHINE_UPDATE_FAILED
-    generation: int
+    generation: Generation
     requests: list[RequestRef]
     machine_id: str
     region: str
-    done: int
-    total: int
+    done: Count
+    total: Count
     error: str
 
 
@@ -183,17 +195,17 @@ class MachineFailure(BaseModel):
 
 class FleetUpdated(Event):
     subject: ClassVar[str] = subjects.FLEET_UPDATED
-    generation: int
+    generation: Generation
     requests: list[RequestRef]
     machine_ids: list[str]
     skipped: list[str] = Field(default_factory=list)
     """Machines not running now; they catch up when they boot."""
-    duration_s: float
+    duration_s: Seconds
 
 
 class FleetUpdateFailed(Event):
     subject: ClassVar[str] = subjects.FLEET_UPDATE_FAILED
-    generation: int
+    generation: Generation
     requests: list[RequestRef]
     failures: list[MachineFailure]
     updated: list[str] = Field(default_factory=list)

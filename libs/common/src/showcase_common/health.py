@@ -1,13 +1,16 @@
 """The tiny HTTP surface of a service that is otherwise a bus consumer (syncer, updater).
 
 `/healthz` answers while the process is alive; `/readyz` runs every dependency check and names
-the ones that fail, with their reason, so an operator sees at once what to fix.
+the ones that fail (`{"s3": "unavailable"}`), so an operator sees at once where to look. The
+reason (an error text, which may name hosts, buckets or paths) goes only to the log: the endpoint
+may face the internet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -16,7 +19,13 @@ from fastapi.responses import JSONResponse
 
 from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.serving import HttpLimits, server_config
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
+NO_ANSWER = "timeout"
 
 Check = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable, raises with a clear reason when it is not."""
@@ -30,6 +39,7 @@ def create_health_app(
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     metrics.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)  # only GETs here: no body is read
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -37,7 +47,9 @@ def create_health_app(
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        results = await asyncio.gather(*(_run(check, timeout_s) for check in checks.values()))
+        results = await asyncio.gather(
+            *(_run(name, check, timeout_s) for name, check in checks.items())
+        )
         report = dict(zip(checks, results, strict=True))
         ready = all(result == "ok" for result in report.values())
         return JSONResponse(
@@ -48,13 +60,16 @@ def create_health_app(
     return app
 
 
-async def _run(check: Check, timeout_s: float) -> str:
+async def _run(name: str, check: Check, timeout_s: float) -> str:
+    """ "ok", or a fixed word for the public body; the reason is logged."""
     try:
         await asyncio.wait_for(check(), timeout_s)
     except TimeoutError:
-        return f"no answer within {timeout_s:.0f}s"
+        log.warning("readiness: %s gave no answer within %.0fs", name, timeout_s)
+        return NO_ANSWER
     except Exception as exc:
-        return str(exc) or type(exc).__name__
+        log.warning("readiness: %s is not usable: %s", name, str(exc) or type(exc).__name__)
+        return UNAVAILABLE
     return "ok"
 
 

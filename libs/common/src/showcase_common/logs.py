@@ -1,7 +1,13 @@
-"""JSON logging that carries the request id.
+"""JSON logging that carries the request id and never a credential.
 
 `request_context(request_id)` binds the id for the current task (a contextvar), and every log
 record emitted inside it carries `request_id` without the caller passing it around.
+
+`RedactSecrets` rewrites every record before it is written: `token=…` query values (the progress
+WebSocket's URL, which uvicorn logs), `Authorization`/`Bearer …` values and anything shaped like a
+JWT become `[redacted]`. `configure_logging` puts it on the one handler every record reaches and on
+uvicorn's own loggers (so a handler added elsewhere, a test's or an operator's, gets clean records
+too).
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -36,6 +44,54 @@ class _RequestIdFilter(logging.Filter):
         if not getattr(record, "request_id", None):
             record.request_id = _request_id.get()
         return True
+
+
+REDACTED = "[redacted]"
+_SECRETS = (
+    # ?token=… / &access_token=… in a URL or a query string
+    (re.compile(r"(?i)([?&;]\w*token=)[^&\s\"'#]+"), rf"\1{REDACTED}"),
+    # Authorization: Bearer …, Basic …, or any "bearer <value>"
+    (
+        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(\w+\s+)?[^\s\"',}]+"),
+        rf"\1\2{REDACTED}",
+    ),
+    (re.compile(r"(?i)(\bbearer\s+)[\w.~+/=-]+"), rf"\1{REDACTED}"),
+    # a JWT anywhere (three base64url parts, the first a JSON header)
+    (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+"), REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    """`text` without the credentials a log line could carry (see the module docstring)."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message (its format and arguments) with the credentials redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format is logging's to report, not ours
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+REDACTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "websockets")
+
+
+def install_redaction() -> None:
+    """Put `RedactSecrets` on the root logger's handlers and on uvicorn's loggers (idempotent)."""
+    targets: list[logging.Filterer] = [logging.getLogger(name) for name in REDACTED_LOGGERS]
+    targets += logging.getLogger().handlers
+    for target in targets:
+        if not any(isinstance(f, RedactSecrets) for f in target.filters):
+            target.addFilter(RedactSecrets())
 
 
 class JsonFormatter(logging.Formatter):
@@ -67,9 +123,12 @@ class _TextFormatter(logging.Formatter):
         return f"{line} [request_id={rid}]" if rid else line
 
 
-def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
-    """Send every log record to stderr, as one JSON object a line (or plain text)."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    service: str, level: str = "INFO", json_output: bool = True, stream: TextIO | None = None
+) -> None:
+    """Send every log record to stderr (or `stream`), as one JSON object a line (or plain
+    text), with credentials redacted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_RequestIdFilter())
     if json_output:
         handler.setFormatter(JsonFormatter(service))
@@ -78,5 +137,11 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in REDACTED_LOGGERS:  # uvicorn's own config may have set them up: ours only
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+    install_redaction()
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

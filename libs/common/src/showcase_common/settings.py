@@ -1,17 +1,57 @@
 """The settings base every service's `config.py` subclasses.
 
 Names are the environment variables (case-insensitive); a `.env` file is read when present.
+
+Secrets have no public defaults. Only the local development run (`SHOWCASE_DEV_MODE=1`, which
+devstack sets for its children) may leave one unset, and then gets a fixed development value;
+anywhere else a missing secret, or one of those development values, stops the service at start
+with how to generate one (`require_secret`).
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from showcase_common.serving import HttpLimits
 
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
-class CommonSettings(BaseSettings):
+DEV_PROGRESS_TOKEN_SECRET = "dev-progress-token-secret-change-me-in-production"
+DEV_MACHINE_UPDATE_SECRET = "dev-machine-secret"
+DEV_SESSION_SECRET = "dev-intake-session-secret-change-me-in-production"
+KNOWN_DEV_SECRETS = frozenset(
+    {DEV_PROGRESS_TOKEN_SECRET, DEV_MACHINE_UPDATE_SECRET, DEV_SESSION_SECRET}
+)
+"""Public values: anyone can sign with them, so only the local development run accepts them."""
+
+
+class InsecureSecret(ValueError):
+    """A secret is missing or public outside the local development run."""
+
+
+def require_secret(name: str, value: str | None, *, dev_mode: bool, dev_value: str) -> str:
+    """`value` when it is a real secret; in the local development run, `dev_value` for a missing
+    one; otherwise refuse, saying how to make one."""
+    if value and value not in KNOWN_DEV_SECRETS:
+        return value
+    if dev_mode:
+        return value or dev_value
+    problem = "is not set" if not value else "is a public development value"
+    raise InsecureSecret(
+        f"{name.upper()} {problem}: set it to a random secret (generate one with "
+        f"{GENERATE_SECRET}), or set SHOWCASE_DEV_MODE=1 for a local development run"
+    )
+
+
+class DevModeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    showcase_dev_mode: bool = False
+    """The local development run (devstack sets it): missing secrets get public dev values."""
+
+
+class CommonSettings(DevModeSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -69,24 +109,33 @@ class S3Settings(BaseSettings):
 MIN_SECRET_BYTES = 32
 
 
-class ProgressTokenSettings(BaseSettings):
+def long_enough(value: str) -> str:
+    """Refuse a short secret: HS256 with a short key can be brute-forced offline from any token
+    a browser holds. (An empty one is "not set", for `require_secret` to judge.)"""
+    if value and len(value.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_BYTES} bytes; generate one with {GENERATE_SECRET}"
+        )
+    return value
+
+
+class ProgressTokenSettings(DevModeSettings):
     """The secret intake signs progress tokens with and the gateway verifies them with.
 
-    One default for both, so a local run without configuration still works end to end; anywhere
-    else set PROGRESS_TOKEN_SECRET to the same random value on both (`make run` generates one).
+    Set PROGRESS_TOKEN_SECRET to the same random value on both (`make run` generates one); the
+    local development run without it uses one public value on both, so it still works end to end.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    progress_token_secret: str = ""
 
-    progress_token_secret: str = "dev-progress-token-secret-change-me-in-production"
+    _long_enough = field_validator("progress_token_secret")(long_enough)
 
-    @field_validator("progress_token_secret")
-    @classmethod
-    def _long_enough(cls, value: str) -> str:
-        # HS256 with a short key can be brute-forced offline from any token a browser holds.
-        if len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(
-                f"must be at least {MIN_SECRET_BYTES} bytes; generate one with "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
-        return value
+    @model_validator(mode="after")
+    def _required(self) -> ProgressTokenSettings:
+        self.progress_token_secret = require_secret(
+            "progress_token_secret",
+            self.progress_token_secret,
+            dev_mode=self.showcase_dev_mode,
+            dev_value=DEV_PROGRESS_TOKEN_SECRET,
+        )
+        return self

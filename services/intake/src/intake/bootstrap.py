@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics
 from intake.config import IntakeSettings
@@ -110,8 +111,8 @@ def build_container(
                 window_s=settings.login_window_s,
             )
         ),
-        csrf=Signer(settings.progress_token_secret, "csrf"),
-        flash=Signer(settings.progress_token_secret, "flash"),
+        csrf=Signer(settings.intake_session_secret, "csrf"),
+        flash=Signer(settings.intake_session_secret, "flash"),
     )
 
 
@@ -162,6 +163,7 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         on_refused=metrics.REFUSALS.labels("too_large").inc,
     )
+    app.add_middleware(SecurityHeaders, csp=page_csp(settings.public_gateway_url))
     app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
     return app
 

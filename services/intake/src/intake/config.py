@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from showcase_common.settings import CommonSettings, ProgressTokenSettings
+from pydantic import field_validator, model_validator
+from showcase_common.settings import (
+    DEV_SESSION_SECRET,
+    CommonSettings,
+    ProgressTokenSettings,
+    long_enough,
+    require_secret,
+)
 
 from intake.db import DbLimits
 
@@ -17,8 +24,9 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
     """The index host's own showcases.yml, regenerated on every change."""
 
-    # progress_token_secret (ProgressTokenSettings) also keys the CSRF tokens and the flashes.
     progress_token_ttl_s: int = 2 * 3600
+    intake_session_secret: str = ""
+    """Keys the form's CSRF tokens and the flashes (its own secret, not the progress tokens')."""
 
     public_fleet_url: str = "http://127.0.0.1:8101"
     public_gateway_url: str = "ws://127.0.0.1:8001"
@@ -60,3 +68,15 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
         return DbLimits(
             read_threads=self.db_read_threads, queue=self.db_queue, stuck_s=self.db_stuck_s
         )
+
+    _session_secret_long_enough = field_validator("intake_session_secret")(long_enough)
+
+    @model_validator(mode="after")
+    def _session_secret_required(self) -> IntakeSettings:
+        self.intake_session_secret = require_secret(
+            "intake_session_secret",
+            self.intake_session_secret,
+            dev_mode=self.showcase_dev_mode,
+            dev_value=DEV_SESSION_SECRET,
+        )
+        return self

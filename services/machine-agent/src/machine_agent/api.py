@@ -174,12 +174,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, applier: ApplierDep) -> JSONResponse:
+    # Public: which dependency, never its error text (hosts, buckets, paths); that goes to the log.
     catchup: CatchUp = request.app.state.catchup
-    body: dict[str, Any] = {"generation": applier.generation, "catch_up": catchup.state}
+    catch_up = catchup.state.partition(":")[0]  # "retrying: <why>" → "retrying"
+    body: dict[str, Any] = {"generation": applier.generation, "catch_up": catch_up}
     try:
         await asyncio.to_thread(applier.store.check_bucket)
     except Exception as exc:
-        return JSONResponse(
-            {**body, "status": "unavailable", "detail": f"object store: {exc}"}, status_code=503
-        )
-    return JSONResponse({**body, "status": "ready"})
+        log.warning("readiness: the object store is not usable: %s", exc)
+        body |= {"status": "unavailable", "checks": {"s3": "unavailable"}}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({**body, "status": "ready", "checks": {"s3": "ok"}})

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.snapshots import SnapshotStore
 
 from machine_agent.api import router
@@ -82,6 +83,7 @@ def create_app(
         BodyLimitMiddleware, max_bytes=BODY_MAX_BYTES, per_path={UPDATE_PATH: UPDATE_MAX_BYTES}
     )
     app.add_middleware(SecretFirstMiddleware, secret=_secret(settings))
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
     return app
 
 

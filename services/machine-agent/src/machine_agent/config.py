@@ -7,7 +7,12 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, S3Settings
+from showcase_common.settings import (
+    DEV_MACHINE_UPDATE_SECRET,
+    CommonSettings,
+    S3Settings,
+    require_secret,
+)
 
 # An update (download + verify + swap + regenerate + prerender) must answer within this many
 # seconds. The updater's per-call read timeout must be longer (it uses 75 s by default), so the
@@ -29,7 +34,7 @@ class AgentSettings(CommonSettings, S3Settings):
     """Where the served index, the generated config and the pages live (default
     `.data/agents/<agent_id>`)."""
     machine_update_secret: SecretStr | None = None
-    """Bearer secret of `POST /showcase/update_config`; unset refuses every update."""
+    """Bearer secret of `POST /showcase/update_config` (required outside the local dev run)."""
     agent_update_timeout_s: float = DEFAULT_UPDATE_TIMEOUT_S
     agent_catchup_retry_min_s: float = 1.0
     agent_catchup_retry_max_s: float = 30.0
@@ -60,6 +65,17 @@ class AgentSettings(CommonSettings, S3Settings):
             self.agent_id = f"{socket.gethostname()}-{self.agent_port}"
         if self.agent_data_dir is None:
             self.agent_data_dir = Path(".data") / "agents" / self.agent_id
+        given = (
+            self.machine_update_secret.get_secret_value() if self.machine_update_secret else None
+        )
+        self.machine_update_secret = SecretStr(
+            require_secret(
+                "machine_update_secret",
+                given,
+                dev_mode=self.showcase_dev_mode,
+                dev_value=DEV_MACHINE_UPDATE_SECRET,
+            )
+        )
         return self
 
     @property

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from showcase_common.settings import CommonSettings
+from pydantic import model_validator
+from showcase_common.settings import DEV_MACHINE_UPDATE_SECRET, CommonSettings, require_secret
 
 
 class UpdaterSettings(CommonSettings):
@@ -20,7 +21,8 @@ class UpdaterSettings(CommonSettings):
     fly_app_url: str | None = None
     """The app's public URL; defaults to https://{fly_app_name}.fly.dev."""
 
-    machine_update_secret: str = "dev-machine-secret"
+    machine_update_secret: str = ""
+    """Bearer secret sent to the agents' update endpoint (required outside the local dev run)."""
 
     concurrency: int = 8
     """Machines updated at once: the fleet shares one S3 bucket and this host's sockets."""
@@ -42,6 +44,16 @@ class UpdaterSettings(CommonSettings):
     heartbeat_s: float = 2.5
     batch_size: int = 16
     """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
+
+    @model_validator(mode="after")
+    def _secret_required(self) -> UpdaterSettings:
+        self.machine_update_secret = require_secret(
+            "machine_update_secret",
+            self.machine_update_secret,
+            dev_mode=self.showcase_dev_mode,
+            dev_value=DEV_MACHINE_UPDATE_SECRET,
+        )
+        return self
 
     @property
     def app_url(self) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
 
 from progress_gateway import metrics, sockets
@@ -76,4 +77,5 @@ def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
     metrics.mount(app, settings.metrics_bearer)
     # The gateway reads no request body (GETs and a WebSocket): refuse any before reading it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)
+    app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)  # no pages, but no framing either
     return app

@@ -25,7 +25,7 @@ from progress_gateway.store import KvProgressStore, ProgressStore
 
 
 def build_projector(settings: GatewaySettings, store: ProgressStore) -> Projector:
-    return Projector(store, Links(settings.public_intake_url))
+    return Projector(store, Links(settings.public_intake_url, settings.public_fleet_url))
 
 
 async def start_runtime(settings: GatewaySettings, *, nc: Client | None = None) -> Runtime:

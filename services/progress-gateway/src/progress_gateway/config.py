@@ -13,6 +13,8 @@ class GatewaySettings(CommonSettings, ProgressTokenSettings):
     """Each open progress WebSocket is a connection: one process holds about 8000."""
     public_intake_url: str = "http://127.0.0.1:8000"
     """Base of `retry_url` (the intake's retry endpoint)."""
+    public_fleet_url: str = "http://127.0.0.1:8101"
+    """Where showcases are served: a `redirect_url` elsewhere is not passed to the browser."""
     projector_enabled: bool = True
     """Run the projector in this process (off: a WebSocket-only replica)."""
     projector_fetch_timeout_s: float = 1.0

@@ -5,8 +5,11 @@ Rules, so that several replicas and redeliveries always agree:
   applied to a request is ignored, so a redelivery or a slow replica never rolls a request back;
 - `progress` never decreases, stays below 100 until completion, and is 100 exactly when completed;
 - `completed` is terminal;
-- a failure keeps the progress, sets `error` (with per-machine detail), `retry_url`,
-  `failed_step` and `failed_machines` (what the intake retry endpoint re-drives);
+- a failure keeps the progress, sets `error`, `retry_url`, `failed_step` and `failed_machines`
+  (what the intake retry endpoint re-drives);
+- what the studio reads is fixed text per failure kind, naming the machines that failed but never
+  an event's error text (exception messages, paths, hosts): that stays in the event and the
+  publishing service's log; `redirect_url`/`retry_url` are only http(s) on the public origins.
 - a retry clears the failure and goes back to processing without lowering the progress.
 """
 
@@ -16,7 +19,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from showcase_common import events
-from showcase_common.progress import RequestProgress
+from showcase_common.progress import STUDIO_SYNC_MESSAGES, SYNC_FAILED, RequestProgress
+from showcase_common.urls import allowed_url
 
 SYNCED_PROGRESS = 30
 CREATED_PROGRESS = 10
@@ -41,10 +45,18 @@ class ProjectedProgress(RequestProgress):
 
 @dataclass(frozen=True)
 class Links:
-    public_intake_url: str
+    """The URLs the studio's browser is given: only http(s) on the public origins of intake and
+    the fleet; anything else (`javascript:`, `data:`, another site) becomes None."""
 
-    def retry_url(self, request_id: str) -> str:
-        return f"{self.public_intake_url.rstrip('/')}/api/requests/{request_id}/retry"
+    public_intake_url: str
+    public_fleet_url: str = ""
+
+    def retry_url(self, request_id: str) -> str | None:
+        url = f"{self.public_intake_url.rstrip('/')}/api/requests/{request_id}/retry"
+        return allowed_url(url, [self.public_intake_url])
+
+    def redirect_url(self, url: str) -> str | None:
+        return allowed_url(url, [self.public_fleet_url, self.public_intake_url])
 
 
 def request_refs(event: events.Event) -> list[events.RequestRef]:
@@ -102,7 +114,8 @@ def _changes(
         case events.RetryRequested():
             return _processing(0, "updating", "Retrying the machines that failed…")
         case events.IndexSyncRetrying():
-            return _processing(CREATED_PROGRESS, "syncing", event.message)
+            message = f"S3 unavailable, retrying ({event.attempt} of {event.max_attempts})…"
+            return _processing(CREATED_PROGRESS, "syncing", message)
         case events.IndexSynced():
             return {
                 **_processing(
@@ -119,13 +132,13 @@ def _changes(
                 "status": "completed",
                 "step": "done",
                 "message": "Your showcase is live",
-                "redirect_url": ref.redirect_url,
+                "redirect_url": links.redirect_url(ref.redirect_url),
                 "eta_seconds": None,
                 **_CLEAR_FAILURE,
             }
         case events.IndexSyncFailed():
             return _failed(
-                f"The updated index could not be published: {event.error}",
+                event.error if event.error in STUDIO_SYNC_MESSAGES else SYNC_FAILED,
                 "sync",
                 [],
                 ref.request_id,
@@ -212,9 +225,10 @@ def _failed(
 
 
 def _fleet_error(event: events.FleetUpdateFailed) -> str:
-    """What failed, where and why, then what the studio can do about it."""
+    """What failed and where, then what the studio can do about it (why is for the operators:
+    each failure's error is in the event and the updater's log)."""
     failed, total = len(event.failures), len(event.failures) + len(event.updated)
-    details = "; ".join(f"{f.machine_id} ({f.region}) {f.error}" for f in event.failures)
+    details = ", ".join(f"{f.machine_id} ({f.region})" for f in event.failures)
     if event.updated:
         served = "The other machines already serve your showcase. "
         head = f"{failed} of {total} machines could not be updated"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from showcase_common import events
 from showcase_common.bus import Delivery, Publisher, RetryableError
+from showcase_common.progress import SYNC_NOT_IN_INDEX, SYNC_SNAPSHOT_FAILED, SYNC_STORAGE_FAILED
 
 from syncer import metrics
 from syncer.ledger import SyncLedger
@@ -28,18 +29,10 @@ from syncer.storage import GenerationWriter, OnRetry, RaceLost, StorageUnavailab
 
 log = logging.getLogger(__name__)
 
-STORAGE_FAILED = (
-    "We could not publish the updated index (storage unavailable). "
-    "Nothing is lost: press Retry in a few minutes."
-)
-SNAPSHOT_FAILED = (
-    "We could not publish the updated index (the index could not be copied). "
-    "Nothing is lost: press Retry in a few minutes."
-)
-NOT_IN_INDEX = (
-    "We could not find your showcase in the index. Nothing was published: press Retry, "
-    "and contact us if it happens again."
-)
+# The studio's texts live beside the progress message (the gateway shows only those).
+STORAGE_FAILED = SYNC_STORAGE_FAILED
+SNAPSHOT_FAILED = SYNC_SNAPSHOT_FAILED
+NOT_IN_INDEX = SYNC_NOT_IN_INDEX
 
 
 @dataclass

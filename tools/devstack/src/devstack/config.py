@@ -59,27 +59,36 @@ class NatsNodePorts:
 
 @dataclass(frozen=True)
 class Secrets:
-    """Generated once per data directory and kept there, so a restart keeps tokens valid."""
+    """Generated once per data directory and kept there, so a restart keeps tokens valid.
+
+    A file from before a secret existed gets it added (and is rewritten), never regenerated."""
 
     progress_token_secret: str
     machine_update_secret: str
     aws_access_key_id: str
     aws_secret_access_key: str
+    intake_session_secret: str
+
+    @classmethod
+    def generate(cls) -> dict[str, str]:
+        return {
+            "progress_token_secret": secrets.token_urlsafe(32),
+            "machine_update_secret": secrets.token_urlsafe(32),
+            "aws_access_key_id": "devstack",
+            "aws_secret_access_key": secrets.token_urlsafe(24),
+            "intake_session_secret": secrets.token_urlsafe(32),
+        }
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        created = cls(
-            progress_token_secret=secrets.token_urlsafe(32),
-            machine_update_secret=secrets.token_urlsafe(32),
-            aws_access_key_id="devstack",
-            aws_secret_access_key=secrets.token_urlsafe(24),
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(created.__dict__, indent=2))
-        path.chmod(0o600)
-        return created
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        values = cls.generate() | {k: v for k, v in kept.items() if k in cls.__dataclass_fields__}
+        loaded = cls(**values)
+        if values != kept:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(loaded.__dict__, indent=2))
+            path.chmod(0o600)
+        return loaded
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,16 @@ from showcase_common.bus.dead_letters import (
     ORIGINAL_SUBJECT,
 )
 from showcase_common.bus.publisher import MSG_ID_HEADER
-from showcase_common.events import new_id
+from showcase_common.events import EVENT_TYPES, new_id
 
 from showcasectl.bus import StoredMsg, get, scan
+
+PIPELINE_SUBJECTS = frozenset(t.subject for t in EVENT_TYPES)
+"""The only subjects `retry` publishes to: the pipeline's own event subjects."""
+
+
+class RetryRefused(ValueError):
+    """The dead letter cannot be retried as it is; it stays in the DLQ."""
 
 
 @dataclass
@@ -92,10 +99,20 @@ async def retry(js: JetStreamContext, dlq_id: int) -> tuple[DeadLetter, int]:
 
     A fresh Nats-Msg-Id, because the original one may still be inside the duplicate window and
     would be dropped. Every consumer of that subject sees it again; they are idempotent.
+
+    Only to one of the pipeline's event subjects: a dead letter's headers are data, and one that
+    names anything else (`$JS.API.STREAM.DELETE.SHOWCASE`, another system's subject) is refused
+    with `RetryRefused` and left where it is.
     """
     letter = await show(js, dlq_id)
     if not letter.original_subject:
-        raise ValueError(f"dead letter {dlq_id} names no original subject")
+        raise RetryRefused(f"dead letter {dlq_id} names no original subject; left in the DLQ")
+    if letter.original_subject not in PIPELINE_SUBJECTS:
+        raise RetryRefused(
+            f"dead letter {dlq_id} names {letter.original_subject!r}, which is not one of the "
+            "pipeline's event subjects; not re-published, left in the DLQ "
+            "(inspect it with `showcasectl dlq show`, remove it with `dlq drop`)"
+        )
     headers = {MSG_ID_HEADER: f"dlq-retry:{dlq_id}:{new_id()}"}
     ack = await js.publish(letter.original_subject, letter.msg.data, headers=headers)
     await js.delete_msg(subjects.DEAD_LETTER_STREAM, dlq_id)

@@ -5,11 +5,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 
-import nats
 from nats.aio.client import Client
+from nats.js.client import JetStreamContext
 
 log = logging.getLogger(__name__)
+
+# Futures completed at each client's next reconnect (only for clients made by `connect`).
+_reconnect_waiters: weakref.WeakKeyDictionary[Client, set[asyncio.Future[None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client(js: JetStreamContext | Client) -> Client:
+    return js if isinstance(js, Client) else js._nc  # nats-py keeps the client private
+
+
+def reconnects(js: JetStreamContext | Client) -> int:
+    """How many times the client has reconnected so far."""
+    return int(_client(js).stats["reconnects"])
+
+
+def next_reconnect(js: JetStreamContext | Client) -> asyncio.Future[None] | None:
+    """A future completed when the client next reconnects; None for a client that `connect`
+    did not make (it cannot tell). Cancel it when no longer needed."""
+    waiters = _reconnect_waiters.get(_client(js))
+    if waiters is None:
+        return None
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiters.add(future)
+    future.add_done_callback(waiters.discard)
+    return future
+
+
+def _wake(nc: Client) -> None:
+    for future in list(_reconnect_waiters.get(nc, ())):
+        if not future.done():
+            future.set_result(None)
 
 
 def server_urls(url: str) -> list[str]:
@@ -23,17 +56,20 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
     `url` is one server or a comma-separated list of a cluster's servers: the client connects
     to any of them and, when it loses one, reconnects to another.
     """
+    nc = Client()
+    _reconnect_waiters[nc] = set()
 
     async def on_disconnect() -> None:
         log.warning("disconnected from NATS at %s", url)
 
     async def on_reconnect() -> None:
         log.info("reconnected to NATS at %s", url)
+        _wake(nc)
 
     async def on_error(exc: Exception) -> None:
         log.warning("NATS at %s: %s", url, exc)
 
-    return await nats.connect(
+    await nc.connect(
         servers=server_urls(url),
         name=name,
         connect_timeout=connect_timeout_s,
@@ -44,6 +80,7 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
         reconnected_cb=on_reconnect,
         error_cb=on_error,
     )
+    return nc
 
 
 async def connect_until_up(url: str, name: str, stop: asyncio.Event | None = None) -> Client | None:

@@ -9,7 +9,19 @@
 - `stop` (set on SIGTERM/SIGINT) ends the loop after the message in hand is settled.
 
 In batch mode the handler receives every message of one fetch at once (the syncer covers them all
-with one snapshot) and they are settled together.
+with one snapshot) and they are settled together. A batch that fails for good (a
+`PermanentError`, or a failure on the last allowed delivery) is not dead-lettered whole: each of
+its messages is handed to the batch handler again, alone, and settled on its own, so only the
+bad one reaches the dead letters and its neighbours are processed. (The handler need not say which
+message was bad; re-running it per message finds out, and a failure is rare enough that the extra
+calls cost nothing.) Bad data is mostly caught earlier still: an event that does not validate
+(`showcase_common.events`: unsafe request ids, out-of-range numbers) is dead-lettered alone by
+`_decode`, before any handler runs.
+
+After every reconnect to NATS the loop pulls on a fresh subscription (a new inbox): a restarted
+server has forgotten the pull requests of the old one, and their late or stray replies must not be
+paired with a new fetch. A fetch that is waiting when the connection is re-established is
+abandoned at once rather than left to run out its timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
 from showcase_common import events
+from showcase_common.bus.connection import next_reconnect, reconnects
 from showcase_common.bus.dead_letters import dead_letter
 from showcase_common.bus.errors import PermanentError, RetryableError
 from showcase_common.bus.streams import ensure_consumer
@@ -107,6 +120,9 @@ class Consumer:
         self._batch_handler = batch_handler
         self.options = options or ConsumerOptions()
         self._timer = HANDLER_SECONDS.labels(durable)
+        self.inbox: str | None = None
+        """The inbox prefix of the current pull subscription (a new one after each reconnect)."""
+        self._subscribed_at = -1  # the client's reconnect count when the subscription was made
 
     async def declare(self) -> None:
         await ensure_consumer(
@@ -123,10 +139,12 @@ class Consumer:
         sub = await self._subscribe()
         log.info("consuming %s as %s", self._subjects, self._durable)
         while not stop.is_set():
+            if reconnects(self._js) != self._subscribed_at:
+                log.info("reconnected to NATS; %s pulls on a fresh subscription", self._durable)
+                sub = await self._resubscribe(sub, stop)
+                continue
             try:
-                msgs = await sub.fetch(
-                    self.options.batch_size, timeout=self.options.fetch_timeout_s
-                )
+                msgs = await self._fetch(sub)
             except TimeoutError:
                 continue
             except Exception as exc:  # the subscription may be dead after a server restart
@@ -149,7 +167,7 @@ class Consumer:
         heartbeat = asyncio.create_task(self._heartbeat(unsettled))
         try:
             if self._batch_handler is not None:
-                await self._settle(deliveries, self._batch_handler(deliveries))
+                await self._process_batch(deliveries, unsettled)
             else:
                 assert self._handler is not None
                 for delivery in deliveries:
@@ -157,6 +175,42 @@ class Consumer:
                     unsettled.remove(delivery)
         finally:
             heartbeat.cancel()
+
+    async def _process_batch(self, deliveries: list[Delivery], unsettled: list[Delivery]) -> None:
+        assert self._batch_handler is not None
+        split = len(deliveries) > 1
+        if await self._settle(deliveries, self._batch_handler(deliveries), split=split):
+            return
+        log.warning("batch of %s failed for good; handling each alone", _describe(deliveries))
+        for delivery in deliveries:
+            await self._settle([delivery], self._batch_handler([delivery]))
+            unsettled.remove(delivery)
+
+    async def _fetch(self, sub) -> list[Msg]:  # type: ignore[no-untyped-def]
+        """One fetch, abandoned (TimeoutError) if the client reconnects while it waits."""
+        reconnected = next_reconnect(self._js)  # registered first: no reconnect slips between
+        if reconnects(self._js) != self._subscribed_at:
+            if reconnected is not None:
+                reconnected.cancel()
+            raise TimeoutError("reconnected since subscribing")
+        fetch = asyncio.ensure_future(
+            sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_s)
+        )
+        if reconnected is None:  # a client not made by `connect`: the count is checked each time
+            return await fetch  # type: ignore[no-any-return]
+        try:
+            await asyncio.wait({fetch, reconnected}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: take the fetch down with us
+            fetch.cancel()
+            raise
+        finally:
+            reconnected.cancel()
+        if fetch.done():
+            return fetch.result()  # type: ignore[no-any-return]
+        fetch.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await fetch
+        raise TimeoutError("reconnected while fetching")
 
     async def _decode(self, msg: Msg) -> Delivery | None:
         try:
@@ -168,15 +222,23 @@ class Consumer:
             EVENTS_HANDLED.labels(self._durable, msg.subject, "dead_lettered").inc()
             return None
 
-    async def _settle(self, deliveries: list[Delivery], work: Awaitable[None]) -> None:
+    async def _settle(
+        self, deliveries: list[Delivery], work: Awaitable[None], *, split: bool = False
+    ) -> bool:
+        """Run `work` and settle `deliveries` by its outcome. With `split`, a failure for good
+        leaves them unsettled and answers False (the caller retries each alone)."""
         with request_context(deliveries[0].request_id), self._timer.time():
             try:
                 await work
             except PermanentError as exc:
+                if split:
+                    return False
                 log.error("permanent failure of %s: %s", _describe(deliveries), exc)
                 await self._give_up(deliveries, f"permanent: {exc}")
             except Exception as exc:
                 if max(d.attempt for d in deliveries) >= self.options.max_deliver:
+                    if split:
+                        return False
                     log.error("last delivery of %s failed: %s", _describe(deliveries), exc)
                     await self._give_up(deliveries, f"{type(exc).__name__}: {exc}")
                 else:
@@ -184,6 +246,7 @@ class Consumer:
             else:
                 await _each(deliveries, lambda d: d.msg.ack_sync())
                 self._count(deliveries, "acked")
+        return True
 
     def _count(self, deliveries: Sequence[Delivery], outcome: str) -> None:
         for delivery in deliveries:
@@ -217,7 +280,13 @@ class Consumer:
             await _each(list(deliveries), lambda d: d.in_progress())
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
-        return await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stream)
+        count = reconnects(self._js)
+        inbox = self._js._nc.new_inbox()  # a fresh inbox: no reply to an older pull lands here
+        sub = await self._js.pull_subscribe_bind(
+            durable=self._durable, stream=self._stream, inbox_prefix=f"{inbox}.".encode()
+        )
+        self.inbox, self._subscribed_at = inbox, count
+        return sub
 
     async def _resubscribe(self, old, stop: asyncio.Event):  # type: ignore[no-untyped-def]
         with contextlib.suppress(Exception):

@@ -2,11 +2,13 @@
  * The progress page: follows one request from the form to its live page.
  *
  * Reads the element #progress (data-request-id, data-progress-url, data-status-url,
- * data-redirect-url). Live updates come over the gateway's WebSocket; when the socket drops it
- * reconnects with a capped, jittered backoff; when it cannot open at all (blocked by a proxy, a
- * refused token) the page polls the status URL, which answers the same JSON. One second after
+ * data-redirect-url, data-allowed-origins). Live updates come over the gateway's WebSocket; when
+ * the socket drops it reconnects with a capped, jittered backoff; when it cannot open at all
+ * (blocked by a proxy, a refused token) the page polls the status URL, which answers the same JSON. One second after
  * completion it goes to the new showcase's page; on failure it shows what failed and a Retry
- * button. Vanilla JS, no build step.
+ * button. It navigates to (or posts to) a URL only when it is http(s) on this page's origin or
+ * one of data-allowed-origins (space-separated): a `javascript:` or `data:` URL, or another
+ * site, is never followed, whatever a message says. Vanilla JS, no build step.
  */
 (function () {
   "use strict";
@@ -18,12 +20,28 @@
   var FAILED_OPENS_BEFORE_POLLING = 2;
   var CLOSE_UNAUTHORIZED = 4401;
 
+  /* `url` resolved, when it is http(s) on one of `origins`; otherwise null. */
+  function allowedUrl(url, origins) {
+    if (typeof url !== "string" || url === "") return null;
+    var parsed;
+    try {
+      parsed = new URL(url, window.location.href);
+    } catch (error) {
+      return null;
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return null;
+    if (parsed.username || parsed.password) return null;
+    return origins.indexOf(parsed.origin) === -1 ? null : parsed.href;
+  }
+
   function ProgressPage(root) {
     this.root = root;
     this.requestId = root.dataset.requestId;
     this.progressUrl = root.dataset.progressUrl;
     this.statusUrl = root.dataset.statusUrl;
     this.redirectUrl = root.dataset.redirectUrl;
+    this.origins = (root.dataset.allowedOrigins || "").split(/\s+/).filter(Boolean);
+    this.origins.push(window.location.origin);
     this.bar = root.querySelector("[role=progressbar]");
     this.fill = root.querySelector(".progress-fill");
     this.message = root.querySelector("[aria-live]");
@@ -72,7 +90,13 @@
     } else {
       this.failure.hidden = true;
     }
-    if (state.status === "completed") this.complete(state.redirect_url || this.redirectUrl);
+    if (state.status === "completed") {
+      this.complete(this.allowed(state.redirect_url) || this.allowed(this.redirectUrl));
+    }
+  };
+
+  ProgressPage.prototype.allowed = function (url) {
+    return allowedUrl(url, this.origins);
   };
 
   ProgressPage.prototype.renderEta = function (state) {
@@ -90,6 +114,10 @@
     if (this.finished) return;
     this.finished = true;
     this.stopAll();
+    if (!url) {
+      this.root.dataset.redirect = "refused"; // nowhere safe to go: the page stays, saying so
+      return;
+    }
     window.setTimeout(function () {
       window.location.assign(url);
     }, REDIRECT_DELAY_MS);
@@ -136,7 +164,7 @@
     });
     list.hidden = list.children.length === 0;
     var button = this.failure.querySelector("button");
-    button.hidden = !state.retry_url;
+    button.hidden = !this.allowed(state.retry_url);
     button.disabled = false;
     this.failure.hidden = false;
     this.stopPolling(); // nothing changes until someone retries
@@ -146,11 +174,12 @@
     var self = this;
     var button = this.failure.querySelector("button");
     var problem = this.failure.querySelector(".progress-retry-error");
-    if (!this.failedState || !this.failedState.retry_url) return;
+    var retryUrl = this.failedState && this.allowed(this.failedState.retry_url);
+    if (!retryUrl) return;
     button.disabled = true;
     problem.hidden = true;
     // Same origin: the browser adds the HTTP Basic credentials it already holds for intake.
-    fetch(this.failedState.retry_url, {
+    fetch(retryUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: { Accept: "application/json" },
@@ -289,6 +318,8 @@
       socket.close();
     }
   };
+
+  window.ShowcaseProgress = { allowedUrl: allowedUrl }; // for tests and the console
 
   function init() {
     var root = document.getElementById("progress");

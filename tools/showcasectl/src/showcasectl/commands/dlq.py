@@ -10,8 +10,9 @@ from rich.table import Table
 
 from showcasectl import output
 from showcasectl.bus import open_bus
-from showcasectl.commands.common import OK, Json, NatsUrl, run, settings
-from showcasectl.dlq import DeadLetter, drop, list_dead_letters, retry, show
+from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
+from showcasectl.dlq import DeadLetter, RetryRefused, drop, list_dead_letters, retry, show
+from showcasectl.output import note
 
 EXAMPLES = """
 Examples:
@@ -73,7 +74,11 @@ def retry_(dlq_id: DlqId, json_out: Json = False, nats_url: NatsUrl = None) -> N
 
     async def work() -> int:
         async with open_bus(settings(nats_url).nats_url) as js:
-            letter, seq = await retry(js, dlq_id)
+            try:
+                letter, seq = await retry(js, dlq_id)
+            except RetryRefused as exc:
+                note(f"[red]refused:[/red] {exc}")
+                return PROBLEM
         if json_out:
             output.emit_json({**letter.as_json(), "action": "retried", "new_seq": seq})
         else:

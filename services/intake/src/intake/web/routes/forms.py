@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.index.models import Location, User
+from showcase_common.urls import origin_of
 
 from intake import access, metrics
 from intake.db import Database
@@ -99,5 +100,7 @@ async def create_showcase(
         "progress_url": progress_link(container, user.userid or "", request_id).ws_url,
         "status_url": status_url(http, request_id),
         "redirect_url": container.service.redirect_url_of(created),
+        # where the page may send the browser (besides intake itself): the fleet's pages
+        "allowed_origins": origin_of(container.settings.public_fleet_url),
     }
     return container.templates.TemplateResponse(http, "progress.html", context)
