@@ -34,6 +34,7 @@ def index_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INDEX_DB_PATH", str(path))
     monkeypatch.setenv("SHOWCASES_YML_PATH", str(tmp_path / "index" / "showcases.yml"))
     monkeypatch.setenv("LOG_JSON", "false")
+    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")  # the local run's secrets
     return path
 
 

@@ -25,6 +25,11 @@ def _index(*extra: Showcase) -> IndexData:
     return IndexData(locations, showcases, users, regions=[])
 
 
+@pytest.fixture(autouse=True)
+def _dev_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
+
+
 def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_RAILS_DB_DIR", "/data/db")
     monkeypatch.setenv("AGENT_POST_APPLY_COMMANDS", '["bin/config-update", ["bin/prerender"]]')
