@@ -5,36 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html as html_lib
-import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 from showcase_common import subjects
-from websockets.asyncio.client import connect
 
 from tests.support.metrics import parse_samples, sample
+from tests.support.progress import progress_until_final
 from tests.support.stack import STUDIO, LocalStack
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-
-FINAL = {"completed", "failed"}
-
-
-async def _progress_until_final(ws_url: str, request_id: str) -> list[dict[str, Any]]:
-    """Every message the gateway sends for `request_id`, up to and including the final one."""
-    seen: list[dict[str, Any]] = []
-    async with connect(ws_url, open_timeout=10) as ws:
-        async for raw in ws:
-            message = json.loads(raw)
-            if message.get("request_id") != request_id:
-                continue
-            seen.append(message)
-            if message["status"] in FINAL:
-                return seen
-    raise AssertionError(f"the WebSocket closed before the request finished: {seen}")
 
 
 def _submit(stack: LocalStack, name: str) -> dict[str, Any]:
@@ -55,7 +38,7 @@ async def test_a_studio_request_reaches_every_machine_and_the_browser(
     assert request_id
 
     async with asyncio.timeout(120):  # a safety net against a hang, not a speed assertion
-        messages = await _progress_until_final(created["progress"]["ws_url"], request_id)
+        messages = await progress_until_final(created["progress"]["ws_url"], request_id)
 
     final = messages[-1]
     assert final["status"] == "completed", final
