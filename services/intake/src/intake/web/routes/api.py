@@ -12,6 +12,7 @@ from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyM
 from intake.showcases import Draft, Invalid
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.errors import field_errors
+from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
 from intake.web.presenters import created_answer
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -24,7 +25,17 @@ IdempotencyKeyHeader = Annotated[
     "/showcases",
     status_code=201,
     response_model=ShowcaseCreatedOut,
-    responses={403: {}, 413: {}, 422: {}},
+    responses={
+        403: {"description": "the user may not request showcases for this location"},
+        404: {"description": "`location_id` names no location (per-field error list)"},
+        409: {"description": "`name` or `key` is taken in this location and year (per field)"},
+        **BODY_ERRORS,
+        422: {
+            "description": "invalid input, a per-field error list: the schema's constraints, "
+            + CROSS_FIELD_RULES
+            + " Also an Idempotency-Key already used with another body."
+        },
+    },
 )
 async def create_showcase(
     body: ShowcaseIn,
@@ -50,7 +61,7 @@ async def create_showcase(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
-        return field_errors(exc.errors)
+        return field_errors(exc.errors, status=exc.status)
     except Forbidden:
         return JSONResponse({"detail": "you may only request showcases for your own studio"}, 403)
     except IdempotencyMismatch:
