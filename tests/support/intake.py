@@ -17,6 +17,7 @@ from devstack.ports import free_port
 from tests.support.waiting import wait_until
 
 SECRET = "test-progress-token-secret-test-progress"
+SESSION_SECRET = "test-intake-session-secret-test-session"
 
 
 class IntakeProcess:
@@ -33,6 +34,7 @@ class IntakeProcess:
                 "NATS_URL": nats_url,
                 "INTAKE_PORT": str(self.port),
                 "PROGRESS_TOKEN_SECRET": SECRET,
+                "INTAKE_SESSION_SECRET": SESSION_SECRET,  # services refuse to start without
                 "SMTP_HOST": "",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONUNBUFFERED": "1",

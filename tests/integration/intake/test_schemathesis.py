@@ -27,7 +27,7 @@ def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One intake for the whole module (each operation is a test): its own NATS and index."""
     data = tmp_path_factory.mktemp("fuzzed-intake")
     nats = NatsServer(data / "nats")
-    intake = IntakeProcess(Path(data / "intake"), nats.start(), env={"SHOWCASE_DEV_MODE": "1"})
+    intake = IntakeProcess(Path(data / "intake"), nats.start())
     try:
         yield intake.start().url
     finally:
