@@ -230,8 +230,8 @@ async def test_an_unknown_location_is_a_404_naming_the_field(
 async def test_a_whole_number_written_as_a_float_is_a_number(client: httpx.AsyncClient) -> None:
     """JSON Schema calls 1.0 an integer; 1.5 and "1" stay refused."""
     assert (await _post(client, {"name": "Float", "location_id": 1.0})).status_code == 201
-    for location_id in (1.5, "1"):
-        response = await _post(client, {"name": "Float", "location_id": location_id})
+    for wrong in (1.5, "1"):
+        response = await _post(client, {"name": "Float", "location_id": wrong})
         assert response.status_code == 422
 
 
