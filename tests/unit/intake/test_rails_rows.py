@@ -153,7 +153,7 @@ async def test_name_and_key_are_unique_against_the_rails_rows_too(
         client, {"name": "Old gala", "key": "gala", "location_id": 1, "year": 2027}
     )
 
-    assert taken_key.status_code == 409 and taken_name.status_code == 409
+    assert taken_key.status_code == 422 and taken_name.status_code == 422
     assert next_year.status_code == 201
 
 

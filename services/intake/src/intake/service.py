@@ -241,10 +241,8 @@ def _refusal_reason(refusal: Exception) -> str:
         return "not_owner"
     if isinstance(refusal, IdempotencyMismatch):
         return "idempotency_conflict"
-    if isinstance(refusal, Invalid) and refusal.status == 404:
-        return "unknown_location"
-    if isinstance(refusal, Invalid) and refusal.status == 409:
-        return "taken"
+    if isinstance(refusal, Invalid):
+        return refusal.reason
     return "invalid"
 
 

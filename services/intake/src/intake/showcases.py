@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal
 
 from showcase_common.index import Location, Showcase, is_lone_showcase, page_path
 from sqlalchemy import func
@@ -57,12 +58,14 @@ class ValidShowcase:
 
 @dataclass
 class Invalid(Exception):
-    """The input is refused, with a message per field. `status` says why: 422 the input itself
-    is wrong (a field, or how fields go together), 404 it names no known location, 409 the name
-    or key is already taken. Input wrong in several ways is a 422 naming every field."""
+    """The input is refused (422, as the contract says), with a message per field. `reason`
+    says why: `invalid` the input itself is wrong (a field, or how fields go together);
+    `unknown_location` or `taken` (the name or key is used in that location and year) are
+    business refusals of well-formed input, named so in the answer (each error's `type`).
+    Input wrong in several ways is `invalid`, naming every field."""
 
     errors: dict[str, str] = field(default_factory=dict)
-    status: int = 422
+    reason: Literal["invalid", "unknown_location", "taken"] = "invalid"
 
 
 def blank_or(schema: dict[str, object]) -> dict[str, object]:
@@ -212,9 +215,9 @@ def validate(session: Session, draft: Draft, today: dt.date) -> ValidShowcase:
     if errors:
         raise Invalid(errors | unknown | taken)
     if unknown:
-        raise Invalid(unknown, 404)
+        raise Invalid(unknown, "unknown_location")
     if taken:
-        raise Invalid(taken, 409)
+        raise Invalid(taken, "taken")
     assert location is not None
     return ValidShowcase(location, name, key, year, start, end, return_to)
 

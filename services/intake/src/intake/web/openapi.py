@@ -3,8 +3,9 @@ authenticated route can give, the HTML form's body, and integer bounds as pydant
 
 An outside fuzzer (tests/integration/intake/test_schemathesis.py) holds the service to this
 document: every status it answers is listed here, and every request the schemas allow is
-accepted or refused with a documented business status (403, 404, 409), never a 422, except
-for the few rules JSON Schema cannot state (`CROSS_FIELD_RULES`).
+accepted, or refused as a business refusal (403; a 422 whose errors are typed
+`unknown_location` or `taken`, the contract's status for them), never as invalid, except for
+the few rules JSON Schema cannot state (`CROSS_FIELD_RULES`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ from intake.web.errors import field_errors
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
 from intake.web.presenters import created_answer
 
+_ERROR_TYPE = {"invalid": "value_error", "unknown_location": "unknown_location", "taken": "taken"}
+"""Each refusal's error `type` in the 422's per-field list."""
+
 router = APIRouter(prefix="/api", tags=["api"])
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
@@ -27,12 +30,13 @@ IdempotencyKeyHeader = Annotated[
     response_model=ShowcaseCreatedOut,
     responses={
         403: {"description": "the user may not request showcases for this location"},
-        404: {"description": "`location_id` names no location (per-field error list)"},
-        409: {"description": "`name` or `key` is taken in this location and year (per field)"},
         **BODY_ERRORS,
         422: {
             "description": "invalid input, a per-field error list: the schema's constraints, "
             + CROSS_FIELD_RULES
+            + " Business refusals of well-formed input are 422s too, named by each error's"
+            " `type`: `unknown_location` (`location_id` names no location), `taken` (`name` or"
+            " `key` is used in this location and year)."
             + " Also an Idempotency-Key already used with another body."
         },
     },
@@ -61,7 +65,7 @@ async def create_showcase(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
-        return field_errors(exc.errors, status=exc.status)
+        return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
     except Forbidden:
         return JSONResponse({"detail": "you may only request showcases for your own studio"}, 403)
     except IdempotencyMismatch:

@@ -40,8 +40,10 @@ async def _form(
     values: dict[str, str],
     errors: dict[str, str],
     code: int = 200,
+    refusal: str = "invalid",
 ) -> HTMLResponse:
     context: dict[str, Any] = {
+        "refusal": refusal,
         "user": user,
         "locations": await container.db.read(_locations, container.db, user),
         "values": values,
@@ -68,10 +70,12 @@ async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser
         200: {"description": "a studio's request: its progress page"},
         303: {"description": "an admin's showcase: to the location's events page (or return_to)"},
         403: {"description": "a bad CSRF token, or a location the user may not request for"},
-        404: {"description": "the form again: `location_id` names no location"},
-        409: {"description": "the form again: `name` or `key` is taken in that location and year"},
         **BODY_ERRORS,
-        422: {"description": "the form again, a message per field. " + CROSS_FIELD_RULES},
+        422: {
+            "description": "the form again, a message per field (also when `location_id` names"
+            " no location, or `name`/`key` is taken in that location and year). "
+            + CROSS_FIELD_RULES
+        },
     },
 )
 async def create_showcase(
@@ -88,7 +92,7 @@ async def create_showcase(
     try:
         created = await container.db.write(container.service.create_showcase, user, draft)
     except Invalid as exc:
-        return await _form(http, container, user, values, exc.errors, exc.status)
+        return await _form(http, container, user, values, exc.errors, 422, exc.reason)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form
