@@ -97,6 +97,11 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def s3_settings(s3_endpoint: str) -> S3Settings:
     """Settings naming a fresh, existing bucket on the session's S3 endpoint."""
+    return fresh_bucket(s3_endpoint)
+
+
+def fresh_bucket(s3_endpoint: str) -> S3Settings:
+    """Settings naming a new, existing bucket on `s3_endpoint`."""
     settings = S3Settings(
         s3_endpoint_url=s3_endpoint,
         s3_bucket=f"test-{uuid.uuid4().hex[:12]}",

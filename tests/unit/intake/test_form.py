@@ -65,7 +65,8 @@ async def test_admin_is_redirected_with_the_notice_and_one_email(
     assert mailer.sent == []  # not from the request: the mail relay sends it
     assert await container.mail_relay.drain() == 1
     again = await _submit(client, {"name": "Winter Ball", "location_id": "2"}, ADMIN)
-    assert again.status_code == 422  # a repeated post saves nothing, so mails nothing
+    assert again.status_code == 422  # a repeated post saves nothing (name taken), mails nothing
+    assert 'data-refusal="taken"' in again.text
     assert await container.mail_relay.drain() == 0
     assert len(mailer.sent) == 1
 

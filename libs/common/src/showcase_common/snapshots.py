@@ -52,6 +52,10 @@ class ChecksumMismatch(SnapshotStoreError):
     """A downloaded snapshot does not match the checksum it was published with."""
 
 
+class SnapshotMissing(SnapshotStoreError):
+    """The store answered, and it holds no object under the snapshot's key."""
+
+
 class PointerConflict(SnapshotStoreError):
     """Another writer moved the pointer between our read and our write."""
 
@@ -267,8 +271,18 @@ class SnapshotStore:
                 )
 
     def download(self, snapshot: Snapshot, dest: Path) -> None:
-        """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs."""
-        self._call(self._s3.download_file, self.bucket, snapshot.object_key, str(dest))
+        """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs,
+        `SnapshotMissing` if the store has no such object (any other failure: the base error)."""
+        try:
+            self._s3.download_file(self.bucket, snapshot.object_key, str(dest))
+        except ClientError as exc:
+            dest.unlink(missing_ok=True)
+            if _code(exc) in _MISSING_CODES:
+                raise SnapshotMissing(f"no object {snapshot.object_key} in the store") from exc
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            dest.unlink(missing_ok=True)
+            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
         actual = sha256_file(dest)
         if actual != snapshot.sha256:
             dest.unlink(missing_ok=True)

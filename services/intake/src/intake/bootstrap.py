@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.openapi import exact_openapi
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics
@@ -27,6 +28,7 @@ from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
+from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
@@ -154,6 +156,7 @@ def create_app(
     _count_invalid_bodies(app)
     app.add_exception_handler(Saturated, _busy)
     app.include_router(api_router)
+    exact_openapi(app, (ShowcaseIn,))
     metrics.mount(app, settings.metrics_bearer)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"

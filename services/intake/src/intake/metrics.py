@@ -26,7 +26,8 @@ SHOWCASES_CREATED = Counter(
 REFUSALS = Counter(
     "intake_refusals_total",
     "Requests refused, by reason: unauthenticated/bad_credentials (401), csrf/not_owner (403), "
-    "too_large (413), invalid/idempotency_conflict (422), busy (503: the database queue is full), "
+    "too_large (413), invalid/unknown_location/taken/idempotency_conflict (422), "
+    "busy (503: the database queue is full), "
     "throttled (429: too many failed logins for the login or from the address).",
     ["reason"],
 )

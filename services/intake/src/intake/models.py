@@ -15,12 +15,30 @@ import datetime as dt
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+)
 from showcase_common.index.models import Showcase, User
 from sqlalchemy import Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
-from intake.showcases import KEY_MAX, NAME_MAX, RETURN_TO_MAX, YEAR_MAX, YEAR_MIN
+from intake.showcases import (
+    KEY_MAX,
+    KEY_SCHEMA_PATTERN,
+    NAME_MAX,
+    NAME_SCHEMA_PATTERN,
+    RETURN_TO_MAX,
+    RETURN_TO_SCHEMA_PATTERN,
+    YEAR_MAX,
+    YEAR_MIN,
+    blank_or,
+)
 
 
 def utcnow() -> dt.datetime:
@@ -107,35 +125,56 @@ MAX_ID = 2**63 - 1
 """SQLite's largest integer: an id beyond it can name no row (and overflowed in the query)."""
 
 Name = Annotated[
-    StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
+    StrictStr,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=NAME_MAX, pattern=NAME_SCHEMA_PATTERN
+    ),
 ]
 Key = Annotated[
     StrictStr,
-    StringConstraints(strip_whitespace=True, max_length=KEY_MAX, pattern=r"^(?:[a-z0-9-]+)?$"),
+    StringConstraints(strip_whitespace=True, max_length=KEY_MAX, pattern=KEY_SCHEMA_PATTERN),
 ]
-"""Blank: derived from the name. The finer rule (single dashes between) is `showcases._key`."""
+"""Blank: derived from the name."""
 Date = Annotated[
     StrictStr,
     StringConstraints(strip_whitespace=True, pattern=r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2})?$"),
+    # The schema says "a calendar date" (2026-02-30 is refused by `showcases._date`).
+    WithJsonSchema(blank_or({"type": "string", "format": "date"})),
 ]
 """YYYY-MM-DD, or blank."""
+ReturnTo = Annotated[
+    StrictStr,
+    StringConstraints(max_length=RETURN_TO_MAX),
+    # `showcases.safe_return_to` decides; the schema states all of it but the printable rule.
+    WithJsonSchema(
+        {"type": "string", "maxLength": RETURN_TO_MAX, "pattern": RETURN_TO_SCHEMA_PATTERN}
+    ),
+]
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 2.0 as an integer (a client may send one); 2.5, "2", true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class ShowcaseIn(BaseModel):
     """The JSON body of POST /api/showcases: the form's fields, strictly typed and bounded.
 
     The bounds are the rules' own (`showcases.py`), so a number or string out of range is a 422
-    naming the field before any query runs, and the OpenAPI schema states them."""
+    naming the field before any query runs, and the OpenAPI schema states them (the rules it
+    cannot state: `web.openapi.CROSS_FIELD_RULES`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    location_id: Annotated[StrictInt, Interval(ge=1, le=MAX_ID)]
+    location_id: Annotated[StrictInt, Interval(ge=1, le=MAX_ID), BeforeValidator(_integral)]
     key: Key | None = None
-    year: Annotated[StrictInt, Interval(ge=YEAR_MIN, le=YEAR_MAX)] | None = None
+    year: (
+        Annotated[StrictInt, Interval(ge=YEAR_MIN, le=YEAR_MAX), BeforeValidator(_integral)] | None
+    ) = None
     start_date: Date | None = None
     end_date: Date | None = None
-    return_to: Annotated[StrictStr, StringConstraints(max_length=RETURN_TO_MAX)] | None = None
+    return_to: ReturnTo | None = None
 
 
 class ShowcasePublic(BaseModel):

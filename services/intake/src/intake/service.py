@@ -112,7 +112,9 @@ class IntakeService:
             # Another process won a race (same key or same name/key): answer as if we came second.
             if idempotency is not None and (answer := self._replay(user, idempotency)):
                 return answer
-            raise Invalid({"name": "conflicts with a showcase saved at the same moment"}) from None
+            raise Invalid(
+                {"name": "conflicts with a showcase saved at the same moment"}, 409
+            ) from None
 
     def _create(
         self, user: User, draft: Draft, idempotency: Idempotency | None
@@ -239,6 +241,8 @@ def _refusal_reason(refusal: Exception) -> str:
         return "not_owner"
     if isinstance(refusal, IdempotencyMismatch):
         return "idempotency_conflict"
+    if isinstance(refusal, Invalid):
+        return refusal.reason
     return "invalid"
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal
 
 from showcase_common.index import Location, Showcase, is_lone_showcase, page_path
 from sqlalchemy import func
@@ -22,6 +23,12 @@ KEY_MAX = 64
 RETURN_TO_MAX = 500
 YEAR_MIN, YEAR_MAX = 2000, 2100
 KEY_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# The same rules as JSON Schema patterns, for the OpenAPI document (blank allowed: optional).
+KEY_SCHEMA_PATTERN = r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$"
+NAME_SCHEMA_PATTERN = r"\S"
+"""Not blank (the length bound is on the stripped name)."""
+RETURN_TO_SCHEMA_PATTERN = r"^(?:/(?:[^/\\][^\\]*)?)?$"
+"""`safe_return_to` but for its printable-characters rule; blank allowed."""
 FIELDS = ("name", "location_id", "key", "year", "start_date", "end_date", "return_to")
 
 
@@ -51,7 +58,19 @@ class ValidShowcase:
 
 @dataclass
 class Invalid(Exception):
+    """The input is refused (422, as the contract says), with a message per field. `reason`
+    says why: `invalid` the input itself is wrong (a field, or how fields go together);
+    `unknown_location` or `taken` (the name or key is used in that location and year) are
+    business refusals of well-formed input, named so in the answer (each error's `type`).
+    Input wrong in several ways is `invalid`, naming every field."""
+
     errors: dict[str, str] = field(default_factory=dict)
+    reason: Literal["invalid", "unknown_location", "taken"] = "invalid"
+
+
+def blank_or(schema: dict[str, object]) -> dict[str, object]:
+    """A JSON schema for a string field that may also be blank (the form sends "")."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
 
 
 def derive_key(name: str) -> str:
@@ -149,7 +168,9 @@ def _year(draft: Draft, start: dt.date | None, today: dt.date, errors: dict[str,
     return year
 
 
-def _location(session: Session, draft: Draft, errors: dict[str, str]) -> Location | None:
+def _location(
+    session: Session, draft: Draft, errors: dict[str, str], unknown: dict[str, str]
+) -> Location | None:
     if _blank(draft.location_id):
         errors["location_id"] = "can't be blank"
         return None
@@ -160,7 +181,7 @@ def _location(session: Session, draft: Draft, errors: dict[str, str]) -> Locatio
         return None
     location = session.get(Location, location_id) if 0 < location_id <= 2**62 else None
     if location is None:
-        errors["location_id"] = "is not a known location"
+        unknown["location_id"] = "is not a known location"
     return location
 
 
@@ -183,14 +204,21 @@ def validate(session: Session, draft: Draft, today: dt.date) -> ValidShowcase:
     key = _key(draft, name, errors)
     start, end = _dates(draft, errors)
     year = _year(draft, start, today, errors)
-    location = _location(session, draft, errors)
+    unknown: dict[str, str] = {}
+    location = _location(session, draft, errors, unknown)
     return_to = None if _blank(draft.return_to) else (draft.return_to or "").strip()
     if return_to is not None and not safe_return_to(return_to):
         errors["return_to"] = "must be a path on this site"
+    taken: dict[str, str] = {}
     if location is not None and not {"name", "key", "year"} & errors.keys():
-        errors.update(_unique(session, location, year, name, key))
-    if errors or location is None:
-        raise Invalid(errors)
+        taken = _unique(session, location, year, name, key)
+    if errors:
+        raise Invalid(errors | unknown | taken)
+    if unknown:
+        raise Invalid(unknown, "unknown_location")
+    if taken:
+        raise Invalid(taken, "taken")
+    assert location is not None
     return ValidShowcase(location, name, key, year, start, end, return_to)
 
 

@@ -7,8 +7,9 @@ import logging
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Security
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import HTTPBearer
 from showcase_common.events import UpdateConfig
 from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
@@ -17,6 +18,7 @@ from machine_agent import metrics
 from machine_agent.applier import (
     Applier,
     ApplyFailed,
+    SnapshotNotFound,
     StaleGeneration,
     StoreUnavailable,
     UpdateTimedOut,
@@ -29,6 +31,9 @@ from machine_agent.sidecar import SidecarInstaller
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+_BEARER = HTTPBearer(auto_error=False, description="MACHINE_UPDATE_SECRET")
+"""Names the bearer secret in the OpenAPI document; `guard.SecretFirstMiddleware` checks it,
+before the body is read (a dependency would run after)."""
 
 
 def get_settings(request: Request) -> AgentSettings:
@@ -55,16 +60,26 @@ def _error(
     # 401 and 413 are answered by guard.SecretFirstMiddleware and BodyLimitMiddleware, before
     # the body is read; listed here so the schema names every answer.
     responses={
-        401: {"description": "missing or wrong bearer secret"},
+        400: {"description": "the body cannot be parsed (not UTF-8)"},
+        401: {
+            "description": "missing or wrong bearer secret",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
+        404: {"description": "no such snapshot: the store holds no object under object_key"},
         409: {"description": "older than the generation served"},
         413: {"description": "body over a few KiB"},
-        422: {"description": "invalid body, or the snapshot failed its checks"},
-        503: {"description": "the object store is unavailable"},
+        422: {
+            "description": "invalid body, or the snapshot failed its checks (object_key not "
+            "the generation's, checksum, integrity)"
+        },
+        500: {"description": "the update failed on this machine (disk, a command, the page check)"},
+        503: {"description": "the object store is unavailable (or the server is at its limit)"},
         504: {"description": "the update did not finish in time"},
     },
 )
 async def update_config(
     body: UpdateConfig,
+    _bearer: Annotated[object, Security(_BEARER)],
     settings: SettingsDep,
     applier: ApplierDep,
     x_request_id: Annotated[str | None, Header()] = None,
@@ -82,6 +97,10 @@ async def update_config(
             metrics.UPDATES.labels("refused").inc()
             log.warning("refused generation %d: %s", snapshot.generation, exc)
             return _error(422, f"snapshot refused: {exc}", settings, applier.generation)
+        except SnapshotNotFound as exc:
+            metrics.UPDATES.labels("not_found").inc()
+            log.warning("%s", exc)
+            return _error(404, str(exc), settings, applier.generation)
         except StoreUnavailable as exc:
             metrics.UPDATES.labels("store_unavailable").inc()
             log.warning("store unavailable for generation %d: %s", snapshot.generation, exc)

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from showcase_common.events import Snapshot
-from showcase_common.snapshots import ChecksumMismatch, SnapshotStore, SnapshotStoreError
+from showcase_common.snapshots import (
+    ChecksumMismatch,
+    SnapshotMissing,
+    SnapshotStore,
+    SnapshotStoreError,
+)
 
 from machine_agent import metrics
 from machine_agent.files import replace_atomically
@@ -42,6 +47,11 @@ class StaleGeneration(Exception):
     def __init__(self, message: str, current: int | None) -> None:
         super().__init__(message)
         self.current = current
+
+
+class SnapshotNotFound(Exception):
+    """The store answered and holds no object under the snapshot's key (a 4xx: asking again
+    will not make it appear, unlike an outage)."""
 
 
 class StoreUnavailable(Exception):
@@ -239,6 +249,10 @@ class Applier:
             self.store.download(snapshot, dest)  # verifies the sha256
         except ChecksumMismatch as exc:
             raise SnapshotRefused(str(exc)) from exc
+        except SnapshotMissing as exc:
+            raise SnapshotNotFound(
+                f"generation {snapshot.generation} is not in the store ({snapshot.object_key})"
+            ) from exc
         except SnapshotStoreError as exc:
             raise StoreUnavailable(f"cannot download {snapshot.object_key}: {exc}") from exc
 

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
+from showcase_common.events import UpdateConfig
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.openapi import exact_openapi
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.snapshots import SnapshotStore
 
@@ -77,6 +79,7 @@ def create_app(
     app.state.sidecar = installer
     app.state.catchup = catchup
     app.include_router(router)
+    exact_openapi(app, (UpdateConfig,))
     metrics.mount(app, settings.metrics_bearer)
     # Added last, so outermost: the secret first, then the size, then the app reads the body.
     app.add_middleware(

@@ -12,7 +12,13 @@ import logging
 
 from showcase_common.snapshots import SnapshotStoreError
 
-from machine_agent.applier import Applier, ApplyFailed, StaleGeneration, StoreUnavailable
+from machine_agent.applier import (
+    Applier,
+    ApplyFailed,
+    SnapshotNotFound,
+    StaleGeneration,
+    StoreUnavailable,
+)
 from machine_agent.index_data import SnapshotRefused
 
 log = logging.getLogger(__name__)
@@ -32,7 +38,8 @@ class CatchUp:
             try:
                 await self._once()
                 return
-            except (SnapshotStoreError, StoreUnavailable, ApplyFailed) as exc:
+            # SnapshotNotFound too: the pointer named an object not (yet) readable; re-read it.
+            except (SnapshotStoreError, StoreUnavailable, SnapshotNotFound, ApplyFailed) as exc:
                 self.state = f"retrying: {exc}"
                 log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
             with contextlib.suppress(TimeoutError):

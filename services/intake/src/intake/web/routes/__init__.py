@@ -2,13 +2,13 @@
 
 from fastapi import APIRouter
 
+from intake.web.openapi import AUTHENTICATED
 from intake.web.routes import api, forms, health, locations, requests
 
 api_router = APIRouter()
 api_router.include_router(health.router)
-api_router.include_router(forms.router)
-api_router.include_router(locations.router)
-api_router.include_router(api.router)
-api_router.include_router(requests.router)
+# Every route behind HTTP Basic: 401, 429 (throttled logins) and 503 (busy) documented once.
+for _router in (forms.router, locations.router, api.router, requests.router):
+    api_router.include_router(_router, responses=AUTHENTICATED)
 
 __all__ = ["api_router"]

@@ -12,7 +12,11 @@ from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyM
 from intake.showcases import Draft, Invalid
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.errors import field_errors
+from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
 from intake.web.presenters import created_answer
+
+_ERROR_TYPE = {"invalid": "value_error", "unknown_location": "unknown_location", "taken": "taken"}
+"""Each refusal's error `type` in the 422's per-field list."""
 
 router = APIRouter(prefix="/api", tags=["api"])
 IdempotencyKeyHeader = Annotated[
@@ -24,7 +28,18 @@ IdempotencyKeyHeader = Annotated[
     "/showcases",
     status_code=201,
     response_model=ShowcaseCreatedOut,
-    responses={403: {}, 413: {}, 422: {}},
+    responses={
+        403: {"description": "the user may not request showcases for this location"},
+        **BODY_ERRORS,
+        422: {
+            "description": "invalid input, a per-field error list: the schema's constraints, "
+            + CROSS_FIELD_RULES
+            + " Business refusals of well-formed input are 422s too, named by each error's"
+            " `type`: `unknown_location` (`location_id` names no location), `taken` (`name` or"
+            " `key` is used in this location and year)."
+            + " Also an Idempotency-Key already used with another body."
+        },
+    },
 )
 async def create_showcase(
     body: ShowcaseIn,
@@ -50,7 +65,7 @@ async def create_showcase(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
-        return field_errors(exc.errors)
+        return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
     except Forbidden:
         return JSONResponse({"detail": "you may only request showcases for your own studio"}, 403)
     except IdempotencyMismatch:

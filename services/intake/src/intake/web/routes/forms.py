@@ -15,6 +15,7 @@ from intake.service import Answer, Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY
 from intake.web.presenters import (
     events_path,
     notice_for,
@@ -39,8 +40,10 @@ async def _form(
     values: dict[str, str],
     errors: dict[str, str],
     code: int = 200,
+    refusal: str = "invalid",
 ) -> HTMLResponse:
     context: dict[str, Any] = {
+        "refusal": refusal,
         "user": user,
         "locations": await container.db.read(_locations, container.db, user),
         "values": values,
@@ -59,7 +62,22 @@ async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser
     return await _form(http, container, user, values, {})
 
 
-@router.post("/showcases", response_class=HTMLResponse)
+@router.post(
+    "/showcases",
+    response_class=HTMLResponse,
+    openapi_extra=FORM_BODY,
+    responses={
+        200: {"description": "a studio's request: its progress page"},
+        303: {"description": "an admin's showcase: to the location's events page (or return_to)"},
+        403: {"description": "a bad CSRF token, or a location the user may not request for"},
+        **BODY_ERRORS,
+        422: {
+            "description": "the form again, a message per field (also when `location_id` names"
+            " no location, or `name`/`key` is taken in that location and year). "
+            + CROSS_FIELD_RULES
+        },
+    },
+)
 async def create_showcase(
     http: Request,
     container: ContainerDep,
@@ -74,7 +92,7 @@ async def create_showcase(
     try:
         created = await container.db.write(container.service.create_showcase, user, draft)
     except Invalid as exc:
-        return await _form(http, container, user, values, exc.errors, 422)
+        return await _form(http, container, user, values, exc.errors, 422, exc.reason)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     assert not isinstance(created, Answer)  # no idempotency key on the form

@@ -43,7 +43,11 @@ def _location_and_showcases(db: Database, key: str) -> tuple[Location | None, li
         return location, list(session.exec(statement))
 
 
-@router.get("/locations/{location_key}/events", response_class=HTMLResponse, responses={404: {}})
+@router.get(
+    "/locations/{location_key}/events",
+    response_class=HTMLResponse,
+    responses={404: {"description": "no such location"}},
+)
 async def location_events(
     location_key: str,
     http: Request,

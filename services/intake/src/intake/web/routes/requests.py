@@ -12,6 +12,7 @@ from intake.models import RetryOut
 from intake.ports import BusUnavailable
 from intake.service import RequestView
 from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.openapi import TOO_LARGE
 from intake.web.presenters import progress_link, status_url
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
@@ -33,7 +34,10 @@ async def _find(container: Container, user: CurrentUser, request_id: str) -> Req
     return view
 
 
-@router.get("/{request_id}", name="request_status", responses={404: {}})
+_NOT_FOUND = {404: {"description": "no such request, or another user's"}}
+
+
+@router.get("/{request_id}", name="request_status", responses=_NOT_FOUND)
 async def request_status(
     request_id: str, container: ContainerDep, user: CurrentUser
 ) -> dict[str, object]:
@@ -42,7 +46,10 @@ async def request_status(
 
 
 @router.post(
-    "/{request_id}/retry", status_code=202, response_model=RetryOut, responses={404: {}, 409: {}}
+    "/{request_id}/retry",
+    status_code=202,
+    response_model=RetryOut,
+    responses={**_NOT_FOUND, 409: {"description": "the request has not failed"}, **TOO_LARGE},
 )
 async def retry_request(
     request_id: str, http: Request, container: ContainerDep, user: CurrentUser
