@@ -95,3 +95,20 @@ async def test_a_key_whose_showcase_is_gone_is_dropped_by_the_migration(
         assert _keys(path) == []
         again = await _create(client, "k", STUDIO)  # the key is free again
         assert again["request_id"] != studio["request_id"]
+
+
+async def test_a_key_whose_showcase_was_deleted_without_cascade_makes_a_new_one(
+    settings: IntakeSettings,
+) -> None:
+    """The Rails application may delete with foreign keys off: the key then names nothing, and
+    is forgotten rather than answered with a showcase that is gone."""
+    path = settings.index_db_path
+    seed(path)
+    async with _intake(settings) as client:
+        first = await _create(client, "k", STUDIO)
+        with sqlite3.connect(path) as conn:  # foreign keys are off by default in sqlite3
+            conn.execute("DELETE FROM showcases WHERE id = ?", (first["showcase"]["id"],))
+        conn.close()
+        again = await _create(client, "k", STUDIO)
+        assert again["request_id"] != first["request_id"]
+        assert _keys(path) == [("k", again["showcase"]["id"], again["request_id"])]
