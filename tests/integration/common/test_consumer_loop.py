@@ -18,6 +18,7 @@ from showcase_common.bus import (
     Publisher,
     RetryableError,
     connect,
+    ensure_consumer,
     ensure_stream,
 )
 
@@ -381,3 +382,12 @@ async def test_after_a_server_restart_the_loop_pulls_on_a_fresh_inbox(nats_serve
 
 async def _reconnected(nc, count: int) -> bool:  # type: ignore[no-untyped-def]
     return bool(nc.is_connected and nc.stats["reconnects"] > count)
+
+
+async def test_a_durable_gains_the_subjects_its_service_now_consumes(js) -> None:
+    """An upgrade: the updater's durable, made when it consumed IndexSynced alone, is brought up
+    to date at start and then gets machines-only retries too."""
+    await ensure_consumer(js, "upgraded", [subjects.INDEX_SYNCED])
+    await ensure_consumer(js, "upgraded", list(subjects.MACHINE_UPDATER_SUBJECTS))
+    info = await js.consumer_info(subjects.STREAM, "upgraded")
+    assert set(info.config.filter_subjects or []) == set(subjects.MACHINE_UPDATER_SUBJECTS)

@@ -29,10 +29,11 @@ async def test_replay_request_publishes_retry_from_the_failed_step(js, ctl: Ctl)
     done = await ctl.json("replay", "req-a")
     assert done == {
         "request_id": "req-a", "from_step": "machines", "machine_ids": ["m2"],
-        "status": "failed", "action": "published", "reason": "RetryRequested", "seq": 3,
+        "status": "failed", "action": "published", "reason": "MachinesRetryRequested", "seq": 3,
     }  # fmt: skip
-    retry = (await ctl.json("events", "--from-seq", "3"))[0]
-    assert retry["type"] == "RetryRequested" and retry["summary"] == "retry from machines on m2"
+    retry = (await ctl.json("events", "--from-seq", "3"))[0]  # to the updater, not the syncer
+    assert retry["type"] == "MachinesRetryRequested" and retry["summary"] == "retry the machines m2"
+    assert retry["subject"] == subjects.MACHINES_RETRY_REQUESTED
 
     forced = await ctl.json("replay", "req-a", "--from-step", "sync")
     assert forced["from_step"] == "sync" and forced["machine_ids"] == []

@@ -11,7 +11,6 @@ from showcase_common import events
 from showcase_common.bus import Publisher
 from showcase_common.settings import S3Settings
 from syncer.config import SyncerSettings
-from syncer.handlers import STORAGE_FAILED
 
 from tests.integration.syncer.conftest import Gate, Watch, new_request, running_syncer
 from tests.integration.syncer.test_syncer_bus import until_settled
@@ -38,7 +37,7 @@ async def test_an_outage_shorter_than_the_budget_is_ridden_out(
             await gate.close()
 
     first = watch.of(events.IndexSyncRetrying)[0]
-    assert first.message == "S3 unavailable, retrying (2 of 10)…"
+    assert (first.attempt, first.max_attempts, first.reason) == (2, 10, "storage_unavailable")
     assert [r.request_id for r in first.requests] == ["req-1"]
     assert not watch.of(events.IndexSyncFailed)
 
@@ -55,6 +54,6 @@ async def test_an_outage_longer_than_the_budget_fails_each_request_clearly(
         await eventually(lambda: watch.failed() == {"req-0", "req-1", "req-2"}, what="the failures")
         await until_settled(nc)  # acked: the request failed, the message is not redelivered
 
-    assert {e.error for e in watch.of(events.IndexSyncFailed)} == {STORAGE_FAILED}
+    assert {e.reason for e in watch.of(events.IndexSyncFailed)} == {"storage_unavailable"}
     assert not watch.of(events.IndexSynced)
     assert len(watch.of(events.IndexSyncRetrying)) >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -77,3 +78,32 @@ def schema_of(path: Path) -> dict[str, str]:
         definitions = dict(rows.fetchall())
     conn.close()
     return definitions
+
+
+IDEMPOTENCY_KEYS_V1 = """CREATE TABLE pipeline_idempotency_keys (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    "key" VARCHAR(200) NOT NULL,
+    body_sha256 VARCHAR(64) NOT NULL,
+    status_code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    PRIMARY KEY (user_id, "key")
+)"""
+"""The table as intake wrote it at schema version 1: the first answer itself, token included."""
+
+
+def downgrade_idempotency_keys(path: Path, answers: dict[str, dict[str, object]]) -> None:
+    """Put the file back at schema version 1, each key holding `answers[key]` as the old intake
+    stored it (a 201 and its JSON body)."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT user_id, key, body_sha256, created_at FROM pipeline_idempotency_keys"
+        ).fetchall()
+        conn.execute("DROP TABLE pipeline_idempotency_keys")
+        conn.execute(IDEMPOTENCY_KEYS_V1)
+        conn.executemany(
+            "INSERT INTO pipeline_idempotency_keys VALUES (?, ?, ?, 201, ?, ?)",
+            [(u, k, digest, json.dumps(answers[k]), at) for u, k, digest, at in rows],
+        )
+        conn.execute("UPDATE pipeline_schema SET version = 1")
+    conn.close()

@@ -126,14 +126,28 @@ async def test_regular_user_may_not_use_another_studios_location(
 # --- Idempotency-Key ------------------------------------------------------------------
 
 
-async def test_repeated_key_with_same_body_returns_the_first_answer(
+def _same_creation(first: dict, again: dict) -> None:
+    """A replay names what the first POST created; only its progress token is its own."""
+    without_progress = {k: v for k, v in first.items() if k != "progress"}
+    assert {k: v for k, v in again.items() if k != "progress"} == without_progress
+    if "progress" in first:
+        token = again["progress"]["token"]
+        assert again["progress"]["ws_url"] == f"ws://gateway.test/ws/progress?token={token}"
+        fresh, old = verify_token(SECRET, token), verify_token(SECRET, first["progress"]["token"])
+        assert fresh.user == old.user and fresh.request_ids == {first["request_id"]}
+        assert fresh.expires_at >= old.expires_at  # issued now, not stored with the key
+
+
+async def test_repeated_key_with_same_body_answers_with_the_first_showcase_and_request(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     body = {"name": "Once", "location_id": 1}
     first = await _post(client, body, headers={"Idempotency-Key": "k-1"})
     again = await _post(client, body, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    _same_creation(first.json(), again.json())
     assert counts(container)["Showcase"] == 1 and counts(container)["Outbox"] == 1
 
 
@@ -158,7 +172,7 @@ async def test_keys_are_per_user_and_admin_replay_sends_no_second_email(
     theirs = await _post(client, {"name": "Theirs", "location_id": 2}, ADMIN, headers=headers)
     replay = await _post(client, {"name": "Theirs", "location_id": 2}, ADMIN, headers=headers)
     assert mine.status_code == theirs.status_code == replay.status_code == 201
-    assert replay.json() == theirs.json()
+    _same_creation(theirs.json(), replay.json())
     assert await container.mail_relay.drain() == 1
     assert await container.mail_relay.drain() == 0
     assert len(mailer.sent) == 1

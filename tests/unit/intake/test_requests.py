@@ -74,9 +74,10 @@ async def test_retry_of_a_failed_request_goes_through_the_outbox_once(
     assert out["state"]["status"] == "failed"
     assert out["progress"]["ws_url"].endswith(out["progress"]["token"])
     await container.relay.drain()
-    retries = [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
+    retries = [e for _, e in bus.published if isinstance(e, events.MachinesRetryRequested)]
     assert len(retries) == 1
-    assert retries[0].from_step == "machines" and retries[0].machine_ids == ["m2"]
+    assert retries[0].machine_ids == ["m2"]  # to the updater: nothing to sync
+    assert not [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
     assert retries[0].request.request_id == request_id and retries[0].request.user == "studio"
 
 

@@ -143,3 +143,30 @@ async def test_store_down_and_unreachable_are_retryable() -> None:
     with pytest.raises(MachineError) as gone:
         await agent(unreachable).status(MACHINE)
     assert gone.value.retryable and "could not be reached" in str(gone.value)
+
+
+def _timed_out(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("slow", request=request)
+
+
+def _refused_connection(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("refused", request=request)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (lambda r: httpx.Response(500, json={"detail": "prerender exited 1"}), "command_failed"),
+        (lambda r: httpx.Response(503, json={"detail": "s3 down"}), "storage_unavailable"),
+        (lambda r: httpx.Response(504, json={"detail": "commands timed out"}), "timeout"),
+        (lambda r: httpx.Response(401, text="no"), "machine_refused"),
+        (lambda r: httpx.Response(422, text="bad snapshot"), "machine_refused"),
+        (lambda r: httpx.Response(502, text="bad gateway"), "unknown"),
+        (_timed_out, "timeout"),
+        (_refused_connection, "machine_unreachable"),
+    ],
+)
+async def test_each_failure_carries_its_reason_code(answer, reason: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MachineError) as failed:
+        await agent(answer).update(MACHINE, SNAPSHOT)
+    assert failed.value.reason == reason

@@ -7,16 +7,20 @@ from machine_updater.bootstrap import bootstrap
 from machine_updater.config import UpdaterSettings
 from machine_updater.fleet import Machine
 from machine_updater.handlers import RolloutHandler
+from showcase_common import subjects
 from showcase_common.bus import RetryableError
 from showcase_common.events import (
     FleetUpdated,
     FleetUpdateFailed,
     IndexSynced,
+    MachinesRetryRequested,
     MachineUpdated,
     MachineUpdateFailed,
     RequestRef,
+    RetryRequested,
     ShowcaseRef,
     Snapshot,
+    decode,
 )
 
 from tests.unit.machine_updater.fakes import (
@@ -42,7 +46,7 @@ def request(n: int = 1) -> RequestRef:
 def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None = None):
     snapshot = Snapshot(generation=generation, object_key=f"g{generation}", sha256="0" * 64, size=1)
     return IndexSynced(
-        snapshot=snapshot, requests=list(requests) or [request()], machine_ids=machine_ids or []
+        snapshot=snapshot, requests=list(requests) or [request()], machine_ids=machine_ids
     )
 
 
@@ -175,12 +179,49 @@ async def test_a_slow_machine_fails_at_its_deadline() -> None:
     assert world.publisher.of(FleetUpdateFailed)[0].updated == ["m0"]
 
 
-async def test_a_retry_with_machine_ids_re_drives_only_those() -> None:
+async def test_a_machines_retry_re_drives_only_those_with_the_newest_snapshot() -> None:
+    world = World(3)
+    world.fake("m2").down_for = 100
+    first = synced(5)
+    await world.handler.handle([first])
+    world.fake("m2").down_for = 0
+    world.feed.value = first.snapshot  # the newest IndexSynced on the stream
+    await world.handler.handle([MachinesRetryRequested(request=request(), machine_ids=["m2"])])
+    assert world.client.updates == {"m0": 1, "m1": 1, "m2": 1}
+    (fleet,) = world.publisher.of(FleetUpdated)
+    assert fleet.machine_ids == ["m2"] and fleet.generation == 5
+    assert not world.publisher.of(IndexSynced)  # nothing was synced, nothing announced
+
+
+async def test_a_machines_retry_with_no_snapshot_announced_goes_to_a_sync() -> None:
+    world = World(3)
+    retry = MachinesRetryRequested(request=request(), machine_ids=["m2"])
+    await world.handler.handle([retry])
+    await world.handler.handle([retry])  # a redelivery: the same msg id
+    assert world.client.updates == {}
+    [(sync, msg_id)] = [(e, m) for e, m in world.publisher.published]
+    assert isinstance(sync, RetryRequested) and sync.from_step == "sync"
+    assert sync.request == retry.request and msg_id == f"retry-sync:{retry.event_id}"
+
+
+# An IndexSynced as the syncer encoded it for a machines-only retry before
+# MachinesRetryRequested existed: the stream keeps such events for 30 days.
+OLD_TARGETED_SYNCED = (
+    b'{"version":1,"event_id":"0ld5ynced","occurred_at":"2025-01-02T03:04:05Z",'
+    b'"snapshot":{"generation":5,"object_key":"g5","sha256":"' + b"0" * 64 + b'","size":1},'
+    b'"requests":[{"request_id":"r1","user":"studio","showcase":{"showcase_id":1,"year":2026,'
+    b'"location_key":"boston","key":"spring-1","name":"Spring 1","page":null},'
+    b'"redirect_url":"http://x/"}],"machine_ids":["m2"]}'
+)
+
+
+async def test_an_old_index_synced_naming_machines_re_drives_only_those() -> None:
     world = World(3)
     world.fake("m2").down_for = 100
     await world.handler.handle([synced(5)])
     world.fake("m2").down_for = 0
-    await world.handler.handle([synced(5, machine_ids=["m2"])])
+    old = decode(subjects.INDEX_SYNCED, OLD_TARGETED_SYNCED)
+    await world.handler.handle([old])
     assert world.client.updates == {"m0": 1, "m1": 1, "m2": 1}
     (fleet,) = world.publisher.of(FleetUpdated)
     assert fleet.machine_ids == ["m2"]

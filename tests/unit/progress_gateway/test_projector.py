@@ -7,12 +7,12 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from progress_gateway import wording
 from progress_gateway.bootstrap import build_projector
 from progress_gateway.config import GatewaySettings
 from progress_gateway.projector import Projector
 from prometheus_client import REGISTRY
 from showcase_common import events
-from showcase_common.progress import SYNC_FAILED, SYNC_STORAGE_FAILED
 
 from tests.unit.progress_gateway.fakes import (
     FakeProgressStore,
@@ -121,11 +121,13 @@ async def test_fleet_failure_names_the_machines_and_gives_a_retry_url(projector,
 
 
 async def test_sync_failure_names_the_sync_step(projector, store) -> None:
-    failed = events.IndexSyncFailed(requests=[ref()], error=SYNC_STORAGE_FAILED)
+    failed = events.IndexSyncFailed(
+        requests=[ref()], reason="storage_unavailable", error="EndpointConnectionError"
+    )
     await _feed(projector, [happy_path([ref()])[0], failed])
     state = store.state("r1")
     assert (state.status, state.failed_step, state.progress) == ("failed", "sync", 10)
-    assert state.error == SYNC_STORAGE_FAILED  # the syncer's studio text for this cause
+    assert state.error == wording.SYNC_FAILURES["storage_unavailable"]  # the words for the code
 
 
 DETAIL = (
@@ -138,9 +140,9 @@ async def test_a_studio_never_reads_exception_text_or_paths(projector, store) ->
     """The detail stays in the event (and the service's log); the studio gets fixed text."""
     sync_failed = events.IndexSyncFailed(requests=[ref()], error=DETAIL)
     await _feed(projector, [happy_path([ref()])[0], sync_failed])
-    assert store.state("r1").error == SYNC_FAILED
+    assert store.state("r1").error == wording.SYNC_FAILED
     retrying = events.IndexSyncRetrying(
-        requests=[ref("r2")], attempt=2, max_attempts=5, message=DETAIL
+        requests=[ref("r2")], attempt=2, max_attempts=5, message=DETAIL, error=DETAIL
     )
     await _feed(projector, [retrying], first_seq=3)
     assert store.state("r2").message == "S3 unavailable, retrying (2 of 5)…"
@@ -182,12 +184,22 @@ async def test_a_redirect_off_the_public_origins_is_never_sent(projector, store,
     assert final.status == "completed" and final.redirect_url is None
 
 
-async def test_retry_resumes_without_lowering_progress_then_completes(projector, store) -> None:
+@pytest.mark.parametrize(
+    "retry",
+    [
+        events.MachinesRetryRequested(request=ref(), machine_ids=["m2"], occurred_at=at(20)),
+        # as intake wrote a machines retry before MachinesRetryRequested existed
+        events.RetryRequested(
+            request=ref(), from_step="machines", machine_ids=["m2"], occurred_at=at(20)
+        ),
+    ],
+    ids=["machines-retry", "old-retry-requested"],
+)
+async def test_retry_resumes_without_lowering_progress_then_completes(
+    projector, store, retry
+) -> None:
     evts = happy_path([ref()])
     await _feed(projector, [*evts[:4], fleet_failed([ref()])])
-    retry = events.RetryRequested(
-        request=ref(), from_step="machines", machine_ids=["m2"], occurred_at=at(20)
-    )
     await _feed(projector, [retry, evts[-1]], first_seq=10)
     resumed, done = store.history[-2:]
     assert (resumed.status, resumed.step, resumed.progress) == ("processing", "updating", 73)
@@ -265,3 +277,84 @@ async def test_storage_retries_are_shown_to_the_studio_while_the_request_keeps_p
     shown = [(p.status, p.progress, p.message) for p in store.history]
     assert shown[1] == ("processing", 10, "S3 unavailable, retrying (2 of 5)…")
     assert shown[2][:2] == ("processing", 30)
+
+
+# --- what the studio reads, per reason code -----------------------------------------------
+
+
+@pytest.mark.parametrize("reason", sorted(wording.SYNC_FAILURES))
+async def test_each_sync_failure_code_has_its_studio_text(projector, store, reason) -> None:
+    failed = events.IndexSyncFailed(requests=[ref()], reason=reason, error=DETAIL)
+    await _feed(projector, [happy_path([ref()])[0], failed])
+    state = store.state("r1")
+    assert state.error == wording.SYNC_FAILURES[reason]
+    assert state.message == "Your showcase could not be published."
+    assert "could not publish" not in (state.error or "").lower()  # not the message again
+
+
+MACHINE_TEXTS = {
+    "machine_unreachable": "m2 (iad, could not be reached)",
+    "machine_refused": "m2 (iad, refused the update)",
+    "command_failed": "m2 (iad, its update commands failed)",
+    "storage_unavailable": "m2 (iad, could not download the index)",
+    "timeout": "m2 (iad, did not finish in time)",
+    "not_serving": "m2 (iad, does not show the showcase yet)",
+    "unknown": "m2 (iad)",
+}
+
+
+@pytest.mark.parametrize("reason", sorted(MACHINE_TEXTS))
+async def test_each_machine_failure_code_has_its_studio_text(projector, store, reason) -> None:
+    machine = events.MachineUpdateFailed(
+        generation=1, requests=[ref()], machine_id="m2", region="iad",
+        done=1, total=3, reason=reason, error=DETAIL,
+    )  # fmt: skip
+    fleet = fleet_failed([ref()])
+    fleet = fleet.model_copy(
+        update={"failures": [f.model_copy(update={"reason": reason}) for f in fleet.failures]}
+    )
+    await _feed(projector, [*happy_path([ref()])[:2], machine])
+    cause = MACHINE_TEXTS[reason].removeprefix("m2 (iad").removesuffix(")").removeprefix(", ")
+    why = f" ({cause})" if cause else ""
+    expected = f"Machine m2 (iad) could not be updated{why}; 1 of 3 machines done…"
+    assert store.state("r1").message == expected
+    await _feed(projector, [fleet], first_seq=10)
+    assert f"could not be updated: {MACHINE_TEXTS[reason]}. " in (store.state("r1").error or "")
+
+
+# As the syncer and the updater encoded failures before the reason codes: the stream keeps such
+# events for 30 days.
+OLD_SYNC_FAILED = (
+    b'{"version":1,"event_id":"0ld","occurred_at":"2025-01-02T03:04:05Z","requests":[{'
+    b'"request_id":"r1","user":"studio","showcase":{"showcase_id":1,"year":2026,'
+    b'"location_key":"boston","key":"k","name":"N","page":null},"redirect_url":"http://fleet/"}],'
+    b'"error":"We could not publish the updated index (storage unavailable). Nothing is lost: '
+    b'press Retry in a few minutes."}'
+)
+OLD_FLEET_FAILED = (
+    b'{"version":1,"event_id":"0ldf","occurred_at":"2025-01-02T03:04:05Z","generation":3,'
+    b'"requests":[{"request_id":"r2","user":"studio","showcase":{"showcase_id":1,"year":2026,'
+    b'"location_key":"boston","key":"k","name":"N","page":null},"redirect_url":"http://fleet/"}],'
+    b'"failures":[{"machine_id":"m2","region":"iad","error":"could not be reached (POST '
+    b'/showcase/update_config: ConnectError: [Errno 111])"}],"updated":["m1"]}'
+)
+OLD_SYNC_RETRYING = (
+    b'{"version":1,"event_id":"0ldr","occurred_at":"2025-01-02T03:04:05Z","requests":[{'
+    b'"request_id":"r3","user":"studio","showcase":{"showcase_id":1,"year":2026,'
+    b'"location_key":"boston","key":"k","name":"N","page":null},"redirect_url":"http://fleet/"}],'
+    b'"attempt":2,"max_attempts":5,"message":"S3 unavailable, retrying (2 of 5)\\u2026"}'
+)
+
+
+async def test_old_failure_events_without_a_code_get_the_generic_text(projector, store) -> None:
+    old_sync = events.decode(events.IndexSyncFailed.subject, OLD_SYNC_FAILED)
+    old_fleet = events.decode(events.FleetUpdateFailed.subject, OLD_FLEET_FAILED)
+    old_retrying = events.decode(events.IndexSyncRetrying.subject, OLD_SYNC_RETRYING)
+    assert isinstance(old_sync, events.IndexSyncFailed) and old_sync.reason == "unknown"
+    await _feed(projector, [old_sync, old_fleet, old_retrying])
+    assert store.state("r1").error == wording.SYNC_FAILED
+    assert store.state("r2").error == (
+        "1 of 2 machines could not be updated: m2 (iad). The other machines already serve "
+        "your showcase. Press Retry to try again: only the machines that failed are updated."
+    )
+    assert store.state("r3").message == "S3 unavailable, retrying (2 of 5)…"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from showcase_common import events
+from showcase_common import events, subjects
 from showcase_common.bus import RetryableError
-from syncer.handlers import NOT_IN_INDEX, STORAGE_FAILED
 
 from tests.unit.syncer.conftest import World
 from tests.unit.syncer.fakes import FakeDelivery, created, request
@@ -52,23 +51,30 @@ async def test_sync_retry_bypasses_the_ledger(world: World) -> None:
     assert _ids(world.publisher.of(events.IndexSynced)[-1].requests) == ["r1"]
 
 
-async def test_machines_retry_resends_the_latest_generation(world: World) -> None:
+# What the syncer did with a machines-only retry before `MachinesRetryRequested` existed, as the
+# old intake encoded it: the stream keeps such events for 30 days.
+OLD_MACHINES_RETRY = (
+    b'{"version":1,"event_id":"0ld0ld","occurred_at":"2025-01-02T03:04:05Z",'
+    b'"request":{"request_id":"r1","user":"studio","showcase":{"showcase_id":1,"year":2026,'
+    b'"location_key":"boston","key":"s1","name":"S1","page":null},'
+    b'"redirect_url":"http://fleet.test/s1/"},"from_step":"machines","machine_ids":["m2"]}'
+)
+
+
+async def test_an_old_machines_retry_is_forwarded_to_the_updater_without_a_sync(
+    world: World,
+) -> None:
     await world.syncer.handler.handle_batch([created(1)])
-    retry = events.RetryRequested(request=request(1), from_step="machines", machine_ids=["m2"])
-    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
+    old = events.decode(subjects.RETRY_REQUESTED, OLD_MACHINES_RETRY)
+    assert isinstance(old, events.RetryRequested)
+    await world.syncer.handler.handle_batch([FakeDelivery(old), FakeDelivery(old, delivered=2)])
 
-    assert world.store.uploads == [1]
-    resent, msg_id = world.publisher.published[-1]
-    assert isinstance(resent, events.IndexSynced)
-    assert resent.snapshot.generation == 1 and resent.machine_ids == ["m2"]
-    assert _ids(resent.requests) == ["r1"] and msg_id == f"retry:{retry.event_id}"
-
-
-async def test_machines_retry_before_any_generation_syncs(world: World) -> None:
-    retry = events.RetryRequested(request=request(1), from_step="machines", machine_ids=["m2"])
-    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
-    assert world.store.uploads == [1]
-    assert _ids(world.publisher.of(events.IndexSynced)[0].requests) == ["r1"]
+    assert world.store.uploads == [1] and len(world.publisher.of(events.IndexSynced)) == 1
+    forwarded = [p for p in world.publisher.published if p[0].subject != subjects.INDEX_SYNCED]
+    [(retry, msg_id)] = forwarded  # the redelivery's copy is de-duplicated by its msg id
+    assert msg_id == "forwarded:0ld0ld"
+    assert isinstance(retry, events.MachinesRetryRequested)
+    assert retry.request == old.request and retry.machine_ids == ["m2"]
 
 
 async def test_rollout_publishes_a_generation_for_no_request(world: World) -> None:
@@ -85,10 +91,11 @@ async def test_short_outage_is_retried_with_heartbeats_and_progress(world: World
     await world.syncer.handler.handle_batch(deliveries)
 
     retrying = world.publisher.of(events.IndexSyncRetrying)
-    assert [r.message for r in retrying] == [
-        "S3 unavailable, retrying (2 of 5)…",
-        "S3 unavailable, retrying (3 of 5)…",
+    assert [(r.attempt, r.max_attempts, r.reason) for r in retrying] == [
+        (2, 5, "storage_unavailable"),
+        (3, 5, "storage_unavailable"),
     ]
+    assert all(r.error and r.message is None for r in retrying)
     assert _ids(retrying[0].requests) == ["r1", "r2"]
     assert [d.heartbeats for d in deliveries] == [2, 2]
     assert len(world.sleeps) == 2 and world.sleeps[0] <= world.sleeps[1] + 0.5
@@ -101,7 +108,7 @@ async def test_long_outage_fails_every_covered_request(world: World) -> None:
     await world.syncer.handler.handle_batch([created(1), created(2)])
 
     [failed] = world.publisher.of(events.IndexSyncFailed)
-    assert _ids(failed.requests) == ["r1", "r2"] and failed.error == STORAGE_FAILED
+    assert _ids(failed.requests) == ["r1", "r2"] and failed.reason == "storage_unavailable"
     assert len(world.publisher.of(events.IndexSyncRetrying)) == 4
     assert not world.publisher.of(events.IndexSynced) and not world.ledger.entries
 
@@ -116,7 +123,7 @@ async def test_a_request_is_never_covered_by_a_snapshot_without_its_showcase(wor
     late.delivered = world.syncer.handler.max_deliver  # the last delivery: say so, clearly
     await world.syncer.handler.handle_batch([created(1, delivered=3), late])
     [failed] = world.publisher.of(events.IndexSyncFailed)
-    assert _ids(failed.requests) == ["r2"] and failed.error == NOT_IN_INDEX
+    assert _ids(failed.requests) == ["r2"] and failed.reason == "not_in_index"
 
 
 async def test_a_racing_writer_makes_us_take_a_fresh_generation(world: World) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,39 @@ Count = Annotated[int, Field(ge=0, le=100_000)]
 """Machines in a roll-out, attempts: small non-negative numbers."""
 Seconds = Annotated[float, Field(ge=0, le=7 * 24 * 3600, allow_inf_nan=False)]
 """A measured duration: finite, non-negative, at most a week."""
+
+
+FailureReason = Literal[
+    "storage_unavailable",
+    "snapshot_failed",
+    "not_in_index",
+    "machine_unreachable",
+    "machine_refused",
+    "command_failed",
+    "timeout",
+    "not_serving",
+    "unknown",
+]
+"""Why a step failed, as a code: what the progress projection words for the studio.
+
+- storage_unavailable: the object store could not be reached (by the syncer, or by a machine
+  downloading the snapshot);
+- snapshot_failed: the index could not be copied consistently;
+- not_in_index: the request's showcase was not in the copy of the index;
+- machine_unreachable: no connection to the machine;
+- machine_refused: the machine refused for good (its secret, a snapshot it will not accept);
+- command_failed: the machine's own commands (configuration, prerender) failed;
+- timeout: the machine did not answer or finish in time;
+- not_serving: the machine answered but does not serve the generation or the showcase's page;
+- unknown: anything else, and every failure recorded before the codes existed.
+The technical detail (exception text, hosts, paths) travels beside it in `error`: for operators
+(`showcasectl events`, the admin alerts), never shown to a studio."""
+
+
+def _legacy(default: Any) -> Any:
+    """A field only events written before a change carry: accepted when decoding (events are
+    `extra="forbid"`), left out of what is encoded now."""
+    return Field(default=default, exclude_if=lambda value: value is None)
 
 
 def _now() -> dt.datetime:
@@ -86,13 +119,29 @@ class ShowcaseCreated(Event):
 
 
 class RetryRequested(Event):
-    """An operator or the studio asked to re-drive a failed request from a step."""
+    """An operator or the studio asked to re-drive a failed request from the sync step (the
+    syncer acts on it).
+
+    Events written before `MachinesRetryRequested` existed may say `from_step="machines"` (and
+    name `machine_ids`): the syncer forwards those as `MachinesRetryRequested`."""
 
     subject: ClassVar[str] = subjects.RETRY_REQUESTED
     request: RequestRef
-    from_step: Literal["sync", "machines"]
+    from_step: Literal["sync", "machines"] = "sync"
     machine_ids: list[str] = Field(default_factory=list)
-    """With from_step="machines": only these machines (empty: every machine behind)."""
+    """Old events with from_step="machines" only: those machines (empty: every machine behind)."""
+
+
+class MachinesRetryRequested(Event):
+    """Re-roll the newest snapshot out to the machines a request's roll-out failed on (the
+    studio's Retry after a machines failure, `showcasectl replay --from-step machines`).
+
+    The updater acts on it directly: nothing is synced, so no `IndexSynced` is announced."""
+
+    subject: ClassVar[str] = subjects.MACHINES_RETRY_REQUESTED
+    request: RequestRef
+    machine_ids: list[str] = Field(default_factory=list)
+    """Only these machines; empty: every machine (those already serving it are not called)."""
 
 
 class RolloutRequested(Event):
@@ -137,21 +186,23 @@ class IndexSynced(Event):
     subject: ClassVar[str] = subjects.INDEX_SYNCED
     snapshot: Snapshot
     requests: list[RequestRef]
-    machine_ids: list[str] = Field(default_factory=list)
-    """Non-empty on a retry: roll out to these machines only."""
+    machine_ids: list[str] | None = _legacy(None)
+    """Legacy: before `MachinesRetryRequested`, the syncer answered a machines-only retry with
+    an IndexSynced naming the machines (the updater still honours it). New events omit it."""
 
 
 class IndexSyncFailed(Event):
     subject: ClassVar[str] = subjects.INDEX_SYNC_FAILED
     requests: list[RequestRef]
+    reason: FailureReason = "unknown"
     error: str
+    """Technical detail for operators (before the codes: a text meant for the studio)."""
 
 
 class IndexSyncRetrying(Event):
     """Informational: the object store failed and the syncer is trying again.
 
-    `message` is meant for the studio ("S3 unavailable, retrying (2 of 5)…"); the request's
-    status stays "processing". Consumers that do not know this event may ignore it.
+    The request's status stays "processing". Consumers that do not know this event may ignore it.
     """
 
     subject: ClassVar[str] = subjects.INDEX_SYNC_RETRYING
@@ -159,7 +210,11 @@ class IndexSyncRetrying(Event):
     attempt: Count
     """The attempt about to be made (2 for the first retry)."""
     max_attempts: Count
-    message: str
+    reason: FailureReason = "storage_unavailable"
+    error: str = ""
+    """Technical detail of the failed attempt, for operators."""
+    message: str | None = _legacy(None)
+    """Legacy: the studio's text, which older syncers wrote here; not shown any more."""
 
 
 class MachineUpdated(Event):
@@ -182,7 +237,9 @@ class MachineUpdateFailed(Event):
     region: str
     done: Count
     total: Count
+    reason: FailureReason = "unknown"
     error: str
+    """Technical detail for operators."""
 
 
 class MachineFailure(BaseModel):
@@ -190,7 +247,9 @@ class MachineFailure(BaseModel):
 
     machine_id: str
     region: str
+    reason: FailureReason = "unknown"
     error: str
+    """Technical detail for operators."""
 
 
 class FleetUpdated(Event):
@@ -214,6 +273,7 @@ class FleetUpdateFailed(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     ShowcaseCreated,
     RetryRequested,
+    MachinesRetryRequested,
     RolloutRequested,
     IndexSynced,
     IndexSyncFailed,

@@ -6,26 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-# What a studio is told when its index could not be published, one fixed text per cause. The syncer
-# puts one of them in `IndexSyncFailed.error`; the gateway passes on only these (never raw error
-# text, which may hold paths or hosts) and `SYNC_FAILED` for anything else.
-SYNC_STORAGE_FAILED = (
-    "We could not publish the updated index (storage unavailable). "
-    "Nothing is lost: press Retry in a few minutes."
-)
-SYNC_SNAPSHOT_FAILED = (
-    "We could not publish the updated index (the index could not be copied). "
-    "Nothing is lost: press Retry in a few minutes."
-)
-SYNC_NOT_IN_INDEX = (
-    "We could not find your showcase in the index. Nothing was published: press Retry, "
-    "and contact us if it happens again."
-)
-SYNC_FAILED = (
-    "We could not publish the updated index. Nothing is lost: press Retry in a few minutes."
-)
-STUDIO_SYNC_MESSAGES = frozenset({SYNC_STORAGE_FAILED, SYNC_SNAPSHOT_FAILED, SYNC_NOT_IN_INDEX})
-
 Status = Literal["queued", "processing", "completed", "failed"]
 Step = Literal["queued", "syncing", "updating", "done", "failed"]
 
@@ -40,6 +20,8 @@ class RequestProgress(BaseModel):
     progress: int = 0
     step: Step = "queued"
     message: str = "Saving your request…"
+    """The state before any event (intake shows it too); every later text is written by the
+    progress gateway's `wording`, from the events' facts and reason codes."""
     redirect_url: str | None = None
     error: str | None = None
     retry_url: str | None = None

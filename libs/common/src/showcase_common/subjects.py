@@ -15,10 +15,13 @@ ALL_SUBJECTS: Final = f"{SUBJECT_PREFIX}.>"
 
 SHOWCASE_CREATED: Final = f"{SUBJECT_PREFIX}.created"
 RETRY_REQUESTED: Final = f"{SUBJECT_PREFIX}.retry_requested"
+"""Re-drive a request from the sync step (the syncer acts on it)."""
+MACHINES_RETRY_REQUESTED: Final = f"{SUBJECT_PREFIX}.machines.retry_requested"
+"""Re-roll the newest snapshot out to a request's machines (the updater acts on it)."""
 INDEX_SYNCED: Final = f"{SUBJECT_PREFIX}.index.synced"
 INDEX_SYNC_FAILED: Final = f"{SUBJECT_PREFIX}.index.sync_failed"
 INDEX_SYNC_RETRYING: Final = f"{SUBJECT_PREFIX}.index.sync_retrying"
-"""Informational: the syncer is retrying S3; the studio sees "S3 unavailable, retrying (2 of 5)…"."""
+"""Informational: the syncer is retrying the object store (the request stays processing)."""
 MACHINE_UPDATED: Final = f"{SUBJECT_PREFIX}.machine.updated"
 MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
@@ -41,9 +44,13 @@ REQUEST_STATE_BUCKET: Final = "request_state"
 SYNC_LEDGER_BUCKET: Final = "sync_ledger"
 """JetStream key-value bucket: request id -> the generation that first covered it."""
 
+MACHINE_UPDATER_SUBJECTS: Final = (INDEX_SYNCED, MACHINES_RETRY_REQUESTED)
+"""New generations, and machines-only retries (the updater finds the newest snapshot itself)."""
+
 PROGRESS_SUBJECTS: Final = (
     SHOWCASE_CREATED,
     RETRY_REQUESTED,
+    MACHINES_RETRY_REQUESTED,
     INDEX_SYNCED,
     INDEX_SYNC_FAILED,
     INDEX_SYNC_RETRYING,

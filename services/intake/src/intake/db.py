@@ -50,10 +50,42 @@ from sqlmodel import Session, SQLModel, create_engine
 # Imported for its side effect: registering the pipeline's tables on SQLModel.metadata.
 from intake import models as _own  # noqa: F401
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump with a step in `_MIGRATIONS` when an existing table changes shape."""
 
-_MIGRATIONS: dict[int, list[str]] = {}
+_IDEMPOTENCY_KEYS_V2 = "CREATE TABLE pipeline_idempotency_keys (\n\t{}\n)".format(
+    ", \n\t".join(
+        [
+            "user_id INTEGER NOT NULL",
+            '"key" VARCHAR(200) NOT NULL',
+            "body_sha256 VARCHAR(64) NOT NULL",
+            "showcase_id INTEGER NOT NULL",
+            "request_id VARCHAR(32)",
+            "created_at DATETIME NOT NULL",
+            'PRIMARY KEY (user_id, "key")',
+            "FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE",
+            "FOREIGN KEY(showcase_id) REFERENCES showcases (id) ON DELETE CASCADE",
+        ]
+    )
+)
+"""Written out as `create_all` writes it (a migrated file and a fresh one read the same)."""
+
+_MIGRATIONS: dict[int, list[str]] = {
+    # 2: idempotency keys remember what was created (showcase and request ids), not the answer
+    # (whose progress token expired); the ids come out of the stored answer. A key whose
+    # showcase is gone is dropped, as the foreign key's cascade would have done.
+    2: [
+        "ALTER TABLE pipeline_idempotency_keys RENAME TO pipeline_idempotency_keys_v1",
+        _IDEMPOTENCY_KEYS_V2,
+        "INSERT INTO pipeline_idempotency_keys"
+        " (user_id, key, body_sha256, showcase_id, request_id, created_at)"
+        " SELECT user_id, key, body_sha256, json_extract(response, '$.showcase.id'),"
+        " json_extract(response, '$.request_id'), created_at"
+        " FROM pipeline_idempotency_keys_v1"
+        " WHERE json_extract(response, '$.showcase.id') IN (SELECT id FROM showcases)",
+        "DROP TABLE pipeline_idempotency_keys_v1",
+    ],
+}
 """version -> SQL that brings an existing database from version-1 to version. Only for tables
 that already exist: `create_all` adds new tables (and makes a fresh database whole at once)."""
 

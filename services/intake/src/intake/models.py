@@ -109,15 +109,20 @@ class MailOutbox(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """The first answer to a POST carrying an Idempotency-Key, per user."""
+    """What a POST carrying an Idempotency-Key created, per user: the facts, not the answer.
+
+    A replay renders a fresh answer from these ids (so its progress token is fresh too); the body
+    digest tells a repeated key with another body apart. The showcase's deletion by the Rails
+    application takes the key with it (the key then makes a new showcase)."""
 
     __tablename__ = "pipeline_idempotency_keys"
 
     user_id: int = Field(sa_column=_references(User.__table__.c.id, primary_key=True))  # type: ignore[attr-defined]
     key: str = Field(primary_key=True, max_length=200)
     body_sha256: str = Field(max_length=64)
-    status_code: int
-    response: str = Field(sa_column=Column(Text, nullable=False))
+    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id))  # type: ignore[attr-defined]
+    request_id: str | None = Field(default=None, max_length=32)
+    """None for an admin's showcase: no request, no automation."""
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from showcase_common import events
 from showcase_common.index import Location, Showcase, User, format_date
@@ -47,6 +46,8 @@ class Created:
     """None for an admin: no automation runs."""
     page_path: str
     """Where the fleet serves the showcase's page (`showcases.fleet_page_path`)."""
+    replayed: bool = False
+    """True when a repeated Idempotency-Key found what its first POST created."""
 
 
 @dataclass
@@ -55,18 +56,12 @@ class RequestView:
     ref: events.RequestRef
 
 
-@dataclass
-class Answer:
-    status_code: int
-    body: dict[str, Any]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Idempotency:
+    """A POST's Idempotency-Key and the digest of its body (a repeat must send the same)."""
+
     key: str
     body_sha256: str
-    respond: Callable[[Created], Answer]
-    """Builds the answer inside the transaction, so the stored answer and the data agree."""
 
 
 def body_digest(payload: object) -> str:
@@ -91,45 +86,41 @@ class IntakeService:
 
     def create_showcase(
         self, user: User, draft: Draft, idempotency: Idempotency | None = None
-    ) -> Created | Answer:
-        """The new showcase (and request), or the stored answer of a repeated Idempotency-Key.
-        A refusal is counted here, whichever door (form or API) it came through."""
+    ) -> Created:
+        """The new showcase (and request), or, for a repeated Idempotency-Key, what its first
+        POST created (`replayed`). A refusal is counted here, whichever door (form or API) it
+        came through."""
         try:
             result = self._create_racing(user, draft, idempotency)
         except (Invalid, Forbidden, IdempotencyMismatch) as refusal:
             metrics.REFUSALS.labels(_refusal_reason(refusal)).inc()
             raise
-        if isinstance(result, Created):
+        if not result.replayed:
             self._after_change(result.request is not None)
         return result
 
-    def _create_racing(
-        self, user: User, draft: Draft, idempotency: Idempotency | None
-    ) -> Created | Answer:
+    def _create_racing(self, user: User, draft: Draft, idempotency: Idempotency | None) -> Created:
         try:
             return self._create(user, draft, idempotency)
         except IntegrityError:
             # Another process won a race (same key or same name/key): answer as if we came second.
-            if idempotency is not None and (answer := self._replay(user, idempotency)):
-                return answer
+            if idempotency is not None and (first := self._replay(user, idempotency)):
+                return first
             raise Invalid(
-                {"name": "conflicts with a showcase saved at the same moment"}, 409
+                {"name": "conflicts with a showcase saved at the same moment"}, "taken"
             ) from None
 
-    def _create(
-        self, user: User, draft: Draft, idempotency: Idempotency | None
-    ) -> Created | Answer:
+    def _create(self, user: User, draft: Draft, idempotency: Idempotency | None) -> Created:
         with self._db.writing() as session:
-            if idempotency is not None and (answer := _stored(session, user, idempotency)):
-                return answer
+            if idempotency is not None and (first := _remembered(session, user, idempotency)):
+                return first
             location = showcases.find_location(session, draft)
             if location is not None and not access.may_request_for(session, user, location):
                 raise Forbidden(f"{user.userid} may not request for {location.key}")
             valid = showcases.validate(session, draft, self._clock().date())
             created = self._insert(session, user, valid)
             if idempotency is not None:
-                answer = idempotency.respond(created)
-                session.add(_remember(user, idempotency, answer, self._clock()))
+                session.add(_remember(user, idempotency, created, self._clock()))
             return created
 
     def _insert(self, session: Session, user: User, valid: showcases.ValidShowcase) -> Created:
@@ -162,9 +153,9 @@ class IntakeService:
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
         return Created(showcase, valid.location, request, path)
 
-    def _replay(self, user: User, idempotency: Idempotency) -> Answer | None:
+    def _replay(self, user: User, idempotency: Idempotency) -> Created | None:
         with self._db.session() as session:
-            return _stored(session, user, idempotency)
+            return _remembered(session, user, idempotency)
 
     def _after_change(self, queued: bool) -> None:
         metrics.SHOWCASES_CREATED.labels("studio_request" if queued else "admin").inc()
@@ -246,21 +237,30 @@ def _refusal_reason(refusal: Exception) -> str:
     return "invalid"
 
 
-def _stored(session: Session, user: User, idempotency: Idempotency) -> Answer | None:
+def _remembered(session: Session, user: User, idempotency: Idempotency) -> Created | None:
+    """What the key's first POST created, or None for a key not seen (or whose showcase the
+    Rails application deleted with foreign keys off: that key is forgotten)."""
     row = session.get(IdempotencyKey, (user.id, idempotency.key))
     if row is None:
         return None
     if row.body_sha256 != idempotency.body_sha256:
         raise IdempotencyMismatch(idempotency.key)
-    return Answer(row.status_code, json.loads(row.response))
+    showcase = session.get(Showcase, row.showcase_id)
+    location = showcase and session.get(Location, showcase.location_id)
+    if showcase is None or location is None:
+        session.delete(row)
+        return None
+    request = session.get(Request, row.request_id) if row.request_id else None
+    path = showcases.fleet_page_path(session, showcase, location)
+    return Created(showcase, location, request, path, replayed=True)
 
 
-def _remember(user: User, idem: Idempotency, answer: Answer, now: dt.datetime) -> IdempotencyKey:
+def _remember(user: User, idem: Idempotency, created: Created, now: dt.datetime) -> IdempotencyKey:
     return IdempotencyKey(
         user_id=user.id,  # type: ignore[arg-type]
         key=idem.key,
         body_sha256=idem.body_sha256,
-        status_code=answer.status_code,
-        response=json.dumps(answer.body),
+        showcase_id=created.showcase.id,  # type: ignore[arg-type]
+        request_id=created.request.id if created.request else None,
         created_at=now,
     )

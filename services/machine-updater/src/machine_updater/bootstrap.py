@@ -135,7 +135,7 @@ async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> S
         js,
         subjects.STREAM,
         subjects.MACHINE_UPDATER_DURABLE,
-        [subjects.INDEX_SYNCED],
+        list(subjects.MACHINE_UPDATER_SUBJECTS),
         batch_handler=handler.handle_batch,
         options=consumer_options(settings),
     )

@@ -13,21 +13,29 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from showcase_common.events import Snapshot
+from showcase_common.events import FailureReason, Snapshot
 
 from machine_updater.fleet import Machine
 
 
 class MachineError(Exception):
-    """A call to a machine failed; `retryable` says whether another attempt may succeed."""
+    """A call to a machine failed; `retryable` says whether another attempt may succeed, and
+    `reason` is the code the failure events carry (the message is their technical detail)."""
 
     retryable = True
+    reason: FailureReason = "unknown"
+
+    def __init__(self, message: str, reason: FailureReason | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
 
 
 class MachineRefused(MachineError):
     """The machine refused for good (a wrong secret, a snapshot it will not accept)."""
 
     retryable = False
+    reason: FailureReason = "machine_refused"
 
 
 class MachineClient(abc.ABC):
@@ -123,11 +131,12 @@ class HttpMachineClient(MachineClient):
             )
         except httpx.TimeoutException as exc:
             raise MachineError(
-                f"did not answer in time ({method} {path}: {type(exc).__name__})"
+                f"did not answer in time ({method} {path}: {type(exc).__name__})", "timeout"
             ) from exc
         except httpx.TransportError as exc:
             raise MachineError(
-                f"could not be reached ({method} {path}: {type(exc).__name__}: {exc})"
+                f"could not be reached ({method} {path}: {type(exc).__name__}: {exc})",
+                "machine_unreachable",
             ) from exc
 
 
@@ -144,7 +153,15 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
     # 5xx (the agent's store is down, a proxy error) and 404/409 races may.
     if code in (401, 403, 422):
         raise MachineRefused(f"refused the update ({detail})")
-    raise MachineError(f"failed ({detail})")
+    raise MachineError(f"failed ({detail})", _AGENT_REASONS.get(code))
+
+
+_AGENT_REASONS: dict[int, FailureReason] = {
+    500: "command_failed",  # the agent's install or the machine's own commands
+    503: "storage_unavailable",  # the agent could not download the snapshot
+    504: "timeout",  # the machine's commands outran the agent's timeout
+}
+"""How the agent's update endpoint answers each failure (machine_agent.api)."""
 
 
 def _detail(response: httpx.Response) -> str:

@@ -1,10 +1,13 @@
-"""IndexSynced → roll the snapshot out to the fleet, reporting each machine as it finishes.
+"""IndexSynced → roll the snapshot out to the fleet, reporting each machine as it finishes;
+MachinesRetryRequested → roll the newest announced snapshot out again to a request's machines.
 
 Coalescing: the IndexSynced events of one fetch become one roll-out of the newest snapshot for
 all their requests (a newer snapshot was taken later, so it holds every older showcase), and
 before each machine the newest announced snapshot is looked up again, so a generation that
 arrives mid-roll-out supersedes the one in flight. An older event arriving after a newer one
 finds every machine already at or past its generation: no update call, only the truth check.
+A machines-only retry needs no sync (the newest snapshot is on the stream already); when none was
+ever announced there is nothing to roll out again, and the retry goes to the syncer as a sync.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ import time
 from collections.abc import Sequence
 
 from showcase_common.bus import Delivery, Publisher, RetryableError
-from showcase_common.events import IndexSynced, Snapshot
+from showcase_common.events import IndexSynced, MachinesRetryRequested, RetryRequested, Snapshot
 
 from machine_updater import metrics
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
-from machine_updater.plan import Plan, plan
+from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
 from machine_updater.rollout import MachineResult, RetryPolicy, update_all, update_machine
 
@@ -47,12 +50,27 @@ class RolloutHandler:
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         """The consumer loop's batch handler."""
-        synced = [d.event for d in deliveries if isinstance(d.event, IndexSynced)]
-        if synced:
-            await self.handle(synced)
+        await self.handle([d.event for d in deliveries])
 
-    async def handle(self, synced: Sequence[IndexSynced]) -> None:
-        await self.roll_out(plan(synced))
+    async def handle(self, batch: Sequence[object]) -> None:
+        asks = [Ask.synced(e) for e in batch if isinstance(e, IndexSynced)]
+        retries = [e for e in batch if isinstance(e, MachinesRetryRequested)]
+        if retries:
+            asks += await self._retry_asks(retries)
+        if asks:
+            await self.roll_out(plan(asks))
+
+    async def _retry_asks(self, retries: Sequence[MachinesRetryRequested]) -> list[Ask]:
+        newest = await self._feed.newest()
+        if newest is not None:
+            return [Ask.retry(r, newest) for r in retries]
+        for retry in retries:  # nothing announced yet (or aged out of the stream): sync first
+            log.warning(
+                "no snapshot announced: retry of %s goes to a sync", retry.request.request_id
+            )
+            sync = RetryRequested(request=retry.request, from_step="sync")
+            await self._publisher.publish(sync, msg_id=f"retry-sync:{retry.event_id}")
+        return []
 
     async def roll_out(self, p: Plan) -> None:
         started = time.monotonic()

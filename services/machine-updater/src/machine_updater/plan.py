@@ -1,4 +1,8 @@
-"""What one roll-out covers: the newest snapshot of a batch, for every request in it."""
+"""What one roll-out covers: the newest snapshot of a batch, for every request in it.
+
+A batch holds two kinds of ask: `IndexSynced` (a new generation, for the whole fleet) and
+`MachinesRetryRequested` (the newest generation again, for a request's failed machines).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,29 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from showcase_common.events import IndexSynced, RequestRef, Snapshot
+from showcase_common.events import IndexSynced, MachinesRetryRequested, RequestRef, Snapshot
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One event's ask: this snapshot for these requests, on these machines."""
+
+    snapshot: Snapshot
+    requests: tuple[RequestRef, ...]
+    machine_ids: frozenset[str] | None
+    """None: the whole fleet."""
+    event_id: str
+
+    @classmethod
+    def synced(cls, event: IndexSynced) -> Ask:
+        # Only IndexSynced written before MachinesRetryRequested existed name machines.
+        machines = frozenset(event.machine_ids) if event.machine_ids else None
+        return cls(event.snapshot, tuple(event.requests), machines, event.event_id)
+
+    @classmethod
+    def retry(cls, event: MachinesRetryRequested, newest: Snapshot) -> Ask:
+        machines = frozenset(event.machine_ids) if event.machine_ids else None
+        return cls(newest, (event.request,), machines, event.event_id)
 
 
 @dataclass(frozen=True)
@@ -34,17 +60,20 @@ class Plan:
         return sorted({r.showcase.path for r in self.requests})
 
 
-def plan(synced: Sequence[IndexSynced]) -> Plan:
-    newest = max(synced, key=lambda e: e.snapshot.generation)
-    requests = {r.request_id: r for e in synced for r in e.requests}
-    targeted = all(e.machine_ids for e in synced)
-    ids = frozenset(m for e in synced for m in e.machine_ids) if targeted else None
-    return Plan(newest.snapshot, tuple(requests.values()), ids, _rollout_id(synced))
+def plan(asks: Sequence[Ask | IndexSynced]) -> Plan:
+    """The batch's roll-out: its newest snapshot, for all its requests; only the named
+    machines when every ask names some, else the whole fleet."""
+    batch = [Ask.synced(a) if isinstance(a, IndexSynced) else a for a in asks]
+    newest = max(batch, key=lambda a: a.snapshot.generation)
+    requests = {r.request_id: r for a in batch for r in a.requests}
+    targeted = all(a.machine_ids for a in batch)
+    ids = frozenset(m for a in batch for m in a.machine_ids or ()) if targeted else None
+    return Plan(newest.snapshot, tuple(requests.values()), ids, _rollout_id(batch))
 
 
-def _rollout_id(synced: Sequence[IndexSynced]) -> str:
+def _rollout_id(batch: Sequence[Ask]) -> str:
     """The event's id, or a digest of the batch's ids: the same batch gives the same msg ids."""
-    if len(synced) == 1:
-        return synced[0].event_id
-    joined = "|".join(sorted(e.event_id for e in synced))
+    if len(batch) == 1:
+        return batch[0].event_id
+    joined = "|".join(sorted(a.event_id for a in batch))
     return "batch-" + hashlib.sha256(joined.encode()).hexdigest()[:16]

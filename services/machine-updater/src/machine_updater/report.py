@@ -52,7 +52,9 @@ class Report:
             await self._publisher.publish(event, msg_id=self._id("machine", m.id))
         else:
             log.warning("machine %s (%s) failed: %s", m.id, m.region, result.error)
-            failed = MachineUpdateFailed(**common, error=result.error or "unknown error")
+            failed = MachineUpdateFailed(
+                **common, reason=result.reason, error=result.error or "unknown error"
+            )
             await self._publisher.publish(failed, msg_id=self._id("machine-failed", m.id))
 
     async def fleet_finished(
@@ -61,7 +63,12 @@ class Report:
         p = self._plan
         updated = sorted(r.machine.id for r in results if r.ok)
         failures = [
-            MachineFailure(machine_id=r.machine.id, region=r.machine.region, error=r.error or "")
+            MachineFailure(
+                machine_id=r.machine.id,
+                region=r.machine.region,
+                reason=r.reason,
+                error=r.error or "",
+            )
             for r in sorted(results, key=lambda r: r.machine.id)
             if not r.ok
         ]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from showcase_common.events import Snapshot
+from showcase_common.events import FailureReason, Snapshot
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -46,6 +46,8 @@ class MachineResult:
     """Whether its update endpoint was called (False when it already served the generation)."""
     attempts: int
     duration_s: float
+    reason: FailureReason = "unknown"
+    """Why it failed, as a code (meaningless when ok)."""
 
     @property
     def ok(self) -> bool:
@@ -54,6 +56,8 @@ class MachineResult:
 
 class NotLevel(MachineError):
     """The machine answered but does not (yet) serve what it must: worth another attempt."""
+
+    reason: FailureReason = "not_serving"
 
 
 @dataclass
@@ -77,6 +81,7 @@ async def update_machine(
     started = time.monotonic()
     state = _Attempts()
     error: str | None = None
+    reason: FailureReason = "unknown"
     try:
         async with asyncio.timeout(policy.deadline_s):
             async for attempt in _retrying(policy):
@@ -87,10 +92,12 @@ async def update_machine(
         error = (
             f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"
         )
+        reason = "timeout"
     except MachineError as exc:
-        error = f"{exc}, {_attempts(state.count)}"
+        error, reason = f"{exc}, {_attempts(state.count)}", exc.reason
+    elapsed = time.monotonic() - started
     return MachineResult(
-        machine, state.generation, error, state.called, state.count, time.monotonic() - started
+        machine, state.generation, error, state.called, state.count, elapsed, reason
     )
 
 

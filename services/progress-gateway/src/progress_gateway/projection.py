@@ -7,10 +7,12 @@ Rules, so that several replicas and redeliveries always agree:
 - `completed` is terminal;
 - a failure keeps the progress, sets `error`, `retry_url`, `failed_step` and `failed_machines`
   (what the intake retry endpoint re-drives);
-- what the studio reads is fixed text per failure kind, naming the machines that failed but never
-  an event's error text (exception messages, paths, hosts): that stays in the event and the
-  publishing service's log; `redirect_url`/`retry_url` are only http(s) on the public origins.
-- a retry clears the failure and goes back to processing without lowering the progress.
+- what the studio reads is written in `wording`, from the events' facts and reason codes, naming
+  the machines that failed but never an event's `error` (technical detail: exception messages,
+  paths, hosts), which stays in the event and the publishing service's log;
+  `redirect_url`/`retry_url` are only http(s) on the public origins.
+- a retry (`RetryRequested`, `MachinesRetryRequested`) clears the failure and goes back to
+  processing without lowering the progress.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from showcase_common import events
-from showcase_common.progress import STUDIO_SYNC_MESSAGES, SYNC_FAILED, RequestProgress
+from showcase_common.progress import RequestProgress
 from showcase_common.urls import allowed_url
+
+from progress_gateway import wording
 
 SYNCED_PROGRESS = 30
 CREATED_PROGRESS = 10
@@ -108,19 +112,18 @@ def _changes(
 ) -> dict[str, object] | None:
     match event:
         case events.ShowcaseCreated():
-            return _processing(CREATED_PROGRESS, "syncing", "Publishing the updated index…")
+            return _processing(CREATED_PROGRESS, "syncing", wording.CREATED)
         case events.RetryRequested(from_step="sync"):
-            return _processing(0, "syncing", "Retrying: publishing the updated index…")
-        case events.RetryRequested():
-            return _processing(0, "updating", "Retrying the machines that failed…")
+            return _processing(0, "syncing", wording.RETRYING_SYNC)
+        case events.RetryRequested() | events.MachinesRetryRequested():
+            # (RetryRequested from the machines step: events from before MachinesRetryRequested.)
+            return _processing(0, "updating", wording.RETRYING_MACHINES)
         case events.IndexSyncRetrying():
-            message = f"S3 unavailable, retrying ({event.attempt} of {event.max_attempts})…"
+            message = wording.sync_retrying(event.attempt, event.max_attempts)
             return _processing(CREATED_PROGRESS, "syncing", message)
         case events.IndexSynced():
             return {
-                **_processing(
-                    SYNCED_PROGRESS, "updating", "Index published; updating the machines…"
-                ),
+                **_processing(SYNCED_PROGRESS, "updating", wording.SYNCED),
                 "rollout_started_at": None,
             }
         case events.MachineUpdated():
@@ -131,14 +134,14 @@ def _changes(
             return {
                 "status": "completed",
                 "step": "done",
-                "message": "Your showcase is live",
+                "message": wording.LIVE,
                 "redirect_url": links.redirect_url(ref.redirect_url),
                 "eta_seconds": None,
                 **_CLEAR_FAILURE,
             }
         case events.IndexSyncFailed():
             return _failed(
-                event.error if event.error in STUDIO_SYNC_MESSAGES else SYNC_FAILED,
+                wording.sync_failed(event.reason),
                 "sync",
                 [],
                 ref.request_id,
@@ -146,7 +149,7 @@ def _changes(
             )
         case events.FleetUpdateFailed():
             return _failed(
-                _fleet_error(event),
+                wording.fleet_failed(event.failures, event.updated),
                 "machines",
                 [f.machine_id for f in event.failures],
                 ref.request_id,
@@ -175,7 +178,7 @@ def _machine_updated(current: ProjectedProgress, event: events.MachineUpdated) -
         **_processing(
             _machine_progress(event.done, event.total),
             "updating",
-            f"Updated machine {event.done} of {event.total} ({event.region})…",
+            wording.machine_updated(event.done, event.total, event.region),
         ),
         "rollout_started_at": started.isoformat(),
         "eta_seconds": _eta(started, event),
@@ -187,8 +190,9 @@ def _machine_failed(event: events.MachineUpdateFailed) -> dict[str, object]:
     return _processing(
         _machine_progress(event.done, event.total),
         "updating",
-        f"Machine {event.machine_id} ({event.region}) could not be updated; "
-        f"{event.done} of {event.total} machines done…",
+        wording.machine_failed(
+            event.machine_id, event.region, event.reason, event.done, event.total
+        ),
     )
 
 
@@ -213,29 +217,10 @@ def _failed(
     return {
         "status": "failed",
         "step": "failed",
-        "message": "Your showcase could not be published everywhere."
-        if step == "machines"
-        else "Your showcase could not be published.",
+        "message": wording.FAILED_ON_MACHINES if step == "machines" else wording.FAILED,
         "error": error,
         "retry_url": links.retry_url(request_id),
         "failed_step": step,
         "failed_machines": machines,
         "eta_seconds": None,
     }
-
-
-def _fleet_error(event: events.FleetUpdateFailed) -> str:
-    """What failed and where, then what the studio can do about it (why is for the operators:
-    each failure's error is in the event and the updater's log)."""
-    failed, total = len(event.failures), len(event.failures) + len(event.updated)
-    details = ", ".join(f"{f.machine_id} ({f.region})" for f in event.failures)
-    if event.updated:
-        served = "The other machines already serve your showcase. "
-        head = f"{failed} of {total} machines could not be updated"
-    else:
-        served = ""
-        head = "The machine could not be updated" if total == 1 else "No machine could be updated"
-    return (
-        f"{head}: {details}. {served}"
-        "Press Retry to try again: only the machines that failed are updated."
-    )

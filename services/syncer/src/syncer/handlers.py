@@ -3,9 +3,13 @@
 - `ShowcaseCreated` whose request the ledger already covers → nothing (a redelivery or a replay);
 - `ShowcaseCreated`, `RetryRequested(from_step="sync")`, `RolloutRequested` → one new generation
   for the whole batch, then ONE `IndexSynced` naming every covered request;
-- `RetryRequested(from_step="machines")` → `IndexSynced` again for the newest generation, for
-  that request and those machines only;
+- `RetryRequested(from_step="machines")`, which only events written before
+  `MachinesRetryRequested` existed say → forwarded as `MachinesRetryRequested` (the updater acts
+  on machines-only retries; nothing is synced, so no `IndexSynced`);
 - the object store down past the retry budget → `IndexSyncFailed` naming the requests, and ack.
+
+Failures carry a reason code and the technical detail; the studio's words are the progress
+projection's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from dataclasses import dataclass, field
 
 from showcase_common import events
 from showcase_common.bus import Delivery, Publisher, RetryableError
-from showcase_common.progress import SYNC_NOT_IN_INDEX, SYNC_SNAPSHOT_FAILED, SYNC_STORAGE_FAILED
 
 from syncer import metrics
 from syncer.ledger import SyncLedger
@@ -29,11 +32,6 @@ from syncer.storage import GenerationWriter, OnRetry, RaceLost, StorageUnavailab
 
 log = logging.getLogger(__name__)
 
-# The studio's texts live beside the progress message (the gateway shows only those).
-STORAGE_FAILED = SYNC_STORAGE_FAILED
-SNAPSHOT_FAILED = SYNC_SNAPSHOT_FAILED
-NOT_IN_INDEX = SYNC_NOT_IN_INDEX
-
 
 @dataclass
 class Plan:
@@ -41,7 +39,8 @@ class Plan:
 
     pending: dict[str, events.RequestRef] = field(default_factory=dict)
     rollout: bool = False
-    machine_retries: list[events.RetryRequested] = field(default_factory=list)
+    legacy_machine_retries: list[events.RetryRequested] = field(default_factory=list)
+    """Old `RetryRequested(from_step="machines")`: forwarded to the updater."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -69,8 +68,8 @@ class SyncHandler:
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         plan = await self._plan(deliveries)
         final = max(d.attempt for d in deliveries) >= self.max_deliver
-        if plan.machine_retries:
-            await self._resend(plan, deliveries)
+        for retry in plan.legacy_machine_retries:
+            await self._forward(retry)
         if plan.needs_snapshot:
             await self._sync(plan, deliveries, final=final)
 
@@ -90,7 +89,7 @@ class SyncHandler:
             elif isinstance(event, events.RetryRequested) and event.from_step == "sync":
                 plan.pending.setdefault(event.request.request_id, event.request)
             elif isinstance(event, events.RetryRequested):
-                plan.machine_retries.append(event)
+                plan.legacy_machine_retries.append(event)
             elif isinstance(event, events.RolloutRequested):
                 plan.rollout = True
             else:
@@ -107,7 +106,7 @@ class SyncHandler:
             log.error(
                 "giving up on %d request(s): object store unavailable (%s)", len(requests), exc
             )
-            await self._fail(requests, STORAGE_FAILED)
+            await self._fail(requests, "storage_unavailable", str(exc))
             return
         except (SnapshotError, RaceLost) as exc:
             kind = "race_lost" if isinstance(exc, RaceLost) else "snapshot_failed"
@@ -115,7 +114,7 @@ class SyncHandler:
             if not final:
                 raise RetryableError(str(exc)) from exc
             log.error("giving up on %d request(s): %s", len(requests), exc)
-            await self._fail(requests, SNAPSHOT_FAILED)
+            await self._fail(requests, "snapshot_failed", f"{kind}: {exc}")
             return
         snapshot = published.snapshot
         metrics.PUBLICATIONS.labels("published").inc()
@@ -166,36 +165,30 @@ class SyncHandler:
         if not final:
             raise RetryableError(f"showcases of {ids} are not in the index yet", delay_s=2.0)
         log.error("showcases of %s never appeared in the index", ids)
-        await self._fail(missing, NOT_IN_INDEX)
+        await self._fail(missing, "not_in_index", f"showcases of {ids} not in the copy")
 
-    async def _resend(self, plan: Plan, deliveries: Sequence[Delivery]) -> None:
-        requests = [e.request for e in plan.machine_retries]
-        try:
-            latest = await self.writer.latest(self._on_retry(deliveries, requests))
-        except StorageUnavailable as exc:
-            log.error("cannot read the newest generation (%s)", exc)
-            await self._fail(requests, STORAGE_FAILED)
-            return
-        for retry in plan.machine_retries:
-            if latest is None:  # nothing was ever published: a full sync it is
-                plan.pending.setdefault(retry.request.request_id, retry.request)
-                continue
-            await self.publisher.publish(
-                events.IndexSynced(
-                    snapshot=latest, requests=[retry.request], machine_ids=retry.machine_ids
-                ),
-                msg_id=f"retry:{retry.event_id}",
-            )
+    async def _forward(self, retry: events.RetryRequested) -> None:
+        # The same Nats-Msg-Id for a redelivery of the same old event: forwarded once.
+        forwarded = events.MachinesRetryRequested(
+            request=retry.request, machine_ids=retry.machine_ids
+        )
+        await self.publisher.publish(forwarded, msg_id=f"forwarded:{retry.event_id}")
+        log.info("forwarded an old machines retry of %s to the updater", retry.request.request_id)
 
-    async def _fail(self, requests: list[events.RequestRef], message: str) -> None:
-        await self.publisher.publish(events.IndexSyncFailed(requests=requests, error=message))
+    async def _fail(
+        self, requests: list[events.RequestRef], reason: events.FailureReason, error: str
+    ) -> None:
+        await self.publisher.publish(
+            events.IndexSyncFailed(requests=requests, reason=reason, error=error)
+        )
 
     def _on_retry(
         self, deliveries: Sequence[Delivery], requests: list[events.RequestRef]
     ) -> OnRetry:
         async def on_retry(attempt: int, max_attempts: int, exc: BaseException) -> None:
-            message = f"S3 unavailable, retrying ({attempt} of {max_attempts})…"
-            log.warning("%s (%s)", message, exc)
+            log.warning(
+                "object store unavailable, retrying (%d of %d): %s", attempt, max_attempts, exc
+            )
             await asyncio.gather(*(_heartbeat(d) for d in deliveries))
             with contextlib.suppress(Exception):  # progress is best effort; the retry is not
                 await self.publisher.publish(
@@ -203,7 +196,8 @@ class SyncHandler:
                         requests=requests,
                         attempt=attempt,
                         max_attempts=max_attempts,
-                        message=message,
+                        reason="storage_unavailable",
+                        error=str(exc),
                     )
                 )
 

@@ -107,10 +107,12 @@ class AdminAlerts:
 def compose(event: events.Event, ref: events.RequestRef) -> tuple[str, str]:
     """The mail: what failed, for whom, and the command that re-drives it."""
     match event:
-        case events.IndexSyncFailed(error=err):
-            what = f"publishing the index failed: {err}"
+        case events.IndexSyncFailed(reason=reason, error=err):
+            what = f"publishing the index failed ({reason}): {err}"
         case events.FleetUpdateFailed(generation=g, failures=failures):
-            lines = "; ".join(f"{f.machine_id} ({f.region}): {f.error}" for f in failures)
+            lines = "; ".join(
+                f"{f.machine_id} ({f.region}): {f.error} [{f.reason}]" for f in failures
+            )
             what = f"rolling out generation {g} failed on {lines}"
         case _:
             what = type(event).__name__

@@ -74,11 +74,11 @@ class Rollout:
 
     def _before_sync(self, event: events.Event) -> bool:
         match event:
-            case events.IndexSynced(requests=[], machine_ids=[], snapshot=s):
+            case events.IndexSynced(requests=[], snapshot=s) if not event.machine_ids:
                 self.generation = s.generation
                 self.message = f"Index published as generation {s.generation}; updating…"
-            case events.IndexSyncFailed(requests=[], error=err):
-                self.outcome, self.message = "failed", f"Sync failed: {err}"
+            case events.IndexSyncFailed(requests=[], reason=reason, error=err):
+                self.outcome, self.message = "failed", f"Sync failed ({reason}): {err}"
                 return True
         return False
 

@@ -30,21 +30,25 @@ def summary(event: events.Event | None) -> str:
             return f"{r.showcase.name} ({r.showcase.path}) by {r.user}"
         case events.RetryRequested(from_step=step, machine_ids=ids):
             return f"retry from {step}" + (f" on {', '.join(ids)}" if ids else "")
+        case events.MachinesRetryRequested(machine_ids=ids):
+            return "retry the machines" + (f" {', '.join(ids)}" if ids else "")
         case events.RolloutRequested(requested_by=who):
             return f"roll-out requested by {who}"
         case events.IndexSynced(snapshot=s, machine_ids=ids):
             return f"generation {s.generation}" + (f" for {', '.join(ids)}" if ids else "")
+        case events.IndexSyncRetrying(attempt=k, max_attempts=n, reason=reason, error=err):
+            return f"sync retrying ({k} of {n}), {reason}" + (f": {err}" if err else "")
         case events.MachineUpdated(machine_id=m, region=region, done=k, total=n, duration_s=d):
             return f"{m} ({region}) {k}/{n} in {d:.1f}s"
-        case events.MachineUpdateFailed(machine_id=m, done=k, total=n, error=err):
-            return f"{m} {k}/{n} failed: {err}"
+        case events.MachineUpdateFailed(machine_id=m, done=k, total=n, reason=reason, error=err):
+            return f"{m} {k}/{n} failed ({reason}): {err}"
         case events.FleetUpdated(generation=g, machine_ids=ids, skipped=skipped):
             extra = f", skipped {', '.join(skipped)}" if skipped else ""
             return f"generation {g} on {len(ids)} machines{extra}"
         case events.FleetUpdateFailed(generation=g, failures=failures):
             return f"generation {g} failed on {', '.join(f.machine_id for f in failures)}"
-        case events.IndexSyncFailed(error=err):
-            return f"sync failed: {err}"
+        case events.IndexSyncFailed(reason=reason, error=err):
+            return f"sync failed ({reason}): {err}"
     return type(event).__name__
 
 

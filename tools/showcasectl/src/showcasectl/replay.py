@@ -1,8 +1,9 @@
 """Re-driving the pipeline without doing anything twice.
 
 Two kinds of replay, both safe by construction:
-- one request: publish `RetryRequested` for it (its `RequestRef` comes from its `ShowcaseCreated`
-  in the stream); the syncer and the updater re-drive it from the step;
+- one request: publish `RetryRequested` (from the sync step: the syncer acts on it) or
+  `MachinesRetryRequested` (the updater re-rolls the newest snapshot out) for it; its `RequestRef`
+  comes from its `ShowcaseCreated` in the stream;
 - a range: re-publish stored facts to their own subjects with their ORIGINAL `Nats-Msg-Id`.
   Inside the stream's duplicate window JetStream drops them; outside it the consumers are
   idempotent (the syncer's ledger knows which generation covered a request, the updater never
@@ -29,7 +30,9 @@ from showcasectl.state import get_state
 
 Step = Literal["sync", "machines"]
 
-INTENTS = frozenset({subjects.RETRY_REQUESTED, subjects.ROLLOUT_REQUESTED})
+INTENTS = frozenset(
+    {subjects.RETRY_REQUESTED, subjects.MACHINES_RETRY_REQUESTED, subjects.ROLLOUT_REQUESTED}
+)
 """Operator or studio intents: re-publishing one would start new work, so ranges skip them."""
 
 _EFFECT = {
@@ -81,7 +84,8 @@ async def replay_request(
     dry_run: bool = False,
     force: bool = False,
 ) -> RequestReplay:
-    """Publish RetryRequested for the request, from the step that failed unless told otherwise."""
+    """Re-drive the request from the step that failed unless told otherwise: a sync through the
+    syncer, the machines through the updater."""
     ref = await find_request(js, request_id)
     state = await get_state(js, request_id)
     step: Step = from_step or (state.failed_step if state and state.failed_step else "sync")
@@ -92,9 +96,13 @@ async def replay_request(
         return result
     if dry_run:
         return result
-    event = events.RetryRequested(request=ref, from_step=step, machine_ids=machines)
+    event: events.Event = (
+        events.MachinesRetryRequested(request=ref, machine_ids=machines)
+        if step == "machines"
+        else events.RetryRequested(request=ref, from_step="sync")
+    )
     ack = await Publisher(js).publish(event)
-    result.action, result.reason, result.seq = "published", "RetryRequested", ack.seq
+    result.action, result.reason, result.seq = "published", type(event).__name__, ack.seq
     return result
 
 

@@ -13,7 +13,7 @@ from showcase_common.tokens import issue_token
 from intake.container import Container
 from intake.mail import notice_for
 from intake.models import ProgressLink, ShowcaseCreatedOut, ShowcasePublic
-from intake.service import Answer, Created
+from intake.service import Created
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,10 @@ def with_notice(path: str, notice: str) -> str:
     return urlunsplit(("", "", parts.path, query, parts.fragment))
 
 
-def created_answer(container: Container, http: Request, user: User, created: Created) -> Answer:
+def created_body(
+    container: Container, http: Request, user: User, created: Created
+) -> dict[str, object]:
+    """The API's answer to a created showcase; a replay renders it afresh (a new token)."""
     showcase = showcase_public(created.showcase, created.location)
     if created.request is None:  # an admin: no automation, the events page is where it shows
         out = ShowcaseCreatedOut(
@@ -70,7 +73,7 @@ def created_answer(container: Container, http: Request, user: User, created: Cre
             redirect_url=str(http.base_url).rstrip("/") + events_path(created.location),
             notice=notice_for(created.showcase),
         )
-        return Answer(201, _without_empty(out.model_dump(mode="json")) | {"request_id": None})
+        return _without_empty(out.model_dump(mode="json")) | {"request_id": None}
     request_id = created.request.id
     out = ShowcaseCreatedOut(
         showcase=showcase,
@@ -79,7 +82,7 @@ def created_answer(container: Container, http: Request, user: User, created: Cre
         progress=progress_link(container, user.userid or "", request_id),
         redirect_url=container.service.redirect_url_of(created),
     )
-    return Answer(201, _without_empty(out.model_dump(mode="json")))
+    return _without_empty(out.model_dump(mode="json"))
 
 
 def _without_empty(body: dict[str, object]) -> dict[str, object]:

@@ -50,7 +50,8 @@ def replay(
     json_out: Json = False,
     nats_url: NatsUrl = None,
 ) -> None:
-    """Re-drive one request (RetryRequested), or re-publish a range of events."""
+    """Re-drive one request (RetryRequested or MachinesRetryRequested), or re-publish a range
+    of events."""
     url = settings(nats_url).nats_url
     ranged = since is not None or from_seq is not None
     if request_id and ranged:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from intake.models import ShowcaseCreatedOut, ShowcaseIn
-from intake.service import Answer, Created, Forbidden, Idempotency, IdempotencyMismatch, body_digest
+from intake.service import Forbidden, Idempotency, IdempotencyMismatch, body_digest
 from intake.showcases import Draft, Invalid
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.errors import field_errors
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
-from intake.web.presenters import created_answer
+from intake.web.presenters import created_body
 
 _ERROR_TYPE = {"invalid": "value_error", "unknown_location": "unknown_location", "taken": "taken"}
 """Each refusal's error `type` in the 422's per-field list."""
@@ -49,19 +49,11 @@ async def create_showcase(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     draft = Draft(**body.model_dump())
-    stored: list[Answer] = []  # the answer saved with the key is the one sent now
-
-    def respond(created: Created) -> Answer:
-        stored.append(created_answer(container, http, user, created))
-        return stored[0]
-
     idempotency = None
     if idempotency_key is not None:
-        idempotency = Idempotency(
-            idempotency_key, body_digest(body.model_dump(mode="json")), respond
-        )
+        idempotency = Idempotency(idempotency_key, body_digest(body.model_dump(mode="json")))
     try:
-        result = await container.db.write(
+        created = await container.db.write(
             container.service.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
@@ -72,10 +64,7 @@ async def create_showcase(
         return field_errors(
             {"Idempotency-Key": "was already used with a different body"}, where="header"
         )
-    if isinstance(result, Answer):  # a repeated key: the first answer again
-        return JSONResponse(
-            result.body, result.status_code, headers={"Idempotent-Replayed": "true"}
-        )
-    # An admin's e-mail was committed with the showcase; the mail relay sends it.
-    answer = stored[0] if stored else created_answer(container, http, user, result)
-    return JSONResponse(answer.body, answer.status_code)
+    # An admin's e-mail was committed with the showcase; the mail relay sends it. A repeated
+    # key answers as the first POST did (the same showcase and request, a fresh token).
+    headers = {"Idempotent-Replayed": "true"} if created.replayed else None
+    return JSONResponse(created_body(container, http, user, created), 201, headers=headers)

@@ -11,7 +11,7 @@ from showcase_common.urls import origin_of
 
 from intake import access, metrics
 from intake.db import Database
-from intake.service import Answer, Forbidden
+from intake.service import Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
@@ -95,7 +95,6 @@ async def create_showcase(
         return await _form(http, container, user, values, exc.errors, 422, exc.reason)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
-    assert not isinstance(created, Answer)  # no idempotency key on the form
     if created.request is None:
         # The admins' e-mail was committed with the showcase; the mail relay sends it.
         target = with_notice(

@@ -37,6 +37,13 @@ async def _find(container: Container, user: CurrentUser, request_id: str) -> Req
 _NOT_FOUND = {404: {"description": "no such request, or another user's"}}
 
 
+def _retry_event(ref: events.RequestRef, state: RequestProgress) -> events.Event:
+    """To the service that acts on it: machines to the updater, a sync to the syncer."""
+    if state.failed_step == "machines":
+        return events.MachinesRetryRequested(request=ref, machine_ids=list(state.failed_machines))
+    return events.RetryRequested(request=ref, from_step="sync")
+
+
 @router.get("/{request_id}", name="request_status", responses=_NOT_FOUND)
 async def request_status(
     request_id: str, container: ContainerDep, user: CurrentUser
@@ -59,11 +66,7 @@ async def retry_request(
     state = await _state(container, view)
     if state.status != "failed":
         raise HTTPException(409, f"only a failed request can be retried (it is {state.status})")
-    event = events.RetryRequested(
-        request=view.ref,
-        from_step=state.failed_step or "sync",
-        machine_ids=list(state.failed_machines),
-    )
+    event = _retry_event(view.ref, state)
     # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
     msg_id = f"retry:{request_id}:{state.updated_at or 'unknown'}"
     await container.db.write(container.service.enqueue, event, msg_id, request_id)
