@@ -16,7 +16,7 @@ from tests.integration.progress_gateway.conftest import (
     receive_until,
     wait_for_state,
 )
-from tests.unit.progress_gateway.fakes import happy_path, ref
+from tests.unit.progress_gateway.helpers import happy_path, ref
 
 
 def completed(request_id: str):  # type: ignore[no-untyped-def]
@@ -128,7 +128,7 @@ async def test_reconnect_gets_the_current_state_then_every_change(gateways, js, 
 
 
 async def test_failure_is_sent_with_detail_and_retry_url(gateways, publish) -> None:
-    from tests.unit.progress_gateway.fakes import fleet_failed
+    from tests.unit.progress_gateway.helpers import fleet_failed
 
     gateway = await gateways()
     token = issue_token(SECRET, "studio", ["r1"])

@@ -17,8 +17,8 @@ from intake.bootstrap import create_app
 from intake.db import Database, DbLimits, Saturated, make_engine
 from intake.seed import seed
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import STUDIO, container_of, make_settings
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 
 @asynccontextmanager

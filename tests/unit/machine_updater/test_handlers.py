@@ -19,13 +19,7 @@ from showcase_common.events import (
     Snapshot,
 )
 
-from tests.unit.machine_updater.fakes import (
-    FakeFeed,
-    FakeFleet,
-    FakeMachine,
-    FakeMachineClient,
-    FakePublisher,
-)
+from tests.support.fakes import FakeFeed, FakeFleet, FakeMachine, FakeMachineClient, FakePublisher
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
 

@@ -14,14 +14,8 @@ from prometheus_client import REGISTRY
 from showcase_common import events
 from showcase_common.progress import SYNC_FAILED, SYNC_STORAGE_FAILED
 
-from tests.unit.progress_gateway.fakes import (
-    FakeProgressStore,
-    at,
-    delivery,
-    fleet_failed,
-    happy_path,
-    ref,
-)
+from tests.support.fakes import FakeProgressStore
+from tests.unit.progress_gateway.helpers import at, delivery, fleet_failed, happy_path, ref
 
 INTAKE = "http://intake.example"
 

@@ -20,9 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.runner import nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
-from intake import metrics
+from intake import metrics, nats_bus
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, Saturated, create_schema, make_engine
@@ -66,7 +67,7 @@ def build_container(
 ) -> Container:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
     bus = bus or NatsBus(
-        settings.nats_url, retry_s=settings.nats_retry_s, replicas=settings.nats_replicas
+        nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_bus.TIMEOUT_S)
     )
     clock = clock or _utcnow
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
@@ -131,11 +132,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         create_schema(container.db.engine)
-        await container.bus.start()
         stop = asyncio.Event()
-        tasks = []
+        tasks: list[asyncio.Task[object]] = []
+        # The real bus's link connects beside the app (the runner's loop, in libs/common).
+        if isinstance(container.bus, NatsBus):
+            tasks.append(asyncio.create_task(container.bus.link.run(stop)))
         if background:
-            tasks = [
+            tasks += [
                 asyncio.create_task(container.relay.run(stop)),
                 asyncio.create_task(container.mail_relay.run(stop)),
                 asyncio.create_task(container.showcases_file.run(stop)),
@@ -145,7 +148,8 @@ def create_app(
         finally:
             stop.set()
             await asyncio.gather(*tasks)
-            await container.bus.close()
+            if isinstance(container.bus, NatsBus):
+                await container.bus.link.close()
             container.db.engine.dispose()
 
     app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
 
 from machine_agent.api import router
 from machine_agent.applier import Applier
@@ -31,7 +31,7 @@ def create_app(
 ) -> FastAPI:
     """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
     if store is None:
-        store = SnapshotStore.from_settings(settings)
+        store = S3SnapshotStore.from_settings(settings)
     sidecar = SidecarSettings.from_settings(settings)
     installer = SidecarInstaller(sidecar) if sidecar is not None else None
     applier = Applier(store, settings.data_dir, settings.served_region_codes, installer)

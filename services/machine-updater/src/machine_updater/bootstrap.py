@@ -16,6 +16,7 @@ from showcase_common import subjects
 from showcase_common.bus import (
     Consumer,
     ConsumerOptions,
+    EventPublisher,
     Publisher,
     connect_until_up,
     ensure_stream,
@@ -76,7 +77,7 @@ def make_client(settings: UpdaterSettings, http: httpx.AsyncClient) -> MachineCl
 def bootstrap(
     settings: UpdaterSettings,
     *,
-    publisher: Publisher,
+    publisher: EventPublisher,
     feed: SnapshotFeed,
     http: httpx.AsyncClient | None = None,
     fleet: Fleet | None = None,

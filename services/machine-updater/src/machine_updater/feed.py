@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import abc
 import logging
+from typing import Protocol
 
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -13,14 +13,13 @@ from showcase_common.events import IndexSynced, Snapshot, UndecodableEvent, deco
 log = logging.getLogger(__name__)
 
 
-class SnapshotFeed(abc.ABC):
+class SnapshotFeed(Protocol):
     """The port: the snapshot of the newest IndexSynced, if any."""
 
-    @abc.abstractmethod
     async def newest(self) -> Snapshot | None: ...
 
 
-class JetStreamSnapshotFeed(SnapshotFeed):
+class JetStreamSnapshotFeed:
     """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
 
     def __init__(self, js: JetStreamContext) -> None:

@@ -6,8 +6,8 @@ request never overwrite each other's update: the loser re-reads and re-applies.
 
 from __future__ import annotations
 
-import abc
 from dataclasses import dataclass
+from typing import Protocol
 
 from nats.js.errors import (
     InvalidKeyError,
@@ -38,12 +38,10 @@ class Versioned:
     revision: int
 
 
-class ProgressStore(abc.ABC):
-    @abc.abstractmethod
+class ProgressStore(Protocol):
     async def read(self, request_id: str) -> Versioned | None:
         """The request's state and its revision, None when nothing is stored yet."""
 
-    @abc.abstractmethod
     async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
         """Store `progress` if the key is still at `expected_revision` (None: absent).
 
@@ -57,7 +55,7 @@ def decode(value: bytes | None, revision: int) -> Versioned | None:
     return Versioned(ProjectedProgress.model_validate_json(value), revision)
 
 
-class KvProgressStore(ProgressStore):
+class KvProgressStore:
     """The `request_state` bucket: key = request id, value = `ProjectedProgress` JSON."""
 
     def __init__(self, kv: KeyValue) -> None:

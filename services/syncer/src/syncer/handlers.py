@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from showcase_common import events
-from showcase_common.bus import Delivery, Publisher, RetryableError
+from showcase_common.bus import Delivery, EventPublisher, RetryableError
 from showcase_common.progress import SYNC_NOT_IN_INDEX, SYNC_SNAPSHOT_FAILED, SYNC_STORAGE_FAILED
 
 from syncer import metrics
@@ -53,7 +53,7 @@ class SyncHandler:
         self,
         *,
         writer: GenerationWriter,
-        publisher: Publisher,
+        publisher: EventPublisher,
         ledger: SyncLedger,
         max_deliver: int,
         retention: Retention | None = None,

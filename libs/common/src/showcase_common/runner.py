@@ -1,0 +1,170 @@
+"""The one way a service lives: settings → logging → connect → build → serve and consume → drain.
+
+A service's `__main__` names its settings and its `build(settings, ports) -> Service`; `run` does
+the rest. `build` is a pure function of the settings and the ports it is given (tests call it
+with the fakes of `tests/support/fakes`); `Service` says what to serve and what to run:
+
+- `app`: the service's own routes (None: only health and metrics); the runner adds `/healthz`,
+  `/readyz` over `checks` (`showcase_common.health`) and serves it with the one uvicorn
+  configuration (`showcase_common.serving.server_config`);
+- `workers`: loops started at once (outbox relays, catch-up), each given the stop event;
+- `on_nats`: loops started once NATS is up and the stream declared (consumers, the first
+  generation); a service that never needs NATS has none and gets no connection;
+- `closers`: run last, in reverse order, after the workers have settled what they held.
+
+SIGTERM/SIGINT set the stop event: workers finish the message in hand, HTTP stops, closers run,
+the NATS connection drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+
+from showcase_common.bus.link import NatsLink
+from showcase_common.health import Check, EmbeddedServer, add_health_routes, create_health_app
+from showcase_common.lifecycle import stop_on_signals
+from showcase_common.logs import configure_logging
+from showcase_common.serving import server_config
+from showcase_common.settings import CommonSettings
+
+__all__ = ["Service", "http_app", "nats_link", "run", "serve", "server"]
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[asyncio.Event], Awaitable[object]]
+Closer = Callable[[], Awaitable[object]]
+S = TypeVar("S", bound=CommonSettings)
+P = TypeVar("P")
+
+
+@dataclass
+class Service:
+    """What a service's `build` returns: everything the runner serves, runs and stops."""
+
+    name: str
+    host: str
+    port: int
+    app: FastAPI | None = None
+    checks: dict[str, Check] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    on_nats: list[Worker] = field(default_factory=list)
+    closers: list[Closer] = field(default_factory=list)
+    server_options: dict[str, Any] = field(default_factory=dict)
+    """Passed on to uvicorn (`proxy_headers`, `ws`, …)."""
+
+
+def nats_link(settings: CommonSettings, buckets: Sequence[str] = (), **options: Any) -> NatsLink:
+    """The service's connection to NATS, not yet opened (`Service.on_nats` waits for it)."""
+    return NatsLink(
+        settings.nats_url,
+        settings.service_name,
+        replicas=settings.nats_replicas,
+        buckets=buckets,
+        **options,
+    )
+
+
+def run(
+    settings_type: Callable[[], S],
+    ports: Callable[[S], P],
+    build: Callable[[S, P], Service],
+) -> None:
+    """`python -m <service>`: read settings, log, make the real ports, build, serve until a
+    signal, drain. The ports' `nats` field, when there is one, is the link the runner opens."""
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    asyncio.run(_main(settings, ports, build))
+
+
+async def _main(settings: S, ports: Callable[[S], P], build: Callable[[S, P], Service]) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    made = ports(settings)
+    link = getattr(made, "nats", None)
+    await serve(settings, build(settings, made), stop, link=link)
+
+
+def http_app(service: Service) -> FastAPI:
+    """The service's app with health and readiness added (or health alone)."""
+    if service.app is None:
+        return create_health_app(service.checks, title=service.name)
+    add_health_routes(service.app, service.checks)
+    return service.app
+
+
+def server(
+    settings: CommonSettings, service: Service, *, port: int | None = None
+) -> EmbeddedServer:
+    """uvicorn for the service (tests pass `port=0` for a free one); the runner owns signals."""
+    config = server_config(
+        http_app(service),
+        host=service.host,
+        port=service.port if port is None else port,
+        limits=settings.http_limits,
+        **({"lifespan": "on"} | service.server_options),
+    )
+    return EmbeddedServer(config)
+
+
+async def serve(
+    settings: CommonSettings,
+    service: Service,
+    stop: asyncio.Event,
+    *,
+    link: NatsLink | None = None,
+    http: EmbeddedServer | None = None,
+) -> None:
+    """Serve HTTP and run the workers until `stop`, then drain (see the module's docstring)."""
+    http = http or server(settings, service)
+    web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
+    tasks = [asyncio.create_task(worker(stop)) for worker in service.workers]
+    if service.on_nats:
+        if link is None:
+            raise ValueError(f"{service.name} has NATS workers but no NATS link")
+        tasks.append(asyncio.create_task(_when_connected(link, service.on_nats, stop)))
+    log.info("%s serving on %s:%d", service.name, service.host, service.port)
+    try:
+        await _first(stop, web)
+    finally:
+        stop.set()
+        await _settle(tasks)
+        http.should_exit = True
+        await web
+        for closer in reversed(service.closers):
+            try:
+                await closer()
+            except Exception as exc:
+                log.warning("%s: error while stopping: %s", service.name, exc)
+        if link is not None:
+            await link.close()
+
+
+async def _when_connected(link: NatsLink, workers: list[Worker], stop: asyncio.Event) -> None:
+    if not await link.run(stop):
+        return  # stopped before NATS ever answered
+    await asyncio.gather(*(worker(stop) for worker in workers))
+
+
+async def _first(stop: asyncio.Event, web: asyncio.Task[None]) -> None:
+    """Until a signal, or until the HTTP server ends by itself (it could not bind)."""
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, web}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if web.done():
+        web.result()
+
+
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        try:
+            await task
+        except Exception:
+            log.exception("a worker failed while stopping")
+        except asyncio.CancelledError:
+            pass
