@@ -21,6 +21,10 @@ from showcase_common.bus import (
     connect_until_up,
     ensure_stream,
 )
+from showcase_common.bus.link import NatsLink
+from showcase_common.health import Check
+from showcase_common.runner import Service as RunnerService
+from showcase_common.runner import nats_link
 
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
@@ -141,3 +145,67 @@ async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> S
         options=consumer_options(settings),
     )
     return Service(nc, http, handler, fleet, consumer)
+
+
+def readiness(nats: Check, fleet: Fleet) -> dict[str, Check]:
+    """NATS connected, and the fleet listable and not empty."""
+
+    async def machines() -> None:
+        if not await fleet.machines():
+            raise LookupError("no machines listed")
+
+    return {"nats": nats, "fleet": machines}
+
+
+@dataclass
+class UpdaterPorts:
+    """What the updater talks to; `ports` makes the real ones, tests pass fakes."""
+
+    publisher: EventPublisher
+    feed: SnapshotFeed
+    fleet: Fleet
+    client: MachineClient
+    http: httpx.AsyncClient
+    nats: NatsLink
+
+
+def ports(settings: UpdaterSettings) -> UpdaterPorts:
+    """NATS (opened by the runner), the fleet and the agents over one httpx client."""
+    link = nats_link(settings)
+    http = make_http(settings)
+    return UpdaterPorts(
+        publisher=Publisher(link.jetstream),
+        feed=JetStreamSnapshotFeed(link.jetstream),
+        fleet=make_fleet(settings, http),
+        client=make_client(settings, http),
+        http=http,
+        nats=link,
+    )
+
+
+def build(settings: UpdaterSettings, ports: UpdaterPorts) -> RunnerService:
+    """The updater as the runner runs it: health on UPDATER_PORT, the consumer once NATS is up."""
+    handler = bootstrap(
+        settings, publisher=ports.publisher, feed=ports.feed, fleet=ports.fleet, client=ports.client
+    )
+    link = ports.nats
+
+    async def consume(stop: asyncio.Event) -> None:
+        consumer = Consumer(
+            link.jetstream(),
+            subjects.STREAM,
+            subjects.MACHINE_UPDATER_DURABLE,
+            [subjects.INDEX_SYNCED],
+            batch_handler=handler.handle_batch,
+            options=consumer_options(settings),
+        )
+        await consumer.run(stop)
+
+    return RunnerService(
+        name="machine-updater",
+        host=settings.updater_host,
+        port=settings.updater_port,
+        checks=readiness(link.check, ports.fleet),
+        on_nats=[consume],
+        closers=[ports.http.aclose],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from nats.js.client import JetStreamContext
@@ -22,12 +23,12 @@ class SnapshotFeed(Protocol):
 class JetStreamSnapshotFeed:
     """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
 
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
+    def __init__(self, js: JetStreamContext | Callable[[], JetStreamContext]) -> None:
+        self._js = js if callable(js) else (lambda: js)
 
     async def newest(self) -> Snapshot | None:
         try:
-            msg = await self._js.get_last_msg(subjects.STREAM, subjects.INDEX_SYNCED)
+            msg = await self._js().get_last_msg(subjects.STREAM, subjects.INDEX_SYNCED)
             event = decode(subjects.INDEX_SYNCED, msg.data or b"")
         except NotFoundError:
             return None
