@@ -9,7 +9,8 @@ with the fakes of `tests/support/fakes`); `Service` says what to serve and what 
   configuration (`showcase_common.serving.server_config`);
 - `workers`: loops started at once (outbox relays, catch-up), each given the stop event;
 - `on_nats`: loops started once NATS is up and the stream declared (consumers, the first
-  generation); a service that never needs NATS has none and gets no connection;
+  generation); the link, when the ports have one, is opened even when there are none (a
+  service that only publishes); a service that never needs NATS has no link;
 - `closers`: run last, in reverse order, after the workers have settled what they held.
 
 SIGTERM/SIGINT set the stop event: workers finish the message in hand, HTTP stops, closers run,
@@ -19,8 +20,9 @@ the NATS connection drains.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,7 +35,16 @@ from showcase_common.logs import configure_logging
 from showcase_common.serving import server_config
 from showcase_common.settings import CommonSettings
 
-__all__ = ["Service", "http_app", "nats_link", "run", "serve", "server"]
+__all__ = [
+    "Service",
+    "http_app",
+    "in_process_app",
+    "nats_link",
+    "run",
+    "running",
+    "serve",
+    "server",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +66,8 @@ class Service:
     workers: list[Worker] = field(default_factory=list)
     on_nats: list[Worker] = field(default_factory=list)
     closers: list[Closer] = field(default_factory=list)
+    readiness_timeout_s: float = 5.0
+    """A check that has not answered by then is reported "timeout"."""
     server_options: dict[str, Any] = field(default_factory=dict)
     """Passed on to uvicorn (`proxy_headers`, `ws`, …)."""
 
@@ -93,8 +106,10 @@ async def _main(settings: S, ports: Callable[[S], P], build: Callable[[S, P], Se
 def http_app(service: Service) -> FastAPI:
     """The service's app with health and readiness added (or health alone)."""
     if service.app is None:
-        return create_health_app(service.checks, title=service.name)
-    add_health_routes(service.app, service.checks)
+        return create_health_app(
+            service.checks, title=service.name, timeout_s=service.readiness_timeout_s
+        )
+    add_health_routes(service.app, service.checks, timeout_s=service.readiness_timeout_s)
     return service.app
 
 
@@ -122,20 +137,43 @@ async def serve(
 ) -> None:
     """Serve HTTP and run the workers until `stop`, then drain (see the module's docstring)."""
     http = http or server(settings, service)
-    web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
-    tasks = [asyncio.create_task(worker(stop)) for worker in service.workers]
-    if service.on_nats:
-        if link is None:
-            raise ValueError(f"{service.name} has NATS workers but no NATS link")
-        tasks.append(asyncio.create_task(_when_connected(link, service.on_nats, stop)))
-    log.info("%s serving on %s:%d", service.name, service.host, service.port)
+    async with running(service, link, stop=stop):
+        web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
+        log.info("%s serving on %s:%d", service.name, service.host, service.port)
+        try:
+            await _first(stop, web)
+        finally:
+            stop.set()
+            http.should_exit = True
+            await web
+
+
+@contextlib.asynccontextmanager
+async def running(
+    service: Service,
+    link: NatsLink | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    workers: bool = True,
+) -> AsyncIterator[asyncio.Event]:
+    """The service's life without its HTTP server: the workers, the link (connected in the
+    background, as long as NATS takes) and, once it is up, the NATS workers; on leaving, the
+    workers settle, the closers run and the link drains. `workers=False` runs none of them
+    (unit tests drive the loops by hand). Yields the stop event."""
+    stop = stop or asyncio.Event()
+    if service.on_nats and link is None:
+        raise ValueError(f"{service.name} has NATS workers but no NATS link")
+    tasks: list[asyncio.Task[Any]] = []
+    if workers:
+        tasks += [asyncio.create_task(worker(stop)) for worker in service.workers]
+    if link is not None:
+        on_nats = service.on_nats if workers else []
+        tasks.append(asyncio.create_task(_when_connected(link, on_nats, stop)))
     try:
-        await _first(stop, web)
+        yield stop
     finally:
         stop.set()
         await _settle(tasks)
-        http.should_exit = True
-        await web
         for closer in reversed(service.closers):
             try:
                 await closer()
@@ -143,6 +181,23 @@ async def serve(
                 log.warning("%s: error while stopping: %s", service.name, exc)
         if link is not None:
             await link.close()
+
+
+def in_process_app(
+    service: Service, link: NatsLink | None = None, *, workers: bool = True
+) -> FastAPI:
+    """`http_app(service)` whose lifespan runs the service (`running`) inside the app's own:
+    for tests that drive a service in-process (ASGI transport, TestClient, a uvicorn thread)."""
+    app = http_app(service)
+    own = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with own(app_), running(service, link, workers=workers):
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 async def _when_connected(link: NatsLink, workers: list[Worker], stop: asyncio.Event) -> None:
