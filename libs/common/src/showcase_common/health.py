@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import uvicorn
 from fastapi import FastAPI
@@ -31,6 +31,10 @@ Check = Callable[[], Awaitable[str | None]]
 """Returns (None or "ok") when the dependency is usable; a short word ("stuck") when it is not
 for a reason worth naming; raises with a clear reason (logged, never shown) otherwise."""
 
+Info = Callable[[], Mapping[str, object]]
+"""Extra top-level fields of the readiness answer (the agent's generation): informational only,
+never part of the verdict, and never named `status` or `checks`."""
+
 
 def create_health_app(
     checks: dict[str, Check], *, title: str = "health", timeout_s: float = 5.0
@@ -45,9 +49,12 @@ def create_health_app(
     return app
 
 
-def add_health_routes(app: FastAPI, checks: dict[str, Check], *, timeout_s: float = 5.0) -> None:
+def add_health_routes(
+    app: FastAPI, checks: dict[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
+) -> None:
     """`/healthz` (alive) and `/readyz`: `{"status": "ready" | "not ready", "checks": {name:
-    "ok" | reason}}`, 200 or 503 — the one readiness answer of every service."""
+    "ok" | reason}}` (plus `info`'s fields), 200 or 503 — the one readiness answer of every
+    service."""
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -55,18 +62,21 @@ def add_health_routes(app: FastAPI, checks: dict[str, Check], *, timeout_s: floa
 
     @app.get("/readyz", tags=["health"], responses={503: {}})
     async def readyz() -> JSONResponse:
-        return await readiness(checks, timeout_s)
+        return await readiness(checks, timeout_s, info)
 
 
-async def readiness(checks: dict[str, Check], timeout_s: float = 5.0) -> JSONResponse:
+async def readiness(
+    checks: dict[str, Check], timeout_s: float = 5.0, info: Info | None = None
+) -> JSONResponse:
     """Runs every check at once and answers in the one readiness shape."""
     results = await asyncio.gather(
         *(_run(name, check, timeout_s) for name, check in checks.items())
     )
     report = dict(zip(checks, results, strict=True))
     ready = all(result == "ok" for result in report.values())
+    extra = dict(info()) if info is not None else {}
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": report},
+        extra | {"status": "ready" if ready else "not ready", "checks": report},
         status_code=200 if ready else 503,
     )
 

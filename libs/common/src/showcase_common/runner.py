@@ -29,7 +29,13 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 
 from showcase_common.bus.link import NatsLink
-from showcase_common.health import Check, EmbeddedServer, add_health_routes, create_health_app
+from showcase_common.health import (
+    Check,
+    EmbeddedServer,
+    Info,
+    add_health_routes,
+    create_health_app,
+)
 from showcase_common.lifecycle import stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.serving import server_config
@@ -68,6 +74,8 @@ class Service:
     closers: list[Closer] = field(default_factory=list)
     readiness_timeout_s: float = 5.0
     """A check that has not answered by then is reported "timeout"."""
+    readiness_info: Info | None = None
+    """Extra, informational fields of the `/readyz` answer (`showcase_common.health.Info`)."""
     server_options: dict[str, Any] = field(default_factory=dict)
     """Passed on to uvicorn (`proxy_headers`, `ws`, …)."""
 
@@ -109,7 +117,12 @@ def http_app(service: Service) -> FastAPI:
         return create_health_app(
             service.checks, title=service.name, timeout_s=service.readiness_timeout_s
         )
-    add_health_routes(service.app, service.checks, timeout_s=service.readiness_timeout_s)
+    add_health_routes(
+        service.app,
+        service.checks,
+        timeout_s=service.readiness_timeout_s,
+        info=service.readiness_info,
+    )
     return service.app
 
 
