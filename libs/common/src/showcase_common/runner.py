@@ -65,8 +65,9 @@ class Service:
     """What a service's `build` returns: everything the runner serves, runs and stops."""
 
     name: str
-    host: str
-    port: int
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """None: no HTTP at all (the admin alerter), the service runs until a signal."""
     app: FastAPI | None = None
     checks: dict[str, Check] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
@@ -130,10 +131,13 @@ def server(
     settings: CommonSettings, service: Service, *, port: int | None = None
 ) -> EmbeddedServer:
     """uvicorn for the service (tests pass `port=0` for a free one); the runner owns signals."""
+    port = service.port if port is None else port
+    if port is None:
+        raise ValueError(f"{service.name} serves no HTTP")
     config = server_config(
         http_app(service),
         host=service.host,
-        port=service.port if port is None else port,
+        port=port,
         limits=settings.http_limits,
         **({"lifespan": "on"} | service.server_options),
     )
@@ -149,10 +153,15 @@ async def serve(
     http: EmbeddedServer | None = None,
 ) -> None:
     """Serve HTTP and run the workers until `stop`, then drain (see the module's docstring)."""
+    if http is None and service.port is None:
+        async with running(service, link, stop=stop):
+            log.info("%s running (no HTTP)", service.name)
+            await stop.wait()
+        return
     http = http or server(settings, service)
     async with running(service, link, stop=stop):
         web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
-        log.info("%s serving on %s:%d", service.name, service.host, service.port)
+        log.info("%s serving on %s:%s", service.name, service.host, http.config.port)
         try:
             await _first(stop, web)
         finally:
