@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
-from showcase_common.serving import HttpLimits, server_config
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +99,3 @@ class EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-def embedded_server(
-    app: FastAPI, host: str, port: int, limits: HttpLimits | None = None
-) -> EmbeddedServer:
-    """uvicorn for `app`, to run with `await server.serve()` beside the consumer loop."""
-    config = server_config(app, host=host, port=port, limits=limits or HttpLimits(), lifespan="off")
-    return EmbeddedServer(config)

@@ -1,30 +1,21 @@
 """The composition root: the roll-out handler and the consumer, built from settings.
 
-`bootstrap` takes every collaborator as a parameter so the unit tests pass fakes; `connect_and_build`
-is what the service runs (it is the only place that opens connections, and only when called).
+`ports` makes the real collaborators (nothing connects: the runner opens NATS), `build` turns
+them into the `Service` the runner serves; `bootstrap` takes every collaborator as a parameter
+so the unit tests pass fakes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import httpx
-from nats.aio.client import Client
 from showcase_common import subjects
-from showcase_common.bus import (
-    Consumer,
-    ConsumerOptions,
-    EventPublisher,
-    Publisher,
-    connect_until_up,
-    ensure_stream,
-)
+from showcase_common.bus import Consumer, ConsumerOptions, EventPublisher, Publisher
 from showcase_common.bus.link import NatsLink
 from showcase_common.health import Check
-from showcase_common.runner import Service as RunnerService
-from showcase_common.runner import nats_link
+from showcase_common.runner import Service, nats_link
 
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
@@ -111,42 +102,6 @@ def consumer_options(settings: UpdaterSettings) -> ConsumerOptions:
     )
 
 
-@dataclass
-class Service:
-    nc: Client
-    http: httpx.AsyncClient
-    handler: RolloutHandler
-    fleet: Fleet
-    consumer: Consumer
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        with contextlib.suppress(Exception):
-            await self.nc.drain()
-
-
-async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> Service | None:
-    nc = await connect_until_up(settings.nats_url, settings.service_name, stop)
-    if nc is None:
-        return None
-    js = nc.jetstream()
-    await ensure_stream(js, replicas=settings.nats_replicas)
-    http = make_http(settings)
-    fleet = make_fleet(settings, http)
-    handler = bootstrap(
-        settings, publisher=Publisher(js), feed=JetStreamSnapshotFeed(js), http=http, fleet=fleet
-    )
-    consumer = Consumer(
-        js,
-        subjects.STREAM,
-        subjects.MACHINE_UPDATER_DURABLE,
-        [subjects.INDEX_SYNCED],
-        batch_handler=handler.handle_batch,
-        options=consumer_options(settings),
-    )
-    return Service(nc, http, handler, fleet, consumer)
-
-
 def readiness(nats: Check, fleet: Fleet) -> dict[str, Check]:
     """NATS connected, and the fleet listable and not empty."""
 
@@ -183,7 +138,7 @@ def ports(settings: UpdaterSettings) -> UpdaterPorts:
     )
 
 
-def build(settings: UpdaterSettings, ports: UpdaterPorts) -> RunnerService:
+def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     """The updater as the runner runs it: health on UPDATER_PORT, the consumer once NATS is up."""
     handler = bootstrap(
         settings, publisher=ports.publisher, feed=ports.feed, fleet=ports.fleet, client=ports.client
@@ -201,7 +156,7 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> RunnerService:
         )
         await consumer.run(stop)
 
-    return RunnerService(
+    return Service(
         name="machine-updater",
         host=settings.updater_host,
         port=settings.updater_port,

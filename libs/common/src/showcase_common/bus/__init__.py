@@ -1,6 +1,6 @@
 """The message bus: connection, declarations, publishing and the one consumer loop."""
 
-from showcase_common.bus.connection import connect, connect_until_up, server_urls
+from showcase_common.bus.connection import connect, server_urls
 from showcase_common.bus.consumer import Backoff, Consumer, ConsumerOptions, Delivery
 from showcase_common.bus.errors import HandlerError, PermanentError, RetryableError
 from showcase_common.bus.publisher import EventPublisher, Publisher
@@ -17,7 +17,6 @@ __all__ = [
     "Publisher",
     "RetryableError",
     "connect",
-    "connect_until_up",
     "ensure_consumer",
     "ensure_kv",
     "ensure_stream",
