@@ -13,8 +13,8 @@ with the fakes of `tests/support/fakes`); `Service` says what to serve and what 
   service that only publishes); a service that never needs NATS has no link;
 - `closers`: run last, in reverse order, after the workers have settled what they held.
 
-SIGTERM/SIGINT set the stop event: workers finish the message in hand, HTTP stops, closers run,
-the NATS connection drains.
+SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
+the NATS connection drains. A `Service` with no `port` serves no HTTP (the admin alerter).
 """
 
 from __future__ import annotations
