@@ -38,7 +38,7 @@ from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
 from showcase_common.events import Snapshot  # noqa: E402
 from showcase_common.index import Showcase  # noqa: E402
 from showcase_common.settings import S3Settings  # noqa: E402
-from showcase_common.snapshots import SnapshotStore  # noqa: E402
+from showcase_common.snapshots import S3SnapshotStore  # noqa: E402
 
 from tests.support.agents import publish_snapshot  # noqa: E402
 from tests.support.rails_fixture import RailsRows, rails_rows, write_rails_index  # noqa: E402
@@ -49,7 +49,7 @@ def realistic_rows(seed: int = 10) -> RailsRows:
     return rails_rows(seed)
 
 
-class DirectoryStore(SnapshotStore):
+class DirectoryStore(S3SnapshotStore):
     """Snapshots in a local directory: the agent's work without the network."""
 
     def __init__(self, root: Path) -> None:
@@ -83,7 +83,7 @@ class DirectoryStore(SnapshotStore):
 
 
 @contextlib.contextmanager
-def s3_store(work: Path) -> Iterator[SnapshotStore]:
+def s3_store(work: Path) -> Iterator[S3SnapshotStore]:
     endpoint = os.environ.get("S3_ENDPOINT_URL")
     server = None
     if not endpoint:
@@ -97,7 +97,7 @@ def s3_store(work: Path) -> Iterator[SnapshotStore]:
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
     )
-    store = SnapshotStore.from_settings(settings)
+    store = S3SnapshotStore.from_settings(settings)
     store.ensure_bucket()
     try:
         yield store
@@ -106,7 +106,7 @@ def s3_store(work: Path) -> Iterator[SnapshotStore]:
             server.stop()
 
 
-def one_run(store: SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult]:
+def one_run(store: S3SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult]:
     rows = realistic_rows()
     extra = Showcase(
         id=10_000,

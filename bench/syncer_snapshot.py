@@ -37,7 +37,7 @@ import boto3  # noqa: E402
 from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from showcase_common import events  # noqa: E402
 from showcase_common.bus import Publisher, connect  # noqa: E402
-from showcase_common.snapshots import SnapshotStore  # noqa: E402
+from showcase_common.snapshots import S3SnapshotStore  # noqa: E402
 from syncer.bootstrap import bootstrap  # noqa: E402
 from syncer.config import SyncerSettings  # noqa: E402
 from syncer.snapshot import Snapshotter  # noqa: E402
@@ -49,7 +49,7 @@ from tests.integration.syncer.conftest import (  # noqa: E402
     until,
 )
 from tests.integration.syncer.indexdb import create_index  # noqa: E402
-from tests.unit.syncer.fakes import FakePublisher, MemoryLedger  # noqa: E402
+from tests.support.fakes import FakePublisher, MemoryLedger  # noqa: E402
 
 STUDIOS, SHOWCASES, USERS, BURST = 75, 370, 300, 30
 
@@ -102,7 +102,7 @@ def time_snapshots(index: Path, staging: Path, runs: int) -> tuple[list[float], 
 async def time_publications(settings: SyncerSettings, runs: int) -> list[float]:
     syncer = bootstrap(
         settings,
-        store=SnapshotStore.from_settings(settings),
+        store=S3SnapshotStore.from_settings(settings),
         publisher=FakePublisher(),
         ledger=MemoryLedger(),
     )

@@ -30,7 +30,7 @@ from devstack.ports import free_port
 from showcase_common.events import Snapshot
 from showcase_common.index import Location, Region, Showcase, User
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, sha256_file
+from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, sha256_file
 
 from tests.support.rails_fixture import (
     KNOWN_LOGINS,
@@ -269,7 +269,7 @@ def write_index(
 
 
 def snapshot_store(s3_settings: S3Settings) -> SnapshotStore:
-    return SnapshotStore.from_settings(s3_settings)
+    return S3SnapshotStore.from_settings(s3_settings)
 
 
 def publish_snapshot(

@@ -36,7 +36,7 @@ async def test_serves_while_nats_is_down_and_delivers_once_it_is_up(
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["bus"] == "down"
+            assert ready.status_code == 503 and ready.json()["checks"]["bus"] == "down"
 
             response = await client.post(
                 "/api/showcases",

@@ -62,4 +62,4 @@ async def test_32_concurrent_clients_all_get_201_and_each_showcase_is_saved_once
     assert set(saved) == {f"Load {n}" for n in range(SUBMISSIONS)}
     assert set(saved.values()) == {1}
     async with httpx.AsyncClient(base_url=intake_process.url) as client:
-        assert (await client.get("/readyz")).json()["db"] == "ok"
+        assert (await client.get("/readyz")).json()["checks"]["db"] == "ok"

@@ -14,7 +14,7 @@ from machine_agent.config import AgentSettings
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, make_s3_client, sha256_file
+from showcase_common.snapshots import S3SnapshotStore, make_s3_client, sha256_file
 
 from tests.support.agents import publish_snapshot, sample_rows, snapshot_store, write_index
 
@@ -32,12 +32,12 @@ SUMMER = Showcase(
 
 
 @pytest.fixture
-def store(s3_settings: S3Settings) -> SnapshotStore:
+def store(s3_settings: S3Settings) -> S3SnapshotStore:
     return snapshot_store(s3_settings)
 
 
 @pytest.fixture
-def agent(tmp_path: Path, s3_settings: S3Settings, store: SnapshotStore) -> Iterator[TestClient]:
+def agent(tmp_path: Path, s3_settings: S3Settings, store: S3SnapshotStore) -> Iterator[TestClient]:
     settings = AgentSettings(
         **s3_settings.model_dump(),
         agent_id="m1",
@@ -49,7 +49,7 @@ def agent(tmp_path: Path, s3_settings: S3Settings, store: SnapshotStore) -> Iter
         yield client
 
 
-def _publish(store: SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
+def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
     path = tmp_path / f"index-{generation}.sqlite3"
     write_index(path, *sample_rows(extra))
     with sqlite3.connect(path) as conn:  # an intake-only table, which the agent must ignore
@@ -63,7 +63,7 @@ def _post(agent: TestClient, snapshot: Snapshot, headers: dict[str, str] = AUTH)
 
 
 def test_a_new_generation_is_served_in_the_contract_shape(
-    agent: TestClient, store: SnapshotStore, tmp_path: Path
+    agent: TestClient, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     assert _post(agent, _publish(store, tmp_path, 1)).status_code == 200
 
@@ -85,14 +85,14 @@ def test_a_new_generation_is_served_in_the_contract_shape(
     assert page.status_code == 200 and "Summer Sizzle" in page.text
 
 
-def test_wrong_secret_is_401(agent: TestClient, store: SnapshotStore, tmp_path: Path) -> None:
+def test_wrong_secret_is_401(agent: TestClient, store: S3SnapshotStore, tmp_path: Path) -> None:
     response = _post(agent, _publish(store, tmp_path, 1), {"Authorization": "Bearer wrong"})
     assert response.status_code == 401
     assert agent.get("/showcase/status").json()["generation"] is None
 
 
 def test_a_tampered_object_is_refused_and_nothing_changes(
-    agent: TestClient, store: SnapshotStore, s3_settings: S3Settings, tmp_path: Path
+    agent: TestClient, store: S3SnapshotStore, s3_settings: S3Settings, tmp_path: Path
 ) -> None:
     assert _post(agent, _publish(store, tmp_path, 1)).status_code == 200
     snapshot = _publish(store, tmp_path, 2, SUMMER)
@@ -110,7 +110,7 @@ def test_a_tampered_object_is_refused_and_nothing_changes(
 
 
 def test_a_corrupt_database_is_refused(
-    agent: TestClient, store: SnapshotStore, tmp_path: Path
+    agent: TestClient, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "corrupt.sqlite3"
     write_index(path, *sample_rows())
@@ -127,7 +127,7 @@ def test_a_corrupt_database_is_refused(
 
 
 def test_older_is_409_and_the_same_is_a_no_op(
-    agent: TestClient, store: SnapshotStore, tmp_path: Path
+    agent: TestClient, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     first = _publish(store, tmp_path, 1)
     second = _publish(store, tmp_path, 2)

@@ -16,7 +16,7 @@ from devstack.ports import free_port
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, sha256_file
+from showcase_common.snapshots import S3SnapshotStore, sha256_file
 
 from tests.integration.machine_agent.standin_rails import StandIn, standin_rails
 from tests.support.agents import (
@@ -56,11 +56,11 @@ def agent(agent_fleet: AgentFleet, app: StandIn) -> AgentProcess:
 
 
 @pytest.fixture
-def store(s3_settings: S3Settings) -> SnapshotStore:
+def store(s3_settings: S3Settings) -> S3SnapshotStore:
     return snapshot_store(s3_settings)
 
 
-def _publish(store: SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
+def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
     path = tmp_path / f"index-{generation}.sqlite3"
     write_index(path, *sample_rows(extra))
     # not `latest`: the boot catch-up must not race the updates this test makes
@@ -76,7 +76,7 @@ def _page(app: StandIn, path: str) -> int:
 
 
 def test_an_update_places_the_files_runs_the_commands_and_checks_the_page(
-    agent: AgentProcess, app: StandIn, store: SnapshotStore, tmp_path: Path
+    agent: AgentProcess, app: StandIn, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     snapshot = _publish(store, tmp_path, 1, SUMMER)
     response = agent.update(snapshot, showcase_ids=[10])
@@ -107,7 +107,7 @@ def test_an_update_places_the_files_runs_the_commands_and_checks_the_page(
 
 
 def test_a_failing_command_fails_the_machine_with_its_output_and_a_retry_recovers(
-    agent: AgentProcess, app: StandIn, store: SnapshotStore, tmp_path: Path
+    agent: AgentProcess, app: StandIn, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     assert agent.update(_publish(store, tmp_path, 1, SUMMER), showcase_ids=[10]).status_code == 200
     second = _publish(store, tmp_path, 2, SUMMER, LONE)
@@ -135,7 +135,7 @@ def test_a_failing_command_fails_the_machine_with_its_output_and_a_retry_recover
 
 
 def test_a_hanging_command_is_killed_with_its_children_and_says_it_timed_out(
-    agent: AgentProcess, app: StandIn, store: SnapshotStore, tmp_path: Path
+    agent: AgentProcess, app: StandIn, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     snapshot = _publish(store, tmp_path, 1, SUMMER)
     app.mode = "hang"
@@ -156,7 +156,7 @@ def test_a_hanging_command_is_killed_with_its_children_and_says_it_timed_out(
 
 
 def test_a_page_that_never_answers_is_a_failure_naming_it(
-    agent: AgentProcess, app: StandIn, store: SnapshotStore, tmp_path: Path
+    agent: AgentProcess, app: StandIn, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     app.mode = "nopage"
     failed = agent.update(_publish(store, tmp_path, 1, WINTER), showcase_ids=[12])
@@ -166,7 +166,7 @@ def test_a_page_that_never_answers_is_a_failure_naming_it(
 
 
 def test_a_failure_before_the_files_are_placed_changes_nothing(
-    agent: AgentProcess, app: StandIn, store: SnapshotStore, tmp_path: Path
+    agent: AgentProcess, app: StandIn, store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     assert agent.update(_publish(store, tmp_path, 1, SUMMER), showcase_ids=[10]).status_code == 200
     before = _files(app)

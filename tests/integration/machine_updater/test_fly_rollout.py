@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from machine_updater.bootstrap import Service, connect_and_build
+from machine_updater.bootstrap import build, ports
 from machine_updater.config import UpdaterSettings
+from showcase_common import runner
 from showcase_common.bus import Publisher
 from showcase_common.events import FleetUpdated, IndexSynced, MachineUpdated
+from showcase_common.runner import Service
 
 from tests.integration.machine_updater.conftest import (
     STARTUP_S,
@@ -42,16 +44,17 @@ async def updater(
         machine_update_secret=agent_fleet.secret,
         retry_initial_s=0.05,
     )
-    service = await connect_and_build(settings, asyncio.Event())
-    assert service is not None
+    made = ports(settings)
+    service = build(settings, made)
+    http = runner.server(settings, service, port=0)
     stop = asyncio.Event()
-    task = asyncio.create_task(service.consumer.run(stop))
+    task = asyncio.create_task(runner.serve(settings, service, stop, link=made.nats, http=http))
+    await asyncio.wait_for(made.nats.wait_up(), 30)
     try:
         yield service
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        await service.close()
 
 
 async def test_fly_fleet_updated_in_parallel_stopped_one_catches_up_replay_calls_nothing(

@@ -10,12 +10,12 @@ from typing import Any
 
 import nats.errors
 import pytest
-import uvicorn
 from nats.js.client import JetStreamContext
 from nats.js.errors import NoStreamResponseError
-from progress_gateway.__main__ import server_config
+from progress_gateway.bootstrap import build, ports
 from progress_gateway.config import GatewaySettings
-from showcase_common import subjects
+from progress_gateway.runtime import Runtime
+from showcase_common import runner, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
 from showcase_common.events import Event
 from websockets.asyncio.client import ClientConnection
@@ -25,18 +25,30 @@ SECRET = "integration-secret-of-at-least-32-bytes"
 
 
 class Gateway:
-    """One gateway process's worth: the app served by uvicorn in this event loop."""
+    """One gateway process's worth: the service on the runner, in this event loop."""
 
     def __init__(self, settings: GatewaySettings) -> None:
-        self.server = uvicorn.Server(server_config(settings, port=0))
+        self.settings = settings
+        self.ports = ports(settings)
+        self.service = build(settings, self.ports)
+        self.server = runner.server(settings, self.service, port=0)
+        self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve())
+    async def start(self, *, live: bool = True) -> None:
+        """Serving, and (when `live`) its change feed live: before, a socket is closed with 1013."""
+        serving = runner.serve(
+            self.settings, self.service, self._stop, link=self.ports.nats, http=self.server
+        )
+        self._task = asyncio.create_task(serving)
         while not self.server.started:  # uvicorn offers no event to await
             if self._task.done():
                 self._task.result()
             await asyncio.sleep(0.01)
+        if not live:
+            return
+        runtime: Runtime = self.service.app.state.runtime  # type: ignore[union-attr]
+        await asyncio.wait_for(runtime.feed.live.wait(), 30)
 
     @property
     def http_url(self) -> str:
@@ -48,7 +60,7 @@ class Gateway:
         return self.http_url.replace("http://", "ws://") + "/ws/progress"
 
     async def stop(self) -> None:
-        self.server.should_exit = True
+        self._stop.set()
         if self._task is not None:
             await asyncio.wait_for(self._task, 15)
 
@@ -57,7 +69,7 @@ class Gateway:
 async def gateways(nats_url: str) -> AsyncIterator[Callable[[], Any]]:
     started: list[Gateway] = []
 
-    async def start() -> Gateway:
+    async def start(*, live: bool = True) -> Gateway:
         settings = GatewaySettings(
             nats_url=nats_url,
             progress_token_secret=SECRET,
@@ -66,8 +78,8 @@ async def gateways(nats_url: str) -> AsyncIterator[Callable[[], Any]]:
             projector_fetch_timeout_s=0.2,
         )
         gateway = Gateway(settings)
-        await gateway.start()
         started.append(gateway)
+        await gateway.start(live=live)
         return gateway
 
     yield start

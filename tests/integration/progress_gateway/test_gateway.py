@@ -16,7 +16,7 @@ from tests.integration.progress_gateway.conftest import (
     receive_until,
     wait_for_state,
 )
-from tests.unit.progress_gateway.fakes import happy_path, ref
+from tests.unit.progress_gateway.helpers import happy_path, ref
 
 
 def completed(request_id: str):  # type: ignore[no-untyped-def]
@@ -57,7 +57,26 @@ async def test_health_and_readiness(gateways) -> None:
         assert (await http.get("/healthz")).status_code == 200
         ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"nats": True, "projector": True}
+    assert ready.json()["checks"] == {"nats": "ok", "projector": "ok"}
+
+
+async def test_serves_while_nats_is_down_and_closes_sockets_with_1013(
+    gateways, nats_server
+) -> None:
+    nats_server.stop()  # NATS is down before the gateway even starts
+    gateway = await gateways(live=False)
+    async with httpx.AsyncClient(base_url=gateway.http_url) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {
+        "status": "not ready",
+        "checks": {"nats": "unavailable", "projector": "stopped"},
+    }
+    async with open_socket(gateway.ws_url, issue_token(SECRET, "studio", ["r1"])) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
 
 
 async def test_a_token_never_shows_another_users_request(gateways, publish) -> None:
@@ -128,7 +147,7 @@ async def test_reconnect_gets_the_current_state_then_every_change(gateways, js, 
 
 
 async def test_failure_is_sent_with_detail_and_retry_url(gateways, publish) -> None:
-    from tests.unit.progress_gateway.fakes import fleet_failed
+    from tests.unit.progress_gateway.helpers import fleet_failed
 
     gateway = await gateways()
     token = issue_token(SECRET, "studio", ["r1"])

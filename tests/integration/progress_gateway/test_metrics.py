@@ -21,7 +21,7 @@ from tests.integration.progress_gateway.conftest import (
 )
 from tests.support.metrics import Samples, moved, parse_samples
 from tests.support.waiting import eventually
-from tests.unit.progress_gateway.fakes import happy_path, ref
+from tests.unit.progress_gateway.helpers import happy_path, ref
 
 
 async def scrape(gateway) -> Samples:  # type: ignore[no-untyped-def]

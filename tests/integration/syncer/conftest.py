@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 from showcase_common import events, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import S3SnapshotStore
 from syncer.bootstrap import Syncer, bootstrap
 from syncer.config import SyncerSettings
 from syncer.ledger import KvLedger
@@ -86,7 +86,7 @@ async def running_syncer(
     settings: SyncerSettings,
     *,
     durable: str = subjects.SYNCER_DURABLE,
-    store: SnapshotStore | None = None,
+    store: S3SnapshotStore | None = None,
 ) -> AsyncIterator[Syncer]:
     """A syncer on its own NATS connection, consuming until the block ends."""
     client = await connect(settings.nats_url, "syncer")
@@ -95,7 +95,7 @@ async def running_syncer(
     ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
     syncer = bootstrap(
         settings,
-        store=store or SnapshotStore.from_settings(settings),
+        store=store or S3SnapshotStore.from_settings(settings),
         publisher=Publisher(js),
         ledger=ledger,
     )

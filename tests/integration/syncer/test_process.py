@@ -17,7 +17,7 @@ from devstack.ports import free_port
 from showcase_common import events
 from showcase_common.bus import Publisher, connect
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import S3SnapshotStore
 
 from tests.integration.syncer.conftest import Watch, new_request
 from tests.support.metrics import Samples, moved, parse_samples, sample
@@ -95,7 +95,7 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     await eventually(lambda: watch.of(events.IndexSynced), STARTUP_S, "the first generation")
     [first] = watch.of(events.IndexSynced)
     assert (first.snapshot.generation, first.requests) == (1, [])
-    store = SnapshotStore.from_settings(s3_settings.model_copy(update={"s3_bucket": bucket}))
+    store = S3SnapshotStore.from_settings(s3_settings.model_copy(update={"s3_bucket": bucket}))
     assert store.latest()[0] == first.snapshot
     await nc.close()
     await _sync_one(nats_server.url, index_db, 1)

@@ -13,7 +13,7 @@ from showcase_common import events
 from showcase_common.bus import Publisher
 from showcase_common.index import PIPELINE_PREFIX, table_definitions, table_names
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, make_s3_client
+from showcase_common.snapshots import S3SnapshotStore, make_s3_client
 from syncer.bootstrap import bootstrap
 from syncer.config import SyncerSettings
 from syncer.ledger import SyncLedger
@@ -25,7 +25,7 @@ from tests.support.waiting import eventually
 MakeSettings = Callable[..., SyncerSettings]
 
 
-def _download(store: SnapshotStore, key: str, dest: Path, settings: S3Settings) -> Path:
+def _download(store: S3SnapshotStore, key: str, dest: Path, settings: S3Settings) -> Path:
     body = make_s3_client(settings).get_object(Bucket=store.bucket, Key=key)["Body"].read()
     dest.write_bytes(body)
     return dest
@@ -72,7 +72,7 @@ async def test_replicas_starting_on_an_empty_bucket_publish_one_generation(
 ) -> None:
     watch = await Watch().start(nc)
     settings = make_settings()
-    store = SnapshotStore.from_settings(settings)
+    store = S3SnapshotStore.from_settings(settings)
     replicas = [
         bootstrap(
             settings.model_copy(update={"syncer_work_dir": tmp_path / f"staging-{i}"}),

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import SnapshotStore, sha256_file
+from showcase_common.snapshots import S3SnapshotStore, sha256_file
 from syncer.retention import Retention, RetentionPolicy
 
 from tests.integration.syncer.indexdb import create_index
 
 
 @pytest.fixture
-def store(s3_settings: S3Settings, tmp_path: Path) -> SnapshotStore:
+def store(s3_settings: S3Settings, tmp_path: Path) -> S3SnapshotStore:
     """Generations 1–5 published in turn (pointer and legacy copy at 5), and an orphan 7 that a
     syncer uploaded and then lost the pointer race for."""
-    store = SnapshotStore.from_settings(s3_settings)
+    store = S3SnapshotStore.from_settings(s3_settings)
     index = tmp_path / "index.sqlite3"
     create_index(index, wal=False)
     etag = None
@@ -30,12 +30,12 @@ def store(s3_settings: S3Settings, tmp_path: Path) -> SnapshotStore:
     return store
 
 
-def _generations(store: SnapshotStore) -> list[int]:
+def _generations(store: S3SnapshotStore) -> list[int]:
     return [g.generation for g in store.list_generations()]
 
 
 async def test_old_generations_are_removed_and_the_pointer_kept(
-    store: SnapshotStore, tmp_path: Path
+    store: S3SnapshotStore, tmp_path: Path
 ) -> None:
     retention = Retention(store, RetentionPolicy(keep=3, min_age=dt.timedelta(0)))
 
@@ -48,7 +48,7 @@ async def test_old_generations_are_removed_and_the_pointer_kept(
     assert await retention.prune() == []  # nothing left to do, and no error
 
 
-async def test_nothing_younger_than_the_minimum_age_is_removed(store: SnapshotStore) -> None:
+async def test_nothing_younger_than_the_minimum_age_is_removed(store: S3SnapshotStore) -> None:
     listed = store.list_generations()
     assert all(g.last_modified.tzinfo is not None for g in listed)
     retention = Retention(store, RetentionPolicy(keep=1, min_age=dt.timedelta(hours=1)))

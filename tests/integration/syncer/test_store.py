@@ -13,7 +13,7 @@ from showcase_common.snapshots import (
     ChecksumMismatch,
     GenerationTaken,
     PointerConflict,
-    SnapshotStore,
+    S3SnapshotStore,
     SnapshotStoreError,
     sha256_file,
 )
@@ -22,8 +22,8 @@ from tests.integration.syncer.indexdb import create_index
 
 
 @pytest.fixture
-def store(s3_settings: S3Settings) -> SnapshotStore:
-    return SnapshotStore.from_settings(s3_settings)
+def store(s3_settings: S3Settings) -> S3SnapshotStore:
+    return S3SnapshotStore.from_settings(s3_settings)
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def index_file(tmp_path: Path) -> Path:
 
 
 def test_download_verifies_the_checksum(
-    store: SnapshotStore, s3_settings: S3Settings, index_file: Path, tmp_path: Path
+    store: S3SnapshotStore, s3_settings: S3Settings, index_file: Path, tmp_path: Path
 ) -> None:
     snapshot = store.upload(index_file, 1, sha256_file(index_file))
     store.download(snapshot, tmp_path / "ok.sqlite3")
@@ -53,20 +53,22 @@ def test_download_verifies_the_checksum(
     assert not (tmp_path / "bad.sqlite3").exists()
 
 
-def test_a_generation_is_written_once(store: SnapshotStore, index_file: Path) -> None:
+def test_a_generation_is_written_once(store: S3SnapshotStore, index_file: Path) -> None:
     store.upload(index_file, 1, sha256_file(index_file))
     with pytest.raises(GenerationTaken):
         store.upload(index_file, 1, sha256_file(index_file))
 
 
 def test_a_body_that_does_not_match_its_checksum_is_not_uploaded(
-    store: SnapshotStore, index_file: Path
+    store: S3SnapshotStore, index_file: Path
 ) -> None:
     with pytest.raises(ChecksumMismatch):
         store.upload(index_file, 1, "0" * 64)
 
 
-def test_the_pointer_only_moves_from_what_was_read(store: SnapshotStore, index_file: Path) -> None:
+def test_the_pointer_only_moves_from_what_was_read(
+    store: S3SnapshotStore, index_file: Path
+) -> None:
     sha = sha256_file(index_file)
     one, two = store.upload(index_file, 1, sha), store.upload(index_file, 2, sha)
     store.advance_pointer(one, None)
@@ -80,7 +82,7 @@ def test_the_pointer_only_moves_from_what_was_read(store: SnapshotStore, index_f
 
 
 def test_the_legacy_copy_never_goes_back(
-    store: SnapshotStore, index_file: Path, tmp_path: Path
+    store: S3SnapshotStore, index_file: Path, tmp_path: Path
 ) -> None:
     older = tmp_path / "older.sqlite3"
     older.write_bytes(b"older")
@@ -93,10 +95,10 @@ def test_the_legacy_copy_never_goes_back(
 def test_check_bucket_says_what_is_wrong(s3_settings: S3Settings) -> None:
     missing = s3_settings.model_copy(update={"s3_bucket": "no-such-bucket-here"})
     with pytest.raises(SnapshotStoreError, match="'no-such-bucket-here' does not exist"):
-        SnapshotStore.from_settings(missing).check_bucket()
+        S3SnapshotStore.from_settings(missing).check_bucket()
     closed = s3_settings.model_copy(update={"s3_endpoint_url": "http://127.0.0.1:9"})
     with pytest.raises(SnapshotStoreError, match="unreachable"):
-        SnapshotStore.from_settings(closed).check_bucket()
+        S3SnapshotStore.from_settings(closed).check_bucket()
 
 
 def test_check_bucket_says_when_credentials_are_refused() -> None:
@@ -114,11 +116,11 @@ def test_check_bucket_says_when_credentials_are_refused() -> None:
             aws_access_key_id="a",
             aws_secret_access_key="b",
         )
-        SnapshotStore.from_settings(good).ensure_bucket()
+        S3SnapshotStore.from_settings(good).ensure_bucket()
         httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()
         wrong = good.model_copy(update={"aws_access_key_id": "wrong"})
         with pytest.raises(SnapshotStoreError, match=r"refused .*AWS_ACCESS_KEY_ID"):
-            SnapshotStore.from_settings(wrong).check_bucket()
+            S3SnapshotStore.from_settings(wrong).check_bucket()
     finally:
         httpx.post(f"{url}/moto-api/reset-auth", content=b"inf")  # the setting is process-wide
         server.stop()

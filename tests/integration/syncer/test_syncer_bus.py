@@ -9,7 +9,7 @@ from pathlib import Path
 from nats.aio.client import Client
 from showcase_common import events, subjects
 from showcase_common.bus import Publisher
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import S3SnapshotStore
 from syncer.config import SyncerSettings
 
 from tests.integration.syncer.conftest import Watch, new_request, running_syncer
@@ -39,7 +39,7 @@ async def test_a_burst_is_coalesced_and_every_request_synced(
     generations = [e.snapshot.generation for e in synced]
     assert len(generations) <= 5, f"{len(generations)} uploads for a burst of 30"
     assert generations == sorted(set(generations))
-    store = SnapshotStore.from_settings(settings)
+    store = S3SnapshotStore.from_settings(settings)
     latest, _ = store.latest()
     assert latest is not None and latest.generation == generations[-1]
 
@@ -59,7 +59,7 @@ async def test_a_duplicate_delivery_uploads_nothing(
         await until_settled(nc)
 
     assert [e.snapshot.generation for e in watch.of(events.IndexSynced)] == [1]
-    latest, _ = SnapshotStore.from_settings(settings).latest()
+    latest, _ = S3SnapshotStore.from_settings(settings).latest()
     assert latest is not None and latest.generation == 1
 
 
@@ -77,7 +77,7 @@ async def test_two_syncers_racing_never_move_the_pointer_back(
     watch = await Watch().start(nc)
     first = make_settings(syncer_work_dir=tmp_path / "a", syncer_batch_size=1)
     second = make_settings(syncer_work_dir=tmp_path / "b", syncer_batch_size=1)
-    store = SnapshotStore.from_settings(first)
+    store = S3SnapshotStore.from_settings(first)
     seen: list[int] = []
     stop_watching = asyncio.Event()
 

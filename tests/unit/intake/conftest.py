@@ -14,7 +14,7 @@ from intake.config import IntakeSettings
 from intake.container import Container
 from intake.seed import seed
 
-from tests.unit.intake.fakes import FakeBus, FakeMailer
+from tests.support.fakes import FakeBus, FakeMailer
 
 SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")

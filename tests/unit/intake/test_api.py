@@ -8,8 +8,8 @@ from intake.container import Container
 from showcase_common import events
 from showcase_common.tokens import verify_token
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import ADMIN, SECRET, STUDIO
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 from tests.unit.intake.helpers import add_user, counts, location_id
 
 pytestmark = pytest.mark.asyncio

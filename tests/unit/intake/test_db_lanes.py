@@ -17,8 +17,8 @@ from intake.bootstrap import create_app
 from intake.db import Database, DbLimits, Saturated, make_engine
 from intake.seed import seed
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import STUDIO, container_of, make_settings
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 
 @asynccontextmanager
@@ -93,10 +93,10 @@ async def test_past_the_queue_a_submission_gets_503_with_retry_after(tmp_path: P
             assert response.status_code == 503
             assert response.headers["Retry-After"] == "1"
             ready = await client.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["db"] == "saturated"
+            assert ready.status_code == 503 and ready.json()["checks"]["db"] == "saturated"
         response = await client.post("/api/showcases", json=body, auth=STUDIO)
         assert response.status_code == 201
-        assert (await client.get("/readyz")).json()["db"] == "ok"
+        assert (await client.get("/readyz")).json()["checks"]["db"] == "ok"
 
 
 async def test_readyz_reports_a_stuck_write(tmp_path: Path) -> None:
@@ -105,4 +105,4 @@ async def test_readyz_reports_a_stuck_write(tmp_path: Path) -> None:
         async with held_writer(db):
             ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json() == {"status": "degraded", "db": "stuck", "bus": "ok"}
+        assert ready.json() == {"status": "not ready", "checks": {"db": "stuck", "bus": "ok"}}

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from intake.container import Container
 
+from tests.support.fakes import FakeMailer
 from tests.unit.intake.conftest import ADMIN, STUDIO
-from tests.unit.intake.fakes import FakeMailer
 from tests.unit.intake.helpers import counts
 
 pytestmark = pytest.mark.asyncio

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from intake.bootstrap import create_app
 from intake.seed import seed
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import ADMIN, STUDIO, container_of, make_settings
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 from tests.unit.intake.helpers import counts
 
 FIELDS = ["name", "location_id", "key", "year", "start_date", "end_date", "return_to"]

@@ -15,7 +15,7 @@ from intake.showcases import Draft
 from showcase_common.index.models import User
 from sqlmodel import select
 
-from tests.unit.intake.fakes import FakeMailer, FixedClock
+from tests.support.fakes import FakeMailer, FixedClock
 
 pytestmark = pytest.mark.asyncio
 

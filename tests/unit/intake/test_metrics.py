@@ -9,9 +9,9 @@ import httpx
 import pytest
 from intake.container import Container
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.support.metrics import Samples, moved, parse_samples, sample
 from tests.unit.intake.conftest import ADMIN, STUDIO
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 pytestmark = pytest.mark.asyncio
 

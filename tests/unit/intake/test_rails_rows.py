@@ -15,8 +15,8 @@ from intake.web.presenters import showcase_public
 from showcase_common.index import table_definitions
 from showcase_common.index.models import Location, Showcase
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import ADMIN, STUDIO, container_of
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 
 RAILS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 

@@ -8,8 +8,8 @@ from intake.container import Container
 from showcase_common import events
 from showcase_common.progress import RequestProgress
 
+from tests.support.fakes import FakeBus
 from tests.unit.intake.conftest import ADMIN, STUDIO
-from tests.unit.intake.fakes import FakeBus
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,7 +11,7 @@ from showcase_common.events import Snapshot
 from showcase_common.index.models import Showcase
 
 from tests.support.agents import publish_snapshot, sample_rows, write_index
-from tests.unit.machine_agent.fakes import FakeSnapshotStore
+from tests.support.fakes import FakeSnapshotStore
 
 SECRET = "s3cret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}

@@ -11,8 +11,8 @@ from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 
 from tests.support.agents import wait_until
+from tests.support.fakes import FakeSnapshotStore
 from tests.unit.machine_agent.conftest import AUTH, Publish, update
-from tests.unit.machine_agent.fakes import FakeSnapshotStore
 
 
 def _generation(client: TestClient) -> int | None:

@@ -10,9 +10,9 @@ from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 from pydantic import SecretStr
 
+from tests.support.fakes import FakeSnapshotStore
 from tests.support.metrics import Samples, moved, parse_samples
 from tests.unit.machine_agent.conftest import Publish, update
-from tests.unit.machine_agent.fakes import FakeSnapshotStore
 
 
 def _scrape(client: TestClient) -> Samples:

@@ -8,8 +8,8 @@ import yaml
 from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 
+from tests.support.fakes import FakeSnapshotStore
 from tests.unit.machine_agent.conftest import AUTH, Publish, update
-from tests.unit.machine_agent.fakes import FakeSnapshotStore
 
 
 def _config(settings: AgentSettings, name: str) -> str:

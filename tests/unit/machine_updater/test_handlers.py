@@ -23,13 +23,7 @@ from showcase_common.events import (
     decode,
 )
 
-from tests.unit.machine_updater.fakes import (
-    FakeFeed,
-    FakeFleet,
-    FakeMachine,
-    FakeMachineClient,
-    FakePublisher,
-)
+from tests.support.fakes import FakeFeed, FakeFleet, FakeMachine, FakeMachineClient, FakePublisher
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from machine_updater.__main__ import readiness
+from machine_updater.bootstrap import readiness
 from showcase_common.health import create_health_app
 
 
@@ -29,7 +29,11 @@ class _Service:
 
 
 async def _get(service: _Service, path: str) -> httpx.Response:
-    app = create_health_app(readiness(service))  # type: ignore[arg-type]
+    async def nats() -> None:
+        if not service.nc.is_connected:
+            raise ConnectionError("disconnected")
+
+    app = create_health_app(readiness(nats, service.fleet))  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://updater") as http:
         return await http.get(path)

@@ -14,14 +14,8 @@ from progress_gateway.projector import Projector
 from prometheus_client import REGISTRY
 from showcase_common import events
 
-from tests.unit.progress_gateway.fakes import (
-    FakeProgressStore,
-    at,
-    delivery,
-    fleet_failed,
-    happy_path,
-    ref,
-)
+from tests.support.fakes import FakeProgressStore
+from tests.unit.progress_gateway.helpers import at, delivery, fleet_failed, happy_path, ref
 
 INTAKE = "http://intake.example"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
 from pathlib import Path
 
 import httpx
@@ -11,30 +10,11 @@ import pytest
 from nats.aio.msg import Msg
 from showcase_common import events
 from showcase_common.bus import Delivery, RetryableError
-from showcasectl.alerts import AdminAlerts, AlertLedger, Mailer
+from showcasectl.alerts import AdminAlerts
 from showcasectl.fleet import FleetFileError, Machine, load_fleet, machine_statuses
 
-
-class FakeMailer(Mailer):
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail = fail
-
-    async def send(self, subject: str, body: str) -> None:
-        if self.fail:
-            raise smtplib.SMTPServerDisconnected("gone")
-        self.sent.append((subject, body))
-
-
-class FakeLedger(AlertLedger):
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-
-    async def alerted(self, request_id: str) -> bool:
-        return request_id in self.ids
-
-    async def record(self, request_id: str, subject: str) -> None:
-        self.ids.add(request_id)
+from tests.support.fakes import FakeAlertLedger as FakeLedger
+from tests.support.fakes import FakeAlertMailer as FakeMailer
 
 
 def _ref(request_id: str) -> events.RequestRef:

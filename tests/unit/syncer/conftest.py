@@ -8,13 +8,13 @@ import pytest
 from syncer.bootstrap import Syncer, bootstrap
 from syncer.config import SyncerSettings
 
-from tests.unit.syncer.fakes import FakePublisher, FakeSnapshotter, FakeStore, MemoryLedger
+from tests.support.fakes import FakePublisher, FakeSnapshotStore, FakeSnapshotter, MemoryLedger
 
 
 @dataclass
 class World:
     syncer: Syncer
-    store: FakeStore
+    store: FakeSnapshotStore
     snapshotter: FakeSnapshotter
     publisher: FakePublisher
     ledger: MemoryLedger
@@ -34,7 +34,7 @@ def make_world(tmp_path: Path, **overrides: Any) -> World:
         syncer_max_deliver=3,
         **overrides,
     )
-    store, snapshotter = FakeStore(), FakeSnapshotter(range(100))
+    store, snapshotter = FakeSnapshotStore(), FakeSnapshotter(range(100))
     publisher, ledger = FakePublisher(), MemoryLedger()
     sleeps: list[float] = []
 

@@ -7,7 +7,7 @@ from showcase_common import events, subjects
 from showcase_common.bus import RetryableError
 
 from tests.unit.syncer.conftest import World
-from tests.unit.syncer.fakes import FakeDelivery, created, request
+from tests.unit.syncer.helpers import FakeDelivery, created, request
 
 
 def _ids(refs: list[events.RequestRef]) -> list[str]:

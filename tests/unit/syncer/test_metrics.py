@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from showcase_common import events
 
 from tests.unit.syncer.conftest import World, make_world
-from tests.unit.syncer.fakes import FakeDelivery, created
+from tests.unit.syncer.helpers import FakeDelivery, created
 
 
 def _value(name: str, **labels: str) -> float:

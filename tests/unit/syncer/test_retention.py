@@ -10,7 +10,7 @@ from showcase_common.snapshots import StoredGeneration
 from syncer.retention import RetentionPolicy, expired
 
 from tests.unit.syncer.conftest import make_world
-from tests.unit.syncer.fakes import created
+from tests.unit.syncer.helpers import created
 
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,15 +20,19 @@ from fastapi.responses import JSONResponse
 from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
-from showcase_common.serving import HttpLimits, server_config
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "unavailable"
 NO_ANSWER = "timeout"
 
-Check = Callable[[], Awaitable[None]]
-"""Returns when the dependency is usable, raises with a clear reason when it is not."""
+Check = Callable[[], Awaitable[str | None]]
+"""Returns (None or "ok") when the dependency is usable; a short word ("stuck") when it is not
+for a reason worth naming; raises with a clear reason (logged, never shown) otherwise."""
+
+Info = Callable[[], Mapping[str, object]]
+"""Extra top-level fields of the readiness answer (the agent's generation): informational only,
+never part of the verdict, and never named `status` or `checks`."""
 
 
 def create_health_app(
@@ -40,37 +44,53 @@ def create_health_app(
     metrics.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)  # only GETs here: no body is read
     app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
+    add_health_routes(app, checks, timeout_s=timeout_s)
+    return app
 
-    @app.get("/healthz")
+
+def add_health_routes(
+    app: FastAPI, checks: dict[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
+) -> None:
+    """`/healthz` (alive) and `/readyz`: `{"status": "ready" | "not ready", "checks": {name:
+    "ok" | reason}}` (plus `info`'s fields), 200 or 503 — the one readiness answer of every
+    service."""
+
+    @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", tags=["health"], responses={503: {}})
     async def readyz() -> JSONResponse:
-        results = await asyncio.gather(
-            *(_run(name, check, timeout_s) for name, check in checks.items())
-        )
-        report = dict(zip(checks, results, strict=True))
-        ready = all(result == "ok" for result in report.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": report},
-            status_code=200 if ready else 503,
-        )
+        return await readiness(checks, timeout_s, info)
 
-    return app
+
+async def readiness(
+    checks: dict[str, Check], timeout_s: float = 5.0, info: Info | None = None
+) -> JSONResponse:
+    """Runs every check at once and answers in the one readiness shape."""
+    results = await asyncio.gather(
+        *(_run(name, check, timeout_s) for name, check in checks.items())
+    )
+    report = dict(zip(checks, results, strict=True))
+    ready = all(result == "ok" for result in report.values())
+    extra = dict(info()) if info is not None else {}
+    return JSONResponse(
+        extra | {"status": "ready" if ready else "not ready", "checks": report},
+        status_code=200 if ready else 503,
+    )
 
 
 async def _run(name: str, check: Check, timeout_s: float) -> str:
     """ "ok", or a fixed word for the public body; the reason is logged."""
     try:
-        await asyncio.wait_for(check(), timeout_s)
+        word = await asyncio.wait_for(check(), timeout_s)
     except TimeoutError:
         log.warning("readiness: %s gave no answer within %.0fs", name, timeout_s)
         return NO_ANSWER
     except Exception as exc:
         log.warning("readiness: %s is not usable: %s", name, str(exc) or type(exc).__name__)
         return UNAVAILABLE
-    return "ok"
+    return word or "ok"
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -79,11 +99,3 @@ class EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-def embedded_server(
-    app: FastAPI, host: str, port: int, limits: HttpLimits | None = None
-) -> EmbeddedServer:
-    """uvicorn for `app`, to run with `await server.serve()` beside the consumer loop."""
-    config = server_config(app, host=host, port=port, limits=limits or HttpLimits(), lifespan="off")
-    return EmbeddedServer(config)

@@ -24,7 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -90,14 +90,44 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class SnapshotStore:
+class SnapshotStore(Protocol):
+    """The port: where generations of the index and the pointer to the newest one live.
+
+    `S3SnapshotStore` is the adapter; tests use the in-memory one in `tests/support/fakes`.
+    Every method blocks (callers run it in a thread) and raises `SnapshotStoreError`.
+    """
+
+    def generation_key(self, generation: int) -> str: ...
+
+    def check_bucket(self) -> None: ...
+
+    def ensure_bucket(self) -> None: ...
+
+    def latest(self) -> tuple[Snapshot | None, str | None]: ...
+
+    def upload(self, path: Path, generation: int, sha256: str) -> Snapshot: ...
+
+    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None: ...
+
+    def upload_legacy(self, path: Path, generation: int | None = None) -> None: ...
+
+    def list_generations(self) -> list[StoredGeneration]: ...
+
+    def delete(self, keys: list[str]) -> None: ...
+
+    def download(self, snapshot: Snapshot, dest: Path) -> None: ...
+
+
+class S3SnapshotStore:
+    """The `SnapshotStore` over S3 (boto3)."""
+
     def __init__(self, client: Any, bucket: str, prefix: str = "db") -> None:
         self._s3 = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
 
     @classmethod
-    def from_settings(cls, settings: S3Settings) -> SnapshotStore:
+    def from_settings(cls, settings: S3Settings) -> S3SnapshotStore:
         return cls(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
 
     def generation_key(self, generation: int) -> str:

@@ -1,15 +1,15 @@
-"""`python -m intake` serves; `python -m intake seed` creates the local run's index when there is
-none. Both refuse, with a message saying what to do, a file that is not a Rails index."""
+"""`python -m intake` serves (the one runner, given intake's settings, ports and build);
+`python -m intake seed` creates the local run's index when there is none. Both first prepare the
+index and refuse, with a message saying what to do, a file that is not a Rails index."""
 
 from __future__ import annotations
 
 import sys
 
-import uvicorn
 from showcase_common.logs import configure_logging
-from showcase_common.serving import server_config
+from showcase_common.runner import run
 
-from intake.bootstrap import create_app
+from intake.bootstrap import build, ports
 from intake.config import IntakeSettings
 from intake.db import Database, NotAnIndex, SchemaTooNew, create_schema, make_engine
 from intake.seed import seed
@@ -32,27 +32,18 @@ def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
-    settings = IntakeSettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
     if argv not in ([], ["seed"]):
         print("usage: python -m intake [seed]", file=sys.stderr)
         return 2
+    settings = IntakeSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
     try:
         prepare_index(settings, seeding=argv == ["seed"])
     except (NotAnIndex, SchemaTooNew) as exc:
         print(f"intake: {exc}", file=sys.stderr)
         return 1
-    if argv:
-        return 0
-    app = create_app(settings)
-    config = server_config(
-        app,
-        host=settings.intake_host,
-        port=settings.intake_port,
-        limits=settings.http_limits,
-        proxy_headers=True,
-    )
-    uvicorn.Server(config).run()
+    if not argv:
+        run(lambda: settings, ports, build)
     return 0
 
 

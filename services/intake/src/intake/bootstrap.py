@@ -1,15 +1,18 @@
-"""The composition root: builds intake from settings and the collaborators it is given.
+"""The composition root: builds intake from settings and the ports it is given.
 
-Tests pass fakes for the bus, the mailer and the clock; `python -m intake` passes nothing and
-gets NATS, SMTP and the wall clock. Nothing connects until the app starts.
+`ports` makes the real ones (NATS through the runner's link, SMTP, the wall clock; nothing
+connects here), `build` turns them into the `Service` the runner serves: the app, the outbox and
+mail relays and the showcases.yml writer as workers, readiness over the database and the bus.
+Tests call `build` (or `create_app`, which runs it in-process) with the fakes of
+`tests/support/fakes`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyio import CapacityLimiter
@@ -19,11 +22,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
+from showcase_common.bus.link import NatsLink
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
+from showcase_common.runner import Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
-from intake import metrics
+from intake import metrics, nats_bus, readiness
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, Saturated, create_schema, make_engine
@@ -59,20 +64,26 @@ def default_mailer(settings: IntakeSettings) -> Mailer:
     )
 
 
-def build_container(
-    settings: IntakeSettings,
-    *,
-    bus: Bus | None = None,
-    mailer: Mailer | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
-) -> Container:
+@dataclass
+class IntakePorts:
+    """What intake talks to; `ports` makes the real ones, tests pass fakes."""
+
+    bus: Bus
+    mailer: Mailer
+    clock: Callable[[], dt.datetime] = field(default=_utcnow)
+    nats: NatsLink | None = None
+
+
+def ports(settings: IntakeSettings) -> IntakePorts:
+    """NATS (the link the runner opens) and SMTP from settings, the wall clock."""
+    link = nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_bus.TIMEOUT_S)
+    return IntakePorts(bus=NatsBus(link), mailer=default_mailer(settings), nats=link)
+
+
+def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
-    bus = bus or NatsBus(
-        settings.nats_url, retry_s=settings.nats_retry_s, replicas=settings.nats_replicas
-    )
-    clock = clock or _utcnow
+    bus, mailer, clock = ports.bus, ports.mailer, ports.clock
     relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
-    mailer = mailer or default_mailer(settings)
     mail_relay = MailRelay(
         db,
         mailer,
@@ -118,6 +129,28 @@ def build_container(
     )
 
 
+def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
+    """Intake as the runner runs it: the app on INTAKE_PORT, the relays and the showcases.yml
+    writer as workers (they publish through the bus port, which waits for the link)."""
+    container = build_container(settings, ports)
+
+    async def dispose_engine() -> None:
+        container.db.engine.dispose()
+
+    return Service(
+        name="intake",
+        host=settings.intake_host,
+        port=settings.intake_port,
+        app=intake_app(settings, container),
+        checks=readiness.checks(container.db, container.bus),
+        # A stuck database is "stuck" (DB_STUCK_S), not a readiness timeout.
+        readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
+        workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
+        closers=[dispose_engine],
+        server_options={"proxy_headers": True},
+    )
+
+
 def create_app(
     settings: IntakeSettings,
     *,
@@ -126,29 +159,22 @@ def create_app(
     clock: Callable[[], dt.datetime] | None = None,
     background: bool = True,
 ) -> FastAPI:
-    """The app; `background=False` leaves the relay and the showcases.yml writer to the caller
-    (unit tests drive them by hand: `container.relay.drain()`, `mail_relay.drain()`, `showcases_file.write_now()`)."""
-    container = build_container(settings, bus=bus, mailer=mailer, clock=clock)
+    """Intake in-process (tests): `build` with the ports given (the real ones for those not),
+    the app's lifespan running the service. `background=False` runs no worker: unit tests
+    drive them by hand (`container.relay.drain()`, `mail_relay.drain()`,
+    `showcases_file.write_now()`)."""
+    made = ports(settings) if bus is None else IntakePorts(bus, mailer or default_mailer(settings))
+    made.mailer, made.clock = mailer or made.mailer, clock or made.clock
+    return in_process_app(build(settings, made), made.nats, workers=background)
+
+
+def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
+    """The routes, error handlers and middleware over `container`."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        create_schema(container.db.engine)
-        await container.bus.start()
-        stop = asyncio.Event()
-        tasks = []
-        if background:
-            tasks = [
-                asyncio.create_task(container.relay.run(stop)),
-                asyncio.create_task(container.mail_relay.run(stop)),
-                asyncio.create_task(container.showcases_file.run(stop)),
-            ]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks)
-            await container.bus.close()
-            container.db.engine.dispose()
+        create_schema(container.db.engine)  # `python -m intake` did already; tests have not
+        yield
 
     app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
     app.state.container = container

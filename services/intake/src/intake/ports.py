@@ -1,9 +1,10 @@
-"""The ports intake's use cases lean on; adapters implement them, tests subclass them."""
+"""The ports intake's use cases lean on; adapters implement them, tests use the fakes in
+`tests/support/fakes`."""
 
 from __future__ import annotations
 
-import abc
 import logging
+from typing import Protocol
 
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
@@ -15,28 +16,17 @@ class BusUnavailable(Exception):
     """NATS cannot be reached right now (the caller keeps the work for later)."""
 
 
-class Bus(abc.ABC):
+class Bus(Protocol):
     """Publishing events and reading request state from the bus."""
 
     @property
-    @abc.abstractmethod
     def connected(self) -> bool: ...
 
-    @abc.abstractmethod
     async def publish(self, event: Event, *, msg_id: str) -> None:
         """Publish and wait for the PubAck; `BusUnavailable` when it did not come."""
 
-    @abc.abstractmethod
     async def request_state(self, request_id: str) -> RequestProgress | None:
         """The gateway's latest state of a request, None if it has none yet."""
-
-    async def start(self) -> None:
-        """Begin connecting (in the background: the app serves while NATS is down)."""
-        return None
-
-    async def close(self) -> None:
-        """Release the connection."""
-        return None
 
 
 class MailUnavailable(Exception):
@@ -47,15 +37,14 @@ class MailRejected(Exception):
     """The mail server refused the message for good (5xx): sending it again would not help."""
 
 
-class Mailer(abc.ABC):
-    @abc.abstractmethod
+class Mailer(Protocol):
     async def send(self, subject: str, body: str, *, message_id: str) -> None:
         """Return only once the server accepted the message; `message_id` is its Message-ID
         header (the same on every attempt, so a resend is recognisable as the same mail).
         Raises `MailUnavailable` or `MailRejected`."""
 
 
-class LogMailer(Mailer):
+class LogMailer:
     """Used when no SMTP host is configured: the notice only reaches the log."""
 
     async def send(self, subject: str, body: str, *, message_id: str) -> None:

@@ -7,10 +7,10 @@ from email.utils import formatdate
 
 import aiosmtplib
 
-from intake.ports import Mailer, MailRejected, MailUnavailable
+from intake.ports import MailRejected, MailUnavailable
 
 
-class SmtpMailer(Mailer):
+class SmtpMailer:
     def __init__(self, host: str, port: int, sender: str, to: str, timeout_s: float) -> None:
         self._host, self._port, self._timeout_s = host, port, timeout_s
         self._sender, self._to = sender, to

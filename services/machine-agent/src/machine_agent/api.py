@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -23,7 +22,6 @@ from machine_agent.applier import (
     StoreUnavailable,
     UpdateTimedOut,
 )
-from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
 from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
@@ -184,23 +182,3 @@ def _page(applier: Applier, *segments: str) -> FileResponse:
         raise HTTPException(404, "no such page on this machine")
     # Pages change with every generation: let caches revalidate rather than serve stale ones.
     return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/readyz")
-async def readyz(request: Request, applier: ApplierDep) -> JSONResponse:
-    # Public: which dependency, never its error text (hosts, buckets, paths); that goes to the log.
-    catchup: CatchUp = request.app.state.catchup
-    catch_up = catchup.state.partition(":")[0]  # "retrying: <why>" → "retrying"
-    body: dict[str, Any] = {"generation": applier.generation, "catch_up": catch_up}
-    try:
-        await asyncio.to_thread(applier.store.check_bucket)
-    except Exception as exc:
-        log.warning("readiness: the object store is not usable: %s", exc)
-        body |= {"status": "unavailable", "checks": {"s3": "unavailable"}}
-        return JSONResponse(body, status_code=503)
-    return JSONResponse({**body, "status": "ready", "checks": {"s3": "ok"}})

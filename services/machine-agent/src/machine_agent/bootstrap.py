@@ -1,19 +1,25 @@
-"""The composition root: the agent's app, built from settings and the collaborators given."""
+"""The composition root: the agent, built from settings and the ports given.
+
+`ports` makes the real store (S3; nothing connects here), `build` the `Service` the runner
+serves: the agent's routes, the boot catch-up as a worker, readiness over the store. The agent
+needs no NATS. Tests call `create_app` (build, run in-process) with the fake store.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from showcase_common import metrics, validation_errors
 from showcase_common.events import UpdateConfig
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
+from showcase_common.runner import Service, in_process_app
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
 
 from machine_agent.api import router
 from machine_agent.applier import Applier
@@ -25,59 +31,74 @@ from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 BODY_MAX_BYTES = 0
 """Only the update endpoint takes a body; every other route is a GET."""
 
+GRACEFUL_SHUTDOWN_S = 5
+"""An update in flight gets this long to finish when the agent stops."""
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class AgentPorts:
+    """What the agent talks to; `ports` makes the real one, tests pass the fake store."""
+
+    store: SnapshotStore
+
+
+def ports(settings: AgentSettings) -> AgentPorts:
+    return AgentPorts(store=S3SnapshotStore.from_settings(settings))
+
+
+def build(settings: AgentSettings, ports: AgentPorts) -> Service:
+    """The agent as the runner runs it: its routes on AGENT_PORT and the boot catch-up."""
+    sidecar = SidecarSettings.from_settings(settings)
+    installer = SidecarInstaller(sidecar) if sidecar is not None else None
+    applier = Applier(ports.store, settings.data_dir, settings.served_region_codes, installer)
+    catchup = CatchUp(
+        applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s
+    )
+
+    async def announce(_stop: asyncio.Event) -> None:
+        _log_start(settings, applier, sidecar)
+
+    async def s3() -> None:
+        await asyncio.to_thread(applier.store.check_bucket)
+
+    def info() -> Mapping[str, object]:
+        # Which generation is served and how the boot catch-up went ("retrying: <why>" →
+        # "retrying": the why may name hosts or buckets): shown, never part of the verdict.
+        return {"generation": applier.generation, "catch_up": catchup.state.partition(":")[0]}
+
+    return Service(
+        name="machine-agent",
+        host=settings.agent_host,
+        port=settings.agent_port,
+        app=agent_app(settings, applier, installer),
+        checks={"s3": s3},
+        readiness_info=info,
+        workers=[announce, catchup.run],
+        closers=[installer.close] if installer is not None else [],
+        server_options={"timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S},
+    )
 
 
 def create_app(
     settings: AgentSettings, *, store: SnapshotStore | None = None, catch_up: bool = True
 ) -> FastAPI:
-    """The agent. `store` defaults to the S3 store of `settings` (nothing connects here)."""
-    if store is None:
-        store = SnapshotStore.from_settings(settings)
-    sidecar = SidecarSettings.from_settings(settings)
-    installer = SidecarInstaller(sidecar) if sidecar is not None else None
-    applier = Applier(store, settings.data_dir, settings.served_region_codes, installer)
-    catchup = CatchUp(
-        applier, settings.agent_catchup_retry_min_s, settings.agent_catchup_retry_max_s
-    )
+    """The agent in-process (tests): `build` with `store` (default: S3 from `settings`), the
+    app's lifespan running the catch-up unless `catch_up=False`."""
+    made = AgentPorts(store) if store is not None else ports(settings)
+    return in_process_app(build(settings, made), workers=catch_up)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.machine_update_secret is None:
-            log.warning("MACHINE_UPDATE_SECRET is not set: every update will be refused")
-        log.info(
-            "agent %s (%s) serving generation %s from %s",
-            settings.agent_id,
-            settings.agent_region,
-            applier.generation,
-            settings.data_dir,
-        )
-        if sidecar is not None:
-            log.info(
-                "sidecar mode: files in %s, %d command(s) after each apply, pages at %s",
-                sidecar.db_dir,
-                len(sidecar.commands),
-                sidecar.app_url,
-            )
-        stop = asyncio.Event()
-        task = asyncio.create_task(catchup.run(stop)) if catch_up else None
-        try:
-            yield
-        finally:
-            stop.set()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if installer is not None:
-                await installer.close()
 
-    app = FastAPI(title="machine-agent", lifespan=lifespan)
+def agent_app(
+    settings: AgentSettings, applier: Applier, installer: SidecarInstaller | None
+) -> FastAPI:
+    """The routes, the guard and the body limit."""
+    app = FastAPI(title="machine-agent")
     validation_errors.install(app)
     app.state.settings = settings
     app.state.applier = applier
     app.state.sidecar = installer
-    app.state.catchup = catchup
     app.include_router(router)
     exact_openapi(app, (UpdateConfig,))
     metrics.mount(app, settings.metrics_bearer)
@@ -88,6 +109,25 @@ def create_app(
     app.add_middleware(SecretFirstMiddleware, secret=_secret(settings))
     app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)
     return app
+
+
+def _log_start(settings: AgentSettings, applier: Applier, sidecar: SidecarSettings | None) -> None:
+    if settings.machine_update_secret is None:
+        log.warning("MACHINE_UPDATE_SECRET is not set: every update will be refused")
+    log.info(
+        "agent %s (%s) serving generation %s from %s",
+        settings.agent_id,
+        settings.agent_region,
+        applier.generation,
+        settings.data_dir,
+    )
+    if sidecar is not None:
+        log.info(
+            "sidecar mode: files in %s, %d command(s) after each apply, pages at %s",
+            sidecar.db_dir,
+            len(sidecar.commands),
+            sidecar.app_url,
+        )
 
 
 def _secret(settings: AgentSettings) -> str | None:

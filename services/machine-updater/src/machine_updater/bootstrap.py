@@ -1,25 +1,21 @@
 """The composition root: the roll-out handler and the consumer, built from settings.
 
-`bootstrap` takes every collaborator as a parameter so the unit tests pass fakes; `connect_and_build`
-is what the service runs (it is the only place that opens connections, and only when called).
+`ports` makes the real collaborators (nothing connects: the runner opens NATS), `build` turns
+them into the `Service` the runner serves; `bootstrap` takes every collaborator as a parameter
+so the unit tests pass fakes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import httpx
-from nats.aio.client import Client
 from showcase_common import subjects
-from showcase_common.bus import (
-    Consumer,
-    ConsumerOptions,
-    Publisher,
-    connect_until_up,
-    ensure_stream,
-)
+from showcase_common.bus import Consumer, ConsumerOptions, EventPublisher, Publisher
+from showcase_common.bus.link import NatsLink
+from showcase_common.health import Check
+from showcase_common.runner import Service, nats_link
 
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
@@ -76,7 +72,7 @@ def make_client(settings: UpdaterSettings, http: httpx.AsyncClient) -> MachineCl
 def bootstrap(
     settings: UpdaterSettings,
     *,
-    publisher: Publisher,
+    publisher: EventPublisher,
     feed: SnapshotFeed,
     http: httpx.AsyncClient | None = None,
     fleet: Fleet | None = None,
@@ -106,37 +102,65 @@ def consumer_options(settings: UpdaterSettings) -> ConsumerOptions:
     )
 
 
+def readiness(nats: Check, fleet: Fleet) -> dict[str, Check]:
+    """NATS connected, and the fleet listable and not empty."""
+
+    async def machines() -> None:
+        if not await fleet.machines():
+            raise LookupError("no machines listed")
+
+    return {"nats": nats, "fleet": machines}
+
+
 @dataclass
-class Service:
-    nc: Client
-    http: httpx.AsyncClient
-    handler: RolloutHandler
+class UpdaterPorts:
+    """What the updater talks to; `ports` makes the real ones, tests pass fakes."""
+
+    publisher: EventPublisher
+    feed: SnapshotFeed
     fleet: Fleet
-    consumer: Consumer
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        with contextlib.suppress(Exception):
-            await self.nc.drain()
+    client: MachineClient
+    http: httpx.AsyncClient
+    nats: NatsLink
 
 
-async def connect_and_build(settings: UpdaterSettings, stop: asyncio.Event) -> Service | None:
-    nc = await connect_until_up(settings.nats_url, settings.service_name, stop)
-    if nc is None:
-        return None
-    js = nc.jetstream()
-    await ensure_stream(js, replicas=settings.nats_replicas)
+def ports(settings: UpdaterSettings) -> UpdaterPorts:
+    """NATS (opened by the runner), the fleet and the agents over one httpx client."""
+    link = nats_link(settings)
     http = make_http(settings)
-    fleet = make_fleet(settings, http)
+    return UpdaterPorts(
+        publisher=Publisher(link.jetstream),
+        feed=JetStreamSnapshotFeed(link.jetstream),
+        fleet=make_fleet(settings, http),
+        client=make_client(settings, http),
+        http=http,
+        nats=link,
+    )
+
+
+def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
+    """The updater as the runner runs it: health on UPDATER_PORT, the consumer once NATS is up."""
     handler = bootstrap(
-        settings, publisher=Publisher(js), feed=JetStreamSnapshotFeed(js), http=http, fleet=fleet
+        settings, publisher=ports.publisher, feed=ports.feed, fleet=ports.fleet, client=ports.client
     )
-    consumer = Consumer(
-        js,
-        subjects.STREAM,
-        subjects.MACHINE_UPDATER_DURABLE,
-        list(subjects.MACHINE_UPDATER_SUBJECTS),
-        batch_handler=handler.handle_batch,
-        options=consumer_options(settings),
+    link = ports.nats
+
+    async def consume(stop: asyncio.Event) -> None:
+        consumer = Consumer(
+            link.jetstream(),
+            subjects.STREAM,
+            subjects.MACHINE_UPDATER_DURABLE,
+            list(subjects.MACHINE_UPDATER_SUBJECTS),
+            batch_handler=handler.handle_batch,
+            options=consumer_options(settings),
+        )
+        await consumer.run(stop)
+
+    return Service(
+        name="machine-updater",
+        host=settings.updater_host,
+        port=settings.updater_port,
+        checks=readiness(link.check, ports.fleet),
+        on_nats=[consume],
+        closers=[ports.http.aclose],
     )
-    return Service(nc, http, handler, fleet, consumer)

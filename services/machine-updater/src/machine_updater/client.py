@@ -8,9 +8,8 @@ the showcase pages themselves. Every call carries the machine's own headers, whi
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from showcase_common.events import FailureReason, Snapshot
@@ -38,26 +37,23 @@ class MachineRefused(MachineError):
     reason: FailureReason = "machine_refused"
 
 
-class MachineClient(abc.ABC):
+class MachineClient(Protocol):
     """The port: what the roll-out needs of a machine."""
 
-    @abc.abstractmethod
     async def status(self, machine: Machine) -> int | None:
         """The generation the machine serves (None: none yet)."""
 
-    @abc.abstractmethod
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
     ) -> int:
         """Ask the machine to apply `snapshot` (published for these showcases); the generation
         it serves afterwards."""
 
-    @abc.abstractmethod
     async def page_status(self, machine: Machine, path: str) -> int:
         """The HTTP status of one of its pages."""
 
 
-class HttpMachineClient(MachineClient):
+class HttpMachineClient:
     def __init__(
         self,
         http: httpx.AsyncClient,

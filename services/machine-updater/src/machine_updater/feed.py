@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import abc
 import logging
+from collections.abc import Callable
+from typing import Protocol
 
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -13,22 +14,21 @@ from showcase_common.events import IndexSynced, Snapshot, UndecodableEvent, deco
 log = logging.getLogger(__name__)
 
 
-class SnapshotFeed(abc.ABC):
+class SnapshotFeed(Protocol):
     """The port: the snapshot of the newest IndexSynced, if any."""
 
-    @abc.abstractmethod
     async def newest(self) -> Snapshot | None: ...
 
 
-class JetStreamSnapshotFeed(SnapshotFeed):
+class JetStreamSnapshotFeed:
     """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
 
-    def __init__(self, js: JetStreamContext) -> None:
-        self._js = js
+    def __init__(self, js: JetStreamContext | Callable[[], JetStreamContext]) -> None:
+        self._js = js if callable(js) else (lambda: js)
 
     async def newest(self) -> Snapshot | None:
         try:
-            msg = await self._js.get_last_msg(subjects.STREAM, subjects.INDEX_SYNCED)
+            msg = await self._js().get_last_msg(subjects.STREAM, subjects.INDEX_SYNCED)
             event = decode(subjects.INDEX_SYNCED, msg.data or b"")
         except NotFoundError:
             return None

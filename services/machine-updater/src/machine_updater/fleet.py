@@ -7,11 +7,10 @@ Machines API). On Fly every machine is reached through the app's public URL with
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -36,14 +35,13 @@ class FleetError(Exception):
     """The fleet could not be listed (the API is down, the token refused, the file broken)."""
 
 
-class Fleet(abc.ABC):
+class Fleet(Protocol):
     """The port: the fleet's machines, running or not."""
 
-    @abc.abstractmethod
     async def machines(self) -> list[Machine]: ...
 
 
-class StaticFleet(Fleet):
+class StaticFleet:
     """A YAML file: `machines: [{id, region, url, state?}]`, re-read on each roll-out."""
 
     def __init__(self, path: Path) -> None:
@@ -66,7 +64,7 @@ def _static_machine(entry: Mapping[str, Any]) -> Machine:
     )
 
 
-class FlyFleet(Fleet):
+class FlyFleet:
     """The Fly Machines API: `GET /v1/apps/{app}/machines` with a bearer token."""
 
     def __init__(

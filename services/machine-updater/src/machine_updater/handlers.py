@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from showcase_common.bus import Delivery, Publisher, RetryableError
+from showcase_common.bus import Delivery, EventPublisher, RetryableError
 from showcase_common.events import IndexSynced, MachinesRetryRequested, RetryRequested, Snapshot
 
 from machine_updater import metrics
@@ -35,7 +35,7 @@ class RolloutHandler:
         self,
         fleet: Fleet,
         client: MachineClient,
-        publisher: Publisher,
+        publisher: EventPublisher,
         feed: SnapshotFeed,
         *,
         policy: RetryPolicy,

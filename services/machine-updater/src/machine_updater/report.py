@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from showcase_common.bus import Publisher
+from showcase_common.bus import EventPublisher
 from showcase_common.events import (
     FleetUpdated,
     FleetUpdateFailed,
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class Report:
     """Publishes the per-machine and the fleet events of one roll-out."""
 
-    def __init__(self, publisher: Publisher, p: Plan, *, total: int) -> None:
+    def __init__(self, publisher: EventPublisher, p: Plan, *, total: int) -> None:
         self._publisher = publisher
         self._plan = p
         self._total = total

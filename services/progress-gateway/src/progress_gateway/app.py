@@ -1,21 +1,16 @@
-"""The HTTP surface: the progress WebSocket and the health endpoints."""
+"""The HTTP surface: the progress WebSocket."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
 
 from progress_gateway import metrics, sockets
-from progress_gateway.config import GatewaySettings
 from progress_gateway.runtime import Runtime
-
-RuntimeFactory = Callable[[GatewaySettings], Awaitable[Runtime]]
 
 router = APIRouter()
 
@@ -47,34 +42,12 @@ def _refusal(token: str | None, exc: InvalidToken) -> str:
     return "expired" if isinstance(exc, TokenExpired) else "invalid"
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/readyz")
-async def readyz(request: Request, response: Response) -> dict[str, object]:
-    checks = await _runtime(request).checks()
-    if not all(checks.values()):
-        response.status_code = 503
-    return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
-
-
-def create_app(settings: GatewaySettings, start: RuntimeFactory) -> FastAPI:
-    """The app; `start` builds the runtime when the server starts (nothing connects before)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start(settings)
-        app.state.runtime = runtime
-        try:
-            yield
-        finally:
-            await runtime.close()
-
-    app = FastAPI(title="progress-gateway", lifespan=lifespan)
+def create_app(runtime: Runtime) -> FastAPI:
+    """The progress WebSocket and `/metrics` (health and readiness are the runner's)."""
+    app = FastAPI(title="progress-gateway")
+    app.state.runtime = runtime
     app.include_router(router)
-    metrics.mount(app, settings.metrics_bearer)
+    metrics.mount(app, runtime.settings.metrics_bearer)
     # The gateway reads no request body (GETs and a WebSocket): refuse any before reading it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)
     app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)  # no pages, but no framing either

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from nats.aio.msg import Msg
 from nats.js import api
@@ -48,6 +48,8 @@ class Feed:
 
     def __init__(self) -> None:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
+        self.live = asyncio.Event()
+        """Set while a source feeds it: before, a connection would miss changes."""
 
     def subscribe(self, request_ids: Iterable[str]) -> Subscription:
         sub = Subscription(self, frozenset(request_ids))
@@ -75,14 +77,22 @@ class Feed:
 class KvFeedSource:
     """Feeds a `Feed` from the bucket's subjects through one ordered push consumer."""
 
-    def __init__(self, js: JetStreamContext, bucket: str, feed: Feed) -> None:
+    def __init__(self, js: Callable[[], JetStreamContext], bucket: str, feed: Feed) -> None:
         self._js = js
         self._bucket = bucket
         self._feed = feed
         self._sub = None
 
+    async def run(self, stop: asyncio.Event) -> None:
+        """Feed until `stop` (a runner's NATS worker: NATS is up when it starts)."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
     async def start(self) -> None:
-        self._sub = await self._js.subscribe(
+        self._sub = await self._js().subscribe(
             f"$KV.{self._bucket}.>",
             stream=f"KV_{self._bucket}",
             cb=self._on_msg,
@@ -90,8 +100,10 @@ class KvFeedSource:
             deliver_policy=api.DeliverPolicy.NEW,
             idle_heartbeat=2.0,
         )
+        self._feed.live.set()
 
     async def stop(self) -> None:
+        self._feed.live.clear()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

@@ -72,6 +72,8 @@ async def serve(
     sender = ProgressSender(websocket, grant.user)
     metrics.WEBSOCKETS_OPEN.inc()
     try:
+        if not feed.live.is_set():  # NATS not up yet: the changes could not follow
+            raise StoreUnavailable("the change feed has not started")
         for request_id in sorted(grant.request_ids):
             await sender.initial(request_id, await store.read(request_id))
         await _first_of(

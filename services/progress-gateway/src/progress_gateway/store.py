@@ -6,8 +6,9 @@ request never overwrite each other's update: the loser re-reads and re-applies.
 
 from __future__ import annotations
 
-import abc
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from nats.js.errors import (
     InvalidKeyError,
@@ -38,12 +39,10 @@ class Versioned:
     revision: int
 
 
-class ProgressStore(abc.ABC):
-    @abc.abstractmethod
+class ProgressStore(Protocol):
     async def read(self, request_id: str) -> Versioned | None:
         """The request's state and its revision, None when nothing is stored yet."""
 
-    @abc.abstractmethod
     async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
         """Store `progress` if the key is still at `expected_revision` (None: absent).
 
@@ -57,15 +56,25 @@ def decode(value: bytes | None, revision: int) -> Versioned | None:
     return Versioned(ProjectedProgress.model_validate_json(value), revision)
 
 
-class KvProgressStore(ProgressStore):
-    """The `request_state` bucket: key = request id, value = `ProjectedProgress` JSON."""
+class KvProgressStore:
+    """The `request_state` bucket: key = request id, value = `ProjectedProgress` JSON.
 
-    def __init__(self, kv: KeyValue) -> None:
-        self._kv = kv
+    `bucket` gives the bucket once NATS is up (the runner's link) and raises until then: the
+    store is unavailable meanwhile (sockets are closed with 1013, events are retried)."""
+
+    def __init__(self, bucket: Callable[[], KeyValue]) -> None:
+        self._bucket = bucket
+
+    def _kv(self) -> KeyValue:
+        try:
+            return self._bucket()
+        except ConnectionError as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def read(self, request_id: str) -> Versioned | None:
+        kv = self._kv()
         try:
-            entry = await self._kv.get(request_id)
+            entry = await kv.get(request_id)
         except (KeyNotFoundError, KeyDeletedError, InvalidKeyError):
             return None  # an id that cannot be a key has no state either
         except Exception as exc:
@@ -74,10 +83,11 @@ class KvProgressStore(ProgressStore):
 
     async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
         value = progress.model_dump_json().encode()
+        kv = self._kv()
         try:
             if expected_revision is None:
-                return await self._kv.create(progress.request_id, value)
-            return await self._kv.update(progress.request_id, value, last=expected_revision)
+                return await kv.create(progress.request_id, value)
+            return await kv.update(progress.request_id, value, last=expected_revision)
         except InvalidKeyError as exc:
             raise InvalidRequestId(progress.request_id) from exc
         except KeyWrongLastSequenceError as exc:

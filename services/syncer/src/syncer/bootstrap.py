@@ -1,12 +1,15 @@
 """The composition root: builds the syncer from settings and the collaborators it is given.
 
-Nothing here connects: `__main__` passes a connected publisher and ledger, tests pass fakes.
+`ports` makes the real collaborators (nothing connects: the runner opens NATS), `build` turns
+them into the `Service` the runner serves; tests call `bootstrap`/`build` with fakes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,17 +18,21 @@ from pathlib import Path
 
 from nats.js.client import JetStreamContext
 from showcase_common import subjects
-from showcase_common.bus import Backoff, Consumer, ConsumerOptions, Publisher
+from showcase_common.bus import Backoff, Consumer, ConsumerOptions, EventPublisher, Publisher
+from showcase_common.bus.link import NatsLink
 from showcase_common.events import Snapshot
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.runner import Service, nats_link
+from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, SnapshotStoreError
 
 from syncer.config import SyncerSettings
 from syncer.first_generation import publish_first_generation
 from syncer.handlers import SyncHandler
-from syncer.ledger import SyncLedger
+from syncer.ledger import KvLedger, SyncLedger
 from syncer.retention import Retention, RetentionPolicy
-from syncer.snapshot import Snapshotter
+from syncer.snapshot import SnapshotTaker, Snapshotter
 from syncer.storage import GenerationWriter, RetryPolicy, Sleep
+
+log = logging.getLogger("syncer")
 
 SUBJECTS = (subjects.SHOWCASE_CREATED, subjects.RETRY_REQUESTED, subjects.ROLLOUT_REQUESTED)
 
@@ -90,9 +97,9 @@ def bootstrap(
     settings: SyncerSettings,
     *,
     store: SnapshotStore,
-    publisher: Publisher,
+    publisher: EventPublisher,
     ledger: SyncLedger,
-    snapshotter: Snapshotter | None = None,
+    snapshotter: SnapshotTaker | None = None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Syncer:
@@ -114,3 +121,55 @@ def bootstrap(
         clock=clock,
     )
     return Syncer(settings, store, writer, handler)
+
+
+@dataclass
+class SyncerPorts:
+    """What the syncer talks to; `ports` makes the real ones, tests pass fakes."""
+
+    store: SnapshotStore
+    publisher: EventPublisher
+    ledger: SyncLedger
+    nats: NatsLink | None = None
+
+
+def ports(settings: SyncerSettings) -> SyncerPorts:
+    """S3 and NATS from settings; nothing connects here (the runner opens the link)."""
+    link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
+    return SyncerPorts(
+        store=S3SnapshotStore.from_settings(settings),
+        publisher=Publisher(link.jetstream),
+        ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
+        nats=link,
+    )
+
+
+def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
+    """The syncer as the runner runs it: health on SYNCER_PORT, the consumer once NATS is up."""
+    syncer = bootstrap(settings, store=ports.store, publisher=ports.publisher, ledger=ports.ledger)
+    store, link = ports.store, ports.nats
+
+    async def s3() -> None:
+        await asyncio.to_thread(store.check_bucket)
+
+    async def create_bucket(_stop: asyncio.Event) -> None:
+        if settings.syncer_create_bucket:
+            with contextlib.suppress(SnapshotStoreError):  # /readyz will say why
+                await asyncio.to_thread(store.ensure_bucket)
+
+    async def consume(stop: asyncio.Event) -> None:
+        assert link is not None
+        log.info("syncing %s to s3://%s", settings.index_db_path, settings.s3_bucket)
+        await asyncio.gather(
+            syncer.publish_first_generation(stop), syncer.consumer(link.jetstream()).run(stop)
+        )
+
+    checks = {"nats": link.check, "s3": s3} if link is not None else {"s3": s3}
+    return Service(
+        name="syncer",
+        host=settings.syncer_host,
+        port=settings.syncer_port,
+        checks=checks,
+        workers=[create_bucket],
+        on_nats=[consume],
+    )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from showcase_common import events
-from showcase_common.bus import Delivery, Publisher, RetryableError
+from showcase_common.bus import Delivery, EventPublisher, RetryableError
 
 from syncer import metrics
 from syncer.ledger import SyncLedger
@@ -52,7 +52,7 @@ class SyncHandler:
         self,
         *,
         writer: GenerationWriter,
-        publisher: Publisher,
+        publisher: EventPublisher,
         ledger: SyncLedger,
         max_deliver: int,
         retention: Retention | None = None,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
@@ -18,19 +19,25 @@ from nats.js.kv import KeyValue
 _VALID_KEY = re.compile(r"[-/_=.a-zA-Z0-9]+")
 
 
-class SyncLedger:
-    """The port: the real one is `KvLedger`; unit tests subclass it in memory."""
+class SyncLedger(Protocol):
+    """The port: the real one is `KvLedger`; tests use `tests/support/fakes.MemoryLedger`."""
 
     async def generation_of(self, request_id: str) -> int | None:
-        raise NotImplementedError
+        """The generation that first covered the request, None if none did."""
 
     async def record(self, request_ids: Iterable[str], generation: int) -> None:
-        raise NotImplementedError
+        """Remember that `generation` covers these requests (first writer wins)."""
 
 
-class KvLedger(SyncLedger):
-    def __init__(self, kv: KeyValue) -> None:
-        self._kv = kv
+class KvLedger:
+    """The ledger in KV; `kv` is the bucket, or a function returning it (the runner's link)."""
+
+    def __init__(self, kv: KeyValue | Callable[[], KeyValue]) -> None:
+        self._bucket = kv if callable(kv) else (lambda: kv)
+
+    @property
+    def _kv(self) -> KeyValue:
+        return self._bucket()
 
     async def generation_of(self, request_id: str) -> int | None:
         try:

@@ -21,6 +21,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from showcase_common.index import PIPELINE_PREFIX, is_rails_index, table_names
 from showcase_common.snapshots import sha256_file
@@ -42,6 +43,13 @@ class LocalSnapshot:
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class SnapshotTaker(Protocol):
+    """The port: consistent copies of the index; `Snapshotter` is the SQLite adapter."""
+
+    def take(self, dest_dir: Path) -> LocalSnapshot:
+        """A verified copy of the index in `dest_dir`; raises `SnapshotError`."""
 
 
 class Snapshotter:

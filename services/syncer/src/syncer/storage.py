@@ -37,7 +37,7 @@ from tenacity import (
 )
 
 from syncer import metrics
-from syncer.snapshot import LocalSnapshot, Snapshotter
+from syncer.snapshot import LocalSnapshot, SnapshotTaker
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class GenerationWriter:
     def __init__(
         self,
         store: SnapshotStore,
-        snapshotter: Snapshotter,
+        snapshotter: SnapshotTaker,
         staging_dir: Path,
         policy: RetryPolicy,
         *,

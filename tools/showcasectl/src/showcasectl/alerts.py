@@ -7,13 +7,13 @@ crash in between sends at most one extra mail, and a replayed or redelivered fai
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import datetime as dt
 import json
 import logging
 import smtplib
 from email.message import EmailMessage
+from typing import Protocol
 
 from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
@@ -26,12 +26,11 @@ log = logging.getLogger(__name__)
 ALERT_SUBJECTS = [subjects.INDEX_SYNC_FAILED, subjects.FLEET_UPDATE_FAILED]
 
 
-class Mailer(abc.ABC):
-    @abc.abstractmethod
+class Mailer(Protocol):
     async def send(self, subject: str, body: str) -> None: ...
 
 
-class SmtpMailer(Mailer):
+class SmtpMailer:
     """stdlib smtplib, run in a thread so the loop keeps its heartbeats."""
 
     def __init__(self, host: str, port: int, sender: str, to: str, timeout_s: float) -> None:
@@ -54,17 +53,14 @@ class SmtpMailer(Mailer):
             smtp.send_message(message)
 
 
-class AlertLedger(abc.ABC):
+class AlertLedger(Protocol):
     """Which requests the admins were already told about."""
 
-    @abc.abstractmethod
     async def alerted(self, request_id: str) -> bool: ...
-
-    @abc.abstractmethod
     async def record(self, request_id: str, subject: str) -> None: ...
 
 
-class KvAlertLedger(AlertLedger):
+class KvAlertLedger:
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
 

@@ -13,13 +13,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from showcase_common import events
-from showcase_common.bus.connection import server_urls
+from showcase_common.bus.connection import connect_once
 
 
 class BusUnavailable(Exception):
@@ -30,19 +28,8 @@ class BusUnavailable(Exception):
 async def open_bus(url: str, *, timeout_s: float = 3.0) -> AsyncIterator[JetStreamContext]:
     """A connection that fails fast: an operator wants an answer, not a retry loop."""
 
-    async def quiet(exc: Exception) -> None:  # the failure is reported once, below
-        pass
-
     try:
-        nc: Client = await nats.connect(
-            servers=server_urls(url),
-            name="showcasectl",
-            connect_timeout=timeout_s,
-            max_reconnect_attempts=1,  # 0 would mean "forever" to nats-py
-            reconnect_time_wait=0.1,
-            allow_reconnect=False,
-            error_cb=quiet,
-        )
+        nc = await connect_once(url, "showcasectl", timeout_s=timeout_s)
     except Exception as exc:
         raise BusUnavailable(f"cannot reach NATS at {url}: {exc}") from exc
     try:

@@ -149,9 +149,9 @@ async def _oldest_after(js: JetStreamContext, floor: int, filters: list[str]) ->
 async def _s3(status: Status, settings: CtlSettings) -> None:
     def latest() -> int | None:
         # Imported here: boto3 is slow to import and only `status` needs it.
-        from showcase_common.snapshots import SnapshotStore, make_s3_client
+        from showcase_common.snapshots import S3SnapshotStore, make_s3_client
 
-        store = SnapshotStore(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
+        store = S3SnapshotStore(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
         snapshot, _ = store.latest()
         return snapshot.generation if snapshot else None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 
@@ -83,21 +82,21 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
     return nc
 
 
-async def connect_until_up(url: str, name: str, stop: asyncio.Event | None = None) -> Client | None:
-    """Connect, waiting as long as NATS is down; None if `stop` is set first.
+async def connect_once(url: str, name: str, *, timeout_s: float = 3.0) -> Client:
+    """A client that fails fast and never reconnects: for an operator's command, which wants
+    an answer now rather than a retry loop (services use `link.NatsLink`)."""
 
-    With `max_reconnect_attempts=-1` nats-py retries even the first connection forever, so a
-    service that boots before its broker waits for it; `stop` lets a SIGTERM end that wait.
-    """
-    attempt = asyncio.create_task(connect(url, name))
-    if stop is None:
-        return await attempt
-    stopped = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    if attempt in done:
-        stopped.cancel()
-        return attempt.result()
-    attempt.cancel()
-    with contextlib.suppress(BaseException):
-        await attempt
-    return None
+    async def quiet(exc: Exception) -> None:  # the caller reports the failure once
+        pass
+
+    nc = Client()
+    await nc.connect(
+        servers=server_urls(url),
+        name=name,
+        connect_timeout=timeout_s,
+        max_reconnect_attempts=1,  # 0 would mean "forever" to nats-py
+        reconnect_time_wait=0.1,
+        allow_reconnect=False,
+        error_cb=quiet,
+    )
+    return nc

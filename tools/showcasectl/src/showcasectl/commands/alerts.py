@@ -1,17 +1,20 @@
-"""`showcasectl alerts run`: the live admin alerts (one e-mail per failed request)."""
+"""`showcasectl alerts run`: the live admin alerts (one e-mail per failed request), a service on
+the one runner (no HTTP): its `ports` and `build` below."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 import typer
-from showcase_common.bus import connect_until_up
-from showcase_common.lifecycle import stop_on_signals
-from showcase_common.logs import configure_logging
+from showcase_common import subjects
+from showcase_common.bus.link import NatsLink
+from showcase_common.runner import Service, nats_link, run
 
-from showcasectl.alerts import SmtpMailer, build_consumer
-from showcasectl.commands.common import OK, NatsUrl, run, settings
+from showcasectl.alerts import Mailer, SmtpMailer, build_consumer
+from showcasectl.commands.common import NatsUrl, settings
 from showcasectl.config import CtlSettings
 
 EXAMPLES = """
@@ -25,6 +28,8 @@ admin address once per request (KV admin_alerts remembers); failures older than 
 (a first start reads the whole stream) are not mailed. Stops on SIGTERM or Ctrl-C.
 """
 
+NAME = "showcasectl-alerts"
+
 app = typer.Typer(help="Admin alerts by e-mail.", epilog=EXAMPLES, no_args_is_help=True)
 
 
@@ -35,29 +40,37 @@ def run_(
     nats_url: NatsUrl = None,
 ) -> None:
     """Run the alert consumer until stopped."""
-    current = settings(nats_url)
-    configure_logging("showcasectl-alerts", current.log_level, current.log_json)
-    raise typer.Exit(run(lambda: _serve(current, max_age)))
+    current = settings(nats_url).model_copy(update={"service_name": NAME})
+    run(lambda: current, ports, partial(build, max_age_s=max_age))
 
 
-async def _serve(current: CtlSettings, max_age_s: float) -> int:
-    stop = asyncio.Event()
-    stop_on_signals(stop)
-    nc = await connect_until_up(current.nats_url, "showcasectl-alerts", stop)
-    if nc is None:
-        return OK
-    try:
-        mailer = SmtpMailer(
-            current.smtp_host,
-            current.smtp_port,
-            current.smtp_from,
-            current.admin_email,
-            current.smtp_timeout_s,
-        )
+@dataclass
+class AlerterPorts:
+    mailer: Mailer
+    nats: NatsLink
+
+
+def ports(settings: CtlSettings) -> AlerterPorts:
+    """SMTP to the admin address; NATS (opened by the runner) with the alert ledger's bucket."""
+    mailer = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.admin_email,
+        settings.smtp_timeout_s,
+    )
+    link = nats_link(settings, buckets=[subjects.ADMIN_ALERTS_BUCKET])
+    return AlerterPorts(mailer=mailer, nats=link)
+
+
+def build(settings: CtlSettings, ports: AlerterPorts, *, max_age_s: float) -> Service:
+    """The alerter: no HTTP, the consumer once NATS is up."""
+    link = ports.nats
+
+    async def consume(stop: asyncio.Event) -> None:
         consumer = await build_consumer(
-            nc.jetstream(), mailer, max_age_s=max_age_s, replicas=current.nats_replicas
+            link.jetstream(), ports.mailer, max_age_s=max_age_s, replicas=settings.nats_replicas
         )
         await consumer.run(stop)
-    finally:
-        await nc.drain()
-    return OK
+
+    return Service(name=NAME, on_nats=[consume])

@@ -1,12 +1,11 @@
-"""Every router, gathered in one place."""
+"""Every router, gathered in one place (`/healthz` and `/readyz` are the runner's)."""
 
 from fastapi import APIRouter
 
 from intake.web.openapi import AUTHENTICATED
-from intake.web.routes import api, forms, health, locations, requests
+from intake.web.routes import api, forms, locations, requests
 
 api_router = APIRouter()
-api_router.include_router(health.router)
 # Every route behind HTTP Basic: 401, 429 (throttled logins) and 503 (busy) documented once.
 for _router in (forms.router, locations.router, api.router, requests.router):
     api_router.include_router(_router, responses=AUTHENTICATED)

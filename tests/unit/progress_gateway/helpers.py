@@ -1,48 +1,12 @@
-"""Fakes of the gateway's ports and helpers to build deliveries as the consumer loop does."""
+"""Helpers to build the gateway's events and deliveries as the consumer loop does."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from nats.aio.msg import Msg
-from progress_gateway.projection import ProjectedProgress
-from progress_gateway.store import ProgressStore, StaleRevision, Versioned
 from showcase_common import events
 from showcase_common.bus import Delivery
-
-
-class FakeProgressStore(ProgressStore):
-    """A dict with revisions and the same compare-and-set rule as the bucket."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Versioned] = {}
-        self.revision = 0
-        self.history: list[ProjectedProgress] = []
-        self.before_write: Callable[[str], None] | None = None
-        """Runs between a read and a write: lets a test race another replica in."""
-
-    async def read(self, request_id: str) -> Versioned | None:
-        return self.values.get(request_id)
-
-    async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
-        if self.before_write is not None:
-            hook, self.before_write = self.before_write, None
-            hook(progress.request_id)
-        current = self.values.get(progress.request_id)
-        if (current.revision if current else None) != expected_revision:
-            raise StaleRevision(progress.request_id)
-        return self.put(progress)
-
-    def put(self, progress: ProjectedProgress) -> int:
-        self.revision += 1
-        self.values[progress.request_id] = Versioned(progress, self.revision)
-        self.history.append(progress)
-        return self.revision
-
-    def state(self, request_id: str) -> ProjectedProgress:
-        return self.values[request_id].progress
-
 
 _T0 = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 

@@ -1,0 +1,247 @@
+"""The one way a service lives: settings → logging → connect → build → serve and consume → drain.
+
+A service's `__main__` names its settings and its `build(settings, ports) -> Service`; `run` does
+the rest. `build` is a pure function of the settings and the ports it is given (tests call it
+with the fakes of `tests/support/fakes`); `Service` says what to serve and what to run:
+
+- `app`: the service's own routes (None: only health and metrics); the runner adds `/healthz`,
+  `/readyz` over `checks` (`showcase_common.health`) and serves it with the one uvicorn
+  configuration (`showcase_common.serving.server_config`);
+- `workers`: loops started at once (outbox relays, catch-up), each given the stop event;
+- `on_nats`: loops started once NATS is up and the stream declared (consumers, the first
+  generation); the link, when the ports have one, is opened even when there are none (a
+  service that only publishes); a service that never needs NATS has no link;
+- `closers`: run last, in reverse order, after the workers have settled what they held.
+
+SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
+the NATS connection drains. A `Service` with no `port` serves no HTTP (the admin alerter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+
+from showcase_common.bus.link import NatsLink
+from showcase_common.health import (
+    Check,
+    EmbeddedServer,
+    Info,
+    add_health_routes,
+    create_health_app,
+)
+from showcase_common.lifecycle import stop_on_signals
+from showcase_common.logs import configure_logging
+from showcase_common.serving import server_config
+from showcase_common.settings import CommonSettings
+
+__all__ = [
+    "Service",
+    "http_app",
+    "in_process_app",
+    "nats_link",
+    "run",
+    "running",
+    "serve",
+    "server",
+]
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[asyncio.Event], Awaitable[object]]
+Closer = Callable[[], Awaitable[object]]
+S = TypeVar("S", bound=CommonSettings)
+P = TypeVar("P")
+
+
+@dataclass
+class Service:
+    """What a service's `build` returns: everything the runner serves, runs and stops."""
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """None: no HTTP at all (the admin alerter), the service runs until a signal."""
+    app: FastAPI | None = None
+    checks: dict[str, Check] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    on_nats: list[Worker] = field(default_factory=list)
+    closers: list[Closer] = field(default_factory=list)
+    readiness_timeout_s: float = 5.0
+    """A check that has not answered by then is reported "timeout"."""
+    readiness_info: Info | None = None
+    """Extra, informational fields of the `/readyz` answer (`showcase_common.health.Info`)."""
+    server_options: dict[str, Any] = field(default_factory=dict)
+    """Passed on to uvicorn (`proxy_headers`, `ws`, …)."""
+
+
+def nats_link(settings: CommonSettings, buckets: Sequence[str] = (), **options: Any) -> NatsLink:
+    """The service's connection to NATS, not yet opened (`Service.on_nats` waits for it)."""
+    return NatsLink(
+        settings.nats_url,
+        settings.service_name,
+        replicas=settings.nats_replicas,
+        buckets=buckets,
+        **options,
+    )
+
+
+def run(
+    settings_type: Callable[[], S],
+    ports: Callable[[S], P],
+    build: Callable[[S, P], Service],
+) -> None:
+    """`python -m <service>`: read settings, log, make the real ports, build, serve until a
+    signal, drain. The ports' `nats` field, when there is one, is the link the runner opens."""
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    asyncio.run(_main(settings, ports, build))
+
+
+async def _main(settings: S, ports: Callable[[S], P], build: Callable[[S, P], Service]) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    made = ports(settings)
+    link = getattr(made, "nats", None)
+    await serve(settings, build(settings, made), stop, link=link)
+
+
+def http_app(service: Service) -> FastAPI:
+    """The service's app with health and readiness added (or health alone)."""
+    if service.app is None:
+        return create_health_app(
+            service.checks, title=service.name, timeout_s=service.readiness_timeout_s
+        )
+    add_health_routes(
+        service.app,
+        service.checks,
+        timeout_s=service.readiness_timeout_s,
+        info=service.readiness_info,
+    )
+    return service.app
+
+
+def server(
+    settings: CommonSettings, service: Service, *, port: int | None = None
+) -> EmbeddedServer:
+    """uvicorn for the service (tests pass `port=0` for a free one); the runner owns signals."""
+    port = service.port if port is None else port
+    if port is None:
+        raise ValueError(f"{service.name} serves no HTTP")
+    config = server_config(
+        http_app(service),
+        host=service.host,
+        port=port,
+        limits=settings.http_limits,
+        **({"lifespan": "on"} | service.server_options),
+    )
+    return EmbeddedServer(config)
+
+
+async def serve(
+    settings: CommonSettings,
+    service: Service,
+    stop: asyncio.Event,
+    *,
+    link: NatsLink | None = None,
+    http: EmbeddedServer | None = None,
+) -> None:
+    """Serve HTTP and run the workers until `stop`, then drain (see the module's docstring)."""
+    if http is None and service.port is None:
+        async with running(service, link, stop=stop):
+            log.info("%s running (no HTTP)", service.name)
+            await stop.wait()
+        return
+    http = http or server(settings, service)
+    async with running(service, link, stop=stop):
+        web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
+        log.info("%s serving on %s:%s", service.name, service.host, http.config.port)
+        try:
+            await _first(stop, web)
+        finally:
+            stop.set()
+            http.should_exit = True
+            await web
+
+
+@contextlib.asynccontextmanager
+async def running(
+    service: Service,
+    link: NatsLink | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    workers: bool = True,
+) -> AsyncIterator[asyncio.Event]:
+    """The service's life without its HTTP server: the workers, the link (connected in the
+    background, as long as NATS takes) and, once it is up, the NATS workers; on leaving, the
+    workers settle, the closers run and the link drains. `workers=False` runs none of them
+    (unit tests drive the loops by hand). Yields the stop event."""
+    stop = stop or asyncio.Event()
+    if service.on_nats and link is None:
+        raise ValueError(f"{service.name} has NATS workers but no NATS link")
+    tasks: list[asyncio.Task[Any]] = []
+    if workers:
+        tasks += [asyncio.create_task(worker(stop)) for worker in service.workers]
+    if link is not None:
+        on_nats = service.on_nats if workers else []
+        tasks.append(asyncio.create_task(_when_connected(link, on_nats, stop)))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await _settle(tasks)
+        for closer in reversed(service.closers):
+            try:
+                await closer()
+            except Exception as exc:
+                log.warning("%s: error while stopping: %s", service.name, exc)
+        if link is not None:
+            await link.close()
+
+
+def in_process_app(
+    service: Service, link: NatsLink | None = None, *, workers: bool = True
+) -> FastAPI:
+    """`http_app(service)` whose lifespan runs the service (`running`) inside the app's own:
+    for tests that drive a service in-process (ASGI transport, TestClient, a uvicorn thread)."""
+    app = http_app(service)
+    own = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with own(app_), running(service, link, workers=workers):
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+async def _when_connected(link: NatsLink, workers: list[Worker], stop: asyncio.Event) -> None:
+    if not await link.run(stop):
+        return  # stopped before NATS ever answered
+    await asyncio.gather(*(worker(stop) for worker in workers))
+
+
+async def _first(stop: asyncio.Event, web: asyncio.Task[None]) -> None:
+    """Until a signal, or until the HTTP server ends by itself (it could not bind)."""
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, web}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if web.done():
+        web.result()
+
+
+async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        try:
+            await task
+        except Exception:
+            log.exception("a worker failed while stopping")
+        except asyncio.CancelledError:
+            pass

@@ -1,0 +1,414 @@
+"""The one in-memory implementation of each port, used by every test that needs one.
+
+Each fake implements the port's `Protocol` (never a subclass of the real adapter, so a method
+it lacks fails loudly instead of reaching S3 or NATS) and keeps what a test wants to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import smtplib
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intake.ports import BusUnavailable, MailRejected, MailUnavailable
+from machine_updater.client import MachineError, MachineRefused
+from machine_updater.fleet import FleetError, Machine
+from nats.js.api import PubAck
+from progress_gateway.projection import ProjectedProgress
+from progress_gateway.store import StaleRevision, Versioned
+from showcase_common import subjects
+from showcase_common.events import Event, Snapshot
+from showcase_common.progress import RequestProgress
+from showcase_common.snapshots import (
+    ChecksumMismatch,
+    GenerationTaken,
+    PointerConflict,
+    SnapshotStoreError,
+    StoredGeneration,
+)
+from syncer.snapshot import LocalSnapshot
+
+# --- libs/common ports -------------------------------------------------------------------------
+
+
+class FakeSnapshotStore:
+    """A `SnapshotStore` in dicts, with the real one's layout and rules: a generation is written
+    once, the pointer moves only from the ETag that was read, a download checks its sha256.
+
+    `down` fails every call, `outage` the next N, `listing_outage` the next N listings, like an
+    unreachable endpoint; `gate`, when set, holds downloads until it is set (a slow store)."""
+
+    def __init__(self, prefix: str = "db") -> None:
+        self.prefix = prefix
+        self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, dt.datetime] = {}
+        self.pointer: Snapshot | None = None
+        self.pointer_etag: str | None = None
+        self.down = False
+        self.outage = 0
+        self.listing_outage = 0
+        self.uploads: list[int] = []
+        self.downloads: list[int] = []
+        self.gate: threading.Event | None = None
+        self.before_advance: list[Callable[[], object]] = []
+        """Callbacks run once just before the pointer write (a racing syncer)."""
+
+    def generation_key(self, generation: int) -> str:
+        return f"{self.prefix}/generations/{generation:012d}.sqlite3"
+
+    @property
+    def legacy_key(self) -> str:
+        return f"{self.prefix}/index.sqlite3"
+
+    def _maybe_fail(self) -> None:
+        if self.down:
+            raise SnapshotStoreError("EndpointConnectionError: store is down")
+        if self.outage:
+            self.outage -= 1
+            raise SnapshotStoreError("EndpointConnectionError: connection refused")
+
+    def check_bucket(self) -> None:
+        self._maybe_fail()
+
+    def ensure_bucket(self) -> None:
+        self._maybe_fail()
+
+    def latest(self) -> tuple[Snapshot | None, str | None]:
+        self._maybe_fail()
+        return self.pointer, self.pointer_etag
+
+    def upload(self, path: Path, generation: int, sha256: str) -> Snapshot:
+        self._maybe_fail()
+        key = self.generation_key(generation)
+        if key in self.objects:
+            raise GenerationTaken(key)
+        data = path.read_bytes()
+        self.objects[key] = data
+        self.modified[key] = dt.datetime.now(dt.UTC)
+        self.uploads.append(generation)
+        return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
+
+    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
+        self._maybe_fail()
+        while self.before_advance:
+            self.before_advance.pop(0)()
+        if expected_etag != self.pointer_etag:
+            raise PointerConflict("moved")
+        self.force_pointer(snapshot)
+
+    def force_pointer(self, snapshot: Snapshot) -> None:
+        self.pointer, self.pointer_etag = snapshot, uuid.uuid4().hex
+
+    def upload_legacy(self, path: Path, generation: int | None = None) -> None:
+        self._maybe_fail()
+        self.objects[self.legacy_key] = path.read_bytes()
+
+    def list_generations(self) -> list[StoredGeneration]:
+        self._maybe_fail()
+        if self.listing_outage:
+            self.listing_outage -= 1
+            raise SnapshotStoreError("AccessDenied: s3:ListBucket")
+        return sorted(
+            (
+                StoredGeneration(int(Path(key).stem), key, self.modified[key])
+                for key in self.objects
+                if key.startswith(f"{self.prefix}/generations/")
+            ),
+            key=lambda g: g.generation,
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        self._maybe_fail()
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def download(self, snapshot: Snapshot, dest: Path) -> None:
+        if self.gate is not None:
+            self.gate.wait(10)
+        self._maybe_fail()
+        self.downloads.append(snapshot.generation)
+        data = self.objects.get(snapshot.object_key)
+        if data is None:
+            raise SnapshotStoreError(f"NoSuchKey: {snapshot.object_key}")
+        dest.write_bytes(data)
+        if hashlib.sha256(data).hexdigest() != snapshot.sha256:
+            dest.unlink()
+            raise ChecksumMismatch(f"snapshot {snapshot.object_key} checksum differs")
+
+    def generations(self) -> list[int]:
+        return [g.generation for g in self.list_generations()]
+
+
+class FakePublisher:
+    """An `EventPublisher` that keeps what was published and drops a repeated msg id, as
+    JetStream's de-duplication window does; `broken` is a bus that cannot be reached."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[Event, str]] = []
+        self._seen: set[str] = set()
+        self.broken = False
+
+    async def publish(self, event: Event, *, msg_id: str | None = None) -> PubAck:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        key = msg_id or event.event_id
+        duplicate = key in self._seen
+        if not duplicate:
+            self._seen.add(key)
+            self.published.append((event, key))
+        return PubAck(stream=subjects.STREAM, seq=len(self.published), duplicate=duplicate or None)
+
+    def of(self, kind: type[Event]) -> list[Any]:
+        return [e for e, _ in self.published if isinstance(e, kind)]
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+class FakeBus:
+    def __init__(self, *, up: bool = True) -> None:
+        self.up = up
+        self.published: list[tuple[str, Event]] = []
+        self.states: dict[str, RequestProgress] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self.up
+
+    async def publish(self, event: Event, *, msg_id: str) -> None:
+        if not self.up:
+            raise BusUnavailable("fake bus is down")
+        if msg_id not in {m for m, _ in self.published}:  # JetStream's de-duplication
+            self.published.append((msg_id, event))
+
+    async def request_state(self, request_id: str) -> RequestProgress | None:
+        if not self.up:
+            raise BusUnavailable("fake bus is down")
+        return self.states.get(request_id)
+
+
+class FakeMailer:
+    """Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
+    answers 5xx."""
+
+    def __init__(self, *, up: bool = True, refuse: bool = False) -> None:
+        self.up, self.refuse = up, refuse
+        self.sent: list[tuple[str, str]] = []
+        self.message_ids: list[str] = []
+        self.attempts = 0
+
+    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+        self.attempts += 1
+        if not self.up:
+            raise MailUnavailable("fake SMTP server is down")
+        if self.refuse:
+            raise MailRejected("550 fake SMTP server refuses")
+        self.sent.append((subject, body))
+        self.message_ids.append(message_id)
+
+
+class FixedClock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+# --- syncer ------------------------------------------------------------------------------------
+
+
+class FakeSnapshotter:
+    """Snapshots whose content is a counter; `showcase_ids` is what the copy holds."""
+
+    def __init__(self, showcase_ids: Iterable[int] = ()) -> None:
+        self.showcase_ids = set(showcase_ids)
+        self.taken = 0
+
+    def take(self, dest_dir: Path) -> LocalSnapshot:
+        self.taken += 1
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        path = dest_dir / f"snap-{uuid.uuid4().hex}.sqlite3"
+        data = f"snapshot {self.taken}".encode()
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        return LocalSnapshot(path, sha, len(data), frozenset(self.showcase_ids))
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.entries: dict[str, int] = {}
+
+    async def generation_of(self, request_id: str) -> int | None:
+        return self.entries.get(request_id)
+
+    async def record(self, request_ids: Iterable[str], generation: int) -> None:
+        for request_id in request_ids:
+            self.entries.setdefault(request_id, generation)
+
+
+# --- machine-updater ---------------------------------------------------------------------------
+
+
+class FakeFleet:
+    def __init__(self, machines: list[Machine]) -> None:
+        self.list = machines
+        self.broken = False
+
+    async def machines(self) -> list[Machine]:
+        if self.broken:
+            raise FleetError("the Fly API answered 503")
+        return list(self.list)
+
+
+class FakeFeed:
+    def __init__(self, newest: Snapshot | None = None) -> None:
+        self.value = newest
+
+    async def newest(self) -> Snapshot | None:
+        return self.value
+
+
+@dataclass
+class FakeMachine:
+    """What one fake agent serves and how it misbehaves."""
+
+    generation: int | None = None
+    pages: set[str] = field(default_factory=set)
+    down_for: int = 0
+    """The next N calls fail as if the machine were unreachable."""
+    refuse: bool = False
+    hang: bool = False
+    render_pages: bool = True
+    """Whether an update makes the requested pages appear."""
+
+
+class FakeMachineClient:
+    """A fleet of fake agents; counts calls and how many updates run at the same time."""
+
+    def __init__(self, machines: dict[str, FakeMachine], pages: set[str]) -> None:
+        self.machines = machines
+        self.pages_after_update = pages
+        self.updates: Counter[str] = Counter()
+        self.applied: dict[str, list[int]] = {}
+        self.showcase_ids: dict[str, list[int]] = {}
+        """What each machine's last update call named as the new showcases."""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.release_at = 1
+        """Updates wait until this many run at once (proves parallelism without timing)."""
+        self._release = asyncio.Event()
+        self.after_update: list = []  # type: ignore[type-arg]
+
+    def _machine(self, machine: Machine) -> FakeMachine:
+        fake = self.machines[machine.id]
+        if fake.down_for > 0:
+            fake.down_for -= 1
+            raise MachineError("connection refused")
+        return fake
+
+    async def status(self, machine: Machine) -> int | None:
+        return self._machine(machine).generation
+
+    async def update(
+        self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
+    ) -> int:
+        fake = self._machine(machine)
+        self.showcase_ids[machine.id] = list(showcase_ids)
+        if fake.refuse:
+            raise MachineRefused("update_config answered 401: wrong secret")
+        self.updates[machine.id] += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._wait_for_peers()
+            if fake.hang:
+                await asyncio.Event().wait()
+        finally:
+            self.in_flight -= 1
+        fake.generation = snapshot.generation
+        self.applied.setdefault(machine.id, []).append(snapshot.generation)
+        if fake.render_pages:
+            fake.pages |= self.pages_after_update
+        for hook in self.after_update:
+            hook(machine, snapshot)
+        return snapshot.generation
+
+    async def _wait_for_peers(self) -> None:
+        if self.in_flight >= self.release_at:
+            self._release.set()
+        # A bounded wait: if the updates ran one by one, max_in_flight tells the test so.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._release.wait(), 5)
+
+    async def page_status(self, machine: Machine, path: str) -> int:
+        return 200 if path in self._machine(machine).pages else 404
+
+
+# --- progress-gateway --------------------------------------------------------------------------
+
+
+class FakeProgressStore:
+    """A dict with revisions and the same compare-and-set rule as the bucket."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Versioned] = {}
+        self.revision = 0
+        self.history: list[ProjectedProgress] = []
+        self.before_write: Callable[[str], None] | None = None
+        """Runs between a read and a write: lets a test race another replica in."""
+
+    async def read(self, request_id: str) -> Versioned | None:
+        return self.values.get(request_id)
+
+    async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook(progress.request_id)
+        current = self.values.get(progress.request_id)
+        if (current.revision if current else None) != expected_revision:
+            raise StaleRevision(progress.request_id)
+        return self.put(progress)
+
+    def put(self, progress: ProjectedProgress) -> int:
+        self.revision += 1
+        self.values[progress.request_id] = Versioned(progress, self.revision)
+        self.history.append(progress)
+        return self.revision
+
+    def state(self, request_id: str) -> ProjectedProgress:
+        return self.values[request_id].progress
+
+
+# --- showcasectl alerts ------------------------------------------------------------------------
+
+
+class FakeAlertMailer:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = fail
+
+    async def send(self, subject: str, body: str) -> None:
+        if self.fail:
+            raise smtplib.SMTPServerDisconnected("gone")
+        self.sent.append((subject, body))
+
+
+class FakeAlertLedger:
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    async def alerted(self, request_id: str) -> bool:
+        return request_id in self.ids
+
+    async def record(self, request_id: str, subject: str) -> None:
+        self.ids.add(request_id)

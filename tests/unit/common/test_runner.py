@@ -1,0 +1,69 @@
+"""The one runner and the one readiness answer, with no NATS and no port."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import FastAPI
+from showcase_common.runner import Service, in_process_app, serve
+from showcase_common.settings import CommonSettings
+
+
+def _service(events: list[str], started: asyncio.Event, **fields: object) -> Service:
+    async def worker(stop: asyncio.Event) -> None:
+        events.append("worker started")
+        started.set()
+        await stop.wait()
+        events.append("worker settled")
+
+    async def closer() -> None:
+        events.append("closed")
+
+    async def fine() -> None:
+        return None
+
+    async def stuck() -> str:
+        return "stuck"
+
+    async def broken() -> None:
+        raise OSError("cannot reach db.internal:5432")
+
+    return Service(
+        name="test",
+        checks={"fine": fine, "stuck": stuck, "broken": broken},
+        workers=[worker],
+        closers=[closer],
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_service_without_http_runs_its_workers_until_stopped_then_closes() -> None:
+    events: list[str] = []
+    started, stop = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(serve(CommonSettings(), _service(events, started), stop))
+    await started.wait()
+    stop.set()
+    await running
+    assert events == ["worker started", "worker settled", "closed"]
+
+
+async def test_readiness_has_one_shape_with_words_not_error_text() -> None:
+    events: list[str] = []
+    service = _service(
+        events, asyncio.Event(), app=FastAPI(), readiness_info=lambda: {"generation": 3}
+    )
+    app = in_process_app(service)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/readyz")
+            alive = await client.get("/healthz")
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json() == {
+        "generation": 3,
+        "status": "not ready",
+        "checks": {"fine": "ok", "stuck": "stuck", "broken": "unavailable"},
+    }
+    assert events == ["worker started", "worker settled", "closed"]
