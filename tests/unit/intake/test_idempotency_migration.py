@@ -15,8 +15,8 @@ from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.seed import seed
 
+from tests.support.fakes import FakeBus, FakeMailer
 from tests.unit.intake.conftest import ADMIN, STUDIO, container_of
-from tests.unit.intake.fakes import FakeBus, FakeMailer
 from tests.unit.intake.helpers import counts, downgrade_idempotency_keys, schema_of
 from tests.unit.intake.test_api import _same_creation
 
