@@ -10,10 +10,10 @@ with how to generate one (`require_secret`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from showcase_common.serving import HttpLimits
 
 GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -24,6 +24,17 @@ KNOWN_DEV_SECRETS = frozenset(
     {DEV_PROGRESS_TOKEN_SECRET, DEV_MACHINE_UPDATE_SECRET, DEV_SESSION_SECRET}
 )
 """Public values: anyone can sign with them, so only the local development run accepts them."""
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """The limits of one server (`CommonSettings.http_limits` reads them from the environment;
+    `showcase_common.serving` applies them). Here, not there, so that settings need no uvicorn."""
+
+    limit_concurrency: int = 1000
+    keep_alive_s: int = 5
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 16 * 1024
 
 
 class InsecureSecret(ValueError):

@@ -36,12 +36,13 @@ from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
 from showcase_common import events
+from showcase_common.backoff import Backoff, wait_unless_stopped
 from showcase_common.bus.connection import next_reconnect, reconnects
 from showcase_common.bus.dead_letters import dead_letter
 from showcase_common.bus.errors import PermanentError, RetryableError
+from showcase_common.bus.metrics import EVENTS_HANDLED, HANDLER_SECONDS
 from showcase_common.bus.streams import ensure_consumer
 from showcase_common.logs import request_context
-from showcase_common.metrics import EVENTS_HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +72,6 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential delay for the nth delivery: base · 2^(n-1), at most cap."""
-
-    base_s: float = 1.0
-    cap_s: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
 
 
 @dataclass
@@ -149,7 +139,7 @@ class Consumer:
                 continue
             except Exception as exc:  # the subscription may be dead after a server restart
                 log.warning("fetch failed (%s); re-subscribing", exc)
-                await _sleep_unless(stop, 1.0)
+                await wait_unless_stopped(stop, 1.0)
                 sub = await self._resubscribe(sub, stop)
                 continue
             await self.process(msgs)
@@ -297,7 +287,7 @@ class Consumer:
                 return await self._subscribe()
             except Exception as exc:
                 log.warning("re-subscribing %s failed (%s)", self._durable, exc)
-                await _sleep_unless(stop, 2.0)
+                await wait_unless_stopped(stop, 2.0)
         return old
 
 
@@ -309,11 +299,6 @@ async def _each(
             await action(delivery)
         except Exception as exc:  # settling can fail while NATS is away; redelivery covers it
             log.warning("could not settle message seq=%s: %s", delivery.stream_seq, exc)
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def _describe(deliveries: Sequence[Delivery]) -> str:
