@@ -53,7 +53,7 @@ def _header_timeout_protocol(timeout_s: float) -> type[H11Protocol]:
 
         _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseProtocol's BaseTransport; we keep its signature
             super().connection_made(transport)
             self._arm()
 

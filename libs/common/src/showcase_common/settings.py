@@ -11,6 +11,7 @@ with how to generate one (`require_secret`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,7 +110,7 @@ class S3Settings(BaseSettings):
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_region: str = "us-east-1"
     s3_bucket: str = "showcase-index"
-    s3_addressing_style: str = "path"
+    s3_addressing_style: Literal["auto", "virtual", "path"] = "path"
     aws_access_key_id: str | None = Field(default=None)
     aws_secret_access_key: str | None = Field(default=None)
     s3_prefix: str = "db"

@@ -159,7 +159,7 @@ class MailRelay(PollingRelay):
                 .where(col(MailOutbox.next_attempt_at) <= now)
                 .values(next_attempt_at=now + self._lease, attempts=MailOutbox.attempts + 1)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                 return None
             return session.get(MailOutbox, row_id)
 

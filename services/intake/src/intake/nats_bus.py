@@ -49,7 +49,7 @@ class NatsBus(Bus):
             except Exception as exc:
                 log.warning("NATS at %s not reachable (%s); retrying", self._url, exc)
                 with contextlib.suppress(Exception):
-                    await nc.close()  # type: ignore[possibly-undefined]
+                    await nc.close()
                 await asyncio.sleep(self._retry_s)
                 continue
             self._nc, self._js = nc, js

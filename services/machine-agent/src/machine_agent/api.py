@@ -32,11 +32,11 @@ router = APIRouter()
 
 
 def get_settings(request: Request) -> AgentSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings  # type: ignore[no-any-return]  # app.state is untyped
 
 
 def get_applier(request: Request) -> Applier:
-    return request.app.state.applier  # type: ignore[no-any-return]
+    return request.app.state.applier  # type: ignore[no-any-return]  # app.state is untyped
 
 
 SettingsDep = Annotated[AgentSettings, Depends(get_settings)]

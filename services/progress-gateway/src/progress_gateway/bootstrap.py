@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import FastAPI
 from nats.aio.client import Client
+from nats.js.client import JetStreamContext
 from showcase_common import subjects
 from showcase_common.bus import (
     Consumer,
@@ -52,7 +53,7 @@ async def start_runtime(settings: GatewaySettings, *, nc: Client | None = None) 
     return runtime
 
 
-def _start_projector(runtime: Runtime, js) -> None:  # type: ignore[no-untyped-def]
+def _start_projector(runtime: Runtime, js: JetStreamContext) -> None:
     projector = build_projector(runtime.settings, runtime.store)
     consumer = Consumer(
         js,

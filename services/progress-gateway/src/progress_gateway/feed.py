@@ -79,7 +79,7 @@ class KvFeedSource:
         self._js = js
         self._bucket = bucket
         self._feed = feed
-        self._sub = None
+        self._sub: JetStreamContext.PushSubscription | None = None
 
     async def start(self) -> None:
         self._sub = await self._js.subscribe(

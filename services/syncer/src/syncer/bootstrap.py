@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nats.js.client import JetStreamContext
 from showcase_common import subjects
+from showcase_common.backoff import Sleep
 from showcase_common.bus import Backoff, Consumer, ConsumerOptions, Publisher
 from showcase_common.events import Snapshot
 from showcase_common.snapshots import SnapshotStore
@@ -25,7 +26,7 @@ from syncer.handlers import SyncHandler
 from syncer.ledger import SyncLedger
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import Snapshotter
-from syncer.storage import GenerationWriter, RetryPolicy, Sleep
+from syncer.storage import GenerationWriter, RetryPolicy
 
 SUBJECTS = (subjects.SHOWCASE_CREATED, subjects.RETRY_REQUESTED, subjects.ROLLOUT_REQUESTED)
 

@@ -31,6 +31,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
@@ -45,6 +46,7 @@ from showcase_common.bus.streams import ensure_consumer
 from showcase_common.logs import request_context
 
 log = logging.getLogger(__name__)
+PullSubscription = JetStreamContext.PullSubscription
 
 
 @dataclass
@@ -176,27 +178,28 @@ class Consumer:
             await self._settle([delivery], self._batch_handler([delivery]))
             unsettled.remove(delivery)
 
-    async def _fetch(self, sub) -> list[Msg]:  # type: ignore[no-untyped-def]
+    async def _fetch(self, sub: PullSubscription) -> list[Msg]:
         """One fetch, abandoned (TimeoutError) if the client reconnects while it waits."""
         reconnected = next_reconnect(self._js)  # registered first: no reconnect slips between
         if reconnects(self._js) != self._subscribed_at:
             if reconnected is not None:
                 reconnected.cancel()
             raise TimeoutError("reconnected since subscribing")
-        fetch = asyncio.ensure_future(
+        fetch: asyncio.Future[list[Msg]] = asyncio.ensure_future(
             sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_s)
         )
         if reconnected is None:  # a client not made by `connect`: the count is checked each time
-            return await fetch  # type: ignore[no-any-return]
+            return await fetch
         try:
-            await asyncio.wait({fetch, reconnected}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {fetch, reconnected}  # results of two types
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled: take the fetch down with us
             fetch.cancel()
             raise
         finally:
             reconnected.cancel()
         if fetch.done():
-            return fetch.result()  # type: ignore[no-any-return]
+            return fetch.result()
         fetch.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await fetch
@@ -269,7 +272,7 @@ class Consumer:
             await asyncio.sleep(self.options.heartbeat_s)
             await _each(list(deliveries), lambda d: d.in_progress())
 
-    async def _subscribe(self):  # type: ignore[no-untyped-def]
+    async def _subscribe(self) -> PullSubscription:
         count = reconnects(self._js)
         inbox = self._js._nc.new_inbox()  # a fresh inbox: no reply to an older pull lands here
         sub = await self._js.pull_subscribe_bind(
@@ -278,7 +281,7 @@ class Consumer:
         self.inbox, self._subscribed_at = inbox, count
         return sub
 
-    async def _resubscribe(self, old, stop: asyncio.Event):  # type: ignore[no-untyped-def]
+    async def _resubscribe(self, old: PullSubscription, stop: asyncio.Event) -> PullSubscription:
         with contextlib.suppress(Exception):
             await old.unsubscribe()
         while not stop.is_set():
