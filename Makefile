@@ -46,11 +46,13 @@ ruby: ## Debian's ruby, to load showcases.yml as the fleet does (apt-get, only a
 
 test: sync browser ruby ## install what the tests need, lint, run every test
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest
 
-lint: sync ## ruff: lint and format check
+lint: sync ## ruff (lint and format check) and mypy (libs, services, tools; strict on libs/common)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
 
 format: sync ## ruff: fix what can be fixed, format
 	$(UV) run --frozen ruff check --fix .

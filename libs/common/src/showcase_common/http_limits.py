@@ -27,9 +27,10 @@ class BodyTooLarge(HTTPException):
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a request header (`name` in lower case), or None."""
-    for key, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])  # a Scope's values are Any
+    for key, value in headers:
         if key == name:
-            return value.decode("latin-1")  # type: ignore[no-any-return]
+            return value.decode("latin-1")
     return None
 
 

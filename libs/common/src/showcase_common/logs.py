@@ -109,8 +109,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if record.request_id:  # type: ignore[attr-defined]
-            entry["request_id"] = record.request_id  # type: ignore[attr-defined]
+        # set on every record by the request-context filter; absent on a record made elsewhere
+        if request_id := getattr(record, "request_id", None):
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -1,4 +1,5 @@
-"""Prometheus metrics: the bus's own, written once here, and `/metrics` for every service.
+"""Prometheus metrics: `/metrics` for every service (the bus's own are `showcase_common.bus.metrics`,
+re-exported here).
 
 Each service process has its own registry (prometheus-client's default one) and serves it at
 `GET /metrics` on its HTTP port: intake, gateway and agents on their app, the syncer and the
@@ -11,27 +12,16 @@ from __future__ import annotations
 import hmac
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-# Seconds buckets for work that takes from a few milliseconds (a no-op) to minutes (a fleet).
-DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+from showcase_common.bus.metrics import (
+    DURATION_BUCKETS,
+    EVENTS_HANDLED,
+    EVENTS_PUBLISHED,
+    HANDLER_SECONDS,
+)
 
-EVENTS_HANDLED = Counter(
-    "showcase_events_handled_total",
-    "Deliveries settled by the consumer loop: acked, retried (nak) or dead-lettered.",
-    ["durable", "subject", "outcome"],
-)
-HANDLER_SECONDS = Histogram(
-    "showcase_handler_seconds",
-    "Time a handler spent on one delivery (or one batch, in batch mode).",
-    ["durable"],
-    buckets=DURATION_BUCKETS,
-)
-EVENTS_PUBLISHED = Counter(
-    "showcase_events_published_total",
-    "Events published and acknowledged by JetStream (duplicates: dropped by Nats-Msg-Id).",
-    ["subject", "duplicate"],
-)
+__all__ = ["DURATION_BUCKETS", "EVENTS_HANDLED", "EVENTS_PUBLISHED", "HANDLER_SECONDS", "mount"]
 
 
 def mount(app: FastAPI, token: str | None = None) -> None:

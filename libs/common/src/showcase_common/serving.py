@@ -14,24 +14,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from showcase_common.settings import HttpLimits
+
 __all__ = ["HttpLimits", "server_config"]
-
-
-@dataclass(frozen=True)
-class HttpLimits:
-    """The limits of one server (`CommonSettings.http_limits` reads them from the environment)."""
-
-    limit_concurrency: int = 1000
-    keep_alive_s: int = 5
-    header_timeout_s: float = 10.0
-    max_header_bytes: int = 16 * 1024
 
 
 def server_config(
@@ -62,7 +53,7 @@ def _header_timeout_protocol(timeout_s: float) -> type[H11Protocol]:
 
         _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseProtocol's BaseTransport; we keep its signature
             super().connection_made(transport)
             self._arm()
 

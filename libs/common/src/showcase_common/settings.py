@@ -10,10 +10,11 @@ with how to generate one (`require_secret`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from showcase_common.serving import HttpLimits
 
 GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -24,6 +25,17 @@ KNOWN_DEV_SECRETS = frozenset(
     {DEV_PROGRESS_TOKEN_SECRET, DEV_MACHINE_UPDATE_SECRET, DEV_SESSION_SECRET}
 )
 """Public values: anyone can sign with them, so only the local development run accepts them."""
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """The limits of one server (`CommonSettings.http_limits` reads them from the environment;
+    `showcase_common.serving` applies them). Here, not there, so that settings need no uvicorn."""
+
+    limit_concurrency: int = 1000
+    keep_alive_s: int = 5
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 16 * 1024
 
 
 class InsecureSecret(ValueError):
@@ -98,7 +110,7 @@ class S3Settings(BaseSettings):
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_region: str = "us-east-1"
     s3_bucket: str = "showcase-index"
-    s3_addressing_style: str = "path"
+    s3_addressing_style: Literal["auto", "virtual", "path"] = "path"
     aws_access_key_id: str | None = Field(default=None)
     aws_secret_access_key: str | None = Field(default=None)
     s3_prefix: str = "db"

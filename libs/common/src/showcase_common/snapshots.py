@@ -18,10 +18,12 @@ older one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -147,22 +149,19 @@ class S3SnapshotStore:
         Missing bucket, refused credentials and an unreachable endpoint each get their own message
         (this is what `/readyz` shows).
         """
-        try:
+        with _s3_errors(refine=self._bucket_error):
             self._s3.head_bucket(Bucket=self.bucket)
-        except ClientError as exc:
-            code = _code(exc)
-            if code in {"404", "NoSuchBucket", "NotFound"}:
-                raise SnapshotStoreError(f"bucket {self.bucket!r} does not exist") from exc
-            if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-                raise SnapshotStoreError(
-                    f"access to bucket {self.bucket!r} refused ({code}): check "
-                    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
-                ) from exc
-            raise SnapshotStoreError(f"bucket {self.bucket!r}: {exc}") from exc
-        except EndpointConnectionError as exc:
-            raise SnapshotStoreError(f"S3 endpoint unreachable: {exc}") from exc
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _bucket_error(self, exc: ClientError) -> SnapshotStoreError:
+        code = _code(exc)
+        if code in {"404", "NoSuchBucket", "NotFound"}:
+            return SnapshotStoreError(f"bucket {self.bucket!r} does not exist")
+        if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+            return SnapshotStoreError(
+                f"access to bucket {self.bucket!r} refused ({code}): check "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+            )
+        return SnapshotStoreError(f"bucket {self.bucket!r}: {exc}")
 
     def ensure_bucket(self) -> None:
         try:
@@ -172,15 +171,13 @@ class S3SnapshotStore:
 
     def latest(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot the pointer names, and the pointer's ETag (None, None when unset)."""
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=self.pointer_key)
-            body = response["Body"].read()
-        except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+        with _s3_errors():
+            response = _unless_missing(
+                self._s3.get_object, Bucket=self.bucket, Key=self.pointer_key
+            )
+            if response is None:
                 return None, None
-            raise SnapshotStoreError(str(exc)) from exc
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+            body = response["Body"].read()
         try:
             return Snapshot.model_validate(json.loads(body)), response["ETag"]
         except ValueError as exc:
@@ -196,7 +193,8 @@ class S3SnapshotStore:
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ChecksumMismatch(f"{path} changed since its sha256 was taken")
-        try:
+        taken = GenerationTaken(f"generation {generation} already exists")
+        with _s3_errors(refine=_on_conflict(taken)):
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=key,
@@ -205,18 +203,13 @@ class S3SnapshotStore:
                 ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
                 IfNoneMatch="*",
             )
-        except ClientError as exc:
-            if _code(exc) in _CONFLICT_CODES:
-                raise GenerationTaken(f"generation {generation} already exists") from exc
-            raise SnapshotStoreError(str(exc)) from exc
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
         return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
 
     def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
         """Point `latest` at `snapshot`, only if nobody moved it since we read `expected_etag`."""
         condition = {"IfMatch": expected_etag} if expected_etag else {"IfNoneMatch": "*"}
-        try:
+        moved = PointerConflict(f"pointer moved past generation {snapshot.generation}")
+        with _s3_errors(refine=_on_conflict(moved)):
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=self.pointer_key,
@@ -224,14 +217,6 @@ class S3SnapshotStore:
                 ContentType="application/json",
                 **condition,
             )
-        except ClientError as exc:
-            if _code(exc) in _CONFLICT_CODES:
-                raise PointerConflict(
-                    f"pointer moved past generation {snapshot.generation}"
-                ) from exc
-            raise SnapshotStoreError(str(exc)) from exc
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
 
     def upload_legacy(self, path: Path, generation: int | None = None) -> None:
         """Refresh the legacy copy; with `generation`, never replace a newer one by an older."""
@@ -244,30 +229,24 @@ class S3SnapshotStore:
                 return
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
             try:
-                self._s3.put_object(
-                    Bucket=self.bucket,
-                    Key=self.legacy_key,
-                    Body=path.read_bytes(),
-                    Metadata={"sha256": sha256_file(path), "generation": str(generation)},
-                    **condition,
-                )
+                with _s3_errors(refine=_on_conflict(_LegacyMoved())):
+                    self._s3.put_object(
+                        Bucket=self.bucket,
+                        Key=self.legacy_key,
+                        Body=path.read_bytes(),
+                        Metadata={"sha256": sha256_file(path), "generation": str(generation)},
+                        **condition,
+                    )
                 return
-            except ClientError as exc:
-                if _code(exc) not in _CONFLICT_CODES:
-                    raise SnapshotStoreError(str(exc)) from exc
-            except Exception as exc:
-                raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+            except _LegacyMoved:
+                continue
         raise PointerConflict(f"legacy copy kept moving while writing generation {generation}")
 
     def _legacy_generation(self) -> tuple[int | None, str | None]:
-        try:
-            head = self._s3.head_object(Bucket=self.bucket, Key=self.legacy_key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
-                return None, None
-            raise SnapshotStoreError(str(exc)) from exc
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+        with _s3_errors():
+            head = _unless_missing(self._s3.head_object, Bucket=self.bucket, Key=self.legacy_key)
+        if head is None:
+            return None, None
         raw = head.get("Metadata", {}).get("generation")
         return (int(raw) if raw and raw.isdigit() else 0), head["ETag"]
 
@@ -320,11 +299,50 @@ class S3SnapshotStore:
                 f"snapshot {snapshot.object_key} has sha256 {actual}, expected {snapshot.sha256}"
             )
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with _s3_errors():
             return fn(*args, **kwargs)
-        except Exception as exc:
-            raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class _LegacyMoved(PointerConflict):
+    """Someone wrote the legacy copy between our read and our write: look again."""
+
+
+_Refine = Callable[[ClientError], SnapshotStoreError | None]
+
+
+@contextlib.contextmanager
+def _s3_errors(refine: _Refine | None = None) -> Iterator[None]:
+    """The one translation of the S3 client's failures into `SnapshotStoreError`s.
+
+    `refine` turns an S3 error answer into a more precise error (a conflict, a missing bucket),
+    or None for the generic one, the answer's own text."""
+    try:
+        yield
+    except SnapshotStoreError:
+        raise
+    except ClientError as exc:
+        refined = refine(exc) if refine is not None else None
+        raise (refined or SnapshotStoreError(str(exc))) from exc
+    except EndpointConnectionError as exc:
+        raise SnapshotStoreError(f"S3 endpoint unreachable: {exc}") from exc
+    except Exception as exc:
+        raise SnapshotStoreError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _on_conflict(error: PointerConflict) -> _Refine:
+    """Precondition failures (If-Match, If-None-Match) are `error`; the rest the generic one."""
+    return lambda exc: error if _code(exc) in _CONFLICT_CODES else None
+
+
+def _unless_missing(fn: Callable[..., Any], **kwargs: Any) -> Any | None:
+    """fn(**kwargs), None when the object does not exist (other failures pass through)."""
+    try:
+        return fn(**kwargs)
+    except ClientError as exc:
+        if _code(exc) in _MISSING_CODES:
+            return None
+        raise
 
 
 def _code(exc: ClientError) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,7 +204,8 @@ def _count_invalid_bodies(app: FastAPI) -> None:
 
     async def counted(request: Request, exc: Exception) -> Response:
         metrics.REFUSALS.labels("invalid").inc()
-        return await answer(request, exc)  # type: ignore[no-any-return]
+        response = answer(request, exc)  # FastAPI's own handler is async; a handler may not be
+        return await response if inspect.isawaitable(response) else response
 
     app.add_exception_handler(RequestValidationError, counted)
 

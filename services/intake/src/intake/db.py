@@ -201,7 +201,7 @@ def create_schema(engine: Engine) -> None:
 
 
 def _tables(conn: Connection) -> set[str]:
-    return table_names(conn.connection.driver_connection)  # type: ignore[arg-type]
+    return table_names(conn.connection.driver_connection)  # type: ignore[arg-type]  # the sqlite3 connection under SQLAlchemy's
 
 
 def _stored_version(conn: Connection, tables: set[str]) -> int | None:

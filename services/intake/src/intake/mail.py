@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 from showcase_common import events
+from showcase_common.backoff import Backoff
 from showcase_common.index.models import Location, Showcase, User
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -88,7 +89,7 @@ class MailRelay(PollingRelay):
         super().__init__(poll_s)
         self._db, self._mailer, self._clock = db, mailer, clock
         self._domain, self._batch = domain, batch
-        self._retry_s, self._retry_max_s = retry_s, retry_max_s
+        self._backoff = Backoff(base_s=retry_s, cap_s=retry_max_s)
         self._lease = dt.timedelta(seconds=lease_s)
 
     async def drain(self) -> int:
@@ -126,7 +127,7 @@ class MailRelay(PollingRelay):
             await self._db.write(self._mark_failed, row.id, str(exc), bounded=False)
             return Outcome.REJECTED
         except Exception as exc:  # down, timeout, 4xx, or a bug: all worth another try
-            delay = self._backoff(row.attempts)
+            delay = self._backoff.delay(row.attempts)
             log.info(
                 "mail %s not sent (attempt %d, next in %.1fs): %s", row.id, row.attempts, delay, exc
             )
@@ -134,9 +135,6 @@ class MailRelay(PollingRelay):
             return Outcome.RETRY
         await self._db.write(self._mark_sent, row.id, bounded=False)
         return Outcome.SENT
-
-    def _backoff(self, attempts: int) -> float:
-        return min(self._retry_s * 2 ** max(attempts - 1, 0), self._retry_max_s)
 
     def _due(self) -> list[str]:
         now = self._clock()
@@ -161,7 +159,7 @@ class MailRelay(PollingRelay):
                 .where(col(MailOutbox.next_attempt_at) <= now)
                 .values(next_attempt_at=now + self._lease, attempts=MailOutbox.attempts + 1)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                 return None
             return session.get(MailOutbox, row_id)
 

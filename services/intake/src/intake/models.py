@@ -45,9 +45,17 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _references(column: Column[int], **options: bool) -> Column[int]:
+def _references(
+    column: Column[int], *, index: bool = False, primary_key: bool = False
+) -> Column[int]:
     """An integer column referencing a Rails table's id (cascading its deletes)."""
-    return Column(Integer, ForeignKey(column, ondelete="CASCADE"), nullable=False, **options)
+    return Column(
+        Integer,
+        ForeignKey(column, ondelete="CASCADE"),
+        nullable=False,
+        index=index,
+        primary_key=primary_key,
+    )
 
 
 class PipelineSchema(SQLModel, table=True):
@@ -66,8 +74,8 @@ class Request(SQLModel, table=True):
     __tablename__ = "pipeline_requests"
 
     id: str = Field(primary_key=True, max_length=32)
-    user_id: int = Field(sa_column=_references(User.__table__.c.id, index=True))  # type: ignore[attr-defined]
-    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id, index=True))  # type: ignore[attr-defined]
+    user_id: int = Field(sa_column=_references(User.__table__.c.id, index=True))  # type: ignore[attr-defined]  # SQLModel's __table__
+    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id, index=True))  # type: ignore[attr-defined]  # SQLModel's __table__
     status: str = Field(default="queued", max_length=16)
     """queued (saved, not on the bus yet) or published (the relay's PubAck came back)."""
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -117,7 +125,7 @@ class IdempotencyKey(SQLModel, table=True):
 
     __tablename__ = "pipeline_idempotency_keys"
 
-    user_id: int = Field(sa_column=_references(User.__table__.c.id, primary_key=True))  # type: ignore[attr-defined]
+    user_id: int = Field(sa_column=_references(User.__table__.c.id, primary_key=True))  # type: ignore[attr-defined]  # SQLModel's __table__
     key: str = Field(primary_key=True, max_length=200)
     body_sha256: str = Field(max_length=64)
     showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id))  # type: ignore[attr-defined]

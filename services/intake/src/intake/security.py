@@ -33,7 +33,8 @@ def _dummy_hash() -> str:
     """Verified against when there is nothing to verify (no such user, NULL, a line of another
     user or an unknown scheme), so a refusal costs what a real check does: Apache MD5, the
     scheme `htpasswd -n` writes by default and so the one most lines use."""
-    return apr_md5_crypt.hash("not-a-real-password")
+    hashed: str = apr_md5_crypt.hash("not-a-real-password")
+    return hashed
 
 
 def htpasswd_line(userid: str, password: str, scheme: str = "apr1") -> str:

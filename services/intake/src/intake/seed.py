@@ -101,8 +101,9 @@ def _insert_rows(conn: sqlite3.Connection) -> None:
             now,
         )
     for code, location, latitude, longitude in REGIONS:
-        columns = ("type", "code", "location", "latitude", "longitude")
-        _insert(conn, "regions", columns, ("fly", code, location, latitude, longitude), now)
+        region_columns = ("type", "code", "location", "latitude", "longitude")
+        region_row = ("fly", code, location, latitude, longitude)
+        _insert(conn, "regions", region_columns, region_row, now)
 
 
 def _insert(

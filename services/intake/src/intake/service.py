@@ -126,7 +126,7 @@ class IntakeService:
     def _insert(self, session: Session, user: User, valid: showcases.ValidShowcase) -> Created:
         now = self._clock()
         showcase = Showcase(  # as the Rails application writes a row (RAILS_INDEX.md)
-            location_id=valid.location.id,  # type: ignore[arg-type]
+            location_id=valid.location.id,  # type: ignore[arg-type]  # a stored row: its id is set
             year=valid.year,
             key=valid.key,
             name=valid.name,
@@ -143,8 +143,8 @@ class IntakeService:
             return Created(showcase, valid.location, None, path)
         request = Request(
             id=events.new_id(),
-            user_id=user.id,
-            showcase_id=showcase.id,  # type: ignore[arg-type]
+            user_id=user.id,  # type: ignore[arg-type]  # a stored row: its id is set
+            showcase_id=showcase.id,  # type: ignore[arg-type]  # flushed above: its id is set
             created_at=now,
             updated_at=now,
         )
@@ -208,7 +208,7 @@ class IntakeService:
 
 def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.ShowcaseRef:
     return events.ShowcaseRef(
-        showcase_id=showcase.id,  # type: ignore[arg-type]
+        showcase_id=showcase.id,
         year=showcase.year,
         location_key=location.key,
         key=showcase.key,
@@ -257,7 +257,7 @@ def _remembered(session: Session, user: User, idempotency: Idempotency) -> Creat
 
 def _remember(user: User, idem: Idempotency, created: Created, now: dt.datetime) -> IdempotencyKey:
     return IdempotencyKey(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=user.id,  # type: ignore[arg-type]  # a stored row: its id is set
         key=idem.key,
         body_sha256=idem.body_sha256,
         showcase_id=created.showcase.id,  # type: ignore[arg-type]

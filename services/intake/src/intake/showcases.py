@@ -159,7 +159,7 @@ def _year(draft: Draft, start: dt.date | None, today: dt.date, errors: dict[str,
         year = start.year if start is not None else today.year
     else:
         try:
-            year = _int(draft.year, "year")  # type: ignore[arg-type]
+            year = _int(draft.year, "year")  # type: ignore[arg-type]  # not _blank: not None
         except ValueError as exc:
             errors["year"] = str(exc)
             return 0
@@ -175,7 +175,7 @@ def _location(
         errors["location_id"] = "can't be blank"
         return None
     try:
-        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]
+        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]  # not _blank: not None
     except ValueError as exc:
         errors["location_id"] = str(exc)
         return None
@@ -185,7 +185,7 @@ def _location(
     return location
 
 
-def _unique(session: Session, location: Location, year: int, name: str, key: str) -> dict:
+def _unique(session: Session, location: Location, year: int, name: str, key: str) -> dict[str, str]:
     taken: dict[str, str] = {}
     same_place = select(Showcase.id).where(
         Showcase.location_id == location.id, Showcase.year == year
@@ -230,7 +230,7 @@ def next_order(session: Session) -> int:
 def find_location(session: Session, draft: Draft) -> Location | None:
     """The location the draft names, if it names a known one (no error reporting)."""
     try:
-        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]
+        location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]  # not _blank: not None
     except (ValueError, AttributeError, TypeError):
         return None
     # In SQLite's integer range only: a query with anything beyond it fails (an overflow).

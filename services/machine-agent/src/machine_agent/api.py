@@ -35,11 +35,11 @@ before the body is read (a dependency would run after)."""
 
 
 def get_settings(request: Request) -> AgentSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings  # type: ignore[no-any-return]  # app.state is untyped
 
 
 def get_applier(request: Request) -> Applier:
-    return request.app.state.applier  # type: ignore[no-any-return]
+    return request.app.state.applier  # type: ignore[no-any-return]  # app.state is untyped
 
 
 SettingsDep = Annotated[AgentSettings, Depends(get_settings)]

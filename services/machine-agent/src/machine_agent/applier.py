@@ -205,7 +205,7 @@ class Applier:
         finally:
             path.unlink(missing_ok=True)
         timings["total"] = round(time.perf_counter() - started, 4)
-        metrics.applied(result)
+        metrics.applied(result.generation, result.timings, result.pages_rendered)
         log.info(
             "applied generation %d in %.3fs (%s); pages rendered %d of %d, removed %d; "
             "files changed: %s",

@@ -7,9 +7,9 @@ If the store is down, the machine keeps serving what it has and retries with cap
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from showcase_common.backoff import Backoff, until_stopped
 from showcase_common.snapshots import SnapshotStoreError
 
 from machine_agent.applier import (
@@ -33,18 +33,14 @@ class CatchUp:
         """pending → done | retrying: <why> | refused: <why>"""
 
     async def run(self, stop: asyncio.Event) -> None:
-        delay = self.retry_min_s
-        while not stop.is_set():
-            try:
-                await self._once()
-                return
-            # SnapshotNotFound too: the pointer named an object not (yet) readable; re-read it.
-            except (SnapshotStoreError, StoreUnavailable, SnapshotNotFound, ApplyFailed) as exc:
-                self.state = f"retrying: {exc}"
-                log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, self.retry_max_s)
+        backoff = Backoff(base_s=self.retry_min_s, cap_s=self.retry_max_s)
+        await until_stopped(
+            self._once, stop, backoff=backoff, retryable=_worth_retrying, on_error=self._failed
+        )
+
+    def _failed(self, exc: Exception, delay: float) -> None:
+        self.state = f"retrying: {exc}"
+        log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
 
     async def _once(self) -> None:
         latest, _ = await asyncio.to_thread(self.applier.store.latest)
@@ -66,3 +62,8 @@ class CatchUp:
             log.error("boot catch-up refused generation %d: %s", latest.generation, exc)
             return
         self.state = "done"
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    # SnapshotNotFound too: the pointer named an object not (yet) readable; read it again.
+    return isinstance(exc, SnapshotStoreError | StoreUnavailable | SnapshotNotFound | ApplyFailed)

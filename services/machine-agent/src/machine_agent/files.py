@@ -57,7 +57,8 @@ def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None
 @functools.cache
 def _syncfs() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).syncfs  # type: ignore[no-any-return]
+        syncfs: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+        return syncfs
     except (OSError, AttributeError):  # not Linux
         return None
 

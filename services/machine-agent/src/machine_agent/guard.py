@@ -49,4 +49,4 @@ class SecretFirstMiddleware:
         await self.app(scope, receive, send)
 
     def _guarded(self, scope: Scope) -> bool:
-        return scope["type"] == "http" and scope["path"] == self.path
+        return bool(scope["type"] == "http" and scope["path"] == self.path)  # Scope values: Any

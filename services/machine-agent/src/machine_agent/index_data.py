@@ -13,7 +13,7 @@ from pathlib import Path
 from showcase_common.index import Location, Region, Showcase, User
 from showcase_common.index.schema import INDEX_TABLES
 from sqlalchemy import create_engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 REQUIRED_TABLES = INDEX_TABLES
 
@@ -59,7 +59,7 @@ def read_index(path: Path) -> IndexData:
             return IndexData(
                 locations=list(session.exec(select(Location).order_by(Location.key))),
                 showcases=list(session.exec(select(Showcase))),
-                users=list(session.exec(select(User).order_by(User.id))),
+                users=list(session.exec(select(User).order_by(col(User.id)))),
                 regions=list(session.exec(select(Region).order_by(Region.code))),
             )
     except Exception as exc:  # columns that do not match the Rails models

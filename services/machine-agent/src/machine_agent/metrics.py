@@ -5,13 +5,10 @@ No label names a showcase or a snapshot: outcomes and phases are a fixed handful
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Gauge, Histogram
 from showcase_common.metrics import DURATION_BUCKETS
-
-if TYPE_CHECKING:  # the applier imports this module
-    from machine_agent.applier import ApplyResult
 
 UPDATES = Counter(
     "agent_updates_total",
@@ -37,8 +34,11 @@ GENERATION = Gauge(
 )
 
 
-def applied(result: ApplyResult) -> None:
-    for phase, seconds in result.timings.items():
+def applied(generation: int, timings: Mapping[str, float], pages_rendered: int) -> None:
+    """A successful apply: its phases' seconds, the pages it rendered, the generation now served.
+
+    Plain values, not the applier's result: this module measures the applier without importing it."""
+    for phase, seconds in timings.items():
         APPLY_SECONDS.labels(phase).observe(seconds)
-    PAGES_RENDERED.inc(result.pages_rendered)
-    GENERATION.set(result.generation)
+    PAGES_RENDERED.inc(pages_rendered)
+    GENERATION.set(generation)

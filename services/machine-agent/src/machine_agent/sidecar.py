@@ -191,8 +191,8 @@ def new_pages(index: IndexData, showcase_ids: Sequence[int]) -> list[str]:
     is at its location's year URL). A showcase the snapshot does not hold is an error."""
     locations = {loc.id: loc for loc in index.locations}
     per_year: dict[tuple[int, int | None], int] = {}
-    for show in index.showcases:
-        key = (show.location_id, show.year)
+    for listed in index.showcases:
+        key = (listed.location_id, listed.year)
         per_year[key] = per_year.get(key, 0) + 1
     by_id = {show.id: show for show in index.showcases}
     pages = []

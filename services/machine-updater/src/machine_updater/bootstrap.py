@@ -82,8 +82,8 @@ def bootstrap(
     if (fleet is None or client is None) and http is None:
         raise ValueError("an http client is needed to build the real fleet or machine client")
     return RolloutHandler(
-        fleet or make_fleet(settings, http),  # type: ignore[arg-type]
-        client or make_client(settings, http),  # type: ignore[arg-type]
+        fleet or make_fleet(settings, http),  # type: ignore[arg-type]  # http: checked above
+        client or make_client(settings, http),  # type: ignore[arg-type]  # http: checked above
         publisher,
         feed,
         policy=retry_policy(settings),

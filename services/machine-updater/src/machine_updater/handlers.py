@@ -91,7 +91,7 @@ class RolloutHandler:
         )
         duration_s = time.monotonic() - started
         await report.fleet_finished(results, skipped, duration_s)
-        metrics.rollout_finished(results, duration_s)
+        metrics.rollout_finished(all(r.ok for r in results), duration_s)
 
     async def _select(self, p: Plan) -> tuple[list[Machine], list[str]]:
         try:
@@ -99,7 +99,7 @@ class RolloutHandler:
         except FleetError as exc:
             metrics.ROLLOUTS.labels("fleet_unavailable").inc()
             raise RetryableError(str(exc)) from exc
-        metrics.fleet_listed(fleet)
+        metrics.fleet_listed(sum(m.active for m in fleet), len(fleet))
         chosen = [m for m in fleet if p.machine_ids is None or m.id in p.machine_ids]
         for machine in chosen:
             if not machine.active:
@@ -126,5 +126,5 @@ class RolloutHandler:
             policy=self._policy,
             showcase_ids=p.showcase_ids,
         )
-        metrics.machine_finished(result)
+        metrics.machine_finished(machine.region, result.outcome, result.duration_s, result.attempts)
         return result

@@ -6,13 +6,8 @@ by id: a region is a handful of values whatever the fleet's size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from prometheus_client import Counter, Gauge, Histogram
 from showcase_common.metrics import DURATION_BUCKETS
-
-from machine_updater.fleet import Machine
-from machine_updater.rollout import MachineResult
 
 ROLLOUTS = Counter(
     "updater_rollouts_total",
@@ -49,19 +44,21 @@ FLEET_MACHINES = Gauge(
 )
 
 
-def machine_finished(result: MachineResult) -> None:
-    outcome = "failed" if not result.ok else "updated" if result.called else "already_current"
-    MACHINE_UPDATES.labels(result.machine.region, outcome).inc()
-    MACHINE_UPDATE_SECONDS.labels(outcome).observe(result.duration_s)
-    MACHINE_RETRIES.labels(result.machine.region).inc(max(0, result.attempts - 1))
+# Plain values, not the roll-out's types: this module measures the roll-out without importing it.
 
 
-def rollout_finished(results: Sequence[MachineResult], duration_s: float) -> None:
-    ROLLOUTS.labels("updated" if all(r.ok for r in results) else "failed").inc()
+def machine_finished(region: str, outcome: str, duration_s: float, attempts: int) -> None:
+    """One machine done: `outcome` is updated, already_current or failed."""
+    MACHINE_UPDATES.labels(region, outcome).inc()
+    MACHINE_UPDATE_SECONDS.labels(outcome).observe(duration_s)
+    MACHINE_RETRIES.labels(region).inc(max(0, attempts - 1))
+
+
+def rollout_finished(all_updated: bool, duration_s: float) -> None:
+    ROLLOUTS.labels("updated" if all_updated else "failed").inc()
     ROLLOUT_SECONDS.observe(duration_s)
 
 
-def fleet_listed(machines: Sequence[Machine]) -> None:
-    active = sum(m.active for m in machines)
+def fleet_listed(active: int, total: int) -> None:
     FLEET_MACHINES.labels("true").set(active)
-    FLEET_MACHINES.labels("false").set(len(machines) - active)
+    FLEET_MACHINES.labels("false").set(total - active)

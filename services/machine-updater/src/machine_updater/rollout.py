@@ -13,14 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from showcase_common.backoff import Backoff, retry
 from showcase_common.events import FailureReason, Snapshot
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
 from machine_updater.client import MachineClient, MachineError
 from machine_updater.fleet import Machine
@@ -35,6 +29,11 @@ class RetryPolicy:
     initial_s: float = 0.5
     max_s: float = 8.0
     deadline_s: float = 120.0
+
+    @property
+    def backoff(self) -> Backoff:
+        # a little jitter, so that a fleet's retries do not arrive in step
+        return Backoff(base_s=self.initial_s, cap_s=self.max_s, jitter_s=self.initial_s / 5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,11 @@ class MachineResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def outcome(self) -> str:
+        """updated (its endpoint was called), already_current, or failed."""
+        return "failed" if not self.ok else "updated" if self.called else "already_current"
 
 
 class NotLevel(MachineError):
@@ -82,12 +86,16 @@ async def update_machine(
     state = _Attempts()
     error: str | None = None
     reason: FailureReason = "unknown"
+
+    async def attempt() -> None:
+        state.count += 1
+        await _attempt(client, machine, target, required, paths, state, showcase_ids)
+
     try:
         async with asyncio.timeout(policy.deadline_s):
-            async for attempt in _retrying(policy):
-                with attempt:
-                    state.count += 1
-                    await _attempt(client, machine, target, required, paths, state, showcase_ids)
+            await retry(
+                attempt, backoff=policy.backoff, attempts=policy.attempts, retryable=_retryable
+            )
     except TimeoutError:
         error = (
             f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"
@@ -105,15 +113,8 @@ def _attempts(count: int) -> str:
     return "after 1 attempt" if count == 1 else f"after {count} attempts"
 
 
-def _retrying(policy: RetryPolicy) -> AsyncRetrying:
-    return AsyncRetrying(
-        retry=retry_if_exception(lambda exc: isinstance(exc, MachineError) and exc.retryable),
-        stop=stop_after_attempt(policy.attempts),
-        # capped exponential, plus a little jitter so a fleet's retries do not arrive in step
-        wait=wait_exponential(multiplier=policy.initial_s, max=policy.max_s)
-        + wait_random(0, policy.initial_s / 5),
-        reraise=True,
-    )
+def _retryable(exc: Exception) -> bool:
+    return isinstance(exc, MachineError) and exc.retryable
 
 
 async def _attempt(

@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 def _runtime(connection: WebSocket | Request) -> Runtime:
-    return connection.app.state.runtime  # type: ignore[no-any-return]
+    return connection.app.state.runtime  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
 
 
 @router.websocket("/ws/progress")

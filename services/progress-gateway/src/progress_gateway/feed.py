@@ -81,7 +81,7 @@ class KvFeedSource:
         self._js = js
         self._bucket = bucket
         self._feed = feed
-        self._sub = None
+        self._sub: JetStreamContext.PushSubscription | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Feed until `stop` (a runner's NATS worker: NATS is up when it starts)."""

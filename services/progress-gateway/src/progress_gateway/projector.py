@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from showcase_common.bus import Delivery, PermanentError, RetryableError
+from showcase_common.events import RequestRef
 
 from progress_gateway import metrics
 from progress_gateway.projection import Links, apply, request_refs
@@ -36,7 +37,7 @@ class Projector:
             except InvalidRequestId as exc:
                 raise PermanentError(f"request id cannot be stored: {exc}") from exc
 
-    async def _project(self, delivery: Delivery, ref) -> None:  # type: ignore[no-untyped-def]
+    async def _project(self, delivery: Delivery, ref: RequestRef) -> None:
         for _ in range(MAX_CAS_ATTEMPTS):
             stored = await self._store.read(ref.request_id)
             current = stored.progress if stored else None

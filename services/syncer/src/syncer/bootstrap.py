@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nats.js.client import JetStreamContext
 from showcase_common import subjects
+from showcase_common.backoff import Sleep
 from showcase_common.bus import Backoff, Consumer, ConsumerOptions, EventPublisher, Publisher
 from showcase_common.bus.link import NatsLink
 from showcase_common.events import Snapshot
@@ -30,7 +31,7 @@ from syncer.handlers import SyncHandler
 from syncer.ledger import KvLedger, SyncLedger
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import SnapshotTaker, Snapshotter
-from syncer.storage import GenerationWriter, RetryPolicy, Sleep
+from syncer.storage import GenerationWriter, RetryPolicy
 
 log = logging.getLogger("syncer")
 

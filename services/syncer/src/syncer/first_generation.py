@@ -24,11 +24,11 @@ the generation with the next request, `showcasectl apply`, or their next boot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from showcase_common.backoff import Backoff, until_stopped
 from showcase_common.events import Snapshot
 
 from syncer.handlers import SyncHandler
@@ -63,13 +63,14 @@ async def _until_done(
     retry_max_s: float,
     what: str,
 ) -> T | None:
-    delay = retry_min_s
-    while not stop.is_set():
-        try:
-            return await work()
-        except Exception as exc:  # S3, the snapshot or the bus: all worth another try
-            log.warning("first generation: cannot %s yet (%s); again in %.1fs", what, exc, delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, retry_max_s)
-    return None
+    def failed(exc: Exception, delay: float) -> None:
+        log.warning("first generation: cannot %s yet (%s); again in %.1fs", what, exc, delay)
+
+    # S3, the snapshot or the bus: any failure is worth another try
+    return await until_stopped(
+        work,
+        stop,
+        backoff=Backoff(base_s=retry_min_s, cap_s=retry_max_s),
+        retryable=lambda exc: True,
+        on_error=failed,
+    )

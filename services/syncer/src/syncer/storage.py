@@ -6,8 +6,8 @@ pointer is read, and any race (`GenerationTaken`, `PointerConflict`) starts over
 snapshot: so when our pointer write succeeds, every generation published before it was taken
 before ours, and the pointer never moves backwards in generation *or* in content.
 
-S3 errors and timeouts are retried with capped exponential backoff and jitter (tenacity) within a
-budget of attempts and seconds; `on_retry` runs between attempts (heartbeats, progress).
+S3 errors and timeouts are retried with capped exponential backoff and jitter
+(`showcase_common.backoff`) within a budget of attempts and seconds; `on_retry` runs between attempts (heartbeats, progress).
 
 `publish_if_empty` is the same protocol for the first generation of a bucket: it stops as soon
 as the pointer names any generation (another replica, or a request, got there first), so several
@@ -24,17 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from showcase_common.backoff import Backoff, Sleep, retry
 from showcase_common.events import Snapshot
 from showcase_common.snapshots import PointerConflict, SnapshotStore, SnapshotStoreError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    RetryError,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from syncer import metrics
 from syncer.snapshot import LocalSnapshot, SnapshotTaker
@@ -43,7 +35,6 @@ log = logging.getLogger(__name__)
 
 OnRetry = Callable[[int, int, BaseException], Awaitable[None]]
 """Called before attempt n (n ≥ 2) of max_attempts, with the error of the one before."""
-Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 
 
@@ -62,6 +53,10 @@ class RetryPolicy:
     initial_s: float = 0.5
     max_s: float = 8.0
 
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(base_s=self.initial_s, cap_s=self.max_s, jitter_s=self.initial_s)
+
 
 @dataclass(frozen=True)
 class Published:
@@ -73,7 +68,7 @@ async def _no_retry_hook(attempt: int, max_attempts: int, exc: BaseException) ->
     return None
 
 
-def _is_transient(exc: BaseException) -> bool:
+def _is_transient(exc: Exception) -> bool:
     # Conflicts are resolved inside an attempt; a checksum refusal is not an outage.
     return isinstance(exc, SnapshotStoreError) and not isinstance(exc, PointerConflict)
 
@@ -107,7 +102,7 @@ class GenerationWriter:
         return await self._publish(_Publication(self, only_if_empty=True), on_retry)
 
     async def _publish(self, attempt: _Publication, on_retry: OnRetry) -> Published | None:
-        async def step() -> Published | None:  # a coroutine function, so tenacity awaits it
+        async def step() -> Published | None:
             return await asyncio.to_thread(attempt.step)
 
         try:
@@ -127,26 +122,24 @@ class GenerationWriter:
     async def _retrying(self, work: Callable[[], Awaitable[T]], on_retry: OnRetry) -> T:
         policy = self.policy
 
-        async def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            assert exc is not None
+        async def counted(attempt: int, exc: Exception) -> None:
             metrics.S3_RETRIES.inc()
-            await on_retry(state.attempt_number + 1, policy.attempts, exc)
+            await on_retry(attempt, policy.attempts, exc)
 
-        retrying = AsyncRetrying(
-            sleep=self._sleep,
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_s),
-            wait=wait_exponential_jitter(
-                multiplier=policy.initial_s, max=policy.max_s, jitter=policy.initial_s
-            ),
-            retry=retry_if_exception(_is_transient),
-            before_sleep=before_sleep,
-        )
         try:
-            return await retrying(work)
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            raise StorageUnavailable(str(last)) from last
+            return await retry(
+                work,
+                backoff=policy.backoff,
+                attempts=policy.attempts,
+                budget_s=policy.budget_s,
+                retryable=_is_transient,
+                on_retry=counted,
+                sleep=self._sleep,
+            )
+        except SnapshotStoreError as exc:
+            if not _is_transient(exc):
+                raise
+            raise StorageUnavailable(str(exc)) from exc
 
 
 class _Publication:

@@ -134,7 +134,7 @@ class StackConfig:
         if agent_ports:
             values["agents"] = _agents(agent_ports)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # values: per-field types, from the env
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **overrides: object) -> StackConfig:
@@ -151,7 +151,7 @@ class StackConfig:
             smtp_port=free_port(),
             agents=_agents([free_port() for _ in AGENT_IDS_REGIONS]),
         )
-        config = replace(config, **overrides)  # type: ignore[arg-type]
+        config = replace(config, **overrides)  # type: ignore[arg-type]  # overrides: the caller's fields
         if config.nats_cluster > 1 and not config.nats_node_ports:
             nodes = [
                 NatsNodePorts(None, free_port(), free_port()) for _ in range(config.nats_cluster)

@@ -36,7 +36,7 @@ def find_binary(name: str) -> str:
 
 
 def _wait_until(
-    check: Callable[[], bool], timeout_s: float, what: str, proc: subprocess.Popen
+    check: Callable[[], bool], timeout_s: float, what: str, proc: subprocess.Popen[bytes]
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ def sink(maildir: Path, port: int, host: str = "127.0.0.1") -> Controller:
     """An SMTP controller (not started) that stores messages in `maildir`."""
     for sub in ("tmp", "new", "cur"):  # a Maildir is these three; create them on an empty dir too
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    return Controller(Mailbox(str(maildir)), hostname=host, port=port)
+    return Controller(Mailbox(maildir), hostname=host, port=port)
 
 
 def messages(maildir: Path) -> list[mailbox.MaildirMessage]:

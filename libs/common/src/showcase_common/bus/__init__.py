@@ -1,7 +1,8 @@
 """The message bus: connection, declarations, publishing and the one consumer loop."""
 
+from showcase_common.backoff import Backoff
 from showcase_common.bus.connection import connect, server_urls
-from showcase_common.bus.consumer import Backoff, Consumer, ConsumerOptions, Delivery
+from showcase_common.bus.consumer import Consumer, ConsumerOptions, Delivery
 from showcase_common.bus.errors import HandlerError, PermanentError, RetryableError
 from showcase_common.bus.publisher import EventPublisher, Publisher
 from showcase_common.bus.streams import ensure_consumer, ensure_kv, ensure_stream

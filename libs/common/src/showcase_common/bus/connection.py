@@ -71,9 +71,10 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
     await nc.connect(
         servers=server_urls(url),
         name=name,
-        connect_timeout=connect_timeout_s,
+        # nats-py annotates these int but waits on them as seconds (float works, 0.5 is ours)
+        connect_timeout=connect_timeout_s,  # type: ignore[arg-type]  # see above
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # see above
         allow_reconnect=True,
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,

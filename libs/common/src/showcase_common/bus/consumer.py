@@ -31,19 +31,22 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
 from showcase_common import events
+from showcase_common.backoff import Backoff, wait_unless_stopped
 from showcase_common.bus.connection import next_reconnect, reconnects
 from showcase_common.bus.dead_letters import dead_letter
 from showcase_common.bus.errors import PermanentError, RetryableError
+from showcase_common.bus.metrics import EVENTS_HANDLED, HANDLER_SECONDS
 from showcase_common.bus.streams import ensure_consumer
 from showcase_common.logs import request_context
-from showcase_common.metrics import EVENTS_HANDLED, HANDLER_SECONDS
 
 log = logging.getLogger(__name__)
+PullSubscription = JetStreamContext.PullSubscription
 
 
 @dataclass
@@ -71,17 +74,6 @@ class Delivery:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential delay for the nth delivery: base · 2^(n-1), at most cap."""
-
-    base_s: float = 1.0
-    cap_s: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
 
 
 @dataclass
@@ -149,7 +141,7 @@ class Consumer:
                 continue
             except Exception as exc:  # the subscription may be dead after a server restart
                 log.warning("fetch failed (%s); re-subscribing", exc)
-                await _sleep_unless(stop, 1.0)
+                await wait_unless_stopped(stop, 1.0)
                 sub = await self._resubscribe(sub, stop)
                 continue
             await self.process(msgs)
@@ -186,27 +178,28 @@ class Consumer:
             await self._settle([delivery], self._batch_handler([delivery]))
             unsettled.remove(delivery)
 
-    async def _fetch(self, sub) -> list[Msg]:  # type: ignore[no-untyped-def]
+    async def _fetch(self, sub: PullSubscription) -> list[Msg]:
         """One fetch, abandoned (TimeoutError) if the client reconnects while it waits."""
         reconnected = next_reconnect(self._js)  # registered first: no reconnect slips between
         if reconnects(self._js) != self._subscribed_at:
             if reconnected is not None:
                 reconnected.cancel()
             raise TimeoutError("reconnected since subscribing")
-        fetch = asyncio.ensure_future(
+        fetch: asyncio.Future[list[Msg]] = asyncio.ensure_future(
             sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_s)
         )
         if reconnected is None:  # a client not made by `connect`: the count is checked each time
-            return await fetch  # type: ignore[no-any-return]
+            return await fetch
         try:
-            await asyncio.wait({fetch, reconnected}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {fetch, reconnected}  # results of two types
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # cancelled: take the fetch down with us
             fetch.cancel()
             raise
         finally:
             reconnected.cancel()
         if fetch.done():
-            return fetch.result()  # type: ignore[no-any-return]
+            return fetch.result()
         fetch.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await fetch
@@ -279,7 +272,7 @@ class Consumer:
             await asyncio.sleep(self.options.heartbeat_s)
             await _each(list(deliveries), lambda d: d.in_progress())
 
-    async def _subscribe(self):  # type: ignore[no-untyped-def]
+    async def _subscribe(self) -> PullSubscription:
         count = reconnects(self._js)
         inbox = self._js._nc.new_inbox()  # a fresh inbox: no reply to an older pull lands here
         sub = await self._js.pull_subscribe_bind(
@@ -288,7 +281,7 @@ class Consumer:
         self.inbox, self._subscribed_at = inbox, count
         return sub
 
-    async def _resubscribe(self, old, stop: asyncio.Event):  # type: ignore[no-untyped-def]
+    async def _resubscribe(self, old: PullSubscription, stop: asyncio.Event) -> PullSubscription:
         with contextlib.suppress(Exception):
             await old.unsubscribe()
         while not stop.is_set():
@@ -297,7 +290,7 @@ class Consumer:
                 return await self._subscribe()
             except Exception as exc:
                 log.warning("re-subscribing %s failed (%s)", self._durable, exc)
-                await _sleep_unless(stop, 2.0)
+                await wait_unless_stopped(stop, 2.0)
         return old
 
 
@@ -309,11 +302,6 @@ async def _each(
             await action(delivery)
         except Exception as exc:  # settling can fail while NATS is away; redelivery covers it
             log.warning("could not settle message seq=%s: %s", delivery.stream_seq, exc)
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def _describe(deliveries: Sequence[Delivery]) -> str:

@@ -9,8 +9,8 @@ from typing import Protocol
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
+from showcase_common.bus.metrics import EVENTS_PUBLISHED
 from showcase_common.events import Event, encode
-from showcase_common.metrics import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Basic realm="showcases"'}
 
 
 def get_container(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+    return request.app.state.container  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

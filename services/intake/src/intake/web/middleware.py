@@ -18,7 +18,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])  # a Scope's values are Any
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

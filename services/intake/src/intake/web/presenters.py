@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
     start, end = parse_date(showcase.date)  # null both for a free-form date such as `2025`
     return ShowcasePublic(
-        id=showcase.id,  # type: ignore[arg-type]
-        location_id=location.id,  # type: ignore[arg-type]
+        id=showcase.id,
+        location_id=location.id,
         location_key=location.key,
         year=showcase.year,
         key=showcase.key,

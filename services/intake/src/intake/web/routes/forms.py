@@ -11,6 +11,7 @@ from showcase_common.urls import origin_of
 
 from intake import access, metrics
 from intake.db import Database
+from intake.mail import notice_for
 from intake.service import Forbidden
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
@@ -18,7 +19,6 @@ from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY
 from intake.web.presenters import (
     events_path,
-    notice_for,
     progress_link,
     status_url,
     with_notice,
@@ -88,7 +88,15 @@ async def create_showcase(
     if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
-    draft = Draft(**{k: values.get(k) for k in FIELDS} | {"name": values.get("name", "")})
+    draft = Draft(
+        name=values.get("name", ""),
+        location_id=values.get("location_id"),
+        key=values.get("key"),
+        year=values.get("year"),
+        start_date=values.get("start_date"),
+        end_date=values.get("end_date"),
+        return_to=values.get("return_to"),
+    )
     try:
         created = await container.db.write(container.service.create_showcase, user, draft)
     except Invalid as exc:
