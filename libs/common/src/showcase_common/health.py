@@ -36,7 +36,7 @@ never part of the verdict, and never named `status` or `checks`."""
 
 
 def create_health_app(
-    checks: dict[str, Check], *, title: str = "health", timeout_s: float = 5.0
+    checks: Mapping[str, Check], *, title: str = "health", timeout_s: float = 5.0
 ) -> FastAPI:
     """`/healthz` and `/readyz` over `checks` (name → a check that raises when not usable),
     and the process's `/metrics`."""
@@ -49,7 +49,7 @@ def create_health_app(
 
 
 def add_health_routes(
-    app: FastAPI, checks: dict[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
+    app: FastAPI, checks: Mapping[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
 ) -> None:
     """`/healthz` (alive) and `/readyz`: `{"status": "ready" | "not ready", "checks": {name:
     "ok" | reason}}` (plus `info`'s fields), 200 or 503 — the one readiness answer of every
@@ -65,7 +65,7 @@ def add_health_routes(
 
 
 async def readiness(
-    checks: dict[str, Check], timeout_s: float = 5.0, info: Info | None = None
+    checks: Mapping[str, Check], timeout_s: float = 5.0, info: Info | None = None
 ) -> JSONResponse:
     """Runs every check at once and answers in the one readiness shape."""
     results = await asyncio.gather(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[asyncio.Event], Awaitable[object]]
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, object]]
 Closer = Callable[[], Awaitable[object]]
 S = TypeVar("S", bound=CommonSettings)
 P = TypeVar("P")
@@ -69,10 +69,10 @@ class Service:
     port: int | None = None
     """None: no HTTP at all (the admin alerter), the service runs until a signal."""
     app: FastAPI | None = None
-    checks: dict[str, Check] = field(default_factory=dict)
-    workers: list[Worker] = field(default_factory=list)
-    on_nats: list[Worker] = field(default_factory=list)
-    closers: list[Closer] = field(default_factory=list)
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    workers: Sequence[Worker] = field(default_factory=list)
+    on_nats: Sequence[Worker] = field(default_factory=list)
+    closers: Sequence[Closer] = field(default_factory=list)
     readiness_timeout_s: float = 5.0
     """A check that has not answered by then is reported "timeout"."""
     readiness_info: Info | None = None
@@ -222,7 +222,7 @@ def in_process_app(
     return app
 
 
-async def _when_connected(link: NatsLink, workers: list[Worker], stop: asyncio.Event) -> None:
+async def _when_connected(link: NatsLink, workers: Sequence[Worker], stop: asyncio.Event) -> None:
     if not await link.run(stop):
         return  # stopped before NATS ever answered
     await asyncio.gather(*(worker(stop) for worker in workers))

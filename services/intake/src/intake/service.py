@@ -246,7 +246,7 @@ def _remembered(session: Session, user: User, idempotency: Idempotency) -> Creat
     if row.body_sha256 != idempotency.body_sha256:
         raise IdempotencyMismatch(idempotency.key)
     showcase = session.get(Showcase, row.showcase_id)
-    location = showcase and session.get(Location, showcase.location_id)
+    location = session.get(Location, showcase.location_id) if showcase is not None else None
     if showcase is None or location is None:
         session.delete(row)
         return None

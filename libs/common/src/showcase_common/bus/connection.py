@@ -94,9 +94,9 @@ async def connect_once(url: str, name: str, *, timeout_s: float = 3.0) -> Client
     await nc.connect(
         servers=server_urls(url),
         name=name,
-        connect_timeout=timeout_s,
+        connect_timeout=timeout_s,  # type: ignore[arg-type]  # see above
         max_reconnect_attempts=1,  # 0 would mean "forever" to nats-py
-        reconnect_time_wait=0.1,
+        reconnect_time_wait=0.1,  # type: ignore[arg-type]  # see above
         allow_reconnect=False,
         error_cb=quiet,
     )

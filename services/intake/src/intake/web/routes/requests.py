@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from showcase_common import events
@@ -34,7 +36,9 @@ async def _find(container: Container, user: CurrentUser, request_id: str) -> Req
     return view
 
 
-_NOT_FOUND = {404: {"description": "no such request, or another user's"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such request, or another user's"}
+}
 
 
 def _retry_event(ref: events.RequestRef, state: RequestProgress) -> events.Event:
