@@ -128,7 +128,7 @@ class IdempotencyKey(SQLModel, table=True):
     user_id: int = Field(sa_column=_references(User.__table__.c.id, primary_key=True))  # type: ignore[attr-defined]  # SQLModel's __table__
     key: str = Field(primary_key=True, max_length=200)
     body_sha256: str = Field(max_length=64)
-    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id))  # type: ignore[attr-defined]
+    showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id))  # type: ignore[attr-defined]  # SQLModel adds __table__ at class creation
     request_id: str | None = Field(default=None, max_length=32)
     """None for an admin's showcase: no request, no automation."""
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -45,4 +45,4 @@ async def db_state(db: Database) -> str:
 
 def _select_one(db: Database) -> None:
     with db.session() as session:
-        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]  # sqlmodel types exec for select() only

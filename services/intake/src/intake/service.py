@@ -260,7 +260,7 @@ def _remember(user: User, idem: Idempotency, created: Created, now: dt.datetime)
         user_id=user.id,  # type: ignore[arg-type]  # a stored row: its id is set
         key=idem.key,
         body_sha256=idem.body_sha256,
-        showcase_id=created.showcase.id,  # type: ignore[arg-type]
+        showcase_id=created.showcase.id,  # type: ignore[arg-type]  # a stored row: its id is set
         request_id=created.request.id if created.request else None,
         created_at=now,
     )
