@@ -41,7 +41,9 @@ def business_refusal(response: schemathesis.Response) -> bool:
     if response.status_code != 422:
         return False
     if "json" in response.headers.get("content-type", [""])[0]:
-        types = {error.get("type") for error in response.json().get("detail", [])}
+        detail = response.json().get("detail")  # a per-field list, or one message
+        errors = detail if isinstance(detail, list) else []
+        types = {error.get("type") for error in errors if isinstance(error, dict)}
         return bool(types) and types <= BUSINESS_ERROR_TYPES
     return any(f'data-refusal="{kind}"' in response.text for kind in BUSINESS_ERROR_TYPES)
 
