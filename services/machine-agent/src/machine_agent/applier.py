@@ -220,9 +220,9 @@ class Applier:
         return result
 
     def _fetch(self, snapshot: Snapshot, path: Path, timings: dict[str, float]) -> IndexData:
-        with _timed(timings, "download"):
+        with timed(timings, "download"):
             self._download(snapshot, path)
-        with _timed(timings, "verify"):
+        with timed(timings, "verify"):
             check_integrity(path)
             return read_index(path)
 
@@ -259,14 +259,14 @@ class Applier:
     def _install(
         self, snapshot: Snapshot, incoming: Path, index: IndexData, timings: dict[str, float]
     ) -> ApplyResult:
-        with _timed(timings, "swap"):
+        with timed(timings, "swap"):
             _phase("swap", lambda: replace_atomically(incoming, self.layout.index_file))
-        with _timed(timings, "regenerate"):
+        with timed(timings, "regenerate"):
             files = _phase(
                 "regenerate",
                 lambda: regenerate(index, self.layout.config_dir, self.served_region_codes),
             )
-        with _timed(timings, "prerender"):
+        with timed(timings, "prerender"):
             report = _phase("prerender", lambda: self.prerenderer.render(index))
         return ApplyResult(
             generation=snapshot.generation,
@@ -287,7 +287,8 @@ def _phase(name: str, step: Callable[[], T]) -> T:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+def timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    """Record how long the block took, in seconds, as `timings[phase]` (whatever happens)."""
     started = time.perf_counter()
     try:
         yield

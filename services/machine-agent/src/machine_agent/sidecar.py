@@ -40,7 +40,7 @@ import httpx
 from showcase_common.events import Snapshot
 from showcase_common.index import is_lone_showcase, page_path
 
-from machine_agent.applier import ApplyFailed, ApplyResult, Incoming
+from machine_agent.applier import ApplyFailed, ApplyResult, Incoming, timed
 from machine_agent.commands import Command, run_command
 from machine_agent.config import AgentSettings
 from machine_agent.files import fsync_dir, fsync_file
@@ -99,11 +99,11 @@ class SidecarInstaller:
 
     async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
         pages = new_pages(incoming.index, incoming.showcase_ids)
-        with _timed(timings, "place"):
+        with timed(timings, "place"):
             changed = await asyncio.to_thread(self._place, incoming)
-        with _timed(timings, "commands"):
+        with timed(timings, "commands"):
             await self._run_commands(incoming.snapshot, pages)
-        with _timed(timings, "page"):
+        with timed(timings, "page"):
             await self._check_pages(pages)
         return ApplyResult(
             generation=incoming.snapshot.generation,
@@ -242,12 +242,3 @@ def _removed_on_failure(path: Path) -> Iterator[None]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-
-
-@contextlib.contextmanager
-def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[phase] = round(time.perf_counter() - started, 4)

@@ -8,6 +8,7 @@ import re
 import time
 
 from showcase_common.events import new_id
+from showcase_common.http_limits import header
 from showcase_common.logs import request_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,14 +16,6 @@ from intake import metrics
 
 log = logging.getLogger("intake.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])  # a Scope's values are Any
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 class RequestIdMiddleware:
@@ -33,7 +26,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given = header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else new_id()
         status_code = 500
         mount = metrics.mount_prefix(scope)
