@@ -81,10 +81,12 @@ async def test_mail_waits_for_smtp_then_arrives_once(tmp_path: Path, nats_url: s
         row = await submit_while_smtp_is_down(app)
         with smtp_server(port) as sink:
 
-            async def arrived() -> bool:
-                return len(sink.messages) >= 1
+            async def recorded() -> bool:
+                # The sink has the message a moment before the relay commits `sent_at`: wait
+                # for both, or a drain in between would find the row still leased, not sent.
+                return len(sink.messages) >= 1 and mail_rows(app)[0].sent_at is not None
 
-            await eventually(arrived)
+            await eventually(recorded)
             assert await container_of(app).mail_relay.drain() == 0
         [sent] = mail_rows(app)
         assert sent.sent_at is not None
