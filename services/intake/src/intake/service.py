@@ -149,7 +149,10 @@ class IntakeService:
             updated_at=now,
         )
         session.add(request)
-        ref = self.request_ref(request, user, showcase_ref(showcase, valid.location, path), path)
+        region = showcases.fleet_region(session, valid.location)
+        ref = self.request_ref(
+            request, user, showcase_ref(showcase, valid.location, path, region), path
+        )
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
         return Created(showcase, valid.location, request, path)
 
@@ -193,7 +196,10 @@ class IntakeService:
             location = session.get(Location, showcase.location_id)
             assert location is not None
             path = showcases.fleet_page_path(session, showcase, location)
-            ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
+            region = showcases.fleet_region(session, location)
+            ref = self.request_ref(
+                request, owner, showcase_ref(showcase, location, path, region), path
+            )
             return RequestView(request, ref)
 
     def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
@@ -206,7 +212,9 @@ class IntakeService:
         return True
 
 
-def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.ShowcaseRef:
+def showcase_ref(
+    showcase: Showcase, location: Location, page: str, region: str | None = None
+) -> events.ShowcaseRef:
     return events.ShowcaseRef(
         showcase_id=showcase.id,
         year=showcase.year,
@@ -214,6 +222,7 @@ def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.Sh
         key=showcase.key,
         name=showcase.name,
         page=page,
+        region=region,
     )
 
 
