@@ -28,6 +28,7 @@ from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
 from showcase_common.events import Event, Snapshot
+from showcase_common.fleet_control import PauseState
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (
@@ -40,6 +41,35 @@ from showcase_common.snapshots import (
 from syncer.snapshot import LocalSnapshot
 
 # --- libs/common ports -------------------------------------------------------------------------
+
+
+class FakeFleetControl:
+    """A `FleetControl` in memory; `read` is set each time the pause is read while in force
+    (a test waits on it instead of sleeping), `broken` a bus that cannot be reached."""
+
+    def __init__(self, paused: PauseState | None = None) -> None:
+        self.state = paused
+        self.broken = False
+        self.read = asyncio.Event()
+        self.reads = 0
+
+    async def pause_state(self) -> PauseState | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        self.reads += 1
+        if self.state is not None:
+            self.read.set()
+        return self.state
+
+    async def pause(self, state: PauseState) -> tuple[PauseState, bool]:
+        if self.state is not None:
+            return self.state, False
+        self.state = state
+        return state, True
+
+    async def resume(self) -> PauseState | None:
+        lifted, self.state = self.state, None
+        return lifted
 
 
 class FakeSnapshotStore:
@@ -55,6 +85,7 @@ class FakeSnapshotStore:
         self.modified: dict[str, dt.datetime] = {}
         self.pointer: Snapshot | None = None
         self.pointer_etag: str | None = None
+        self.legacy_generation: int | None = None
         self.down = False
         self.outage = 0
         self.listing_outage = 0
@@ -110,9 +141,20 @@ class FakeSnapshotStore:
     def force_pointer(self, snapshot: Snapshot) -> None:
         self.pointer, self.pointer_etag = snapshot, uuid.uuid4().hex
 
-    def upload_legacy(self, path: Path, generation: int | None = None) -> None:
+    def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool:
         self._maybe_fail()
-        self.objects[self.legacy_key] = path.read_bytes()
+        foreign = self.legacy_key in self.objects and self.legacy_generation is None
+        if foreign and not adopt:
+            return False
+        if self.legacy_generation is None or self.legacy_generation < generation:
+            self.objects[self.legacy_key] = path.read_bytes()
+            self.legacy_generation = generation
+        return True
+
+    def place_foreign_legacy(self, data: bytes) -> None:
+        """A `db/index.sqlite3` the pipeline did not write (the Rails app's): no generation."""
+        self.objects[self.legacy_key] = data
+        self.legacy_generation = None
 
     def list_generations(self) -> list[StoredGeneration]:
         self._maybe_fail()

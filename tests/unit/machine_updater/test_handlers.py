@@ -23,7 +23,14 @@ from showcase_common.events import (
     decode,
 )
 
-from tests.support.fakes import FakeFeed, FakeFleet, FakeMachine, FakeMachineClient, FakePublisher
+from tests.support.fakes import (
+    FakeFeed,
+    FakeFleet,
+    FakeFleetControl,
+    FakeMachine,
+    FakeMachineClient,
+    FakePublisher,
+)
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
 
@@ -47,7 +54,14 @@ def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None
 class World:
     """The handler built by bootstrap over a fake fleet of `n` machines."""
 
-    def __init__(self, n: int = 3, *, concurrency: int = 8, **settings: object) -> None:
+    def __init__(
+        self,
+        n: int = 3,
+        *,
+        concurrency: int = 8,
+        control: FakeFleetControl | None = None,
+        **settings: object,
+    ) -> None:
         self.fleet = FakeFleet(
             [Machine(f"m{i}", REGIONS[i % len(REGIONS)], f"http://m{i}") for i in range(n)]
         )
@@ -68,6 +82,7 @@ class World:
             feed=self.feed,
             fleet=self.fleet,
             client=self.client,
+            control=control,
         )
 
     def fake(self, machine_id: str) -> FakeMachine:

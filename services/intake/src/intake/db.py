@@ -133,9 +133,12 @@ LEGACY_MESSAGE = (
     "removes .data/) and start again; the local run then seeds a Rails-shaped index."
 )
 NO_INDEX_MESSAGE = (
-    "{path} is not a showcase index (no users, locations, showcases and regions tables). Run "
-    "`python -m intake seed` to create one for a local run, or point INDEX_DB_PATH at the "
-    "Rails application's index.sqlite3."
+    "{path} is not a showcase index (no users, locations, showcases and regions tables). "
+    "Put the real index there, the Rails application's: copy it from S3 "
+    "(`aws s3 cp s3://<bucket>/db/index.sqlite3 {path}`) or from the Rails machine's database "
+    "directory (`/data/db/index.sqlite3`, e.g. with `fly ssh sftp get`), or point INDEX_DB_PATH "
+    "at it. Only a local development run (SHOWCASE_DEV_MODE=1) may instead run "
+    "`python -m intake seed`, which makes one with made-up logins."
 )
 
 

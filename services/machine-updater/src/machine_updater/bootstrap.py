@@ -14,6 +14,7 @@ import httpx
 from showcase_common import subjects
 from showcase_common.bus import Consumer, ConsumerOptions, EventPublisher, Publisher
 from showcase_common.bus.link import NatsLink
+from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Service, nats_link
 from showcase_common.snapshots import S3SnapshotStore
@@ -24,6 +25,7 @@ from machine_updater.config import UpdaterSettings
 from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
 from machine_updater.fleet import Fleet, FlyFleet, StaticFleet, update_path_of
 from machine_updater.handlers import RolloutHandler
+from machine_updater.hold import RolloutHold
 from machine_updater.rollout import RetryPolicy
 from machine_updater.update_config import UpdateConfigClient
 
@@ -94,6 +96,7 @@ def bootstrap(
     http: httpx.AsyncClient | None = None,
     fleet: Fleet | None = None,
     client: MachineClient | None = None,
+    control: FleetControl | None = None,
 ) -> RolloutHandler:
     """The handler, from the collaborators given; the missing ones are built from settings."""
     if (fleet is None or client is None) and http is None:
@@ -105,6 +108,9 @@ def bootstrap(
         feed,
         policy=retry_policy(settings),
         concurrency=settings.concurrency,
+        hold=None
+        if control is None
+        else RolloutHold(control, publisher, poll_s=settings.pause_poll_s),
     )
 
 
@@ -139,6 +145,7 @@ class UpdaterPorts:
     client: MachineClient
     http: httpx.AsyncClient
     nats: NatsLink
+    control: FleetControl
 
 
 def ports(settings: UpdaterSettings) -> UpdaterPorts:
@@ -152,17 +159,24 @@ def ports(settings: UpdaterSettings) -> UpdaterPorts:
         client=make_client(settings, http),
         http=http,
         nats=link,
+        control=KvFleetControl(link.jetstream, replicas=settings.nats_replicas),
     )
 
 
 def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     """The updater as the runner runs it: health on UPDATER_PORT, the consumer once NATS is up."""
     handler = bootstrap(
-        settings, publisher=ports.publisher, feed=ports.feed, fleet=ports.fleet, client=ports.client
+        settings,
+        publisher=ports.publisher,
+        feed=ports.feed,
+        fleet=ports.fleet,
+        client=ports.client,
+        control=ports.control,
     )
     link = ports.nats
 
     async def consume(stop: asyncio.Event) -> None:
+        handler.stopping = stop
         consumer = Consumer(
             link.jetstream(),
             subjects.STREAM,

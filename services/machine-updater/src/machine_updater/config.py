@@ -63,6 +63,9 @@ class UpdaterSettings(CommonSettings, S3Settings):
     batch_size: int = 16
     """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 
+    pause_poll_s: float = 1.0
+    """While the operators pause updates, how often a held roll-out looks whether they resumed."""
+
     @model_validator(mode="after")
     def _secret_required(self) -> UpdaterSettings:
         self.machine_update_secret = require_secret(

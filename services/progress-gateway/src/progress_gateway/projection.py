@@ -126,6 +126,11 @@ def _changes(
                 **_processing(SYNCED_PROGRESS, "updating", wording.SYNCED),
                 "rollout_started_at": None,
             }
+        case events.RolloutPaused():
+            # Visibly queued: saved, waiting for the operators; the bar keeps where it was.
+            return {**_processing(0, "queued", wording.PAUSED), "status": "queued"}
+        case events.RolloutResumed():
+            return _processing(SYNCED_PROGRESS, "updating", wording.RESUMED)
         case events.MachineUpdated():
             return _machine_updated(current, event, ref)
         case events.MachineUpdateFailed():

@@ -111,6 +111,7 @@ def bootstrap(
         staging,
         retry_policy(settings),
         max_conflicts=settings.syncer_max_pointer_conflicts,
+        adopt_legacy=settings.syncer_adopt_legacy_index,
         sleep=sleep,
     )
     handler = SyncHandler(
