@@ -95,6 +95,10 @@ class ShowcaseRef(BaseModel):
     page: str | None = None
     """The page's path by the fleet's rule (a lone `showcase` is at its location's year URL),
     as intake computed it; events from before the field name none."""
+    region: str | None = None
+    """The served region whose machines serve the page (showcases.yml's `:region:` of its
+    location); the others answer it with a fly-replay there. None: every machine serves it
+    (a location without a region, or an event from before the field)."""
 
     @property
     def path(self) -> str:
@@ -227,6 +231,11 @@ class MachineUpdated(Event):
     """How many machines of this roll-out have finished (this one included)."""
     total: Count
     duration_s: Seconds
+    handed_on: dict[str, str] = Field(default_factory=dict)
+    """The new pages this machine hands on (a fly-replay) to the region that serves them, by
+    path; every other page of the roll-out it serves itself."""
+    protocol: str = "agent"
+    """How it was updated: `agent` (the machine agent) or `update_config` (the Rails CGI)."""
 
 
 class MachineUpdateFailed(Event):
@@ -270,6 +279,25 @@ class FleetUpdateFailed(Event):
     updated: list[str] = Field(default_factory=list)
 
 
+class RolloutPaused(Event):
+    """A roll-out is waiting: the operators paused updates (`showcasectl pause`). Its requests
+    stay saved and go live once updates resume; no machine is called meanwhile."""
+
+    subject: ClassVar[str] = subjects.ROLLOUT_PAUSED
+    generation: Generation
+    requests: list[RequestRef]
+    paused_by: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=1000)
+
+
+class RolloutResumed(Event):
+    """The operators resumed updates: the roll-out that waited goes on."""
+
+    subject: ClassVar[str] = subjects.ROLLOUT_RESUMED
+    generation: Generation
+    requests: list[RequestRef]
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     ShowcaseCreated,
     RetryRequested,
@@ -282,6 +310,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MachineUpdateFailed,
     FleetUpdated,
     FleetUpdateFailed,
+    RolloutPaused,
+    RolloutResumed,
 )
 _BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from showcase_common.events import FailureReason, MachineFailure
+from showcase_common.fleet_control import PAUSED_MESSAGE
 
 CREATED = "Publishing the updated index…"
 RETRYING_SYNC = "Retrying: publishing the updated index…"
 RETRYING_MACHINES = "Retrying the machines that failed…"
 SYNCED = "Index published; updating the machines…"
 LIVE = "Your showcase is live"
+PAUSED = PAUSED_MESSAGE
+"""A roll-out held by the operators' pause (`showcasectl pause`)."""
+RESUMED = "Updates resumed; updating the machines…"
 FAILED = "Your showcase could not be published."
 FAILED_ON_MACHINES = "Your showcase could not be published everywhere."
 
@@ -53,7 +57,10 @@ def sync_failed(reason: FailureReason) -> str:
     return SYNC_FAILURES.get(reason, SYNC_FAILED)
 
 
-def machine_updated(done: int, total: int, region: str) -> str:
+def machine_updated(done: int, total: int, region: str, hands_on_to: str | None = None) -> str:
+    """A machine of the page's region serves it; any other hands it on (fly-replay) there."""
+    if hands_on_to:
+        return f"Updated machine {done} of {total} ({region}, hands your page on to {hands_on_to})…"
     return f"Updated machine {done} of {total} ({region})…"
 
 
