@@ -75,7 +75,7 @@ class World:
             retry_max_s=0.0,
             machine_attempts=3,
             machine_update_secret="test-machine-update-secret-of-32-bytes",
-            **settings,  # type: ignore[arg-type]
+            **{"canary": False, **settings},  # type: ignore[arg-type]
         )
         self.handler: RolloutHandler = bootstrap(
             config,

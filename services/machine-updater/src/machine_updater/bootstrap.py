@@ -18,6 +18,7 @@ from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Service, nats_link
 
+from machine_updater.canary import CanaryPolicy
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
 from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
@@ -91,6 +92,7 @@ def bootstrap(
         feed,
         policy=retry_policy(settings),
         concurrency=settings.concurrency,
+        canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
         hold=None
         if control is None
         else RolloutHold(control, publisher, poll_s=settings.pause_poll_s),
