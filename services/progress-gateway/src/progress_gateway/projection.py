@@ -134,7 +134,7 @@ def _changes(
         case events.RolloutResumed():
             return _processing(SYNCED_PROGRESS, "updating", wording.RESUMED)
         case events.MachineUpdated():
-            return _machine_updated(current, event)
+            return _machine_updated(current, event, ref)
         case events.MachineUpdateFailed():
             return _machine_failed(event)
         case events.FleetUpdated():
@@ -188,7 +188,9 @@ def _machine_progress(done: int, total: int) -> int:
     return SYNCED_PROGRESS + (MACHINES_SPAN * done) // max(total, 1)
 
 
-def _machine_updated(current: ProjectedProgress, event: events.MachineUpdated) -> dict[str, object]:
+def _machine_updated(
+    current: ProjectedProgress, event: events.MachineUpdated, ref: events.RequestRef
+) -> dict[str, object]:
     started = _rollout_start(current, event)
     return {
         **_processing(
@@ -196,7 +198,9 @@ def _machine_updated(current: ProjectedProgress, event: events.MachineUpdated) -
             "updating",
             wording.canary_updated(event.region, event.total)
             if event.canary
-            else wording.machine_updated(event.done, event.total, event.region),
+            else wording.machine_updated(
+                event.done, event.total, event.region, event.handed_on.get(ref.showcase.path)
+            ),
         ),
         "rollout_started_at": started.isoformat(),
         "eta_seconds": _eta(started, event),
