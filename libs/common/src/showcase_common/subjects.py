@@ -66,6 +66,10 @@ PROGRESS_SUBJECTS: Final = (
     ROLLOUT_RESUMED,
 )
 
+INTAKE_OUTCOMES_DURABLE: Final = "intake-outcomes"
+"""Intake hears each request's outcome: it records it and queues the studio's e-mail."""
+INTAKE_OUTCOME_SUBJECTS: Final = (FLEET_UPDATED, INDEX_SYNC_FAILED, FLEET_UPDATE_FAILED)
+
 # The operator tool's live admin alerts (`showcasectl alerts run`).
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
 ADMIN_ALERTS_BUCKET: Final = "admin_alerts"
