@@ -51,7 +51,7 @@ class AgentSettings(CommonSettings, S3Settings):
     below instead of rendering its own pages; unset (the local run), its built-in pages."""
     agent_post_apply_commands: list[str | list[str]] = Field(default_factory=list)
     """Run in order after the files are placed, as a JSON list: a string runs with `/bin/sh -c`,
-    a list is an argv. E.g. `["bin/rails runner 'ConfigUpdate.run'", ["bin/prerender"]]`."""
+    a list is an argv. E.g. `[["navigator", "-s", "reload"]]` after `AGENT_UPDATE_SCRIPT`."""
     agent_command_timeout_s: float = 120.0
     """Each command's limit; past it its whole process group is killed and the update fails."""
     agent_update_script: Path | None = None
