@@ -125,7 +125,7 @@ async def test_late_join_gets_the_current_state_first(gateways, js, publish) -> 
     token = issue_token(SECRET, "studio", ["r1"])
     async with open_socket(gateway.ws_url, token) as ws:
         first = await receive(ws)
-        assert (first["progress"], first["message"]) == (73, "Updated machine 2 of 3 (ams)…")
+        assert (first["progress"], first["message"]) == (73, "Live in 2 of 3 regions (ams)…")
         assert first["eta_seconds"] is not None
         await publish(*evts[4:])
         rest = await receive_until(ws, completed("r1"))
