@@ -158,7 +158,7 @@ async def test_failure_is_sent_with_detail_and_retry_url(gateways, publish) -> N
         messages = await receive_until(ws, lambda m: m["status"] == "failed")
     failed = messages[-1]
     assert failed["retry_url"] == "http://intake/api/requests/r1/retry"
-    assert "m2 (iad)" in failed["error"] and failed["failed_machines"] == ["m2"]
+    assert "iad (m2)" in failed["error"] and failed["failed_machines"] == ["m2"]
     assert set(failed) >= {
         "request_id",
         "status",
