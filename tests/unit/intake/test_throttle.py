@@ -253,9 +253,9 @@ class CountingCredentials(VerifiedCredentials):
         super().__init__()
         self.checks = 0
 
-    def check(self, userid: str, password: str, line: str | None) -> bool:
+    def verify(self, userid: str, password: str, line: str | None) -> bool:
         self.checks += 1
-        return super().check(userid, password, line)
+        return super().verify(userid, password, line)
 
 
 async def test_concurrent_guesses_cannot_outrun_the_counter_and_throttled_ones_are_not_verified(
@@ -265,6 +265,17 @@ async def test_concurrent_guesses_cannot_outrun_the_counter_and_throttled_ones_a
     answers = await asyncio.gather(*(_status(client, ("studio", f"g{i}")) for i in range(30)))
     assert sorted(answers) == [401] * 10 + [429] * 20
     assert counting.checks == 10  # the 429s were refused before any verification
+
+
+async def test_a_burst_of_the_same_right_credentials_costs_one_verification(
+    client_from: Client, container: Container
+) -> None:
+    """A browser (or 32 API clients) logging in at once from a new address: one hash, no 429."""
+    counting = container.credentials = CountingCredentials()
+    fresh = client_from("10.8.0.1")
+    answers = await asyncio.gather(*(_status(fresh, STUDIO) for _ in range(40)))
+    assert answers == [200] * 40
+    assert counting.checks == 1
 
 
 async def test_a_refusal_takes_the_minimum_time_known_login_or_not(

@@ -158,25 +158,41 @@ class LoginThrottle:
         self._lock = threading.Lock()
         self._swept_at = -math.inf
 
+    def check(self, login: str, address: str, *, device: bool = False) -> None:
+        """Raise `Throttled` if an attempt of `login` from `address` would be refused now
+        (`device`: it carries a valid known-device cookie for `login`); reserves nothing."""
+        with self._lock:
+            self._open(login.casefold(), address_key(address), device, self._clock())
+
     def begin(self, login: str, address: str, *, device: bool = False) -> Attempt:
-        """Reserve an attempt of `login` from `address` (`device`: it carries a valid known
-        device cookie for `login`); raises `Throttled` before anything is verified."""
+        """Reserve an attempt before verifying it; raises `Throttled` instead when refused."""
         login, where = login.casefold(), address_key(address)
         with self._lock:
             now = self._clock()
-            trust = self._trust(login, where, device, now)
-            if trust is not None:
-                keys = [(self._trusted, trust)]
-            else:
-                keys = [(self._global, ""), (self._logins, login), (self._addresses, where)]
-            waits = [w for bucket, key in keys if (w := bucket.retry_after(key, now)) is not None]
-            if waits:
-                raise Throttled(max(waits))
-            if trust is None:  # the owner's records are bounded by the known pairs and users
+            keys, trusted = self._open(login, where, device, now)
+            if not trusted:  # the owner's records are bounded by the known pairs and users
                 self._make_room(keys, now)
             for bucket, key in keys:
                 bucket.reserve(key)
-        return Attempt(self, login, where, keys, trusted=trust is not None)
+        return Attempt(self, login, where, keys, trusted=trusted)
+
+    def _open(
+        self, login: str, where: str, device: bool, now: float
+    ) -> tuple[list[tuple[_Bucket, str]], bool]:
+        trust = self._trust(login, where, device, now)
+        if trust is not None:
+            keys = [(self._trusted, trust)]
+        else:
+            keys = [(self._global, ""), (self._logins, login), (self._addresses, where)]
+        waits = [w for bucket, key in keys if (w := bucket.retry_after(key, now)) is not None]
+        if waits:
+            raise Throttled(max(waits))
+        return keys, trust is not None
+
+    def remember(self, login: str, address: str) -> None:
+        """A success without a verification (credentials verified a moment ago)."""
+        with self._lock:
+            self._remember(login.casefold(), address_key(address), self._clock())
 
     def _trust(self, login: str, where: str, device: bool, now: float) -> str | None:
         """The owner's bucket key when the attempt comes from a known device or address."""

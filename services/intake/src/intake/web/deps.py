@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
@@ -58,10 +59,11 @@ async def current_user(
     device = container.known_device.unsign(
         http.cookies.get(KNOWN_DEVICE_COOKIE), KNOWN_DEVICE_MAX_AGE_S
     )
+    login = Login(userid, _address(http), known_device=device == userid.casefold())
     try:
-        attempt = container.throttle.begin(
-            userid, _address(http), device=device == userid.casefold()
-        )
+        container.throttle.check(userid, login.address, device=login.known_device)  # 429 first
+        user = await container.db.read(_find_user, container, userid)
+        valid = await _verified_once(container, login, credentials.password, user)
     except Throttled as throttled:
         metrics.REFUSALS.labels("throttled").inc()
         raise HTTPException(
@@ -69,32 +71,58 @@ async def current_user(
             "too many failed logins: wait before trying again",
             {"Retry-After": str(throttled.retry_after_s)},
         ) from None
-    try:
-        user = await container.db.read(_find_user, container, userid)
-        valid = await _verified(container, userid, credentials.password, user)
-    except BaseException:
-        attempt.abandoned()
-        raise
     if user is None or not valid:
-        attempt.failed()
         metrics.REFUSALS.labels("bad_credentials").inc()
         left = container.settings.login_failure_min_s - (time.monotonic() - started)
         await anyio.sleep(max(0.0, left))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
-    attempt.succeeded()
-    if device != userid.casefold():
+    if not login.known_device:
         secure = not container.settings.showcase_dev_mode
         signed = container.known_device.sign(userid.casefold())
         set_later(http, KNOWN_DEVICE_COOKIE, signed, max_age=KNOWN_DEVICE_MAX_AGE_S, secure=secure)
     return user
 
 
-async def _verified(container: Container, userid: str, password: str, user: User | None) -> bool:
-    # The line names its user: verify_htpasswd refuses one that names another (constant time).
+async def _verified_once(
+    container: Container, login: Login, password: str, user: User | None
+) -> bool:
+    """Verify the password, reserved in the throttle first (`Throttled` when refused).
+
+    Requests with the same credentials wait for the one verification running, then find it
+    remembered: a browser's burst of requests costs one hash and one place in the count.
+    """
+    credentials, throttle = container.credentials, container.throttle
     line = user.password if user is not None else None
-    return await to_thread.run_sync(
-        container.credentials.check, userid, password, line, limiter=container.password_checks
-    )
+    digest = credentials.digest(login.userid, password, line)
+    while (running := credentials.in_flight.get(digest)) is not None:
+        await running.wait()
+    if line is not None and credentials.remembered(digest):
+        throttle.remember(login.userid, login.address)
+        return True
+    attempt = throttle.begin(login.userid, login.address, device=login.known_device)
+    flight = credentials.in_flight[digest] = anyio.Event()
+    try:
+        # The line names its user: verify_htpasswd refuses one that names another.
+        valid = await to_thread.run_sync(
+            credentials.verify, login.userid, password, line, limiter=container.password_checks
+        )
+        if valid and user is not None:
+            credentials.remember(digest)
+            attempt.succeeded()
+        else:
+            attempt.failed()
+        return valid and user is not None
+    finally:
+        attempt.abandoned()  # only when neither of the above ran (a cancellation, an error)
+        del credentials.in_flight[digest]
+        flight.set()
+
+
+@dataclass(frozen=True)
+class Login:
+    userid: str
+    address: str
+    known_device: bool
 
 
 def _address(http: Request) -> str:
