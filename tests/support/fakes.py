@@ -248,9 +248,20 @@ class FakeMailer:
         self.up, self.refuse = up, refuse
         self.sent: list[tuple[str, str]] = []
         self.message_ids: list[str] = []
+        self.recipients: list[str | None] = []
+        """Each accepted mail's `to` (None: the admins' address)."""
+        self.html: list[str | None] = []
         self.attempts = 0
 
-    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+    async def send(
+        self,
+        subject: str,
+        body: str,
+        *,
+        message_id: str,
+        to: str | None = None,
+        html: str | None = None,
+    ) -> None:
         self.attempts += 1
         if not self.up:
             raise MailUnavailable("fake SMTP server is down")
@@ -258,6 +269,8 @@ class FakeMailer:
             raise MailRejected("550 fake SMTP server refuses")
         self.sent.append((subject, body))
         self.message_ids.append(message_id)
+        self.recipients.append(to)
+        self.html.append(html)
 
 
 class FixedClock:

@@ -27,6 +27,8 @@ MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
 FLEET_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.fleet.update_failed"
 ROLLOUT_REQUESTED: Final = f"{SUBJECT_PREFIX}.rollout_requested"
+CANARY_STARTED: Final = f"{SUBJECT_PREFIX}.machine.canary_started"
+"""Informational: a roll-out tries one machine first (the canary) before the rest."""
 ROLLOUT_PAUSED: Final = f"{SUBJECT_PREFIX}.rollout.paused"
 """Informational: a roll-out waits because the operators paused updates (its requests wait)."""
 ROLLOUT_RESUMED: Final = f"{SUBJECT_PREFIX}.rollout.resumed"
@@ -64,7 +66,12 @@ PROGRESS_SUBJECTS: Final = (
     FLEET_UPDATE_FAILED,
     ROLLOUT_PAUSED,
     ROLLOUT_RESUMED,
+    CANARY_STARTED,
 )
+
+INTAKE_OUTCOMES_DURABLE: Final = "intake-outcomes"
+"""Intake hears each request's outcome: it records it and queues the studio's e-mail."""
+INTAKE_OUTCOME_SUBJECTS: Final = (FLEET_UPDATED, INDEX_SYNC_FAILED, FLEET_UPDATE_FAILED)
 
 # The operator tool's live admin alerts (`showcasectl alerts run`).
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"

@@ -9,6 +9,7 @@ Tests call `build` (or `create_app`, which runs it in-process) with the fakes of
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import inspect
@@ -29,7 +30,7 @@ from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
-from intake import metrics, nats_bus, readiness
+from intake import metrics, nats_bus, outcomes, readiness
 from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.container import Container
@@ -37,6 +38,7 @@ from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
+from intake.outcomes import Outcomes
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
@@ -116,6 +118,13 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         clock=clock,
         relay=relay,
         mail_relay=mail_relay,
+        outcomes=Outcomes(
+            db,
+            settings.public_intake_url,
+            clock,
+            max_age_s=settings.studio_mail_max_age_s,
+            on_mail=mail_relay.wake,
+        ),
         service=service,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
@@ -145,6 +154,13 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     async def dispose_engine() -> None:
         container.db.engine.dispose()
 
+    link = ports.nats
+
+    async def hear_outcomes(stop: asyncio.Event) -> None:
+        """Each request's outcome from the bus: recorded, and the studio's e-mail queued."""
+        assert link is not None
+        await outcomes.consumer(link.jetstream(), container.outcomes).run(stop)
+
     return Service(
         name="intake",
         host=settings.intake_host,
@@ -154,6 +170,7 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         # A stuck database is "stuck" (DB_STUCK_S), not a readiness timeout.
         readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
+        on_nats=[hear_outcomes] if link is not None else [],
         closers=[dispose_engine],
         # the client's address comes from ClientAddressMiddleware, which trusts only the
         # proxies it is told to (uvicorn's own trusts 127.0.0.1's X-Forwarded-For)

@@ -275,6 +275,11 @@ class IntakeService:
             if session.get(Outbox, msg_id) is not None:
                 return False
             session.add(outbox_row(event, request_id, row_id=msg_id))
+            request = session.get(Request, request_id) if request_id else None
+            if request is not None and request.status == "failed":  # a retry: running again
+                request.status, request.finished_at = "processing", None
+                request.updated_at = self._clock()
+                session.add(request)
         self._on_outbox()
         return True
 

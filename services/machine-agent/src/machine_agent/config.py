@@ -54,6 +54,14 @@ class AgentSettings(CommonSettings, S3Settings):
     a list is an argv. E.g. `["bin/rails runner 'ConfigUpdate.run'", ["bin/prerender"]]`."""
     agent_command_timeout_s: float = 120.0
     """Each command's limit; past it its whole process group is killed and the update fails."""
+    agent_update_script: Path | None = None
+    """The application's own update script, e.g. `/rails/script/update_configuration.rb`: run
+    as navigator runs it for `POST /showcase/update_config` (a CGI: the gzipped index on
+    standard input, `REQUEST_METHOD=POST`, `CONTENT_LENGTH`, `HTTP_CONTENT_ENCODING=gzip`,
+    `RAILS_DB_VOLUME` = `AGENT_RAILS_DB_DIR`) instead of the agent placing the files; it succeeds
+    only when its log says `Configuration update COMPLETED successfully`."""
+    agent_update_script_timeout_s: float = 300.0
+    """Navigator's limit for that CGI (5 minutes)."""
     agent_app_url: str = "http://127.0.0.1:3000"
     """Where the application answers on this machine: each new showcase's page must answer 200
     there before the update counts as done."""

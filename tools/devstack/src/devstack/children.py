@@ -118,6 +118,20 @@ class Children:
             ready=http_ok(f"{agent.url}/healthz"),
         )
 
+    def standin(self, agent: AgentSpec) -> ServiceProcess:
+        """A stand-in of a Rails machine as it is (`devstack.standin_machine`): navigator's
+        `update_config` CGI and the pages, where the agent would be."""
+        args = [sys.executable, "-m", "devstack.standin_machine", "--id", agent.agent_id]
+        args += ["--region", agent.region, "--port", str(agent.port)]
+        args += ["--data", str(self.config.agent_data_dir(agent).resolve())]
+        return ServiceProcess(
+            agent.agent_id, args, self.env({}), self.mux, ready=http_ok(f"{agent.url}/healthz")
+        )
+
+    def machine(self, agent: AgentSpec) -> ServiceProcess:
+        """One of the local run's three machines, of the kind it is asked for."""
+        return self.standin(agent) if self.config.machines == "update_config" else self.agent(agent)
+
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
         """The environment of every child: ours, then the pipeline's shared settings."""
         c, s = self.config, self.secrets

@@ -13,10 +13,31 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
+
+import yaml
 
 from devstack.ports import free_port, free_port_with_grpc, is_free
 
 HOST = "127.0.0.1"
+
+MachineKind = Literal["agent", "update_config"]
+MACHINE_KINDS: tuple[str, ...] = ("agent", "update_config")
+
+
+def machine_kind(value: str) -> MachineKind:
+    if value not in MACHINE_KINDS:
+        raise ValueError(f"machines must be one of {', '.join(MACHINE_KINDS)}, not {value!r}")
+    return value  # type: ignore[return-value]  # checked against the Literal's values above
+
+
+def _first_machine_url(path: Path) -> str:
+    """The first machine's URL in a fleet file (where the local run's redirects land)."""
+    try:
+        machines = (yaml.safe_load(path.read_text()) or {}).get("machines") or []
+        return str(machines[0]["url"]).rstrip("/")
+    except (OSError, yaml.YAMLError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"FLEET_FILE {path}: no machine with a url in it ({exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,13 @@ class StackConfig:
     s3_port: int = 9000
     smtp_port: int = 1025
     agents: tuple[AgentSpec, ...] = field(default_factory=lambda: _agents([8101, 8102, 8103]))
+    machines: MachineKind = "agent"
+    """What the three local machines are: machine agents (`agent`), or stand-ins of the Rails
+    machines as they are, updated through their `update_config` CGI (`update_config`,
+    `devstack.standin_machine`)."""
+    external_fleet_file: Path | None = None
+    """`FLEET_FILE` when set: the updater's fleet is that file's machines (stand-ins or real
+    ones), which the local run does not start."""
     s3_bucket: str = "showcase-index"
     log_json: bool = False  # people read the local run; tests may want JSON
     log_level: str = "INFO"
@@ -124,6 +152,10 @@ class StackConfig:
             values["nats_cluster"] = int(env["NATS_CLUSTER"])
         if env.get("NATS_ROUTE_PORT"):
             values["nats_route_port"] = int(env["NATS_ROUTE_PORT"])
+        if env.get("FLEET_FILE"):
+            values["external_fleet_file"] = Path(env["FLEET_FILE"])
+        if env.get("DEVSTACK_MACHINES"):
+            values["machines"] = machine_kind(env["DEVSTACK_MACHINES"])
         if env.get("S3_BUCKET"):
             values["s3_bucket"] = env["S3_BUCKET"]
         if env.get("LOG_LEVEL"):
@@ -198,7 +230,7 @@ class StackConfig:
         wanted: dict[str, int | None] = {
             var: getattr(self, name) for name, var in _PORT_VARS.items()
         }
-        wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.agents}
+        wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.started_machines}
         if self.clustered:
             for name, node in zip(self.nats_names, self.nats_nodes, strict=True):
                 wanted |= {
@@ -236,7 +268,12 @@ class StackConfig:
 
     @property
     def fleet_file(self) -> Path:
-        return self.data_dir / "fleet.yaml"
+        return self.external_fleet_file or self.data_dir / "fleet.yaml"
+
+    @property
+    def started_machines(self) -> tuple[AgentSpec, ...]:
+        """The machines the local run starts: none when the fleet is an outside file."""
+        return () if self.external_fleet_file else self.agents
 
     @property
     def secrets_file(self) -> Path:
@@ -264,7 +301,10 @@ class StackConfig:
 
     @property
     def fleet_url(self) -> str:
-        """The fleet's public URL (base of redirect_url): the first agent in the local run."""
+        """The fleet's public URL (base of redirect_url): the first agent in the local run, or
+        the first machine of an outside fleet file."""
+        if self.external_fleet_file is not None:
+            return _first_machine_url(self.external_fleet_file)
         return self.agents[0].url
 
     @property
@@ -275,7 +315,7 @@ class StackConfig:
             "progress-gateway": f"{self.gateway_url}/metrics",
             "syncer": f"http://{HOST}:{self.syncer_port}/metrics",
             "machine-updater": f"http://{HOST}:{self.updater_port}/metrics",
-            **{a.agent_id: f"{a.url}/metrics" for a in self.agents},
+            **{a.agent_id: f"{a.url}/metrics" for a in self.started_machines},
         }
 
 

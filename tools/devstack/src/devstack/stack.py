@@ -84,11 +84,12 @@ class Stack:
 
     @property
     def agents(self) -> tuple[AgentSpec, ...]:
-        return self.config.agents
+        """The machines this run starts (none when FLEET_FILE names an outside fleet)."""
+        return self.config.started_machines
 
     @property
     def agent_urls(self) -> dict[str, str]:
-        return {a.agent_id: a.url for a in self.config.agents}
+        return {a.agent_id: a.url for a in self.agents}
 
     def agent_data_dir(self, agent_id: str) -> Path:
         return self.config.agent_data_dir(self._agent(agent_id))
@@ -204,9 +205,10 @@ class Stack:
         self._run("s3", ServerComponent("s3", self.s3, self.mux, self._s3_usable))
         self._run("smtp", self.children.smtp())
         self.children.seed()
-        write_fleet_file(self.config.fleet_file, self.agents)
+        if self.config.external_fleet_file is None:
+            write_fleet_file(self.config.fleet_file, self.agents, self.config.machines)
         apps = [self.children.service(*service) for service in SERVICES]
-        apps += [self.children.agent(agent) for agent in self.agents]
+        apps += [self.children.machine(agent) for agent in self.agents]
         for app in apps:  # spawn all at once: their imports overlap, start-up is much faster
             self._components[app.name] = app
             self._started.append(app.name)
