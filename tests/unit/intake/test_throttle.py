@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from intake.container import Container
-from intake.security import VerifiedCredentials
+from intake.credential_cache import VerifiedCredentials
 from intake.throttle import LoginThrottle, Throttled, ThrottleRules, address_key
 
 from tests.unit.intake.conftest import ADMIN, STUDIO

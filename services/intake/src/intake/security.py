@@ -12,12 +12,8 @@ import base64
 import functools
 import hashlib
 import hmac
-import secrets
-import threading
 import time
-from collections import OrderedDict
 
-import anyio
 from passlib.context import CryptContext
 from passlib.hash import apr_md5_crypt, bcrypt, ldap_sha1
 
@@ -62,56 +58,6 @@ def verify_htpasswd(line: str | None, userid: str, password: str) -> bool:
     except (ValueError, TypeError):  # a malformed hash of a known scheme
         return False
     return matches and stored is not None
-
-
-class VerifiedCredentials:
-    """Remembers recent successful checks so each request does not pay the hash again (bcrypt
-    costs tens of milliseconds), and which checks are running (`in_flight`), so that concurrent
-    requests with the same credentials wait for one verification instead of each making one.
-
-    Keys are an HMAC of (userid, password, stored line) under a per-process random key: the
-    cache never holds a password, and a changed line in the database misses. `in_flight` is
-    used from the event loop only.
-    """
-
-    def __init__(self, size: int = 256, ttl_s: float = 300.0) -> None:
-        self._key = secrets.token_bytes(32)
-        self._entries: OrderedDict[bytes, float] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self.in_flight: dict[bytes, anyio.Event] = {}
-
-    def digest(self, userid: str, password: str, line: str | None) -> bytes:
-        message = "\0".join((userid, password, line or "")).encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def remembered(self, digest: bytes) -> bool:
-        """Whether these credentials were verified successfully a moment ago."""
-        with self._lock:
-            expires = self._entries.get(digest)
-        return expires is not None and expires > time.monotonic()
-
-    def remember(self, digest: bytes) -> None:
-        with self._lock:
-            self._entries[digest] = time.monotonic() + self._ttl_s
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def verify(self, userid: str, password: str, line: str | None) -> bool:
-        """`verify_htpasswd` itself: the hash, every time (run it in a worker thread)."""
-        return verify_htpasswd(line, userid, password)
-
-    def check(self, userid: str, password: str, line: str | None) -> bool:
-        """`verify`, remembering successes for a while."""
-        digest = self.digest(userid, password, line)
-        if line is not None and self.remembered(digest):
-            return True
-        if not self.verify(userid, password, line):
-            return False
-        if line is not None:
-            self.remember(digest)
-        return True
 
 
 class Signer:

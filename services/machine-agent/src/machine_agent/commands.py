@@ -1,6 +1,6 @@
 """Running the machine's own commands after an apply (sidecar mode), each with a timeout.
 
-A command is a string, run by `/bin/sh -c` (so an operator can write `bin/rails prerender`), or
+A command is a string, run by `/bin/sh -c` (so an operator can write `navigator -s reload`), or
 an argv list, run as it is. Each runs in its own session, so on timeout (or when the agent stops)
 the whole process group is killed, children included.
 

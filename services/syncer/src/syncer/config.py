@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, S3Settings
+from showcase_common.settings import CommonSettings, S3Settings, SnapshotSigningSettings
 
 
-class SyncerSettings(CommonSettings, S3Settings):
+class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     service_name: str = "syncer"

@@ -93,28 +93,30 @@ async def _verified_once(
     """
     credentials, throttle = container.credentials, container.throttle
     line = user.password if user is not None else None
-    digest = credentials.digest(login.userid, password, line)
-    while (running := credentials.in_flight.get(digest)) is not None:
+    key = credentials.flight_key(login.userid, password)
+    while (running := credentials.in_flight.get(key)) is not None:
         await running.wait()
-    if line is not None and credentials.remembered(digest):
+    # Verified moments ago against this same line: answered here, no thread, no hash
+    # (intake.credential_cache); the throttle was consulted before.
+    if credentials.cached(login.userid, password, line):
         throttle.remember(login.userid, login.address)
         return True
     attempt = throttle.begin(login.userid, login.address, device=login.known_device)
-    flight = credentials.in_flight[digest] = anyio.Event()
+    flight = credentials.in_flight[key] = anyio.Event()
     try:
         # The line names its user: verify_htpasswd refuses one that names another.
         valid = await to_thread.run_sync(
             credentials.verify, login.userid, password, line, limiter=container.password_checks
         )
-        if valid and user is not None:
-            credentials.remember(digest)
+        if valid and line is not None:
+            credentials.remember(login.userid, password, line)
             attempt.succeeded()
         else:
             attempt.failed()
-        return valid and user is not None
+        return valid and line is not None
     finally:
         attempt.abandoned()  # only when neither of the above ran (a cancellation, an error)
-        del credentials.in_flight[digest]
+        del credentials.in_flight[key]
         flight.set()
 
 
