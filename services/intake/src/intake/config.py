@@ -23,6 +23,13 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     index_db_path: Path = Path(".data/index/index.sqlite3")
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
     """The index host's own showcases.yml, regenerated on every change."""
+    deployed_showcases_path: Path | None = None
+    """Where the deployed state is recorded after each successful roll-out (the Rails job's
+    `db/deployed-showcases.yml`); default: `deployed-showcases.yml` beside the index."""
+
+    @property
+    def deployed_showcases_file(self) -> Path:
+        return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
 
     progress_token_ttl_s: int = 2 * 3600
     intake_session_secret: str = ""
