@@ -12,6 +12,7 @@ from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
     S3Settings,
+    SnapshotVerifySettings,
     require_secret,
 )
 
@@ -21,7 +22,7 @@ from showcase_common.settings import (
 DEFAULT_UPDATE_TIMEOUT_S = 60.0
 
 
-class AgentSettings(CommonSettings, S3Settings):
+class AgentSettings(CommonSettings, S3Settings, SnapshotVerifySettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     service_name: str = "machine-agent"

@@ -23,6 +23,7 @@ from showcase_common.bus import Backoff, Consumer, ConsumerOptions, EventPublish
 from showcase_common.bus.link import NatsLink
 from showcase_common.events import Snapshot
 from showcase_common.runner import Service, nats_link
+from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, SnapshotStoreError
 
 from syncer.config import SyncerSettings
@@ -155,7 +156,9 @@ def ports(settings: SyncerSettings) -> SyncerPorts:
     """S3 and NATS from settings; nothing connects here (the runner opens the link)."""
     link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
     return SyncerPorts(
-        store=S3SnapshotStore.from_settings(settings),
+        store=S3SnapshotStore.from_settings(
+            settings, signer=SnapshotSigner.from_base64(settings.signing_key)
+        ),
         publisher=Publisher(link.jetstream),
         ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
         nats=link,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, S3Settings
+from showcase_common.settings import CommonSettings, S3Settings, SnapshotSigningSettings
 
 from syncer.preparation import PreSnapshotCommand
 
 
-class SyncerSettings(CommonSettings, S3Settings):
+class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     service_name: str = "syncer"
