@@ -26,6 +26,13 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """The index host's own showcases.yml, regenerated after every change."""
     showcases_yml_min_interval_s: float = 1.0
     """Rewrites of showcases.yml start at most this often (a burst of changes: one rewrite)."""
+    deployed_showcases_path: Path | None = None
+    """Where the deployed state is recorded after each successful roll-out (the Rails job's
+    `db/deployed-showcases.yml`); default: `deployed-showcases.yml` beside the index."""
+
+    @property
+    def deployed_showcases_file(self) -> Path:
+        return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
 
     progress_token_ttl_s: int = 2 * 3600
     intake_session_secret: str = ""
