@@ -157,8 +157,9 @@ def _crash_rows() -> list[Row]:
     r = load("crash_recovery.json")
     if r is None:
         return []
+    how = "a standby replica takes over" if r.get("standby") else "restarted, no standby"
     return [
-        ("recovery", f"{row['scenario']}: {row['measured']} median s "
+        (f"recovery ({how})", f"{row['scenario']}: {row['measured']} median s "
          f"(ack wait {row['ack_wait_s']} s, restart {row['restart_median_s']} s)",
          f"{row['median']:.2f}", "" if row["scenario"] == "baseline" else "p50 ≤ 3")
         for row in r["summary"]
