@@ -21,7 +21,7 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
 
     syncer_batch_size: int = 100
     """At most this many pending events are covered by one snapshot."""
-    syncer_ack_wait_s: float = 10.0
+    syncer_ack_wait_s: float = 2.0
     """A crashed syncer's batch is redelivered after this long (heartbeats keep a live one's)."""
     syncer_max_deliver: int = 10
     syncer_fetch_timeout_s: float = 1.0
