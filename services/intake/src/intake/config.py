@@ -33,6 +33,10 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     public_intake_url: str = "http://127.0.0.1:8000"
     """Intake's own public URL: the studios' e-mails link to their request's page there."""
     public_fleet_url: str = "http://127.0.0.1:8101"
+    rails_app_url: str = ""
+    """The Rails app's base (e.g. https://smooth.fly.dev/showcase): an admin's showcase from a
+    studio's form lands on its `/locations/{id}/events`, as the Rails app sends it. Blank:
+    intake's own events page."""
     public_gateway_url: str = "ws://127.0.0.1:8001"
 
     smtp_host: str = "127.0.0.1"
