@@ -74,6 +74,7 @@ ROLES: tuple[Role, ...] = (
             subjects.RETRY_REQUESTED,  # nothing to roll out again: a sync retry instead
             subjects.ROLLOUT_PAUSED,
             subjects.ROLLOUT_RESUMED,
+            subjects.CANARY_STARTED,
         ),
         durables=(subjects.MACHINE_UPDATER_DURABLE,),
         reads_buckets=(subjects.FLEET_CONTROL_BUCKET,),  # paused by an operator?
@@ -93,6 +94,10 @@ ROLES: tuple[Role, ...] = (
     Role("showcasectl", operator=True),  # replays, retries, apply, pause, rollback, audit…
 )
 """Every NATS client of the pipeline. The machine agents have none: they never touch NATS."""
+
+
+OPERATOR_ONLY_EVENTS: tuple[str, ...] = (subjects.ROLLOUT_REQUESTED,)
+"""Events only the operators' tool publishes (`showcasectl apply`)."""
 
 
 def role(user: str) -> Role:
