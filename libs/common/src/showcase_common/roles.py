@@ -59,6 +59,7 @@ ROLES: tuple[Role, ...] = (
             subjects.INDEX_SYNCED,
             subjects.INDEX_SYNC_RETRYING,
             subjects.INDEX_SYNC_FAILED,
+            subjects.INDEX_PREPARING,  # the pre-snapshot commands' steps
             subjects.MACHINES_RETRY_REQUESTED,  # forwards an old machines retry
         ),
         durables=(subjects.SYNCER_DURABLE,),
