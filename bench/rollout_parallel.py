@@ -3,7 +3,7 @@
     uv run python bench/rollout_parallel.py [--sizes 8 32] [--concurrency 8] [--runs 1]
 
 Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOINT_URL), N
-`python -m machine_agent` processes on a static fleet, and the updater's own handler (bootstrap
+`python -m machine_agent` processes on a static fleet, and the updater's own handler (make_handler
 with the real HTTP client, fleet and publisher). The index is realistic (75 studios, 370
 showcases: the tests' Rails fixture); each generation adds one showcase, so every update is an incremental one.
 
@@ -41,7 +41,13 @@ sys.path.insert(0, str(ROOT / "bench"))  # for the realistic index of agent_appl
 import yaml  # noqa: E402
 from agent_apply import realistic_rows  # noqa: E402
 from devstack.servers import NatsServer, WeedS3  # noqa: E402
-from machine_updater.bootstrap import bootstrap, make_http  # noqa: E402
+from machine_updater.bootstrap import (  # noqa: E402
+    UpdaterPorts,
+    make_client,
+    make_fleet,
+    make_handler,
+    make_http,
+)
 from machine_updater.config import UpdaterSettings  # noqa: E402
 from machine_updater.feed import JetStreamSnapshotFeed  # noqa: E402
 from machine_updater.handlers import RolloutHandler  # noqa: E402
@@ -165,7 +171,14 @@ async def updater(
     publisher = RecordingPublisher(js)
     try:
         feed = JetStreamSnapshotFeed(js)
-        yield bootstrap(settings, publisher=publisher, feed=feed, http=http), publisher
+        made = UpdaterPorts(
+            publisher=publisher,
+            feed=feed,
+            fleet=make_fleet(settings, http),
+            client=make_client(settings, http),
+            http=http,
+        )
+        yield make_handler(settings, made), publisher
     finally:
         await http.aclose()
         await nc.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,9 +18,10 @@ from showcase_common import events, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore
-from syncer.bootstrap import Syncer, bootstrap
-from syncer.config import SyncerSettings
+from syncer.bootstrap import Syncer, SyncerPorts, make_syncer
+from syncer.config import SyncerConsumerSettings, SyncerSettings
 from syncer.ledger import KvLedger
+from syncer.snapshot import Snapshotter
 
 from tests.integration.syncer.indexdb import add_showcase, create_index
 
@@ -63,7 +65,7 @@ def make_settings(
             "nats_url": nats_url,
             "index_db_path": index_db,
             "syncer_work_dir": tmp_path / "staging",
-            "syncer_fetch_timeout_s": 0.2,
+            "consumer": SyncerConsumerSettings(fetch_timeout_s=0.2),
             "syncer_s3_attempts": 3,
             "syncer_s3_backoff_initial_s": 0.05,
             "syncer_s3_backoff_max_s": 0.2,
@@ -93,14 +95,16 @@ async def running_syncer(
     js = client.jetstream()
     await ensure_stream(js)
     ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
-    syncer = bootstrap(
-        settings,
+    ports = SyncerPorts(
         store=store or S3SnapshotStore.from_settings(settings),
         publisher=Publisher(js),
         ledger=ledger,
+        snapshotter=Snapshotter(settings.index_db_path),
     )
+    syncer = make_syncer(settings, ports)
+    consumer = dataclasses.replace(syncer.consumer(), durable=durable)
     stop = asyncio.Event()
-    task = asyncio.create_task(syncer.consumer(js, durable).run(stop))
+    task = asyncio.create_task(consumer.run(js, stop))
     try:
         yield syncer
     finally:

@@ -1,9 +1,9 @@
-"""The roll-out handler through bootstrap, with fakes of every port."""
+"""The roll-out handler as `build` wires it (`make_handler`), with `FakeUpdaterPorts`."""
 
 from __future__ import annotations
 
 import pytest
-from machine_updater.bootstrap import bootstrap
+from machine_updater.bootstrap import make_handler
 from machine_updater.config import UpdaterSettings
 from machine_updater.fleet import Machine
 from machine_updater.handlers import RolloutHandler
@@ -24,6 +24,7 @@ from showcase_common.events import (
 )
 
 from tests.support.fakes import FakeFeed, FakeFleet, FakeMachine, FakeMachineClient, FakePublisher
+from tests.support.ports import FakeUpdaterPorts
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
 
@@ -45,7 +46,7 @@ def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None
 
 
 class World:
-    """The handler built by bootstrap over a fake fleet of `n` machines."""
+    """The handler `build` wires, over a fake fleet of `n` machines."""
 
     def __init__(self, n: int = 3, *, concurrency: int = 8, **settings: object) -> None:
         self.fleet = FakeFleet(
@@ -63,13 +64,10 @@ class World:
             machine_update_secret="test-machine-update-secret-of-32-bytes",
             **settings,  # type: ignore[arg-type]
         )
-        self.handler: RolloutHandler = bootstrap(
-            config,
-            publisher=self.publisher,
-            feed=self.feed,
-            fleet=self.fleet,
-            client=self.client,
+        ports = FakeUpdaterPorts(
+            publisher=self.publisher, feed=self.feed, fleet=self.fleet, client=self.client
         )
+        self.handler: RolloutHandler = make_handler(config, ports)
 
     def fake(self, machine_id: str) -> FakeMachine:
         return self.client.machines[machine_id]

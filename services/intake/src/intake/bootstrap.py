@@ -2,9 +2,10 @@
 
 `ports` makes the real ones (NATS through the runner's link, SMTP, the wall clock; nothing
 connects here), `build` turns them into the `Service` the runner serves: the app, the outbox and
-mail relays and the showcases.yml writer as workers, readiness over the database and the bus.
-Tests call `build` (or `create_app`, which runs it in-process) with the fakes of
-`tests/support/fakes`.
+mail relays and the showcases.yml writer as workers, readiness over the database and the bus;
+before it starts, the index is checked and the pipeline's tables created or migrated; `seed`
+is its one command. Tests call `build` (or `create_app`, which runs it in-process) with
+`FakeIntakePorts`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
-from showcase_common.bus.link import NatsLink
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
-from showcase_common.runner import Service, in_process_app, nats_link
+from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_bus, readiness
@@ -39,6 +39,7 @@ from intake.nats_bus import NatsBus
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
+from intake.seed import seed
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
@@ -65,14 +66,13 @@ def default_mailer(settings: IntakeSettings) -> Mailer:
     )
 
 
-@dataclass
-class IntakePorts:
-    """What intake talks to; `ports` makes the real ones, tests pass fakes."""
+@dataclass(kw_only=True)
+class IntakePorts(Ports):
+    """What intake talks to; `ports` makes the real ones, tests pass `FakeIntakePorts`."""
 
     bus: Bus
     mailer: Mailer
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
-    nats: NatsLink | None = None
 
 
 def ports(settings: IntakeSettings) -> IntakePorts:
@@ -148,8 +148,25 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
         closers=[dispose_engine],
+        prepare=[lambda: prepare_index(settings, seeding=False)],
+        commands={"seed": lambda: prepare_index(settings, seeding=True)},
         server_options={"proxy_headers": True},
     )
+
+
+def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
+    """Seed (when asked and there is no index), then create or migrate the pipeline's own
+    tables. Raises `NotAnIndex` or `SchemaTooNew` (`CannotStart`: the runner prints what to do)."""
+    if seeding:
+        seed(settings.index_db_path)
+    db = Database(make_engine(settings.index_db_path))
+    try:
+        create_schema(db.engine)
+        if seeding:  # the index host's showcases.yml, for an index intake has not served yet
+            with db.session() as session:
+                ShowcasesFile(settings.showcases_yml_path).write(session)
+    finally:
+        db.engine.dispose()
 
 
 def create_app(
@@ -164,7 +181,11 @@ def create_app(
     the app's lifespan running the service. `background=False` runs no worker: unit tests
     drive them by hand (`container.relay.drain()`, `mail_relay.drain()`,
     `showcases_file.write_now()`)."""
-    made = ports(settings) if bus is None else IntakePorts(bus, mailer or default_mailer(settings))
+    made = (
+        ports(settings)
+        if bus is None
+        else IntakePorts(bus=bus, mailer=mailer or default_mailer(settings))
+    )
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
     return in_process_app(build(settings, made), made.nats, workers=background)
 

@@ -43,6 +43,7 @@ from showcase_common.index.schema import (
     is_rails_index,
     table_names,
 )
+from showcase_common.lifecycle import CannotStart
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -90,7 +91,7 @@ _MIGRATIONS: dict[int, list[str]] = {
 that already exist: `create_all` adds new tables (and makes a fresh database whole at once)."""
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(CannotStart):
     """The database was migrated by a newer intake than this one."""
 
 
@@ -123,7 +124,7 @@ class Saturated(Exception):
     """More database work waits than the configured queue holds: answer 503, retry shortly."""
 
 
-class NotAnIndex(RuntimeError):
+class NotAnIndex(CannotStart):
     """The file is not a Rails index intake can work on; the message says what to do."""
 
 

@@ -1,4 +1,6 @@
-"""`python -m syncer`: the one runner, given the syncer's settings, ports and build."""
+"""`python -m syncer`: the one runner, given the service's settings, ports and build."""
+
+import sys
 
 from showcase_common.runner import run
 
@@ -6,9 +8,9 @@ from syncer.bootstrap import build, ports
 from syncer.config import SyncerSettings
 
 
-def main() -> None:
-    run(SyncerSettings, ports, build)
+def main(argv: list[str] | None = None) -> int:
+    return run(SyncerSettings, ports, build, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
