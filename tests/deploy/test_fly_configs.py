@@ -74,3 +74,21 @@ def test_each_fly_app_is_health_checked(path: Path) -> None:
     machine_checks = config.get("checks", {})
     paths = [c.get("path") for c in http_checks] + [c.get("path") for c in machine_checks.values()]
     assert paths and all(p in {"/readyz", "/healthz"} for p in paths), paths
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_each_service_starts_with_what_its_fly_toml_gives_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside dev mode a missing secret stops a service: the toml's [env] and `# secrets:`
+    must hold every one it needs (intake.toml once lacked INTAKE_SESSION_SECRET)."""
+    env = tomllib.loads((FLY / name).read_text()).get("env", {})
+    _, secrets = named(FLY / name)
+    for variable in settings_names(*READERS[name]) | {"SHOWCASE_DEV_MODE"}:
+        monkeypatch.delenv(variable, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    for secret in secrets:
+        monkeypatch.setenv(secret, "a-real-secret-" + "x" * 40)
+    for cls in READERS[name]:
+        cls(_env_file=None)  # type: ignore[call-arg]  # raises naming a missing secret

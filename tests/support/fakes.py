@@ -53,6 +53,7 @@ class FakeSnapshotStore:
         self.modified: dict[str, dt.datetime] = {}
         self.pointer: Snapshot | None = None
         self.pointer_etag: str | None = None
+        self.legacy_generation: int | None = None
         self.down = False
         self.outage = 0
         self.listing_outage = 0
@@ -108,9 +109,20 @@ class FakeSnapshotStore:
     def force_pointer(self, snapshot: Snapshot) -> None:
         self.pointer, self.pointer_etag = snapshot, uuid.uuid4().hex
 
-    def upload_legacy(self, path: Path, generation: int | None = None) -> None:
+    def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool:
         self._maybe_fail()
-        self.objects[self.legacy_key] = path.read_bytes()
+        foreign = self.legacy_key in self.objects and self.legacy_generation is None
+        if foreign and not adopt:
+            return False
+        if self.legacy_generation is None or self.legacy_generation < generation:
+            self.objects[self.legacy_key] = path.read_bytes()
+            self.legacy_generation = generation
+        return True
+
+    def place_foreign_legacy(self, data: bytes) -> None:
+        """A `db/index.sqlite3` the pipeline did not write (the Rails app's): no generation."""
+        self.objects[self.legacy_key] = data
+        self.legacy_generation = None
 
     def list_generations(self) -> list[StoredGeneration]:
         self._maybe_fail()

@@ -1,4 +1,5 @@
-"""A real intake process for tests: `python -m intake seed`, then `python -m intake` on a free
+"""A real intake process for tests: `python -m intake seed` (as the local run does it, with
+SHOWCASE_DEV_MODE=1), then `python -m intake` (without) on a free
 port with its own index, against the NATS given; its output goes to `intake.log` beside the
 index. `url`, `index_path`, `stop()`.
 """
@@ -52,7 +53,9 @@ class IntakeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             command = [sys.executable, "-m", "intake"]
-            subprocess.run([*command, "seed"], env=self.env, stdout=log, stderr=log, check=True)
+            # the local run's seeding (only SHOWCASE_DEV_MODE=1 seeds); the service runs without it
+            seed_env = self.env | {"SHOWCASE_DEV_MODE": "1"}
+            subprocess.run([*command, "seed"], env=seed_env, stdout=log, stderr=log, check=True)
             self.proc = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )

@@ -92,6 +92,22 @@ def test_the_legacy_copy_never_goes_back(
     assert body == index_file.read_bytes()
 
 
+def test_a_legacy_copy_the_pipeline_did_not_write_is_left_alone_unless_adopted(
+    store: S3SnapshotStore, index_file: Path
+) -> None:
+    rails_copy = b"the Rails application's own db/index.sqlite3"
+    store._s3.put_object(Bucket=store.bucket, Key=store.legacy_key, Body=rails_copy)
+
+    def legacy() -> bytes:
+        return bytes(store._s3.get_object(Bucket=store.bucket, Key=store.legacy_key)["Body"].read())
+
+    assert store.upload_legacy(index_file, 1) is False  # not generation 0: not ours at all
+    assert legacy() == rails_copy
+    assert store.upload_legacy(index_file, 1, adopt=True) is True
+    assert legacy() == index_file.read_bytes()
+    assert store.upload_legacy(index_file, 2) is True  # ours from then on
+
+
 def test_check_bucket_says_what_is_wrong(s3_settings: S3Settings) -> None:
     missing = s3_settings.model_copy(update={"s3_bucket": "no-such-bucket-here"})
     with pytest.raises(SnapshotStoreError, match="'no-such-bucket-here' does not exist"):

@@ -116,3 +116,71 @@ def test_serving_without_an_index_says_how_to_get_one(
     assert main([]) == 1
     err = capsys.readouterr().err
     assert "python -m intake seed" in err and "INDEX_DB_PATH" in err
+
+
+@pytest.fixture
+def production(index_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Outside the local run: no SHOWCASE_DEV_MODE, every secret set."""
+    monkeypatch.delenv("SHOWCASE_DEV_MODE")
+    monkeypatch.setenv("PROGRESS_TOKEN_SECRET", "p" * 40)
+    monkeypatch.setenv("INTAKE_SESSION_SECRET", "s" * 40)
+    return index_path
+
+
+def test_outside_the_local_run_seed_invents_no_login_and_says_where_the_index_is(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed"]) == 1
+
+    assert not production.exists()  # not even an empty file
+    err = capsys.readouterr().err
+    assert "db/index.sqlite3" in err and "S3" in err and "Rails machine" in err
+    assert "SHOWCASE_DEV_MODE=1" in err
+
+
+def test_outside_the_local_run_seed_refuses_an_empty_file_too(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    production.parent.mkdir(parents=True)
+    production.touch()
+
+    assert main(["seed"]) == 1
+    assert production.read_bytes() == b""  # nothing created in it
+    assert "db/index.sqlite3" in capsys.readouterr().err
+
+
+def test_outside_the_local_run_seed_accepts_the_real_index_as_it_is(production: Path) -> None:
+    production.parent.mkdir(parents=True)
+    with sqlite3.connect(production) as conn:
+        create_rails_index(conn)
+    conn.close()
+
+    assert main(["seed"]) == 0
+    assert _rows(production, "SELECT count(*) AS n FROM users")[0]["n"] == 0
+
+
+def test_outside_the_local_run_serving_without_an_index_makes_no_file(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([]) == 1
+    assert not production.exists()
+    assert "db/index.sqlite3" in capsys.readouterr().err
+
+
+def test_help_says_seeding_is_for_the_local_run_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "SHOWCASE_DEV_MODE=1" in capsys.readouterr().out
+
+
+def test_check_refuses_a_missing_index_and_accepts_the_real_one(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check"]) == 1
+    assert not production.exists()
+    assert "db/index.sqlite3" in capsys.readouterr().err
+    production.parent.mkdir(parents=True)
+    with sqlite3.connect(production) as conn:
+        create_rails_index(conn)
+    conn.close()
+    assert main(["check"]) == 0
+    assert "pipeline_schema" in schema_of(production)  # the pipeline's tables, created

@@ -127,21 +127,26 @@ def run(
     ports: Callable[[S], P],
     build: Callable[[S, P], Service],
     argv: Sequence[str] | None = None,
+    *,
+    usage: str | None = None,
 ) -> int:
     """`python -m <service> [command]`: read settings, log, make the real ports, build; then run
-    the command named, or prepare, serve until a signal and drain. Answers the exit status."""
+    the command named, or prepare, serve until a signal and drain. Answers the exit status
+    (`-h`/`--help` prints `usage` before reading any setting)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    usage = usage or f"usage: python -m {build.__module__.partition('.')[0]}"
+    if argv in (["-h"], ["--help"]):
+        print(usage)
+        return 0
     settings = settings_type()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     made = ports(settings)
     service = build(settings, made)
     if len(argv) > 1 or (argv and argv[0] not in service.commands):
-        names = "|".join(service.commands)
-        print(f"usage: python -m <{service.name}>{f' [{names}]' if names else ''}", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     try:
-        steps = [service.commands[argv[0]]] if argv else service.prepare
-        for step in steps:
+        for step in [service.commands[argv[0]]] if argv else service.prepare:
             step()
     except CannotStart as exc:
         print(f"{service.name}: {exc}", file=sys.stderr)

@@ -12,7 +12,9 @@ cannot overwrite each other: the second gets `GenerationTaken`. The pointer only
 forward: it is written with If-Match on the ETag that was read (or If-None-Match: * when there is
 none), so of two syncers racing, the older loses with `PointerConflict` and takes a fresh
 generation. The legacy copy carries its generation in its metadata and is never replaced by an
-older one.
+older one. A legacy copy WITHOUT that metadata was not written by the pipeline (the Rails
+application's own upload, say): it is left alone unless the caller adopts it explicitly
+(`adopt=True`, the syncer's `SYNCER_ADOPT_LEGACY_INDEX`), after which it carries our metadata.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class SnapshotStore(Protocol):
 
     def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None: ...
 
-    def upload_legacy(self, path: Path, generation: int | None = None) -> None: ...
+    def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool: ...
 
     def list_generations(self) -> list[StoredGeneration]: ...
 
@@ -218,16 +220,18 @@ class S3SnapshotStore:
                 **condition,
             )
 
-    def upload_legacy(self, path: Path, generation: int | None = None) -> None:
-        """Refresh the legacy copy; with `generation`, never replace a newer one by an older."""
-        if generation is None:
-            self._call(self._s3.upload_file, str(path), self.bucket, self.legacy_key)
-            return
+    def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool:
+        """Refresh the legacy copy, never replacing a newer one by an older, nor one the
+        pipeline did not write (no generation in its metadata) unless `adopt`. False when a
+        foreign copy was left alone; True when the copy is ours (written now or newer)."""
         for _ in range(5):  # a lost race only means someone wrote a newer copy: look again
-            current, etag = self._legacy_generation()
+            head = self._legacy_head()
+            current = _generation_of(head)
+            if head is not None and current is None and not adopt:
+                return False
             if current is not None and current >= generation:
-                return
-            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+                return True
+            condition = {"IfMatch": head["ETag"]} if head else {"IfNoneMatch": "*"}
             try:
                 with _s3_errors(refine=_on_conflict(_LegacyMoved())):
                     self._s3.put_object(
@@ -237,18 +241,17 @@ class S3SnapshotStore:
                         Metadata={"sha256": sha256_file(path), "generation": str(generation)},
                         **condition,
                     )
-                return
+                return True
             except _LegacyMoved:
                 continue
         raise PointerConflict(f"legacy copy kept moving while writing generation {generation}")
 
-    def _legacy_generation(self) -> tuple[int | None, str | None]:
+    def _legacy_head(self) -> dict[str, Any] | None:
         with _s3_errors():
-            head = _unless_missing(self._s3.head_object, Bucket=self.bucket, Key=self.legacy_key)
-        if head is None:
-            return None, None
-        raw = head.get("Metadata", {}).get("generation")
-        return (int(raw) if raw and raw.isdigit() else 0), head["ETag"]
+            head: dict[str, Any] | None = _unless_missing(
+                self._s3.head_object, Bucket=self.bucket, Key=self.legacy_key
+            )
+        return head
 
     def list_generations(self) -> list[StoredGeneration]:
         """Every generation object in the store, oldest generation first."""
@@ -343,6 +346,12 @@ def _unless_missing(fn: Callable[..., Any], **kwargs: Any) -> Any | None:
         if _code(exc) in _MISSING_CODES:
             return None
         raise
+
+
+def _generation_of(head: dict[str, Any] | None) -> int | None:
+    """The generation the pipeline wrote into an object's metadata; None when it holds none."""
+    raw = (head or {}).get("Metadata", {}).get("generation")
+    return int(raw) if raw and raw.isdigit() else None
 
 
 def _code(exc: ClientError) -> str:

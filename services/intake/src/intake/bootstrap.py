@@ -39,7 +39,7 @@ from intake.nats_bus import NatsBus
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
-from intake.seed import seed
+from intake.seed import require_index, seed
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
@@ -149,16 +149,35 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
         closers=[dispose_engine],
         prepare=[lambda: prepare_index(settings, seeding=False)],
-        commands={"seed": lambda: prepare_index(settings, seeding=True)},
+        commands={
+            "check": lambda: prepare_index(settings, seeding=False),
+            "seed": lambda: prepare_index(settings, seeding=True),
+        },
         server_options={"proxy_headers": True},
     )
 
 
+USAGE = """usage: python -m intake [check | seed]
+
+  python -m intake        serve the form and API on INTAKE_PORT, over the index at INDEX_DB_PATH
+                          (which must be the Rails application's index: copy it from S3's
+                          db/index.sqlite3 or from the Rails machine's /data/db/index.sqlite3)
+  python -m intake check  check that index (exit 1 saying how to get it if it is missing),
+                          create or migrate the pipeline's own tables in it, and exit
+  python -m intake seed   only with SHOWCASE_DEV_MODE=1 (the local run): create an index with
+                          made-up logins (admin/admin, studio/studio) when there is none;
+                          elsewhere it only checks that the index is there (exit 1 if not)"""
+
+
 def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
-    """Seed (when asked and there is no index), then create or migrate the pipeline's own
-    tables. Raises `NotAnIndex` or `SchemaTooNew` (`CannotStart`: the runner prints what to do)."""
-    if seeding:
+    """Seed (when asked, in the local run, and there is no index), then create or migrate the
+    pipeline's own tables. Raises `NotAnIndex` or `SchemaTooNew` (`CannotStart`: the runner
+    prints what to do and exits 1)."""
+    if seeding and settings.showcase_dev_mode:
         seed(settings.index_db_path)
+    elif seeding or not settings.index_db_path.exists():
+        # outside the local run nothing invents logins; and SQLite would make an empty file
+        require_index(settings.index_db_path)
     db = Database(make_engine(settings.index_db_path))
     try:
         create_schema(db.engine)

@@ -134,9 +134,12 @@ LEGACY_MESSAGE = (
     "removes .data/) and start again; the local run then seeds a Rails-shaped index."
 )
 NO_INDEX_MESSAGE = (
-    "{path} is not a showcase index (no users, locations, showcases and regions tables). Run "
-    "`python -m intake seed` to create one for a local run, or point INDEX_DB_PATH at the "
-    "Rails application's index.sqlite3."
+    "{path} is not a showcase index (no users, locations, showcases and regions tables). "
+    "Put the real index there, the Rails application's: copy it from S3 "
+    "(`aws s3 cp s3://<bucket>/db/index.sqlite3 {path}`) or from the Rails machine's database "
+    "directory (`/data/db/index.sqlite3`, e.g. with `fly ssh sftp get`), or point INDEX_DB_PATH "
+    "at it. Only a local development run (SHOWCASE_DEV_MODE=1) may instead run "
+    "`python -m intake seed`, which makes one with made-up logins."
 )
 
 
@@ -150,7 +153,7 @@ def check_index(tables: set[str], path: object) -> None:
 
 
 def make_engine(path: Path, limits: DbLimits | None = None) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The engine over the index; nothing is opened (or created) until it is first used."""
     limits = limits or DbLimits()
     engine = create_engine(
         f"sqlite:///{path}",
@@ -179,6 +182,8 @@ def create_schema(engine: Engine) -> None:
 
     The version lives in `pipeline_schema`. Pipeline tables created afresh by `create_all`
     already have the newest shape, so the migrations run only when the version row was there."""
+    if engine.url.database:
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     with engine.begin() as conn:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         tables = _tables(conn)

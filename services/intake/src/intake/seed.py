@@ -1,5 +1,10 @@
 """`python -m intake seed`: a Rails-shaped index for the local run, only where there is none.
 
+Seeding invents logins (`admin`/`admin`, `studio`/`studio`): it happens only in the local
+development run (`SHOWCASE_DEV_MODE=1`). Anywhere else a missing index is an error whose message
+says how to get the real one (`NoIndex`): an index with made-up logins would otherwise be
+published to S3 and its `htpasswd` written on every machine.
+
 An existing index is used as it is: seeding never adds to it nor changes it. A database of the
 pipeline's own schema from before it used the Rails index is refused (`make clean-data`), and so
 is any other file that already holds tables. The whole index (the Rails schema and its rows) is
@@ -21,7 +26,7 @@ from showcase_common.index.schema import (
     table_names,
 )
 
-from intake.db import LEGACY_MESSAGE, NotAnIndex
+from intake.db import LEGACY_MESSAGE, NO_INDEX_MESSAGE, NotAnIndex
 from intake.security import htpasswd_line
 
 log = logging.getLogger(__name__)
@@ -45,8 +50,14 @@ REGIONS = [
 ]
 
 
+class NoIndex(NotAnIndex):
+    """No index where one must be, outside the local development run: nothing is invented."""
+
+
 def seed(path: Path) -> bool:
     """Create a Rails-shaped index at `path` unless one is there; True when it created one.
+    The local development run's (`python -m intake seed` calls it only in that run; elsewhere
+    it calls `require_index`).
 
     Raises `NotAnIndex` for a file that holds other tables (an old local database above all)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +79,24 @@ def seed(path: Path) -> bool:
         conn.close()
     log.info("seeded a showcase index at %s: users %s", path, ", ".join(u[0] for u in USERS))
     return True
+
+
+def require_index(path: Path) -> None:
+    """Raise `NoIndex` (or `NotAnIndex`) unless `path` holds a Rails index; creates nothing,
+    not even an empty file."""
+    if not path.is_file():
+        raise NoIndex(NO_INDEX_MESSAGE.format(path=path))
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        tables = table_names(conn)
+    finally:
+        conn.close()
+    if is_rails_index(tables):
+        log.info("%s is a showcase index: used as it is, nothing seeded", path)
+        return
+    if tables:
+        raise NotAnIndex(_refusal(path, tables))
+    raise NoIndex(NO_INDEX_MESSAGE.format(path=path))
 
 
 def _refusal(path: Path, tables: set[str]) -> str:

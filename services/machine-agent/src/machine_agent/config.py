@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
@@ -58,6 +59,29 @@ class AgentSettings(CommonSettings, S3Settings):
     there before the update counts as done."""
     agent_page_check_timeout_s: float = 30.0
     """How long the new page may take to answer after the commands."""
+    agent_command_env: str = ""
+    """Names of the agent's environment variables its commands get besides the default
+    allow-list (`commands.DEFAULT_ENV_ALLOW`), comma-separated; `PREFIX_*` matches a prefix. The
+    agent's secrets (`commands.NEVER_PASSED`) are never passed."""
+    agent_file_mode: str | None = None
+    """Octal mode of the files placed in `agent_rails_db_dir` (default: the replaced file's,
+    0644 for a new one)."""
+    agent_file_owner: str | None = None
+    """`uid:gid` of the files placed there (default: the replaced file's; needs root)."""
+
+    @field_validator("agent_file_mode")
+    @classmethod
+    def _octal(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"0?o?[0-7]{3,4}", value):
+            raise ValueError("must be an octal mode such as 0644")
+        return value
+
+    @field_validator("agent_file_owner")
+    @classmethod
+    def _uid_gid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+(:\d+)?", value):
+            raise ValueError("must be numeric uid:gid such as 1000:1000")
+        return value
 
     @model_validator(mode="after")
     def _defaults(self) -> AgentSettings:
@@ -83,6 +107,10 @@ class AgentSettings(CommonSettings, S3Settings):
         """`agent_served_regions` as a list; None for the default."""
         codes = [code.strip() for code in self.agent_served_regions.split(",") if code.strip()]
         return codes or None
+
+    @property
+    def command_env_allow(self) -> list[str]:
+        return [name.strip() for name in self.agent_command_env.split(",") if name.strip()]
 
     @property
     def data_dir(self) -> Path:

@@ -8,11 +8,14 @@ of its own pages, feeds the application:
    A failure here removes the temporaries: the application's files are unchanged.
 2. **Place.** `showcases.yml` and `htpasswd` are renamed over the old ones (only when their bytes
    changed, as the Rails side does), then `index.sqlite3` LAST, and the directory is fsynced.
-   A reader sees the old file or the new one, never half of one.
+   A reader sees the old file or the new one, never half of one. Each file keeps the mode and
+   owner of the one it replaces; an index the application holds in WAL mode is written into,
+   not renamed over (`placement.py`).
 3. **Commands.** `AGENT_POST_APPLY_COMMANDS`, in order, each within `AGENT_COMMAND_TIMEOUT_S`,
    with `SHOWCASE_GENERATION`, `SHOWCASE_SHA256`, `SHOWCASE_INDEX_PATH`, `SHOWCASE_YML_PATH`,
    `SHOWCASE_HTPASSWD_PATH` and `SHOWCASE_PAGE_PATHS` (the new showcases' pages, space
-   separated) in their environment (`commands.py`).
+   separated) in their environment, beside an allow-list of the agent's (never its secrets); their
+   output is logged, capped and redacted, and never part of the HTTP answer (`commands.py`).
 4. **Page.** Each new showcase's page (`showcase_common.index.page_path`, a lone `showcase`
    included) must answer 200 from `AGENT_APP_URL` within `AGENT_PAGE_CHECK_TIMEOUT_S`.
 
@@ -26,13 +29,10 @@ the command's output tail, and a retry places the same bytes again and re-runs e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +41,11 @@ from showcase_common.events import Snapshot
 from showcase_common.index import is_lone_showcase, page_path
 
 from machine_agent.applier import ApplyFailed, ApplyResult, Incoming, timed
-from machine_agent.commands import Command, run_command
+from machine_agent.commands import Command, command_environment, run_command
 from machine_agent.config import AgentSettings
-from machine_agent.files import fsync_dir, fsync_file
+from machine_agent.files import fsync_dir
 from machine_agent.index_data import IndexData
+from machine_agent.placement import FileAccess, place_index, stage_bytes, stage_copy
 from machine_agent.rails_config import HTPASSWD, INDEX, SHOWCASES_YML, render_rails_config
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ class SidecarSettings:
     command_timeout_s: float = 120.0
     page_timeout_s: float = 30.0
     served_region_codes: Sequence[str] | None = None
+    command_env_allow: Sequence[str] = ()
+    """Names (or `PREFIX_*`) of the agent's environment its commands also get (`commands.py`)."""
+    file_access: FileAccess = field(default_factory=FileAccess)
 
     @classmethod
     def from_settings(cls, settings: AgentSettings) -> SidecarSettings | None:
@@ -70,6 +74,8 @@ class SidecarSettings:
             command_timeout_s=settings.agent_command_timeout_s,
             page_timeout_s=settings.agent_page_check_timeout_s,
             served_region_codes=settings.served_region_codes,
+            command_env_allow=settings.command_env_allow,
+            file_access=FileAccess.parse(settings.agent_file_mode, settings.agent_file_owner),
         )
 
     def path(self, name: str) -> Path:
@@ -120,7 +126,10 @@ class SidecarInstaller:
             staged.discard()
             raise ApplyFailed(f"staging the files failed: {type(exc).__name__}: {exc}") from exc
         for temporary, target in staged.files:
-            os.replace(temporary, target)
+            if target.name == INDEX:
+                place_index(temporary, target)  # into a live WAL database, not over it
+            else:
+                os.replace(temporary, target)
         fsync_dir(self.config.db_dir)
         return changed
 
@@ -133,14 +142,16 @@ class SidecarInstaller:
             data = text.encode()
             if _holds(target, data):
                 continue  # rewritten only when its bytes change, as the Rails side does
-            staged.files.append((_write_temporary(target, data), target))
+            staged.files.append((stage_bytes(target, data, self.config.file_access), target))
             changed.append(name)
         index = self.config.path(INDEX)
-        staged.files.append((_copy_temporary(incoming.path, index), index))  # placed last
+        staged.files.append(
+            (stage_copy(incoming.path, index, self.config.file_access), index)
+        )  # placed last
         return [*changed, INDEX]
 
     async def _run_commands(self, snapshot: Snapshot, pages: list[str]) -> None:
-        env = os.environ | self._environment(snapshot, pages)
+        env = command_environment(self._environment(snapshot, pages), self.config.command_env_allow)
         total = len(self.config.commands)
         for number, command in enumerate(self.config.commands, start=1):
             outcome = await run_command(command, env, self.config.command_timeout_s)
@@ -211,34 +222,3 @@ def _holds(target: Path, data: bytes) -> bool:
         return target.read_bytes() == data
     except FileNotFoundError:
         return False
-
-
-def _temporary_beside(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.incoming-", dir=target.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def _write_temporary(target: Path, data: bytes) -> Path:
-    temporary = _temporary_beside(target)
-    with _removed_on_failure(temporary):
-        temporary.write_bytes(data)
-        fsync_file(temporary)
-    return temporary
-
-
-def _copy_temporary(source: Path, target: Path) -> Path:
-    temporary = _temporary_beside(target)  # the agent's data dir may be another filesystem
-    with _removed_on_failure(temporary):
-        shutil.copyfile(source, temporary)
-        fsync_file(temporary)
-    return temporary
-
-
-@contextlib.contextmanager
-def _removed_on_failure(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise

@@ -120,6 +120,7 @@ def make_syncer(settings: SyncerSettings, ports: SyncerPorts) -> Syncer:
         staging,
         retry_policy(settings),
         max_conflicts=settings.syncer_max_pointer_conflicts,
+        adopt_legacy=settings.syncer_adopt_legacy_index,
         sleep=ports.sleep,
     )
     handler = SyncHandler(

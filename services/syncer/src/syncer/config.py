@@ -51,6 +51,10 @@ class SyncerSettings(CommonSettings, S3Settings):
     syncer_publish_on_start: bool = True
     """When the bucket holds no generation yet, publish one at start (a new deployment pointing
     at an existing index: the machines get the real index without waiting for a request)."""
+    syncer_adopt_legacy_index: bool = False
+    """Replace an S3 `db/index.sqlite3` that the pipeline did not write (no generation in its
+    metadata, e.g. the Rails application's upload). Off: such a copy is left alone (a warning
+    per publication); turn it on once, deliberately, when the pipeline takes over that key."""
     syncer_start_retry_min_s: float = 1.0
     syncer_start_retry_max_s: float = 30.0
     """Backoff of that first publication while S3 (or the bucket) is not there yet."""

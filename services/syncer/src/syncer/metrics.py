@@ -37,3 +37,8 @@ GENERATIONS_REMOVED = Counter(
     "syncer_generations_removed_total",
     "Generation objects deleted from the bucket by retention.",
 )
+LEGACY_LEFT_ALONE = Counter(
+    "syncer_legacy_left_alone_total",
+    "Publications that left S3's db/index.sqlite3 alone because the pipeline did not write it "
+    "(no generation metadata) and SYNCER_ADOPT_LEGACY_INDEX is off.",
+)

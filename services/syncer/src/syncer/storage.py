@@ -1,7 +1,8 @@
 """Publishing snapshots as generations in the object store, with a retry budget.
 
 One publication is: read the pointer → take the snapshot → upload it as the next generation →
-move the pointer with If-Match → refresh the legacy copy. The snapshot is taken *after* the
+move the pointer with If-Match → refresh the legacy copy (only one the pipeline wrote, or one it
+was told to adopt: `SYNCER_ADOPT_LEGACY_INDEX`). The snapshot is taken *after* the
 pointer is read, and any race (`GenerationTaken`, `PointerConflict`) starts over with a fresh
 snapshot: so when our pointer write succeeds, every generation published before it was taken
 before ours, and the pointer never moves backwards in generation *or* in content.
@@ -36,6 +37,14 @@ log = logging.getLogger(__name__)
 OnRetry = Callable[[int, int, BaseException], Awaitable[None]]
 """Called before attempt n (n ≥ 2) of max_attempts, with the error of the one before."""
 T = TypeVar("T")
+
+
+FOREIGN_LEGACY = (
+    "db/index.sqlite3 in the bucket was not written by the pipeline (no generation in its "
+    "metadata: the Rails application's own copy?): left alone, generation %d is published under db/generations/ and "
+    "db/latest.json only. Once that copy is known to be the index the pipeline serves, set "
+    "SYNCER_ADOPT_LEGACY_INDEX=true to let the syncer replace it from then on."
+)
 
 
 class StorageUnavailable(Exception):
@@ -82,9 +91,11 @@ class GenerationWriter:
         policy: RetryPolicy,
         *,
         max_conflicts: int = 20,
+        adopt_legacy: bool = False,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store = store
+        self.adopt_legacy = adopt_legacy
         self.snapshotter = snapshotter
         self.staging_dir = staging_dir
         self.policy = policy
@@ -159,7 +170,12 @@ class _Publication:
                 return None
         if not self.legacy_done:
             assert self.local is not None
-            self.w.store.upload_legacy(self.local.path, self.published.snapshot.generation)
+            generation = self.published.snapshot.generation
+            if not self.w.store.upload_legacy(
+                self.local.path, generation, adopt=self.w.adopt_legacy
+            ):
+                metrics.LEGACY_LEFT_ALONE.inc()
+                log.warning(FOREIGN_LEGACY, generation)
             self.legacy_done = True
         return self.published
 
