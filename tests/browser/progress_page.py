@@ -116,17 +116,23 @@ class Submitted:
         return f"/showcase/2027/{self.location_key}/"
 
 
-def submit_form(page: Page, stack: LocalStack) -> Submitted:
-    """As the page's user: open the form, fill it, submit; the answer is the progress page."""
+def fill_form(page: Page, stack: LocalStack) -> Submitted:
+    """As the page's user: open the form and fill it (not sent yet)."""
     location = stack.owned_location("studio")
     name = f"Browser Gala {uuid.uuid4().hex[:8]}"
     page.goto(f"{stack.intake_url}/showcases/new")
     page.fill("#name", name)
     page.select_option("#location_id", str(location["id"]))
     page.fill("#start_date", "2027-06-12")
+    return Submitted(name, location["key"])
+
+
+def submit_form(page: Page, stack: LocalStack) -> Submitted:
+    """Fill the form and send it; the answer redirects to the request's progress page."""
+    submitted = fill_form(page, stack)
     page.click("button[type=submit]")
     page.wait_for_selector("#progress[data-request-id]")
-    return Submitted(name, location["key"])
+    return submitted
 
 
 def wait_for_showcase_page(page: Page, submitted: Submitted) -> None:

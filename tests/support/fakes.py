@@ -27,6 +27,7 @@ from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
 from showcase_common.events import Event, Snapshot
+from showcase_common.fleet_control import PauseState
 from showcase_common.progress import RequestProgress
 from showcase_common.snapshots import (
     ChecksumMismatch,
@@ -38,6 +39,35 @@ from showcase_common.snapshots import (
 from syncer.snapshot import LocalSnapshot
 
 # --- libs/common ports -------------------------------------------------------------------------
+
+
+class FakeFleetControl:
+    """A `FleetControl` in memory; `read` is set each time the pause is read while in force
+    (a test waits on it instead of sleeping), `broken` a bus that cannot be reached."""
+
+    def __init__(self, paused: PauseState | None = None) -> None:
+        self.state = paused
+        self.broken = False
+        self.read = asyncio.Event()
+        self.reads = 0
+
+    async def pause_state(self) -> PauseState | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        self.reads += 1
+        if self.state is not None:
+            self.read.set()
+        return self.state
+
+    async def pause(self, state: PauseState) -> tuple[PauseState, bool]:
+        if self.state is not None:
+            return self.state, False
+        self.state = state
+        return state, True
+
+    async def resume(self) -> PauseState | None:
+        lifted, self.state = self.state, None
+        return lifted
 
 
 class FakeSnapshotStore:

@@ -28,6 +28,7 @@ from tests.support.fakes import (
     FakeBus,
     FakeFeed,
     FakeFleet,
+    FakeFleetControl,
     FakeMachineClient,
     FakeMailer,
     FakeProgressStore,
@@ -58,6 +59,7 @@ class FakeUpdaterPorts(UpdaterPorts):
     feed: FakeFeed = field(default_factory=FakeFeed)
     fleet: FakeFleet = field(default_factory=lambda: FakeFleet([]))
     client: FakeMachineClient = field(default_factory=lambda: FakeMachineClient({}, set()))
+    control: FakeFleetControl | None = None
 
 
 @dataclass(kw_only=True)

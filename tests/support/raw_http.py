@@ -38,3 +38,13 @@ def closed_without_a_request(host: str, port: int) -> bool:
             return sock.recv(1) == b""
         except TimeoutError:
             return False
+
+
+def raw_get(host: str, port: int, target: str) -> int:
+    """GET `target` exactly as written (dot segments and escapes untouched, as an HTTP client
+    library would not send them); the answer's status."""
+    head = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((host, port), timeout=60) as sock:
+        sock.sendall(head.encode("latin-1"))
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])

@@ -62,6 +62,8 @@ class StandIn:
         self.script = root / "prerender.py"
         self.url = f"http://127.0.0.1:{port}"
         self.port = port
+        self.seen: list[str] = []
+        """Every request target the application received, in order."""
 
     @property
     def mode(self) -> str:
@@ -79,7 +81,20 @@ class StandIn:
 
 
 class _Pages(http.server.SimpleHTTPRequestHandler):
-    """Files only: a directory without its `index.html` is a 404, as a missing page is."""
+    """Files only: a directory without its `index.html` is a 404, as a missing page is. Each
+    request's target is recorded in `seen`."""
+
+    def __init__(self, *args: object, seen: list[str], **kwargs: object) -> None:
+        self.seen = seen
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # the handler's own arguments
+
+    def do_GET(self) -> None:
+        self.seen.append(self.path)
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        self.seen.append(self.path)
+        super().do_HEAD()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404, "no such page")
@@ -96,7 +111,7 @@ def standin_rails(root: Path, port: int) -> Iterator[StandIn]:
     app.db_dir.mkdir(parents=True)
     app.script.write_text(PRERENDER)
     app.mode = "ok"
-    handler = functools.partial(_Pages, directory=str(app.site))
+    handler = functools.partial(_Pages, directory=str(app.site), seen=app.seen)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

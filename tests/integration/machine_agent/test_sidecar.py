@@ -28,6 +28,7 @@ from tests.support.agents import (
     write_index,
 )
 from tests.support.rails_fixture import KNOWN_LOGINS
+from tests.support.raw_http import raw_get
 from tests.support.waiting import wait_until
 
 COMMAND_TIMEOUT_S = 3
@@ -186,3 +187,31 @@ def _alive(pid: int) -> bool:
         if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
             return False
     return True
+
+
+ESCAPES = [
+    "/showcase/../../admin/",
+    "/showcase/%2e%2e/%2e%2e/admin/",
+    "/showcase/%2E%2E/%2E%2E/admin/",
+    "/showcase/2026/..%2f..%2fadmin/x/",
+    "/showcase/2026/boston/%2e%2e/",
+    "/showcase/studios/../../admin/",
+    "/showcase/studios/..%2f..%2fadmin/",
+    "/showcase/2026/./../admin/",
+    "/showcase/2026/boston%5c..%5cadmin/x/",
+]
+
+
+def test_the_agent_forwards_nothing_but_showcase_pages(agent: AgentProcess, app: StandIn) -> None:
+    """The application's other pages (its /admin/, normally behind the front proxy's htpasswd)
+    are never reached through the agent: raw paths with dot segments or escapes are 404s."""
+    (app.site / "admin").mkdir()
+    (app.site / "admin" / "index.html").write_text("<h1>the application's admin page</h1>")
+    port = int(agent.url.rsplit(":", 1)[1])
+
+    answers = {target: raw_get("127.0.0.1", port, target) for target in ESCAPES}
+
+    assert answers == dict.fromkeys(ESCAPES, 404)
+    assert app.seen == []  # not one request reached the application
+    raw_get("127.0.0.1", port, "/showcase/2026/boston/summer/")  # a page's shape: forwarded,
+    assert app.seen == ["/showcase/2026/boston/summer/"]  # by its checked segments

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
+from devstack.ports import free_port
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
@@ -23,9 +30,11 @@ from tests.support.agents import (  # noqa: F401  (fixtures)
     publish_snapshot,
     sample_rows,
     snapshot_store,
+    wait_until,
     write_index,
 )
 from tests.support.fake_fly import fake_fly  # noqa: F401  (fixture)
+from tests.support.metrics import Samples, parse_samples
 
 SUMMER = Showcase(
     id=5,
@@ -135,3 +144,76 @@ def start_agents(fleet: AgentFleet, regions: Sequence[str]) -> list[AgentProcess
     for agent in agents:
         agent.wait_ready(STARTUP_S)
     return agents
+
+
+class UpdaterProcess:
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log_path = tmp / "updater.log"
+        self.env = {**os.environ, **env, "UPDATER_PORT": str(self.port), "LOG_JSON": "false"}
+        self.cwd = tmp  # away from any .env of the checkout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "machine_updater"],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(lambda: self._answers("/readyz"), STARTUP_S, "machine-updater ready")
+
+    def _answers(self, path: str) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"machine-updater exited:\n{self.log_path.read_text()}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def metrics(self) -> Samples:
+        """`/metrics` on the health port, as sample values keyed by (name, labels)."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        response = httpx.get(url, timeout=5)
+        assert response.status_code == 200
+        return parse_samples(response.text)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def updater_process(
+    tmp_path: Path,
+    nats_url: str,
+    agent_fleet: AgentFleet,  # noqa: F811  (the fixture above)
+) -> Iterator[UpdaterProcess]:
+    env = {
+        "NATS_URL": nats_url,
+        "FLEET_FILE": str(tmp_path / "fleet.yaml"),
+        "MACHINE_UPDATE_SECRET": agent_fleet.secret,
+        "MACHINE_ATTEMPTS": "2",
+        "RETRY_INITIAL_S": "0.05",
+        "PROBE_TIMEOUT_S": "2",
+    }
+    process = UpdaterProcess(tmp_path, env)
+    yield process
+    if process.proc is not None:
+        process.stop()
+
+
+def write_fleet(path: Path, agents: list[AgentProcess]) -> None:
+    machines = [{"id": a.agent_id, "region": a.region, "url": a.url} for a in agents]
+    path.write_text(yaml.safe_dump({"machines": machines}))

@@ -41,11 +41,16 @@ async def test_form_lists_only_the_users_locations(client: httpx.AsyncClient) ->
     assert "Boston" in admin and "Chicago" in admin and "Raleigh" in admin
 
 
-async def test_regular_user_gets_the_progress_page(client: httpx.AsyncClient) -> None:
+async def test_regular_user_is_sent_to_the_progress_page(client: httpx.AsyncClient) -> None:
     response = await _submit(client, {"name": "Spring", "location_id": "1", "year": "2026"})
-    assert response.status_code == 200
-    html = response.text
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert re.fullmatch(r"/requests/[0-9a-f]{32}", location)
+    page = await client.get(location, auth=STUDIO)
+    assert page.status_code == 200
+    html = page.text
     request_id = _attr(html, "data-request-id")
+    assert location == f"/requests/{request_id}"
     assert _attr(html, "data-progress-url").startswith("ws://gateway.test/ws/progress?token=")
     assert _attr(html, "data-status-url") == f"http://intake.test/api/requests/{request_id}"
     assert _attr(html, "data-redirect-url") == "http://fleet.test/showcase/2026/boston/spring/"

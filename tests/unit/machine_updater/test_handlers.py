@@ -23,7 +23,14 @@ from showcase_common.events import (
     decode,
 )
 
-from tests.support.fakes import FakeFeed, FakeFleet, FakeMachine, FakeMachineClient, FakePublisher
+from tests.support.fakes import (
+    FakeFeed,
+    FakeFleet,
+    FakeFleetControl,
+    FakeMachine,
+    FakeMachineClient,
+    FakePublisher,
+)
 from tests.support.ports import FakeUpdaterPorts
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
@@ -48,7 +55,14 @@ def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None
 class World:
     """The handler `build` wires, over a fake fleet of `n` machines."""
 
-    def __init__(self, n: int = 3, *, concurrency: int = 8, **settings: object) -> None:
+    def __init__(
+        self,
+        n: int = 3,
+        *,
+        concurrency: int = 8,
+        control: FakeFleetControl | None = None,
+        **settings: object,
+    ) -> None:
         self.fleet = FakeFleet(
             [Machine(f"m{i}", REGIONS[i % len(REGIONS)], f"http://m{i}") for i in range(n)]
         )
@@ -65,7 +79,11 @@ class World:
             **settings,  # type: ignore[arg-type]
         )
         ports = FakeUpdaterPorts(
-            publisher=self.publisher, feed=self.feed, fleet=self.fleet, client=self.client
+            publisher=self.publisher,
+            feed=self.feed,
+            fleet=self.fleet,
+            client=self.client,
+            control=control,
         )
         self.handler: RolloutHandler = make_handler(config, ports)
 

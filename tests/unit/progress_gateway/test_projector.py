@@ -360,3 +360,26 @@ async def test_old_failure_events_without_a_code_get_the_generic_text(projector,
         "your showcase. Press Retry to try again: only the machines that failed are updated."
     )
     assert store.state("r3").message == "S3 unavailable, retrying (2 of 5)…"
+
+
+async def test_a_paused_rollout_says_so_visibly_queued_then_completes_after_resume(
+    projector, store
+) -> None:
+    evts = happy_path([ref()])
+    created, synced = evts[:2]
+    paused = events.RolloutPaused(
+        generation=7, requests=[ref()], paused_by="ops", reason="a bad template", occurred_at=at(1)
+    )
+    resumed = events.RolloutResumed(generation=7, requests=[ref()], occurred_at=at(2))
+    await _feed(projector, [created, synced, paused, resumed, *evts[2:]])
+    held = store.history[2]
+    assert (held.status, held.step, held.progress) == ("queued", "queued", 30)
+    assert held.message == (
+        "Updates are paused by the operators: your showcase is saved "
+        "and will go live when they resume"
+    )
+    assert "ops" not in held.message and held.error is None  # who paused is for operators
+    going = store.history[3]
+    assert (going.status, going.step, going.progress) == ("processing", "updating", 30)
+    assert going.message == wording.RESUMED
+    assert store.state("r1").status == "completed"

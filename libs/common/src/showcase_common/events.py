@@ -270,6 +270,25 @@ class FleetUpdateFailed(Event):
     updated: list[str] = Field(default_factory=list)
 
 
+class RolloutPaused(Event):
+    """A roll-out is waiting: the operators paused updates (`showcasectl pause`). Its requests
+    stay saved and go live once updates resume; no machine is called meanwhile."""
+
+    subject: ClassVar[str] = subjects.ROLLOUT_PAUSED
+    generation: Generation
+    requests: list[RequestRef]
+    paused_by: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=1000)
+
+
+class RolloutResumed(Event):
+    """The operators resumed updates: the roll-out that waited goes on."""
+
+    subject: ClassVar[str] = subjects.ROLLOUT_RESUMED
+    generation: Generation
+    requests: list[RequestRef]
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     ShowcaseCreated,
     RetryRequested,
@@ -282,6 +301,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MachineUpdateFailed,
     FleetUpdated,
     FleetUpdateFailed,
+    RolloutPaused,
+    RolloutResumed,
 )
 _BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
 

@@ -27,6 +27,10 @@ MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
 FLEET_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.fleet.update_failed"
 ROLLOUT_REQUESTED: Final = f"{SUBJECT_PREFIX}.rollout_requested"
+ROLLOUT_PAUSED: Final = f"{SUBJECT_PREFIX}.rollout.paused"
+"""Informational: a roll-out waits because the operators paused updates (its requests wait)."""
+ROLLOUT_RESUMED: Final = f"{SUBJECT_PREFIX}.rollout.resumed"
+"""Informational: the operators resumed updates and the waiting roll-out goes on."""
 
 DEAD_LETTER_STREAM: Final = "SHOWCASE_DLQ"
 DEAD_LETTER_SUBJECT_PREFIX: Final = "showcase_dlq"
@@ -48,3 +52,13 @@ SYNC_LEDGER_BUCKET: Final = "sync_ledger"
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
 ADMIN_ALERTS_BUCKET: Final = "admin_alerts"
 """JetStream key-value bucket: request id -> when its failure was mailed to the admins."""
+
+# Operators' controls over roll-outs (`showcasectl pause`, `resume`, `rollback --pin`).
+FLEET_CONTROL_BUCKET: Final = "fleet_control"
+"""JetStream key-value bucket: `pause` -> who paused roll-outs, when and why (absent: running)."""
+FLEET_CONTROL_PAUSE_KEY: Final = "pause"
+
+# The audit trail: every operator action, in its own stream kept longer than the pipeline's.
+AUDIT_STREAM: Final = "SHOWCASE_AUDIT"
+AUDIT_SUBJECT_PREFIX: Final = "showcase_audit"
+AUDIT_SUBJECTS: Final = f"{AUDIT_SUBJECT_PREFIX}.>"

@@ -44,6 +44,7 @@ from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
+from intake.web import errors_html
 from intake.web.middleware import RequestIdMiddleware
 from intake.web.routes import api_router
 
@@ -222,6 +223,7 @@ def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
     validation_errors.install(app)
     _count_invalid_bodies(app)
     app.add_exception_handler(Saturated, _busy)
+    errors_html.install(app, container.templates)
     app.include_router(api_router)
     exact_openapi(app, (ShowcaseIn,))
     metrics.mount(app, settings.metrics_bearer)

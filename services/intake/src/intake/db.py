@@ -51,7 +51,7 @@ from sqlmodel import Session, SQLModel, create_engine
 # Imported for its side effect: registering the pipeline's tables on SQLModel.metadata.
 from intake import models as _own  # noqa: F401
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump with a step in `_MIGRATIONS` when an existing table changes shape."""
 
 _IDEMPOTENCY_KEYS_V2 = "CREATE TABLE pipeline_idempotency_keys (\n\t{}\n)".format(
@@ -71,7 +71,22 @@ _IDEMPOTENCY_KEYS_V2 = "CREATE TABLE pipeline_idempotency_keys (\n\t{}\n)".forma
 )
 """Written out as `create_all` writes it (a migrated file and a fresh one read the same)."""
 
-_MIGRATIONS: dict[int, list[str]] = {
+Step = str | Callable[[Connection], None]
+
+
+def _add_column(table: str, column: str, ddl: str) -> Callable[[Connection], None]:
+    """ALTER TABLE … ADD COLUMN, unless the column is there already (a table that `create_all`
+    made in its newest shape in the same start, the others being older)."""
+
+    def step(conn: Connection) -> None:
+        columns = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+
+    return step
+
+
+_MIGRATIONS: dict[int, list[Step]] = {
     # 2: idempotency keys remember what was created (showcase and request ids), not the answer
     # (whose progress token expired); the ids come out of the stored answer. A key whose
     # showcase is gone is dropped, as the foreign key's cascade would have done.
@@ -85,6 +100,16 @@ _MIGRATIONS: dict[int, list[str]] = {
         " FROM pipeline_idempotency_keys_v1"
         " WHERE json_extract(response, '$.showcase.id') IN (SELECT id FROM showcases)",
         "DROP TABLE pipeline_idempotency_keys_v1",
+    ],
+    # 3: a request's outcome (the requests lists filter and time it) and the studios' e-mails
+    # (addressed to the requester, with an HTML part).
+    3: [
+        _add_column("pipeline_requests", "finished_at", "DATETIME"),
+        "CREATE INDEX IF NOT EXISTS ix_pipeline_requests_status ON pipeline_requests (status)",
+        "CREATE INDEX IF NOT EXISTS ix_pipeline_requests_created_at"
+        " ON pipeline_requests (created_at)",
+        _add_column("pipeline_mail_outbox", "html", "TEXT"),
+        _add_column("pipeline_mail_outbox", "recipient", "VARCHAR(320)"),
     ],
 }
 """version -> SQL that brings an existing database from version-1 to version. Only for tables
@@ -198,7 +223,10 @@ def create_schema(engine: Engine) -> None:
         SQLModel.metadata.create_all(conn)
         for step in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS.get(step, []):
-                conn.exec_driver_sql(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.exec_driver_sql(statement)
         conn.exec_driver_sql(
             "INSERT INTO pipeline_schema (id, version) VALUES (1, ?)"
             " ON CONFLICT (id) DO UPDATE SET version = excluded.version",

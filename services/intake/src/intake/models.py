@@ -76,10 +76,13 @@ class Request(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(sa_column=_references(User.__table__.c.id, index=True))  # type: ignore[attr-defined]  # SQLModel's __table__
     showcase_id: int = Field(sa_column=_references(Showcase.__table__.c.id, index=True))  # type: ignore[attr-defined]  # SQLModel's __table__
-    status: str = Field(default="queued", max_length=16)
-    """queued (saved, not on the bus yet) or published (the relay's PubAck came back)."""
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    status: str = Field(default="queued", max_length=16, index=True)
+    """queued (saved, not on the bus yet), published (the relay's PubAck came back),
+    processing (retried), completed or failed (the outcome, recorded by `intake.outcomes`)."""
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+    """When the fleet served it (completed) or it failed, on the event's clock."""
 
 
 class Outbox(SQLModel, table=True):
@@ -103,9 +106,15 @@ class MailOutbox(SQLModel, table=True):
     __tablename__ = "pipeline_mail_outbox"
 
     id: str = Field(primary_key=True, max_length=32)
-    """Also the Message-ID's left part, so a resend after a crash is recognisable as one mail."""
+    """Also the Message-ID's left part, so a resend after a crash is recognisable as one mail.
+    A studio's e-mail about its request is keyed by the request (`intake.studio_mail`), so a
+    redelivered event finds its row already there."""
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The HTML part, when the mail has one (the studio's e-mails)."""
+    recipient: str | None = Field(default=None, max_length=320)
+    """None: the admins' address (SMTP_TO)."""
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
     """Not before: a retry's backoff, or a running attempt's lease (a crash mid-send expires it)."""
@@ -225,3 +234,34 @@ class RetryOut(BaseModel):
     state: dict[str, object]
     status_url: str
     progress: ProgressLink
+
+
+class RequestSummary(BaseModel):
+    """One request in `GET /api/requests` (and a row of `GET /requests`)."""
+
+    request_id: str
+    user: str
+    showcase: str
+    location_key: str
+    location: str
+    year: int | None
+    status: str
+    """queued, processing, completed or failed (the gateway's state when it has one)."""
+    progress: int
+    message: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    duration_s: float | None
+    """From the request to its outcome; None while it runs."""
+    page_url: str
+    """The request's progress page."""
+    redirect_url: str | None
+    """The live showcase's page, once completed."""
+
+
+class RequestsOut(BaseModel):
+    requests: list[RequestSummary]
+    page: int
+    pages: int
+    per_page: int
+    total: int

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from showcase_common import events
 from showcase_common.index import Location, Showcase, User, format_date
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from intake import access, metrics, showcases
 from intake.db import Database
@@ -54,6 +54,40 @@ class Created:
 class RequestView:
     request: Request
     ref: events.RequestRef
+    showcase: Showcase
+    location: Location
+    owner: User
+
+
+STORED_STATES: dict[str, tuple[str, ...]] = {
+    "queued": ("queued",),
+    "processing": ("published", "processing"),
+    "completed": ("completed",),
+    "failed": ("failed",),
+}
+"""A request's state as the list filters it -> the `pipeline_requests.status` values it covers
+(`published`: on the bus, nothing heard back yet)."""
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """Which page of which requests (`GET /requests`, `GET /api/requests`)."""
+
+    state: str | None = None
+    location: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class RequestPage:
+    views: list[RequestView]
+    total: int
+    query: RequestQuery
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
 
 
 @dataclass(frozen=True)
@@ -192,9 +226,44 @@ class IntakeService:
             assert owner is not None and showcase is not None  # foreign keys
             location = session.get(Location, showcase.location_id)
             assert location is not None
-            path = showcases.fleet_page_path(session, showcase, location)
-            ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
-            return RequestView(request, ref)
+            return self._view(session, request, owner, showcase, location)
+
+    def _view(
+        self,
+        session: Session,
+        request: Request,
+        owner: User,
+        showcase: Showcase,
+        location: Location,
+    ) -> RequestView:
+        path = showcases.fleet_page_path(session, showcase, location)
+        ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
+        return RequestView(request, ref, showcase, location, owner)
+
+    def list_requests(self, user: User, query: RequestQuery) -> RequestPage:
+        """A page of the requests `user` may see, newest first: their own, or (an admin)
+        everyone's, narrowed by `query`'s state and location."""
+        with self._db.session() as session:
+            statement = (
+                select(Request, User, Showcase, Location)
+                .join(User, col(User.id) == col(Request.user_id))
+                .join(Showcase, col(Showcase.id) == col(Request.showcase_id))
+                .join(Location, col(Location.id) == col(Showcase.location_id))
+            )
+            if not access.is_admin(user):
+                statement = statement.where(col(Request.user_id) == user.id)
+            if query.state is not None:
+                statement = statement.where(col(Request.status).in_(STORED_STATES[query.state]))
+            if query.location is not None:
+                statement = statement.where(col(Location.key) == query.location)
+            total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+            rows = session.exec(
+                statement.order_by(col(Request.created_at).desc(), col(Request.id).desc())
+                .offset((query.page - 1) * query.per_page)
+                .limit(query.per_page)
+            ).all()
+            views = [self._view(session, *row) for row in rows]
+        return RequestPage(views, total, query)
 
     def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
         """Put an event in the outbox under a chosen id; False if that id is already there."""

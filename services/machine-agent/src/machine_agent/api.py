@@ -25,6 +25,7 @@ from machine_agent.applier import (
 from machine_agent.config import AgentSettings
 from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
+from machine_agent.page_paths import page_path, page_segments
 from machine_agent.sidecar import SidecarInstaller
 
 log = logging.getLogger(__name__)
@@ -164,12 +165,18 @@ async def showcase_page(
 
 async def _sidecar_page(request: Request) -> Response | None:
     """In sidecar mode the application serves the pages: answer with its answer, so whoever
-    checks a page through the agent (the updater's truth check) sees what the app serves."""
+    checks a page through the agent (the updater's truth check) sees what the app serves.
+    Only a showcase page is forwarded, by a URL rebuilt from its checked segments
+    (`page_paths`): anything else is a 404 the application never sees."""
     sidecar: SidecarInstaller | None = request.app.state.sidecar
     if sidecar is None:
         return None
+    segments = page_segments(request.scope)
+    if segments is None:
+        metrics.PAGES_REFUSED.inc()
+        raise HTTPException(404, "no such page on this machine")
     try:
-        answer = await sidecar.http.get(sidecar.config.app_url + request.url.path)
+        answer = await sidecar.http.get(sidecar.config.app_url + page_path(segments))
     except httpx.HTTPError as exc:
         raise HTTPException(502, f"the application did not answer: {exc}") from exc
     media_type = answer.headers.get("content-type", "text/html")

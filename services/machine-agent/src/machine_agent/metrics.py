@@ -28,6 +28,11 @@ PAGES_RENDERED = Counter(
     "agent_pages_rendered_total",
     "Showcase and studio pages rendered (those whose inputs changed; unchanged pages are kept).",
 )
+PAGES_REFUSED = Counter(
+    "agent_pages_refused_total",
+    "Sidecar mode: page requests answered 404 without reaching the application because their "
+    "path is not a showcase page (dot segments, escapes, other shapes).",
+)
 GENERATION = Gauge(
     "agent_generation",
     "The index generation this machine serves (0 before its first).",

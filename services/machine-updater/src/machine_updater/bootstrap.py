@@ -5,20 +5,23 @@ unit tests call `build` with `FakeUpdaterPorts`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
 from showcase_common import subjects
 from showcase_common.bus import ConsumerSpec, EventPublisher, Publisher, consumer_options
 from showcase_common.events import IndexSynced, MachinesRetryRequested
+from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
-from showcase_common.runner import Ports, Service, nats_link
+from showcase_common.runner import Ports, Service, Worker, nats_link
 
 from machine_updater.client import HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
 from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
 from machine_updater.fleet import Fleet, FlyFleet, StaticFleet
 from machine_updater.handlers import RolloutHandler
+from machine_updater.hold import RolloutHold
 from machine_updater.rollout import RetryPolicy
 
 
@@ -76,6 +79,8 @@ class UpdaterPorts(Ports):
     client: MachineClient
     http: httpx.AsyncClient | None = None
     """The one client the fleet and the machine client share (closed when the updater stops)."""
+    control: FleetControl | None = None
+    """The operators' pause (KV); None: roll-outs are never held."""
 
 
 def ports(settings: UpdaterSettings) -> UpdaterPorts:
@@ -89,6 +94,7 @@ def ports(settings: UpdaterSettings) -> UpdaterPorts:
         client=make_client(settings, http),
         http=http,
         nats=link,
+        control=KvFleetControl(link.jetstream, replicas=settings.nats_replicas),
     )
 
 
@@ -100,6 +106,9 @@ def make_handler(settings: UpdaterSettings, ports: UpdaterPorts) -> RolloutHandl
         ports.feed,
         policy=retry_policy(settings),
         concurrency=settings.concurrency,
+        hold=None
+        if ports.control is None
+        else RolloutHold(ports.control, ports.publisher, poll_s=settings.pause_poll_s),
     )
 
 
@@ -117,7 +126,8 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     """The updater as the runner runs it: health on UPDATER_PORT; once NATS is up, one batch
     consumer (a roll-out outlasts the ack wait easily: the loop's heartbeat keeps the lease,
     and the ack wait bounds how long a crashed updater holds the message)."""
-    roll_out = make_handler(settings, ports).handle_batch
+    handler = make_handler(settings, ports)
+    roll_out = handler.handle_batch
     consumer = ConsumerSpec(
         subjects.MACHINE_UPDATER_DURABLE,
         handles_batches={IndexSynced: roll_out, MachinesRetryRequested: roll_out},
@@ -129,6 +139,17 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
         host=settings.updater_host,
         port=settings.updater_port,
         checks=readiness(link.check if link is not None else None, ports.fleet),
+        workers=[_stopping(handler)],
         consumers=[consumer],
         closers=[ports.http.aclose] if ports.http is not None else [],
     )
+
+
+def _stopping(handler: RolloutHandler) -> Worker:
+    """Hands the runner's stop event to the handler: a roll-out held by a pause is handed back
+    to the stream when the updater stops, instead of waited on."""
+
+    async def give(stop: asyncio.Event) -> None:
+        handler.stopping = stop
+
+    return give

@@ -69,6 +69,9 @@ class UpdaterSettings(CommonSettings):
     consumer: UpdaterConsumerSettings = Field(default_factory=UpdaterConsumerSettings)
     """The consumer's tuning (`UPDATER_` + ACK_WAIT_S, HEARTBEAT_S, BATCH_SIZE, …)."""
 
+    pause_poll_s: float = 1.0
+    """While the operators pause updates, how often a held roll-out looks whether they resumed."""
+
     @model_validator(mode="after")
     def _secret_required(self) -> UpdaterSettings:
         self.machine_update_secret = require_secret(

@@ -12,6 +12,7 @@ ever announced there is nothing to roll out again, and the retry goes to the syn
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from machine_updater import metrics
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
+from machine_updater.hold import RolloutHold
 from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
 from machine_updater.rollout import MachineResult, RetryPolicy, update_all, update_machine
@@ -40,6 +42,7 @@ class RolloutHandler:
         *,
         policy: RetryPolicy,
         concurrency: int,
+        hold: RolloutHold | None = None,
     ) -> None:
         self._fleet = fleet
         self._client = client
@@ -47,6 +50,17 @@ class RolloutHandler:
         self._feed = feed
         self._policy = policy
         self._concurrency = concurrency
+        self._hold = hold
+
+    @property
+    def stopping(self) -> asyncio.Event | None:
+        return None if self._hold is None else self._hold.stopping
+
+    @stopping.setter
+    def stopping(self, stop: asyncio.Event) -> None:
+        """The updater's stop: a roll-out held by a pause is handed back when it is set."""
+        if self._hold is not None:
+            self._hold.stopping = stop
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         """The consumer loop's batch handler."""
@@ -73,6 +87,8 @@ class RolloutHandler:
         return []
 
     async def roll_out(self, p: Plan) -> None:
+        if self._hold is not None:
+            await self._hold.wait(p)  # paused by the operators: no machine is called
         started = time.monotonic()
         active, skipped = await self._select(p)
         log.info(
@@ -117,6 +133,8 @@ class RolloutHandler:
                 return newest  # a newer generation supersedes this one; it covers our requests
             return p.snapshot
 
+        if self._hold is not None:
+            await self._hold.wait(p)  # a pause during the roll-out holds the machines not begun
         result = await update_machine(
             self._client,
             machine,

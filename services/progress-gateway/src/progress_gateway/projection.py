@@ -74,6 +74,8 @@ PROJECTED: tuple[type[events.Event], ...] = (
     events.MachineUpdateFailed,
     events.FleetUpdated,
     events.FleetUpdateFailed,
+    events.RolloutPaused,
+    events.RolloutResumed,
 )
 """The events a request's progress is folded from (`_changes` has a case for each)."""
 
@@ -141,6 +143,11 @@ def _changes(
                 **_processing(SYNCED_PROGRESS, "updating", wording.SYNCED),
                 "rollout_started_at": None,
             }
+        case events.RolloutPaused():
+            # Visibly queued: saved, waiting for the operators; the bar keeps where it was.
+            return {**_processing(0, "queued", wording.PAUSED), "status": "queued"}
+        case events.RolloutResumed():
+            return _processing(SYNCED_PROGRESS, "updating", wording.RESUMED)
         case events.MachineUpdated():
             return _machine_updated(current, event)
         case events.MachineUpdateFailed():

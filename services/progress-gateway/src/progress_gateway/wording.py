@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from showcase_common.events import FailureReason, MachineFailure
+from showcase_common.fleet_control import PAUSED_MESSAGE
 
 CREATED = "Publishing the updated index…"
 RETRYING_SYNC = "Retrying: publishing the updated index…"
 RETRYING_MACHINES = "Retrying the machines that failed…"
 SYNCED = "Index published; updating the machines…"
 LIVE = "Your showcase is live"
+PAUSED = PAUSED_MESSAGE
+"""A roll-out held by the operators' pause (`showcasectl pause`)."""
+RESUMED = "Updates resumed; updating the machines…"
 FAILED = "Your showcase could not be published."
 FAILED_ON_MACHINES = "Your showcase could not be published everywhere."
 

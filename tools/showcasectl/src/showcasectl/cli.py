@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from showcasectl.commands import alerts, apply, dlq, events, replay, requests, status
+from showcasectl.commands import (
+    alerts,
+    apply,
+    audit,
+    control,
+    dlq,
+    events,
+    replay,
+    requests,
+    status,
+)
 
 HELP = """
 The operator's view of the showcase pipeline, against the live bus (NATS JetStream).
@@ -26,5 +36,8 @@ app.command(epilog=replay.EXAMPLES)(replay.replay)
 app.command(epilog=status.EXAMPLES)(status.status)
 app.command(epilog=apply.EXAMPLES)(apply.apply)
 app.command(epilog=requests.EXAMPLES)(requests.requests)
+app.command(epilog=control.PAUSE_EXAMPLES)(control.pause)
+app.command(epilog=control.RESUME_EXAMPLES)(control.resume)
+app.command(epilog=audit.EXAMPLES)(audit.audit)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(alerts.app, name="alerts")

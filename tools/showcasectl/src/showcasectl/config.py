@@ -35,6 +35,9 @@ class CtlSettings(CommonSettings, S3Settings):
     fly_app_url: str | None = None
     """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
 
+    audit_max_age_days: float = 365.0
+    """How long the audit stream keeps operator actions (the pipeline's stream: 30 days)."""
+
     stuck_after_s: float = 300.0
     """A backlog, or a processing request, older than this counts as stuck in `status`."""
 

@@ -15,6 +15,7 @@ from typing import Any
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from showcase_common import subjects
+from showcase_common.fleet_control import KvFleetControl, PauseState
 from showcase_common.progress import RequestProgress
 
 from showcasectl.config import CtlSettings
@@ -58,6 +59,8 @@ class Status:
     failed: list[RequestProgress] = field(default_factory=list)
     stuck_requests: list[RequestProgress] = field(default_factory=list)
     dead_letters: int = 0
+    pause: PauseState | None = None
+    """Roll-outs paused by the operators (not a problem: requests wait on purpose)."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -70,6 +73,8 @@ class Status:
             "problems": self.problems,
             "streams": [asdict(s) for s in self.streams],
             "consumers": [asdict(c) for c in self.consumers],
+            "paused": self.pause is not None,
+            "pause": self.pause.model_dump(mode="json") if self.pause else None,
             "s3_generation": self.s3_generation,
             "machines": [m.as_json() for m in self.machines],
             "dead_letters": self.dead_letters,
@@ -82,6 +87,7 @@ async def collect(js: JetStreamContext, settings: CtlSettings) -> Status:
     status = Status()
     now = dt.datetime.now(dt.UTC)
     await _streams(js, status)
+    status.pause = await KvFleetControl(js).pause_state()
     await _consumers(js, status, now, settings.stuck_after_s)
     await _s3(status, settings)
     await _machines(status, settings)
@@ -124,7 +130,10 @@ async def _consumers(
             info.num_ack_pending or 0,
             info.num_redelivered or 0,
             round(age, 1) if age is not None else None,
-            stuck=age is not None and age > stuck_after_s,
+            # A paused fleet holds the updater's roll-outs on purpose: waiting, not stuck.
+            stuck=age is not None
+            and age > stuck_after_s
+            and not (status.pause is not None and info.name == subjects.MACHINE_UPDATER_DURABLE),
         )
         status.consumers.append(consumer)
         if consumer.stuck:
@@ -182,7 +191,11 @@ async def _machines(status: Status, settings: CtlSettings) -> None:
     for m in status.machines:
         if m.error:
             status.problems.append(f"machine {m.machine.id} unreachable: {m.error}")
-        elif status.s3_generation is not None and (m.generation or 0) < status.s3_generation:
+        elif (
+            status.pause is None
+            and status.s3_generation is not None
+            and (m.generation or 0) < status.s3_generation
+        ):
             status.problems.append(
                 f"machine {m.machine.id} serves generation {m.generation}, "
                 f"S3 has {status.s3_generation}"

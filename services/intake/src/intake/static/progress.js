@@ -45,7 +45,12 @@
     this.bar = root.querySelector("[role=progressbar]");
     this.fill = root.querySelector(".progress-fill");
     this.message = root.querySelector("[aria-live]");
-    this.shown = 0;
+    this.heading = document.querySelector("[data-heading-processing]");
+    this.done = root.querySelector(".progress-done");
+    // What the server rendered: a page opened after the outcome shows it and stays (the Back
+    // button from the live page must not bounce there again).
+    this.initialStatus = root.dataset.initialStatus || "queued";
+    this.shown = Number(this.bar.getAttribute("aria-valuenow")) || 0;
     this.socket = null;
     this.attempts = 0;
     this.failedOpens = 0;
@@ -58,7 +63,33 @@
     this.eta = this.buildEta();
   }
 
+  /* True when the browser came here straight from submitting the form (the POST's 303), not by
+     reloading, going Back or opening a link or bookmark. */
+  function justSubmitted() {
+    var entries = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    if (entries.length && entries[0].type !== "navigate") return false;
+    var from;
+    try {
+      from = new URL(document.referrer);
+    } catch (error) {
+      return false;
+    }
+    return from.origin === window.location.origin &&
+      /^\/(?:showcase\/)?(?:showcases(?:\/new)?|studios\/[^/]+\/request)$/.test(from.pathname);
+  }
+
   ProgressPage.prototype.start = function () {
+    if (this.initialStatus === "completed") {
+      // Finished before this page was shown: straight after the form (a fast roll-out) it goes
+      // on to the showcase as it would have; reloaded, or come back to, it stays and shows the link.
+      if (justSubmitted()) {
+        this.complete(this.allowed(this.redirectUrl));
+      } else {
+        this.finished = true;
+      }
+      return;
+    }
     if (this.progressUrl && "WebSocket" in window) {
       this.connect();
     } else {
@@ -82,6 +113,7 @@
     this.bar.setAttribute("aria-valuetext", value + "% — " + state.message);
     this.fill.style.width = value + "%";
     this.root.dataset.status = state.status;
+    this.renderHeading(state.status);
     this.root.dataset.step = state.step;
     if (this.message.textContent !== state.message) this.message.textContent = state.message;
     this.renderEta(state);
@@ -92,6 +124,16 @@
     }
     if (state.status === "completed") {
       this.complete(this.allowed(state.redirect_url) || this.allowed(this.redirectUrl));
+    }
+  };
+
+  ProgressPage.prototype.renderHeading = function (status) {
+    if (!this.heading) return;
+    var key = status === "completed" || status === "failed" ? status : "processing";
+    var text = this.heading.getAttribute("data-heading-" + key);
+    if (text && this.heading.textContent !== text) {
+      this.heading.textContent = text;
+      document.title = text;
     }
   };
 
@@ -114,10 +156,17 @@
     if (this.finished) return;
     this.finished = true;
     this.stopAll();
+    if (this.done && url) {
+      var link = this.done.querySelector("a");
+      link.href = url;
+      link.textContent = url;
+      this.done.hidden = false;
+    }
     if (!url) {
       this.root.dataset.redirect = "refused"; // nowhere safe to go: the page stays, saying so
       return;
     }
+    this.root.dataset.redirect = "scheduled"; // the link is on the page meanwhile
     window.setTimeout(function () {
       window.location.assign(url);
     }, REDIRECT_DELAY_MS);
@@ -127,7 +176,19 @@
 
   ProgressPage.prototype.buildFailurePanel = function () {
     var panel = this.root.querySelector(".progress-failure");
-    if (panel) return panel;
+    if (panel) {
+      // The server's panel posts a form (for pages without JavaScript); here the script
+      // sends the retry itself and keeps following the request.
+      // Until the script knows the failure (its first message), the form posts as it is.
+      var self = this;
+      var form = panel.querySelector("form");
+      form.addEventListener("submit", function (event) {
+        if (!self.failedState) return;
+        event.preventDefault();
+        self.retry();
+      });
+      return panel;
+    }
     panel = document.createElement("div");
     panel.className = "progress-failure";
     panel.setAttribute("role", "alert");
@@ -328,6 +389,15 @@
     root.progressPage = page; // reachable from the console when debugging
     page.start();
   }
+
+  // Back from the showcase may show this page from the back/forward cache, as it was when it
+  // left: it stays (the outcome and its link are on it) rather than going on again.
+  window.addEventListener("pageshow", function (event) {
+    var root = document.getElementById("progress");
+    if (event.persisted && root && root.dataset.redirect === "scheduled") {
+      root.dataset.redirect = "done";
+    }
+  });
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

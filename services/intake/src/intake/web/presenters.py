@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import Request
 from showcase_common.index import Location, Showcase, User, parse_date
+from showcase_common.progress import RequestProgress
 from showcase_common.tokens import issue_token
 
 from intake.container import Container
 from intake.mail import notice_for
-from intake.models import ProgressLink, ShowcaseCreatedOut, ShowcasePublic
-from intake.service import Created
+from intake.models import ProgressLink, RequestSummary, ShowcaseCreatedOut, ShowcasePublic
+from intake.service import Created, RequestView
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,57 @@ def showcase_public(showcase: Showcase, location: Location) -> ShowcasePublic:
         start_date=start,
         end_date=end,
     )
+
+
+def showcase_dates(showcase: Showcase) -> tuple[dt.date | None, dt.date | None]:
+    return parse_date(showcase.date)
+
+
+RequestRow = RequestSummary
+"""A row of the requests page is the API's summary (one shape for both)."""
+
+StateReader = Callable[[Container, RequestView], Awaitable[RequestProgress]]
+
+
+async def request_rows(
+    container: Container, views: list[RequestView], state_of: StateReader
+) -> list[RequestSummary]:
+    """Each request with its live state (the gateway's, else what intake recorded)."""
+    states = await asyncio.gather(*(state_of(container, view) for view in views))
+    return [summary(view, state) for view, state in zip(views, states, strict=True)]
+
+
+def summary(view: RequestView, state: RequestProgress) -> RequestSummary:
+    request = view.request
+    finished = request.finished_at
+    if finished is None and state.status in ("completed", "failed") and state.updated_at:
+        finished = dt.datetime.fromisoformat(state.updated_at)
+    duration = None
+    if finished is not None and state.status in ("completed", "failed"):
+        duration = round(
+            max(0.0, (_aware(finished) - _aware(request.created_at)).total_seconds()), 1
+        )
+    return RequestSummary(
+        request_id=request.id,
+        user=view.ref.user,
+        showcase=view.showcase.name or "",
+        location_key=view.location.key or "",
+        location=view.location.name or view.location.key or "",
+        year=view.showcase.year,
+        status=state.status,
+        progress=state.progress,
+        message=state.message,
+        created_at=_aware(request.created_at),
+        finished_at=_aware(finished) if finished is not None else None,
+        duration_s=duration if state.status in ("completed", "failed") else None,
+        page_url=f"/requests/{request.id}",
+        redirect_url=state.redirect_url or None if state.status == "completed" else None,
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def progress_link(container: Container, login: str, request_id: str) -> ProgressLink:

@@ -29,6 +29,15 @@ NatsUrl = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Who does it, for the audit trail (default: your login).",
+        show_default=False,
+    ),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why, for the audit trail and the status.")]
 
 T = TypeVar("T")
 

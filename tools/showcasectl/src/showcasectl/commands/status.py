@@ -61,6 +61,12 @@ def status(
 
 def _print(s: Status) -> None:
     out = output.console()
+    if s.pause is not None:
+        reason = f": {s.pause.reason}" if s.pause.reason else ""
+        out.print(
+            f"[yellow]Roll-outs PAUSED[/yellow] by {s.pause.paused_by} since "
+            f"{s.pause.since:%Y-%m-%d %H:%M:%S} UTC{reason} (`showcasectl resume` to go on)"
+        )
     out.print(
         output.table(
             "Streams",

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from showcase_common.events import new_id
 from showcase_common.index.models import Location, User
-from showcase_common.urls import origin_of
 
 from intake import access, metrics
 from intake.db import Database
 from intake.mail import notice_for
-from intake.service import Forbidden
+from intake.service import Forbidden, Idempotency, body_digest
 from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY
-from intake.web.presenters import (
-    events_path,
-    progress_link,
-    status_url,
-    with_notice,
-)
+from intake.web.presenters import events_path, with_notice
 
 router = APIRouter(tags=["form"])
 FLASH_COOKIE = "flash"
@@ -41,6 +37,7 @@ async def _form(
     errors: dict[str, str],
     code: int = 200,
     refusal: str = "invalid",
+    form_token: str | None = None,
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "refusal": refusal,
@@ -49,6 +46,7 @@ async def _form(
         "values": values,
         "errors": errors,
         "csrf_token": container.csrf.sign(user.userid or ""),
+        "form_token": form_token if form_token and FORM_TOKEN.match(form_token) else new_id(),
         "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
@@ -67,8 +65,11 @@ async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser
     response_class=HTMLResponse,
     openapi_extra=FORM_BODY,
     responses={
-        200: {"description": "a studio's request: its progress page"},
-        303: {"description": "an admin's showcase: to the location's events page (or return_to)"},
+        303: {
+            "description": "a studio's request: to its progress page `/requests/{id}` (the same"
+            " one when the same form is sent twice); an admin's showcase: to the location's"
+            " events page (or return_to)"
+        },
         403: {"description": "a bad CSRF token, or a location the user may not request for"},
         **BODY_ERRORS,
         422: {
@@ -98,9 +99,24 @@ async def create_showcase(
         return_to=values.get("return_to"),
     )
     try:
-        created = await container.db.write(container.service.create_showcase, user, draft)
+        created = await container.db.write(
+            container.service.create_showcase,
+            user,
+            draft,
+            form_idempotency(form.get("form_token"), values),
+        )
     except Invalid as exc:
-        return await _form(http, container, user, values, exc.errors, 422, exc.reason)
+        token = form.get("form_token")
+        return await _form(
+            http,
+            container,
+            user,
+            values,
+            exc.errors,
+            422,
+            exc.reason,
+            token if isinstance(token, str) else None,
+        )
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     if created.request is None:
@@ -117,15 +133,18 @@ async def create_showcase(
             samesite="lax",
         )
         return response
-    request_id = created.request.id
-    context = {
-        "showcase": created.showcase,
-        "location": created.location,
-        "request_id": request_id,
-        "progress_url": progress_link(container, user.userid or "", request_id).ws_url,
-        "status_url": status_url(http, request_id),
-        "redirect_url": container.service.redirect_url_of(created),
-        # where the page may send the browser (besides intake itself): the fleet's pages
-        "allowed_origins": origin_of(container.settings.public_fleet_url),
-    }
-    return container.templates.TemplateResponse(http, "progress.html", context)
+    # Post/redirect/get: a reload, the back button or a bookmark then never submits again.
+    return RedirectResponse(f"/requests/{created.request.id}", status.HTTP_303_SEE_OTHER)
+
+
+FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def form_idempotency(token: object, values: dict[str, str]) -> Idempotency | None:
+    """The form's own token (a hidden field, one per form shown) with what it holds: the same
+    form sent twice (a double click, a re-sent POST) finds what its first sending created; the
+    same form changed after Back and sent again is a new request."""
+    if not isinstance(token, str) or not FORM_TOKEN.match(token):
+        return None
+    digest = body_digest({k: v.strip() for k, v in values.items()})
+    return Idempotency(f"form:{token}:{digest[:40]}", digest)

@@ -2,41 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from showcase_common import events
+from showcase_common.index.models import User
 from showcase_common.progress import RequestProgress
 
 from intake.container import Container
-from intake.models import RetryOut
+from intake.models import RequestsOut, RetryOut
 from intake.ports import BusUnavailable
-from intake.service import RequestView
+from intake.service import RequestQuery, RequestView
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import TOO_LARGE
-from intake.web.presenters import progress_link, status_url
+from intake.web.presenters import progress_link, request_rows, status_url
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 
 
-async def _state(container: Container, view: RequestView) -> RequestProgress:
-    """The gateway's state; before it has one (or while NATS is away), queued at 0."""
+async def state_of(container: Container, view: RequestView) -> RequestProgress:
+    """The gateway's state; before it has one (or while NATS is away), what intake recorded:
+    the outcome once known, else queued at 0."""
     try:
         state = await container.bus.request_state(view.request.id)
     except BusUnavailable:
         state = None
-    return state or RequestProgress(request_id=view.request.id, user=view.ref.user)
+    return state or recorded_state(view)
 
 
-async def _find(container: Container, user: CurrentUser, request_id: str) -> RequestView:
+def recorded_state(view: RequestView) -> RequestProgress:
+    """The request as intake's own row knows it (the gateway's KV bucket may be unreachable)."""
+    base = RequestProgress(request_id=view.request.id, user=view.ref.user)
+    if view.request.status == "completed":
+        return base.model_copy(
+            update={
+                "status": "completed",
+                "progress": 100,
+                "step": "done",
+                "message": "Your showcase is live",
+                "redirect_url": view.ref.redirect_url,
+            }
+        )
+    return base
+
+
+async def find(container: Container, user: User, request_id: str) -> RequestView:
     view = await container.db.read(container.service.find_request, user, request_id)
     if view is None:  # unknown, or someone else's: the same answer, so ids cannot be probed
         raise HTTPException(404, "no such request")
     return view
 
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such request, or another user's"}
 }
 
@@ -48,32 +66,68 @@ def _retry_event(ref: events.RequestRef, state: RequestProgress) -> events.Event
     return events.RetryRequested(request=ref, from_step="sync")
 
 
-@router.get("/{request_id}", name="request_status", responses=_NOT_FOUND)
+async def retry_for(container: Container, view: RequestView) -> RequestProgress:
+    """Put the retry of a failed request in the outbox (409 unless it has failed); its state."""
+    state = await state_of(container, view)
+    if state.status != "failed":
+        raise HTTPException(409, f"only a failed request can be retried (it is {state.status})")
+    event = _retry_event(view.ref, state)
+    # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
+    msg_id = f"retry:{view.request.id}:{state.updated_at or 'unknown'}"
+    await container.db.write(container.service.enqueue, event, msg_id, view.request.id)
+    return state
+
+
+@router.get("", name="requests_list", response_model=RequestsOut)
+async def list_requests(
+    container: ContainerDep,
+    user: CurrentUser,
+    state: Annotated[
+        str | None,
+        Query(
+            pattern="^(queued|processing|completed|failed)?$",
+            description="only requests in this state (as recorded by intake)",
+        ),
+    ] = None,
+    location: Annotated[
+        str | None, Query(max_length=64, description="only this location's (its key)")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> RequestsOut:
+    """The user's requests, newest first; an admin's list holds everyone's. The same rows as
+    the `GET /requests` page."""
+    query = RequestQuery(state or None, location or None, page, per_page)
+    listing = await container.db.read(container.service.list_requests, user, query)
+    return RequestsOut(
+        requests=await request_rows(container, listing.views, state_of),
+        page=page,
+        pages=listing.pages,
+        per_page=per_page,
+        total=listing.total,
+    )
+
+
+@router.get("/{request_id}", name="request_status", responses=NOT_FOUND)
 async def request_status(
     request_id: str, container: ContainerDep, user: CurrentUser
 ) -> dict[str, object]:
-    view = await _find(container, user, request_id)
-    return (await _state(container, view)).public()
+    view = await find(container, user, request_id)
+    return (await state_of(container, view)).public()
 
 
 @router.post(
     "/{request_id}/retry",
     status_code=202,
     response_model=RetryOut,
-    responses={**_NOT_FOUND, 409: {"description": "the request has not failed"}, **TOO_LARGE},
+    responses={**NOT_FOUND, 409: {"description": "the request has not failed"}, **TOO_LARGE},
 )
 async def retry_request(
     request_id: str, http: Request, container: ContainerDep, user: CurrentUser
 ) -> JSONResponse:
     """Re-drive a failed request from the step that failed (409 unless it has failed)."""
-    view = await _find(container, user, request_id)
-    state = await _state(container, view)
-    if state.status != "failed":
-        raise HTTPException(409, f"only a failed request can be retried (it is {state.status})")
-    event = _retry_event(view.ref, state)
-    # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
-    msg_id = f"retry:{request_id}:{state.updated_at or 'unknown'}"
-    await container.db.write(container.service.enqueue, event, msg_id, request_id)
+    view = await find(container, user, request_id)
+    state = await retry_for(container, view)
     out = RetryOut(
         request_id=request_id,
         state=state.public(),

@@ -1,0 +1,84 @@
+"""The operators' pause, as the roll-out meets it: no machine is called while updates are paused.
+
+Before a roll-out starts, and again before each machine, `RolloutHold.wait` reads the pause
+(`showcase_common.fleet_control`). While paused it announces `RolloutPaused` once for the
+roll-out (its requests then say so), holds the message — the consumer loop keeps its lease — and
+looks again every `poll_s`; on resume it announces `RolloutResumed` and the roll-out goes on, so
+the waiting requests complete without anyone retrying. When the updater is stopped meanwhile, the
+roll-out is handed back to the stream (a retryable error) and the next updater holds it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from showcase_common.bus import EventPublisher, RetryableError
+from showcase_common.events import RolloutPaused, RolloutResumed
+from showcase_common.fleet_control import FleetControl, PauseState
+
+from machine_updater.plan import Plan
+
+log = logging.getLogger(__name__)
+
+
+class RolloutHold:
+    def __init__(
+        self, control: FleetControl, publisher: EventPublisher, *, poll_s: float = 1.0
+    ) -> None:
+        self._control = control
+        self._publisher = publisher
+        self._poll_s = poll_s
+        self.stopping = asyncio.Event()
+        """Set when the updater stops: a held roll-out is handed back instead of waited on."""
+
+    async def wait(self, p: Plan) -> None:
+        """Return at once when roll-outs run; otherwise once they are resumed."""
+        state = await self._read()
+        if state is None:
+            return
+        paused_key = f"{p.rollout_id}:{state.since.timestamp():.6f}"
+        log.info(
+            "updates are paused by %s (%s): generation %d waits",
+            state.paused_by,
+            state.reason or "no reason given",
+            p.generation,
+        )
+        await self._publisher.publish(
+            RolloutPaused(
+                generation=p.generation,
+                requests=list(p.requests),
+                paused_by=state.paused_by,
+                reason=state.reason,
+            ),
+            msg_id=f"paused:{paused_key}",
+        )
+        while state is not None:
+            if await self._stopped_within(self._poll_s):
+                raise RetryableError("updates are paused and the updater is stopping: handed back")
+            state = await self._read_or_assume_paused(state)
+        log.info("updates resumed: generation %d goes on", p.generation)
+        await self._publisher.publish(
+            RolloutResumed(generation=p.generation, requests=list(p.requests)),
+            msg_id=f"resumed:{paused_key}",
+        )
+
+    async def _read(self) -> PauseState | None:
+        try:
+            return await self._control.pause_state()
+        except Exception as exc:  # the bus is away: the message will come back, ask again then
+            raise RetryableError(f"could not read whether updates are paused: {exc}") from exc
+
+    async def _read_or_assume_paused(self, last: PauseState) -> PauseState | None:
+        """While waiting, a failed read keeps the pause: never update a machine on a guess."""
+        try:
+            return await self._control.pause_state()
+        except Exception as exc:
+            log.warning("could not read whether updates are still paused: %s", exc)
+            return last
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        return self.stopping.is_set()
