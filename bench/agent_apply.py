@@ -1,6 +1,6 @@
 """machine-agent: apply + regenerate + prerender time on a realistic index.
 
-    uv run python bench/agent_apply.py [--runs 3] [--store s3|memory]
+    uv run python bench/agent_apply.py [--runs 3] [--store s3|memory] [--tiny]
 
 The index: the tests' realistic Rails fixture (tests/support/rails_fixture.py: 80 locations,
 about 370 showcases over five years, 300 users, the Fly regions). Scenarios, each on a fresh data dir per run:
@@ -15,7 +15,6 @@ milliseconds) and writes bench/results/agent_apply_<store>.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -33,7 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (the index builder shared with the tests)
+sys.path.insert(0, str(ROOT / "bench"))  # for benchkit
 
+from benchkit import parser as bench_parser  # noqa: E402
+from benchkit import results_file  # noqa: E402
 from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
 from showcase_common.events import Snapshot  # noqa: E402
 from showcase_common.index import Showcase  # noqa: E402
@@ -181,10 +183,12 @@ def print_table(rows: list[dict[str, object]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", choices=("s3", "memory"), default="s3")
     args = parser.parse_args()
+    if args.tiny:
+        args.runs = 1
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         work = Path(tmp)
         store_cm = (
@@ -197,8 +201,7 @@ def main() -> None:
     rows = summarise(runs)
     print(f"machine-agent apply, {args.store} store, median of {args.runs} runs")
     print_table(rows)
-    out = ROOT / "bench" / "results" / f"agent_apply_{args.store}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_file(f"agent_apply_{args.store}.json")
     out.write_text(
         json.dumps(
             {
@@ -217,7 +220,7 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ Prints a table and writes bench/results/crash_recovery.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -44,13 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import parser as bench_parser
+from benchkit import results_file
 from devstack.config import HOST
 from devstack.stack import Stack
 from stack_run import machine_facts, running_stack, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "crash_recovery.json"
 STREAM = "SHOWCASE"
 DURABLES = {"syncer": "syncer", "updater": "machine-updater"}
 SCENARIOS = ("baseline", "syncer", "updater")
@@ -325,9 +325,11 @@ async def _bench(stack: Stack, rounds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.tiny:
+        args.rounds = 1
 
     load_before = list(os.getloadavg())
     with running_stack("bench-crash-") as run:
@@ -347,7 +349,7 @@ def main() -> None:
             f"{row['max']:>8.2f}{row['post_to_completed_median_s']:>11.2f}{restart:>9}{ack:>10}"
         )
     write_results(
-        RESULTS,
+        results_file("crash_recovery.json"),
         {
             "bench": "crash_recovery",
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

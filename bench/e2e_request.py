@@ -1,6 +1,6 @@
 """End-to-end time of one studio request in the local run, measured on real parts.
 
-    uv run python bench/e2e_request.py [--requests 5]
+    uv run python bench/e2e_request.py [--requests 5] [--tiny]
 
 Starts the whole local stack (`devstack.Stack`: nats-server, weed mini, SMTP sink, every
 service, three machine agents) on free ports in a temporary directory, then submits requests one
@@ -13,7 +13,6 @@ Prints a table and writes bench/results/e2e_request.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import json
@@ -24,12 +23,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+from benchkit import parser as bench_parser
+from benchkit import results_file
 from devstack.stack import Stack
 from stack_run import machine_facts, running_stack, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "e2e_request.json"
 STEPS = ("syncing", "updating", "done")
 
 
@@ -84,9 +84,11 @@ async def _bench(stack: Stack, requests: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
+    if args.tiny:
+        args.requests = 1
 
     with running_stack("bench-e2e-") as run:
         result = asyncio.run(_bench(run.stack, args.requests))
@@ -98,7 +100,7 @@ def main() -> None:
     for row in result["summary"]:  # type: ignore[union-attr]
         print(f"{row['metric']:<24}{row['median']:>10.2f}{row['max']:>10.2f}")
     write_results(
-        RESULTS,
+        results_file("e2e_request.json"),
         {
             "bench": "e2e_request",
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

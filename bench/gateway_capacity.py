@@ -21,7 +21,6 @@ bench/results/gateway_capacity.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -38,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from benchkit import parser as bench_parser
+from benchkit import results_file
 from devstack.ports import free_port
 from devstack.servers import NatsServer
 from showcase_common import events
@@ -47,7 +48,6 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "gateway_capacity.json"
 SECRET = "bench-secret-bench-secret-bench-secret"
 CONNECT_CONCURRENCY = 200
 
@@ -274,16 +274,18 @@ def _print(result: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--levels", default="1000,2000,4000,8000")
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
+    if args.tiny:
+        args.levels, args.samples = "20,40", 10
     levels = sorted(int(x) for x in args.levels.split(","))
     result = asyncio.run(run(levels, args.samples))
     _print(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    out = results_file("gateway_capacity.json")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":

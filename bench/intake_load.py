@@ -1,15 +1,23 @@
 """intake: throughput and latency of accepted submissions, on real parts.
 
-    uv run python bench/intake_load.py [--requests 300] [--concurrency 8] [--timeout 30]
-                                       [--intake-python PATH]
+    uv run python bench/intake_load.py [--requests 300] [--concurrency 16] [--timeout 30]
+                                       [--scheme apr1|bcrypt12] [--profile SECONDS]
+                                       [--intake-python PATH] [--tiny]
 
 Starts a nats-server (JetStream, temporary store) and `python -m intake` on a free port with a
 fresh index (seeded by `python -m intake seed`), then POSTs /api/showcases as `studio` with
 unique names from `--concurrency` concurrent clients. Reports every answer by status (and the
 client timeouts), requests/s and latency percentiles of the 201s, how many showcases the index
 holds afterwards (each should be saved exactly once), the first POST after the burst, and how
-long the outbox relay took to get every request into the stream. Prints a table and writes
-bench/results/intake_load.json.
+long the outbox relay took to get every request into the stream. Then, in the same run and with
+the same clients, as many `GET /healthz` (the process's own floor: no auth, no database), and
+the ratio of the two rates. The rest of the pipeline is absent (nothing consumes the stream).
+
+`--scheme bcrypt12` stores the studio's password as bcrypt cost 12 (`$2y$12$`, as the real
+index holds some) instead of Apache MD5. `--profile SECONDS` samples intake with py-spy
+(non-idle stacks, 100 Hz) during the POSTs and adds where its busy time went (the share of
+samples in which each part of the code is on the stack). Prints a table and writes
+bench/results/intake_load.json (intake_load_bcrypt12.json for bcrypt).
 
 `--intake-python` runs intake with another interpreter, e.g. the virtualenv of a checkout of
 an older commit, to measure the same load against the code before a change.
@@ -17,7 +25,6 @@ an older commit, to measure the same load against the code before a change.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -29,16 +36,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import nats
+from benchkit import parser as bench_parser
+from benchkit import results_file
 from devstack.ports import free_port
 from devstack.servers import NatsServer
 from showcase_common import subjects
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "intake_load.json"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -46,7 +55,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _start_intake(python: str, data: Path, nats_url: str, port: int) -> subprocess.Popen[bytes]:
+def _start_intake(
+    python: str, data: Path, nats_url: str, port: int, scheme: str
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "INDEX_DB_PATH": str(data / "index.sqlite3"),
         "SHOWCASES_YML_PATH": str(data / "showcases.yml"),
@@ -57,7 +68,18 @@ def _start_intake(python: str, data: Path, nats_url: str, port: int) -> subproce
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run([python, "-m", "intake", "seed"], env=env, check=True)
+    if scheme == "bcrypt12":
+        _store_bcrypt12(data / "index.sqlite3", "studio", "studio")
     return subprocess.Popen([python, "-m", "intake"], env=env)
+
+
+def _store_bcrypt12(db: Path, userid: str, password: str) -> None:
+    """The user's htpasswd line as `htpasswd -B -C 12` writes it."""
+    from passlib.hash import bcrypt
+
+    line = f"{userid}:{bcrypt.using(ident='2y', rounds=12).hash(password)}"
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE users SET password = ? WHERE userid = ?", (line, userid))
 
 
 async def _wait_ready(client: httpx.AsyncClient) -> None:
@@ -84,8 +106,15 @@ async def _post(client: httpx.AsyncClient, name: str) -> str:
     return str(response.status_code)
 
 
+async def _healthz(client: httpx.AsyncClient) -> str:
+    try:
+        return str((await client.get("/healthz")).status_code)
+    except httpx.TransportError as exc:
+        return type(exc).__name__
+
+
 async def _load(
-    client: httpx.AsyncClient, total: int, concurrency: int
+    client: httpx.AsyncClient, total: int, concurrency: int, post: bool = True
 ) -> tuple[list[float], dict[str, int]]:
     latencies: list[float] = []
     outcomes: dict[str, int] = {}
@@ -97,9 +126,9 @@ async def _load(
         while not queue.empty():
             n = queue.get_nowait()
             started = time.perf_counter()
-            outcome = await _post(client, f"Load {n}")
+            outcome = await (_post(client, f"Load {n}") if post else _healthz(client))
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if outcome == "201":
+            if outcome in ("201", "200"):
                 latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -130,13 +159,79 @@ async def _stream_count(url: str) -> int:
         await nc.close()
 
 
-async def run(total: int, concurrency: int, timeout_s: float, python: str) -> dict[str, object]:
+def _profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` (every thread, idle stacks left out) into collapsed stacks."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [str(py_spy), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+# Where a sample's time goes: the first matching frame (innermost first) names its part.
+PARTS = (
+    ("password verification (passlib)", ("passlib/",)),
+    ("SQLite statements", ("sqlite3", "sqlalchemy/engine", "sqlalchemy/pool", "do_execute")),
+    ("ORM (sqlalchemy/sqlmodel, not executing)", ("sqlalchemy/", "sqlmodel/")),
+    ("showcases.yml render", ("showcases_yaml", "showcases_file")),
+    ("validation (pydantic)", ("pydantic",)),
+    ("HTTP parsing (h11)", ("h11/",)),
+    ("HTTP parsing (httptools)", ("httptools",)),
+    ("JSON", ("json/",)),
+    ("logging", ("logging/", "showcase_common/logs")),
+    ("metrics (prometheus)", ("prometheus_client",)),
+    ("NATS (outbox relay)", ("nats/",)),
+    ("middleware (pure ASGI wrappers)", ("middleware",)),
+    ("FastAPI/Starlette routing + DI", ("fastapi/", "starlette/")),
+    ("uvicorn (protocol, server)", ("uvicorn/",)),
+    ("intake's own code", ("intake/",)),
+    ("asyncio event loop", ("asyncio/",)),
+    ("threads (worker pool)", ("threading.py", "concurrent/futures")),
+)
+
+
+def _profile_summary(raw: Path) -> dict[str, object]:
+    """Share of the sampled busy time per part of the code (innermost matching frame)."""
+    if not raw.exists():
+        return {"error": "py-spy wrote nothing (is ptrace allowed here?)"}
+    parts: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        leaves[frames[-1].split(" (")[0]] += count
+        parts[_part(frames)] += count
+    if not total:
+        return {"samples": 0}
+    share = {name: round(100 * n / total, 1) for name, n in parts.most_common()}
+    top = {name: round(100 * n / total, 1) for name, n in leaves.most_common(12)}
+    return {"samples": total, "busy_share_pct": share, "top_functions_self_pct": top}
+
+
+def _part(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, needles in PARTS:
+            if any(needle in frame for needle in needles):
+                return name
+    return "other"
+
+
+async def run(
+    total: int, concurrency: int, timeout_s: float, python: str, scheme: str, profile_s: int
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         server = NatsServer(data / "nats")
         nats_url = server.start()
         port = free_port()
-        proc = _start_intake(python, data, nats_url, port)
+        proc = _start_intake(python, data, nats_url, port, scheme)
+        profile: dict[str, object] | None = None
         try:
             limits = httpx.Limits(max_connections=concurrency + 1)
             async with httpx.AsyncClient(
@@ -144,14 +239,21 @@ async def run(total: int, concurrency: int, timeout_s: float, python: str) -> di
             ) as client:
                 await _wait_ready(client)
                 await client.get("/showcases/new", auth=("studio", "studio"))  # warm the caches
+                spy = _profiler(proc.pid, profile_s, data / "profile.txt") if profile_s else None
                 started = time.perf_counter()
                 latencies, outcomes = await _load(client, total, concurrency)
                 elapsed = time.perf_counter() - started
+                if spy is not None:
+                    spy.wait(profile_s + 30)
+                    profile = _profile_summary(data / "profile.txt")
                 after = await _after_burst(client)
                 # A remote count to poll: there is no local event to await.
                 while await _stream_count(nats_url) < len(latencies):  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
                 drained = time.perf_counter() - started
+                health_started = time.perf_counter()
+                health, health_outcomes = await _load(client, total, concurrency, post=False)
+                health_elapsed = time.perf_counter() - health_started
             rows, names = _saved(data / "index.sqlite3")
         finally:
             proc.terminate()
@@ -171,6 +273,12 @@ async def run(total: int, concurrency: int, timeout_s: float, python: str) -> di
         "p99_ms": _ms(latencies, 0.99),
         "first_post_after_burst": after,
         "all_in_stream_after_s": round(drained, 2),
+        "healthz_answers": dict(sorted(health_outcomes.items())),
+        "healthz_per_s": round(len(health) / health_elapsed, 1),
+        "healthz_p99_ms": _ms(health, 0.99),
+        "ratio_to_healthz": round((len(latencies) / elapsed) / (len(health) / health_elapsed), 2),
+        "password_scheme": scheme,
+        "profile": profile,
         "intake_python": python,
         "load_average": round(os.getloadavg()[0], 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -183,17 +291,35 @@ def _ms(latencies: list[float], q: float) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=30.0, help="client timeout, seconds")
     parser.add_argument("--intake-python", default=sys.executable)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--scheme", choices=("apr1", "bcrypt12"), default="apr1")
+    parser.add_argument("--profile", type=int, default=0, metavar="SECONDS",
+                        help="sample intake with py-spy for this long during the POSTs")  # fmt: skip
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
-    result = asyncio.run(run(args.requests, args.concurrency, args.timeout, args.intake_python))
+    if args.tiny:
+        args.requests, args.concurrency = 8, 2
+    suffix = "" if args.scheme == "apr1" else f"_{args.scheme}"
+    args.output = args.output or results_file(f"intake_load{suffix}.json")
+    result = asyncio.run(
+        run(args.requests, args.concurrency, args.timeout, args.intake_python, args.scheme,
+            args.profile)
+    )  # fmt: skip
     width = max(len(k) for k in result)
     for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+        if key != "profile":
+            print(f"{key:<{width}}  {value}")
+    if isinstance(result.get("profile"), dict):
+        print(f"where intake's busy time went ({result['profile'].get('samples')} samples):")
+        for name, pct in result["profile"].get("busy_share_pct", {}).items():
+            print(f"  {pct:>5.1f} %  {name}")
+        print("innermost functions:")
+        for name, pct in result["profile"].get("top_functions_self_pct", {}).items():
+            print(f"  {pct:>5.1f} %  {name}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.output}")

@@ -1,6 +1,6 @@
 """machine-updater: roll-out time to 8 and 32 real agents, against one agent's own update time.
 
-    uv run python bench/rollout_parallel.py [--sizes 8 32] [--concurrency 8] [--runs 1]
+    uv run python bench/rollout_parallel.py [--sizes 8 32] [--concurrency 8] [--runs 1] [--tiny]
 
 Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOINT_URL), N
 `python -m machine_agent` processes on a static fleet, and the updater's own handler (make_handler
@@ -18,7 +18,6 @@ about the best this box can do when an update is mostly CPU (prerendering). Writ
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -40,6 +39,8 @@ sys.path.insert(0, str(ROOT / "bench"))  # for the realistic index of agent_appl
 
 import yaml  # noqa: E402
 from agent_apply import realistic_rows  # noqa: E402
+from benchkit import parser as bench_parser  # noqa: E402
+from benchkit import results_file  # noqa: E402
 from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from machine_updater.bootstrap import (  # noqa: E402
     UpdaterPorts,
@@ -72,7 +73,6 @@ from tests.support.agents import (  # noqa: E402
 )
 from tests.support.rails_fixture import write_rails_index  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results" / "rollout_parallel.json"
 STARTUP_S = 600.0
 
 
@@ -252,11 +252,15 @@ def print_row(row: dict[str, object]) -> None:
 
 async def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the table is the output
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--concurrency", type=int, default=UpdaterSettings().concurrency)
+    # the field's default: constructing UpdaterSettings here would ask for its secret
+    default_concurrency = UpdaterSettings.model_fields["concurrency"].default
+    parser.add_argument("--concurrency", type=int, default=default_concurrency)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
+    if args.tiny:
+        args.sizes, args.runs = [2], 1
     print(f"{'agents':>6} {'concurrency':>11} {'one (s)':>10} {'roll-out':>10} {'ratio':>6} "
           f"{'sequential':>12} {'speedup':>8} {'cpu floor':>10}")  # fmt: skip
     rows: list[dict[str, object]] = []
@@ -273,15 +277,15 @@ async def main() -> None:
         for n in args.sizes:
             concurrencies = sorted({min(args.concurrency, n), n})
             rows += await measure_size(n, concurrencies, args.runs, work, nats_url, s3, index)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    results = results_file("rollout_parallel.json")
+    results.write_text(json.dumps({
         "benchmark": "rollout_parallel", "when": dt.datetime.now(dt.UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1m": os.getloadavg()[0]},
-        "index": {"studios": 75, "showcases": len(index.showcases)},
+        "index": {"studios": 75, "showcases": len(index.rows.showcases)},
         "runs": args.runs, "rows": rows,
     }, indent=2) + "\n")  # fmt: skip
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

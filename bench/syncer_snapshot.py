@@ -1,6 +1,6 @@
 """syncer: snapshot + upload time on a realistic index, and uploads per burst of 30 requests.
 
-    uv run python bench/syncer_snapshot.py [--runs 10] [--bursts 3]
+    uv run python bench/syncer_snapshot.py [--runs 10] [--bursts 3] [--tiny]
 
 The index: 75 studios, 370 showcases, 300 users (WAL, as intake keeps it). Measured:
   snapshot     online backup → integrity_check → sha256, on local disk
@@ -15,7 +15,6 @@ S3 is a real endpoint (`weed mini`, started here unless S3_ENDPOINT_URL is set).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -32,8 +31,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for the index builder shared with the tests
+sys.path.insert(0, str(ROOT / "bench"))  # for benchkit
 
 import boto3  # noqa: E402
+from benchkit import parser as bench_parser  # noqa: E402
+from benchkit import results_file  # noqa: E402
 from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from showcase_common import events  # noqa: E402
 from showcase_common.bus import Publisher, connect  # noqa: E402
@@ -42,14 +44,10 @@ from syncer.bootstrap import SyncerPorts, make_syncer  # noqa: E402
 from syncer.config import SyncerConsumerSettings, SyncerSettings  # noqa: E402
 from syncer.snapshot import Snapshotter  # noqa: E402
 
-from tests.integration.syncer.conftest import (  # noqa: E402
-    Watch,
-    new_request,
-    running_syncer,
-    until,
-)
 from tests.integration.syncer.indexdb import create_index  # noqa: E402
 from tests.support.fakes import FakePublisher, MemoryLedger  # noqa: E402
+from tests.support.syncer import Watch, new_request, running_syncer  # noqa: E402
+from tests.support.waiting import eventually  # noqa: E402
 
 STUDIOS, SHOWCASES, USERS, BURST = 75, 370, 300, 30
 
@@ -135,7 +133,7 @@ async def bursts(
                     await asyncio.sleep(spread_s / BURST)
             else:
                 await asyncio.gather(*(publisher.publish(e) for e in burst))
-            await until(lambda w=watch: len(w.covered()) == BURST, 120, "the burst")
+            await eventually(lambda w=watch: len(w.covered()) == BURST, 120, "the burst covered")
             elapsed = time.perf_counter() - started
             uploads = len({e.snapshot.generation for e in watch.of(events.IndexSynced)})
             results.append(
@@ -210,13 +208,14 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--bursts", type=int, default=3)
     args = parser.parse_args()
+    if args.tiny:
+        args.runs, args.bursts = 1, 1
     outcome = asyncio.run(main(args.runs, args.bursts))
     print_table(outcome)
-    out = ROOT / "bench" / "results" / "syncer_snapshot.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_file("syncer_snapshot.json")
     out.write_text(json.dumps(outcome, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out}")

@@ -85,6 +85,13 @@ def build_image(log: Path) -> float:
     return time.monotonic() - started
 
 
+def image_exists() -> bool:
+    probe = subprocess.run(
+        ["podman", "image", "exists", IMAGE], env=podman_env(), capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
 def image_size() -> int:
     out = subprocess.run(
         ["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import smtplib
 import threading
@@ -29,6 +30,7 @@ from showcase_common import subjects
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState
 from showcase_common.progress import RequestProgress
+from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (
     ChecksumMismatch,
     GenerationTaken,
@@ -246,9 +248,20 @@ class FakeMailer:
         self.up, self.refuse = up, refuse
         self.sent: list[tuple[str, str]] = []
         self.message_ids: list[str] = []
+        self.recipients: list[str | None] = []
+        """Each accepted mail's `to` (None: the admins' address)."""
+        self.html: list[str | None] = []
         self.attempts = 0
 
-    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+    async def send(
+        self,
+        subject: str,
+        body: str,
+        *,
+        message_id: str,
+        to: str | None = None,
+        html: str | None = None,
+    ) -> None:
         self.attempts += 1
         if not self.up:
             raise MailUnavailable("fake SMTP server is down")
@@ -256,6 +269,8 @@ class FakeMailer:
             raise MailRejected("550 fake SMTP server refuses")
         self.sent.append((subject, body))
         self.message_ids.append(message_id)
+        self.recipients.append(to)
+        self.html.append(html)
 
 
 class FixedClock:
@@ -332,6 +347,11 @@ class FakeMachine:
     hang: bool = False
     render_pages: bool = True
     """Whether an update makes the requested pages appear."""
+    replays: dict[str, str] = field(default_factory=dict)
+    """Pages it answers with a fly-replay, by path → the region the replay names."""
+    page_not_yet: int = 0
+    """The next N page asks answer 404 (a page that appears after the update answered)."""
+    page_asks: int = 0
 
 
 class FakeMachineClient:
@@ -392,8 +412,30 @@ class FakeMachineClient:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._release.wait(), 5)
 
-    async def page_status(self, machine: Machine, path: str) -> int:
-        return 200 if path in self._machine(machine).pages else 404
+    async def page(self, machine: Machine, path: str) -> PageAnswer:
+        fake = self._machine(machine)
+        fake.page_asks += 1
+        if fake.page_not_yet > 0:
+            fake.page_not_yet -= 1
+            return PageAnswer(404)
+        if path in fake.pages:
+            return PageAnswer(200)
+        if path in fake.replays:
+            return PageAnswer(307, fake.replays[path])
+        return PageAnswer(404)
+
+
+class FakeBodies:
+    """The snapshot bodies an `update_config` machine is sent: gzip of bytes the test gives."""
+
+    def __init__(self, by_generation: dict[int, bytes] | None = None) -> None:
+        self.by_generation = dict(by_generation or {})
+        self.asked: list[int] = []
+
+    async def gzipped(self, snapshot: Snapshot) -> bytes:
+        self.asked.append(snapshot.generation)
+        data = self.by_generation.get(snapshot.generation, b"SQLite format 3\x00")
+        return gzip.compress(data, mtime=0)
 
 
 # --- progress-gateway --------------------------------------------------------------------------

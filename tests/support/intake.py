@@ -71,6 +71,12 @@ class IntakeProcess:
         except httpx.TransportError:
             return False
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing is flushed, nothing is finished."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

@@ -35,6 +35,7 @@ from tests.support.agents import (  # noqa: F401  (fixtures)
 )
 from tests.support.fake_fly import fake_fly  # noqa: F401  (fixture)
 from tests.support.metrics import Samples, parse_samples
+from tests.support.standin_machines import standin_machines  # noqa: F401  (fixture)
 
 SUMMER = Showcase(
     id=5,

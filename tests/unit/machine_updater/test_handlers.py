@@ -74,9 +74,8 @@ class World:
             concurrency=concurrency,
             retry_initial_s=0.0,
             retry_max_s=0.0,
-            machine_attempts=3,
             machine_update_secret="test-machine-update-secret-of-32-bytes",
-            **settings,  # type: ignore[arg-type]
+            **{"page_deadline_s": 0.0, "machine_attempts": 3, **settings},  # type: ignore[arg-type]
         )
         ports = FakeUpdaterPorts(
             publisher=self.publisher,
@@ -317,3 +316,70 @@ async def test_a_publishing_failure_fails_the_delivery_and_redelivery_updates_no
     await world.handler.handle([event])
     assert sum(world.client.updates.values()) <= 3
     assert world.publisher.of(FleetUpdated)
+
+
+def regional_request(region: str | None) -> RequestRef:
+    showcase = ShowcaseRef(
+        showcase_id=1,
+        year=2026,
+        location_key="boston",
+        key="spring-1",
+        name="Spring 1",
+        region=region,
+    )
+    return RequestRef(request_id="r1", user="studio", showcase=showcase, redirect_url="http://x/")
+
+
+async def test_machines_of_other_regions_count_when_they_hand_the_page_on() -> None:
+    world = World(3)  # m0 iad, m1 ord, m2 sjc
+    path = regional_request("ord").showcase.path
+    for machine_id in ("m0", "m2"):
+        world.fake(machine_id).render_pages = False
+        world.fake(machine_id).replays = {path: "ord"}
+    await world.handler.handle([synced(5, regional_request("ord"))])
+    updated = {e.machine_id: e for e in world.publisher.of(MachineUpdated)}
+    assert set(updated) == {"m0", "m1", "m2"} and world.publisher.of(FleetUpdated)
+    assert updated["m0"].handed_on == {path: "ord"} and updated["m2"].handed_on == {path: "ord"}
+    assert updated["m1"].handed_on == {}
+
+
+async def test_a_replay_to_a_wrong_region_or_a_404_does_not_count() -> None:
+    world = World(3)
+    path = regional_request("ord").showcase.path
+    for machine_id in ("m0", "m2"):
+        world.fake(machine_id).render_pages = False
+    world.fake("m0").replays = {path: "sjc"}
+    await world.handler.handle([synced(5, regional_request("ord"))])
+    failed = {e.machine_id: e for e in world.publisher.of(MachineUpdateFailed)}
+    assert set(failed) == {"m0", "m2"}
+    assert "fly-replay to sjc" in failed["m0"].error and "to ord" in failed["m0"].error
+    assert "answered 404" in failed["m2"].error
+    (fleet,) = world.publisher.of(FleetUpdateFailed)
+    assert fleet.updated == ["m1"]
+
+
+async def test_the_machine_of_the_region_must_serve_the_page_itself() -> None:
+    world = World(2)  # m0 iad, m1 ord
+    path = regional_request("ord").showcase.path
+    world.fake("m1").render_pages = False
+    world.fake("m1").replays = {path: "ord"}  # a replay from its own region: nobody serves it
+    await world.handler.handle([synced(5, regional_request("ord"))])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.machine_id == "m1" and "not 200 in its region ord" in failed.error
+
+
+async def test_a_page_that_appears_late_counts_within_the_page_deadline() -> None:
+    world = World(1, page_deadline_s=30.0)
+    world.fake("m0").page_not_yet = 2
+    await world.handler.handle([synced(5)])
+    assert world.publisher.of(FleetUpdated) and world.fake("m0").page_asks == 3
+    assert world.client.updates["m0"] == 1  # asked again, not updated again
+
+
+async def test_a_page_that_never_appears_fails_after_the_page_deadline() -> None:
+    world = World(1, page_deadline_s=0.3, machine_attempts=1)
+    world.fake("m0").render_pages = False
+    await world.handler.handle([synced(5)])
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.reason == "not_serving" and "answered 404" in failed.error
+    assert world.fake("m0").page_asks > 1  # asked until the deadline, not once

@@ -95,6 +95,10 @@ class ShowcaseRef(BaseModel):
     page: str | None = None
     """The page's path by the fleet's rule (a lone `showcase` is at its location's year URL),
     as intake computed it; events from before the field name none."""
+    region: str | None = None
+    """The served region whose machines serve the page (showcases.yml's `:region:` of its
+    location); the others answer it with a fly-replay there. None: every machine serves it
+    (a location without a region, or an event from before the field)."""
 
     @property
     def path(self) -> str:
@@ -227,6 +231,11 @@ class MachineUpdated(Event):
     """How many machines of this roll-out have finished (this one included)."""
     total: Count
     duration_s: Seconds
+    handed_on: dict[str, str] = Field(default_factory=dict)
+    """The new pages this machine hands on (a fly-replay) to the region that serves them, by
+    path; every other page of the roll-out it serves itself."""
+    protocol: str = "agent"
+    """How it was updated: `agent` (the machine agent) or `update_config` (the Rails CGI)."""
 
 
 class MachineUpdateFailed(Event):

@@ -233,7 +233,7 @@ async def running(
     workers settle, the closers run and the link drains. `workers=False` runs none of them
     (unit tests drive the loops by hand). Yields the stop event."""
     stop = stop or asyncio.Event()
-    if (service.on_nats or service.consumers) and link is None:
+    if workers and (service.on_nats or service.consumers) and link is None:
         raise ValueError(f"{service.name} has NATS workers but no NATS link")
     tasks: list[asyncio.Task[Any]] = []
     if workers:

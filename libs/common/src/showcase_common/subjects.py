@@ -48,6 +48,8 @@ REQUEST_STATE_BUCKET: Final = "request_state"
 SYNC_LEDGER_BUCKET: Final = "sync_ledger"
 """JetStream key-value bucket: request id -> the generation that first covered it."""
 
+INTAKE_OUTCOMES_DURABLE: Final = "intake-outcomes"
+"""Intake hears each request's outcome: it records it and queues the studio's e-mail."""
 # The operator tool's live admin alerts (`showcasectl alerts run`).
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
 ADMIN_ALERTS_BUCKET: Final = "admin_alerts"

@@ -24,18 +24,20 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
+from showcase_common.bus import consumer_options
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
-from intake import metrics, nats_bus, readiness
+from intake import metrics, nats_bus, outcomes, readiness
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
+from intake.outcomes import Outcomes
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
@@ -114,6 +116,13 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         clock=clock,
         relay=relay,
         mail_relay=mail_relay,
+        outcomes=Outcomes(
+            db,
+            settings.public_intake_url,
+            clock,
+            max_age_s=settings.studio_mail_max_age_s,
+            on_mail=mail_relay.wake,
+        ),
         service=service,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
@@ -148,6 +157,8 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         # A stuck database is "stuck" (DB_STUCK_S), not a readiness timeout.
         readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
+        # each request's outcome from the bus: recorded, and the studio's e-mail queued
+        consumers=[outcomes.consumer(container.outcomes, consumer_options(settings.consumer))],
         closers=[dispose_engine],
         prepare=[lambda: prepare_index(settings, seeding=False)],
         commands={

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from intake.config import IntakeSettings
 from intake.db import Database
 from intake.mail import MailRelay
+from intake.outcomes import Outcomes
 from intake.ports import Bus, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer, VerifiedCredentials
@@ -29,6 +30,8 @@ class Container:
     clock: Callable[[], dt.datetime]
     relay: OutboxRelay
     mail_relay: MailRelay
+    outcomes: Outcomes
+    """Records each request's outcome and the studio's e-mail (fed by the bus consumer)."""
     service: IntakeService
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates

@@ -1,4 +1,5 @@
-"""The admin's e-mail, durable: a `pipeline_mail_outbox` row committed with the showcase, sent by a relay.
+"""E-mail, durable: a `pipeline_mail_outbox` row committed with what it announces (an admin's
+showcase; a request's outcome, `intake.outcomes`), sent by a relay.
 
 The row is written in the showcase's own transaction, so a crash or an SMTP outage cannot lose
 the notice. The relay sends due rows through the Mailer port and sets `sent_at` only after the
@@ -109,18 +110,27 @@ class MailRelay(PollingRelay):
 
     async def attempt(self, row_id: str) -> Outcome:
         """One claimed attempt at one row."""
-        outcome = await self._attempt(row_id)
+        outcome, studio = await self._attempt(row_id)
         if outcome is not Outcome.SKIPPED:
-            metrics.ADMIN_EMAILS.labels(outcome.value).inc()
+            counter = metrics.STUDIO_EMAILS if studio else metrics.ADMIN_EMAILS
+            counter.labels(outcome.value).inc()
         return outcome
 
-    async def _attempt(self, row_id: str) -> Outcome:
+    async def _attempt(self, row_id: str) -> tuple[Outcome, bool]:
+        """The attempt's outcome, and whether the row is a studio's e-mail (not the admins')."""
         row = await self._db.write(self._claim, row_id, bounded=False)
         if row is None:
-            return Outcome.SKIPPED
+            return Outcome.SKIPPED, False
+        return await self._send(row), row.recipient is not None
+
+    async def _send(self, row: MailOutbox) -> Outcome:
         try:
             await self._mailer.send(
-                row.subject, row.body, message_id=message_id(row.id, self._domain)
+                row.subject,
+                row.body,
+                message_id=message_id(row.id, self._domain),
+                to=row.recipient,
+                html=row.html,
             )
         except MailRejected as exc:
             log.error("mail %s refused for good: %s", row.id, exc)

@@ -36,6 +36,12 @@ OUTBOX_UNSENT = Gauge(
     "Outbox rows (ShowcaseCreated, RetryRequested) not yet acknowledged by JetStream, "
     "as of the relay's last pass.",
 )
+STUDIO_EMAILS = Counter(
+    "intake_studio_emails_total",
+    "Studios' e-mails about their requests: queued (recorded with the outcome), no_address "
+    "(the requester has no e-mail address), then each attempt: sent, retry, rejected.",
+    ["outcome"],
+)
 ADMIN_EMAILS = Counter(
     "intake_admin_emails_total",
     "Admin e-mail attempts: sent, retry (server down or 4xx: tried again later), "
@@ -49,6 +55,7 @@ __all__ = [
     "OUTBOX_UNSENT",
     "REFUSALS",
     "SHOWCASES_CREATED",
+    "STUDIO_EMAILS",
     "mount",
     "mount_prefix",
     "route_template",

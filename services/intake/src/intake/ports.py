@@ -38,14 +38,31 @@ class MailRejected(Exception):
 
 
 class Mailer(Protocol):
-    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+    async def send(
+        self,
+        subject: str,
+        body: str,
+        *,
+        message_id: str,
+        to: str | None = None,
+        html: str | None = None,
+    ) -> None:
         """Return only once the server accepted the message; `message_id` is its Message-ID
         header (the same on every attempt, so a resend is recognisable as the same mail).
+        `to` None is the admins' address; `html` an HTML part beside the text.
         Raises `MailUnavailable` or `MailRejected`."""
 
 
 class LogMailer:
     """Used when no SMTP host is configured: the notice only reaches the log."""
 
-    async def send(self, subject: str, body: str, *, message_id: str) -> None:
-        log.info("e-mail %s (no SMTP host configured): %s", message_id, subject)
+    async def send(
+        self,
+        subject: str,
+        body: str,
+        *,
+        message_id: str,
+        to: str | None = None,
+        html: str | None = None,
+    ) -> None:
+        log.info("e-mail %s to %s (no SMTP host configured): %s", message_id, to, subject)

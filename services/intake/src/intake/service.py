@@ -183,7 +183,10 @@ class IntakeService:
             updated_at=now,
         )
         session.add(request)
-        ref = self.request_ref(request, user, showcase_ref(showcase, valid.location, path), path)
+        region = showcases.fleet_region(session, valid.location)
+        ref = self.request_ref(
+            request, user, showcase_ref(showcase, valid.location, path, region), path
+        )
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
         return Created(showcase, valid.location, request, path)
 
@@ -237,7 +240,8 @@ class IntakeService:
         location: Location,
     ) -> RequestView:
         path = showcases.fleet_page_path(session, showcase, location)
-        ref = self.request_ref(request, owner, showcase_ref(showcase, location, path), path)
+        region = showcases.fleet_region(session, location)
+        ref = self.request_ref(request, owner, showcase_ref(showcase, location, path, region), path)
         return RequestView(request, ref, showcase, location, owner)
 
     def list_requests(self, user: User, query: RequestQuery) -> RequestPage:
@@ -271,11 +275,18 @@ class IntakeService:
             if session.get(Outbox, msg_id) is not None:
                 return False
             session.add(outbox_row(event, request_id, row_id=msg_id))
+            request = session.get(Request, request_id) if request_id else None
+            if request is not None and request.status == "failed":  # a retry: running again
+                request.status, request.finished_at = "processing", None
+                request.updated_at = self._clock()
+                session.add(request)
         self._on_outbox()
         return True
 
 
-def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.ShowcaseRef:
+def showcase_ref(
+    showcase: Showcase, location: Location, page: str, region: str | None = None
+) -> events.ShowcaseRef:
     return events.ShowcaseRef(
         showcase_id=showcase.id,
         year=showcase.year,
@@ -283,6 +294,7 @@ def showcase_ref(showcase: Showcase, location: Location, page: str) -> events.Sh
         key=showcase.key,
         name=showcase.name,
         page=page,
+        region=region,
     )
 
 

@@ -14,7 +14,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from showcase_common.index import Location, Showcase, is_lone_showcase, page_path
+from showcase_common.index import (
+    Location,
+    Region,
+    Showcase,
+    is_lone_showcase,
+    page_path,
+    region_for,
+    served_regions,
+)
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -245,3 +253,9 @@ def fleet_page_path(session: Session, showcase: Showcase, location: Location) ->
     )
     lone = is_lone_showcase(showcase.key or "", session.exec(same_year).one())
     return page_path(showcase.year or 0, location.key or "", showcase.key or "", lone=lone)
+
+
+def fleet_region(session: Session, location: Location) -> str | None:
+    """The served region whose machines serve the location's pages (showcases.yml's
+    `:region:`); None: every machine serves them."""
+    return region_for(location, served_regions(session.exec(select(Region))))

@@ -1,4 +1,4 @@
-"""Admin notices by e-mail, over SMTP."""
+"""E-mail over SMTP: the admins' notices and the studios' e-mails about their requests."""
 
 from __future__ import annotations
 
@@ -15,14 +15,24 @@ class SmtpMailer:
         self._host, self._port, self._timeout_s = host, port, timeout_s
         self._sender, self._to = sender, to
 
-    async def send(self, subject: str, body: str, *, message_id: str) -> None:
+    async def send(
+        self,
+        subject: str,
+        body: str,
+        *,
+        message_id: str,
+        to: str | None = None,
+        html: str | None = None,
+    ) -> None:
         message = EmailMessage()
         message["From"] = self._sender
-        message["To"] = self._to
+        message["To"] = to or self._to
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = message_id
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         try:
             await aiosmtplib.send(
                 message, hostname=self._host, port=self._port, timeout=self._timeout_s

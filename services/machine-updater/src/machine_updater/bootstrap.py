@@ -15,14 +15,17 @@ from showcase_common.events import IndexSynced, MachinesRetryRequested
 from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
+from showcase_common.snapshots import S3SnapshotStore
 
-from machine_updater.client import HttpMachineClient, MachineClient
+from machine_updater.bodies import SnapshotBodies, StoreBodies
+from machine_updater.client import ByProtocol, HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
 from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
-from machine_updater.fleet import Fleet, FlyFleet, StaticFleet
+from machine_updater.fleet import Fleet, FlyFleet, StaticFleet, update_path_of
 from machine_updater.handlers import RolloutHandler
 from machine_updater.hold import RolloutHold
 from machine_updater.rollout import RetryPolicy
+from machine_updater.update_config import UpdateConfigClient
 
 
 def retry_policy(settings: UpdaterSettings) -> RetryPolicy:
@@ -31,6 +34,7 @@ def retry_policy(settings: UpdaterSettings) -> RetryPolicy:
         initial_s=settings.retry_initial_s,
         max_s=settings.retry_max_s,
         deadline_s=settings.machine_deadline_s,
+        page_deadline_s=settings.page_deadline_s,
     )
 
 
@@ -45,6 +49,8 @@ def make_fleet(settings: UpdaterSettings, http: httpx.AsyncClient) -> Fleet:
             app_name=settings.fly_app_name,
             token=settings.fly_api_token,
             app_url=settings.app_url,
+            protocol=settings.fly_machine_protocol,
+            update_path=update_path_of(settings.fly_update_config_path),
         )
     if settings.fleet_file is None:
         raise ValueError("set FLEET_FILE or FLY_APP_NAME + FLY_API_TOKEN")
@@ -59,14 +65,25 @@ def make_http(settings: UpdaterSettings) -> httpx.AsyncClient:
     )
 
 
-def make_client(settings: UpdaterSettings, http: httpx.AsyncClient) -> MachineClient:
-    return HttpMachineClient(
+def make_client(
+    settings: UpdaterSettings, http: httpx.AsyncClient, bodies: SnapshotBodies | None = None
+) -> MachineClient:
+    """One adapter per protocol behind the one port (`client.ByProtocol`)."""
+    agent = HttpMachineClient(
         http,
         settings.machine_update_secret,
         update_timeout_s=settings.update_timeout_s,
         probe_timeout_s=settings.probe_timeout_s,
         connect_timeout_s=settings.connect_timeout_s,
     )
+    update_config = UpdateConfigClient(
+        http,
+        bodies or StoreBodies(S3SnapshotStore.from_settings(settings)),
+        read_timeout_s=settings.update_timeout_s,
+        probe_timeout_s=settings.probe_timeout_s,
+        connect_timeout_s=settings.connect_timeout_s,
+    )
+    return ByProtocol({"agent": agent, "update_config": update_config})
 
 
 @dataclass(kw_only=True)

@@ -8,13 +8,15 @@ the showcase pages themselves. Every call carries the machine's own headers, whi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
 from showcase_common.events import FailureReason, Snapshot
+from showcase_common.replay import PageAnswer
 
-from machine_updater.fleet import Machine
+from machine_updater.fleet import Machine, MachineProtocol
 
 
 class MachineError(Exception):
@@ -49,11 +51,13 @@ class MachineClient(Protocol):
         """Ask the machine to apply `snapshot` (published for these showcases); the generation
         it serves afterwards."""
 
-    async def page_status(self, machine: Machine, path: str) -> int:
-        """The HTTP status of one of its pages."""
+    async def page(self, machine: Machine, path: str) -> PageAnswer:
+        """How it answers one of its pages (its status, and the region of a fly-replay)."""
 
 
 class HttpMachineClient:
+    """The machine agent's protocol (docs/ARCHITECTURE.md, "machine-agent HTTP")."""
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -93,9 +97,8 @@ class HttpMachineClient:
         _raise_for_status(response, "update_config")
         return int(_json(response)["generation"])
 
-    async def page_status(self, machine: Machine, path: str) -> int:
-        response = await self._call(machine, "GET", path, self._probe_timeout)
-        return response.status_code
+    async def page(self, machine: Machine, path: str) -> PageAnswer:
+        return await page_answer(self._http, machine, path, self._probe_timeout)
 
     async def _served_after_conflict(self, machine: Machine, response: httpx.Response) -> int:
         body = _json(response)
@@ -117,7 +120,7 @@ class HttpMachineClient:
         json: Any = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        try:
+        with transport_errors(method, path):
             return await self._http.request(
                 method,
                 f"{machine.url}{path}",
@@ -125,15 +128,60 @@ class HttpMachineClient:
                 headers={**machine.headers, **(headers or {})},
                 timeout=limits,
             )
-        except httpx.TimeoutException as exc:
-            raise MachineError(
-                f"did not answer in time ({method} {path}: {type(exc).__name__})", "timeout"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise MachineError(
-                f"could not be reached ({method} {path}: {type(exc).__name__}: {exc})",
-                "machine_unreachable",
-            ) from exc
+
+
+class ByProtocol:
+    """The port over one adapter per protocol, chosen by each machine's `protocol`: the
+    roll-out stays one whatever the machines speak."""
+
+    def __init__(self, adapters: Mapping[MachineProtocol, MachineClient]) -> None:
+        self._adapters = dict(adapters)
+
+    def _of(self, machine: Machine) -> MachineClient:
+        adapter = self._adapters.get(machine.protocol)
+        if adapter is None:
+            raise MachineRefused(f"no adapter for protocol {machine.protocol!r}")
+        return adapter
+
+    async def status(self, machine: Machine) -> int | None:
+        return await self._of(machine).status(machine)
+
+    async def update(
+        self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
+    ) -> int:
+        return await self._of(machine).update(machine, snapshot, showcase_ids)
+
+    async def page(self, machine: Machine, path: str) -> PageAnswer:
+        return await self._of(machine).page(machine, path)
+
+
+async def page_answer(
+    http: httpx.AsyncClient, machine: Machine, path: str, limits: httpx.Timeout
+) -> PageAnswer:
+    """GET one page from the machine itself (redirects not followed: a fly-replay is an answer)."""
+    with transport_errors("GET", path):
+        response = await http.get(
+            f"{machine.url}{path}", headers=dict(machine.headers), timeout=limits
+        )
+    return PageAnswer.of(
+        response.status_code, response.headers.get("content-type"), response.content
+    )
+
+
+@contextlib.contextmanager
+def transport_errors(method: str, path: str) -> Iterator[None]:
+    """httpx's timeouts and connection failures as retryable `MachineError`s, by reason."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise MachineError(
+            f"did not answer in time ({method} {path}: {type(exc).__name__})", "timeout"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise MachineError(
+            f"could not be reached ({method} {path}: {type(exc).__name__}: {exc})",
+            "machine_unreachable",
+        ) from exc
 
 
 DETAIL_LIMIT = 2000

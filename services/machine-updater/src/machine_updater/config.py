@@ -10,8 +10,11 @@ from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
     ConsumerSettings,
+    S3Settings,
     require_secret,
 )
+
+from machine_updater.fleet import DEFAULT_UPDATE_CONFIG_PATH, MachineProtocol
 
 
 class UpdaterConsumerSettings(ConsumerSettings):
@@ -35,7 +38,7 @@ class UpdaterConsumerSettings(ConsumerSettings):
     """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 
 
-class UpdaterSettings(CommonSettings):
+class UpdaterSettings(CommonSettings, S3Settings):
     service_name: str = "machine-updater"
     updater_port: int = 8003
     updater_host: str = "127.0.0.1"
@@ -47,6 +50,12 @@ class UpdaterSettings(CommonSettings):
     fly_api_url: str = "https://api.machines.dev"
     fly_app_url: str | None = None
     """The app's public URL; defaults to https://{fly_app_name}.fly.dev."""
+    fly_machine_protocol: MachineProtocol = "agent"
+    """How the Fly app's machines are updated: `agent` (a machine agent on each) or
+    `update_config` (the Rails machines' own CGI, through the public URL with
+    `Fly-Force-Instance-Id`). A static fleet file says it per machine instead."""
+    fly_update_config_path: str = DEFAULT_UPDATE_CONFIG_PATH
+    """The `update_config` endpoint's path on the Fly app's machines."""
 
     machine_update_secret: str = ""
     """Bearer secret sent to the agents' update endpoint (required outside the local dev run)."""
@@ -63,6 +72,11 @@ class UpdaterSettings(CommonSettings):
     # timeout is longer so the agent, not the caller, is the one that reports the cause.
     # Status and page calls are quick.
     update_timeout_s: float = 75.0
+    """Also the read timeout of an `update_config` machine's streamed log (the Rails job: 30 s
+    per read; navigator kills the script after 5 minutes)."""
+    page_deadline_s: float = 60.0
+    """How long each new page may take to answer rightly after a machine's update answered
+    (the Rails machines prerender after the answer)."""
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 

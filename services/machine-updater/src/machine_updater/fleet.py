@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import httpx
 import yaml
 from showcase_common.fly import ACTIVE_STATES, FORCE_INSTANCE_HEADER, list_machines
+
+MachineProtocol = Literal["agent", "update_config"]
+"""How a machine is updated: through the machine agent (`agent`), or through the Rails
+machines' own CGI endpoint (`update_config`, nothing installed on the machine)."""
+PROTOCOLS: tuple[str, ...] = get_args(MachineProtocol)
+DEFAULT_UPDATE_CONFIG_PATH = "/showcase/update_config"
+"""Where navigator runs `script/update_configuration.rb` on a Fly machine (the Kamal server's
+is `/update_config`)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,9 @@ class Machine:
     """Base URL the calls go to (the machine's own, or the app's public URL on Fly)."""
     headers: Mapping[str, str] = field(default_factory=dict)
     state: str = "started"
+    protocol: MachineProtocol = "agent"
+    update_path: str = DEFAULT_UPDATE_CONFIG_PATH
+    """The update endpoint's path (`update_config` machines; the agent's is fixed)."""
 
     @property
     def active(self) -> bool:
@@ -42,7 +53,9 @@ class Fleet(Protocol):
 
 
 class StaticFleet:
-    """A YAML file: `machines: [{id, region, url, state?}]`, re-read on each roll-out."""
+    """A YAML file: `machines: [{id, region, url, state?, protocol?, path?}]`, re-read on each
+    roll-out. `protocol` is `agent` (the default) or `update_config`; `path` the update
+    endpoint of an `update_config` machine (default `/showcase/update_config`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -51,7 +64,7 @@ class StaticFleet:
         try:
             data = yaml.safe_load(self.path.read_text()) or {}
             return [_static_machine(entry) for entry in data.get("machines", [])]
-        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
             raise FleetError(f"cannot read fleet file {self.path}: {exc}") from exc
 
 
@@ -61,7 +74,22 @@ def _static_machine(entry: Mapping[str, Any]) -> Machine:
         region=str(entry.get("region", "")),
         url=str(entry["url"]).rstrip("/"),
         state=str(entry.get("state", "started")),
+        protocol=protocol_of(entry.get("protocol", "agent"), f"machine {entry['id']}"),
+        update_path=update_path_of(entry.get("path", DEFAULT_UPDATE_CONFIG_PATH)),
     )
+
+
+def protocol_of(value: object, where: str) -> MachineProtocol:
+    if value not in PROTOCOLS:
+        raise ValueError(f"{where}: protocol {value!r} is not one of {', '.join(PROTOCOLS)}")
+    return value  # type: ignore[return-value]  # checked against the Literal's values above
+
+
+def update_path_of(value: object) -> str:
+    path = str(value)
+    if not path.startswith("/"):
+        raise ValueError(f"update endpoint path {path!r} must start with /")
+    return path
 
 
 class FlyFleet:
@@ -75,10 +103,14 @@ class FlyFleet:
         app_name: str,
         token: str,
         app_url: str,
+        protocol: MachineProtocol = "agent",
+        update_path: str = DEFAULT_UPDATE_CONFIG_PATH,
     ) -> None:
         self._http = http
         self._api = {"api_url": api_url, "app_name": app_name, "token": token}
         self._app_url = app_url.rstrip("/")
+        self._protocol: MachineProtocol = protocol
+        self._update_path = update_path
 
     async def machines(self) -> list[Machine]:
         try:
@@ -92,6 +124,8 @@ class FlyFleet:
                 url=self._app_url,
                 headers={FORCE_INSTANCE_HEADER: m.id},
                 state=m.state,
+                protocol=self._protocol,
+                update_path=self._update_path,
             )
             for m in listed
         ]

@@ -140,7 +140,7 @@ class RolloutHandler:
             machine,
             target=target,
             required=p.generation,
-            paths=p.paths,
+            pages=p.pages,
             policy=self._policy,
             showcase_ids=p.showcase_ids,
         )

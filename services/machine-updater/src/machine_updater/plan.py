@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from showcase_common.events import IndexSynced, MachinesRetryRequested, RequestRef, Snapshot
 
+from machine_updater.truth import ExpectedPage
+
 
 @dataclass(frozen=True)
 class Ask:
@@ -58,6 +60,12 @@ class Plan:
     @property
     def paths(self) -> list[str]:
         return sorted({r.showcase.path for r in self.requests})
+
+    @property
+    def pages(self) -> list[ExpectedPage]:
+        """The new pages and the region that serves each (None: every machine)."""
+        regions = {r.showcase.path: r.showcase.region for r in self.requests}
+        return [ExpectedPage(path, regions[path]) for path in sorted(regions)]
 
 
 def plan(asks: Sequence[Ask | IndexSynced]) -> Plan:

@@ -47,8 +47,19 @@ class Report:
             "total": self._total,
         }
         if result.ok:
-            log.info("machine %s (%s) serves generation %s", m.id, m.region, result.generation)
-            event = MachineUpdated(**common, duration_s=round(result.duration_s, 3))
+            log.info(
+                "machine %s (%s) serves generation %s%s",
+                m.id,
+                m.region,
+                result.generation,
+                f"; hands on {result.handed_on}" if result.handed_on else "",
+            )
+            event = MachineUpdated(
+                **common,
+                duration_s=round(result.duration_s, 3),
+                handed_on=result.handed_on,
+                protocol=m.protocol,
+            )
             await self._publisher.publish(event, msg_id=self._id("machine", m.id))
         else:
             log.warning("machine %s (%s) failed: %s", m.id, m.region, result.error)

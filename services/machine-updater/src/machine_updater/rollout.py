@@ -1,7 +1,8 @@
 """Updating machines: one machine with retries, a deadline and the truth check; many at once.
 
 A machine counts as updated only when it reports a generation at least the one required and
-each covered showcase page answers 200 on it. Before every attempt the machine's status is read
+each covered showcase page answers rightly on it within `page_deadline_s` (`truth.py`: 200 in
+the page's region, the fly-replay there elsewhere). Before every attempt the machine's status is read
 first, so a machine that already serves the generation is never asked to apply it again (a
 redelivered or replayed event costs one GET, not an update).
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from showcase_common.backoff import Backoff, retry
 from showcase_common.events import FailureReason, Snapshot
 
 from machine_updater.client import MachineClient, MachineError
 from machine_updater.fleet import Machine
+from machine_updater.truth import ExpectedPage, NotLevel, check_pages
 
 Target = Callable[[], Awaitable[Snapshot]]
 """The snapshot to apply now: the roll-out's own, or a newer one that superseded it."""
@@ -29,6 +31,8 @@ class RetryPolicy:
     initial_s: float = 0.5
     max_s: float = 8.0
     deadline_s: float = 120.0
+    page_deadline_s: float = 60.0
+    """How long the new pages may take to answer rightly after the update (within an attempt)."""
 
     @property
     def backoff(self) -> Backoff:
@@ -47,6 +51,8 @@ class MachineResult:
     duration_s: float
     reason: FailureReason = "unknown"
     """Why it failed, as a code (meaningless when ok)."""
+    handed_on: dict[str, str] = field(default_factory=dict)
+    """The pages it hands on (fly-replay) to their region, by path; it serves the others."""
 
     @property
     def ok(self) -> bool:
@@ -58,17 +64,12 @@ class MachineResult:
         return "failed" if not self.ok else "updated" if self.called else "already_current"
 
 
-class NotLevel(MachineError):
-    """The machine answered but does not (yet) serve what it must: worth another attempt."""
-
-    reason: FailureReason = "not_serving"
-
-
 @dataclass
 class _Attempts:
     count: int = 0
     called: bool = False
     generation: int | None = None
+    handed_on: dict[str, str] = field(default_factory=dict)
 
 
 async def update_machine(
@@ -77,7 +78,7 @@ async def update_machine(
     *,
     target: Target,
     required: int,
-    paths: Sequence[str],
+    pages: Sequence[ExpectedPage],
     policy: RetryPolicy,
     showcase_ids: Sequence[int] = (),
 ) -> MachineResult:
@@ -89,7 +90,7 @@ async def update_machine(
 
     async def attempt() -> None:
         state.count += 1
-        await _attempt(client, machine, target, required, paths, state, showcase_ids)
+        await _attempt(client, machine, target, required, pages, policy, state, showcase_ids)
 
     try:
         async with asyncio.timeout(policy.deadline_s):
@@ -105,7 +106,14 @@ async def update_machine(
         error, reason = f"{exc}, {_attempts(state.count)}", exc.reason
     elapsed = time.monotonic() - started
     return MachineResult(
-        machine, state.generation, error, state.called, state.count, elapsed, reason
+        machine,
+        state.generation,
+        error,
+        state.called,
+        state.count,
+        elapsed,
+        reason,
+        state.handed_on if error is None else {},
     )
 
 
@@ -122,7 +130,8 @@ async def _attempt(
     machine: Machine,
     target: Target,
     required: int,
-    paths: Sequence[str],
+    pages: Sequence[ExpectedPage],
+    policy: RetryPolicy,
     state: _Attempts,
     showcase_ids: Sequence[int] = (),
 ) -> None:
@@ -134,10 +143,7 @@ async def _attempt(
     state.generation = served
     if served < required:
         raise NotLevel(f"still serves generation {served}, not {required}")
-    for path in paths:
-        code = await client.page_status(machine, path)
-        if code != 200:
-            raise NotLevel(f"does not serve the page yet ({path} answered {code})")
+    state.handed_on = await check_pages(client, machine, pages, deadline_s=policy.page_deadline_s)
 
 
 async def update_all(

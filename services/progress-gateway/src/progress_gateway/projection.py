@@ -149,7 +149,7 @@ def _changes(
         case events.RolloutResumed():
             return _processing(SYNCED_PROGRESS, "updating", wording.RESUMED)
         case events.MachineUpdated():
-            return _machine_updated(current, event)
+            return _machine_updated(current, event, ref)
         case events.MachineUpdateFailed():
             return _machine_failed(event)
         case events.FleetUpdated():
@@ -194,13 +194,17 @@ def _machine_progress(done: int, total: int) -> int:
     return SYNCED_PROGRESS + (MACHINES_SPAN * done) // max(total, 1)
 
 
-def _machine_updated(current: ProjectedProgress, event: events.MachineUpdated) -> dict[str, object]:
+def _machine_updated(
+    current: ProjectedProgress, event: events.MachineUpdated, ref: events.RequestRef
+) -> dict[str, object]:
     started = _rollout_start(current, event)
     return {
         **_processing(
             _machine_progress(event.done, event.total),
             "updating",
-            wording.machine_updated(event.done, event.total, event.region),
+            wording.machine_updated(
+                event.done, event.total, event.region, event.handed_on.get(ref.showcase.path)
+            ),
         ),
         "rollout_started_at": started.isoformat(),
         "eta_seconds": _eta(started, event),

@@ -57,7 +57,10 @@ def sync_failed(reason: FailureReason) -> str:
     return SYNC_FAILURES.get(reason, SYNC_FAILED)
 
 
-def machine_updated(done: int, total: int, region: str) -> str:
+def machine_updated(done: int, total: int, region: str, hands_on_to: str | None = None) -> str:
+    """A machine of the page's region serves it; any other hands it on (fly-replay) there."""
+    if hands_on_to:
+        return f"Updated machine {done} of {total} ({region}, hands your page on to {hands_on_to})…"
     return f"Updated machine {done} of {total} ({region})…"
 
 

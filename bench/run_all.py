@@ -1,0 +1,267 @@
+"""`make bench`: every benchmark, one after another, then one table in docs/performance.md.
+
+    uv run python bench/run_all.py [--only NAME ...] [--tiny] [--no-report]
+
+A benchmark that fails does not stop the others: each one's exit status and time are kept, the
+failures are named at the end and the exit status is 1. The table (docs/performance.md) is
+written from the result files the run produced (bench/results/*.json, or BENCH_RESULTS_DIR):
+the machine (CPU, cores, Python, the load average before and after, since the box may be shared),
+the command, the date, and for each benchmark its headline figures next to the issue's targets.
+`--tiny` runs each at its smallest size (a smoke test; no report is written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchkit import ROOT, parser, results_file
+
+REPORT = ROOT / "docs" / "performance.md"
+
+BENCHMARKS: list[tuple[str, list[str]]] = [
+    # (script, arguments at full size): the order keeps the heavy ones apart
+    ("intake_load", ["--requests", "1500", "--concurrency", "16"]),
+    ("intake_load", ["--requests", "600", "--concurrency", "16", "--scheme", "bcrypt12"]),
+    ("gateway_capacity", ["--levels", "2500,5000,10000", "--samples", "300"]),
+    ("agent_apply", ["--runs", "3"]),
+    ("syncer_snapshot", ["--runs", "10", "--bursts", "2"]),
+    ("e2e_request", ["--requests", "5"]),
+    ("crash_recovery", ["--rounds", "3"]),
+    ("rollout_parallel", ["--sizes", "8", "32"]),
+    ("compose_stack", ["--requests", "3"]),
+]
+"""What `make bench` runs. Every bench/*.py script is in it (tests/bench checks)."""
+
+NOT_BENCHMARKS = {"run_all", "benchkit", "stack_run"}
+
+
+def run_one(script: str, args: list[str]) -> tuple[int, float, str]:
+    """Run one benchmark; (exit status, seconds, the tail of its output)."""
+    command = [sys.executable, str(ROOT / "bench" / f"{script}.py"), *args]
+    print(f"== {' '.join(['bench/' + script + '.py', *args])}", flush=True)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        lines.append(line)
+    status = process.wait()
+    return status, time.monotonic() - started, "".join(lines[-20:])
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def load(path: str) -> dict[str, Any] | None:
+    file = results_file(path)
+    return json.loads(file.read_text()) if file.exists() else None
+
+
+Row = tuple[str, str, str, str]  # benchmark, measure, value, target
+
+
+def _intake_rows(name: str, label: str) -> list[Row]:
+    r = load(name)
+    if r is None:
+        return []
+    target_rate = "≥ 300/s"
+    return [
+        (f"intake ({label})", "accepted POST/s, 16 clients", f"{r['requests_per_s']}", target_rate),
+        (f"intake ({label})", "p50 / p99 ms", f"{r['p50_ms']} / {r['p99_ms']}", "p99 ≤ 100"),
+        (f"intake ({label})", "GET /healthz/s, same run", f"{r.get('healthz_per_s')}", ""),
+        (f"intake ({label})", "ratio to /healthz", f"{r.get('ratio_to_healthz')}", "≥ 0.4"),
+        (f"intake ({label})", "answers", f"{r['answers']}", "all 201"),
+    ]
+
+
+def _gateway_rows() -> list[Row]:
+    r = load("gateway_capacity.json")
+    if r is None:
+        return []
+    top = max(r["levels"], key=lambda level: level["connections"])
+    d = r["delay_ms"]
+    return [
+        ("gateway", f"KiB per connection at {top['connections']}",
+         f"{top.get('kib_per_connection')}", "≤ 30"),
+        ("gateway", f"event → message p50 / p99 ms ({d['connections_open']} open)",
+         f"{d['p50']} / {d['p99']}", "p99 ≤ 50"),
+    ]  # fmt: skip
+
+
+def _agent_rows() -> list[Row]:
+    r = load("agent_apply_s3.json")
+    if r is None:
+        return []
+    rows: list[Row] = []
+    for row in r["results"]:
+        pages = f"{row['pages_rendered']}/{row['pages_total']} pages"
+        rows.append(("agent apply", f"{row['scenario']} ({pages}) ms", f"{row['total_ms']}", ""))
+    for key, label in (("peak_rss_mib", "agent peak RSS MiB"),):
+        if key in r:
+            rows.append(("agent apply", label, f"{r[key]}", "≤ 70"))
+    return rows
+
+
+def _syncer_rows() -> list[Row]:
+    r = load("syncer_snapshot.json")
+    if r is None:
+        return []
+    bursts = ", ".join(
+        f"{b['uploads']} uploads in {b['all_covered_ms']} ms"
+        + (f" (over {b['spread_s']} s)" if b["spread_s"] else " (at once)")
+        for b in r["bursts_of_30"]
+    )
+    return [
+        ("syncer", "snapshot median ms", f"{r['snapshot']['median_ms']}", ""),
+        ("syncer", "publish (snapshot → S3 → pointer) median ms", f"{r['publish']['median_ms']}",
+         ""),
+        ("syncer", "30 requests", bursts, ""),
+    ]  # fmt: skip
+
+
+def _e2e_rows() -> list[Row]:
+    r = load("e2e_request.json")
+    if r is None:
+        return []
+    return [
+        ("e2e, local stack (3 agents)", f"{row['metric']} median s", f"{row['median']:.3f}", "")
+        for row in r["summary"]
+    ]
+
+
+def _crash_rows() -> list[Row]:
+    r = load("crash_recovery.json")
+    if r is None:
+        return []
+    return [
+        ("recovery", f"{row['scenario']}: {row['measured']} median s "
+         f"(ack wait {row['ack_wait_s']} s, restart {row['restart_median_s']} s)",
+         f"{row['median']:.2f}", "" if row["scenario"] == "baseline" else "p50 ≤ 3")
+        for row in r["summary"]
+    ]  # fmt: skip
+
+
+def _rollout_rows() -> list[Row]:
+    r = load("rollout_parallel.json")
+    if r is None:
+        return []
+    return [
+        ("roll-out (updater → N agents)",
+         f"N={row['agents']}, concurrency {row['concurrency']}: roll-out s (one agent s)",
+         f"{row['rollout_s']} ({row['one_agent_s']})", f"cpu floor {row['cpu_floor_s']}")
+        for row in r["rows"]
+    ]  # fmt: skip
+
+
+def _compose_rows() -> list[Row]:
+    r = load("compose_stack.json")
+    if r is None:
+        return []
+    if "skipped" in r:
+        return [("compose stack", "skipped", r["skipped"], "")]
+    return [
+        ("compose stack", "image build s / ready s",
+         f"{r['image_build_s']} / {r['stack_ready_s']}", ""),
+        ("compose stack", "request median s", f"{r['request_median_s']}", ""),
+    ]  # fmt: skip
+
+
+ROWS: list[Callable[[], list[Row]]] = [
+    lambda: _intake_rows("intake_load.json", "apr1"),
+    lambda: _intake_rows("intake_load_bcrypt12.json", "bcrypt cost 12"),
+    _gateway_rows,
+    _agent_rows,
+    _syncer_rows,
+    _e2e_rows,
+    _crash_rows,
+    _rollout_rows,
+    _compose_rows,
+]
+
+
+def report(
+    command: str, began: dt.datetime, ran: list[dict[str, Any]], load_before: list[float]
+) -> str:
+    facts = machine()
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (bench/run_all.py) from the result files of one run; the details",
+        "(every figure, every row) are in bench/results/*.json. Figures on a shared, loaded box",
+        "vary from run to run: read ratios measured within one run, not absolute times.",
+        "",
+        f"- date: {began.isoformat(timespec='seconds')} (took "
+        f"{(dt.datetime.now(dt.UTC) - began).total_seconds() / 60:.1f} min)",
+        f"- command: `{command}`",
+        f"- machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB, "
+        f"{facts['platform']}, Python {facts['python']}",
+        f"- load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load_before)}; "
+        f"after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        "",
+        "| benchmark | measure | value | target |",
+        "|---|---|---|---|",
+    ]
+    for rows in ROWS:
+        for bench, measure, value, target in rows():
+            lines.append(f"| {bench} | {measure} | {value} | {target} |")
+    lines += ["", "| run | exit | seconds |", "|---|---|---|"]
+    for entry in ran:
+        lines.append(f"| `{entry['command']}` | {entry['status']} | {entry['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    args_parser = parser(__doc__)
+    args_parser.add_argument("--only", nargs="*", default=None, help="these scripts only")
+    args_parser.add_argument("--no-report", action="store_true", help="leave docs/ alone")
+    args = args_parser.parse_args()
+    began = dt.datetime.now(dt.UTC)
+    load_before = list(os.getloadavg())
+    ran: list[dict[str, Any]] = []
+    for script, full_args in BENCHMARKS:
+        if args.only and script not in args.only:
+            continue
+        bench_args = ["--tiny"] if args.tiny else full_args
+        if args.tiny and any(r["command"].startswith(f"{script} ") for r in ran):
+            continue  # the same script twice (intake's two schemes): once is enough tiny
+        status, seconds, tail = run_one(script, bench_args)
+        ran.append({"command": " ".join([script, *bench_args]), "status": status,
+                    "seconds": seconds, "tail": tail})  # fmt: skip
+    failed = [r for r in ran if r["status"] != 0]
+    if not args.tiny and not args.no_report:
+        command = "make bench" + (f" (--only {' '.join(args.only)})" if args.only else "")
+        REPORT.write_text(report(command, began, ran, load_before))
+        print(f"wrote {REPORT.relative_to(ROOT)}")
+    print(f"\n{len(ran) - len(failed)} of {len(ran)} benchmarks ran in "
+          f"{(dt.datetime.now(dt.UTC) - began).total_seconds() / 60:.1f} min")  # fmt: skip
+    for entry in failed:
+        print(f"FAILED (exit {entry['status']}): bench/{entry['command']}\n{entry['tail']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
