@@ -208,6 +208,7 @@ def updater_process(
         "MACHINE_ATTEMPTS": "2",
         "RETRY_INITIAL_S": "0.05",
         "PROBE_TIMEOUT_S": "2",
+        "CANARY": "false",  # these tests are about the machines all at once; test_canary turns it on
     }
     process = UpdaterProcess(tmp_path, env)
     yield process

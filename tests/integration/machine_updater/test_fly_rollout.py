@@ -43,6 +43,7 @@ async def updater(
         fly_app_url=fake_fly.app_url,
         machine_update_secret=agent_fleet.secret,
         retry_initial_s=0.05,
+        canary=False,  # all at once: the parallelism is what is tested here
     )
     made = ports(settings)
     service = build(settings, made)

@@ -75,7 +75,7 @@ class World:
             retry_initial_s=0.0,
             retry_max_s=0.0,
             machine_update_secret="test-machine-update-secret-of-32-bytes",
-            **{"page_deadline_s": 0.0, "machine_attempts": 3, **settings},  # type: ignore[arg-type]
+            **{"canary": False, "page_deadline_s": 0.0, "machine_attempts": 3, **settings},  # type: ignore[arg-type]
         )
         ports = FakeUpdaterPorts(
             publisher=self.publisher,

@@ -383,3 +383,66 @@ async def test_a_paused_rollout_says_so_visibly_queued_then_completes_after_resu
     assert (going.status, going.step, going.progress) == ("processing", "updating", 30)
     assert going.message == wording.RESUMED
     assert store.state("r1").status == "completed"
+
+
+async def test_the_canary_step_shows_and_a_halt_says_the_others_were_not_changed(
+    projector, store
+) -> None:
+    created, synced = happy_path([ref()])[:2]
+    canary = events.CanaryStarted(
+        generation=7, requests=[ref()], machine_id="m1", region="iad", total=3, occurred_at=at(2)
+    )
+    failed = events.MachineUpdateFailed(
+        generation=7,
+        requests=[ref()],
+        machine_id="m1",
+        region="iad",
+        done=1,
+        total=3,
+        reason="command_failed",
+        error="prerender exited 1: /srv/app/bin/prerender",
+        occurred_at=at(3),
+    )
+    halted = events.FleetUpdateFailed(
+        generation=7,
+        requests=[ref()],
+        failures=[
+            events.MachineFailure(
+                machine_id="m1", region="iad", reason="command_failed", error="exit 1 /srv"
+            )
+        ],
+        halted_by_canary=True,
+        untouched=["m2", "m3"],
+        occurred_at=at(4),
+    )
+    await _feed(projector, [created, synced, canary, failed, halted])
+    trying = store.history[2]
+    assert (trying.progress, trying.step) == (30, "updating")
+    assert trying.message == "Trying the update on one machine first (iad)…"
+    final = store.state("r1")
+    assert final.status == "failed" and final.failed_step == "machines"
+    assert final.failed_machines == ["m1", "m2", "m3"]  # a retry reaches them all
+    assert final.error is not None and "tried on one machine first" in final.error
+    assert "not changed" in final.error and "/srv" not in final.error
+
+
+async def test_the_canary_updated_says_the_rest_follow(projector, store) -> None:
+    created, synced = happy_path([ref()])[:2]
+    canary_done = events.MachineUpdated(
+        generation=7,
+        requests=[ref()],
+        machine_id="m1",
+        region="iad",
+        done=1,
+        total=3,
+        duration_s=1.0,
+        canary=True,
+        occurred_at=at(3),
+    )
+    await _feed(projector, [created, synced, canary_done])
+    state = store.state("r1")
+    assert state.progress == 51
+    assert (
+        state.message
+        == "The first machine (iad) shows your showcase; updating the other 2 machines…"
+    )

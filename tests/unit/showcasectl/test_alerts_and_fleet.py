@@ -45,6 +45,28 @@ async def test_alerts_once_per_request() -> None:
     assert "s3 down" in mailer.sent[0][1]
 
 
+async def test_a_canary_halt_is_mailed_once_for_all_its_requests() -> None:
+    mailer, ledger = FakeMailer(), FakeLedger()
+    alerts = alerts_of(mailer, ledger, max_age_s=60)
+    failure = events.MachineFailure(
+        machine_id="m1", region="iad", reason="command_failed", error="prerender exited 1"
+    )
+    halted = events.FleetUpdateFailed(
+        generation=7,
+        requests=[_ref("a"), _ref("b")],
+        failures=[failure],
+        halted_by_canary=True,
+        untouched=["m2", "m3"],
+    )
+    await alerts.handle(_delivery(halted))
+    await alerts.handle(_delivery(halted))  # a redelivery
+    assert len(mailer.sent) == 1
+    subject, body = mailer.sent[0]
+    assert "canary" in subject and "generation 7" in subject
+    assert "prerender exited 1" in body and "m2, m3 still serve the previous generation" in body
+    assert {"a", "b"} <= ledger.ids  # neither request is mailed again on its own
+
+
 async def test_alerts_skip_old_failures_and_retry_when_smtp_fails() -> None:
     ledger = FakeLedger()
     old = events.IndexSyncFailed(

@@ -236,6 +236,19 @@ class MachineUpdated(Event):
     path; every other page of the roll-out it serves itself."""
     protocol: str = "agent"
     """How it was updated: `agent` (the machine agent) or `update_config` (the Rails CGI)."""
+    canary: bool = False
+    """This machine was the roll-out's canary: updated alone, before the others."""
+
+
+class CanaryStarted(Event):
+    """A roll-out tries the generation on one machine first; the others wait for its verdict."""
+
+    subject: ClassVar[str] = subjects.CANARY_STARTED
+    generation: Generation
+    requests: list[RequestRef]
+    machine_id: str
+    region: str
+    total: Count
 
 
 class MachineUpdateFailed(Event):
@@ -277,6 +290,10 @@ class FleetUpdateFailed(Event):
     requests: list[RequestRef]
     failures: list[MachineFailure]
     updated: list[str] = Field(default_factory=list)
+    halted_by_canary: bool = False
+    """The canary failed, so the roll-out stopped there: `untouched` still serve the previous
+    generation (a retry of the request covers them too)."""
+    untouched: list[str] = Field(default_factory=list)
 
 
 class RolloutPaused(Event):
@@ -312,6 +329,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     FleetUpdateFailed,
     RolloutPaused,
     RolloutResumed,
+    CanaryStarted,
 )
 _BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
 

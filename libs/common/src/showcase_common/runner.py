@@ -129,14 +129,19 @@ def run(
     argv: Sequence[str] | None = None,
     *,
     usage: str | None = None,
+    commands: Mapping[str, Step] | None = None,
 ) -> int:
     """`python -m <service> [command]`: read settings, log, make the real ports, build; then run
-    the command named, or prepare, serve until a signal and drain. Answers the exit status
-    (`-h`/`--help` prints `usage` before reading any setting)."""
+    the command named (the `Service`'s), or prepare, serve until a signal and drain. Answers
+    the exit status. `-h`/`--help` prints `usage`, and `commands` (which need no settings: the
+    syncer's `keygen`) run, before any setting is read."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = usage or f"usage: python -m {build.__module__.partition('.')[0]}"
     if argv in (["-h"], ["--help"]):
         print(usage)
+        return 0
+    if len(argv) == 1 and commands and argv[0] in commands:
+        commands[argv[0]]()
         return 0
     settings = settings_type()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from showcase_common import subjects
 from showcase_common.events import (
+    CanaryStarted,
     Event,
     FleetUpdated,
     FleetUpdateFailed,
@@ -87,6 +88,7 @@ PROJECTED_EVENTS: tuple[type[Event], ...] = (
     FleetUpdateFailed,
     RolloutPaused,
     RolloutResumed,
+    CanaryStarted,
 )
 
 PARTIES: tuple[Party, ...] = (
@@ -128,6 +130,7 @@ PARTIES: tuple[Party, ...] = (
             RetryRequested,
             RolloutPaused,
             RolloutResumed,
+            CanaryStarted,
         ),
         consumes=(
             Consumes(

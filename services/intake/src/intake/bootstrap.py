@@ -33,6 +33,7 @@ from showcase_common.security_headers import SecurityHeaders, page_csp
 from intake import metrics, nats_bus, outcomes, readiness
 from intake.config import IntakeSettings
 from intake.container import Container
+from intake.credential_cache import VerifiedCredentials
 from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
@@ -40,7 +41,7 @@ from intake.nats_bus import NatsBus
 from intake.outcomes import Outcomes
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
-from intake.security import Signer, VerifiedCredentials
+from intake.security import Signer
 from intake.seed import require_index, seed
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
@@ -99,7 +100,11 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         # An attempt spans several SMTP round trips, each bounded by the timeout.
         lease_s=max(60.0, 10 * settings.smtp_timeout_s),
     )
-    showcases_file = ShowcasesFileRefresher(db, ShowcasesFile(settings.showcases_yml_path))
+    showcases_file = ShowcasesFileRefresher(
+        db,
+        ShowcasesFile(settings.showcases_yml_path),
+        min_interval_s=settings.showcases_yml_min_interval_s,
+    )
     service = IntakeService(
         db,
         clock,
@@ -126,7 +131,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         service=service,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
-        credentials=VerifiedCredentials(),
+        credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
         password_checks=CapacityLimiter(settings.password_check_threads),
         throttle=LoginThrottle(
             ThrottleRules(

@@ -32,7 +32,9 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     intake_port: int = 8000
     index_db_path: Path = Path(".data/index/index.sqlite3")
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
-    """The index host's own showcases.yml, regenerated on every change."""
+    """The index host's own showcases.yml, regenerated after every change."""
+    showcases_yml_min_interval_s: float = 1.0
+    """Rewrites of showcases.yml start at most this often (a burst of changes: one rewrite)."""
 
     progress_token_ttl_s: int = 2 * 3600
     intake_session_secret: str = ""
@@ -69,6 +71,9 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """A database call pending longer than this makes /readyz answer 503 ("stuck")."""
     password_check_threads: int = 2
     """Password verifications at once; the others wait their turn."""
+    credential_cache_ttl_s: float = 60.0
+    """How long a verified login (userid + password, against its users.password line) is
+    remembered, so a burst of requests pays the hash once; 0 verifies every request."""
     login_failures: int = 10
     """Failed logins of one userid within `login_window_s` after which it gets 429 (with
     Retry-After) before any password is checked."""

@@ -19,6 +19,7 @@ from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
+from showcase_common.signing import SnapshotVerifier
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
 
 from machine_agent.api import router
@@ -46,8 +47,9 @@ class AgentPorts(Ports):
 
 
 def ports(settings: AgentSettings) -> AgentPorts:
-    """S3 from settings (nothing connects here)."""
-    return AgentPorts(store=S3SnapshotStore.from_settings(settings))
+    """S3 from settings, with the snapshots' verify key (nothing connects here)."""
+    verifier = SnapshotVerifier.from_base64(settings.verify_key)
+    return AgentPorts(store=S3SnapshotStore.from_settings(settings, verifier=verifier))
 
 
 def build(settings: AgentSettings, ports: AgentPorts) -> Service:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from showcase_common.backoff import Backoff, until_stopped
-from showcase_common.snapshots import SnapshotStoreError
+from showcase_common.snapshots import SignatureRefused, SnapshotStoreError
 
 from machine_agent.applier import (
     Applier,
@@ -43,7 +43,12 @@ class CatchUp:
         log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
 
     async def _once(self) -> None:
-        latest, _ = await asyncio.to_thread(self.applier.store.latest)
+        try:
+            latest, _ = await asyncio.to_thread(self.applier.store.latest)
+        except SignatureRefused as exc:  # not the syncer's: never applied; the next update is
+            self.state = f"refused: {exc}"
+            log.error("boot catch-up refused the pointer: %s", exc)
+            return
         served = self.applier.generation
         if latest is None or (served is not None and latest.generation <= served):
             log.info(

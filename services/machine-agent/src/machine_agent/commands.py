@@ -1,6 +1,6 @@
 """Running the machine's own commands after an apply (sidecar mode), each with a timeout.
 
-A command is a string, run by `/bin/sh -c` (so an operator can write `bin/rails prerender`), or
+A command is a string, run by `/bin/sh -c` (so an operator can write `navigator -s reload`), or
 an argv list, run as it is. Each runs in its own session, so on timeout (or when the agent stops)
 the whole process group is killed, children included.
 
@@ -26,7 +26,7 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -170,13 +170,17 @@ async def run_command(
     timeout_s: float,
     cwd: str | None = None,
     redact: Redactor | None = None,
+    stdin: bytes | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> CommandOutcome:
-    """Run `command` to its end or its timeout; never raises for the command's own failure."""
+    """Run `command` to its end or its timeout; never raises for the command's own failure.
+    `stdin`: bytes written to its standard input (then closed; a CGI's request body);
+    `on_line`: sees every line of its output (redacted, uncut), logged or not."""
     name = shown(command)
-    output = _OutputLog(name, redact or Redactor.of_environment())
+    output = _OutputLog(name, redact or Redactor.of_environment(), on_line)
     proc = await asyncio.create_subprocess_exec(
         *argv_of(command),
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env=dict(env),
@@ -184,6 +188,10 @@ async def run_command(
         start_new_session=True,  # its own process group: one kill reaches its children
     )
     assert proc.stdout is not None
+    feeder = None
+    if stdin is not None:
+        assert proc.stdin is not None
+        feeder = asyncio.create_task(_feed(proc.stdin, stdin))
     reader = asyncio.create_task(output.collect(proc.stdout))
     timed_out = False
     try:
@@ -200,18 +208,34 @@ async def run_command(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(reader, _DRAIN_AFTER_KILL_S)
         reader.cancel()
+        if feeder is not None:
+            feeder.cancel()
     output.finish()
     returncode = None if timed_out else proc.returncode
     log.info("command `%s` finished: %s", name, "timed out" if timed_out else returncode)
     return CommandOutcome(name, returncode, timeout_s, output.lines)
 
 
+async def _feed(pipe: asyncio.StreamWriter, data: bytes) -> None:
+    """Write `data` to the command's standard input and close it; a command that stops reading
+    (or exits) early is its own business, not an error here."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        pipe.write(data)
+        await pipe.drain()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        pipe.close()
+        await pipe.wait_closed()
+
+
 class _OutputLog:
     """A command's output, read in chunks and logged line by line, capped and redacted."""
 
-    def __init__(self, name: str, redact: Redactor) -> None:
+    def __init__(
+        self, name: str, redact: Redactor, on_line: Callable[[str], None] | None = None
+    ) -> None:
         self.name = name
         self.redact = redact
+        self.on_line = on_line
         self.lines = 0
         self._pending = ""
         self._logged_bytes = 0
@@ -258,6 +282,8 @@ class _OutputLog:
 
     def _line(self, line: str) -> None:
         self.lines += 1
+        if self.on_line is not None:
+            self.on_line(self.redact(line))
         if self._logged_bytes >= MAX_LOGGED_BYTES:
             self._dropped_bytes += len(line)
             return

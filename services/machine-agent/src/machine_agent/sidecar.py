@@ -32,15 +32,23 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from showcase_common.events import Snapshot
-from showcase_common.index import is_lone_showcase, page_path
+from showcase_common.index import (
+    Location,
+    is_lone_showcase,
+    page_path,
+    region_for,
+    served_regions,
+)
+from showcase_common.replay import PageAnswer, judge
 
 from machine_agent.applier import ApplyFailed, ApplyResult, Incoming, timed
+from machine_agent.cgi import ScriptFailed, run_update_script
 from machine_agent.commands import Command, command_environment, run_command
 from machine_agent.config import AgentSettings
 from machine_agent.files import fsync_dir
@@ -62,6 +70,12 @@ class SidecarSettings:
     command_env_allow: Sequence[str] = ()
     """Names (or `PREFIX_*`) of the agent's environment its commands also get (`commands.py`)."""
     file_access: FileAccess = field(default_factory=FileAccess)
+    region: str = ""
+    """This machine's region: another region's page must answer with the fly-replay there."""
+    update_script: Path | None = None
+    """The application's own `script/update_configuration.rb`, run as navigator runs it
+    (`cgi.py`) instead of the agent placing the files itself."""
+    update_script_timeout_s: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: AgentSettings) -> SidecarSettings | None:
@@ -76,6 +90,9 @@ class SidecarSettings:
             served_region_codes=settings.served_region_codes,
             command_env_allow=settings.command_env_allow,
             file_access=FileAccess.parse(settings.agent_file_mode, settings.agent_file_owner),
+            region=settings.agent_region,
+            update_script=settings.agent_update_script,
+            update_script_timeout_s=settings.agent_update_script_timeout_s,
         )
 
     def path(self, name: str) -> Path:
@@ -104,13 +121,19 @@ class SidecarInstaller:
             leftover.unlink(missing_ok=True)
 
     async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
-        pages = new_pages(incoming.index, incoming.showcase_ids)
+        regions = new_page_regions(
+            incoming.index, incoming.showcase_ids, self.config.served_region_codes
+        )
+        pages = list(regions)
         with timed(timings, "place"):
-            changed = await asyncio.to_thread(self._place, incoming)
+            if self.config.update_script is not None:
+                changed = await self._run_update_script(incoming, pages)
+            else:
+                changed = await asyncio.to_thread(self._place, incoming)
         with timed(timings, "commands"):
             await self._run_commands(incoming.snapshot, pages)
         with timed(timings, "page"):
-            await self._check_pages(pages)
+            await self._check_pages(regions)
         return ApplyResult(
             generation=incoming.snapshot.generation,
             changed=True,
@@ -168,26 +191,48 @@ class SidecarInstaller:
             "SHOWCASE_PAGE_PATHS": " ".join(pages),
         }
 
-    async def _check_pages(self, pages: list[str]) -> None:
-        for path in pages:
-            await self._until_page_answers(path)
+    async def _run_update_script(self, incoming: Incoming, pages: list[str]) -> list[str]:
+        """The application's own script writes the index, htpasswd and showcases.yml."""
+        assert self.config.update_script is not None
+        try:
+            await run_update_script(
+                self.config.update_script,
+                incoming.path,
+                db_dir=self.config.db_dir,
+                showcase_env=self._environment(incoming.snapshot, pages),
+                allow=self.config.command_env_allow,
+                timeout_s=self.config.update_script_timeout_s,
+            )
+        except ScriptFailed as exc:
+            raise ApplyFailed(str(exc)) from exc
+        return [INDEX]
 
-    async def _until_page_answers(self, path: str) -> None:
-        # The application may take a moment to pick the new files up: ask again until the limit.
+    async def _check_pages(self, pages: Mapping[str, str | None]) -> None:
+        for path, region in pages.items():
+            await self._until_page_answers(path, region)
+
+    async def _until_page_answers(self, path: str, region: str | None) -> None:
+        # The application may take a moment to pick the new files up: ask again until the
+        # limit. Region by region (`showcase_common.replay`): 200 from a machine of the page's
+        # region, navigator's fly-replay there from any other.
         url = self.config.app_url + path
         deadline = time.monotonic() + self.config.page_timeout_s
         delay, last = 0.1, "no answer"
         while True:
             try:
                 response = await self.http.get(url)
-                if response.status_code == 200:
+                answer = PageAnswer.of(
+                    response.status_code, response.headers.get("content-type"), response.content
+                )
+                verdict = judge(answer, self.config.region, region)
+                if verdict.ok:
                     return
-                last = f"answered {response.status_code}"
+                last = verdict.detail
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() + delay > deadline:
                 raise ApplyFailed(
-                    f"the new showcase's page {url} did not answer 200 within "
+                    f"the new showcase's page {url} did not answer rightly within "
                     f"{self.config.page_timeout_s:g}s ({last})"
                 )
             await asyncio.sleep(delay)
@@ -200,6 +245,21 @@ class SidecarInstaller:
 def new_pages(index: IndexData, showcase_ids: Sequence[int]) -> list[str]:
     """The page paths of these showcases in `index`, by the fleet's rule (a lone `showcase`
     is at its location's year URL). A showcase the snapshot does not hold is an error."""
+    return [path for path, _ in _new_showcases(index, showcase_ids)]
+
+
+def new_page_regions(
+    index: IndexData, showcase_ids: Sequence[int], served_codes: Sequence[str] | None = None
+) -> dict[str, str | None]:
+    """Each new page's path → the served region whose machines serve it (showcases.yml's
+    `:region:` of its location; None: every machine)."""
+    served = served_regions(index.regions, served_codes)
+    return {
+        path: region_for(location, served) for path, location in _new_showcases(index, showcase_ids)
+    }
+
+
+def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, Location]]:
     locations = {loc.id: loc for loc in index.locations}
     per_year: dict[tuple[int, int | None], int] = {}
     for listed in index.showcases:
@@ -213,7 +273,9 @@ def new_pages(index: IndexData, showcase_ids: Sequence[int]) -> list[str]:
         if show is None or location is None or show.year is None:
             raise ApplyFailed(f"showcase {showcase_id} is not in this snapshot")
         lone = is_lone_showcase(show.key or "", per_year[(show.location_id, show.year)])
-        pages.append(page_path(show.year, location.key or "", show.key or "", lone=lone))
+        pages.append(
+            (page_path(show.year, location.key or "", show.key or "", lone=lone), location)
+        )
     return pages
 
 

@@ -18,6 +18,7 @@ from showcase_common.runner import Ports, Service, Worker, nats_link
 from showcase_common.snapshots import S3SnapshotStore
 
 from machine_updater.bodies import SnapshotBodies, StoreBodies
+from machine_updater.canary import CanaryPolicy
 from machine_updater.client import ByProtocol, HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
 from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
@@ -123,6 +124,7 @@ def make_handler(settings: UpdaterSettings, ports: UpdaterPorts) -> RolloutHandl
         ports.feed,
         policy=retry_policy(settings),
         concurrency=settings.concurrency,
+        canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
         hold=None
         if ports.control is None
         else RolloutHold(ports.control, ports.publisher, poll_s=settings.pause_poll_s),

@@ -83,6 +83,11 @@ class UpdaterSettings(CommonSettings, S3Settings):
     consumer: UpdaterConsumerSettings = Field(default_factory=UpdaterConsumerSettings)
     """The consumer's tuning (`UPDATER_` + ACK_WAIT_S, HEARTBEAT_S, BATCH_SIZE, …)."""
 
+    canary: bool = True
+    """Canary first: one machine takes a generation alone before the others (off: all at once)."""
+    canary_machine: str | None = None
+    """The canary's machine id; unset (or not in the roll-out): the first in region order."""
+
     pause_poll_s: float = 1.0
     """While the operators pause updates, how often a held roll-out looks whether they resumed."""
 

@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from showcase_common.bus import Delivery, EventPublisher, RetryableError
 from showcase_common.events import IndexSynced, MachinesRetryRequested, RetryRequested, Snapshot
 
+from machine_updater import canary as canaries
 from machine_updater import metrics
+from machine_updater.canary import CanaryPolicy
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
@@ -43,6 +45,7 @@ class RolloutHandler:
         policy: RetryPolicy,
         concurrency: int,
         hold: RolloutHold | None = None,
+        canary: CanaryPolicy | None = None,
     ) -> None:
         self._fleet = fleet
         self._client = client
@@ -51,6 +54,7 @@ class RolloutHandler:
         self._policy = policy
         self._concurrency = concurrency
         self._hold = hold
+        self._canary = canary or CanaryPolicy(enabled=False)
 
     @property
     def stopping(self) -> asyncio.Event | None:
@@ -99,8 +103,16 @@ class RolloutHandler:
             skipped or "none",
         )
         report = Report(self._publisher, p, total=len(active))
-        results = await update_all(
-            active,
+        canary, rest = canaries.split(active, self._canary)
+        results = []
+        if canary is not None:
+            first = await self._canary_first(canary, rest, p, report)
+            if not first.ok:
+                metrics.rollout_finished(False, time.monotonic() - started)
+                return
+            results.append(first)
+        results += await update_all(
+            rest,
             lambda m: self._update(m, p),
             concurrency=self._concurrency,
             on_result=report.machine_finished,
@@ -108,6 +120,23 @@ class RolloutHandler:
         duration_s = time.monotonic() - started
         await report.fleet_finished(results, skipped, duration_s)
         metrics.rollout_finished(all(r.ok for r in results), duration_s)
+
+    async def _canary_first(
+        self, canary: Machine, rest: list[Machine], p: Plan, report: Report
+    ) -> MachineResult:
+        """Update the canary alone; when it fails, halt with the rest untouched."""
+        await report.canary_started(canary)
+        result = await self._update(canary, p)
+        await report.machine_finished(result, canary=True)
+        if not result.ok:
+            log.warning(
+                "canary %s failed: roll-out of generation %d halted, %d machine(s) untouched",
+                canary.id,
+                p.generation,
+                len(rest),
+            )
+            await report.canary_failed(result, [m.id for m in rest])
+        return result
 
     async def _select(self, p: Plan) -> tuple[list[Machine], list[str]]:
         try:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from showcase_common.bus import EventPublisher
 from showcase_common.events import (
+    CanaryStarted,
     FleetUpdated,
     FleetUpdateFailed,
     MachineFailure,
@@ -15,6 +16,7 @@ from showcase_common.events import (
     MachineUpdateFailed,
 )
 
+from machine_updater.fleet import Machine
 from machine_updater.plan import Plan
 from machine_updater.rollout import MachineResult
 
@@ -31,12 +33,38 @@ class Report:
         self._done = 0
         self._lock = asyncio.Lock()  # `done` goes out in the order machines finish
 
-    async def machine_finished(self, result: MachineResult) -> None:
+    async def machine_finished(self, result: MachineResult, *, canary: bool = False) -> None:
         async with self._lock:
             self._done += 1
-            await self._publish_machine(result, self._done)
+            await self._publish_machine(result, self._done, canary=canary)
 
-    async def _publish_machine(self, result: MachineResult, done: int) -> None:
+    async def canary_started(self, machine: Machine) -> None:
+        p = self._plan
+        started = CanaryStarted(
+            generation=p.generation,
+            requests=list(p.requests),
+            machine_id=machine.id,
+            region=machine.region,
+            total=self._total,
+        )
+        await self._publisher.publish(started, msg_id=self._id("canary", machine.id))
+
+    async def canary_failed(self, result: MachineResult, untouched: list[str]) -> None:
+        """The roll-out halts at its canary: the verdict, naming the machines left as they were."""
+        p, m = self._plan, result.machine
+        failure = MachineFailure(
+            machine_id=m.id, region=m.region, reason=result.reason, error=result.error or ""
+        )
+        failed = FleetUpdateFailed(
+            generation=p.generation,
+            requests=list(p.requests),
+            failures=[failure],
+            halted_by_canary=True,
+            untouched=sorted(untouched),
+        )
+        await self._publisher.publish(failed, msg_id=self._id("fleet-failed"))
+
+    async def _publish_machine(self, result: MachineResult, done: int, *, canary: bool) -> None:
         p, m = self._plan, result.machine
         common = {
             "generation": p.generation,
@@ -59,6 +87,7 @@ class Report:
                 duration_s=round(result.duration_s, 3),
                 handed_on=result.handed_on,
                 protocol=m.protocol,
+                canary=canary,
             )
             await self._publisher.publish(event, msg_id=self._id("machine", m.id))
         else:

@@ -76,6 +76,7 @@ PROJECTED: tuple[type[events.Event], ...] = (
     events.FleetUpdateFailed,
     events.RolloutPaused,
     events.RolloutResumed,
+    events.CanaryStarted,
 )
 """The events a request's progress is folded from (`_changes` has a case for each)."""
 
@@ -146,6 +147,8 @@ def _changes(
         case events.RolloutPaused():
             # Visibly queued: saved, waiting for the operators; the bar keeps where it was.
             return {**_processing(0, "queued", wording.PAUSED), "status": "queued"}
+        case events.CanaryStarted():
+            return _processing(SYNCED_PROGRESS, "updating", wording.canary_started(event.region))
         case events.RolloutResumed():
             return _processing(SYNCED_PROGRESS, "updating", wording.RESUMED)
         case events.MachineUpdated():
@@ -166,6 +169,15 @@ def _changes(
                 wording.sync_failed(event.reason),
                 "sync",
                 [],
+                ref.request_id,
+                links,
+            )
+        case events.FleetUpdateFailed(halted_by_canary=True):
+            # A retry must reach the untouched machines too, so they count as failed here.
+            return _failed(
+                wording.canary_failed(event.failures, event.untouched),
+                "machines",
+                [*(f.machine_id for f in event.failures), *event.untouched],
                 ref.request_id,
                 links,
             )
@@ -202,7 +214,9 @@ def _machine_updated(
         **_processing(
             _machine_progress(event.done, event.total),
             "updating",
-            wording.machine_updated(
+            wording.canary_updated(event.region, event.total)
+            if event.canary
+            else wording.machine_updated(
                 event.done, event.total, event.region, event.handed_on.get(ref.showcase.path)
             ),
         ),

@@ -94,3 +94,23 @@ def fleet_failed(failures: Sequence[MachineFailure], updated: Sequence[str]) -> 
 def _machine(failure: MachineFailure) -> str:
     cause = MACHINE_CAUSES.get(failure.reason)
     return f"{failure.machine_id} ({failure.region}{', ' + cause if cause else ''})"
+
+
+def canary_started(region: str) -> str:
+    return f"Trying the update on one machine first ({region})…"
+
+
+def canary_updated(region: str, total: int) -> str:
+    others = total - 1
+    rest = "the other machine" if others == 1 else f"the other {others} machines"
+    return f"The first machine ({region}) shows your showcase; updating {rest}…"
+
+
+def canary_failed(failures: Sequence[MachineFailure], untouched: Sequence[str]) -> str:
+    """The roll-out stopped at its first machine: nothing else changed."""
+    where = ", ".join(_machine(f) for f in failures)
+    return (
+        f"The update was tried on one machine first, {where}, and failed there, so it was "
+        "stopped: the other machines were not changed and still serve the site as before. "
+        "The operators have been told; press Retry once they have fixed it."
+    )

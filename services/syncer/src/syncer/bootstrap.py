@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from showcase_common.backoff import Sleep
 from showcase_common.bus import Backoff, ConsumerSpec, EventPublisher, Publisher, consumer_options
 from showcase_common.events import RetryRequested, RolloutRequested, ShowcaseCreated, Snapshot
 from showcase_common.runner import Ports, Service, nats_link
+from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, SnapshotStoreError
 
 from syncer.config import SyncerSettings
@@ -49,7 +51,9 @@ def ports(settings: SyncerSettings) -> SyncerPorts:
     """S3, the index and NATS from settings; nothing connects here (the runner opens the link)."""
     link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
     return SyncerPorts(
-        store=S3SnapshotStore.from_settings(settings),
+        store=S3SnapshotStore.from_settings(
+            settings, signer=SnapshotSigner.from_base64(settings.signing_key)
+        ),
         publisher=Publisher(link.jetstream),
         ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
         snapshotter=Snapshotter(settings.index_db_path),
@@ -162,3 +166,27 @@ def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
         consumers=[syncer.consumer()],
         on_nats=[first_generation],
     )
+
+
+USAGE = """usage: python -m syncer [keygen]
+
+  python -m syncer         snapshot the index to S3 on every ShowcaseCreated/RetryRequested/
+                           RolloutRequested, health and metrics on SYNCER_PORT
+  python -m syncer keygen  print a new Ed25519 key pair for the snapshots in S3 (no setting read)"""
+
+KEYGEN_HELP = """\
+A new Ed25519 key pair for the snapshots in S3:
+  SNAPSHOT_SIGNING_KEY  the syncer's secret: it signs every generation and pointer
+                        (e.g. `fly secrets set -a <syncer app> SNAPSHOT_SIGNING_KEY=…`)
+  SNAPSHOT_VERIFY_KEY   public: every agent's, to verify them (not a secret)
+"""
+
+
+def keygen() -> None:
+    """`python -m syncer keygen`: a new signing key pair, on stdout (the help on stderr)."""
+    from showcase_common.signing import generate_key_pair
+
+    private, public = generate_key_pair()
+    print(KEYGEN_HELP, file=sys.stderr)
+    print(f"SNAPSHOT_SIGNING_KEY={private}")
+    print(f"SNAPSHOT_VERIFY_KEY={public}")

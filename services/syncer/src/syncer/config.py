@@ -6,7 +6,12 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, ConsumerSettings, S3Settings
+from showcase_common.settings import (
+    CommonSettings,
+    ConsumerSettings,
+    S3Settings,
+    SnapshotSigningSettings,
+)
 
 
 class SyncerConsumerSettings(ConsumerSettings):
@@ -21,7 +26,7 @@ class SyncerConsumerSettings(ConsumerSettings):
     """At most this many pending events are covered by one snapshot."""
 
 
-class SyncerSettings(CommonSettings, S3Settings):
+class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     service_name: str = "syncer"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from devstack.config import StackConfig
+from devstack.config import StackConfig, machine_kind
 from devstack.output import LogMux
 from devstack.process import ProcessFailed
 from devstack.stack import PortInUse, Stack
@@ -30,6 +30,15 @@ def run(
         bool | None, typer.Option("--log-json/--log-text", help="Service log format [env LOG_JSON]")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every /healthz")] = 180.0,
+    machines: Annotated[
+        str | None,
+        typer.Option(
+            help="The three local machines: 'agent' (machine agents) or 'update_config' "
+            "(stand-ins of the Rails machines as they are: navigator's update_config CGI and "
+            "the pages, updated with the gzipped index, nothing installed) "
+            "[env DEVSTACK_MACHINES; default agent]"
+        ),
+    ] = None,
 ) -> None:
     """Start NATS, S3, an SMTP sink, seed the index, start every service and three machine
     agents, print the URLs and logins, and stop it all on Ctrl-C (SIGINT) or SIGTERM.
@@ -41,8 +50,14 @@ def run(
     NATS_CLUSTER=3 runs three clustered nats-servers instead of one (client ports NATS_PORT +0,
     +1, +2; monitoring NATS_MONITOR_PORT +0..2; routes NATS_ROUTE_PORT (6222) +0..2), with
     every stream and bucket at three replicas.
+    FLEET_FILE, when set, is the updater's fleet (stand-ins or real machines, any protocol):
+    the local run then starts no machines of its own.
     """
-    config = StackConfig.from_env(data_dir=data_dir, log_json=log_json)
+    try:
+        kind = machine_kind(machines) if machines is not None else None
+        config = StackConfig.from_env(data_dir=data_dir, log_json=log_json, machines=kind)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     mux = LogMux()
     stack = Stack(config, mux)
     stop = threading.Event()

@@ -13,10 +13,32 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
+
+import yaml
+from showcase_common.signing import generate_key_pair
 
 from devstack.ports import free_port, free_port_with_grpc, is_free
 
 HOST = "127.0.0.1"
+
+MachineKind = Literal["agent", "update_config"]
+MACHINE_KINDS: tuple[str, ...] = ("agent", "update_config")
+
+
+def machine_kind(value: str) -> MachineKind:
+    if value not in MACHINE_KINDS:
+        raise ValueError(f"machines must be one of {', '.join(MACHINE_KINDS)}, not {value!r}")
+    return value  # type: ignore[return-value]  # checked against the Literal's values above
+
+
+def _first_machine_url(path: Path) -> str:
+    """The first machine's URL in a fleet file (where the local run's redirects land)."""
+    try:
+        machines = (yaml.safe_load(path.read_text()) or {}).get("machines") or []
+        return str(machines[0]["url"]).rstrip("/")
+    except (OSError, yaml.YAMLError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"FLEET_FILE {path}: no machine with a url in it ({exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -66,18 +88,81 @@ class Secrets:
     progress_token_secret: str
     machine_update_secret: str
     aws_access_key_id: str
+    """The read-write S3 key (the syncer's, and the operator's tool)."""
     aws_secret_access_key: str
     intake_session_secret: str
+    agent_aws_access_key_id: str
+    """The agents' read-only S3 key (`S3Identities`)."""
+    agent_aws_secret_access_key: str
+    snapshot_signing_key: str
+    """The syncer's Ed25519 key; agents get its public half, `snapshot_verify_key`."""
+    snapshot_verify_key: str
 
     @classmethod
     def generate(cls) -> dict[str, str]:
+        signing_key, verify_key = generate_key_pair()
         return {
             "progress_token_secret": secrets.token_urlsafe(32),
             "machine_update_secret": secrets.token_urlsafe(32),
             "aws_access_key_id": "devstack",
             "aws_secret_access_key": secrets.token_urlsafe(24),
             "intake_session_secret": secrets.token_urlsafe(32),
+            "agent_aws_access_key_id": "devstack-agent",
+            "agent_aws_secret_access_key": secrets.token_urlsafe(24),
+            "snapshot_signing_key": signing_key,
+            "snapshot_verify_key": verify_key,
         }
+
+    def s3_identities(self, bucket: str) -> dict[str, object]:
+        """`weed mini -s3.config`: the syncer's key reads and writes, the agents' only reads."""
+        return {
+            "identities": [
+                {
+                    "name": "syncer",
+                    "credentials": [
+                        {
+                            "accessKey": self.aws_access_key_id,
+                            "secretKey": self.aws_secret_access_key,
+                        }
+                    ],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                },
+                {
+                    "name": "agents",
+                    "credentials": [
+                        {
+                            "accessKey": self.agent_aws_access_key_id,
+                            "secretKey": self.agent_aws_secret_access_key,
+                        }
+                    ],
+                    "actions": [f"Read:{bucket}", f"List:{bucket}"],
+                },
+            ]
+        }
+
+    def env_for(self, role: str) -> dict[str, str]:
+        """The secrets one kind of process gets, and no others (docs/SECURITY.md)."""
+        read_write = {
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+        }
+        by_role: dict[str, dict[str, str]] = {
+            "intake": {
+                "PROGRESS_TOKEN_SECRET": self.progress_token_secret,
+                "INTAKE_SESSION_SECRET": self.intake_session_secret,
+            },
+            "progress-gateway": {"PROGRESS_TOKEN_SECRET": self.progress_token_secret},
+            "syncer": read_write | {"SNAPSHOT_SIGNING_KEY": self.snapshot_signing_key},
+            "machine-updater": {"MACHINE_UPDATE_SECRET": self.machine_update_secret},
+            "machine-agent": {
+                "MACHINE_UPDATE_SECRET": self.machine_update_secret,
+                "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.agent_aws_secret_access_key,
+                "SNAPSHOT_VERIFY_KEY": self.snapshot_verify_key,
+            },
+            "showcasectl": read_write | {"SNAPSHOT_VERIFY_KEY": self.snapshot_verify_key},
+        }
+        return by_role.get(role, {})
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
@@ -106,6 +191,13 @@ class StackConfig:
     s3_port: int = 9000
     smtp_port: int = 1025
     agents: tuple[AgentSpec, ...] = field(default_factory=lambda: _agents([8101, 8102, 8103]))
+    machines: MachineKind = "agent"
+    """What the three local machines are: machine agents (`agent`), or stand-ins of the Rails
+    machines as they are, updated through their `update_config` CGI (`update_config`,
+    `devstack.standin_machine`)."""
+    external_fleet_file: Path | None = None
+    """`FLEET_FILE` when set: the updater's fleet is that file's machines (stand-ins or real
+    ones), which the local run does not start."""
     s3_bucket: str = "showcase-index"
     log_json: bool = False  # people read the local run; tests may want JSON
     log_level: str = "INFO"
@@ -124,6 +216,10 @@ class StackConfig:
             values["nats_cluster"] = int(env["NATS_CLUSTER"])
         if env.get("NATS_ROUTE_PORT"):
             values["nats_route_port"] = int(env["NATS_ROUTE_PORT"])
+        if env.get("FLEET_FILE"):
+            values["external_fleet_file"] = Path(env["FLEET_FILE"])
+        if env.get("DEVSTACK_MACHINES"):
+            values["machines"] = machine_kind(env["DEVSTACK_MACHINES"])
         if env.get("S3_BUCKET"):
             values["s3_bucket"] = env["S3_BUCKET"]
         if env.get("LOG_LEVEL"):
@@ -198,7 +294,7 @@ class StackConfig:
         wanted: dict[str, int | None] = {
             var: getattr(self, name) for name, var in _PORT_VARS.items()
         }
-        wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.agents}
+        wanted |= {f"AGENT_PORTS ({a.agent_id})": a.port for a in self.started_machines}
         if self.clustered:
             for name, node in zip(self.nats_names, self.nats_nodes, strict=True):
                 wanted |= {
@@ -236,7 +332,12 @@ class StackConfig:
 
     @property
     def fleet_file(self) -> Path:
-        return self.data_dir / "fleet.yaml"
+        return self.external_fleet_file or self.data_dir / "fleet.yaml"
+
+    @property
+    def started_machines(self) -> tuple[AgentSpec, ...]:
+        """The machines the local run starts: none when the fleet is an outside file."""
+        return () if self.external_fleet_file else self.agents
 
     @property
     def secrets_file(self) -> Path:
@@ -264,7 +365,10 @@ class StackConfig:
 
     @property
     def fleet_url(self) -> str:
-        """The fleet's public URL (base of redirect_url): the first agent in the local run."""
+        """The fleet's public URL (base of redirect_url): the first agent in the local run, or
+        the first machine of an outside fleet file."""
+        if self.external_fleet_file is not None:
+            return _first_machine_url(self.external_fleet_file)
         return self.agents[0].url
 
     @property
@@ -275,7 +379,7 @@ class StackConfig:
             "progress-gateway": f"{self.gateway_url}/metrics",
             "syncer": f"http://{HOST}:{self.syncer_port}/metrics",
             "machine-updater": f"http://{HOST}:{self.updater_port}/metrics",
-            **{a.agent_id: f"{a.url}/metrics" for a in self.agents},
+            **{a.agent_id: f"{a.url}/metrics" for a in self.started_machines},
         }
 
 

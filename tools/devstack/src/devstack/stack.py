@@ -39,7 +39,9 @@ class Stack:
         self.secrets = Secrets.load_or_create(config.secrets_file)
         self.nats_servers = self._nats_servers(config)
         self.nats = self.nats_servers[0]
-        self.s3 = WeedS3(config.s3_dir, config.s3_port)
+        self.s3 = WeedS3(
+            config.s3_dir, config.s3_port, identities=self.secrets.s3_identities(config.s3_bucket)
+        )
         self.children = Children(config, self.secrets, lambda: self.nats_url, self.mux)
         self._components: dict[str, Component] = {}
         self._started: list[str] = []
@@ -84,11 +86,12 @@ class Stack:
 
     @property
     def agents(self) -> tuple[AgentSpec, ...]:
-        return self.config.agents
+        """The machines this run starts (none when FLEET_FILE names an outside fleet)."""
+        return self.config.started_machines
 
     @property
     def agent_urls(self) -> dict[str, str]:
-        return {a.agent_id: a.url for a in self.config.agents}
+        return {a.agent_id: a.url for a in self.agents}
 
     def agent_data_dir(self, agent_id: str) -> Path:
         return self.config.agent_data_dir(self._agent(agent_id))
@@ -108,8 +111,9 @@ class Stack:
         return infra + services + [a.agent_id for a in self.agents] + ["alerts"]
 
     def service_env(self) -> dict[str, str]:
-        """The settings every service runs with (bus, store, secrets), for tools that join it."""
-        return self.children.env({})
+        """The settings an operator's tool runs with (bus, store and its secrets), for tools that
+        join the stack."""
+        return self.children.env({}, role="showcasectl")
 
     def pids(self) -> dict[str, int]:
         return {
@@ -204,9 +208,10 @@ class Stack:
         self._run("s3", ServerComponent("s3", self.s3, self.mux, self._s3_usable))
         self._run("smtp", self.children.smtp())
         self.children.seed()
-        write_fleet_file(self.config.fleet_file, self.agents)
+        if self.config.external_fleet_file is None:
+            write_fleet_file(self.config.fleet_file, self.agents, self.config.machines)
         apps = [self.children.service(*service) for service in SERVICES]
-        apps += [self.children.agent(agent) for agent in self.agents]
+        apps += [self.children.machine(agent) for agent in self.agents]
         for app in apps:  # spawn all at once: their imports overlap, start-up is much faster
             self._components[app.name] = app
             self._started.append(app.name)

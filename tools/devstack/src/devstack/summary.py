@@ -8,9 +8,16 @@ from devstack.config import HOST, StackConfig
 
 def summary(c: StackConfig, nats_url: str) -> str:
     # Labels padded to one column; "agent local-1 (iad)" is the longest.
+    kind, where = (
+        ("machine", "/") if c.machines == "update_config" else ("agent", "/showcase/status")
+    )
     agents = [
-        f"  {f'agent {a.agent_id} ({a.region})':<20}{a.url}/showcase/status" for a in c.agents
+        f"  {f'{kind} {a.agent_id} ({a.region})':<20}{a.url}{where}" for a in c.started_machines
     ]
+    if c.machines == "update_config" and c.started_machines:
+        agents.append("  (the machines are update_config stand-ins of the Rails machines)")
+    if c.external_fleet_file is not None:
+        agents = [f"  fleet               {c.fleet_file} (FLEET_FILE: machines not started here)"]
     return "\n".join(
         [
             "",

@@ -92,6 +92,9 @@ class AdminAlerts:
         if age > self._max_age_s:  # a new durable starts at the stream's beginning
             log.info("not alerting on a failure %.0fs old", age)
             return
+        if isinstance(event, events.FleetUpdateFailed) and event.halted_by_canary:
+            await self._canary_halted(event)
+            return
         for ref in getattr(event, "requests", []):
             if await self._ledger.alerted(ref.request_id):
                 continue
@@ -102,6 +105,44 @@ class AdminAlerts:
                 raise RetryableError(f"cannot send the admin alert: {exc}") from exc
             await self._ledger.record(ref.request_id, subject)
             log.info("alerted the admins about request %s", ref.request_id)
+
+    async def _canary_halted(self, event: events.FleetUpdateFailed) -> None:
+        """One mail per halted roll-out, whatever number of requests it carried (none for an
+        `apply`); its requests are recorded too, so none is mailed again on its own."""
+        key = f"canary-{event.event_id}"
+        if not await self._ledger.alerted(key):
+            subject, body = compose_canary(event)
+            try:
+                await self._mailer.send(subject, body)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise RetryableError(f"cannot send the admin alert: {exc}") from exc
+            await self._ledger.record(key, subject)
+            log.info("alerted the admins: canary halted generation %d", event.generation)
+        for ref in event.requests:
+            if not await self._ledger.alerted(ref.request_id):
+                await self._ledger.record(ref.request_id, "canary halt")
+
+
+def compose_canary(event: events.FleetUpdateFailed) -> tuple[str, str]:
+    """The mail for a roll-out its canary halted: where, why, who waits, what to do."""
+    failure = event.failures[0]
+    waiting = "\n".join(
+        f"  {r.request_id} by {r.user}: {r.showcase.name} ({r.showcase.path})"
+        for r in event.requests
+    )
+    subject = (
+        f"Roll-out halted by its canary: generation {event.generation} on {failure.machine_id}"
+    )
+    body = (
+        f"Generation {event.generation} was tried first on {failure.machine_id} "
+        f"({failure.region}) and failed there [{failure.reason}]:\n{failure.error}\n\n"
+        f"The roll-out stopped: {', '.join(event.untouched) or 'no other machine'} still serve "
+        "the previous generation.\n"
+        f"Requests waiting:\n{waiting or '  none (an apply)'}\n\n"
+        "Fix the cause, then: showcasectl replay REQUEST_ID --from-step machines "
+        "(or showcasectl apply).\n"
+    )
+    return subject, body
 
 
 def compose(event: events.Event, ref: events.RequestRef) -> tuple[str, str]:

@@ -47,13 +47,17 @@ async def current_user(
     _refuse_if_throttled(container.throttle.login_retry_after(userid))
     user = await container.db.read(_find_user, container, userid)
     line = user.password if user is not None else None
+    # A login verified moments ago against this same line is answered here, in the loop (no
+    # thread, no hash: intake.credential_cache); anything else is verified in a worker thread.
     # The line names its user: verify_htpasswd refuses one that names another (constant time).
-    valid = await to_thread.run_sync(
-        container.credentials.check,
-        userid,
-        credentials.password,
-        line,
-        limiter=container.password_checks,
+    valid = container.credentials.cached(userid, credentials.password, line) or (
+        await to_thread.run_sync(
+            container.credentials.check,
+            userid,
+            credentials.password,
+            line,
+            limiter=container.password_checks,
+        )
     )
     if user is None or not valid:
         address = http.client.host if http.client else "unknown"

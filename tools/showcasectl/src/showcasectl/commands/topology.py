@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 import yaml
 from showcase_common.events import EVENT_TYPES
-from showcase_common.topology import PARTIES, consumers_of, publishers_of
+from showcase_common.topology import PARTIES, Consumes, Party, consumers_of, publishers_of
 
 from showcasectl import asyncapi, output
 from showcasectl.commands.common import Json
@@ -32,7 +32,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
     table: list[tuple[str, str, str, str, str]] = []
     for event in sorted(EVENT_TYPES, key=lambda e: e.subject):
         published = ", ".join(publishers_of(event)) or "—"
-        consumers = list(consumers_of(event)) or [None]
+        consumers: list[tuple[Party, Consumes] | None] = [*consumers_of(event)] or [None]
         for consumer in consumers:
             who, handler = ("—", "—")
             if consumer is not None:
