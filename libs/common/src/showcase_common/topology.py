@@ -22,6 +22,7 @@ from showcase_common.events import (
     Event,
     FleetUpdated,
     FleetUpdateFailed,
+    IndexPreparing,
     IndexSynced,
     IndexSyncFailed,
     IndexSyncRetrying,
@@ -81,6 +82,7 @@ PROJECTED_EVENTS: tuple[type[Event], ...] = (
     MachinesRetryRequested,
     IndexSynced,
     IndexSyncRetrying,
+    IndexPreparing,
     IndexSyncFailed,
     MachineUpdated,
     MachineUpdateFailed,
@@ -108,7 +110,13 @@ PARTIES: tuple[Party, ...] = (
     Party(
         "syncer",
         "syncer",
-        publishes=(IndexSynced, IndexSyncRetrying, IndexSyncFailed, MachinesRetryRequested),
+        publishes=(
+            IndexSynced,
+            IndexSyncRetrying,
+            IndexPreparing,
+            IndexSyncFailed,
+            MachinesRetryRequested,
+        ),
         consumes=(
             Consumes(
                 subjects.SYNCER_DURABLE,

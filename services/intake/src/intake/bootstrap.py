@@ -127,6 +127,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
             clock,
             max_age_s=settings.studio_mail_max_age_s,
             on_mail=mail_relay.wake,
+            deployed=ShowcasesFile(settings.deployed_showcases_file),
         ),
         service=service,
         showcases_file=showcases_file,

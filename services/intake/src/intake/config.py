@@ -35,6 +35,13 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """The index host's own showcases.yml, regenerated after every change."""
     showcases_yml_min_interval_s: float = 1.0
     """Rewrites of showcases.yml start at most this often (a burst of changes: one rewrite)."""
+    deployed_showcases_path: Path | None = None
+    """Where the deployed state is recorded after each successful roll-out (the Rails job's
+    `db/deployed-showcases.yml`); default: `deployed-showcases.yml` beside the index."""
+
+    @property
+    def deployed_showcases_file(self) -> Path:
+        return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
 
     progress_token_ttl_s: int = 2 * 3600
     intake_session_secret: str = ""
@@ -43,6 +50,10 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     public_intake_url: str = "http://127.0.0.1:8000"
     """Intake's own public URL: the studios' e-mails link to their request's page there."""
     public_fleet_url: str = "http://127.0.0.1:8101"
+    rails_app_url: str = ""
+    """The Rails app's base (e.g. https://smooth.fly.dev/showcase): an admin's showcase from a
+    studio's form lands on its `/locations/{id}/events`, as the Rails app sends it. Blank:
+    intake's own events page."""
     public_gateway_url: str = "ws://127.0.0.1:8001"
 
     smtp_host: str = "127.0.0.1"

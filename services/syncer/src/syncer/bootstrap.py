@@ -28,6 +28,7 @@ from syncer.config import SyncerSettings
 from syncer.first_generation import publish_first_generation
 from syncer.handlers import SyncHandler
 from syncer.ledger import KvLedger, SyncLedger
+from syncer.preparation import Preparation
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import SnapshotTaker, Snapshotter
 from syncer.storage import GenerationWriter, RetryPolicy
@@ -116,6 +117,20 @@ def retention_policy(settings: SyncerSettings) -> RetentionPolicy:
     )
 
 
+def preparation(settings: SyncerSettings) -> Preparation | None:
+    """The Rails job's steps before a snapshot, when configured."""
+    if not settings.syncer_pre_snapshot_commands:
+        return None
+    allow = [n.strip() for n in settings.syncer_command_env.split(",") if n.strip()]
+    return Preparation(
+        settings.syncer_pre_snapshot_commands,
+        index_dir=settings.index_db_path.resolve().parent,
+        rails_root=settings.syncer_rails_root,
+        timeout_s=settings.syncer_command_timeout_s,
+        env_allow=allow,
+    )
+
+
 def make_syncer(settings: SyncerSettings, ports: SyncerPorts) -> Syncer:
     staging = settings.syncer_work_dir or Path(tempfile.mkdtemp(prefix="syncer-"))
     writer = GenerationWriter(
@@ -134,6 +149,7 @@ def make_syncer(settings: SyncerSettings, ports: SyncerPorts) -> Syncer:
         max_deliver=settings.consumer.max_deliver,
         retention=Retention(ports.store, retention_policy(settings)),
         clock=ports.clock,
+        preparation=preparation(settings),
     )
     return Syncer(settings, ports.store, writer, handler)
 

@@ -13,6 +13,8 @@ from showcase_common.settings import (
     SnapshotSigningSettings,
 )
 
+from syncer.preparation import PreSnapshotCommand
+
 
 class SyncerConsumerSettings(ConsumerSettings):
     """`SYNCER_ACK_WAIT_S`, `SYNCER_MAX_DELIVER`, `SYNCER_BATCH_SIZE`, `SYNCER_FETCH_TIMEOUT_S`,
@@ -63,5 +65,15 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     syncer_start_retry_min_s: float = 1.0
     syncer_start_retry_max_s: float = 30.0
     """Backoff of that first publication while S3 (or the bucket) is not there yet."""
+    syncer_pre_snapshot_commands: list[PreSnapshotCommand] = Field(default_factory=list)
+    """The Rails job's steps before a snapshot, where the index lives beside the Rails app
+    (`preparation.py`): a JSON list of `{"run": "…" or ["argv", …], "name": "…",
+    "optional": false}`; a required one that fails stops the sync."""
+    syncer_rails_root: Path | None = None
+    """The Rails app's directory, where those commands run (`script/…`, `lib/…` are there)."""
+    syncer_command_timeout_s: float = 300.0
+    syncer_command_env: str = ""
+    """More of the syncer's variables those commands get beside the allow-list (comma-separated,
+    `PREFIX_*`); never its secrets."""
     syncer_work_dir: Path | None = None
     """Where snapshots are staged (a temporary directory when unset)."""
