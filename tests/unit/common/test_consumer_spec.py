@@ -118,6 +118,6 @@ def test_the_updater_still_reads_its_older_unprefixed_names(
     monkeypatch.setenv("ACK_WAIT_S", "30")
     monkeypatch.setenv("BATCH_SIZE", "4")
     consumer = UpdaterSettings(_env_file=None).consumer  # type: ignore[call-arg]
-    assert (consumer.ack_wait_s, consumer.batch_size, consumer.heartbeat) == (30.0, 4, 2.5)
+    assert (consumer.ack_wait_s, consumer.batch_size, consumer.heartbeat) == (30.0, 4, 0.5)
     monkeypatch.setenv("UPDATER_ACK_WAIT_S", "40")  # the prefixed name wins
     assert UpdaterSettings(_env_file=None).consumer.ack_wait_s == 40.0  # type: ignore[call-arg]

@@ -4,6 +4,7 @@ through the app: a changed users.password and the login throttle still win over 
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
 from intake.security import htpasswd_line
@@ -95,15 +96,21 @@ async def test_a_new_password_in_the_index_refuses_the_cached_one_at_once(
 
 
 async def test_a_throttled_login_is_refused_even_with_cached_credentials(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, app: FastAPI
 ) -> None:
-    assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 200
-    refusals = [
-        (await client.get("/showcases/new", auth=("studio", f"guess {n}"))).status_code
-        for n in range(container.settings.login_failures)
-    ]
-    assert refusals[-1] == 429
-    throttled = await client.get("/showcases/new", auth=STUDIO)
+    assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 200  # now cached
+
+    def elsewhere(address: str) -> httpx.AsyncClient:  # no known address, no device cookie
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://intake.test")
+
+    async with elsewhere("10.7.0.1") as guesser, elsewhere("10.7.0.2") as other:
+        refusals = [
+            (await guesser.get("/showcases/new", auth=("studio", f"guess {n}"))).status_code
+            for n in range(container.settings.login_failures + 1)
+        ]
+        assert refusals[-1] == 429
+        throttled = await other.get("/showcases/new", auth=STUDIO)
     assert throttled.status_code == 429 and "retry-after" in throttled.headers
 
 

@@ -124,9 +124,9 @@ class ConsumerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    ack_wait_s: float = 10.0
+    ack_wait_s: float = 2.0
     """A crashed consumer's messages are redelivered after this long (a live one's heartbeat
-    keeps them)."""
+    keeps them); `showcase_common.bus.consumer.ACK_WAIT_S`."""
     max_deliver: int = 10
     """Deliveries before a failing message goes to the dead letters."""
     batch_size: int = 1
@@ -138,7 +138,7 @@ class ConsumerSettings(BaseSettings):
 
     @property
     def heartbeat(self) -> float:
-        return self.heartbeat_s if self.heartbeat_s is not None else max(0.5, self.ack_wait_s / 4)
+        return self.heartbeat_s if self.heartbeat_s is not None else self.ack_wait_s / 4
 
 
 class S3Settings(BaseSettings):

@@ -31,6 +31,7 @@ from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_bus, outcomes, readiness
+from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
@@ -48,6 +49,7 @@ from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
 from intake.web import errors_html
+from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
 from intake.web.routes import api_router
 
@@ -138,9 +140,13 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
             ThrottleRules(
                 login_failures=settings.login_failures,
                 address_failures=settings.address_failures,
+                trusted_failures=settings.login_trusted_failures,
+                global_failures_per_minute=settings.login_global_failures_per_minute,
                 window_s=settings.login_window_s,
+                max_tracked=settings.login_max_tracked,
             )
         ),
+        known_device=Signer(settings.intake_session_secret, "known-device"),
         csrf=Signer(settings.intake_session_secret, "csrf"),
         flash=Signer(settings.intake_session_secret, "flash"),
     )
@@ -171,7 +177,9 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
             "check": lambda: prepare_index(settings, seeding=False),
             "seed": lambda: prepare_index(settings, seeding=True),
         },
-        server_options={"proxy_headers": True},
+        # the client's address comes from ClientAddressMiddleware, which trusts only the
+        # proxies it is told to (uvicorn's own trusts 127.0.0.1's X-Forwarded-For)
+        server_options={"proxy_headers": False},
     )
 
 
@@ -253,7 +261,13 @@ def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
         on_refused=metrics.REFUSALS.labels("too_large").inc,
     )
     app.add_middleware(SecurityHeaders, csp=page_csp(settings.public_gateway_url))
-    app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
+    app.add_middleware(LaterCookies)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(  # outermost: every line (and the throttle) sees the client's address
+        ClientAddressMiddleware,
+        fly=settings.intake_fly_proxy,
+        trusted=parse_networks(settings.intake_trusted_proxies),
+    )
     return app
 
 

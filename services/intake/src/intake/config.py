@@ -15,6 +15,7 @@ from showcase_common.settings import (
     require_secret,
 )
 
+from intake.client_address import parse_networks
 from intake.db import DbLimits
 
 
@@ -86,12 +87,29 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """How long a verified login (userid + password, against its users.password line) is
     remembered, so a burst of requests pays the hash once; 0 verifies every request."""
     login_failures: int = 10
-    """Failed logins of one userid within `login_window_s` after which it gets 429 (with
-    Retry-After) before any password is checked."""
+    """Failed logins of one userid within `login_window_s` after which attempts at it get 429
+    (with Retry-After) before any password is checked — except the owner's (below)."""
     address_failures: int = 30
-    """Failed logins from one client address within `login_window_s` after which its further
-    failures get 429 (a correct password for another, unthrottled login still gets in)."""
+    """Failed logins from one client address within `login_window_s` after which its attempts
+    get 429 before any password is checked — except the owner's (below)."""
+    login_trusted_failures: int = 10
+    """The owner's path: an attempt with a signed known-device cookie of that login, or from an
+    address that logged in as it before, is throttled only by its own failures (this many per
+    window), never by guesses from elsewhere or at other logins from the same address."""
+    login_global_failures_per_minute: int = 300
+    """Failed verifications of the whole service per minute after which other attempts get 429."""
     login_window_s: float = 300.0
+    login_max_tracked: int = 100_000
+    """Live failure records kept at most (only expired ones are dropped; past it, new ones 429)."""
+    login_failure_min_s: float = 1.0
+    """A refused password is answered no sooner than this, whatever its hash scheme (bcrypt may
+    take ~0.6 s) and whether the login exists: timing does not tell which users exist."""
+    intake_fly_proxy: bool = False
+    """On Fly: the client address is `Fly-Client-IP` and the scheme `X-Forwarded-Proto`, as Fly's
+    proxy sets them (intake must be reachable only through that proxy)."""
+    intake_trusted_proxies: str = ""
+    """Comma-separated CIDR ranges of reverse proxies whose `X-Forwarded-For`/`-Proto` are
+    believed; from any other peer those headers are ignored."""
     outbox_poll_s: float = 2.0
     nats_retry_s: float = 1.0
     """How long the relay waits between connection attempts while NATS is down."""
@@ -103,6 +121,12 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
         )
 
     _session_secret_long_enough = field_validator("intake_session_secret")(long_enough)
+
+    @field_validator("intake_trusted_proxies")
+    @classmethod
+    def _ranges(cls, value: str) -> str:
+        parse_networks(value)  # a bad range stops the service at start, naming it
+        return value
 
     @model_validator(mode="after")
     def _session_secret_required(self) -> IntakeSettings:

@@ -42,3 +42,5 @@ class Container:
     throttle: LoginThrottle
     csrf: Signer
     flash: Signer
+    known_device: Signer
+    """Signs the "known device" cookie a successful login leaves (throttle.py: the owner's path)."""

@@ -15,6 +15,10 @@ short while (`ttl_s`, default 60 s):
 
 `cached` is a few microseconds (two HMACs and a dict lookup), so it runs in the event loop; only
 a miss goes to a worker thread for the real verification. Thread-safe.
+
+`in_flight` (used from the event loop only) holds the verifications running, by `flight_key`:
+concurrent requests with the same credentials wait for that one instead of each verifying
+(and each taking a place in the login throttle's count).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import anyio
 
 from intake.security import verify_htpasswd
 
@@ -45,6 +51,15 @@ class VerifiedCredentials:
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._size, self._ttl_s, self._clock = size, ttl_s, clock
         self._lock = threading.Lock()
+        self.in_flight: dict[bytes, anyio.Event] = {}
+
+    def flight_key(self, userid: str, password: str) -> bytes:
+        """Names a verification of these credentials in `in_flight` (never the password)."""
+        return self._mac("flight", userid, password)
+
+    def verify(self, userid: str, password: str, line: str | None) -> bool:
+        """`verify_htpasswd` itself, the hash every time (off the event loop)."""
+        return verify_htpasswd(line, userid, password)
 
     def _mac(self, *parts: str) -> bytes:
         return hmac.new(self._key, "\0".join(parts).encode(), hashlib.sha256).digest()

@@ -26,11 +26,12 @@ class UpdaterConsumerSettings(ConsumerSettings):
     )
 
     ack_wait_s: float = Field(
-        default=10.0, validation_alias=AliasChoices("updater_ack_wait_s", "ack_wait_s")
+        default=2.0, validation_alias=AliasChoices("updater_ack_wait_s", "ack_wait_s")
     )
-    """A crashed updater's roll-out is taken over by another after this long."""
+    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
+    it with a heartbeat every `heartbeat_s`)."""
     heartbeat_s: float | None = Field(
-        default=2.5, validation_alias=AliasChoices("updater_heartbeat_s", "heartbeat_s")
+        default=0.5, validation_alias=AliasChoices("updater_heartbeat_s", "heartbeat_s")
     )
     batch_size: int = Field(
         default=16, validation_alias=AliasChoices("updater_batch_size", "batch_size")
