@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
     ConsumerSettings,
     S3Settings,
+    long_enough,
     require_secret,
 )
 
@@ -91,6 +92,8 @@ class UpdaterSettings(CommonSettings, S3Settings):
 
     pause_poll_s: float = 1.0
     """While the operators pause updates, how often a held roll-out looks whether they resumed."""
+
+    _secret_long_enough = field_validator("machine_update_secret")(long_enough)
 
     @model_validator(mode="after")
     def _secret_required(self) -> UpdaterSettings:
