@@ -77,6 +77,8 @@ def test_each_process_gets_its_own_secrets_only(
         assert ALL_SECRETS & env.keys() == OWN_SECRETS[name], name
     syncer = children.service(*SERVICES[2]).env
     assert syncer["SNAPSHOT_SIGNING_KEY"] == secrets.snapshot_signing_key
+    updater = children.service(*SERVICES[3]).env  # the read-only key, for update_config bodies
+    assert updater["AWS_ACCESS_KEY_ID"] == secrets.agent_aws_access_key_id
     agent = children.agent(config.agents[0]).env
     assert ALL_SECRETS & agent.keys() == {
         "MACHINE_UPDATE_SECRET",
