@@ -178,7 +178,13 @@ class Secrets:
             },
             "progress-gateway": {"PROGRESS_TOKEN_SECRET": self.progress_token_secret},
             "syncer": read_write | {"SNAPSHOT_SIGNING_KEY": self.snapshot_signing_key},
-            "machine-updater": {"MACHINE_UPDATE_SECRET": self.machine_update_secret},
+            # the agents' read-only key: it sends the generation object, gzipped, to machines
+            # that speak `update_config` (the Rails machines' own CGI)
+            "machine-updater": {
+                "MACHINE_UPDATE_SECRET": self.machine_update_secret,
+                "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.agent_aws_secret_access_key,
+            },
             "machine-agent": {
                 "MACHINE_UPDATE_SECRET": self.machine_update_secret,
                 "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,
