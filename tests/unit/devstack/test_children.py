@@ -56,7 +56,12 @@ OWN_SECRETS = {
     "intake": {"PROGRESS_TOKEN_SECRET", "INTAKE_SESSION_SECRET"},
     "progress-gateway": {"PROGRESS_TOKEN_SECRET"},
     "syncer": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SNAPSHOT_SIGNING_KEY"},
-    "machine-updater": {"MACHINE_UPDATE_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+    "machine-updater": {
+        "MACHINE_UPDATE_SECRET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "SNAPSHOT_VERIFY_KEY",
+    },
 }
 ALL_SECRETS = {*PIPELINE_SECRETS}
 
