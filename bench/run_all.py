@@ -30,9 +30,9 @@ REPORT = ROOT / "docs" / "performance.md"
 BENCHMARKS: list[tuple[str, list[str]]] = [
     # (script, arguments at full size): sized so that all of them take about 10 minutes on a
     # shared 2-core box
-    ("intake_load", ["--requests", "1000", "--concurrency", "16"]),
-    ("intake_load", ["--requests", "500", "--concurrency", "16", "--scheme", "bcrypt12"]),
-    ("gateway_capacity", ["--levels", "5000,10000", "--samples", "200"]),
+    ("intake_load", ["--requests", "800", "--concurrency", "16"]),
+    ("intake_load", ["--requests", "400", "--concurrency", "16", "--scheme", "bcrypt12"]),
+    ("gateway_capacity", ["--levels", "10000", "--samples", "200"]),
     ("agent_apply", ["--runs", "3"]),
     ("agent_memory", ["--scales", "1", "10"]),
     ("syncer_snapshot", ["--runs", "5", "--bursts", "1"]),
