@@ -4,15 +4,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
+    ConsumerSettings,
     S3Settings,
+    long_enough,
     require_secret,
 )
 
 from machine_updater.fleet import DEFAULT_UPDATE_CONFIG_PATH, MachineProtocol
+
+
+class UpdaterConsumerSettings(ConsumerSettings):
+    """`UPDATER_ACK_WAIT_S`, `UPDATER_HEARTBEAT_S`, `UPDATER_BATCH_SIZE`, `UPDATER_MAX_DELIVER`,
+    `UPDATER_FETCH_TIMEOUT_S` (the older `ACK_WAIT_S`, `HEARTBEAT_S`, `BATCH_SIZE` still work)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UPDATER_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    ack_wait_s: float = Field(
+        default=2.0, validation_alias=AliasChoices("updater_ack_wait_s", "ack_wait_s")
+    )
+    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
+    it with a heartbeat every `heartbeat_s`)."""
+    heartbeat_s: float | None = Field(
+        default=0.5, validation_alias=AliasChoices("updater_heartbeat_s", "heartbeat_s")
+    )
+    batch_size: int = Field(
+        default=16, validation_alias=AliasChoices("updater_batch_size", "batch_size")
+    )
+    """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 
 
 class UpdaterSettings(CommonSettings, S3Settings):
@@ -33,6 +58,10 @@ class UpdaterSettings(CommonSettings, S3Settings):
     `Fly-Force-Instance-Id`). A static fleet file says it per machine instead."""
     fly_update_config_path: str = DEFAULT_UPDATE_CONFIG_PATH
     """The `update_config` endpoint's path on the Fly app's machines."""
+    snapshot_verify_key: str | None = None
+    """The syncer's public key (`SNAPSHOT_VERIFY_KEY`): set, a snapshot sent to `update_config`
+    machines is sent only when its signature verifies (docs/SECURITY.md). Give the updater the
+    agents' read-only S3 key for those downloads."""
 
     machine_update_secret: str = ""
     """Bearer secret sent to the agents' update endpoint (required outside the local dev run)."""
@@ -57,12 +86,8 @@ class UpdaterSettings(CommonSettings, S3Settings):
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 
-    ack_wait_s: float = 2.0
-    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
-    it with a heartbeat every `heartbeat_s`)."""
-    heartbeat_s: float = 0.5
-    batch_size: int = 16
-    """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
+    consumer: UpdaterConsumerSettings = Field(default_factory=UpdaterConsumerSettings)
+    """The consumer's tuning (`UPDATER_` + ACK_WAIT_S, HEARTBEAT_S, BATCH_SIZE, …)."""
 
     canary: bool = True
     """Canary first: one machine takes a generation alone before the others (off: all at once)."""
@@ -71,6 +96,8 @@ class UpdaterSettings(CommonSettings, S3Settings):
 
     pause_poll_s: float = 1.0
     """While the operators pause updates, how often a held roll-out looks whether they resumed."""
+
+    _secret_long_enough = field_validator("machine_update_secret")(long_enough)
 
     @model_validator(mode="after")
     def _secret_required(self) -> UpdaterSettings:

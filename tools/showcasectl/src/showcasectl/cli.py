@@ -14,6 +14,7 @@ from showcasectl.commands import (
     replay,
     requests,
     status,
+    topology,
 )
 
 HELP = """
@@ -39,5 +40,7 @@ app.command(epilog=requests.EXAMPLES)(requests.requests)
 app.command(epilog=control.PAUSE_EXAMPLES)(control.pause)
 app.command(epilog=control.RESUME_EXAMPLES)(control.resume)
 app.command(epilog=audit.EXAMPLES)(audit.audit)
+app.command(epilog=topology.EXAMPLES)(topology.topology)
+app.command("asyncapi")(topology.asyncapi_document)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(alerts.app, name="alerts")
