@@ -27,6 +27,8 @@ MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
 FLEET_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.fleet.update_failed"
 ROLLOUT_REQUESTED: Final = f"{SUBJECT_PREFIX}.rollout_requested"
+ROLLBACK_REQUESTED: Final = f"{SUBJECT_PREFIX}.rollback_requested"
+"""An operator rolls the fleet back to an older generation (`showcasectl rollback`)."""
 CANARY_STARTED: Final = f"{SUBJECT_PREFIX}.machine.canary_started"
 """Informational: a roll-out tries one machine first (the canary) before the rest."""
 ROLLOUT_PAUSED: Final = f"{SUBJECT_PREFIX}.rollout.paused"
@@ -50,7 +52,7 @@ REQUEST_STATE_BUCKET: Final = "request_state"
 SYNC_LEDGER_BUCKET: Final = "sync_ledger"
 """JetStream key-value bucket: request id -> the generation that first covered it."""
 
-MACHINE_UPDATER_SUBJECTS: Final = (INDEX_SYNCED, MACHINES_RETRY_REQUESTED)
+MACHINE_UPDATER_SUBJECTS: Final = (INDEX_SYNCED, MACHINES_RETRY_REQUESTED, ROLLBACK_REQUESTED)
 """New generations, and machines-only retries (the updater finds the newest snapshot itself)."""
 
 PROGRESS_SUBJECTS: Final = (
@@ -82,6 +84,8 @@ ADMIN_ALERTS_BUCKET: Final = "admin_alerts"
 FLEET_CONTROL_BUCKET: Final = "fleet_control"
 """JetStream key-value bucket: `pause` -> who paused roll-outs, when and why (absent: running)."""
 FLEET_CONTROL_PAUSE_KEY: Final = "pause"
+FLEET_CONTROL_PIN_KEY: Final = "pin"
+"""`rollback --pin`: newer generations wait until `unpin` (absent: they roll forward)."""
 
 # The audit trail: every operator action, in its own stream kept longer than the pipeline's.
 AUDIT_STREAM: Final = "SHOWCASE_AUDIT"

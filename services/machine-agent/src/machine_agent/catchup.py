@@ -43,9 +43,15 @@ class CatchUp:
         log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
 
     async def _once(self) -> None:
-        latest, _ = await asyncio.to_thread(self.applier.store.latest)
+        pointer, _ = await asyncio.to_thread(self.applier.store.read_pointer)
+        latest = pointer.target if pointer else None  # a pinned fleet: the pinned generation
+        pinned = pointer is not None and pointer.pin is not None
         served = self.applier.generation
-        if latest is None or (served is not None and latest.generation <= served):
+        if pinned and latest is not None and latest.generation != served:
+            log.warning(
+                "the fleet is pinned to generation %d: catching up to it", latest.generation
+            )
+        elif latest is None or (served is not None and latest.generation <= served):
             log.info(
                 "boot catch-up: serving generation %s, newest in store %s",
                 served,
@@ -54,7 +60,7 @@ class CatchUp:
             self.state = "done"
             return
         try:
-            await self.applier.apply(latest)
+            await self.applier.apply(latest, allow_older=pinned)
         except StaleGeneration:
             pass  # an update from the updater got there first: fine
         except SnapshotRefused as exc:  # retrying cannot fix a bad object; the next update will
