@@ -169,10 +169,15 @@ def _profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-# Where a sample's time goes: the first matching frame (innermost first) names its part.
+# Where a sample's time goes. A thread blocked on a lock, a condition or the selector is
+# waiting (for the GIL, for work, for the network), whatever called it; otherwise the innermost
+# frame of a specific part names the sample, and the generic layers (uvicorn, asyncio, the
+# worker threads) only when nothing more specific is on the stack.
+WAITING = ("Condition.wait", "EpollSelector.select", "_wait_for_tstate_lock", "Event.wait",
+           "Lock.acquire", "SimpleQueue.get")  # fmt: skip
 PARTS = (
     ("password verification (passlib)", ("passlib/",)),
-    ("SQLite statements", ("sqlite3", "sqlalchemy/engine", "sqlalchemy/pool", "do_execute")),
+    ("SQLite statements", ("sqlite3", "do_execute", "do_commit", "do_begin", "_set_sqlite")),
     ("ORM (sqlalchemy/sqlmodel, not executing)", ("sqlalchemy/", "sqlmodel/")),
     ("showcases.yml render", ("showcases_yaml", "showcases_file")),
     ("validation (pydantic)", ("pydantic",)),
@@ -182,12 +187,14 @@ PARTS = (
     ("logging", ("logging/", "showcase_common/logs")),
     ("metrics (prometheus)", ("prometheus_client",)),
     ("NATS (outbox relay)", ("nats/",)),
-    ("middleware (pure ASGI wrappers)", ("middleware",)),
+    ("pure-ASGI middleware", ("middleware", "http_limits", "security_headers")),
     ("FastAPI/Starlette routing + DI", ("fastapi/", "starlette/")),
-    ("uvicorn (protocol, server)", ("uvicorn/",)),
     ("intake's own code", ("intake/",)),
+)
+GENERIC = (
+    ("uvicorn (protocol, server)", ("uvicorn/",)),
+    ("thread hand-offs (anyio/asyncio → worker)", ("anyio/", "concurrent/futures", "threading")),
     ("asyncio event loop", ("asyncio/",)),
-    ("threads (worker pool)", ("threading.py", "concurrent/futures")),
 )
 
 
@@ -215,10 +222,14 @@ def _profile_summary(raw: Path) -> dict[str, object]:
 
 
 def _part(frames: list[str]) -> str:
-    for frame in reversed(frames):
-        for name, needles in PARTS:
-            if any(needle in frame for needle in needles):
-                return name
+    innermost = frames[-1]
+    if any(wait in innermost for wait in WAITING):
+        return "waiting (GIL, lock, selector)"
+    for parts in (PARTS, GENERIC):
+        for frame in reversed(frames):
+            for name, needles in parts:
+                if any(needle in frame for needle in needles):
+                    return name
     return "other"
 
 
@@ -239,13 +250,14 @@ async def run(
             ) as client:
                 await _wait_ready(client)
                 await client.get("/showcases/new", auth=("studio", "studio"))  # warm the caches
-                spy = _profiler(proc.pid, profile_s, data / "profile.txt") if profile_s else None
+                raw = results_file(f"intake_load_{scheme}_profile.txt")  # py-spy's collapsed stacks
+                spy = _profiler(proc.pid, profile_s, raw) if profile_s else None
                 started = time.perf_counter()
                 latencies, outcomes = await _load(client, total, concurrency)
                 elapsed = time.perf_counter() - started
                 if spy is not None:
                     spy.wait(profile_s + 30)
-                    profile = _profile_summary(data / "profile.txt")
+                    profile = _profile_summary(raw) | {"raw": str(raw)}
                 after = await _after_burst(client)
                 # A remote count to poll: there is no local event to await.
                 while await _stream_count(nats_url) < len(latencies):  # noqa: ASYNC110

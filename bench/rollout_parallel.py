@@ -1,19 +1,27 @@
-"""machine-updater: roll-out time to 8 and 32 real agents, against one agent's own update time.
+"""A roll-out to 8 and 32 real agents at realistic distances, against the physical limit
+measured in the same run, and against the old one-machine-after-another way.
 
-    uv run python bench/rollout_parallel.py [--sizes 8 32] [--concurrency 8] [--runs 1] [--tiny]
+    uv run python bench/rollout_parallel.py [--sizes 8 32] [--runs 5] [--rtt-ms 20 150] [--tiny]
 
 Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOINT_URL), N
 `python -m machine_agent` processes on a static fleet, and the updater's own handler (bootstrap
 with the real HTTP client, fleet and publisher). The index is realistic (75 studios, 370
-showcases: the tests' Rails fixture); each generation adds one showcase, so every update is an incremental one.
+showcases: the tests' Rails fixture); each generation adds one showcase, so every update is an
+incremental one. Each agent sits behind a TCP relay that delays every byte by half its round
+trip each way: agent i of N gets an RTT spread evenly over `--rtt-ms MIN MAX` (distant regions;
+`--rtt-ms 0 0`: none).
 
-For each fleet size, after one warm-up roll-out: `one` (median of 3) is a POST /showcase/update_config to a single agent while the others
-idle (the agent's own update time as its caller sees it); `roll-out` is the updater bringing all
-N agents to the next generation (status, update, truth check, events), once with the default
-concurrency and once with all N at once. ratio = roll-out / one: 1.0 would be perfectly
-parallel; N would be one after another. On a small box the agents share its cores, so the ratio
-grows with N / cores even when the updater is fully parallel: `cpu floor` = N · one / cores is
-about the best this box can do when an update is mostly CPU (prerendering). Writes bench/results/rollout_parallel.json.
+What one measurement is: the new generation's upload to S3 (what the syncer does) followed by the
+updater's whole roll-out (status, update, truth check, events) = `pipeline`. The physical limit
+of the same run is the upload plus the slowest agent's own work: max over agents of (its own
+apply time, as it reports it in its answer, + its RTT) = `limit`. ratio = pipeline / limit (1.0:
+nothing but physics), overhead = pipeline − limit. Modes, after one warm-up roll-out:
+  parallel    all N machines at once, no canary (`--runs` times: median, and the max as p95)
+  default     the updater's defaults (canary first, then the rest at its concurrency)
+  sequential  one machine after another, no canary: the old job's way (its baseline)
+`one` (median of 3) is a single agent's own update while the others idle. On a small box the N
+agents share its cores, so every agent's own apply slows as N grows: that is in the limit
+(measured), not in the overhead. Writes bench/results/rollout_parallel.json.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (agents and the index builder)
 sys.path.insert(0, str(ROOT / "bench"))  # for the realistic index of agent_apply.py
 
+import httpx  # noqa: E402
 import yaml  # noqa: E402
 from agent_apply import realistic_rows  # noqa: E402
 from benchkit import parser as bench_parser  # noqa: E402
@@ -66,6 +75,7 @@ from tests.support.agents import (  # noqa: E402
     snapshot_store,
 )
 from tests.support.rails_fixture import write_rails_index  # noqa: E402
+from tests.support.relay import DelayRelay  # noqa: E402
 
 STARTUP_S = 600.0
 
@@ -78,6 +88,7 @@ class Index:
         self.store = snapshot_store(s3)
         self.rows = realistic_rows()
         self.generation = 0
+        self.upload_s = 0.0
 
     def next(self) -> tuple[Snapshot, RequestRef]:
         self.generation += 1
@@ -95,7 +106,9 @@ class Index:
         self.rows.showcases.append(row)
         path = self.work / f"index-{self.generation}.sqlite3"
         write_rails_index(path, self.rows)
+        started = time.perf_counter()
         snapshot = publish_snapshot(self.store, path, self.generation)
+        self.upload_s = time.perf_counter() - started
         ref = ShowcaseRef(
             showcase_id=n, year=2026, location_key=location.key or "", key=row.key, name=row.name
         )
@@ -138,6 +151,13 @@ def start_fleet(work: Path, s3: S3Settings, n: int) -> tuple[AgentFleet, list[Ag
     return fleet, agents
 
 
+def rtts(n: int, low_ms: float, high_ms: float) -> list[float]:
+    """Agent i's round trip, seconds: spread evenly over [low, high]."""
+    if n == 1:
+        return [high_ms / 1000]
+    return [(low_ms + (high_ms - low_ms) * i / (n - 1)) / 1000 for i in range(n)]
+
+
 class RecordingPublisher(Publisher):
     """The real publisher, remembering what the roll-out reported."""
 
@@ -150,58 +170,131 @@ class RecordingPublisher(Publisher):
         return await super().publish(event, msg_id=msg_id)
 
 
+class AgentTimes:
+    """Each agent's own apply time, from its answers to the updater (`timings.total`)."""
+
+    def __init__(self) -> None:
+        self.by_port: dict[int, float] = {}
+
+    async def on_response(self, response: httpx.Response) -> None:
+        if response.request.method != "POST" or response.status_code != 200:
+            return
+        await response.aread()
+        total = (response.json().get("timings") or {}).get("total")
+        if total is not None:
+            self.by_port[response.request.url.port or 0] = float(total)
+
+
+@contextlib.asynccontextmanager
+async def updater_http(n: int, secret: str) -> AsyncIterator[tuple[httpx.AsyncClient, AgentTimes]]:
+    """The updater's HTTP client, kept across roll-outs as the running updater keeps it (its
+    connections to the machines stay open), recording each agent's own apply time."""
+    settings = UpdaterSettings(machine_update_secret=secret, concurrency=n)
+    http = make_http(settings)
+    times = AgentTimes()
+    http.event_hooks["response"].append(times.on_response)
+    try:
+        yield http, times
+    finally:
+        await http.aclose()
+
+
 @contextlib.asynccontextmanager
 async def updater(
-    nats_url: str, fleet_file: Path, secret: str, concurrency: int
-) -> AsyncIterator[tuple[RolloutHandler, RecordingPublisher]]:
+    nats_url: str, fleet_file: Path, secret: str, concurrency: int, canary: bool,
+    http: httpx.AsyncClient,
+) -> AsyncIterator[tuple[RolloutHandler, RecordingPublisher]]:  # fmt: skip
     settings = UpdaterSettings(
         nats_url=nats_url, fleet_file=fleet_file, machine_update_secret=secret,
-        concurrency=concurrency,
+        concurrency=concurrency, canary=canary,
     )  # fmt: skip
     nc = await connect(nats_url, "bench")
     js = nc.jetstream()
     await ensure_stream(js)
-    http = make_http(settings)
     publisher = RecordingPublisher(js)
     try:
         feed = JetStreamSnapshotFeed(js)
         yield bootstrap(settings, publisher=publisher, feed=feed, http=http), publisher
     finally:
-        await http.aclose()
         await nc.close()
 
 
+MODES = {
+    # name: (concurrency (None: the updater's default), canary)
+    "parallel": (0, False),  # 0: all N
+    "default": (None, True),
+    "sequential": (1, False),
+}
+
+
 async def measure_size(
-    n: int, concurrencies: list[int], runs: int, work: Path, nats_url: str, s3: S3Settings,
+    n: int, runs: int, rtt_ms: tuple[float, float], work: Path, nats_url: str, s3: S3Settings,
     index: Index,
-) -> list[dict[str, object]]:  # fmt: skip
+) -> dict[str, object]:  # fmt: skip
     fleet, agents = await asyncio.to_thread(start_fleet, work, s3, n)
+    relays: list[DelayRelay] = []
     try:
+        delays = rtts(n, *rtt_ms)
+        for agent, rtt in zip(agents, delays, strict=True):
+            relays.append(await DelayRelay(agent.port, rtt).start())
+        rtt_of = {relay.port: relay.rtt_s for relay in relays}
         fleet_file = work / f"fleet-{n}.yaml"
-        machines = [{"id": a.agent_id, "region": a.region, "url": a.url} for a in agents]
+        machines = [
+            {"id": a.agent_id, "region": a.region, "url": f"http://127.0.0.1:{relay.port}"}
+            for a, relay in zip(agents, relays, strict=True)
+        ]
         fleet_file.write_text(yaml.safe_dump({"machines": machines}))
-        # warm-up: every agent's first update loads what it caches; measure the steady state
-        await roll_out(nats_url, fleet_file, fleet.secret, n, index)
-        rows = []
-        for concurrency in concurrencies:
-            ones, rollouts = [], []
-            for _ in range(runs):
-                ones += [await one_agent(agents, index) for _ in range(3)]
-                rollouts.append(
-                    await roll_out(nats_url, fleet_file, fleet.secret, concurrency, index)
-                )
-            one, rollout = statistics.median(ones), statistics.median(rollouts)
-            rows.append({
-                "agents": n, "concurrency": concurrency, "one_agent_s": round(one, 3),
-                "rollout_s": round(rollout, 3), "ratio": round(rollout / one, 2),
-                "sequential_estimate_s": round(n * one, 3),
-                "speedup_vs_sequential": round(n * one / rollout, 2),
-                "cpu_floor_s": round(n * one / min(n, os.cpu_count() or 1), 3),
-            })  # fmt: skip
-            print_row(rows[-1])
-        return rows
+        ones = [await one_agent(agents, index) for _ in range(3)]
+        modes: dict[str, object] = {}
+        default_concurrency = UpdaterSettings.model_fields["concurrency"].default
+        async with updater_http(n, fleet.secret) as (http, times):
+            # warm-up: every agent's first update loads what it caches, and the updater opens
+            # its connections; measure the steady state
+            await roll_out(nats_url, fleet_file, fleet.secret, n, False, index, rtt_of, http, times)
+            for mode, (concurrency, canary) in MODES.items():
+                width = n if concurrency == 0 else (concurrency or default_concurrency)
+                samples = [
+                    await roll_out(
+                        nats_url,
+                        fleet_file,
+                        fleet.secret,
+                        width,
+                        canary,
+                        index,
+                        rtt_of,
+                        http,
+                        times,
+                    )
+                    for _ in range(runs if mode == "parallel" else 1)
+                ]
+                modes[mode] = summarise(samples) | {"concurrency": width, "canary": canary}
+                print_row(n, mode, modes[mode])
+        return {
+            "agents": n, "rtt_ms": [round(d * 1000) for d in (min(delays), max(delays))],
+            "one_agent_s": round(statistics.median(ones), 3), "modes": modes,
+        }  # fmt: skip
     finally:
+        for relay in relays:
+            await relay.close()
         await asyncio.to_thread(fleet.close)
+
+
+def summarise(samples: list[dict[str, float]]) -> dict[str, object]:
+    def pick(key: str) -> list[float]:
+        return sorted(s[key] for s in samples)
+
+    ratios, overheads = pick("ratio"), pick("overhead_ms")
+    return {
+        "runs": len(samples),
+        "pipeline_s": round(statistics.median(pick("pipeline_s")), 3),
+        "limit_s": round(statistics.median(pick("limit_s")), 3),
+        "upload_s": round(statistics.median(pick("upload_s")), 3),
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_max": round(ratios[-1], 3),
+        "overhead_ms_median": round(statistics.median(overheads), 1),
+        "overhead_ms_max": round(overheads[-1], 1),
+        "samples": samples,
+    }
 
 
 async def one_agent(agents: list[AgentProcess], index: Index) -> float:
@@ -215,24 +308,44 @@ async def one_agent(agents: list[AgentProcess], index: Index) -> float:
 
 
 async def roll_out(
-    nats_url: str, fleet_file: Path, secret: str, concurrency: int, index: Index
-) -> float:
-    snapshot, request = await asyncio.to_thread(index.next)
-    async with updater(nats_url, fleet_file, secret, concurrency) as (handler, publisher):
+    nats_url: str, fleet_file: Path, secret: str, concurrency: int, canary: bool, index: Index,
+    rtt_of: dict[int, float], http: httpx.AsyncClient, times: AgentTimes,
+) -> dict[str, float]:  # fmt: skip
+    """Upload the next generation, roll it out; the pipeline's time against the limit's."""
+    times.by_port.clear()
+    async with updater(nats_url, fleet_file, secret, concurrency, canary, http) as (
+        handler, publisher,
+    ):  # fmt: skip
+        snapshot, request = await asyncio.to_thread(index.next)
+        upload_s = index.upload_s
         started = time.perf_counter()
         await handler.handle([IndexSynced(snapshot=snapshot, requests=[request])])
-        elapsed = time.perf_counter() - started
+        rollout_s = time.perf_counter() - started
     events = publisher.events
     outcome = type(events[-1]).__name__
     assert outcome == "FleetUpdated", f"roll-out ended with {outcome}: {events[-1]}"
-    return elapsed
+    assert len(times.by_port) == len(rtt_of), f"answers from {len(times.by_port)} agents"
+    slowest = max(times.by_port[port] + rtt for port, rtt in rtt_of.items())
+    pipeline, limit = upload_s + rollout_s, upload_s + slowest
+    return {
+        "upload_s": round(upload_s, 4), "rollout_s": round(rollout_s, 4),
+        "pipeline_s": round(pipeline, 4), "limit_s": round(limit, 4),
+        "slowest_agent_s": round(slowest, 4), "ratio": round(pipeline / limit, 3),
+        "overhead_ms": round((pipeline - limit) * 1000, 1),
+    }  # fmt: skip
 
 
-def print_row(row: dict[str, object]) -> None:
+HEADER = (
+    f"{'agents':>6} {'mode':>10} {'conc':>5} {'pipeline s':>10} {'limit s':>8} {'ratio':>6} "
+    f"{'ratio max':>9} {'overhead ms':>11} {'max ms':>8}"
+)
+
+
+def print_row(n: int, mode: str, row: dict[str, object]) -> None:
     print(
-        f"{row['agents']:>6} {row['concurrency']:>11} {row['one_agent_s']:>10.3f} "
-        f"{row['rollout_s']:>10.3f} {row['ratio']:>6.2f} {row['sequential_estimate_s']:>12.3f} "
-        f"{row['speedup_vs_sequential']:>8.2f} {row['cpu_floor_s']:>10.3f}",
+        f"{n:>6} {mode:>10} {row['concurrency']!s:>5} {row['pipeline_s']!s:>10} "
+        f"{row['limit_s']!s:>8} {row['ratio_median']!s:>6} {row['ratio_max']!s:>9} "
+        f"{row['overhead_ms_median']!s:>11} {row['overhead_ms_max']!s:>8}",
         flush=True,
     )
 
@@ -241,36 +354,32 @@ async def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the table is the output
     parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32])
-    # the field's default: constructing UpdaterSettings here would ask for its secret
-    default_concurrency = UpdaterSettings.model_fields["concurrency"].default
-    parser.add_argument("--concurrency", type=int, default=default_concurrency)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=5, help="roll-outs in the parallel mode")
+    parser.add_argument("--rtt-ms", type=float, nargs=2, default=[20.0, 150.0],
+                        metavar=("MIN", "MAX"), help="agents' round trips, spread evenly")  # fmt: skip
     args = parser.parse_args()
     if args.tiny:
         args.sizes, args.runs = [2], 1
-    print(f"{'agents':>6} {'concurrency':>11} {'one (s)':>10} {'roll-out':>10} {'ratio':>6} "
-          f"{'sequential':>12} {'speedup':>8} {'cpu floor':>10}")  # fmt: skip
+    print(HEADER)
     rows: list[dict[str, object]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp,
-        servers(Path(tmp)) as (
-            nats_url,
-            s3,
-        ),
+        servers(Path(tmp)) as (nats_url, s3),
     ):
         work = Path(tmp)
         index = Index(work, s3)
         await asyncio.to_thread(index.next)  # generation 1: what the agents boot onto
         for n in args.sizes:
-            concurrencies = sorted({min(args.concurrency, n), n})
-            rows += await measure_size(n, concurrencies, args.runs, work, nats_url, s3, index)
+            rows.append(
+                await measure_size(n, args.runs, tuple(args.rtt_ms), work, nats_url, s3, index)
+            )
     results = results_file("rollout_parallel.json")
     results.write_text(json.dumps({
         "benchmark": "rollout_parallel", "when": dt.datetime.now(dt.UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1m": os.getloadavg()[0]},
         "index": {"studios": 75, "showcases": len(index.rows.showcases)},
-        "runs": args.runs, "rows": rows,
+        "runs": args.runs, "rtt_ms": args.rtt_ms, "sizes": rows,
     }, indent=2) + "\n")  # fmt: skip
     print(f"wrote {results}")
 

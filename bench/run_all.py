@@ -35,7 +35,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("syncer_snapshot", ["--runs", "10", "--bursts", "2"]),
     ("e2e_request", ["--requests", "5"]),
     ("crash_recovery", ["--rounds", "3"]),
-    ("rollout_parallel", ["--sizes", "8", "32"]),
+    ("rollout_parallel", ["--sizes", "8", "32", "--runs", "5"]),
     ("compose_stack", ["--requests", "3"]),
 ]
 """What `make bench` runs. Every bench/*.py script is in it (tests/bench checks)."""
@@ -169,12 +169,36 @@ def _rollout_rows() -> list[Row]:
     r = load("rollout_parallel.json")
     if r is None:
         return []
-    return [
-        ("roll-out (updater → N agents)",
-         f"N={row['agents']}, concurrency {row['concurrency']}: roll-out s (one agent s)",
-         f"{row['rollout_s']} ({row['one_agent_s']})", f"cpu floor {row['cpu_floor_s']}")
-        for row in r["rows"]
-    ]  # fmt: skip
+    rows: list[Row] = []
+    for size in r["sizes"]:
+        n, (low, high) = size["agents"], size["rtt_ms"]
+        for mode, m in size["modes"].items():
+            bench = f"upload + roll-out, N={n} agents, RTT {low}–{high} ms"
+            what = (
+                f"{mode} (concurrency {m['concurrency']}, canary {'on' if m['canary'] else 'off'})"
+            )
+            rows.append(
+                (bench, f"{what}: pipeline / limit s", f"{m['pipeline_s']} / {m['limit_s']}", "")
+            )
+            parallel = mode == "parallel"
+            rows.append(
+                (
+                    bench,
+                    f"{what}: ratio median / max of {m['runs']}",
+                    f"{m['ratio_median']} / {m['ratio_max']}",
+                    "≤ 1.10 / ≤ 1.25" if parallel else "",
+                )
+            )
+            rows.append(
+                (
+                    bench,
+                    f"{what}: overhead ms median / max",
+                    f"{m['overhead_ms_median']} / {m['overhead_ms_max']}",
+                    "p50 ≤ 30 / p99 ≤ 100" if parallel else "",
+                )
+            )
+        rows.append((f"N={n}", "one agent's own update alone s", f"{size['one_agent_s']}", ""))
+    return rows
 
 
 def _compose_rows() -> list[Row]:

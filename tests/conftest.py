@@ -1,7 +1,10 @@
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+
+from tests.support.signing import SIGNING_ENV, VERIFY_ENV
 
 pytest_plugins = ["tests.support.servers", "tests.support.stack"]
 
@@ -24,3 +27,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the main thread for the rest of the session, and pytest-asyncio cannot run an async test
     after that."""
     items.sort(key=_late)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _snapshot_keys() -> Iterator[None]:
+    """The tests' snapshot key pair in the environment, as a deployment sets it: every syncer
+    and agent a test builds (or starts as a process) signs and verifies with it."""
+    before = {name: os.environ.get(name) for name in (*SIGNING_ENV, *VERIFY_ENV)}
+    os.environ.update(SIGNING_ENV | VERIFY_ENV)
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

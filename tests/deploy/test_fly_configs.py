@@ -17,6 +17,8 @@ from progress_gateway.config import GatewaySettings
 from pydantic_settings import BaseSettings
 from syncer.config import SyncerSettings
 
+from tests.support.signing import SIGNING_ENV, VERIFY_ENV
+
 FLY = Path(__file__).resolve().parents[2] / "deploy" / "fly"
 NATS_CONF = FLY.parent / "nats" / "fly.conf"
 
@@ -26,6 +28,7 @@ READERS: dict[str, tuple[type[BaseSettings], ...]] = {
     "updater.toml": (UpdaterSettings,),
     "agent.toml": (AgentSettings,),
 }
+KEYS = SIGNING_ENV | VERIFY_ENV
 SET_BY_FLY = {"FLY_MACHINE_ID", "FLY_REGION", "FLY_APP_NAME"}
 
 
@@ -88,7 +91,7 @@ def test_each_service_starts_with_what_its_fly_toml_gives_it(
         monkeypatch.delenv(variable, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, str(value))
-    for secret in secrets:
-        monkeypatch.setenv(secret, "a-real-secret-" + "x" * 40)
+    for secret in secrets:  # the snapshot keys must be keys; the others any long secret
+        monkeypatch.setenv(secret, KEYS.get(secret, "a-real-secret-" + "x" * 40))
     for cls in READERS[name]:
         cls(_env_file=None)  # type: ignore[call-arg]  # raises naming a missing secret

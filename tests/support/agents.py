@@ -38,10 +38,11 @@ from tests.support.rails_fixture import (
     fixture_regions,
     write_rails_index,
 )
+from tests.support.signing import VERIFY_ENV, signer_of_tests
 from tests.support.waiting import wait_until
 
 DEFAULT_SECRET = "test-machine-update-secret"
-_OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET")
+_OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET", "SNAPSHOT_")
 
 
 class AgentProcess:
@@ -89,6 +90,7 @@ class AgentProcess:
             "AGENT_CATCHUP_RETRY_MIN_S": "0.2",
             "AGENT_CATCHUP_RETRY_MAX_S": "2",
             "PYTHONUNBUFFERED": "1",
+            **VERIFY_ENV,
         }
         if self.secret is not None:
             env["MACHINE_UPDATE_SECRET"] = self.secret
@@ -269,7 +271,8 @@ def write_index(
 
 
 def snapshot_store(s3_settings: S3Settings) -> SnapshotStore:
-    return S3SnapshotStore.from_settings(s3_settings)
+    """The store as the syncer writes it: signed with the tests' key, which the agents check."""
+    return S3SnapshotStore.from_settings(s3_settings, signer=signer_of_tests())
 
 
 def publish_snapshot(

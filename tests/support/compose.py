@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from devstack.ports import free_port
+from showcase_common.signing import generate_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("SHOWCASE_IMAGE", "localhost/showcase/pipeline:latest")
@@ -119,12 +120,16 @@ class ComposeStack:
 
     def _env_text(self) -> str:
         p = self.ports
+        signing_key, verify_key = generate_key_pair()
         values = {
             "PROGRESS_TOKEN_SECRET": secrets.token_urlsafe(32),
             "MACHINE_UPDATE_SECRET": secrets.token_urlsafe(32),
             "INTAKE_SESSION_SECRET": secrets.token_urlsafe(32),
             "NATS_PASSWORD": secrets.token_urlsafe(16),
             "S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
+            "S3_AGENT_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
+            "SNAPSHOT_SIGNING_KEY": signing_key,
+            "SNAPSHOT_VERIFY_KEY": verify_key,
             "BIND_ADDRESS": "127.0.0.1",
             "INTAKE_PUBLISHED_PORT": p["intake"],
             "GATEWAY_PUBLISHED_PORT": p["progress-gateway"],

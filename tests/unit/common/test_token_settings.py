@@ -12,10 +12,14 @@ from pydantic_settings import BaseSettings
 from showcase_common.settings import DEV_PROGRESS_TOKEN_SECRET, KNOWN_DEV_SECRETS
 from showcase_common.tokens import issue_token, verify_token
 
+from tests.support.signing import TEST_VERIFY_KEY
+
 SECRET_VARIABLES = (
     "PROGRESS_TOKEN_SECRET",
     "INTAKE_SESSION_SECRET",
     "MACHINE_UPDATE_SECRET",
+    "SNAPSHOT_SIGNING_KEY",
+    "SNAPSHOT_VERIFY_KEY",
     "SHOWCASE_DEV_MODE",
 )
 REAL = "a-real-random-secret-of-at-least-32-bytes"
@@ -37,7 +41,7 @@ SERVICES: dict[str, tuple[type[BaseSettings], dict[str, object]]] = {
     "intake/intake_session_secret": (IntakeSettings, {"progress_token_secret": REAL}),
     "gateway/progress_token_secret": (GatewaySettings, {}),
     "updater/machine_update_secret": (UpdaterSettings, {}),
-    "agent/machine_update_secret": (AgentSettings, {}),
+    "agent/machine_update_secret": (AgentSettings, {"snapshot_verify_key": TEST_VERIFY_KEY}),
 }
 
 

@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from devstack.children import SERVICES, Children
+from devstack.children import PIPELINE_SECRETS, SERVICES, Children
 from devstack.config import Secrets, StackConfig
 from devstack.output import LogMux
 from devstack.process import ProcessFailed
 from devstack.summary import summary
+from showcase_common.signing import SnapshotSigner
 
 from tests.unit.intake.helpers import make_legacy_index
 
@@ -21,12 +22,7 @@ SHARED = {
     "NATS_URL",
     "S3_ENDPOINT_URL",
     "S3_BUCKET",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
     "INDEX_DB_PATH",
-    "PROGRESS_TOKEN_SECRET",
-    "MACHINE_UPDATE_SECRET",
-    "INTAKE_SESSION_SECRET",
     "SHOWCASE_DEV_MODE",
     "PUBLIC_FLEET_URL",
     "PUBLIC_GATEWAY_URL",
@@ -53,6 +49,44 @@ def test_every_service_gets_the_shared_settings_and_its_own_port(tmp_path: Path)
     updater = children.service(*SERVICES[-1])
     assert updater.env["FLEET_FILE"] == str(config.fleet_file.resolve())
     assert updater.env["NATS_URL"] == "nats://127.0.0.1:4999"
+
+
+OWN_SECRETS = {
+    "intake": {"PROGRESS_TOKEN_SECRET", "INTAKE_SESSION_SECRET"},
+    "progress-gateway": {"PROGRESS_TOKEN_SECRET"},
+    "syncer": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SNAPSHOT_SIGNING_KEY"},
+    "machine-updater": {"MACHINE_UPDATE_SECRET"},
+}
+ALL_SECRETS = {*PIPELINE_SECRETS}
+
+
+def test_each_process_gets_its_own_secrets_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SNAPSHOT_SIGNING_KEY", "inherited from the shell")  # never passed on
+    config, children = _children(tmp_path)
+    secrets = children.secrets
+    for name, module, port_var in SERVICES:
+        env = children.service(name, module, port_var).env
+        assert ALL_SECRETS & env.keys() == OWN_SECRETS[name], name
+    syncer = children.service(*SERVICES[2]).env
+    assert syncer["SNAPSHOT_SIGNING_KEY"] == secrets.snapshot_signing_key
+    agent = children.agent(config.agents[0]).env
+    assert ALL_SECRETS & agent.keys() == {
+        "MACHINE_UPDATE_SECRET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "SNAPSHOT_VERIFY_KEY",
+    }
+    # the agents' S3 key is the read-only one, and they verify with the syncer's public key
+    assert (
+        agent["AWS_ACCESS_KEY_ID"] == secrets.agent_aws_access_key_id != secrets.aws_access_key_id
+    )
+    assert (
+        agent["SNAPSHOT_VERIFY_KEY"]
+        == SnapshotSigner.from_base64(secrets.snapshot_signing_key).public_key
+    )
+    assert "SNAPSHOT_SIGNING_KEY" not in children.alerts().env
 
 
 def test_each_agent_knows_its_id_region_port_and_data_dir(tmp_path: Path) -> None:

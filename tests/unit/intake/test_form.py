@@ -42,7 +42,9 @@ async def test_form_lists_only_the_users_locations(client: httpx.AsyncClient) ->
 
 
 async def test_regular_user_is_sent_to_the_progress_page(client: httpx.AsyncClient) -> None:
-    response = await _submit(client, {"name": "Spring", "location_id": "1", "year": "2026"})
+    response = await _submit(
+        client, {"name": "Spring", "location_id": "1", "start_date": "2030-04-12"}
+    )
     assert response.status_code == 303
     location = response.headers["location"]
     assert re.fullmatch(r"/requests/[0-9a-f]{32}", location)
@@ -53,7 +55,7 @@ async def test_regular_user_is_sent_to_the_progress_page(client: httpx.AsyncClie
     assert location == f"/requests/{request_id}"
     assert _attr(html, "data-progress-url").startswith("ws://gateway.test/ws/progress?token=")
     assert _attr(html, "data-status-url") == f"http://intake.test/api/requests/{request_id}"
-    assert _attr(html, "data-redirect-url") == "http://fleet.test/showcase/2026/boston/spring/"
+    assert _attr(html, "data-redirect-url") == "http://fleet.test/showcase/2030/boston/spring/"
     assert 'role="progressbar"' in html and 'aria-valuenow="0"' in html
     assert 'aria-live="polite"' in html
     assert "/static/progress.js" in html and "/static/progress.css" in html
@@ -62,14 +64,18 @@ async def test_regular_user_is_sent_to_the_progress_page(client: httpx.AsyncClie
 async def test_admin_is_redirected_with_the_notice_and_one_email(
     client: httpx.AsyncClient, container: Container, mailer: FakeMailer
 ) -> None:
-    response = await _submit(client, {"name": "Winter Ball", "location_id": "2"}, ADMIN)
+    response = await _submit(
+        client, {"name": "Winter Ball", "location_id": "2", "year": "2026"}, ADMIN
+    )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/locations/chicago/events")
     page = await client.get(response.headers["location"], auth=ADMIN)
     assert "Winter Ball was successfully created." in page.text
     assert mailer.sent == []  # not from the request: the mail relay sends it
     assert await container.mail_relay.drain() == 1
-    again = await _submit(client, {"name": "Winter Ball", "location_id": "2"}, ADMIN)
+    again = await _submit(
+        client, {"name": "Winter Ball", "location_id": "2", "year": "2026"}, ADMIN
+    )
     assert again.status_code == 422  # a repeated post saves nothing (name taken), mails nothing
     assert 'data-refusal="taken"' in again.text
     assert await container.mail_relay.drain() == 0
@@ -77,7 +83,7 @@ async def test_admin_is_redirected_with_the_notice_and_one_email(
 
 
 async def test_admin_return_to_is_honoured(client: httpx.AsyncClient) -> None:
-    data = {"name": "Gala", "location_id": "2", "return_to": "/showcases/new?x=1"}
+    data = {"name": "Gala", "location_id": "2", "year": "2026", "return_to": "/showcases/new?x=1"}
     response = await _submit(client, data, ADMIN)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/showcases/new?x=1&notice=")
@@ -159,7 +165,7 @@ async def test_unknown_location_page_is_404(client: httpx.AsyncClient) -> None:
 async def test_showcases_yml_follows_every_change(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    await _submit(client, {"name": "Spring", "location_id": "1", "start_date": "2026-04-12"})
+    await _submit(client, {"name": "Spring", "location_id": "1", "start_date": "2030-04-12"})
     container.showcases_file.write_now()  # what the background writer does after a change
     text = container.settings.showcases_yml_path.read_text()
-    assert "boston:" in text and "spring:" in text and "2026-04-12" in text
+    assert "boston:" in text and "spring:" in text and "2030-04-12" in text

@@ -9,7 +9,8 @@ import hashlib
 import httpx
 import pytest
 from intake.container import Container
-from intake.security import VerifiedCredentials, htpasswd_line, verify_htpasswd
+from intake.credential_cache import VerifiedCredentials
+from intake.security import htpasswd_line, verify_htpasswd
 from showcase_common.index.models import Location, User
 from sqlmodel import select
 

@@ -51,7 +51,12 @@ async def test_the_progress_page_names_the_only_origin_it_may_leave_for(
     form = await client.get("/showcases/new", auth=STUDIO)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token
-    data = {"csrf_token": token.group(1), "name": "Spring", "location_id": "1", "year": "2026"}
+    data = {
+        "csrf_token": token.group(1),
+        "name": "Spring",
+        "location_id": "1",
+        "start_date": "2030-04-12",
+    }
     page = await client.post("/showcases", data=data, auth=STUDIO, follow_redirects=True)
     assert page.status_code == 200
     assert 'data-allowed-origins="http://fleet.test"' in page.text

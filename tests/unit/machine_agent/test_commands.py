@@ -8,7 +8,7 @@ import logging
 import sys
 
 import pytest
-from machine_agent.commands import (
+from showcase_common.commands import (
     MAX_LINE_CHARS,
     MAX_LOGGED_BYTES,
     REDACTED,
@@ -74,7 +74,7 @@ def test_the_redactor_hides_the_agents_secret_values_and_credentials() -> None:
 
 
 def _run(script: str, caplog: pytest.LogCaptureFixture, redact: Redactor | None = None) -> str:
-    caplog.set_level(logging.INFO, logger="machine_agent.commands")
+    caplog.set_level(logging.INFO, logger="showcase_common.commands")
     outcome = asyncio.run(
         run_command([sys.executable, "-c", script], {"PATH": "/usr/bin:/bin"}, 30, redact=redact)
     )

@@ -238,6 +238,17 @@ class IndexSyncRetrying(Event):
     """Legacy: the studio's text, which older syncers wrote here; not shown any more."""
 
 
+class IndexPreparing(Event):
+    """Informational: before its snapshot the syncer runs step `step` of `steps` of the Rails
+    job's own preparation (maps, date sync, clean-up). Consumers that do not know it ignore it."""
+
+    subject: ClassVar[str] = subjects.INDEX_PREPARING
+    requests: list[RequestRef]
+    step: Count
+    steps: Count
+    name: str = Field(max_length=200)
+
+
 class MachineUpdated(Event):
     subject: ClassVar[str] = subjects.MACHINE_UPDATED
     generation: Generation
@@ -353,6 +364,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     IndexSynced,
     IndexSyncFailed,
     IndexSyncRetrying,
+    IndexPreparing,
     MachineUpdated,
     MachineUpdateFailed,
     FleetUpdated,

@@ -10,6 +10,8 @@ with how to generate one (`require_secret`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,8 +23,19 @@ GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 DEV_PROGRESS_TOKEN_SECRET = "dev-progress-token-secret-change-me-in-production"
 DEV_MACHINE_UPDATE_SECRET = "dev-machine-secret"
 DEV_SESSION_SECRET = "dev-intake-session-secret-change-me-in-production"
+DEV_SNAPSHOT_SIGNING_KEY = "O6I/Ajo0xMCNpO7tOf3RSAkyzSRLRJhmRFmw8T4P7Ig="
+DEV_SNAPSHOT_VERIFY_KEY = "rgVxKzTnnMVNz/F5Q1hQms4gci8SoZZ4MTQCleARcy4="
+"""The development Ed25519 pair (`showcase_common.signing`): its private half is public, so
+outside the local development run neither half is accepted."""
+KEYGEN = "python -m syncer keygen"
 KNOWN_DEV_SECRETS = frozenset(
-    {DEV_PROGRESS_TOKEN_SECRET, DEV_MACHINE_UPDATE_SECRET, DEV_SESSION_SECRET}
+    {
+        DEV_PROGRESS_TOKEN_SECRET,
+        DEV_MACHINE_UPDATE_SECRET,
+        DEV_SESSION_SECRET,
+        DEV_SNAPSHOT_SIGNING_KEY,
+        DEV_SNAPSHOT_VERIFY_KEY,
+    }
 )
 """Public values: anyone can sign with them, so only the local development run accepts them."""
 
@@ -42,17 +55,19 @@ class InsecureSecret(ValueError):
     """A secret is missing or public outside the local development run."""
 
 
-def require_secret(name: str, value: str | None, *, dev_mode: bool, dev_value: str) -> str:
+def require_secret(
+    name: str, value: str | None, *, dev_mode: bool, dev_value: str, how: str = ""
+) -> str:
     """`value` when it is a real secret; in the local development run, `dev_value` for a missing
-    one; otherwise refuse, saying how to make one."""
+    one; otherwise refuse, saying how to make one (`how`, default: a random token)."""
     if value and value not in KNOWN_DEV_SECRETS:
         return value
     if dev_mode:
         return value or dev_value
     problem = "is not set" if not value else "is a public development value"
+    how = how or f"set it to a random secret (generate one with {GENERATE_SECRET})"
     raise InsecureSecret(
-        f"{name.upper()} {problem}: set it to a random secret (generate one with "
-        f"{GENERATE_SECRET}), or set SHOWCASE_DEV_MODE=1 for a local development run"
+        f"{name.upper()} {problem}: {how}, or set SHOWCASE_DEV_MODE=1 for a local development run"
     )
 
 
@@ -151,3 +166,77 @@ class ProgressTokenSettings(DevModeSettings):
             dev_value=DEV_PROGRESS_TOKEN_SECRET,
         )
         return self
+
+
+def _ed25519_key(value: str | None) -> str | None:
+    """A base64 Ed25519 key is 32 bytes (checked here, without the crypto library)."""
+    if not value:
+        return value
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"must be a base64 Ed25519 key of 32 bytes; make a pair with {KEYGEN}")
+    return value.strip()
+
+
+class SnapshotSigningSettings(DevModeSettings):
+    """The syncer's private key: it signs every generation object and pointer it writes.
+
+    A syncer-only secret (`SNAPSHOT_SIGNING_KEY`); its public half is the agents'
+    `SNAPSHOT_VERIFY_KEY`. `python -m syncer keygen` prints a new pair."""
+
+    snapshot_signing_key: SecretStr | None = None
+
+    @field_validator("snapshot_signing_key")
+    @classmethod
+    def _is_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            return SecretStr(_ed25519_key(value.get_secret_value()) or "")
+        return value
+
+    @model_validator(mode="after")
+    def _required_key(self) -> SnapshotSigningSettings:
+        given = self.snapshot_signing_key.get_secret_value() if self.snapshot_signing_key else None
+        self.snapshot_signing_key = SecretStr(
+            require_secret(
+                "snapshot_signing_key",
+                given,
+                dev_mode=self.showcase_dev_mode,
+                dev_value=DEV_SNAPSHOT_SIGNING_KEY,
+                how=f"make a key pair with `{KEYGEN}` (the syncer gets SNAPSHOT_SIGNING_KEY, "
+                "every agent SNAPSHOT_VERIFY_KEY)",
+            )
+        )
+        return self
+
+    @property
+    def signing_key(self) -> str:
+        assert self.snapshot_signing_key is not None  # set by the validator
+        return self.snapshot_signing_key.get_secret_value()
+
+
+class SnapshotVerifySettings(DevModeSettings):
+    """The agents' public key: they apply only pointers and generations it verifies."""
+
+    snapshot_verify_key: str | None = None
+
+    _is_key = field_validator("snapshot_verify_key")(_ed25519_key)
+
+    @model_validator(mode="after")
+    def _required_key(self) -> SnapshotVerifySettings:
+        self.snapshot_verify_key = require_secret(
+            "snapshot_verify_key",
+            self.snapshot_verify_key,
+            dev_mode=self.showcase_dev_mode,
+            dev_value=DEV_SNAPSHOT_VERIFY_KEY,
+            how=f"set it to the public half of the syncer's SNAPSHOT_SIGNING_KEY (`{KEYGEN}` "
+            "prints a pair)",
+        )
+        return self
+
+    @property
+    def verify_key(self) -> str:
+        assert self.snapshot_verify_key is not None  # set by the validator
+        return self.snapshot_verify_key

@@ -21,6 +21,11 @@ The pointer is a `Pointer`: the newest `Snapshot`, plus a `Pin` when an operator
 fleet back (`showcasectl rollback`): the generation the fleet must serve instead, so a booting
 machine catches up to it, not to the newest. The syncer's next publication drops the pin (the
 fleet rolls forward) unless it `hold`s (`rollback --pin`: until `showcasectl unpin`).
+
+Signatures (`showcase_common.signing`): a store given a `signer` (the syncer's) signs every
+generation object and pointer it writes (metadata `signature`); a store given a `verifier` (an
+agent's) refuses a pointer or generation whose signature does not verify (`SignatureRefused`),
+before anything of it is used.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from showcase_common.events import Snapshot
 from showcase_common.settings import S3Settings
+from showcase_common.signing import (
+    SIGNATURE_METADATA,
+    BadSignature,
+    SnapshotSigner,
+    SnapshotVerifier,
+)
 
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -101,6 +112,11 @@ class ChecksumMismatch(SnapshotStoreError):
 
 class SnapshotMissing(SnapshotStoreError):
     """The store answered, and it holds no object under the snapshot's key."""
+
+
+class SignatureRefused(ChecksumMismatch):
+    """A pointer or generation object whose signature is missing or does not verify: not the
+    syncer's. Refused like a checksum mismatch (retrying cannot fix it)."""
 
 
 class PointerConflict(SnapshotStoreError):
@@ -176,14 +192,38 @@ class SnapshotStore(Protocol):
 class S3SnapshotStore:
     """The `SnapshotStore` over S3 (boto3)."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "db") -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str = "db",
+        *,
+        signer: SnapshotSigner | None = None,
+        verifier: SnapshotVerifier | None = None,
+    ) -> None:
         self._s3 = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.signer = signer
+        """Signs what this store writes (the syncer's)."""
+        self.verifier = verifier
+        """Checks what this store reads (an agent's); None reads without checking."""
 
     @classmethod
-    def from_settings(cls, settings: S3Settings) -> S3SnapshotStore:
-        return cls(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
+    def from_settings(
+        cls,
+        settings: S3Settings,
+        *,
+        signer: SnapshotSigner | None = None,
+        verifier: SnapshotVerifier | None = None,
+    ) -> S3SnapshotStore:
+        return cls(
+            make_s3_client(settings),
+            settings.s3_bucket,
+            settings.s3_prefix,
+            signer=signer,
+            verifier=verifier,
+        )
 
     def generation_key(self, generation: int) -> str:
         return f"{self.prefix}/generations/{generation:012d}.sqlite3"
@@ -236,6 +276,12 @@ class S3SnapshotStore:
             if response is None:
                 return None, None
             body = response["Body"].read()
+        if self.verifier is not None:
+            signature = response.get("Metadata", {}).get(SIGNATURE_METADATA)
+            try:
+                self.verifier.verify_pointer(body, signature)
+            except BadSignature as exc:
+                raise SignatureRefused(f"{self.pointer_key} refused: {exc}") from exc
         try:
             return Pointer.model_validate(json.loads(body)), response["ETag"]
         except ValueError as exc:
@@ -251,17 +297,21 @@ class S3SnapshotStore:
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ChecksumMismatch(f"{path} changed since its sha256 was taken")
+        snapshot = Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
+        metadata = {"sha256": sha256, "generation": str(generation)}
+        if self.signer is not None:
+            metadata[SIGNATURE_METADATA] = self.signer.sign_generation(snapshot)
         taken = GenerationTaken(f"generation {generation} already exists")
         with _s3_errors(refine=_on_conflict(taken)):
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
-                Metadata={"sha256": sha256, "generation": str(generation)},
+                Metadata=metadata,
                 ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
                 IfNoneMatch="*",
             )
-        return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
+        return snapshot
 
     def advance_pointer(
         self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
@@ -269,7 +319,7 @@ class S3SnapshotStore:
         """Point `latest` at `snapshot` (keeping `pin` when given), only if nobody moved it
         since we read `expected_etag`."""
         moved = PointerConflict(f"pointer moved past generation {snapshot.generation}")
-        self._write_pointer(Pointer.of(snapshot, pin), expected_etag, moved)
+        self.write_pointer(Pointer.of(snapshot, pin).body(), expected_etag, moved)
 
     def set_pin(self, pin: Pin | None, expected_etag: str | None) -> None:
         """Pin the fleet (or, with None, unpin it), the newest snapshot unchanged, only if the
@@ -279,7 +329,7 @@ class S3SnapshotStore:
             raise SnapshotStoreError("no pointer yet: nothing was ever published to pin")
         if etag != expected_etag:
             raise PointerConflict(f"{self.pointer_key} moved since it was read")
-        self._write_pointer(Pointer.of(current.newest, pin), expected_etag)
+        self.write_pointer(Pointer.of(current.newest, pin).body(), expected_etag)
 
     def describe(self, generation: int) -> Snapshot | None:
         """The stored generation as a `Snapshot` (its sha256 from its metadata), or None when
@@ -294,18 +344,23 @@ class S3SnapshotStore:
             generation=generation, object_key=key, sha256=sha256, size=head["ContentLength"]
         )
 
-    def _write_pointer(
-        self, pointer: Pointer, expected_etag: str | None, moved: PointerConflict | None = None
+    def write_pointer(
+        self, body: bytes, expected_etag: str | None, moved: PointerConflict | None = None
     ) -> None:
-        """The one place the pointer is written (If-Match on what was read)."""
+        """Write `body` as the pointer, signed, only if it is still at `expected_etag` (None:
+        only if there is none). The one place a pointer is written."""
         condition = {"IfMatch": expected_etag} if expected_etag else {"IfNoneMatch": "*"}
+        metadata = {}
+        if self.signer is not None:
+            metadata[SIGNATURE_METADATA] = self.signer.sign_pointer(body)
         conflict = moved or PointerConflict(f"{self.pointer_key} moved since it was read")
         with _s3_errors(refine=_on_conflict(conflict)):
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=self.pointer_key,
-                Body=pointer.body(),
+                Body=body,
                 ContentType="application/json",
+                Metadata=metadata,
                 **condition,
             )
 
@@ -373,7 +428,11 @@ class S3SnapshotStore:
 
     def download(self, snapshot: Snapshot, dest: Path) -> None:
         """Download `snapshot` to `dest`, verifying its sha256; `ChecksumMismatch` if it differs,
-        `SnapshotMissing` if the store has no such object (any other failure: the base error)."""
+        `SnapshotMissing` if the store has no such object (any other failure: the base error).
+        With a verifier, `SignatureRefused` (before downloading) unless the object carries the
+        syncer's signature of exactly this snapshot."""
+        if self.verifier is not None:
+            self._verify_generation(snapshot)
         try:
             self._s3.download_file(self.bucket, snapshot.object_key, str(dest))
         except ClientError as exc:
@@ -390,6 +449,20 @@ class S3SnapshotStore:
             raise ChecksumMismatch(
                 f"snapshot {snapshot.object_key} has sha256 {actual}, expected {snapshot.sha256}"
             )
+
+    def _verify_generation(self, snapshot: Snapshot) -> None:
+        assert self.verifier is not None
+        with _s3_errors():
+            head = _unless_missing(
+                self._s3.head_object, Bucket=self.bucket, Key=snapshot.object_key
+            )
+        if head is None:
+            raise SnapshotMissing(f"no object {snapshot.object_key} in the store")
+        signature = head.get("Metadata", {}).get(SIGNATURE_METADATA)
+        try:
+            self.verifier.verify_generation(snapshot, signature)
+        except BadSignature as exc:
+            raise SignatureRefused(f"{snapshot.object_key} refused: {exc}") from exc
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with _s3_errors():

@@ -22,6 +22,8 @@ INDEX_SYNCED: Final = f"{SUBJECT_PREFIX}.index.synced"
 INDEX_SYNC_FAILED: Final = f"{SUBJECT_PREFIX}.index.sync_failed"
 INDEX_SYNC_RETRYING: Final = f"{SUBJECT_PREFIX}.index.sync_retrying"
 """Informational: the syncer is retrying the object store (the request stays processing)."""
+INDEX_PREPARING: Final = f"{SUBJECT_PREFIX}.index.preparing"
+"""Informational: the syncer runs one of the Rails job's steps before its snapshot."""
 MACHINE_UPDATED: Final = f"{SUBJECT_PREFIX}.machine.updated"
 MACHINE_UPDATE_FAILED: Final = f"{SUBJECT_PREFIX}.machine.update_failed"
 FLEET_UPDATED: Final = f"{SUBJECT_PREFIX}.fleet.updated"
@@ -62,6 +64,7 @@ PROGRESS_SUBJECTS: Final = (
     INDEX_SYNCED,
     INDEX_SYNC_FAILED,
     INDEX_SYNC_RETRYING,
+    INDEX_PREPARING,
     MACHINE_UPDATED,
     MACHINE_UPDATE_FAILED,
     FLEET_UPDATED,

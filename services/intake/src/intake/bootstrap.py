@@ -31,8 +31,10 @@ from showcase_common.runner import Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_bus, outcomes, readiness
+from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.container import Container
+from intake.credential_cache import VerifiedCredentials
 from intake.db import Database, Saturated, create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
@@ -40,12 +42,13 @@ from intake.nats_bus import NatsBus
 from intake.outcomes import Outcomes
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
-from intake.security import Signer, VerifiedCredentials
+from intake.security import Signer
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
 from intake.web import errors_html
+from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
 from intake.web.routes import api_router
 
@@ -99,7 +102,11 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         # An attempt spans several SMTP round trips, each bounded by the timeout.
         lease_s=max(60.0, 10 * settings.smtp_timeout_s),
     )
-    showcases_file = ShowcasesFileRefresher(db, ShowcasesFile(settings.showcases_yml_path))
+    showcases_file = ShowcasesFileRefresher(
+        db,
+        ShowcasesFile(settings.showcases_yml_path),
+        min_interval_s=settings.showcases_yml_min_interval_s,
+    )
     service = IntakeService(
         db,
         clock,
@@ -122,19 +129,24 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
             clock,
             max_age_s=settings.studio_mail_max_age_s,
             on_mail=mail_relay.wake,
+            deployed=ShowcasesFile(settings.deployed_showcases_file),
         ),
         service=service,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
-        credentials=VerifiedCredentials(),
+        credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
         password_checks=CapacityLimiter(settings.password_check_threads),
         throttle=LoginThrottle(
             ThrottleRules(
                 login_failures=settings.login_failures,
                 address_failures=settings.address_failures,
+                trusted_failures=settings.login_trusted_failures,
+                global_failures_per_minute=settings.login_global_failures_per_minute,
                 window_s=settings.login_window_s,
+                max_tracked=settings.login_max_tracked,
             )
         ),
+        known_device=Signer(settings.intake_session_secret, "known-device"),
         csrf=Signer(settings.intake_session_secret, "csrf"),
         flash=Signer(settings.intake_session_secret, "flash"),
     )
@@ -166,7 +178,9 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
         on_nats=[hear_outcomes] if link is not None else [],
         closers=[dispose_engine],
-        server_options={"proxy_headers": True},
+        # the client's address comes from ClientAddressMiddleware, which trusts only the
+        # proxies it is told to (uvicorn's own trusts 127.0.0.1's X-Forwarded-For)
+        server_options={"proxy_headers": False},
     )
 
 
@@ -213,7 +227,13 @@ def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
         on_refused=metrics.REFUSALS.labels("too_large").inc,
     )
     app.add_middleware(SecurityHeaders, csp=page_csp(settings.public_gateway_url))
-    app.add_middleware(RequestIdMiddleware)  # outermost: every line, even a 413, has the id
+    app.add_middleware(LaterCookies)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(  # outermost: every line (and the throttle) sees the client's address
+        ClientAddressMiddleware,
+        fly=settings.intake_fly_proxy,
+        trusted=parse_networks(settings.intake_trusted_proxies),
+    )
     return app
 
 

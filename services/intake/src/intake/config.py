@@ -13,6 +13,7 @@ from showcase_common.settings import (
     require_secret,
 )
 
+from intake.client_address import parse_networks
 from intake.db import DbLimits
 
 
@@ -22,7 +23,16 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     intake_port: int = 8000
     index_db_path: Path = Path(".data/index/index.sqlite3")
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
-    """The index host's own showcases.yml, regenerated on every change."""
+    """The index host's own showcases.yml, regenerated after every change."""
+    showcases_yml_min_interval_s: float = 1.0
+    """Rewrites of showcases.yml start at most this often (a burst of changes: one rewrite)."""
+    deployed_showcases_path: Path | None = None
+    """Where the deployed state is recorded after each successful roll-out (the Rails job's
+    `db/deployed-showcases.yml`); default: `deployed-showcases.yml` beside the index."""
+
+    @property
+    def deployed_showcases_file(self) -> Path:
+        return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
 
     progress_token_ttl_s: int = 2 * 3600
     intake_session_secret: str = ""
@@ -31,6 +41,10 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     public_intake_url: str = "http://127.0.0.1:8000"
     """Intake's own public URL: the studios' e-mails link to their request's page there."""
     public_fleet_url: str = "http://127.0.0.1:8101"
+    rails_app_url: str = ""
+    """The Rails app's base (e.g. https://smooth.fly.dev/showcase): an admin's showcase from a
+    studio's form lands on its `/locations/{id}/events`, as the Rails app sends it. Blank:
+    intake's own events page."""
     public_gateway_url: str = "ws://127.0.0.1:8001"
 
     smtp_host: str = "127.0.0.1"
@@ -57,13 +71,33 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """A database call pending longer than this makes /readyz answer 503 ("stuck")."""
     password_check_threads: int = 2
     """Password verifications at once; the others wait their turn."""
+    credential_cache_ttl_s: float = 60.0
+    """How long a verified login (userid + password, against its users.password line) is
+    remembered, so a burst of requests pays the hash once; 0 verifies every request."""
     login_failures: int = 10
-    """Failed logins of one userid within `login_window_s` after which it gets 429 (with
-    Retry-After) before any password is checked."""
+    """Failed logins of one userid within `login_window_s` after which attempts at it get 429
+    (with Retry-After) before any password is checked — except the owner's (below)."""
     address_failures: int = 30
-    """Failed logins from one client address within `login_window_s` after which its further
-    failures get 429 (a correct password for another, unthrottled login still gets in)."""
+    """Failed logins from one client address within `login_window_s` after which its attempts
+    get 429 before any password is checked — except the owner's (below)."""
+    login_trusted_failures: int = 10
+    """The owner's path: an attempt with a signed known-device cookie of that login, or from an
+    address that logged in as it before, is throttled only by its own failures (this many per
+    window), never by guesses from elsewhere or at other logins from the same address."""
+    login_global_failures_per_minute: int = 300
+    """Failed verifications of the whole service per minute after which other attempts get 429."""
     login_window_s: float = 300.0
+    login_max_tracked: int = 100_000
+    """Live failure records kept at most (only expired ones are dropped; past it, new ones 429)."""
+    login_failure_min_s: float = 1.0
+    """A refused password is answered no sooner than this, whatever its hash scheme (bcrypt may
+    take ~0.6 s) and whether the login exists: timing does not tell which users exist."""
+    intake_fly_proxy: bool = False
+    """On Fly: the client address is `Fly-Client-IP` and the scheme `X-Forwarded-Proto`, as Fly's
+    proxy sets them (intake must be reachable only through that proxy)."""
+    intake_trusted_proxies: str = ""
+    """Comma-separated CIDR ranges of reverse proxies whose `X-Forwarded-For`/`-Proto` are
+    believed; from any other peer those headers are ignored."""
     outbox_poll_s: float = 2.0
     nats_retry_s: float = 1.0
     """How long the relay waits between connection attempts while NATS is down."""
@@ -75,6 +109,12 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
         )
 
     _session_secret_long_enough = field_validator("intake_session_secret")(long_enough)
+
+    @field_validator("intake_trusted_proxies")
+    @classmethod
+    def _ranges(cls, value: str) -> str:
+        parse_networks(value)  # a bad range stops the service at start, naming it
+        return value
 
     @model_validator(mode="after")
     def _session_secret_required(self) -> IntakeSettings:

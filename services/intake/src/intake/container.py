@@ -10,12 +10,13 @@ from anyio import CapacityLimiter
 from fastapi.templating import Jinja2Templates
 
 from intake.config import IntakeSettings
+from intake.credential_cache import VerifiedCredentials
 from intake.db import Database
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Bus, Mailer
 from intake.relay import OutboxRelay
-from intake.security import Signer, VerifiedCredentials
+from intake.security import Signer
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFileRefresher
 from intake.throttle import LoginThrottle
@@ -41,3 +42,5 @@ class Container:
     throttle: LoginThrottle
     csrf: Signer
     flash: Signer
+    known_device: Signer
+    """Signs the "known device" cookie a successful login leaves (throttle.py: the owner's path)."""

@@ -10,6 +10,10 @@ as sent never sends it again.
 
 No e-mail for an admin's own request, nor for a user without an address (that is logged), nor
 for an outcome older than `max_age_s` (a first start reads the whole stream).
+
+The deployed state: a fresh `FleetUpdated` also writes `deployed-showcases.yml` beside the
+index (`deployed`), as the Rails `ConfigUpdateJob` copies `showcases.yml` there after a
+successful run — what the fleet now serves, which the admin's Apply diff compares with.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlmodel import Session, select
 from intake import access, metrics, studio_mail
 from intake.db import Database
 from intake.models import MailOutbox, Request
+from intake.showcases_file import ShowcasesFile
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +53,10 @@ class Outcomes:
         *,
         max_age_s: float = 24 * 3600.0,
         on_mail: Callable[[], None] = lambda: None,
+        deployed: ShowcasesFile | None = None,
     ) -> None:
         self._db, self._clock, self._on_mail = db, clock, on_mail
+        self._deployed = deployed
         self._intake_url = public_intake_url.rstrip("/")
         self._max_age = dt.timedelta(seconds=max_age_s)
 
@@ -61,7 +68,19 @@ class Outcomes:
         added = await self._db.write(self._record, event, bounded=False)
         if added:
             self._on_mail()
+        if isinstance(event, events.FleetUpdated) and self._fresh(event):
+            await self._db.read(self._record_deployed, event.generation, bounded=False)
         return added
+
+    def _fresh(self, event: events.Event) -> bool:
+        return self._clock() - event.occurred_at <= self._max_age
+
+    def _record_deployed(self, generation: int) -> None:
+        if self._deployed is None:
+            return
+        with self._db.session() as session:
+            if self._deployed.write(session):
+                log.info("generation %d deployed: %s rewritten", generation, self._deployed.path)
 
     def _record(self, event: events.Event) -> int:
         added = 0

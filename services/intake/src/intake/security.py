@@ -12,10 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
-import secrets
-import threading
 import time
-from collections import OrderedDict
 
 from passlib.context import CryptContext
 from passlib.hash import apr_md5_crypt, bcrypt, ldap_sha1
@@ -61,43 +58,6 @@ def verify_htpasswd(line: str | None, userid: str, password: str) -> bool:
     except (ValueError, TypeError):  # a malformed hash of a known scheme
         return False
     return matches and stored is not None
-
-
-class VerifiedCredentials:
-    """Remembers recent successful checks so each request does not pay the hash again (bcrypt
-    costs tens of milliseconds).
-
-    Keys are an HMAC of (userid, password, stored line) under a per-process random key: the
-    cache never holds a password, and a changed line in the database misses.
-    """
-
-    def __init__(self, size: int = 256, ttl_s: float = 300.0) -> None:
-        self._key = secrets.token_bytes(32)
-        self._entries: OrderedDict[bytes, float] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-
-    def _digest(self, userid: str, password: str, line: str) -> bytes:
-        message = "\0".join((userid, password, line)).encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def check(self, userid: str, password: str, line: str | None) -> bool:
-        """`verify_htpasswd`, remembering successes for a while."""
-        if line is None:
-            return verify_htpasswd(None, userid, password)
-        digest = self._digest(userid, password, line)
-        with self._lock:
-            expires = self._entries.get(digest)
-        if expires is not None and expires > time.monotonic():
-            return True
-        if not verify_htpasswd(line, userid, password):
-            return False
-        with self._lock:
-            self._entries[digest] = time.monotonic() + self._ttl_s
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return True
 
 
 class Signer:

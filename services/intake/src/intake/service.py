@@ -151,7 +151,8 @@ class IntakeService:
             location = showcases.find_location(session, draft)
             if location is not None and not access.may_request_for(session, user, location):
                 raise Forbidden(f"{user.userid} may not request for {location.key}")
-            valid = showcases.validate(session, draft, self._clock().date())
+            rules = showcases.Rules(admin=access.is_admin(user), strict=draft.from_form)
+            valid = showcases.validate(session, draft, self._clock().date(), rules)
             created = self._insert(session, user, valid)
             if idempotency is not None:
                 session.add(_remember(user, idempotency, created, self._clock()))

@@ -51,6 +51,8 @@ class Draft:
     start_date: str | None = None
     end_date: str | None = None
     return_to: str | None = None
+    from_form: bool = False
+    """Sent by a studio's form: the forms' stricter rules apply (`Rules.strict`)."""
 
 
 @dataclass
@@ -162,18 +164,40 @@ def _dates(draft: Draft, errors: dict[str, str]) -> tuple[dt.date | None, dt.dat
     return start, end
 
 
-def _year(draft: Draft, start: dt.date | None, today: dt.date, errors: dict[str, str]) -> int:
+def _year(
+    draft: Draft, start: dt.date | None, today: dt.date, rules: Rules, errors: dict[str, str]
+) -> int:
+    """The year given, else the start date's. Only an admin may give neither (old rows have no
+    date); a studio's year must be its start date's."""
+    admin = rules.admin
+    if rules.strict and not admin and start is None and "start_date" not in errors:
+        errors["start_date"] = "can't be blank"  # as the Rails form requires
     if _blank(draft.year):
-        year = start.year if start is not None else today.year
-    else:
-        try:
-            year = _int(draft.year, "year")  # type: ignore[arg-type]  # not _blank: not None
-        except ValueError as exc:
-            errors["year"] = str(exc)
-            return 0
+        if start is not None:
+            return start.year
+        if not rules.strict:  # the JSON API's contract: both optional, the current year
+            return today.year
+        if admin and "start_date" not in errors:
+            errors["year"] = "can't be blank without a start date"
+        return 0
+    try:
+        year = _int(draft.year, "year")  # type: ignore[arg-type]  # not _blank: not None
+    except ValueError as exc:
+        errors["year"] = str(exc)
+        return 0
     if not YEAR_MIN <= year <= YEAR_MAX:
         errors["year"] = f"must be between {YEAR_MIN} and {YEAR_MAX}"
+    elif rules.strict and start is not None and start.year != year and not admin:
+        errors["year"] = f"must be the start date's year ({start.year}), or left blank"
     return year
+
+
+def _not_past(start: dt.date | None, today: dt.date, rules: Rules, errors: dict[str, str]) -> None:
+    """A studio asks for an event to come; an admin may record one that is over."""
+    if not rules.strict or rules.admin:
+        return
+    if start is not None and start < today and "start_date" not in errors:
+        errors["start_date"] = f"is in the past (today is {today.isoformat()})"
 
 
 def _location(
@@ -193,33 +217,68 @@ def _location(
     return location
 
 
-def _unique(session: Session, location: Location, year: int, name: str, key: str) -> dict[str, str]:
-    taken: dict[str, str] = {}
-    same_place = select(Showcase.id).where(
+def _unique(
+    session: Session, location: Location, year: int, name: str, key: str, key_given: bool
+) -> dict[str, str]:
+    """A duplicate, told once, on the field the user typed: the key when they typed one that is
+    taken, otherwise the name (a derived key is the name's doing: "spring gala" gives the key of
+    "Spring Gala"). The location by its name."""
+    same_place = select(Showcase.name, Showcase.key).where(
         Showcase.location_id == location.id, Showcase.year == year
     )
-    if session.exec(same_place.where(Showcase.name == name)).first() is not None:
-        taken["name"] = f"is already used by another showcase of {location.key} in {year}"
-    if session.exec(same_place.where(Showcase.key == key)).first() is not None:
-        taken["key"] = f"is already used by another showcase of {location.key} in {year}"
-    return taken
+    where = f"{location.name or location.key} in {year}"
+    for other_name, _other_key in session.exec(same_place):
+        if other_name == name:
+            return {"name": f"is already used by another showcase of {where}"}
+    for other_name, other_key in session.exec(same_place):
+        if other_key == key:
+            if key_given:
+                return {"key": f"is already used by “{other_name}” of {where}"}
+            return {
+                "name": f"gives the same address as “{other_name}” of {where}: choose "
+                "another name, or another address under Advanced"
+            }
+    return {}
 
 
-def validate(session: Session, draft: Draft, today: dt.date) -> ValidShowcase:
-    """The showcase to create, or `Invalid` naming every field that is wrong."""
+@dataclass(frozen=True)
+class Rules:
+    """Who asks, and through which door: `admin` administers the index; `strict` is the
+    studio's forms (the Rails form's rules), not the JSON API, whose fields the contract keeps
+    optional (no start date: the year given, else the current one)."""
+
+    admin: bool = False
+    strict: bool = False
+
+
+def validate(
+    session: Session, draft: Draft, today: dt.date, rules: Rules = Rules()
+) -> ValidShowcase:
+    """The showcase to create, or `Invalid` naming every field that is wrong. Rules (the forms;
+    marked * the JSON API too):
+    - * a name (at most NAME_MAX printable characters), unique in its location and year;
+    - * a key of a-z, 0-9 and single dashes, derived from the name when blank, unique too;
+    - a start date, except for an admin, who then gives the year; * the end date, when given,
+      not before the start (blank: the event is one day);
+    - the year, when given, the start date's (an admin may differ); * between YEAR_MIN and
+      YEAR_MAX;
+    - a start date not in the past, except for an admin;
+    - * a duplicate is told once, on the field the user typed, naming the location by name.
+    """
     errors: dict[str, str] = {}
     name = _name(draft, errors)
     key = _key(draft, name, errors)
     start, end = _dates(draft, errors)
-    year = _year(draft, start, today, errors)
+    year = _year(draft, start, today, rules, errors)
+    _not_past(start, today, rules, errors)
     unknown: dict[str, str] = {}
     location = _location(session, draft, errors, unknown)
     return_to = None if _blank(draft.return_to) else (draft.return_to or "").strip()
     if return_to is not None and not safe_return_to(return_to):
         errors["return_to"] = "must be a path on this site"
     taken: dict[str, str] = {}
-    if location is not None and not {"name", "key", "year"} & errors.keys():
-        taken = _unique(session, location, year, name, key)
+    if location is not None and year and not {"name", "key", "year"} & errors.keys():
+        taken = _unique(session, location, year, name, key, not _blank(draft.key))
     if errors:
         raise Invalid(errors | unknown | taken)
     if unknown:

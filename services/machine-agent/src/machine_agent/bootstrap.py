@@ -19,6 +19,7 @@ from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Service, in_process_app
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
+from showcase_common.signing import SnapshotVerifier
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
 
 from machine_agent.api import router
@@ -45,7 +46,8 @@ class AgentPorts:
 
 
 def ports(settings: AgentSettings) -> AgentPorts:
-    return AgentPorts(store=S3SnapshotStore.from_settings(settings))
+    verifier = SnapshotVerifier.from_base64(settings.verify_key)
+    return AgentPorts(store=S3SnapshotStore.from_settings(settings, verifier=verifier))
 
 
 def build(settings: AgentSettings, ports: AgentPorts) -> Service:

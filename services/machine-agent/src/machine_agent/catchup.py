@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from showcase_common.backoff import Backoff, until_stopped
-from showcase_common.snapshots import SnapshotStoreError
+from showcase_common.snapshots import SignatureRefused, SnapshotStoreError
 
 from machine_agent.applier import (
     Applier,
@@ -43,7 +43,12 @@ class CatchUp:
         log.warning("boot catch-up failed (%s); retrying in %.1fs", exc, delay)
 
     async def _once(self) -> None:
-        pointer, _ = await asyncio.to_thread(self.applier.store.read_pointer)
+        try:
+            pointer, _ = await asyncio.to_thread(self.applier.store.read_pointer)
+        except SignatureRefused as exc:  # not the syncer's: never applied; the next update is
+            self.state = f"refused: {exc}"
+            log.error("boot catch-up refused the pointer: %s", exc)
+            return
         latest = pointer.target if pointer else None  # a pinned fleet: the pinned generation
         pinned = pointer is not None and pointer.pin is not None
         served = self.applier.generation

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from machine_agent.commands import command_environment, run_command
+from showcase_common.commands import command_environment, run_command
 
 COMPLETED = "Configuration update COMPLETED successfully"
 FAILED = "Configuration update FAILED"

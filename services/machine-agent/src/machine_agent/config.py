@@ -12,6 +12,7 @@ from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
     S3Settings,
+    SnapshotVerifySettings,
     require_secret,
 )
 
@@ -21,7 +22,7 @@ from showcase_common.settings import (
 DEFAULT_UPDATE_TIMEOUT_S = 60.0
 
 
-class AgentSettings(CommonSettings, S3Settings):
+class AgentSettings(CommonSettings, S3Settings, SnapshotVerifySettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     service_name: str = "machine-agent"
@@ -51,7 +52,7 @@ class AgentSettings(CommonSettings, S3Settings):
     below instead of rendering its own pages; unset (the local run), its built-in pages."""
     agent_post_apply_commands: list[str | list[str]] = Field(default_factory=list)
     """Run in order after the files are placed, as a JSON list: a string runs with `/bin/sh -c`,
-    a list is an argv. E.g. `["bin/rails runner 'ConfigUpdate.run'", ["bin/prerender"]]`."""
+    a list is an argv. E.g. `[["navigator", "-s", "reload"]]` after `AGENT_UPDATE_SCRIPT`."""
     agent_command_timeout_s: float = 120.0
     """Each command's limit; past it its whole process group is killed and the update fails."""
     agent_update_script: Path | None = None

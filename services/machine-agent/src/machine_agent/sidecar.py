@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from showcase_common.commands import Command, command_environment, run_command
 from showcase_common.events import Snapshot
 from showcase_common.index import (
     Location,
@@ -49,7 +50,6 @@ from showcase_common.replay import PageAnswer, judge
 
 from machine_agent.applier import ApplyFailed, ApplyResult, Incoming, timed
 from machine_agent.cgi import ScriptFailed, run_update_script
-from machine_agent.commands import Command, command_environment, run_command
 from machine_agent.config import AgentSettings
 from machine_agent.files import fsync_dir
 from machine_agent.index_data import IndexData

@@ -57,9 +57,10 @@ class UpdaterSettings(CommonSettings, S3Settings):
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 
-    ack_wait_s: float = 10.0
-    """A crashed updater's roll-out is taken over by another after this long."""
-    heartbeat_s: float = 2.5
+    ack_wait_s: float = 2.0
+    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
+    it with a heartbeat every `heartbeat_s`)."""
+    heartbeat_s: float = 0.5
     batch_size: int = 16
     """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 

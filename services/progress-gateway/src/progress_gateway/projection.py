@@ -118,6 +118,9 @@ def _changes(
         case events.RetryRequested() | events.MachinesRetryRequested():
             # (RetryRequested from the machines step: events from before MachinesRetryRequested.)
             return _processing(0, "updating", wording.RETRYING_MACHINES)
+        case events.IndexPreparing():
+            message = wording.preparing(event.step, event.steps, event.name)
+            return _processing(CREATED_PROGRESS, "syncing", message)
         case events.IndexSyncRetrying():
             message = wording.sync_retrying(event.attempt, event.max_attempts)
             return _processing(CREATED_PROGRESS, "syncing", message)

@@ -49,6 +49,11 @@ MACHINE_CAUSES: dict[FailureReason, str] = {
 """Why a machine could not be updated, in a few words (none for an unknown reason)."""
 
 
+def preparing(step: int, steps: int, name: str) -> str:
+    """The index host's own steps before the snapshot (maps, dates, clean-up)."""
+    return f"Preparing the index: {name} ({step} of {steps})…"
+
+
 def sync_retrying(attempt: int, max_attempts: int) -> str:
     return f"S3 unavailable, retrying ({attempt} of {max_attempts})…"
 

@@ -23,12 +23,14 @@ from showcase_common.bus import Backoff, Consumer, ConsumerOptions, EventPublish
 from showcase_common.bus.link import NatsLink
 from showcase_common.events import Snapshot
 from showcase_common.runner import Service, nats_link
+from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, SnapshotStoreError
 
 from syncer.config import SyncerSettings
 from syncer.first_generation import publish_first_generation
 from syncer.handlers import SyncHandler
 from syncer.ledger import KvLedger, SyncLedger
+from syncer.preparation import Preparation
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import SnapshotTaker, Snapshotter
 from syncer.storage import GenerationWriter, RetryPolicy
@@ -94,6 +96,20 @@ def retention_policy(settings: SyncerSettings) -> RetentionPolicy:
     )
 
 
+def preparation(settings: SyncerSettings) -> Preparation | None:
+    """The Rails job's steps before a snapshot, when configured."""
+    if not settings.syncer_pre_snapshot_commands:
+        return None
+    allow = [n.strip() for n in settings.syncer_command_env.split(",") if n.strip()]
+    return Preparation(
+        settings.syncer_pre_snapshot_commands,
+        index_dir=settings.index_db_path.resolve().parent,
+        rails_root=settings.syncer_rails_root,
+        timeout_s=settings.syncer_command_timeout_s,
+        env_allow=allow,
+    )
+
+
 def bootstrap(
     settings: SyncerSettings,
     *,
@@ -121,6 +137,7 @@ def bootstrap(
         max_deliver=settings.syncer_max_deliver,
         retention=Retention(store, retention_policy(settings)),
         clock=clock,
+        preparation=preparation(settings),
     )
     return Syncer(settings, store, writer, handler)
 
@@ -139,7 +156,9 @@ def ports(settings: SyncerSettings) -> SyncerPorts:
     """S3 and NATS from settings; nothing connects here (the runner opens the link)."""
     link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
     return SyncerPorts(
-        store=S3SnapshotStore.from_settings(settings),
+        store=S3SnapshotStore.from_settings(
+            settings, signer=SnapshotSigner.from_base64(settings.signing_key)
+        ),
         publisher=Publisher(link.jetstream),
         ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
         nats=link,

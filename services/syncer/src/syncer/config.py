@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, S3Settings
+from showcase_common.settings import CommonSettings, S3Settings, SnapshotSigningSettings
+
+from syncer.preparation import PreSnapshotCommand
 
 
-class SyncerSettings(CommonSettings, S3Settings):
+class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     service_name: str = "syncer"
@@ -18,7 +21,7 @@ class SyncerSettings(CommonSettings, S3Settings):
 
     syncer_batch_size: int = 100
     """At most this many pending events are covered by one snapshot."""
-    syncer_ack_wait_s: float = 10.0
+    syncer_ack_wait_s: float = 2.0
     """A crashed syncer's batch is redelivered after this long (heartbeats keep a live one's)."""
     syncer_max_deliver: int = 10
     syncer_fetch_timeout_s: float = 1.0
@@ -49,5 +52,15 @@ class SyncerSettings(CommonSettings, S3Settings):
     syncer_start_retry_min_s: float = 1.0
     syncer_start_retry_max_s: float = 30.0
     """Backoff of that first publication while S3 (or the bucket) is not there yet."""
+    syncer_pre_snapshot_commands: list[PreSnapshotCommand] = Field(default_factory=list)
+    """The Rails job's steps before a snapshot, where the index lives beside the Rails app
+    (`preparation.py`): a JSON list of `{"run": "…" or ["argv", …], "name": "…",
+    "optional": false}`; a required one that fails stops the sync."""
+    syncer_rails_root: Path | None = None
+    """The Rails app's directory, where those commands run (`script/…`, `lib/…` are there)."""
+    syncer_command_timeout_s: float = 300.0
+    syncer_command_env: str = ""
+    """More of the syncer's variables those commands get beside the allow-list (comma-separated,
+    `PREFIX_*`); never its secrets."""
     syncer_work_dir: Path | None = None
     """Where snapshots are staged (a temporary directory when unset)."""

@@ -6,7 +6,10 @@
 - `RetryRequested(from_step="machines")`, which only events written before
   `MachinesRetryRequested` existed say → forwarded as `MachinesRetryRequested` (the updater acts
   on machines-only retries; nothing is synced, so no `IndexSynced`);
-- the object store down past the retry budget → `IndexSyncFailed` naming the requests, and ack.
+- the object store down past the retry budget → `IndexSyncFailed` naming the requests, and ack;
+- before each snapshot, the Rails job's own steps when configured (`preparation.py`), each
+  announced as `IndexPreparing`; a required one failing → `IndexSyncFailed` (`command_failed`),
+  as the Rails job stops there (the studio's Retry runs them again).
 
 Failures carry a reason code and the technical detail; the studio's words are the progress
 projection's.
@@ -26,6 +29,7 @@ from showcase_common.bus import Delivery, EventPublisher, RetryableError
 
 from syncer import metrics
 from syncer.ledger import SyncLedger
+from syncer.preparation import Preparation, PreparationFailed
 from syncer.retention import Retention
 from syncer.snapshot import SnapshotError
 from syncer.storage import GenerationWriter, OnRetry, RaceLost, StorageUnavailable
@@ -57,7 +61,9 @@ class SyncHandler:
         max_deliver: int,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.monotonic,
+        preparation: Preparation | None = None,
     ) -> None:
+        self.preparation = preparation
         self.writer = writer
         self.retention = retention
         self.publisher = publisher
@@ -99,6 +105,8 @@ class SyncHandler:
     async def _sync(self, plan: Plan, deliveries: Sequence[Delivery], *, final: bool) -> None:
         requests = list(plan.pending.values())
         started = self.clock()
+        if not await self._prepared(requests, deliveries):
+            return
         try:
             published = await self.writer.publish(self._on_retry(deliveries, requests))
         except StorageUnavailable as exc:
@@ -138,6 +146,30 @@ class SyncHandler:
             await self._not_yet_visible(missing, final=final)
         if self.retention is not None:
             await self.retention.prune()
+
+    async def _prepared(
+        self, requests: list[events.RequestRef], deliveries: Sequence[Delivery]
+    ) -> bool:
+        """The Rails job's steps before a snapshot; False when a required one failed (said)."""
+        if self.preparation is None or not self.preparation.commands:
+            return True
+
+        async def progress(step: int, steps: int, name: str) -> None:
+            log.info("preparing the index: step %d of %d, %s", step, steps, name)
+            await asyncio.gather(*(_heartbeat(d) for d in deliveries))
+            with contextlib.suppress(Exception):  # progress is best effort; the step is not
+                await self.publisher.publish(
+                    events.IndexPreparing(requests=requests, step=step, steps=steps, name=name)
+                )
+
+        try:
+            await self.preparation.run(progress)
+        except PreparationFailed as exc:
+            metrics.PUBLICATIONS.labels("preparation_failed").inc()
+            log.error("no snapshot for %d request(s): %s", len(requests), exc)
+            await self._fail(requests, "command_failed", str(exc))
+            return False
+        return True
 
     async def publish_first(self) -> events.Snapshot | None:
         """The bucket's first generation, when it holds none yet (None: it already had one).

@@ -12,7 +12,8 @@ PUBLICATIONS = Counter(
     "syncer_publications_total",
     "Attempts to publish a new generation, by outcome: published, storage_unavailable (the S3 "
     "retry budget ran out), snapshot_failed (the index could not be copied), race_lost (other "
-    "syncers kept winning the pointer).",
+    "syncers kept winning the pointer), preparation_failed (a required pre-snapshot command "
+    "failed).",
     ["outcome"],
 )
 PUBLICATION_SECONDS = Histogram(

@@ -21,6 +21,19 @@ SERVICES: tuple[tuple[str, str, str], ...] = (
 )
 """(process name, python module, port variable) of the pipeline's services, in start order."""
 
+PIPELINE_SECRETS = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "PROGRESS_TOKEN_SECRET",
+        "INTAKE_SESSION_SECRET",
+        "MACHINE_UPDATE_SECRET",
+        "SNAPSHOT_SIGNING_KEY",
+        "SNAPSHOT_VERIFY_KEY",
+    }
+)
+"""Never inherited from devstack's own environment: each child gets only its role's."""
+
 ADMIN_EMAIL = "admin@localhost"
 """Where the local run's admin alerts go: the SMTP sink's maildir, like every other mail."""
 
@@ -39,7 +52,7 @@ class Children:
         args = [sys.executable, "-m", "devstack.smtp_sink", "--port", str(c.smtp_port)]
         args += ["--maildir", str(c.maildir.resolve())]
         return ServiceProcess(
-            "smtp", args, self.env({}), self.mux, ready=tcp_open(HOST, c.smtp_port)
+            "smtp", args, self.env({}, role="smtp"), self.mux, ready=tcp_open(HOST, c.smtp_port)
         )
 
     def seed(self) -> None:
@@ -48,7 +61,7 @@ class Children:
         index, printing what to do (`make clean-data`); the run then stops."""
         self.config.index_db_path.parent.mkdir(parents=True, exist_ok=True)
         seed = ServiceProcess(
-            "seed", [sys.executable, "-m", "intake", "seed"], self.env({}), self.mux
+            "seed", [sys.executable, "-m", "intake", "seed"], self.env({}, role="intake"), self.mux
         )
         seed.spawn()
         assert seed.proc is not None
@@ -68,7 +81,7 @@ class Children:
         return ServiceProcess(
             name,
             [sys.executable, "-m", module],
-            self.env(extra),
+            self.env(extra, role=name),
             self.mux,
             ready=http_ok(f"http://{HOST}:{port}/healthz"),
         )
@@ -97,7 +110,7 @@ class Children:
         return ServiceProcess(
             "alerts",
             [sys.executable, "-m", "showcasectl", "alerts", "run"],
-            self.env(extra),
+            self.env(extra, role="showcasectl"),
             self.mux,
             ready=lambda: any(check() for check in checks),
         )
@@ -113,7 +126,7 @@ class Children:
         return ServiceProcess(
             agent.agent_id,
             [sys.executable, "-m", "machine_agent"],
-            self.env(extra),
+            self.env(extra, role="machine-agent"),
             self.mux,
             ready=http_ok(f"{agent.url}/healthz"),
         )
@@ -125,15 +138,20 @@ class Children:
         args += ["--region", agent.region, "--port", str(agent.port)]
         args += ["--data", str(self.config.agent_data_dir(agent).resolve())]
         return ServiceProcess(
-            agent.agent_id, args, self.env({}), self.mux, ready=http_ok(f"{agent.url}/healthz")
+            agent.agent_id,
+            args,
+            self.env({}, role="machine-agent"),
+            self.mux,
+            ready=http_ok(f"{agent.url}/healthz"),
         )
 
     def machine(self, agent: AgentSpec) -> ServiceProcess:
         """One of the local run's three machines, of the kind it is asked for."""
         return self.standin(agent) if self.config.machines == "update_config" else self.agent(agent)
 
-    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        """The environment of every child: ours, then the pipeline's shared settings."""
+    def env(self, extra: Mapping[str, str], role: str) -> dict[str, str]:
+        """The environment of a child: ours (without any secret of the pipeline's), the shared
+        settings, then the secrets of its `role` only (`Secrets.env_for`)."""
         c, s = self.config, self.secrets
         shared = {
             "PYTHONUNBUFFERED": "1",
@@ -143,20 +161,16 @@ class Children:
             "S3_BUCKET": c.s3_bucket,
             "S3_REGION": "us-east-1",
             "S3_ADDRESSING_STYLE": "path",
-            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
             "LOG_LEVEL": c.log_level,
             "LOG_JSON": "true" if c.log_json else "false",
             "INDEX_DB_PATH": str(c.index_db_path.resolve()),
             "SHOWCASES_YML_PATH": str((c.index_db_path.parent / "showcases.yml").resolve()),
             "SHOWCASE_DEV_MODE": "1",
-            "PROGRESS_TOKEN_SECRET": s.progress_token_secret,
-            "MACHINE_UPDATE_SECRET": s.machine_update_secret,
-            "INTAKE_SESSION_SECRET": s.intake_session_secret,
             "PUBLIC_FLEET_URL": c.fleet_url,
             "PUBLIC_GATEWAY_URL": c.gateway_ws_url,
             "PUBLIC_INTAKE_URL": c.intake_url,
             "SMTP_HOST": HOST,
             "SMTP_PORT": str(c.smtp_port),
         }
-        return {**os.environ, **shared, **extra}
+        ours = {k: v for k, v in os.environ.items() if k not in PIPELINE_SECRETS}
+        return {**ours, **shared, **s.env_for(role), **extra}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from showcase_common.signing import generate_key_pair
 
 from devstack.ports import free_port, free_port_with_grpc, is_free
 
@@ -87,18 +88,81 @@ class Secrets:
     progress_token_secret: str
     machine_update_secret: str
     aws_access_key_id: str
+    """The read-write S3 key (the syncer's, and the operator's tool)."""
     aws_secret_access_key: str
     intake_session_secret: str
+    agent_aws_access_key_id: str
+    """The agents' read-only S3 key (`S3Identities`)."""
+    agent_aws_secret_access_key: str
+    snapshot_signing_key: str
+    """The syncer's Ed25519 key; agents get its public half, `snapshot_verify_key`."""
+    snapshot_verify_key: str
 
     @classmethod
     def generate(cls) -> dict[str, str]:
+        signing_key, verify_key = generate_key_pair()
         return {
             "progress_token_secret": secrets.token_urlsafe(32),
             "machine_update_secret": secrets.token_urlsafe(32),
             "aws_access_key_id": "devstack",
             "aws_secret_access_key": secrets.token_urlsafe(24),
             "intake_session_secret": secrets.token_urlsafe(32),
+            "agent_aws_access_key_id": "devstack-agent",
+            "agent_aws_secret_access_key": secrets.token_urlsafe(24),
+            "snapshot_signing_key": signing_key,
+            "snapshot_verify_key": verify_key,
         }
+
+    def s3_identities(self, bucket: str) -> dict[str, object]:
+        """`weed mini -s3.config`: the syncer's key reads and writes, the agents' only reads."""
+        return {
+            "identities": [
+                {
+                    "name": "syncer",
+                    "credentials": [
+                        {
+                            "accessKey": self.aws_access_key_id,
+                            "secretKey": self.aws_secret_access_key,
+                        }
+                    ],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                },
+                {
+                    "name": "agents",
+                    "credentials": [
+                        {
+                            "accessKey": self.agent_aws_access_key_id,
+                            "secretKey": self.agent_aws_secret_access_key,
+                        }
+                    ],
+                    "actions": [f"Read:{bucket}", f"List:{bucket}"],
+                },
+            ]
+        }
+
+    def env_for(self, role: str) -> dict[str, str]:
+        """The secrets one kind of process gets, and no others (docs/SECURITY.md)."""
+        read_write = {
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+        }
+        by_role: dict[str, dict[str, str]] = {
+            "intake": {
+                "PROGRESS_TOKEN_SECRET": self.progress_token_secret,
+                "INTAKE_SESSION_SECRET": self.intake_session_secret,
+            },
+            "progress-gateway": {"PROGRESS_TOKEN_SECRET": self.progress_token_secret},
+            "syncer": read_write | {"SNAPSHOT_SIGNING_KEY": self.snapshot_signing_key},
+            "machine-updater": {"MACHINE_UPDATE_SECRET": self.machine_update_secret},
+            "machine-agent": {
+                "MACHINE_UPDATE_SECRET": self.machine_update_secret,
+                "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.agent_aws_secret_access_key,
+                "SNAPSHOT_VERIFY_KEY": self.snapshot_verify_key,
+            },
+            "showcasectl": read_write | {"SNAPSHOT_VERIFY_KEY": self.snapshot_verify_key},
+        }
+        return by_role.get(role, {})
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -186,9 +186,17 @@ class WeedS3(_Process):
 
     name = "s3"
 
-    def __init__(self, data_dir: Path, s3_port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        s3_port: int | None = None,
+        identities: Mapping[str, object] | None = None,
+    ) -> None:
+        """`identities`: `weed`'s S3 identities (`-s3.config`: keys and what each may do);
+        without them the store accepts any key."""
         super().__init__()
         self.data_dir = Path(data_dir)
+        self.identities = identities
         self.s3_port = s3_port or free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.s3_port}"
         self._internal_ports: dict[str, int] = {}
@@ -239,6 +247,11 @@ class WeedS3(_Process):
             f"-admin.port={p['admin']}",
             "-master.telemetry=false",
         ]
+        if self.identities is not None:
+            config = self.data_dir / "s3-identities.json"
+            config.touch(mode=0o600)
+            config.write_text(json.dumps(self.identities))
+            args.append(f"-s3.config={config}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.proc = subprocess.Popen(
             args,

@@ -39,7 +39,9 @@ class Stack:
         self.secrets = Secrets.load_or_create(config.secrets_file)
         self.nats_servers = self._nats_servers(config)
         self.nats = self.nats_servers[0]
-        self.s3 = WeedS3(config.s3_dir, config.s3_port)
+        self.s3 = WeedS3(
+            config.s3_dir, config.s3_port, identities=self.secrets.s3_identities(config.s3_bucket)
+        )
         self.children = Children(config, self.secrets, lambda: self.nats_url, self.mux)
         self._components: dict[str, Component] = {}
         self._started: list[str] = []
@@ -109,8 +111,9 @@ class Stack:
         return infra + services + [a.agent_id for a in self.agents] + ["alerts"]
 
     def service_env(self) -> dict[str, str]:
-        """The settings every service runs with (bus, store, secrets), for tools that join it."""
-        return self.children.env({})
+        """The settings an operator's tool runs with (bus, store and its secrets), for tools that
+        join the stack."""
+        return self.children.env({}, role="showcasectl")
 
     def pids(self) -> dict[str, int]:
         return {

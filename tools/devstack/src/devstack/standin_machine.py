@@ -75,6 +75,8 @@ class StandInMachine:
     update_path: str = DEFAULT_PATH
     mode: str = "ok"
     page_delay_s: float = 0.0
+    replay_to: str | None = None
+    """A misconfigured navigator: another region's page replayed to this region instead."""
     received: list[Received] = field(default_factory=list)
     pages: dict[str, Page] = field(default_factory=dict)
     pages_ready_at: float = float("inf")
@@ -136,7 +138,7 @@ class StandInMachine:
             return 404, "text/plain", b"Not Found"
         if page.region is not None and page.region != self.region:
             body = {
-                "region": page.region,
+                "region": self.replay_to or page.region,
                 "timeout": "30s",
                 "fallback": "force_self",
                 "transform": {"set_headers": [{"name": "X-Navigator-Retry", "value": "true"}]},

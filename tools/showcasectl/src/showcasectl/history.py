@@ -38,8 +38,13 @@ def summary(event: events.Event | None) -> str:
             return f"generation {s.generation}" + (f" for {', '.join(ids)}" if ids else "")
         case events.IndexSyncRetrying(attempt=k, max_attempts=n, reason=reason, error=err):
             return f"sync retrying ({k} of {n}), {reason}" + (f": {err}" if err else "")
-        case events.MachineUpdated(machine_id=m, region=region, done=k, total=n, duration_s=d):
-            return f"{m} ({region}) {k}/{n} in {d:.1f}s"
+        case events.IndexPreparing(step=k, steps=n, name=name):
+            return f"preparing the index ({k} of {n}): {name}"
+        case events.MachineUpdated(
+            machine_id=m, region=region, done=k, total=n, duration_s=d, handed_on=handed
+        ):
+            hands = f", hands on to {', '.join(sorted(set(handed.values())))}" if handed else ""
+            return f"{m} ({region}) {k}/{n} in {d:.1f}s{hands}"
         case events.MachineUpdateFailed(machine_id=m, done=k, total=n, reason=reason, error=err):
             return f"{m} {k}/{n} failed ({reason}): {err}"
         case events.FleetUpdated(generation=g, machine_ids=ids, skipped=skipped):

@@ -18,6 +18,8 @@ from showcase_common import events, subjects
 from showcase_common.audit import OperatorAction
 from showcase_common.bus import Publisher
 from showcase_common.fleet_control import PinHold
+from showcase_common.settings import SnapshotSigningSettings
+from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import Pin, PointerConflict, S3SnapshotStore, SnapshotStore
 
 from showcasectl.bus import Start, scan
@@ -28,7 +30,12 @@ VERDICTS = [subjects.FLEET_UPDATED, subjects.FLEET_UPDATE_FAILED]
 
 
 def store_of(settings: CtlSettings) -> SnapshotStore:
-    return S3SnapshotStore.from_settings(settings)
+    """The bucket, writing the pinned pointer signed as the syncer signs it: agents apply no
+    pointer that `SNAPSHOT_VERIFY_KEY` does not verify. So `rollback` and `unpin` need the
+    syncer's `SNAPSHOT_SIGNING_KEY` (read only here: the other commands never need it)."""
+    signing = SnapshotSigningSettings()
+    signer = SnapshotSigner.from_base64(signing.signing_key)
+    return S3SnapshotStore.from_settings(settings, signer=signer)
 
 
 def _choose(store: SnapshotStore, to: int | None) -> tuple[events.Snapshot | None, str, Any]:

@@ -5,7 +5,10 @@
 - a `PermanentError`, an undecodable message, or a failure on the last allowed delivery is copied
   to the dead-letter stream with its error, then terminated;
 - until a fetched message is settled, `in_progress()` is sent for it every `heartbeat_s`, so a
-  long step keeps its lease, and so do the messages queued behind it;
+  long step keeps its lease, and so do the messages queued behind it. The ack wait is short
+  (2 s): a consumer that dies mid-step (SIGKILL, a lost machine) stops sending heartbeats and
+  its message goes to another replica (or its own successor) about 2 s later, while a live one,
+  however slow, keeps it (four heartbeats per ack wait);
 - `stop` (set on SIGTERM/SIGINT) ends the loop after the message in hand is settled.
 
 In batch mode the handler receives every message of one fetch at once (the syncer covers them all
@@ -76,16 +79,22 @@ Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
+ACK_WAIT_S = 2.0
+"""How long a delivered message stays with a consumer that sends nothing (no ack, no heartbeat)."""
+
+
 @dataclass
 class ConsumerOptions:
     # A crashed consumer's messages come back after `ack_wait_s`, so it is short; a long handler
     # keeps its lease with a heartbeat every `heartbeat_s` (four chances within the wait).
-    ack_wait_s: float = 10.0
+    ack_wait_s: float = ACK_WAIT_S
     max_deliver: int = 10
     batch_size: int = 1
     fetch_timeout_s: float = 1.0
-    heartbeat_s: float = 2.5
+    heartbeat_s: float = ACK_WAIT_S / 4
     backoff: Backoff = field(default_factory=Backoff)
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+    """Between heartbeats (tests pass one they control)."""
 
 
 class Consumer:
@@ -269,7 +278,7 @@ class Consumer:
     async def _heartbeat(self, deliveries: list[Delivery]) -> None:
         """`in_progress()` for each of `deliveries` (a live list) every `heartbeat_s`."""
         while True:
-            await asyncio.sleep(self.options.heartbeat_s)
+            await self.options.sleep(self.options.heartbeat_s)
             await _each(list(deliveries), lambda d: d.in_progress())
 
     async def _subscribe(self) -> PullSubscription:

@@ -72,7 +72,7 @@ async def ensure_consumer(
     durable: str,
     filter_subjects: list[str],
     *,
-    ack_wait_s: float = 10.0,
+    ack_wait_s: float = 2.0,
     max_deliver: int = 10,
 ) -> None:
     """Create the durable pull consumer, or bring its settings up to date.

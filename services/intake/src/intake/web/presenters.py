@@ -108,11 +108,12 @@ def events_path(location: Location) -> str:
     return f"/locations/{location.key}/events"
 
 
-def with_notice(path: str, notice: str) -> str:
-    """`path` with the notice added to its query (the events page shows it)."""
-    parts = urlsplit(path)
+def with_notice(target: str, notice: str) -> str:
+    """`target` (a path, or an absolute URL such as the Rails app's) with the notice added to
+    its query (intake's events page shows it)."""
+    parts = urlsplit(target)
     query = "&".join(q for q in (parts.query, urlencode({"notice": notice})) if q)
-    return urlunsplit(("", "", parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def created_body(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -11,10 +12,11 @@ from showcase_common.events import new_id
 from showcase_common.index.models import Location, User
 
 from intake import access, metrics
+from intake.container import Container
 from intake.db import Database
 from intake.mail import notice_for
 from intake.service import Forbidden, Idempotency, body_digest
-from intake.showcases import FIELDS, Draft, Invalid, safe_return_to
+from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY
@@ -29,6 +31,28 @@ def _locations(db: Database, user: User) -> list[Location]:
         return access.requestable(session, user)
 
 
+@dataclass
+class FormPage:
+    """What differs between the general form and a studio's own (`/studios/{key}/request`)."""
+
+    action: str = "/showcases"
+    location: Location | None = None
+    """The studio, fixed (the studio's form); None: the user chooses among theirs."""
+    existing: list[tuple[int | None, list[dict[str, str]]]] = field(default_factory=list)
+    back_link: str | None = None
+    return_to: str | None = None
+    """Where an admin's POST lands (the studio's form: a same-site URL, the Rails app's way)."""
+
+
+def address_preview(container: Container, values: dict[str, str], key_of: str | None) -> str:
+    """The address the showcase will have, as far as the values tell (shown under Advanced)."""
+    key = (values.get("key") or "").strip() or derive_key(values.get("name", ""))
+    year = (values.get("year") or "").strip() or (values.get("start_date") or "")[:4]
+    if not (key and year and key_of):
+        return "(fill in the name and the start date)"
+    return f"{container.settings.public_fleet_url.rstrip('/')}/showcase/{year}/{key_of}/{key}/"
+
+
 async def _form(
     http: Request,
     container: ContainerDep,
@@ -38,16 +62,32 @@ async def _form(
     code: int = 200,
     refusal: str = "invalid",
     form_token: str | None = None,
+    page: FormPage | None = None,
 ) -> HTMLResponse:
+    page = page or FormPage()
+    locations = await container.db.read(_locations, container.db, user)
+    chosen = page.location or next(
+        (loc for loc in locations if str(loc.id) == values.get("location_id")),
+        locations[0] if locations else None,
+    )
     context: dict[str, Any] = {
         "refusal": refusal,
         "user": user,
-        "locations": await container.db.read(_locations, container.db, user),
+        "is_admin": access.is_admin(user),
+        "locations": locations,
         "values": values,
         "errors": errors,
         "csrf_token": container.csrf.sign(user.userid or ""),
         "form_token": form_token if form_token and FORM_TOKEN.match(form_token) else new_id(),
         "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
+        "fleet_url": container.settings.public_fleet_url,
+        "address_preview": address_preview(container, values, chosen.key if chosen else None),
+        "form_action": page.action,
+        "fixed_location": page.location,
+        "existing": page.existing,
+        "back_link": page.back_link,
+        "heading": f"New showcase for {page.location.name}" if page.location else None,
+        "submit_label": "Create Event" if page.location else None,
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
 
@@ -60,32 +100,44 @@ async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser
     return await _form(http, container, user, values, {})
 
 
+_POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {
+        "description": "a studio's request: to its progress page `/requests/{id}` (the same"
+        " one when the same form is sent twice); an admin's showcase: to the location's"
+        " events page (or return_to)"
+    },
+    403: {"description": "a bad CSRF token, or a location the user may not request for"},
+    **BODY_ERRORS,
+    422: {
+        "description": "the form again, a message per field (also when `location_id` names"
+        " no location, or `name`/`key` is taken in that location and year). " + CROSS_FIELD_RULES
+    },
+}
+
+
 @router.post(
     "/showcases",
     response_class=HTMLResponse,
     openapi_extra=FORM_BODY,
-    responses={
-        303: {
-            "description": "a studio's request: to its progress page `/requests/{id}` (the same"
-            " one when the same form is sent twice); an admin's showcase: to the location's"
-            " events page (or return_to)"
-        },
-        403: {"description": "a bad CSRF token, or a location the user may not request for"},
-        **BODY_ERRORS,
-        422: {
-            "description": "the form again, a message per field (also when `location_id` names"
-            " no location, or `name`/`key` is taken in that location and year). "
-            + CROSS_FIELD_RULES
-        },
-    },
+    responses=_POST_RESPONSES,
 )
 async def create_showcase(
     http: Request,
     container: ContainerDep,
     user: CurrentUser,
 ) -> Response:
+    return await submit(http, container, user, FormPage())
+
+
+async def submit(http: Request, container: Container, user: User, page: FormPage) -> Response:
+    """A form's POST, whichever form sent it: the showcase, then 303 to the request's page (a
+    studio) or to where an admin's notice is shown; the form again (422) when refused."""
     form = await http.form()
     values = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
+    if page.location is not None:  # the studio's form: its studio, whatever was posted
+        values["location_id"] = str(page.location.id)
+        if page.return_to is not None:
+            values["return_to"] = page.return_to  # checked by the studio's route
     if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
@@ -96,38 +148,32 @@ async def create_showcase(
         year=values.get("year"),
         start_date=values.get("start_date"),
         end_date=values.get("end_date"),
-        return_to=values.get("return_to"),
+        return_to=None if page.location is not None else values.get("return_to"),
+        from_form=True,
     )
+    token = form.get("form_token")
     try:
         created = await container.db.write(
             container.service.create_showcase,
             user,
             draft,
-            form_idempotency(form.get("form_token"), values),
+            form_idempotency(token, values),
         )
     except Invalid as exc:
-        token = form.get("form_token")
+        form_token = token if isinstance(token, str) else None
         return await _form(
-            http,
-            container,
-            user,
-            values,
-            exc.errors,
-            422,
-            exc.reason,
-            token if isinstance(token, str) else None,
+            http, container, user, values, exc.errors, 422, exc.reason, form_token, page
         )
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     if created.request is None:
         # The admins' e-mail was committed with the showcase; the mail relay sends it.
-        target = with_notice(
-            draft.return_to or events_path(created.location), notice_for(created.showcase)
-        )
-        response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+        notice = notice_for(created.showcase)
+        target = page.return_to or draft.return_to or admin_landing(container, created.location)
+        response = RedirectResponse(with_notice(target, notice), status.HTTP_303_SEE_OTHER)
         response.set_cookie(
             FLASH_COOKIE,
-            container.flash.sign(notice_for(created.showcase)),
+            container.flash.sign(notice),
             max_age=300,
             httponly=True,
             samesite="lax",
@@ -135,6 +181,15 @@ async def create_showcase(
         return response
     # Post/redirect/get: a reload, the back button or a bookmark then never submits again.
     return RedirectResponse(f"/requests/{created.request.id}", status.HTTP_303_SEE_OTHER)
+
+
+def admin_landing(container: Container, location: Location) -> str:
+    """Where an admin's new showcase is shown: the Rails app's events page of the location when
+    RAILS_APP_URL is set (as the Rails app redirects), else intake's own."""
+    base = container.settings.rails_app_url.rstrip("/")
+    if base:
+        return f"{base}/locations/{location.id}/events"
+    return events_path(location)
 
 
 FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -1,6 +1,7 @@
-"""Running the machine's own commands after an apply (sidecar mode), each with a timeout.
+"""Running the machine's (or the index host's) own commands, each with a timeout: a sidecar agent's
+commands after an apply, the syncer's before a snapshot.
 
-A command is a string, run by `/bin/sh -c` (so an operator can write `bin/rails prerender`), or
+A command is a string, run by `/bin/sh -c` (so an operator can write `navigator -s reload`), or
 an argv list, run as it is. Each runs in its own session, so on timeout (or when the agent stops)
 the whole process group is killed, children included.
 
