@@ -1,6 +1,6 @@
 """How long a studio waits when a service crashes mid-step, measured on real parts.
 
-    uv run python bench/crash_recovery.py [--rounds 3]
+    uv run python bench/crash_recovery.py [--rounds 3] [--no-standby] [--tiny]
 
 Starts the whole local stack (`devstack.Stack`: nats-server, weed mini, SMTP sink, every
 service, three machine agents) on free ports in a temporary directory. After one warm-up request,
@@ -16,11 +16,15 @@ followed on its WebSocket, every message timestamped on arrival):
   "Updated machine 2 of 3", machine-updater is SIGKILLed and started again, then the agent
   resumed (the order of `tests/faults/test_nothing_lost.py`).
 
+With a standby (the default), a second replica of the crashed service is started once the first
+holds the message (so it is the first that holds it) and is healthy; the kill then hands the
+message to the standby (what a fleet with two replicas does; the killed one is restarted too).
+`--no-standby`: the killed service alone, restarted: its successor's start-up is in the figure.
+
 For the crash scenarios the figure is kill → `completed` (also kill → the next step, the restart
 time, and POST → `completed`). JetStream redelivers the dead consumer's message one ack wait
-after its delivery or its last `in_progress()` (heartbeats every 2.5 s), so between (ack wait −
-heartbeat) and (ack wait) after the kill; here the kill comes well under one heartbeat after the
-delivery, so near the ack wait. The ack wait printed is the one the NATS server holds in each
+(2 s) after its last `in_progress()` (heartbeats every 0.5 s), so between 1.5 and 2 s after the
+kill, to whichever replica pulls first. The ack wait printed is the one the NATS server holds in each
 durable's configuration; `deliveries` is how many times the durable delivered during the
 round (`/jsz` `delivered.consumer_seq` difference: 1 message, so 2 means one redelivery).
 Prints a table and writes bench/results/crash_recovery.json.
@@ -36,6 +40,7 @@ import os
 import signal
 import sqlite3
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -45,7 +50,10 @@ from typing import Any
 import httpx
 from benchkit import parser as bench_parser
 from benchkit import results_file
+from devstack.children import SERVICES
 from devstack.config import HOST
+from devstack.ports import free_port
+from devstack.process import ServiceProcess, http_ok
 from devstack.stack import Stack
 from stack_run import machine_facts, running_stack, write_results
 from websockets.asyncio.client import connect
@@ -132,9 +140,10 @@ def _completed(message: Message) -> bool:
 
 
 class Bench:
-    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
+    def __init__(self, stack: Stack, http: httpx.AsyncClient, standby: bool) -> None:
         self.stack = stack
         self.http = http
+        self.standby = standby
         self.location_id = _studio_location(stack.index_db_path)
         self.monitor_url = f"http://{HOST}:{stack.config.nats_monitor_port}"
 
@@ -209,16 +218,50 @@ class Bench:
             for agent, url in self.stack.agent_urls.items()
         }
 
-    async def crash(self, name: str, resume: Callable[[], None]) -> dict[str, float]:
-        """SIGKILL `name`, resume the frozen part, start `name` again; the kill's time etc."""
+    def replica(self, name: str) -> ServiceProcess:
+        """A second process of service `name` (same durable, its own health port)."""
+        module, port_var = next((m, v) for n, m, v in SERVICES if n == name)
+        port = free_port()
+        env = self.stack.children.env({port_var: str(port), "SERVICE_NAME": f"{name}-standby"},
+                                      role=name)  # fmt: skip
+        if name == "machine-updater":
+            env["FLEET_FILE"] = str(self.stack.config.fleet_file.resolve())
+        return ServiceProcess(
+            f"{name}-standby", [sys.executable, "-m", module], env, self.stack.mux,
+            ready=http_ok(f"http://{HOST}:{port}/healthz"),
+        )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def standing_by(self, name: str) -> AsyncIterator[None]:
+        """With a standby replica of `name` running (when the bench uses one)."""
+        if not self.standby:
+            yield
+            return
+        replica = self.replica(name)
+        replica.spawn()
+        try:
+            await asyncio.to_thread(replica.wait_healthy, 240)
+            yield
+        finally:
+            await asyncio.to_thread(replica.stop)
+
+    async def crash(
+        self, name: str, resume: Callable[[], None]
+    ) -> tuple[float, asyncio.Task[float]]:
+        """SIGKILL `name`; the kill's time and the restart under way (its seconds when done).
+        The frozen part resumes at once where a successor must find it answering (S3 for the
+        syncer; anything when a standby takes over), else once `name` is back."""
         killed = time.perf_counter()
         await asyncio.to_thread(self.stack.kill_process, name)
-        if name == "syncer":  # its successor must find S3 answering
+        if name == "syncer" or self.standby:
             resume()
-        await asyncio.to_thread(self.stack.start_process, name)
-        restarted = time.perf_counter() - killed
-        resume()
-        return {"killed": killed, "restart_s": restarted}
+
+        async def restart() -> float:
+            await asyncio.to_thread(self.stack.start_process, name)
+            resume()
+            return time.perf_counter() - killed
+
+        return killed, asyncio.create_task(restart())
 
     async def baseline(self) -> dict[str, float]:
         async with self.request("baseline") as (began, follow):
@@ -232,16 +275,17 @@ class Bench:
             async with self.request("syncer") as (began, follow):
                 await self.holding(durable, 30)  # the sync hangs on the frozen store
                 held_s = time.perf_counter() - began
-                crash = await self.crash("syncer", resume)
-                killed = crash["killed"]
-                synced = await follow.until(
-                    lambda m: m["step"] in ("updating", "done"), "index synced", 90, killed
-                )
-                done = await follow.until(_completed, "completed", 90, killed)
+                async with self.standing_by("syncer"):
+                    killed, restarting = await self.crash("syncer", resume)
+                    synced = await follow.until(
+                        lambda m: m["step"] in ("updating", "done"), "index synced", 90, killed
+                    )
+                    done = await follow.until(_completed, "completed", 90, killed)
+                    restart_s = await restarting
         return {
             "post_to_kill_s": killed - began,
             "post_to_held_s": held_s,
-            "restart_s": crash["restart_s"],
+            "restart_s": restart_s,
             "kill_to_synced_s": synced - killed,
             "kill_to_completed_s": done - killed,
             "post_to_completed_s": done - began,
@@ -258,13 +302,14 @@ class Bench:
                     "the roll-out stuck on the third machine",
                     60,
                 )
-                crash = await self.crash("machine-updater", resume)
-                killed = crash["killed"]
-                done = await follow.until(_completed, "completed", 90, killed)
+                async with self.standing_by("machine-updater"):
+                    killed, restarting = await self.crash("machine-updater", resume)
+                    done = await follow.until(_completed, "completed", 90, killed)
+                    restart_s = await restarting
         return {
             "post_to_stuck_s": stuck - began,
             "post_to_kill_s": killed - began,
-            "restart_s": crash["restart_s"],
+            "restart_s": restart_s,
             "kill_to_completed_s": done - killed,
             "post_to_completed_s": done - began,
             "deliveries": await self.deliveries(durable) - before,
@@ -319,14 +364,16 @@ def _summary(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-async def _bench(stack: Stack, rounds: int) -> dict[str, Any]:
+async def _bench(stack: Stack, rounds: int, standby: bool) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30) as http:
-        return await Bench(stack, http).run(rounds)
+        return await Bench(stack, http, standby).run(rounds) | {"standby": standby}
 
 
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-standby", action="store_true",
+                        help="no second replica: the restarted service itself takes over")  # fmt: skip
     args = parser.parse_args()
     if args.tiny:
         args.rounds = 1
@@ -334,7 +381,7 @@ def main() -> None:
     load_before = list(os.getloadavg())
     with running_stack("bench-crash-") as run:
         print(f"stack started in {run.start_s:.1f}s", flush=True)
-        result = asyncio.run(_bench(run.stack, args.rounds))
+        result = asyncio.run(_bench(run.stack, args.rounds, not args.no_standby))
     startup_s, stop_s = run.start_s, run.stop_s
 
     summary = _summary(result)

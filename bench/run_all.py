@@ -27,16 +27,18 @@ from benchkit import ROOT, parser, results_file
 REPORT = ROOT / "docs" / "performance.md"
 
 BENCHMARKS: list[tuple[str, list[str]]] = [
-    # (script, arguments at full size): the order keeps the heavy ones apart
-    ("intake_load", ["--requests", "1500", "--concurrency", "16"]),
-    ("intake_load", ["--requests", "600", "--concurrency", "16", "--scheme", "bcrypt12"]),
-    ("gateway_capacity", ["--levels", "2500,5000,10000", "--samples", "300"]),
+    # (script, arguments at full size): sized so that all of them take about 10 minutes on a
+    # shared 2-core box
+    ("intake_load", ["--requests", "1000", "--concurrency", "16"]),
+    ("intake_load", ["--requests", "500", "--concurrency", "16", "--scheme", "bcrypt12"]),
+    ("gateway_capacity", ["--levels", "5000,10000", "--samples", "200"]),
     ("agent_apply", ["--runs", "3"]),
-    ("syncer_snapshot", ["--runs", "10", "--bursts", "2"]),
+    ("agent_memory", ["--scales", "1", "10"]),
+    ("syncer_snapshot", ["--runs", "5", "--bursts", "1"]),
     ("e2e_request", ["--requests", "5"]),
-    ("crash_recovery", ["--rounds", "3"]),
-    ("rollout_parallel", ["--sizes", "8", "32", "--runs", "5"]),
-    ("compose_stack", ["--requests", "3"]),
+    ("crash_recovery", ["--rounds", "2"]),
+    ("rollout_parallel", ["--sizes", "8", "32", "--runs", "3"]),
+    ("compose_stack", ["--requests", "1"]),
 ]
 """What `make bench` runs. Every bench/*.py script is in it (tests/bench checks)."""
 
@@ -126,6 +128,22 @@ def _agent_rows() -> list[Row]:
     return rows
 
 
+def _agent_memory_rows() -> list[Row]:
+    r = load("agent_memory.json")
+    if r is None:
+        return []
+    rows: list[Row] = []
+    for scale in r["scales"]:
+        bench = f"agent process, index ×{scale['scale']} ({scale['index']['showcases']} showcases)"
+        target = "≤ 70" if scale["scale"] == 1 else ""
+        rows.append((bench, "idle RSS MiB", f"{scale['idle_rss_mib']}", target))
+        for u in scale["updates"]:
+            pages = f"{u['pages_rendered']}/{u['pages_total']} pages"
+            rows.append((bench, f"{u['scenario']} ({pages}): apply ms / peak RSS MiB",
+                         f"{u['apply_ms']} / {u['peak_rss_mib']}", target))  # fmt: skip
+    return rows
+
+
 def _syncer_rows() -> list[Row]:
     r = load("syncer_snapshot.json")
     if r is None:
@@ -157,8 +175,9 @@ def _crash_rows() -> list[Row]:
     r = load("crash_recovery.json")
     if r is None:
         return []
+    how = "a standby replica takes over" if r.get("standby") else "restarted, no standby"
     return [
-        ("recovery", f"{row['scenario']}: {row['measured']} median s "
+        (f"recovery ({how})", f"{row['scenario']}: {row['measured']} median s "
          f"(ack wait {row['ack_wait_s']} s, restart {row['restart_median_s']} s)",
          f"{row['median']:.2f}", "" if row["scenario"] == "baseline" else "p50 ≤ 3")
         for row in r["summary"]
@@ -219,6 +238,7 @@ ROWS: list[Callable[[], list[Row]]] = [
     lambda: _intake_rows("intake_load_bcrypt12.json", "bcrypt cost 12"),
     _gateway_rows,
     _agent_rows,
+    _agent_memory_rows,
     _syncer_rows,
     _e2e_rows,
     _crash_rows,

@@ -25,6 +25,8 @@ class CtlSettings(CommonSettings, S3Settings):
     fly_api_url: str = DEFAULT_API_URL
     fly_app_url: str | None = None
     """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
+    fly_machine_protocol: str = "agent"
+    """As the updater's: `update_config` machines have no `/showcase/status` (`fleet.py`)."""
 
     audit_max_age_days: float = 365.0
     """How long the audit stream keeps operator actions (the pipeline's stream: 30 days)."""

@@ -22,9 +22,11 @@ from showcasectl.config import CtlSettings
 from showcasectl.fleet import (
     FleetFileError,
     MachineStatus,
+    last_updates,
     load_fleet,
     load_fly_fleet,
     machine_statuses,
+    update_config_statuses,
 )
 from showcasectl.state import all_states
 
@@ -94,7 +96,7 @@ async def collect(js: JetStreamContext, settings: CtlSettings) -> Status:
     status.pause = await KvFleetControl(js).pause_state()
     await _consumers(js, status, now, settings.stuck_after_s)
     await _s3(status, settings)
-    await _machines(status, settings)
+    await _machines(js, status, settings)
     await _requests(js, status, now, settings.stuck_after_s)
     return status
 
@@ -183,7 +185,7 @@ async def _s3(status: Status, settings: CtlSettings) -> None:
         status.problems.append(f"S3 snapshot pointer unreadable: {exc}")
 
 
-async def _machines(status: Status, settings: CtlSettings) -> None:
+async def _machines(js: JetStreamContext, status: Status, settings: CtlSettings) -> None:
     try:
         if settings.fly_app_name:
             machines = await load_fly_fleet(
@@ -192,6 +194,7 @@ async def _machines(status: Status, settings: CtlSettings) -> None:
                 token=settings.fly_api_token or "",
                 public_url=settings.fly_app_url,
                 timeout_s=settings.agent_timeout_s,
+                protocol=settings.fly_machine_protocol,
             )
         elif settings.fleet_file is not None:
             machines = load_fleet(settings.fleet_file)
@@ -200,9 +203,18 @@ async def _machines(status: Status, settings: CtlSettings) -> None:
     except FleetFileError as exc:
         status.problems.append(str(exc))
         return
-    status.machines = await machine_statuses(machines, timeout_s=settings.agent_timeout_s)
+    agents = [m for m in machines if m.protocol != "update_config"]
+    cgi = [m for m in machines if m.protocol == "update_config"]
+    status.machines = await machine_statuses(agents, timeout_s=settings.agent_timeout_s)
+    if cgi:
+        updates = await last_updates(js)
+        status.machines += await update_config_statuses(
+            cgi, updates, timeout_s=settings.agent_timeout_s
+        )
     for m in status.machines:
-        if m.error:
+        if m.error and m.source == "updates":
+            status.problems.append(f"machine {m.machine.id}: {m.error}")
+        elif m.error:
             status.problems.append(f"machine {m.machine.id} unreachable: {m.error}")
         elif status.pin is not None:
             if m.generation != status.pin["generation"]:

@@ -101,13 +101,14 @@ def _print(s: Status) -> None:
     out.print(
         output.table(
             f"Machines (S3 generation {s.s3_generation})",
-            ("machine", "region", "generation", "state"),
+            ("machine", "region", "protocol", "generation", "state"),
             [
                 (
                     m.machine.id,
                     m.machine.region,
+                    m.machine.protocol,
                     m.generation,
-                    _machine_state(s, m.generation, m.error),
+                    _machine_state(s, m.generation, m.error, m.source),
                 )
                 for m in s.machines
             ],
@@ -130,9 +131,11 @@ def _print(s: Status) -> None:
         output.note("[green]all good[/green]")
 
 
-def _machine_state(s: Status, generation: int | None, error: str | None) -> str:
+def _machine_state(
+    s: Status, generation: int | None, error: str | None, source: str = "status"
+) -> str:
     if error:
-        return f"unreachable: {error}"
+        return error if source == "updates" else f"unreachable: {error}"
     if s.pin is not None:
         return "pinned" if generation == s.pin["generation"] else "NOT ON THE PIN"
     if s.s3_generation is not None and (generation or 0) < s.s3_generation:
