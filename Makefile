@@ -30,12 +30,18 @@ sync: uv ## the workspace's environment, exactly as uv.lock says
 run: sync ## the whole system on this machine (ports: README's configuration table); Ctrl-C stops it
 	$(UV) run --frozen python -m devstack
 
-browser: ## chromium for the browser tests (apt-get, only as root and only when missing)
+browser: ## chromium for the browser tests (apt-get, only as root and only when missing), axe-core (npm ci)
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium not found: browser tests use Playwright's own browser or skip"; fi; \
 	fi
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/browser/axe --no-audit --no-fund --silent; \
+	else echo "npm not found: the axe-core accessibility checks skip"; fi
 
 ruby: ## Debian's ruby, to load showcases.yml as the fleet does (apt-get, only as root and only when missing)
 	@if ! command -v ruby >/dev/null 2>&1; then \

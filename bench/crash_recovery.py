@@ -13,7 +13,7 @@ followed on its WebSocket, every message timestamped on arrival):
   durable holding the message unacked, the syncer is SIGKILLed, S3 resumed (SIGCONT) and the
   syncer started again at once. Its successor gets the message when the ack wait runs out.
 - `updater`: agent `local-3` is frozen, so the roll-out hangs on it; once the studio sees
-  "Updated machine 2 of 3", machine-updater is SIGKILLed and started again, then the agent
+  "Live in 2 of 3 regions", machine-updater is SIGKILLed and started again, then the agent
   resumed (the order of `tests/faults/test_nothing_lost.py`).
 
 With a standby (the default), a second replica of the crashed service is started once the first
@@ -298,7 +298,7 @@ class Bench:
         with self.frozen("local-3") as resume:
             async with self.request("updater") as (began, follow):
                 stuck = await follow.until(
-                    lambda m: m["message"].startswith("Updated machine 2 of 3"),
+                    lambda m: m["message"].startswith("Live in 2 of 3 regions"),
                     "the roll-out stuck on the third machine",
                     60,
                 )

@@ -196,7 +196,7 @@ async def _delays(nats_url: str, tabs: list[Tab], samples: int) -> list[float]:
                 duration_s=0.1,
             )
             waiter: asyncio.Future[float] = loop.create_future()
-            tab.waiters[f"Updated machine {k} of {samples + 1} (ord)…"] = waiter
+            tab.waiters[f"Live in {k} of {samples + 1} regions (ord)…"] = waiter
             sent = time.perf_counter()
             await publisher.publish(event)
             received = await asyncio.wait_for(waiter, 30)

@@ -61,7 +61,7 @@ async def lands_on_its_page(created: dict[str, Any], final: dict[str, Any]) -> N
 
 
 def per_machine_progress(messages: list[dict[str, Any]]) -> list[str]:
-    return [m["message"] for m in messages if m["message"].startswith("Updated machine")]
+    return [m["message"] for m in messages if m["message"].startswith("Live in ")]
 
 
 @pytest.mark.timeout(900)

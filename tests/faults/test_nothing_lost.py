@@ -43,7 +43,7 @@ def test_an_updater_killed_mid_rollout_is_finished_by_its_successor(stack: Local
     with stack.frozen("local-3"):  # the roll-out hangs on this machine
         watch = Watch(submit(stack, "updater"))
         watch.until(
-            lambda s: s["step"] == "updating" and s["message"].startswith("Updated machine 2 of 3"),
+            lambda s: s["step"] == "updating" and s["message"].startswith("Live in 2 of 3 regions"),
             "the roll-out stuck on the third machine",
         )
         stack.kill_process("machine-updater")  # SIGKILL: no ack, no last word
@@ -72,7 +72,7 @@ def test_a_short_s3_outage_during_a_sync_loses_nothing(stack: LocalStack) -> Non
         # The syncer met the outage and says so; S3 comes back while it is still retrying.
         # Any attempt will do: a state lasts from one attempt to the next, and polling can miss
         # the shortest (the 2nd comes ~0.8 s after the 1st), more so on a loaded box.
-        retrying = watch.until(lambda s: "S3 unavailable, retrying (" in s["message"], "S3 retries")
+        retrying = watch.until(lambda s: "trying again (" in s["message"], "S3 retries")
         assert (retrying["status"], retrying["step"]) == ("processing", "syncing"), retrying
     final = watch.final()
 

@@ -41,7 +41,7 @@ from tests.support.rails_fixture import (
 from tests.support.signing import VERIFY_ENV, signer_of_tests
 from tests.support.waiting import wait_until
 
-DEFAULT_SECRET = "test-machine-update-secret"
+DEFAULT_SECRET = "test-machine-update-secret-of-32-bytes"
 _OWN_ENV_PREFIXES = ("AGENT_", "FLY_", "S3_", "AWS_", "MACHINE_UPDATE_SECRET", "SNAPSHOT_")
 
 

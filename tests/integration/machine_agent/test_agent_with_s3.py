@@ -18,7 +18,7 @@ from showcase_common.snapshots import S3SnapshotStore, make_s3_client, sha256_fi
 
 from tests.support.agents import publish_snapshot, sample_rows, snapshot_store, write_index
 
-SECRET = "integration-secret"
+SECRET = "integration-secret-integration-secret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
 SUMMER = Showcase(
     id=10,

@@ -125,7 +125,7 @@ async def test_late_join_gets_the_current_state_first(gateways, js, publish) -> 
     token = issue_token(SECRET, "studio", ["r1"])
     async with open_socket(gateway.ws_url, token) as ws:
         first = await receive(ws)
-        assert (first["progress"], first["message"]) == (73, "Updated machine 2 of 3 (ams)…")
+        assert (first["progress"], first["message"]) == (73, "Live in 2 of 3 regions (ams)…")
         assert first["eta_seconds"] is not None
         await publish(*evts[4:])
         rest = await receive_until(ws, completed("r1"))
@@ -158,7 +158,7 @@ async def test_failure_is_sent_with_detail_and_retry_url(gateways, publish) -> N
         messages = await receive_until(ws, lambda m: m["status"] == "failed")
     failed = messages[-1]
     assert failed["retry_url"] == "http://intake/api/requests/r1/retry"
-    assert "m2 (iad)" in failed["error"] and failed["failed_machines"] == ["m2"]
+    assert "iad (m2)" in failed["error"] and failed["failed_machines"] == ["m2"]
     assert set(failed) >= {
         "request_id",
         "status",

@@ -96,6 +96,8 @@ def test_the_dev_run_works_unconfigured_and_intake_and_gateway_agree(
         (IntakeSettings, "PROGRESS_TOKEN_SECRET"),
         (IntakeSettings, "INTAKE_SESSION_SECRET"),
         (GatewaySettings, "PROGRESS_TOKEN_SECRET"),  # the gateway has no session secret
+        (UpdaterSettings, "MACHINE_UPDATE_SECRET"),
+        (AgentSettings, "MACHINE_UPDATE_SECRET"),
     ],
 )
 def test_a_short_secret_is_refused_with_how_to_make_one(

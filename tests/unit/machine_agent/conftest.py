@@ -13,7 +13,7 @@ from showcase_common.index.models import Showcase
 from tests.support.agents import publish_snapshot, sample_rows, write_index
 from tests.support.fakes import FakeSnapshotStore
 
-SECRET = "s3cret"
+SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
 
 Publish = Callable[..., Snapshot]

@@ -73,6 +73,17 @@ def test_htpasswd_leaves_out_a_value_that_would_forge_another_line() -> None:
     assert htpasswd(_index(users)) == "ok:{SHA}x"
 
 
+def test_htpasswd_takes_no_line_for_a_user_other_than_the_rows() -> None:
+    """A row of `mallory` whose password line says `admin:…` must not add an admin login."""
+    users = [
+        User(id=1, userid="ok", password="ok:{SHA}x"),
+        User(id=2, userid="mallory", password="admin:{SHA}forged"),
+        User(id=3, userid="nocolon", password="{SHA}bare"),
+        User(id=4, userid=None, password="ghost:{SHA}y"),
+    ]
+    assert htpasswd(_index(users)) == "ok:{SHA}x"
+
+
 def test_htpasswd_of_no_logins_is_empty() -> None:
     assert htpasswd(_index([User(id=1, userid="ghost", password=None)])) == ""
 

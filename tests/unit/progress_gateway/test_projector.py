@@ -51,7 +51,7 @@ async def test_happy_path_moves_through_each_step_to_100(projector, store) -> No
         ("processing", 95, "updating"),
         ("completed", 100, "done"),
     ]
-    assert store.history[3].message == "Updated machine 2 of 3 (ams)…"
+    assert store.history[3].message == "Live in 2 of 3 regions (ams)…"
     final = store.state("r1")
     assert final.message == "Your showcase is live"
     assert final.redirect_url == "http://fleet/showcase/2026/boston/spring/"
@@ -59,11 +59,26 @@ async def test_happy_path_moves_through_each_step_to_100(projector, store) -> No
     assert final.public()["error"] is None and "user" not in final.public()
 
 
-async def test_time_left_is_estimated_once_machines_roll(projector, store) -> None:
+async def test_time_left_is_estimated_from_the_first_message_and_refined(projector, store) -> None:
     await _feed(projector, happy_path([ref()], machines=4)[:4])  # created, synced, 2 machines
-    # machine 1 ran 3s→5s, machine 2 finished at 7s: 4s for 2 machines, 2 to go → 4s left
+    # nothing learned yet: the defaults, a usual sync (1 s) and roll-out (2 s)
+    assert [h.eta_seconds for h in store.history[:2]] == [3.0, 2.0]
+    # machine 1 ran 3s→5s, machine 2 finished at 7s: slower than usual, so the pace decides:
+    # 4s for 2 machines, 2 to go → 4s left
     assert store.state("r1").eta_seconds == 4.0
-    assert store.history[1].eta_seconds is None
+
+
+async def test_time_left_learns_from_recent_roll_outs(projector, store) -> None:
+    await _feed(projector, happy_path([ref("r1")], machines=3))  # sync 1 s, roll-out 6 s
+    assert (projector.durations.sync_s, projector.durations.rollout_s) == (1.0, 6.0)
+    nxt = happy_path([ref("r2")], machines=3)
+    await _feed(projector, nxt[:2], first_seq=10)
+    assert [h.eta_seconds for h in store.history if h.request_id == "r2"] == [7.0, 6.0]
+    # machine 1 at 2 s into a usual 6 s roll-out: about 4 s left, not "almost done"
+    await _feed(projector, nxt[2:3], first_seq=12)
+    assert store.state("r2").eta_seconds == 4.0
+    await _feed(projector, nxt[3:], first_seq=13)
+    assert store.state("r2").eta_seconds is None  # completed
 
 
 async def test_one_event_updates_every_request_it_covers(projector, store) -> None:
@@ -97,7 +112,7 @@ async def test_when_no_machine_could_be_updated_the_error_says_so(projector, sto
     failure = failure.model_copy(update={"updated": [], "failures": [*failure.failures, second]})
     await _feed(projector, [*happy_path([ref()])[:4], failure])
     error = store.state("r1").error or ""
-    assert error.startswith("No machine could be updated: m2 (iad), m3 (iad). Press Retry")
+    assert error.startswith("No region could be updated: iad (m2), iad (m3). Press Retry")
     assert "already serve" not in error
 
 
@@ -107,8 +122,8 @@ async def test_fleet_failure_names_the_machines_and_gives_a_retry_url(projector,
     state = store.state("r1")
     assert (state.status, state.step, state.progress) == ("failed", "failed", 73)
     assert state.error == (
-        "1 of 3 machines could not be updated: m2 (iad). The other machines already "
-        "serve your showcase. Press Retry to try again: only the machines that failed are updated."
+        "1 of 3 regions could not be updated: iad (m2). It is already live in the others. "
+        "Press Retry to try again: only the regions that failed are updated."
     )
     assert state.retry_url == f"{INTAKE}/api/requests/r1/retry"
     assert (state.failed_step, state.failed_machines) == ("machines", ["m2"])
@@ -139,7 +154,10 @@ async def test_a_studio_never_reads_exception_text_or_paths(projector, store) ->
         requests=[ref("r2")], attempt=2, max_attempts=5, message=DETAIL, error=DETAIL
     )
     await _feed(projector, [retrying], first_seq=3)
-    assert store.state("r2").message == "S3 unavailable, retrying (2 of 5)…"
+    assert (
+        store.state("r2").message
+        == "Still publishing: our storage did not answer, trying again (2 of 5)…"
+    )
     fleet = fleet_failed([ref("r3")])
     fleet = fleet.model_copy(
         update={"failures": [f.model_copy(update={"error": DETAIL}) for f in fleet.failures]}
@@ -219,7 +237,7 @@ async def test_a_concurrent_write_is_never_lost(projector, store) -> None:
     m1 = happy_path([ref()])[2]
     await projector.handle(delivery(m1, 3))
     state = store.state("r1")
-    assert (state.progress, state.seq, state.message) == (51, 3, "Updated machine 1 of 3 (iad)…")
+    assert (state.progress, state.seq, state.message) == (51, 3, "Live in 1 of 3 regions (iad)…")
     del synced
 
 
@@ -269,7 +287,11 @@ async def test_storage_retries_are_shown_to_the_studio_while_the_request_keeps_p
     )
     await _feed(projector, [happy_path([ref()])[0], retrying, happy_path([ref()])[1]])
     shown = [(p.status, p.progress, p.message) for p in store.history]
-    assert shown[1] == ("processing", 10, "S3 unavailable, retrying (2 of 5)…")
+    assert shown[1] == (
+        "processing",
+        10,
+        "Still publishing: our storage did not answer, trying again (2 of 5)…",
+    )
     assert shown[2][:2] == ("processing", 30)
 
 
@@ -287,13 +309,13 @@ async def test_each_sync_failure_code_has_its_studio_text(projector, store, reas
 
 
 MACHINE_TEXTS = {
-    "machine_unreachable": "m2 (iad, could not be reached)",
-    "machine_refused": "m2 (iad, refused the update)",
-    "command_failed": "m2 (iad, its update commands failed)",
-    "storage_unavailable": "m2 (iad, could not download the index)",
-    "timeout": "m2 (iad, did not finish in time)",
-    "not_serving": "m2 (iad, does not show the showcase yet)",
-    "unknown": "m2 (iad)",
+    "machine_unreachable": "iad (m2, could not be reached)",
+    "machine_refused": "iad (m2, refused the update)",
+    "command_failed": "iad (m2, its update commands failed)",
+    "storage_unavailable": "iad (m2, could not download the update)",
+    "timeout": "iad (m2, did not finish in time)",
+    "not_serving": "iad (m2, does not show the showcase yet)",
+    "unknown": "iad (m2)",
 }
 
 
@@ -308,9 +330,9 @@ async def test_each_machine_failure_code_has_its_studio_text(projector, store, r
         update={"failures": [f.model_copy(update={"reason": reason}) for f in fleet.failures]}
     )
     await _feed(projector, [*happy_path([ref()])[:2], machine])
-    cause = MACHINE_TEXTS[reason].removeprefix("m2 (iad").removesuffix(")").removeprefix(", ")
+    cause = MACHINE_TEXTS[reason].removeprefix("iad (m2").removesuffix(")").removeprefix(", ")
     why = f" ({cause})" if cause else ""
-    expected = f"Machine m2 (iad) could not be updated{why}; 1 of 3 machines done…"
+    expected = f"iad could not be updated yet{why}; live in 1 of 3 regions…"
     assert store.state("r1").message == expected
     await _feed(projector, [fleet], first_seq=10)
     assert f"could not be updated: {MACHINE_TEXTS[reason]}. " in (store.state("r1").error or "")
@@ -348,10 +370,13 @@ async def test_old_failure_events_without_a_code_get_the_generic_text(projector,
     await _feed(projector, [old_sync, old_fleet, old_retrying])
     assert store.state("r1").error == wording.SYNC_FAILED
     assert store.state("r2").error == (
-        "1 of 2 machines could not be updated: m2 (iad). The other machines already serve "
-        "your showcase. Press Retry to try again: only the machines that failed are updated."
+        "1 of 2 regions could not be updated: iad (m2). It is already live in the others. "
+        "Press Retry to try again: only the regions that failed are updated."
     )
-    assert store.state("r3").message == "S3 unavailable, retrying (2 of 5)…"
+    assert (
+        store.state("r3").message
+        == "Still publishing: our storage did not answer, trying again (2 of 5)…"
+    )
 
 
 async def test_a_paused_rollout_says_so_visibly_queued_then_completes_after_resume(
@@ -438,3 +463,14 @@ async def test_the_canary_updated_says_the_rest_follow(projector, store) -> None
         state.message
         == "The first machine (iad) shows your showcase; updating the other 2 machines…"
     )
+
+
+async def test_regions_are_named_as_the_index_names_them(projector, store) -> None:
+    named = ref().model_copy(update={"regions": {"iad": "Ashburn, Virginia", "ams": "Amsterdam"}})
+    evts = happy_path([named])
+    await _feed(projector, evts[:4])
+    assert store.state("r1").message == "Live in 2 of 3 regions (Amsterdam)…"
+    assert [h.message for h in store.history[:2]] == [
+        "Publishing your showcase…",
+        "Publishing your showcase in every region…",
+    ]

@@ -115,6 +115,9 @@ class RequestRef(BaseModel):
     user: str
     showcase: ShowcaseRef
     redirect_url: str
+    regions: dict[str, str] = Field(default_factory=dict)
+    """Region code → the place's name, from the index's `regions` rows (intake adds them), so
+    the studio reads "Chicago", not "ord"; events from before the field name none."""
 
 
 class ShowcaseCreated(Event):

@@ -23,6 +23,10 @@ STATIC_PAGE_CSP = (
 """Pages without scripts (the agents'): nothing runs, nothing is fetched but images."""
 
 
+HSTS = "max-age=31536000"
+"""A year; no includeSubDomains: the other apps of the domain are not ours to decide for."""
+
+
 def page_csp(*connect_to: str) -> str:
     """Scripts and styles from this origin only; fetch/WebSocket to it and to `connect_to` (URLs
     or origins); never framed; forms post only here."""
@@ -38,11 +42,19 @@ class SecurityHeaders:
     """Adds the headers to every HTTP response that does not set them itself."""
 
     def __init__(
-        self, app: ASGIApp, *, csp: str, docs_paths: Iterable[str] = ("/docs", "/redoc")
+        self,
+        app: ASGIApp,
+        *,
+        csp: str,
+        docs_paths: Iterable[str] = ("/docs", "/redoc"),
+        hsts: bool = False,
     ) -> None:
+        """`hsts`: answers to https requests say `Strict-Transport-Security` (a year): the
+        browser then never sends credentials or cookies to this host over plain http."""
         self.app = app
         self.csp = csp
         self.docs_paths = tuple(docs_paths)
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,6 +68,8 @@ class SecurityHeaders:
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]
+        if self.hsts and scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", HSTS.encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -226,7 +226,11 @@ def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         on_refused=metrics.REFUSALS.labels("too_large").inc,
     )
-    app.add_middleware(SecurityHeaders, csp=page_csp(settings.public_gateway_url))
+    app.add_middleware(
+        SecurityHeaders,
+        csp=page_csp(settings.public_gateway_url),
+        hsts=not settings.showcase_dev_mode,  # https answers only (the scheme a proxy told)
+    )
     app.add_middleware(LaterCookies)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(  # outermost: every line (and the throttle) sees the client's address

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from showcase_common import events
-from showcase_common.index import Location, Showcase, User, format_date
+from showcase_common.index import Location, Region, Showcase, User, format_date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -211,7 +211,15 @@ class IntakeService:
             user=user.userid or "",
             showcase=showcase,
             redirect_url=self.redirect_url(page_path),
+            regions=self._region_names(),
         )
+
+    def _region_names(self) -> dict[str, str]:
+        """Region code → the place's name, from the index's `regions` rows (the progress page
+        names places, not codes)."""
+        with self._db.session() as session:
+            rows = session.exec(select(Region.code, Region.location))
+            return {code: name for code, name in rows if code and name}
 
     def redirect_url(self, page_path: str) -> str:
         return f"{self._fleet_url}{page_path}"

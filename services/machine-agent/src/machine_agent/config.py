@@ -13,6 +13,7 @@ from showcase_common.settings import (
     CommonSettings,
     S3Settings,
     SnapshotVerifySettings,
+    long_enough,
     require_secret,
 )
 
@@ -91,6 +92,13 @@ class AgentSettings(CommonSettings, S3Settings, SnapshotVerifySettings):
         if value is not None and not re.fullmatch(r"\d+(:\d+)?", value):
             raise ValueError("must be numeric uid:gid such as 1000:1000")
         return value
+
+    @field_validator("machine_update_secret", mode="before")
+    @classmethod
+    def _secret_long_enough(cls, value: object) -> object:
+        """A short bearer secret is guessable: one guess per request, every machine at once."""
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return long_enough(plain) if isinstance(plain, str) else value
 
     @model_validator(mode="after")
     def _defaults(self) -> AgentSettings:

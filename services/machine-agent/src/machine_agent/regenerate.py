@@ -38,7 +38,11 @@ def showcases_yml(index: IndexData, served_region_codes: Sequence[str] | None = 
 
 def htpasswd(index: IndexData) -> str:
     """The non-NULL `users.password` lines, sorted (byte order, as SQLite's ORDER BY), joined
-    with newlines, no newline at the end: the Rails `HtpasswdUpdater`'s file."""
+    with newlines, no newline at the end: the Rails `HtpasswdUpdater`'s file.
+
+    Except lines that cannot be that user's: one with a line break (it would forge other
+    entries) and one whose user part is not the row's `userid` (a row could otherwise carry a
+    login for `admin`, or for anyone, into every machine's htpasswd). Both are logged."""
     lines = []
     for user in index.users:
         if user.password is None:
@@ -46,6 +50,14 @@ def htpasswd(index: IndexData) -> str:
         if "\n" in user.password or "\r" in user.password:
             # A line break would forge other entries: such a value is not an htpasswd line.
             log.warning("users.id %s: password holds a line break; left out of htpasswd", user.id)
+            continue
+        owner, colon, _ = user.password.partition(":")
+        if not colon or owner != user.userid:
+            log.warning(
+                "users.id %s: password line is not for userid %r; left out of htpasswd",
+                user.id,
+                user.userid,
+            )
             continue
         lines.append(user.password)
     return "\n".join(sorted(lines))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
     S3Settings,
+    long_enough,
     require_secret,
 )
 
@@ -71,6 +72,8 @@ class UpdaterSettings(CommonSettings, S3Settings):
 
     pause_poll_s: float = 1.0
     """While the operators pause updates, how often a held roll-out looks whether they resumed."""
+
+    _secret_long_enough = field_validator("machine_update_secret")(long_enough)
 
     @model_validator(mode="after")
     def _secret_required(self) -> UpdaterSettings:

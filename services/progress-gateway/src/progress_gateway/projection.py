@@ -18,7 +18,9 @@ Rules, so that several replicas and redeliveries always agree:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from statistics import median
 
 from showcase_common import events
 from showcase_common.progress import RequestProgress
@@ -42,9 +44,51 @@ class ProjectedProgress(RequestProgress):
     """Stream sequence of the last event applied."""
     rollout_started_at: str | None = None
     """Start of the current machine roll-out on the updater's clock (for the time left)."""
+    sync_started_at: str | None = None
+    """When the current sync step began (created, or a sync retry): its duration is learned."""
 
     def public(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"user", "seq", "rollout_started_at"})
+        return self.model_dump(
+            mode="json", exclude={"user", "seq", "rollout_started_at", "sync_started_at"}
+        )
+
+
+@dataclass
+class RecentDurations:
+    """How long the last few syncs and roll-outs took (per step), for an estimate from the first
+    message on. Kept by the projector in memory: a restarted gateway starts from the defaults
+    and learns again within a few requests."""
+
+    keep: int = 20
+    default_sync_s: float = 1.0
+    default_rollout_s: float = 2.0
+    sync: deque[float] = field(default_factory=deque)
+    rollout: deque[float] = field(default_factory=deque)
+
+    def learn(self, step: str, seconds: float) -> None:
+        samples = self.sync if step == "sync" else self.rollout
+        samples.append(max(0.0, seconds))
+        while len(samples) > self.keep:
+            samples.popleft()
+
+    @property
+    def sync_s(self) -> float:
+        return median(self.sync) if self.sync else self.default_sync_s
+
+    @property
+    def rollout_s(self) -> float:
+        return median(self.rollout) if self.rollout else self.default_rollout_s
+
+
+def observed(current: ProjectedProgress | None, event: events.Event) -> tuple[str, float] | None:
+    """The step duration an event reveals, if any: a sync (its start to IndexSynced) or a whole
+    roll-out (FleetUpdated's own duration)."""
+    if isinstance(event, events.FleetUpdated):
+        return "rollout", event.duration_s
+    if isinstance(event, events.IndexSynced) and current and current.sync_started_at:
+        started = dt.datetime.fromisoformat(current.sync_started_at)
+        return "sync", (event.occurred_at - started).total_seconds()
+    return None
 
 
 @dataclass(frozen=True)
@@ -77,8 +121,10 @@ def apply(
     ref: events.RequestRef,
     seq: int,
     links: Links,
+    durations: RecentDurations | None = None,
 ) -> ProjectedProgress | None:
-    """The request's next state, or None when the event changes nothing."""
+    """The request's next state, or None when the event changes nothing. `durations` (recent
+    syncs and roll-outs) give the time left from the first message on."""
     current = state or ProjectedProgress(request_id=ref.request_id, user=ref.user)
     if state is not None and (state.status == "completed" or seq <= state.seq):
         return None
@@ -90,7 +136,29 @@ def apply(
     nxt.seq = seq
     nxt.user = current.user or ref.user
     nxt.updated_at = event.occurred_at.isoformat()
+    if isinstance(event, events.ShowcaseCreated | events.RetryRequested):
+        nxt.sync_started_at = event.occurred_at.isoformat()
+    nxt.eta_seconds = _time_left(nxt, event, durations or RecentDurations())
     return nxt
+
+
+def _time_left(
+    state: ProjectedProgress, event: events.Event, durations: RecentDurations
+) -> float | None:
+    """About how long until the showcase is live: the usual sync and roll-out while they have
+    not started, the usual roll-out less the time it has run, refined by the machines' pace."""
+    if state.status != "processing":
+        return None
+    if state.step == "syncing":
+        return round(durations.sync_s + durations.rollout_s, 1)
+    if isinstance(event, events.MachineUpdated) and state.rollout_started_at:
+        started = dt.datetime.fromisoformat(state.rollout_started_at)
+        elapsed = max(0.0, (event.occurred_at - started).total_seconds())
+        usual_left = durations.rollout_s - elapsed
+        return round(usual_left if usual_left > 0 else _eta(started, event), 1)
+    if isinstance(event, events.MachineUpdateFailed):
+        return state.eta_seconds
+    return round(durations.rollout_s, 1)
 
 
 def _monotonic(before: int, after: int, status: str) -> int:
@@ -139,7 +207,7 @@ def _changes(
         case events.MachineUpdated():
             return _machine_updated(current, event, ref)
         case events.MachineUpdateFailed():
-            return _machine_failed(event)
+            return _machine_failed(event, ref)
         case events.FleetUpdated():
             return {
                 "status": "completed",
@@ -168,7 +236,7 @@ def _changes(
             )
         case events.FleetUpdateFailed():
             return _failed(
-                wording.fleet_failed(event.failures, event.updated),
+                wording.fleet_failed(event.failures, event.updated, ref.regions),
                 "machines",
                 [f.machine_id for f in event.failures],
                 ref.request_id,
@@ -202,21 +270,24 @@ def _machine_updated(
             wording.canary_updated(event.region, event.total)
             if event.canary
             else wording.machine_updated(
-                event.done, event.total, event.region, event.handed_on.get(ref.showcase.path)
+                event.done,
+                event.total,
+                event.region,
+                event.handed_on.get(ref.showcase.path),
+                ref.regions,
             ),
         ),
         "rollout_started_at": started.isoformat(),
-        "eta_seconds": _eta(started, event),
     }
 
 
-def _machine_failed(event: events.MachineUpdateFailed) -> dict[str, object]:
+def _machine_failed(event: events.MachineUpdateFailed, ref: events.RequestRef) -> dict[str, object]:
     # One machine failing does not end the roll-out; the fleet verdict comes later.
     return _processing(
         _machine_progress(event.done, event.total),
         "updating",
         wording.machine_failed(
-            event.machine_id, event.region, event.reason, event.done, event.total
+            event.machine_id, event.region, event.reason, event.done, event.total, ref.regions
         ),
     )
 

@@ -8,7 +8,13 @@ from showcase_common.bus import Delivery, PermanentError, RetryableError
 from showcase_common.events import RequestRef
 
 from progress_gateway import metrics
-from progress_gateway.projection import Links, apply, request_refs
+from progress_gateway.projection import (
+    Links,
+    RecentDurations,
+    apply,
+    observed,
+    request_refs,
+)
 from progress_gateway.store import (
     InvalidRequestId,
     ProgressStore,
@@ -23,9 +29,12 @@ MAX_CAS_ATTEMPTS = 20
 
 
 class Projector:
-    def __init__(self, store: ProgressStore, links: Links) -> None:
+    def __init__(
+        self, store: ProgressStore, links: Links, durations: RecentDurations | None = None
+    ) -> None:
         self._store = store
         self._links = links
+        self.durations = durations or RecentDurations()
 
     async def handle(self, delivery: Delivery) -> None:
         """Apply one event to each of its requests; the loop acks once all are stored."""
@@ -41,7 +50,9 @@ class Projector:
         for _ in range(MAX_CAS_ATTEMPTS):
             stored = await self._store.read(ref.request_id)
             current = stored.progress if stored else None
-            nxt = apply(current, delivery.event, ref, delivery.stream_seq, self._links)
+            nxt = apply(
+                current, delivery.event, ref, delivery.stream_seq, self._links, self.durations
+            )
             if nxt is None:
                 metrics.PROJECTIONS.labels("skipped").inc()
                 return  # older than what is stored, or no change: nothing to write
@@ -51,6 +62,8 @@ class Projector:
                 metrics.PROJECTIONS.labels("conflict").inc()
                 continue  # another replica wrote first: re-read and re-apply
             metrics.PROJECTIONS.labels("written").inc()
+            if (sample := observed(current, delivery.event)) is not None:
+                self.durations.learn(*sample)
             log.info("request %s: %s %d%% (%s)", ref.request_id, nxt.status, nxt.progress, nxt.step)
             return
         raise RetryableError(f"request {ref.request_id}: too much write contention", delay_s=0.5)

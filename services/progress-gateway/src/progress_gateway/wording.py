@@ -9,32 +9,33 @@ know, and every failure recorded before the codes existed ("unknown"), gets the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from showcase_common.events import FailureReason, MachineFailure
 from showcase_common.fleet_control import PAUSED_MESSAGE
 
-CREATED = "Publishing the updated index…"
-RETRYING_SYNC = "Retrying: publishing the updated index…"
-RETRYING_MACHINES = "Retrying the machines that failed…"
-SYNCED = "Index published; updating the machines…"
+CREATED = "Publishing your showcase…"
+RETRYING_SYNC = "Retrying: publishing your showcase…"
+RETRYING_MACHINES = "Retrying the regions that were not updated…"
+SYNCED = "Publishing your showcase in every region…"
 LIVE = "Your showcase is live"
 PAUSED = PAUSED_MESSAGE
 """A roll-out held by the operators' pause (`showcasectl pause`)."""
-RESUMED = "Updates resumed; updating the machines…"
+RESUMED = "Publishing resumed; your showcase goes to every region…"
 FAILED = "Your showcase could not be published."
 FAILED_ON_MACHINES = "Your showcase could not be published everywhere."
 
 _TRY_LATER = "Nothing is lost: press Retry in a few minutes."
 SYNC_FAILURES: dict[FailureReason, str] = {
-    "storage_unavailable": f"The storage that holds the index is unavailable. {_TRY_LATER}",
-    "snapshot_failed": f"The index could not be copied. {_TRY_LATER}",
+    "storage_unavailable": f"Our storage is unavailable right now. {_TRY_LATER}",
+    "snapshot_failed": f"Your showcase could not be packed for publishing. {_TRY_LATER}",
     "not_in_index": (
-        "Your showcase was not found in the index, so nothing was sent to the machines. "
+        "Your showcase was not found among the saved showcases, so nothing was published. "
         "Press Retry, and contact us if it happens again."
     ),
 }
-"""The error a studio reads when its index could not be published, per reason."""
+"""The error a studio reads when its showcase could not be published at all, per reason."""
 SYNC_FAILED = f"Something went wrong on our side. {_TRY_LATER}"
 """Any other reason, and failures from before the codes."""
 
@@ -42,7 +43,7 @@ MACHINE_CAUSES: dict[FailureReason, str] = {
     "machine_unreachable": "could not be reached",
     "machine_refused": "refused the update",
     "command_failed": "its update commands failed",
-    "storage_unavailable": "could not download the index",
+    "storage_unavailable": "could not download the update",
     "timeout": "did not finish in time",
     "not_serving": "does not show the showcase yet",
 }
@@ -51,54 +52,77 @@ MACHINE_CAUSES: dict[FailureReason, str] = {
 
 def preparing(step: int, steps: int, name: str) -> str:
     """The index host's own steps before the snapshot (maps, dates, clean-up)."""
-    return f"Preparing the index: {name} ({step} of {steps})…"
+    return f"Getting your showcase ready: {name} ({step} of {steps})…"
 
 
 def sync_retrying(attempt: int, max_attempts: int) -> str:
-    return f"S3 unavailable, retrying ({attempt} of {max_attempts})…"
+    return (
+        f"Still publishing: our storage did not answer, trying again ({attempt} of {max_attempts})…"
+    )
 
 
 def sync_failed(reason: FailureReason) -> str:
     return SYNC_FAILURES.get(reason, SYNC_FAILED)
 
 
-def machine_updated(done: int, total: int, region: str, hands_on_to: str | None = None) -> str:
+Names = Mapping[str, str]
+"""Region code → the place's name (from the index, carried by the request)."""
+NO_NAMES: Names = MappingProxyType({})
+
+
+def place(region: str, names: Names) -> str:
+    return names.get(region) or region
+
+
+def machine_updated(
+    done: int, total: int, region: str, hands_on_to: str | None = None, names: Names = NO_NAMES
+) -> str:
     """A machine of the page's region serves it; any other hands it on (fly-replay) there."""
+    where = place(region, names)
     if hands_on_to:
-        return f"Updated machine {done} of {total} ({region}, hands your page on to {hands_on_to})…"
-    return f"Updated machine {done} of {total} ({region})…"
+        return (
+            f"Live in {done} of {total} regions ({where}, showing your page from "
+            f"{place(hands_on_to, names)})…"
+        )
+    return f"Live in {done} of {total} regions ({where})…"
 
 
 def machine_failed(
-    machine_id: str, region: str, reason: FailureReason, done: int, total: int
+    machine_id: str,
+    region: str,
+    reason: FailureReason,
+    done: int,
+    total: int,
+    names: Names = NO_NAMES,
 ) -> str:
     cause = MACHINE_CAUSES.get(reason)
     why = f" ({cause})" if cause else ""
     return (
-        f"Machine {machine_id} ({region}) could not be updated{why}; "
-        f"{done} of {total} machines done…"
+        f"{place(region, names)} could not be updated yet{why}; live in {done} of {total} regions…"
     )
 
 
-def fleet_failed(failures: Sequence[MachineFailure], updated: Sequence[str]) -> str:
+def fleet_failed(
+    failures: Sequence[MachineFailure], updated: Sequence[str], names: Names = NO_NAMES
+) -> str:
     """What failed and where, then what the studio can do about it."""
     failed, total = len(failures), len(failures) + len(updated)
-    details = ", ".join(_machine(f) for f in failures)
+    details = ", ".join(_machine(f, names) for f in failures)
     if updated:
-        served = "The other machines already serve your showcase. "
-        head = f"{failed} of {total} machines could not be updated"
+        served = "It is already live in the others. "
+        head = f"{failed} of {total} regions could not be updated"
     else:
         served = ""
-        head = "The machine could not be updated" if total == 1 else "No machine could be updated"
+        head = "The region could not be updated" if total == 1 else "No region could be updated"
     return (
         f"{head}: {details}. {served}"
-        "Press Retry to try again: only the machines that failed are updated."
+        "Press Retry to try again: only the regions that failed are updated."
     )
 
 
-def _machine(failure: MachineFailure) -> str:
+def _machine(failure: MachineFailure, names: Names = NO_NAMES) -> str:
     cause = MACHINE_CAUSES.get(failure.reason)
-    return f"{failure.machine_id} ({failure.region}{', ' + cause if cause else ''})"
+    return f"{place(failure.region, names)} ({failure.machine_id}{', ' + cause if cause else ''})"
 
 
 def canary_started(region: str) -> str:

@@ -149,7 +149,7 @@
     }
     this.eta.hidden = false;
     this.eta.textContent =
-      seconds < 1 ? "Almost done." : "About " + Math.ceil(seconds) + " s left.";
+      "About " + Math.max(1, Math.ceil(seconds)) + " s left.";
   };
 
   ProgressPage.prototype.complete = function (url) {

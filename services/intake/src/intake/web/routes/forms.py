@@ -177,6 +177,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
             max_age=300,
             httponly=True,
             samesite="lax",
+            secure=not container.settings.showcase_dev_mode,  # https only, but in the local run
         )
         return response
     # Post/redirect/get: a reload, the back button or a bookmark then never submits again.

@@ -1,12 +1,14 @@
-"""GET /locations/{key}/events: a location's showcases as the index holds them."""
+"""GET /locations/{key}/events: a location's showcases as the index holds them, for the users
+who may act for that location (`intake.access`; admins: every location)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from showcase_common.index.models import Location, Showcase
+from showcase_common.index.models import Location, Showcase, User
 from sqlmodel import col, select
 
+from intake import access
 from intake.db import Database
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.routes.forms import FLASH_COOKIE
@@ -30,10 +32,14 @@ def _notice(http: Request, container: ContainerDep, showcases: list[Showcase]) -
     return None
 
 
-def _location_and_showcases(db: Database, key: str) -> tuple[Location | None, list[Showcase]]:
+def _location_and_showcases(
+    db: Database, key: str, user: User
+) -> tuple[Location | None, list[Showcase]]:
+    """The location and its showcases, if `user` may act for it (admins: any); else none, so
+    another studio's events cannot be listed (nor told apart from a missing location)."""
     with db.session() as session:
         location = session.exec(select(Location).where(Location.key == key)).first()
-        if location is None:
+        if location is None or not access.may_request_for(session, user, location):
             return None, []
         statement = (
             select(Showcase)
@@ -46,7 +52,7 @@ def _location_and_showcases(db: Database, key: str) -> tuple[Location | None, li
 @router.get(
     "/locations/{location_key}/events",
     response_class=HTMLResponse,
-    responses={404: {"description": "no such location"}},
+    responses={404: {"description": "no such location, or one the user may not act for"}},
 )
 async def location_events(
     location_key: str,
@@ -55,7 +61,7 @@ async def location_events(
     user: CurrentUser,
 ) -> HTMLResponse:
     location, showcases = await container.db.read(
-        _location_and_showcases, container.db, location_key[:64]
+        _location_and_showcases, container.db, location_key[:64], user
     )
     if location is None:
         raise HTTPException(404, "no such location")

@@ -13,10 +13,12 @@ from showcase_common.audit import OperatorAction
 from showcase_common.index.models import User
 from showcase_common.progress import RequestProgress
 
+from intake import metrics
 from intake.container import Container
 from intake.models import RequestsOut, RetryOut
 from intake.ports import BusUnavailable
 from intake.service import RequestQuery, RequestView
+from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import TOO_LARGE
 from intake.web.presenters import progress_link, request_rows, status_url
@@ -159,12 +161,25 @@ async def request_status(
     "/{request_id}/retry",
     status_code=202,
     response_model=RetryOut,
-    responses={**NOT_FOUND, 409: {"description": "the request has not failed"}, **TOO_LARGE},
+    responses={
+        **NOT_FOUND,
+        403: {"description": "sent by another site's page (Sec-Fetch-Site / Origin), no token"},
+        409: {"description": "the request has not failed"},
+        **TOO_LARGE,
+    },
 )
 async def retry_request(
     request_id: str, http: Request, container: ContainerDep, user: CurrentUser
 ) -> JSONResponse:
-    """Re-drive a failed request from the step that failed (409 unless it has failed)."""
+    """Re-drive a failed request from the step that failed (409 unless it has failed).
+
+    The browser sends HTTP Basic credentials on another site's POST too: a request a browser
+    marks cross-site needs the page's CSRF token (`X-CSRF-Token`); scripts and the progress
+    page (same origin) need none."""
+    token = http.headers.get("x-csrf-token")
+    if not csrf.form_allowed(http, container.csrf, user.userid or "", token):
+        metrics.REFUSALS.labels("csrf").inc()
+        raise HTTPException(403, "cross-site request without a valid CSRF token")
     view = await find(container, user, request_id)
     state = await retry_for(container, view, user.userid or "", "api")
     out = RetryOut(
