@@ -4,7 +4,7 @@ measured in the same run, and against the old one-machine-after-another way.
     uv run python bench/rollout_parallel.py [--sizes 8 32] [--runs 5] [--rtt-ms 20 150] [--tiny]
 
 Real parts: a nats-server and `weed mini` started here (or NATS_URL / S3_ENDPOINT_URL), N
-`python -m machine_agent` processes on a static fleet, and the updater's own handler (bootstrap
+`python -m machine_agent` processes on a static fleet, and the updater's own handler (make_handler
 with the real HTTP client, fleet and publisher). The index is realistic (75 studios, 370
 showcases: the tests' Rails fixture); each generation adds one showcase, so every update is an
 incremental one. Each agent sits behind a TCP relay that delays every byte by half its round
@@ -51,7 +51,13 @@ from agent_apply import realistic_rows  # noqa: E402
 from benchkit import parser as bench_parser  # noqa: E402
 from benchkit import results_file  # noqa: E402
 from devstack.servers import NatsServer, WeedS3  # noqa: E402
-from machine_updater.bootstrap import bootstrap, make_http  # noqa: E402
+from machine_updater.bootstrap import (  # noqa: E402
+    UpdaterPorts,
+    make_client,
+    make_fleet,
+    make_handler,
+    make_http,
+)
 from machine_updater.config import UpdaterSettings  # noqa: E402
 from machine_updater.feed import JetStreamSnapshotFeed  # noqa: E402
 from machine_updater.handlers import RolloutHandler  # noqa: E402
@@ -214,7 +220,14 @@ async def updater(
     publisher = RecordingPublisher(js)
     try:
         feed = JetStreamSnapshotFeed(js)
-        yield bootstrap(settings, publisher=publisher, feed=feed, http=http), publisher
+        made = UpdaterPorts(
+            publisher=publisher,
+            feed=feed,
+            fleet=make_fleet(settings, http),
+            client=make_client(settings, http),
+            http=http,
+        )
+        yield make_handler(settings, made), publisher
     finally:
         await nc.close()
 

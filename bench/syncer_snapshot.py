@@ -40,8 +40,8 @@ from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from showcase_common import events  # noqa: E402
 from showcase_common.bus import Publisher, connect  # noqa: E402
 from showcase_common.snapshots import S3SnapshotStore  # noqa: E402
-from syncer.bootstrap import bootstrap  # noqa: E402
-from syncer.config import SyncerSettings  # noqa: E402
+from syncer.bootstrap import SyncerPorts, make_syncer  # noqa: E402
+from syncer.config import SyncerConsumerSettings, SyncerSettings  # noqa: E402
 from syncer.snapshot import Snapshotter  # noqa: E402
 
 from tests.integration.syncer.indexdb import create_index  # noqa: E402
@@ -98,11 +98,14 @@ def time_snapshots(index: Path, staging: Path, runs: int) -> tuple[list[float], 
 
 
 async def time_publications(settings: SyncerSettings, runs: int) -> list[float]:
-    syncer = bootstrap(
+    syncer = make_syncer(
         settings,
-        store=S3SnapshotStore.from_settings(settings),
-        publisher=FakePublisher(),
-        ledger=MemoryLedger(),
+        SyncerPorts(
+            store=S3SnapshotStore.from_settings(settings),
+            publisher=FakePublisher(),
+            ledger=MemoryLedger(),
+            snapshotter=Snapshotter(settings.index_db_path),
+        ),
     )
     samples = []
     for _ in range(runs):
@@ -161,7 +164,7 @@ async def main(runs: int, burst_count: int) -> dict[str, Any]:
                 aws_secret_access_key="bench",
                 index_db_path=index,
                 syncer_work_dir=work / "staging",
-                syncer_fetch_timeout_s=0.2,
+                consumer=SyncerConsumerSettings(fetch_timeout_s=0.2),
             )
             snap_samples, size = time_snapshots(index, work / "staging", runs)
             publish_samples = await time_publications(settings, runs)

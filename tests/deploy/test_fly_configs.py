@@ -59,13 +59,18 @@ def test_every_deployable_part_has_a_fly_toml() -> None:
 @pytest.mark.parametrize("name", sorted(READERS))
 def test_each_setting_a_fly_toml_names_is_read_by_its_service(name: str) -> None:
     env, secrets = named(FLY / name)
-    unknown = (env | secrets) - settings_names(*READERS[name])
+    command = str(tomllib.loads((FLY / name).read_text()).get("processes", {}))
+    passed_on = set(re.findall(r"\$([A-Z_]+)", command))  # handed to a process by its command
+    unknown = (env | secrets) - settings_names(*READERS[name]) - passed_on
     assert not unknown, f"{name} sets what its service never reads: {sorted(unknown)}"
 
 
 def test_the_nats_machines_set_what_their_configuration_uses() -> None:
     env, secrets = named(FLY / "nats.toml")
+    # fly.conf's variables, and those of the users file it includes (unquoted `$NAME` only:
+    # a quoted "$JS.API…" is a subject)
     used = set(re.findall(r"\$([A-Z_]+)", NATS_CONF.read_text()))
+    used |= set(re.findall(r":\s*\$([A-Z_]+)", (NATS_CONF.parent / "users.conf").read_text()))
     assert env | secrets | SET_BY_FLY >= used, used - env - secrets
     assert (env | secrets) <= used, (env | secrets) - used
 
@@ -75,8 +80,13 @@ def test_each_fly_app_is_health_checked(path: Path) -> None:
     config = tomllib.loads(path.read_text())
     http_checks = config.get("http_service", {}).get("checks", [])
     machine_checks = config.get("checks", {})
-    paths = [c.get("path") for c in http_checks] + [c.get("path") for c in machine_checks.values()]
-    assert paths and all(p in {"/readyz", "/healthz"} for p in paths), paths
+    paths = [c.get("path") for c in http_checks]
+    paths += [c.get("path") for c in machine_checks.values() if c.get("type") != "tcp"]
+    tcp = [c for c in machine_checks.values() if c.get("type") == "tcp"]
+    assert paths or tcp, path.name
+    assert all(p in {"/readyz", "/healthz"} for p in paths), paths
+    # only NATS is checked by its port: its monitoring (/healthz) listens on localhost only
+    assert not tcp or path.name == "nats.toml"
 
 
 @pytest.mark.parametrize("name", sorted(READERS))

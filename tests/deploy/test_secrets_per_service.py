@@ -105,7 +105,7 @@ def test_each_fly_app_gets_only_its_own_secrets(name: str) -> None:
 
 def test_on_the_intake_machine_each_process_drops_the_others_secrets() -> None:
     command = tomllib.loads((FLY / "intake.toml").read_text())["processes"]["app"]
-    syncer = re.search(r"env ((?:-u \w+ )+)python -m syncer", command)
+    syncer = re.search(r"env ((?:-u \w+ )+)NATS_URL=\S+ python -m syncer", command)
     intake = re.search(r"exec env ((?:-u \w+ )+)python -m intake\b", command)
     assert syncer and intake, command
     assert set(syncer.group(1).split()) - {"-u"} >= {

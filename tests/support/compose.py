@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from devstack.ports import free_port
+from showcase_common.roles import ROLES, password_variable
 from showcase_common.signing import generate_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +126,10 @@ class ComposeStack:
             "PROGRESS_TOKEN_SECRET": secrets.token_urlsafe(32),
             "MACHINE_UPDATE_SECRET": secrets.token_urlsafe(32),
             "INTAKE_SESSION_SECRET": secrets.token_urlsafe(32),
-            "NATS_PASSWORD": secrets.token_urlsafe(16),
+            # nats-server reads a variable's value as a number when it starts with a digit or
+            # `-`: passwords it reads from the environment start with a letter
+            **{password_variable(r): "p" + secrets.token_urlsafe(16) for r in ROLES},
+            "NATS_ROUTE_PASSWORD": "p" + secrets.token_urlsafe(16),
             "S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
             "S3_AGENT_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
             "SNAPSHOT_SIGNING_KEY": signing_key,

@@ -4,6 +4,7 @@ syncer's integration tests and bench/syncer_snapshot.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +15,10 @@ from nats.aio.msg import Msg
 from showcase_common import events, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
 from showcase_common.snapshots import S3SnapshotStore
-from syncer.bootstrap import Syncer, bootstrap
+from syncer.bootstrap import Syncer, SyncerPorts, make_syncer
 from syncer.config import SyncerSettings
 from syncer.ledger import KvLedger
+from syncer.snapshot import Snapshotter
 
 from tests.integration.syncer.indexdb import add_showcase
 
@@ -56,14 +58,16 @@ async def running_syncer(
     js = client.jetstream()
     await ensure_stream(js)
     ledger = KvLedger(await ensure_kv(js, subjects.SYNC_LEDGER_BUCKET))
-    syncer = bootstrap(
-        settings,
+    ports = SyncerPorts(
         store=store or S3SnapshotStore.from_settings(settings),
         publisher=Publisher(js),
         ledger=ledger,
+        snapshotter=Snapshotter(settings.index_db_path),
     )
+    syncer = make_syncer(settings, ports)
+    consumer = dataclasses.replace(syncer.consumer(), durable=durable)
     stop = asyncio.Event()
-    task = asyncio.create_task(syncer.consumer(js, durable).run(stop))
+    task = asyncio.create_task(consumer.run(js, stop))
     try:
         yield syncer
     finally:

@@ -388,6 +388,7 @@ async def test_a_durable_gains_the_subjects_its_service_now_consumes(js) -> None
     """An upgrade: the updater's durable, made when it consumed IndexSynced alone, is brought up
     to date at start and then gets machines-only retries too."""
     await ensure_consumer(js, "upgraded", [subjects.INDEX_SYNCED])
-    await ensure_consumer(js, "upgraded", list(subjects.MACHINE_UPDATER_SUBJECTS))
+    updater_subjects = [events.IndexSynced.subject, events.MachinesRetryRequested.subject]
+    await ensure_consumer(js, "upgraded", updater_subjects)
     info = await js.consumer_info(subjects.STREAM, "upgraded")
-    assert set(info.config.filter_subjects or []) == set(subjects.MACHINE_UPDATER_SUBJECTS)
+    assert set(info.config.filter_subjects or []) == set(updater_subjects)

@@ -13,7 +13,7 @@ import pytest
 from nats.js.client import JetStreamContext
 from nats.js.errors import NoStreamResponseError
 from progress_gateway.bootstrap import build, ports
-from progress_gateway.config import GatewaySettings
+from progress_gateway.config import GatewaySettings, ProjectorConsumerSettings
 from progress_gateway.runtime import Runtime
 from showcase_common import runner, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
@@ -75,7 +75,7 @@ async def gateways(nats_url: str) -> AsyncIterator[Callable[[], Any]]:
             progress_token_secret=SECRET,
             public_intake_url="http://intake",
             public_fleet_url="http://fleet",
-            projector_fetch_timeout_s=0.2,
+            consumer=ProjectorConsumerSettings(fetch_timeout_s=0.2),
         )
         gateway = Gateway(settings)
         started.append(gateway)

@@ -8,8 +8,8 @@ from pathlib import Path
 from devstack.ports import free_port
 from devstack.smtp_sink import messages, sink
 from showcase_common import events, subjects
-from showcase_common.bus import ConsumerOptions
-from showcasectl.alerts import SmtpMailer, build_consumer
+from showcase_common.bus import ConsumerOptions, ensure_kv
+from showcasectl.alerts import KvAlertLedger, SmtpMailer, alerts_consumer
 
 from tests.integration.showcasectl.conftest import poll, publish_all, request_ref
 
@@ -24,11 +24,15 @@ async def test_each_failed_request_is_mailed_once(js, tmp_path: Path) -> None:
     smtp = sink(tmp_path / "mail", port)
     smtp.start()
     mailer = SmtpMailer("127.0.0.1", port, "ctl@test", "admins@studio.test", 5.0)
-    consumer = await build_consumer(
-        js, mailer, max_age_s=3600, options=ConsumerOptions(fetch_timeout_s=0.2)
+    bucket = await ensure_kv(js, subjects.ADMIN_ALERTS_BUCKET)
+    consumer = alerts_consumer(
+        mailer,
+        KvAlertLedger(lambda: bucket),
+        max_age_s=3600,
+        options=ConsumerOptions(fetch_timeout_s=0.2),
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(consumer.run(stop))
+    running = asyncio.create_task(consumer.run(js, stop))
     try:
         a, b = request_ref("req-a"), request_ref("req-b", name="Fall Frolic")
         failure = events.FleetUpdateFailed(

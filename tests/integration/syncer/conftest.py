@@ -13,7 +13,7 @@ from devstack.ports import free_port
 from nats.aio.client import Client
 from showcase_common.bus import connect, ensure_stream
 from showcase_common.settings import S3Settings
-from syncer.config import SyncerSettings
+from syncer.config import SyncerConsumerSettings, SyncerSettings
 
 from tests.integration.syncer.indexdb import create_index
 from tests.support.syncer import Watch, new_request, running_syncer
@@ -37,7 +37,7 @@ def make_settings(
             "nats_url": nats_url,
             "index_db_path": index_db,
             "syncer_work_dir": tmp_path / "staging",
-            "syncer_fetch_timeout_s": 0.2,
+            "consumer": SyncerConsumerSettings(fetch_timeout_s=0.2),
             "syncer_s3_attempts": 3,
             "syncer_s3_backoff_initial_s": 0.05,
             "syncer_s3_backoff_max_s": 0.2,

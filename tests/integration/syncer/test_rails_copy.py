@@ -14,9 +14,10 @@ from showcase_common.bus import Publisher
 from showcase_common.index import PIPELINE_PREFIX, table_definitions, table_names
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, make_s3_client
-from syncer.bootstrap import bootstrap
+from syncer.bootstrap import SyncerPorts, make_syncer
 from syncer.config import SyncerSettings
 from syncer.ledger import SyncLedger
+from syncer.snapshot import Snapshotter
 
 from tests.integration.syncer.conftest import Watch, new_request, running_syncer
 from tests.integration.syncer.indexdb import SECRET_PAYLOAD, rows
@@ -74,11 +75,14 @@ async def test_replicas_starting_on_an_empty_bucket_publish_one_generation(
     settings = make_settings()
     store = S3SnapshotStore.from_settings(settings)
     replicas = [
-        bootstrap(
+        make_syncer(
             settings.model_copy(update={"syncer_work_dir": tmp_path / f"staging-{i}"}),
-            store=store,
-            publisher=Publisher(nc.jetstream()),
-            ledger=_NoLedger(),
+            SyncerPorts(
+                store=store,
+                publisher=Publisher(nc.jetstream()),
+                ledger=_NoLedger(),
+                snapshotter=Snapshotter(settings.index_db_path),
+            ),
         )
         for i in range(3)
     ]

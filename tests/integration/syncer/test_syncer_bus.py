@@ -10,7 +10,7 @@ from nats.aio.client import Client
 from showcase_common import events, subjects
 from showcase_common.bus import Publisher
 from showcase_common.snapshots import S3SnapshotStore
-from syncer.config import SyncerSettings
+from syncer.config import SyncerConsumerSettings, SyncerSettings
 
 from tests.integration.syncer.conftest import Watch, new_request, running_syncer
 from tests.support.waiting import eventually
@@ -75,8 +75,12 @@ async def test_two_syncers_racing_never_move_the_pointer_back(
 ) -> None:
     # Two durables: both syncers take every rollout, so each one is a real race for the pointer.
     watch = await Watch().start(nc)
-    first = make_settings(syncer_work_dir=tmp_path / "a", syncer_batch_size=1)
-    second = make_settings(syncer_work_dir=tmp_path / "b", syncer_batch_size=1)
+    first = make_settings(
+        syncer_work_dir=tmp_path / "a", consumer=SyncerConsumerSettings(batch_size=1)
+    )
+    second = make_settings(
+        syncer_work_dir=tmp_path / "b", consumer=SyncerConsumerSettings(batch_size=1)
+    )
     store = S3SnapshotStore.from_settings(first)
     seen: list[int] = []
     stop_watching = asyncio.Event()

@@ -48,7 +48,8 @@ def test_every_service_gets_the_shared_settings_and_its_own_port(tmp_path: Path)
         assert child.args[-2:] == ["-m", module]
     updater = children.service(*SERVICES[-1])
     assert updater.env["FLEET_FILE"] == str(config.fleet_file.resolve())
-    assert updater.env["NATS_URL"] == "nats://127.0.0.1:4999"
+    password = children.secrets.nats_password("machine-updater")
+    assert updater.env["NATS_URL"] == f"nats://machine-updater:{password}@127.0.0.1:4999"
 
 
 OWN_SECRETS = {
@@ -89,6 +90,15 @@ def test_each_process_gets_its_own_secrets_only(
     assert "SNAPSHOT_SIGNING_KEY" not in children.alerts().env
 
 
+def test_each_service_logs_in_to_nats_as_itself_and_the_agents_not_at_all(tmp_path: Path) -> None:
+    config, children = _children(tmp_path)
+    for name, module, port_var in SERVICES:
+        url = children.service(name, module, port_var).env["NATS_URL"]
+        assert url.startswith(f"nats://{name}:{children.secrets.nats_password(name)}@"), url
+    assert len({children.secrets.nats_password(name) for name, _, _ in SERVICES}) == 4
+    assert "NATS_URL" not in children.agent(config.agents[0]).env
+
+
 def test_each_agent_knows_its_id_region_port_and_data_dir(tmp_path: Path) -> None:
     config, children = _children(tmp_path)
     agent = config.agents[1]
@@ -115,7 +125,8 @@ def test_the_admin_alerter_runs_showcasectl_against_the_stacks_nats_and_smtp_sin
     alerts = children.alerts()
     assert alerts.name == "alerts"
     assert alerts.args[1:] == ["-m", "showcasectl", "alerts", "run"]
-    assert alerts.env["NATS_URL"] == "nats://127.0.0.1:4999"
+    password = children.secrets.nats_password("alerts")
+    assert alerts.env["NATS_URL"] == f"nats://alerts:{password}@127.0.0.1:4999"
     assert (alerts.env["SMTP_HOST"], alerts.env["SMTP_PORT"]) == (
         "127.0.0.1",
         str(config.smtp_port),

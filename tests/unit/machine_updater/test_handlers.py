@@ -1,9 +1,9 @@
-"""The roll-out handler through bootstrap, with fakes of every port."""
+"""The roll-out handler as `build` wires it (`make_handler`), with `FakeUpdaterPorts`."""
 
 from __future__ import annotations
 
 import pytest
-from machine_updater.bootstrap import bootstrap
+from machine_updater.bootstrap import make_handler
 from machine_updater.config import UpdaterSettings
 from machine_updater.fleet import Machine
 from machine_updater.handlers import RolloutHandler
@@ -31,6 +31,7 @@ from tests.support.fakes import (
     FakeMachineClient,
     FakePublisher,
 )
+from tests.support.ports import FakeUpdaterPorts
 
 REGIONS = ["iad", "ord", "sjc", "ams", "cdg", "nrt", "syd", "gru", "lhr", "fra"]
 
@@ -52,7 +53,7 @@ def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None
 
 
 class World:
-    """The handler built by bootstrap over a fake fleet of `n` machines."""
+    """The handler `build` wires, over a fake fleet of `n` machines."""
 
     def __init__(
         self,
@@ -76,14 +77,14 @@ class World:
             machine_update_secret="test-machine-update-secret-of-32-bytes",
             **{"canary": False, "page_deadline_s": 0.0, "machine_attempts": 3, **settings},  # type: ignore[arg-type]
         )
-        self.handler: RolloutHandler = bootstrap(
-            config,
+        ports = FakeUpdaterPorts(
             publisher=self.publisher,
             feed=self.feed,
             fleet=self.fleet,
             client=self.client,
             control=control,
         )
+        self.handler: RolloutHandler = make_handler(config, ports)
 
     def fake(self, machine_id: str) -> FakeMachine:
         return self.client.machines[machine_id]

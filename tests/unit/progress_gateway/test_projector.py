@@ -1,4 +1,5 @@
-"""The projector through the composition root, with a fake store: events → request progress."""
+"""The projector through the composition root (`build` with `FakeGatewayPorts`, events handed
+to its consumer's handler table): events → request progress."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from progress_gateway import wording
-from progress_gateway.bootstrap import build_projector
+from progress_gateway.bootstrap import build
 from progress_gateway.config import GatewaySettings
-from progress_gateway.projector import Projector
 from prometheus_client import REGISTRY
 from showcase_common import events
+from showcase_common.bus import ConsumerSpec
 
 from tests.support.fakes import FakeProgressStore
+from tests.support.ports import FakeGatewayPorts
 from tests.unit.progress_gateway.helpers import at, delivery, fleet_failed, happy_path, ref
 
 INTAKE = "http://intake.example"
@@ -26,8 +28,8 @@ def store() -> FakeProgressStore:
 
 
 @pytest.fixture
-def projector(store: FakeProgressStore) -> Projector:
-    return build_projector(
+def projector(store: FakeProgressStore) -> ConsumerSpec:
+    return projector_of(
         GatewaySettings(
             public_intake_url=INTAKE, public_fleet_url="http://fleet", showcase_dev_mode=True
         ),
@@ -35,7 +37,13 @@ def projector(store: FakeProgressStore) -> Projector:
     )
 
 
-async def _feed(projector: Projector, evts: list[events.Event], first_seq: int = 1) -> None:
+def projector_of(settings: GatewaySettings, store: FakeProgressStore) -> ConsumerSpec:
+    """The projector's consumer of the gateway `build` makes over the fake store."""
+    [consumer] = build(settings, FakeGatewayPorts(store=store)).consumers
+    return consumer
+
+
+async def _feed(projector: ConsumerSpec, evts: list[events.Event], first_seq: int = 1) -> None:
     for seq, event in enumerate(evts, start=first_seq):
         await projector.handle(delivery(event, seq))
 
@@ -265,7 +273,7 @@ async def test_projections_are_counted_by_outcome(projector, store) -> None:
 async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: bool) -> None:
     """Whatever the order and repetition of deliveries: monotonic, and 100 iff completed."""
     store = FakeProgressStore()
-    projector = build_projector(
+    projector = projector_of(
         GatewaySettings(public_fleet_url="http://fleet", showcase_dev_mode=True), store
     )
     evts = happy_path([ref()])

@@ -1,4 +1,5 @@
-"""Admin alerts with fakes of their ports; the fleet file and agents' status over MockTransport."""
+"""Admin alerts (`build` with `FakeAlerterPorts`, events handed to its consumer's table); the fleet
+file and agents' status over MockTransport."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ import httpx
 import pytest
 from nats.aio.msg import Msg
 from showcase_common import events
-from showcase_common.bus import Delivery, RetryableError
-from showcasectl.alerts import AdminAlerts
+from showcase_common.bus import ConsumerSpec, Delivery, RetryableError
+from showcasectl.bootstrap import build
+from showcasectl.config import AlerterSettings
 from showcasectl.fleet import FleetFileError, Machine, load_fleet, machine_statuses
 
 from tests.support.fakes import FakeAlertLedger as FakeLedger
 from tests.support.fakes import FakeAlertMailer as FakeMailer
+from tests.support.ports import FakeAlerterPorts
+
+
+def alerts_of(mailer: FakeMailer, ledger: FakeLedger, *, max_age_s: float) -> ConsumerSpec:
+    settings = AlerterSettings(_env_file=None, alerts_max_age_s=max_age_s)  # type: ignore[call-arg]
+    [consumer] = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
+    return consumer
 
 
 def _ref(request_id: str) -> events.RequestRef:
@@ -28,17 +37,17 @@ def _delivery(event: events.Event) -> Delivery:
 
 async def test_alerts_once_per_request() -> None:
     mailer, ledger = FakeMailer(), FakeLedger()
-    alerts = AdminAlerts(mailer, ledger, max_age_s=60)
+    alerts = alerts_of(mailer, ledger, max_age_s=60)
     failure = events.IndexSyncFailed(requests=[_ref("a"), _ref("b")], error="s3 down")
-    await alerts(_delivery(failure))
-    await alerts(_delivery(failure))  # a redelivery
+    await alerts.handle(_delivery(failure))
+    await alerts.handle(_delivery(failure))  # a redelivery
     assert len(mailer.sent) == 2 and ledger.ids == {"a", "b"}
     assert "s3 down" in mailer.sent[0][1]
 
 
 async def test_a_canary_halt_is_mailed_once_for_all_its_requests() -> None:
     mailer, ledger = FakeMailer(), FakeLedger()
-    alerts = AdminAlerts(mailer, ledger, max_age_s=60)
+    alerts = alerts_of(mailer, ledger, max_age_s=60)
     failure = events.MachineFailure(
         machine_id="m1", region="iad", reason="command_failed", error="prerender exited 1"
     )
@@ -49,8 +58,8 @@ async def test_a_canary_halt_is_mailed_once_for_all_its_requests() -> None:
         halted_by_canary=True,
         untouched=["m2", "m3"],
     )
-    await alerts(_delivery(halted))
-    await alerts(_delivery(halted))  # a redelivery
+    await alerts.handle(_delivery(halted))
+    await alerts.handle(_delivery(halted))  # a redelivery
     assert len(mailer.sent) == 1
     subject, body = mailer.sent[0]
     assert "canary" in subject and "generation 7" in subject
@@ -63,11 +72,11 @@ async def test_alerts_skip_old_failures_and_retry_when_smtp_fails() -> None:
     old = events.IndexSyncFailed(
         requests=[_ref("a")], error="x", occurred_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     )
-    await AdminAlerts(FakeMailer(), ledger, max_age_s=60)(_delivery(old))
+    await alerts_of(FakeMailer(), ledger, max_age_s=60).handle(_delivery(old))
     assert ledger.ids == set()
     fresh = events.IndexSyncFailed(requests=[_ref("a")], error="x")
     with pytest.raises(RetryableError):
-        await AdminAlerts(FakeMailer(fail=True), ledger, max_age_s=60)(_delivery(fresh))
+        await alerts_of(FakeMailer(fail=True), ledger, max_age_s=60).handle(_delivery(fresh))
     assert ledger.ids == set()  # not recorded: the redelivery will mail it
 
 

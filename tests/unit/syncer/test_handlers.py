@@ -15,7 +15,7 @@ def _ids(refs: list[events.RequestRef]) -> list[str]:
 
 
 async def test_one_snapshot_covers_the_whole_batch(world: World) -> None:
-    await world.syncer.handler.handle_batch([created(i) for i in range(5)])
+    await world.consume([created(i) for i in range(5)])
 
     assert world.store.uploads == [1]
     [synced] = world.publisher.of(events.IndexSynced)
@@ -31,22 +31,22 @@ async def test_one_snapshot_covers_the_whole_batch(world: World) -> None:
 
 async def test_generations_only_grow(world: World) -> None:
     for i in range(3):
-        await world.syncer.handler.handle_batch([created(i)])
+        await world.consume([created(i)])
     assert world.store.uploads == [1, 2, 3]
     assert world.store.pointer is not None and world.store.pointer.generation == 3
 
 
 async def test_duplicate_delivery_uploads_nothing(world: World) -> None:
-    await world.syncer.handler.handle_batch([created(1)])
-    await world.syncer.handler.handle_batch([created(1, delivered=2)])
+    await world.consume([created(1)])
+    await world.consume([created(1, delivered=2)])
     assert world.store.uploads == [1]
     assert len(world.publisher.of(events.IndexSynced)) == 1
 
 
 async def test_sync_retry_bypasses_the_ledger(world: World) -> None:
-    await world.syncer.handler.handle_batch([created(1)])
+    await world.consume([created(1)])
     retry = events.RetryRequested(request=request(1), from_step="sync")
-    await world.syncer.handler.handle_batch([FakeDelivery(retry)])
+    await world.consume([FakeDelivery(retry)])
     assert world.store.uploads == [1, 2]
     assert _ids(world.publisher.of(events.IndexSynced)[-1].requests) == ["r1"]
 
@@ -64,10 +64,10 @@ OLD_MACHINES_RETRY = (
 async def test_an_old_machines_retry_is_forwarded_to_the_updater_without_a_sync(
     world: World,
 ) -> None:
-    await world.syncer.handler.handle_batch([created(1)])
+    await world.consume([created(1)])
     old = events.decode(subjects.RETRY_REQUESTED, OLD_MACHINES_RETRY)
     assert isinstance(old, events.RetryRequested)
-    await world.syncer.handler.handle_batch([FakeDelivery(old), FakeDelivery(old, delivered=2)])
+    await world.consume([FakeDelivery(old), FakeDelivery(old, delivered=2)])
 
     assert world.store.uploads == [1] and len(world.publisher.of(events.IndexSynced)) == 1
     forwarded = [p for p in world.publisher.published if p[0].subject != subjects.INDEX_SYNCED]
@@ -78,9 +78,7 @@ async def test_an_old_machines_retry_is_forwarded_to_the_updater_without_a_sync(
 
 
 async def test_rollout_publishes_a_generation_for_no_request(world: World) -> None:
-    await world.syncer.handler.handle_batch(
-        [FakeDelivery(events.RolloutRequested(requested_by="ops"))]
-    )
+    await world.consume([FakeDelivery(events.RolloutRequested(requested_by="ops"))])
     [synced] = world.publisher.of(events.IndexSynced)
     assert synced.requests == [] and synced.snapshot.generation == 1
 
@@ -88,7 +86,7 @@ async def test_rollout_publishes_a_generation_for_no_request(world: World) -> No
 async def test_short_outage_is_retried_with_heartbeats_and_progress(world: World) -> None:
     world.store.outage = 2
     deliveries = [created(1), created(2)]
-    await world.syncer.handler.handle_batch(deliveries)
+    await world.consume(deliveries)
 
     retrying = world.publisher.of(events.IndexSyncRetrying)
     assert [(r.attempt, r.max_attempts, r.reason) for r in retrying] == [
@@ -105,7 +103,7 @@ async def test_short_outage_is_retried_with_heartbeats_and_progress(world: World
 
 async def test_long_outage_fails_every_covered_request(world: World) -> None:
     world.store.outage = 1000
-    await world.syncer.handler.handle_batch([created(1), created(2)])
+    await world.consume([created(1), created(2)])
 
     [failed] = world.publisher.of(events.IndexSyncFailed)
     assert _ids(failed.requests) == ["r1", "r2"] and failed.reason == "storage_unavailable"
@@ -117,21 +115,21 @@ async def test_a_request_is_never_covered_by_a_snapshot_without_its_showcase(wor
     world.snapshotter.showcase_ids = {1}
     late = FakeDelivery(events.ShowcaseCreated(request=request(2, showcase_id=500)))
     with pytest.raises(RetryableError):
-        await world.syncer.handler.handle_batch([created(1), late])
+        await world.consume([created(1), late])
     assert _ids(world.publisher.of(events.IndexSynced)[0].requests) == ["r1"]
 
-    late.delivered = world.syncer.handler.max_deliver  # the last delivery: say so, clearly
-    await world.syncer.handler.handle_batch([created(1, delivered=3), late])
+    late.delivered = world.settings.consumer.max_deliver  # the last delivery: say so, clearly
+    await world.consume([created(1, delivered=3), late])
     [failed] = world.publisher.of(events.IndexSyncFailed)
     assert _ids(failed.requests) == ["r2"] and failed.reason == "not_in_index"
 
 
 async def test_a_racing_writer_makes_us_take_a_fresh_generation(world: World) -> None:
-    await world.syncer.handler.handle_batch([created(1)])
+    await world.consume([created(1)])
     rival = world.store.pointer.model_copy(update={"generation": 7})  # type: ignore[union-attr]
     world.store.before_advance.append(lambda: world.store.force_pointer(rival))
 
-    await world.syncer.handler.handle_batch([created(2)])
+    await world.consume([created(2)])
 
     assert world.store.pointer is not None and world.store.pointer.generation == 8
     assert world.snapshotter.taken == 3  # the lost snapshot was retaken, not reused

@@ -23,8 +23,8 @@ async def test_a_publication_counts_its_requests_duration_and_generation(world: 
     before = (_published(), _value("syncer_requests_covered_total"))
     seconds = _value("syncer_publication_seconds_count")
 
-    await world.syncer.handler.handle_batch([created(1), created(2)])
-    await world.syncer.handler.handle_batch([created(1, delivered=2)])  # covered: no publication
+    await world.consume([created(1), created(2)])
+    await world.consume([created(1, delivered=2)])  # covered: no publication
 
     assert _published() - before[0] == 1
     assert _value("syncer_requests_covered_total") - before[1] == 2
@@ -37,7 +37,7 @@ async def test_s3_retries_and_a_spent_budget_are_counted(world: World) -> None:
     unavailable = _value("syncer_publications_total", outcome="storage_unavailable")
     world.store.outage = 1000
 
-    await world.syncer.handler.handle_batch([created(1)])
+    await world.consume([created(1)])
 
     assert _value("syncer_s3_retries_total") - retries == 4  # attempts 2..5 of 5
     assert _value("syncer_publications_total", outcome="storage_unavailable") - unavailable == 1
@@ -50,7 +50,7 @@ async def test_retention_counts_the_generations_it_removes(tmp_path: Path) -> No
     removed = _value("syncer_generations_removed_total")
 
     for _ in range(4):
-        await world.syncer.handler.handle_batch([FakeDelivery(rollout)])
+        await world.consume([FakeDelivery(rollout)])
 
     assert world.store.generations() == [3, 4]
     assert _value("syncer_generations_removed_total") - removed == 2

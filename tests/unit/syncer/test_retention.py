@@ -59,7 +59,7 @@ def test_fewer_than_keep_keeps_everything() -> None:
 async def test_publications_leave_only_the_newest_generations(tmp_path: Path) -> None:
     world = make_world(tmp_path, syncer_keep_generations=3, syncer_keep_min_age_s=0)
     for i in range(6):
-        await world.syncer.handler.handle_batch([created(i)])
+        await world.consume([created(i)])
 
     assert world.store.generations() == [4, 5, 6]
     assert world.store.pointer is not None
@@ -69,12 +69,12 @@ async def test_publications_leave_only_the_newest_generations(tmp_path: Path) ->
 
 async def test_a_failing_cleanup_still_reports_the_request_synced(tmp_path: Path) -> None:
     world = make_world(tmp_path, syncer_keep_generations=1, syncer_keep_min_age_s=0)
-    await world.syncer.handler.handle_batch([created(1)])
+    await world.consume([created(1)])
     world.store.listing_outage = 1
 
-    await world.syncer.handler.handle_batch([created(2)])
+    await world.consume([created(2)])
 
     assert [s.snapshot.generation for s in world.publisher.of(events.IndexSynced)] == [1, 2]
     assert world.store.generations() == [1, 2]  # nothing removed this time...
-    await world.syncer.handler.handle_batch([created(3)])
+    await world.consume([created(3)])
     assert world.store.generations() == [3]  # ...and caught up after the next publication

@@ -11,3 +11,8 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+class CannotStart(Exception):
+    """A service's start-up step refused (its message says what to do); the runner prints it
+    and exits with status 1 before serving anything."""

@@ -1,17 +1,25 @@
-"""The one way a service lives: settings → logging → connect → build → serve and consume → drain.
+"""The one way a service lives: settings → logging → ports → build → serve and consume → drain.
 
-A service's `__main__` names its settings and its `build(settings, ports) -> Service`; `run` does
-the rest. `build` is a pure function of the settings and the ports it is given (tests call it
-with the fakes of `tests/support/fakes`); `Service` says what to serve and what to run:
+Every service's `__main__` is `run(<Name>Settings, ports, build)`. Its `bootstrap.py` is the
+composition root: `ports(settings) -> <Name>Ports` makes the real adapters and connects nothing
+(`<Name>Ports` is a dataclass subclass of `Ports`, whose `nats` field is the link the runner
+opens), and `build(settings, ports) -> Service` is a pure function of the settings and the ports
+it is given (unit tests call it with `Fake<Name>Ports` from `tests/support/ports`).
+`Service` says what to serve and what to run:
 
 - `app`: the service's own routes (None: only health and metrics); the runner adds `/healthz`,
   `/readyz` over `checks` (`showcase_common.health`) and serves it with the one uvicorn
   configuration (`showcase_common.serving.server_config`);
 - `workers`: loops started at once (outbox relays, catch-up), each given the stop event;
-- `on_nats`: loops started once NATS is up and the stream declared (consumers, the first
+- `consumers`: `ConsumerSpec`s (`showcase_common.bus.spec`), the handler tables the runner runs
+  as consumers once NATS is up and the stream declared;
+- `on_nats`: other loops started once NATS is up (the gateway's change feed, the syncer's first
   generation); the link, when the ports have one, is opened even when there are none (a
   service that only publishes); a service that never needs NATS has no link;
-- `closers`: run last, in reverse order, after the workers have settled what they held.
+- `closers`: run last, in reverse order, after the workers have settled what they held;
+- `prepare`: steps run before anything starts (intake checks and migrates its index); one that
+  raises `CannotStart` stops the process with its message, which says what to do;
+- `commands`: subcommands (`python -m intake seed`) run instead of serving.
 
 SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
 the NATS connection drains. A `Service` with no `port` serves no HTTP (the admin alerter).
@@ -22,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +38,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 
 from showcase_common.bus.link import NatsLink
+from showcase_common.bus.spec import ConsumerSpec
 from showcase_common.health import (
     Check,
     EmbeddedServer,
@@ -36,13 +46,16 @@ from showcase_common.health import (
     add_health_routes,
     create_health_app,
 )
-from showcase_common.lifecycle import stop_on_signals
+from showcase_common.lifecycle import CannotStart, stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.serving import server_config
 from showcase_common.settings import CommonSettings
 
 __all__ = [
+    "CannotStart",
+    "Ports",
     "Service",
+    "Worker",
     "http_app",
     "in_process_app",
     "nats_link",
@@ -56,8 +69,19 @@ log = logging.getLogger(__name__)
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, object]]
 Closer = Callable[[], Awaitable[object]]
+Step = Callable[[], None]
+
+
+@dataclass(kw_only=True)
+class Ports:
+    """Base of every service's `<Name>Ports`: what it talks to. `nats` is the link the runner
+    opens (None: a service without NATS, or a unit test's fakes)."""
+
+    nats: NatsLink | None = None
+
+
 S = TypeVar("S", bound=CommonSettings)
-P = TypeVar("P")
+P = TypeVar("P", bound=Ports)
 
 
 @dataclass
@@ -71,8 +95,14 @@ class Service:
     app: FastAPI | None = None
     checks: Mapping[str, Check] = field(default_factory=dict)
     workers: Sequence[Worker] = field(default_factory=list)
+    consumers: Sequence[ConsumerSpec] = field(default_factory=list)
+    """Handler tables the runner consumes with once NATS is up."""
     on_nats: Sequence[Worker] = field(default_factory=list)
     closers: Sequence[Closer] = field(default_factory=list)
+    prepare: Sequence[Step] = field(default_factory=list)
+    """Run before anything starts; `CannotStart` stops the process with its message."""
+    commands: Mapping[str, Step] = field(default_factory=dict)
+    """`python -m <service> <name>` runs one of these instead of serving."""
     readiness_timeout_s: float = 5.0
     """A check that has not answered by then is reported "timeout"."""
     readiness_info: Info | None = None
@@ -96,20 +126,45 @@ def run(
     settings_type: Callable[[], S],
     ports: Callable[[S], P],
     build: Callable[[S, P], Service],
-) -> None:
-    """`python -m <service>`: read settings, log, make the real ports, build, serve until a
-    signal, drain. The ports' `nats` field, when there is one, is the link the runner opens."""
+    argv: Sequence[str] | None = None,
+    *,
+    usage: str | None = None,
+    commands: Mapping[str, Step] | None = None,
+) -> int:
+    """`python -m <service> [command]`: read settings, log, make the real ports, build; then run
+    the command named (the `Service`'s), or prepare, serve until a signal and drain. Answers
+    the exit status. `-h`/`--help` prints `usage`, and `commands` (which need no settings: the
+    syncer's `keygen`) run, before any setting is read."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    usage = usage or f"usage: python -m {build.__module__.partition('.')[0]}"
+    if argv in (["-h"], ["--help"]):
+        print(usage)
+        return 0
+    if len(argv) == 1 and commands and argv[0] in commands:
+        commands[argv[0]]()
+        return 0
     settings = settings_type()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    asyncio.run(_main(settings, ports, build))
+    made = ports(settings)
+    service = build(settings, made)
+    if len(argv) > 1 or (argv and argv[0] not in service.commands):
+        print(usage, file=sys.stderr)
+        return 2
+    try:
+        for step in [service.commands[argv[0]]] if argv else service.prepare:
+            step()
+    except CannotStart as exc:
+        print(f"{service.name}: {exc}", file=sys.stderr)
+        return 1
+    if not argv:
+        asyncio.run(_main(settings, service, made.nats))
+    return 0
 
 
-async def _main(settings: S, ports: Callable[[S], P], build: Callable[[S, P], Service]) -> None:
+async def _main(settings: CommonSettings, service: Service, link: NatsLink | None) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    made = ports(settings)
-    link = getattr(made, "nats", None)
-    await serve(settings, build(settings, made), stop, link=link)
+    await serve(settings, service, stop, link=link)
 
 
 def http_app(service: Service) -> FastAPI:
@@ -183,13 +238,14 @@ async def running(
     workers settle, the closers run and the link drains. `workers=False` runs none of them
     (unit tests drive the loops by hand). Yields the stop event."""
     stop = stop or asyncio.Event()
-    if service.on_nats and link is None:
+    if workers and (service.on_nats or service.consumers) and link is None:
         raise ValueError(f"{service.name} has NATS workers but no NATS link")
     tasks: list[asyncio.Task[Any]] = []
     if workers:
         tasks += [asyncio.create_task(worker(stop)) for worker in service.workers]
     if link is not None:
-        on_nats = service.on_nats if workers else []
+        consumers = [_consumer(spec, link) for spec in service.consumers]
+        on_nats = [*service.on_nats, *consumers] if workers else []
         tasks.append(asyncio.create_task(_when_connected(link, on_nats, stop)))
     try:
         yield stop
@@ -220,6 +276,15 @@ def in_process_app(
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def _consumer(spec: ConsumerSpec, link: NatsLink) -> Worker:
+    """A NATS worker that runs `spec`'s consumer on the link (up by the time it starts)."""
+
+    async def consume(stop: asyncio.Event) -> None:
+        await spec.run(link.jetstream(), stop)
+
+    return consume
 
 
 async def _when_connected(link: NatsLink, workers: Sequence[Worker], stop: asyncio.Event) -> None:

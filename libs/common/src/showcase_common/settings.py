@@ -113,6 +113,34 @@ class CommonSettings(DevModeSettings):
         return self.metrics_token.get_secret_value() if self.metrics_token else None
 
 
+class ConsumerSettings(BaseSettings):
+    """One durable consumer's tuning (`showcase_common.bus.spec.consumer_options`).
+
+    Each consuming service subclasses it once with its own prefix (`SYNCER_`, `UPDATER_`,
+    `PROJECTOR_`, `ALERTS_`) and its own defaults, and holds it as its settings' `consumer`
+    field: `SYNCER_ACK_WAIT_S`, `UPDATER_BATCH_SIZE`, … An older name stays accepted where one
+    existed (a `validation_alias` in the subclass).
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    ack_wait_s: float = 2.0
+    """A crashed consumer's messages are redelivered after this long (a live one's heartbeat
+    keeps them); `showcase_common.bus.consumer.ACK_WAIT_S`."""
+    max_deliver: int = 10
+    """Deliveries before a failing message goes to the dead letters."""
+    batch_size: int = 1
+    """Messages fetched at once."""
+    fetch_timeout_s: float = 1.0
+    """How long one fetch waits (also the longest a shutdown waits for the loop)."""
+    heartbeat_s: float | None = None
+    """`in_progress()` interval for held messages; unset: a quarter of the ack wait."""
+
+    @property
+    def heartbeat(self) -> float:
+        return self.heartbeat_s if self.heartbeat_s is not None else self.ack_wait_s / 4
+
+
 class S3Settings(BaseSettings):
     """Object-store settings shared by the syncer, the agents and the operator tool.
 

@@ -54,30 +54,8 @@ REQUEST_STATE_BUCKET: Final = "request_state"
 SYNC_LEDGER_BUCKET: Final = "sync_ledger"
 """JetStream key-value bucket: request id -> the generation that first covered it."""
 
-MACHINE_UPDATER_SUBJECTS: Final = (INDEX_SYNCED, MACHINES_RETRY_REQUESTED, ROLLBACK_REQUESTED)
-"""New generations, and machines-only retries (the updater finds the newest snapshot itself)."""
-
-PROGRESS_SUBJECTS: Final = (
-    SHOWCASE_CREATED,
-    RETRY_REQUESTED,
-    MACHINES_RETRY_REQUESTED,
-    INDEX_SYNCED,
-    INDEX_SYNC_FAILED,
-    INDEX_SYNC_RETRYING,
-    INDEX_PREPARING,
-    MACHINE_UPDATED,
-    MACHINE_UPDATE_FAILED,
-    FLEET_UPDATED,
-    FLEET_UPDATE_FAILED,
-    ROLLOUT_PAUSED,
-    ROLLOUT_RESUMED,
-    CANARY_STARTED,
-)
-
 INTAKE_OUTCOMES_DURABLE: Final = "intake-outcomes"
 """Intake hears each request's outcome: it records it and queues the studio's e-mail."""
-INTAKE_OUTCOME_SUBJECTS: Final = (FLEET_UPDATED, INDEX_SYNC_FAILED, FLEET_UPDATE_FAILED)
-
 # The operator tool's live admin alerts (`showcasectl alerts run`).
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
 ADMIN_ALERTS_BUCKET: Final = "admin_alerts"

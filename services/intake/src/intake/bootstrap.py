@@ -2,14 +2,14 @@
 
 `ports` makes the real ones (NATS through the runner's link, SMTP, the wall clock; nothing
 connects here), `build` turns them into the `Service` the runner serves: the app, the outbox and
-mail relays and the showcases.yml writer as workers, readiness over the database and the bus.
-Tests call `build` (or `create_app`, which runs it in-process) with the fakes of
-`tests/support/fakes`.
+mail relays and the showcases.yml writer as workers, readiness over the database and the bus;
+before it starts, the index is checked and the pipeline's tables created or migrated; `seed`
+is its one command. Tests call `build` (or `create_app`, which runs it in-process) with
+`FakeIntakePorts`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import inspect
@@ -24,10 +24,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
-from showcase_common.bus.link import NatsLink
+from showcase_common.bus import consumer_options
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
-from showcase_common.runner import Service, in_process_app, nats_link
+from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_bus, outcomes, readiness
@@ -43,6 +43,7 @@ from intake.outcomes import Outcomes
 from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer
+from intake.seed import require_index, seed
 from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
@@ -71,14 +72,13 @@ def default_mailer(settings: IntakeSettings) -> Mailer:
     )
 
 
-@dataclass
-class IntakePorts:
-    """What intake talks to; `ports` makes the real ones, tests pass fakes."""
+@dataclass(kw_only=True)
+class IntakePorts(Ports):
+    """What intake talks to; `ports` makes the real ones, tests pass `FakeIntakePorts`."""
 
     bus: Bus
     mailer: Mailer
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
-    nats: NatsLink | None = None
 
 
 def ports(settings: IntakeSettings) -> IntakePorts:
@@ -160,13 +160,6 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     async def dispose_engine() -> None:
         container.db.engine.dispose()
 
-    link = ports.nats
-
-    async def hear_outcomes(stop: asyncio.Event) -> None:
-        """Each request's outcome from the bus: recorded, and the studio's e-mail queued."""
-        assert link is not None
-        await outcomes.consumer(link.jetstream(), container.outcomes).run(stop)
-
     return Service(
         name="intake",
         host=settings.intake_host,
@@ -176,12 +169,49 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         # A stuck database is "stuck" (DB_STUCK_S), not a readiness timeout.
         readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
         workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
-        on_nats=[hear_outcomes] if link is not None else [],
+        # each request's outcome from the bus: recorded, and the studio's e-mail queued
+        consumers=[outcomes.consumer(container.outcomes, consumer_options(settings.consumer))],
         closers=[dispose_engine],
+        prepare=[lambda: prepare_index(settings, seeding=False)],
+        commands={
+            "check": lambda: prepare_index(settings, seeding=False),
+            "seed": lambda: prepare_index(settings, seeding=True),
+        },
         # the client's address comes from ClientAddressMiddleware, which trusts only the
         # proxies it is told to (uvicorn's own trusts 127.0.0.1's X-Forwarded-For)
         server_options={"proxy_headers": False},
     )
+
+
+USAGE = """usage: python -m intake [check | seed]
+
+  python -m intake        serve the form and API on INTAKE_PORT, over the index at INDEX_DB_PATH
+                          (which must be the Rails application's index: copy it from S3's
+                          db/index.sqlite3 or from the Rails machine's /data/db/index.sqlite3)
+  python -m intake check  check that index (exit 1 saying how to get it if it is missing),
+                          create or migrate the pipeline's own tables in it, and exit
+  python -m intake seed   only with SHOWCASE_DEV_MODE=1 (the local run): create an index with
+                          made-up logins (admin/admin, studio/studio) when there is none;
+                          elsewhere it only checks that the index is there (exit 1 if not)"""
+
+
+def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
+    """Seed (when asked, in the local run, and there is no index), then create or migrate the
+    pipeline's own tables. Raises `NotAnIndex` or `SchemaTooNew` (`CannotStart`: the runner
+    prints what to do and exits 1)."""
+    if seeding and settings.showcase_dev_mode:
+        seed(settings.index_db_path)
+    elif seeding or not settings.index_db_path.exists():
+        # outside the local run nothing invents logins; and SQLite would make an empty file
+        require_index(settings.index_db_path)
+    db = Database(make_engine(settings.index_db_path))
+    try:
+        create_schema(db.engine)
+        if seeding:  # the index host's showcases.yml, for an index intake has not served yet
+            with db.session() as session:
+                ShowcasesFile(settings.showcases_yml_path).write(session)
+    finally:
+        db.engine.dispose()
 
 
 def create_app(
@@ -196,7 +226,11 @@ def create_app(
     the app's lifespan running the service. `background=False` runs no worker: unit tests
     drive them by hand (`container.relay.drain()`, `mail_relay.drain()`,
     `showcases_file.write_now()`)."""
-    made = ports(settings) if bus is None else IntakePorts(bus, mailer or default_mailer(settings))
+    made = (
+        ports(settings)
+        if bus is None
+        else IntakePorts(bus=bus, mailer=mailer or default_mailer(settings))
+    )
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
     return in_process_app(build(settings, made), made.nats, workers=background)
 

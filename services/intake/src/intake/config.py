@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 from showcase_common.settings import (
     DEV_SESSION_SECRET,
     CommonSettings,
+    ConsumerSettings,
     ProgressTokenSettings,
     long_enough,
     require_secret,
@@ -15,6 +17,14 @@ from showcase_common.settings import (
 
 from intake.client_address import parse_networks
 from intake.db import DbLimits
+
+
+class OutcomesConsumerSettings(ConsumerSettings):
+    """The outcome consumer's `INTAKE_OUTCOMES_ACK_WAIT_S`, `INTAKE_OUTCOMES_BATCH_SIZE`, …"""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_OUTCOMES_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
 
 class IntakeSettings(CommonSettings, ProgressTokenSettings):
@@ -54,6 +64,8 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     smtp_timeout_s: float = 5.0
     """An empty smtp_host turns admin e-mails off (they are only logged)."""
 
+    consumer: OutcomesConsumerSettings = Field(default_factory=OutcomesConsumerSettings)
+    """The outcome consumer's tuning (`INTAKE_OUTCOMES_` + ACK_WAIT_S, BATCH_SIZE, …)."""
     studio_mail_max_age_s: float = 24 * 3600.0
     """An outcome older than this is recorded but not mailed (a new consumer reads the whole
     stream: old requests are not announced again)."""

@@ -43,6 +43,7 @@ from showcase_common.index.schema import (
     is_rails_index,
     table_names,
 )
+from showcase_common.lifecycle import CannotStart
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -115,7 +116,7 @@ _MIGRATIONS: dict[int, list[Step]] = {
 that already exist: `create_all` adds new tables (and makes a fresh database whole at once)."""
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(CannotStart):
     """The database was migrated by a newer intake than this one."""
 
 
@@ -148,7 +149,7 @@ class Saturated(Exception):
     """More database work waits than the configured queue holds: answer 503, retry shortly."""
 
 
-class NotAnIndex(RuntimeError):
+class NotAnIndex(CannotStart):
     """The file is not a Rails index intake can work on; the message says what to do."""
 
 
@@ -177,7 +178,7 @@ def check_index(tables: set[str], path: object) -> None:
 
 
 def make_engine(path: Path, limits: DbLimits | None = None) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The engine over the index; nothing is opened (or created) until it is first used."""
     limits = limits or DbLimits()
     engine = create_engine(
         f"sqlite:///{path}",
@@ -206,6 +207,8 @@ def create_schema(engine: Engine) -> None:
 
     The version lives in `pipeline_schema`. Pipeline tables created afresh by `create_all`
     already have the newest shape, so the migrations run only when the version row was there."""
+    if engine.url.database:
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     with engine.begin() as conn:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         tables = _tables(conn)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 
 from showcase_common import events, subjects
-from showcase_common.bus import Consumer, ConsumerOptions, Delivery
+from showcase_common.bus import ConsumerOptions, ConsumerSpec, Delivery
 from showcase_common.index.models import Location, Region, Showcase, User
 from sqlmodel import Session, select
 
@@ -33,8 +33,6 @@ from intake.models import MailOutbox, Request
 from intake.showcases_file import ShowcasesFile
 
 log = logging.getLogger(__name__)
-
-OUTCOME_SUBJECTS = subjects.INTAKE_OUTCOME_SUBJECTS
 
 FAILURE_WORDS = {
     "sync": "Your showcase could not be sent to the regions that serve it.",
@@ -166,13 +164,14 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def consumer(js: object, handler: Outcomes, options: ConsumerOptions | None = None) -> Consumer:
+def consumer(handler: Outcomes, options: ConsumerOptions) -> ConsumerSpec:
     """The durable consumer of the outcome events (`intake-outcomes`)."""
-    return Consumer(
-        js,  # type: ignore[arg-type]  # a JetStreamContext; typed loosely to keep nats out of imports
-        subjects.STREAM,
+    return ConsumerSpec(
         subjects.INTAKE_OUTCOMES_DURABLE,
-        OUTCOME_SUBJECTS,
-        handler=handler,
+        handles={
+            events.FleetUpdated: handler,
+            events.IndexSyncFailed: handler,
+            events.FleetUpdateFailed: handler,
+        },
         options=options,
     )

@@ -1,4 +1,6 @@
-"""`python -m machine_agent`: the one runner, given the agent's settings, ports and build."""
+"""`python -m machine_agent`: the one runner, given the service's settings, ports and build."""
+
+import sys
 
 from showcase_common.runner import run
 
@@ -6,9 +8,9 @@ from machine_agent.bootstrap import build, ports
 from machine_agent.config import AgentSettings
 
 
-def main() -> None:
-    run(AgentSettings, ports, build)
+def main(argv: list[str] | None = None) -> int:
+    return run(AgentSettings, ports, build, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

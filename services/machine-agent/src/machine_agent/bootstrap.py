@@ -17,7 +17,7 @@ from showcase_common import metrics, validation_errors
 from showcase_common.events import UpdateConfig
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
-from showcase_common.runner import Service, in_process_app
+from showcase_common.runner import Ports, Service, in_process_app
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.signing import SnapshotVerifier
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
@@ -38,14 +38,16 @@ GRACEFUL_SHUTDOWN_S = 5
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class AgentPorts:
-    """What the agent talks to; `ports` makes the real one, tests pass the fake store."""
+@dataclass(kw_only=True)
+class AgentPorts(Ports):
+    """What the agent talks to (the store; no NATS); `ports` makes the real one, tests pass
+    `FakeAgentPorts`."""
 
     store: SnapshotStore
 
 
 def ports(settings: AgentSettings) -> AgentPorts:
+    """S3 from settings, with the snapshots' verify key (nothing connects here)."""
     verifier = SnapshotVerifier.from_base64(settings.verify_key)
     return AgentPorts(store=S3SnapshotStore.from_settings(settings, verifier=verifier))
 
@@ -88,7 +90,7 @@ def create_app(
 ) -> FastAPI:
     """The agent in-process (tests): `build` with `store` (default: S3 from `settings`), the
     app's lifespan running the catch-up unless `catch_up=False`."""
-    made = AgentPorts(store) if store is not None else ports(settings)
+    made = AgentPorts(store=store) if store is not None else ports(settings)
     return in_process_app(build(settings, made), workers=catch_up)
 
 

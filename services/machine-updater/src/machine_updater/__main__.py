@@ -1,4 +1,6 @@
-"""`python -m machine_updater`: the one runner, given the updater's settings, ports and build."""
+"""`python -m machine_updater`: the one runner, given the service's settings, ports and build."""
+
+import sys
 
 from showcase_common.runner import run
 
@@ -6,9 +8,9 @@ from machine_updater.bootstrap import build, ports
 from machine_updater.config import UpdaterSettings
 
 
-def main() -> None:
-    run(UpdaterSettings, ports, build)
+def main(argv: list[str] | None = None) -> int:
+    return run(UpdaterSettings, ports, build, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,6 @@
-"""The composition root: the roll-out handler and the consumer, built from settings.
-
-`ports` makes the real collaborators (nothing connects: the runner opens NATS), `build` turns
-them into the `Service` the runner serves; `bootstrap` takes every collaborator as a parameter
-so the unit tests pass fakes.
+"""The composition root: `ports` makes the updater's real collaborators (nothing connects: the
+runner opens NATS), `build` turns the ports it is given into the `Service` the runner serves;
+unit tests call `build` with `FakeUpdaterPorts`.
 """
 
 from __future__ import annotations
@@ -12,11 +10,11 @@ from dataclasses import dataclass
 
 import httpx
 from showcase_common import subjects
-from showcase_common.bus import Consumer, ConsumerOptions, EventPublisher, Publisher
-from showcase_common.bus.link import NatsLink
+from showcase_common.bus import ConsumerSpec, EventPublisher, Publisher, consumer_options
+from showcase_common.events import IndexSynced, MachinesRetryRequested, RollbackRequested
 from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
-from showcase_common.runner import Service, nats_link
+from showcase_common.runner import Ports, Service, Worker, nats_link
 from showcase_common.snapshots import S3SnapshotStore
 
 from machine_updater.bodies import SnapshotBodies, StoreBodies
@@ -89,65 +87,18 @@ def make_client(
     return ByProtocol({"agent": agent, "update_config": update_config})
 
 
-def bootstrap(
-    settings: UpdaterSettings,
-    *,
-    publisher: EventPublisher,
-    feed: SnapshotFeed,
-    http: httpx.AsyncClient | None = None,
-    fleet: Fleet | None = None,
-    client: MachineClient | None = None,
-    control: FleetControl | None = None,
-) -> RolloutHandler:
-    """The handler, from the collaborators given; the missing ones are built from settings."""
-    if (fleet is None or client is None) and http is None:
-        raise ValueError("an http client is needed to build the real fleet or machine client")
-    return RolloutHandler(
-        fleet or make_fleet(settings, http),  # type: ignore[arg-type]  # http: checked above
-        client or make_client(settings, http),  # type: ignore[arg-type]  # http: checked above
-        publisher,
-        feed,
-        policy=retry_policy(settings),
-        concurrency=settings.concurrency,
-        canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
-        hold=None
-        if control is None
-        else RolloutHold(control, publisher, poll_s=settings.pause_poll_s),
-    )
-
-
-def consumer_options(settings: UpdaterSettings) -> ConsumerOptions:
-    # A roll-out outlasts ack_wait easily; the loop's in_progress() every heartbeat_s keeps the
-    # lease, and ack_wait bounds how long a crashed updater holds the message.
-    return ConsumerOptions(
-        ack_wait_s=settings.ack_wait_s,
-        heartbeat_s=settings.heartbeat_s,
-        batch_size=settings.batch_size,
-        max_deliver=10,
-    )
-
-
-def readiness(nats: Check, fleet: Fleet) -> dict[str, Check]:
-    """NATS connected, and the fleet listable and not empty."""
-
-    async def machines() -> None:
-        if not await fleet.machines():
-            raise LookupError("no machines listed")
-
-    return {"nats": nats, "fleet": machines}
-
-
-@dataclass
-class UpdaterPorts:
-    """What the updater talks to; `ports` makes the real ones, tests pass fakes."""
+@dataclass(kw_only=True)
+class UpdaterPorts(Ports):
+    """What the updater talks to; `ports` makes the real ones, tests pass `FakeUpdaterPorts`."""
 
     publisher: EventPublisher
     feed: SnapshotFeed
     fleet: Fleet
     client: MachineClient
-    http: httpx.AsyncClient
-    nats: NatsLink
-    control: FleetControl
+    http: httpx.AsyncClient | None = None
+    """The one client the fleet and the machine client share (closed when the updater stops)."""
+    control: FleetControl | None = None
+    """The operators' pause (KV); None: roll-outs are never held."""
 
 
 def ports(settings: UpdaterSettings) -> UpdaterPorts:
@@ -165,35 +116,63 @@ def ports(settings: UpdaterSettings) -> UpdaterPorts:
     )
 
 
+def make_handler(settings: UpdaterSettings, ports: UpdaterPorts) -> RolloutHandler:
+    return RolloutHandler(
+        ports.fleet,
+        ports.client,
+        ports.publisher,
+        ports.feed,
+        policy=retry_policy(settings),
+        concurrency=settings.concurrency,
+        canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
+        hold=None
+        if ports.control is None
+        else RolloutHold(ports.control, ports.publisher, poll_s=settings.pause_poll_s),
+    )
+
+
+def readiness(nats: Check | None, fleet: Fleet) -> dict[str, Check]:
+    """NATS connected, and the fleet listable and not empty."""
+
+    async def machines() -> None:
+        if not await fleet.machines():
+            raise LookupError("no machines listed")
+
+    return {"nats": nats, "fleet": machines} if nats is not None else {"fleet": machines}
+
+
 def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
-    """The updater as the runner runs it: health on UPDATER_PORT, the consumer once NATS is up."""
-    handler = bootstrap(
-        settings,
-        publisher=ports.publisher,
-        feed=ports.feed,
-        fleet=ports.fleet,
-        client=ports.client,
-        control=ports.control,
+    """The updater as the runner runs it: health on UPDATER_PORT; once NATS is up, one batch
+    consumer (a roll-out outlasts the ack wait easily: the loop's heartbeat keeps the lease,
+    and the ack wait bounds how long a crashed updater holds the message)."""
+    handler = make_handler(settings, ports)
+    roll_out = handler.handle_batch
+    consumer = ConsumerSpec(
+        subjects.MACHINE_UPDATER_DURABLE,
+        handles_batches={
+            IndexSynced: roll_out,
+            MachinesRetryRequested: roll_out,
+            RollbackRequested: roll_out,  # in stream order with the roll-outs around it
+        },
+        options=consumer_options(settings.consumer),
     )
     link = ports.nats
-
-    async def consume(stop: asyncio.Event) -> None:
-        handler.stopping = stop
-        consumer = Consumer(
-            link.jetstream(),
-            subjects.STREAM,
-            subjects.MACHINE_UPDATER_DURABLE,
-            list(subjects.MACHINE_UPDATER_SUBJECTS),
-            batch_handler=handler.handle_batch,
-            options=consumer_options(settings),
-        )
-        await consumer.run(stop)
-
     return Service(
         name="machine-updater",
         host=settings.updater_host,
         port=settings.updater_port,
-        checks=readiness(link.check, ports.fleet),
-        on_nats=[consume],
-        closers=[ports.http.aclose],
+        checks=readiness(link.check if link is not None else None, ports.fleet),
+        workers=[_stopping(handler)],
+        consumers=[consumer],
+        closers=[ports.http.aclose] if ports.http is not None else [],
     )
+
+
+def _stopping(handler: RolloutHandler) -> Worker:
+    """Hands the runner's stop event to the handler: a roll-out held by a pause is handed back
+    to the stream when the updater stops, instead of waited on."""
+
+    async def give(stop: asyncio.Event) -> None:
+        handler.stopping = stop
+
+    return give

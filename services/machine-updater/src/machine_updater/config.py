@@ -4,16 +4,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 from showcase_common.settings import (
     DEV_MACHINE_UPDATE_SECRET,
     CommonSettings,
+    ConsumerSettings,
     S3Settings,
     long_enough,
     require_secret,
 )
 
 from machine_updater.fleet import DEFAULT_UPDATE_CONFIG_PATH, MachineProtocol
+
+
+class UpdaterConsumerSettings(ConsumerSettings):
+    """`UPDATER_ACK_WAIT_S`, `UPDATER_HEARTBEAT_S`, `UPDATER_BATCH_SIZE`, `UPDATER_MAX_DELIVER`,
+    `UPDATER_FETCH_TIMEOUT_S` (the older `ACK_WAIT_S`, `HEARTBEAT_S`, `BATCH_SIZE` still work)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UPDATER_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    ack_wait_s: float = Field(
+        default=2.0, validation_alias=AliasChoices("updater_ack_wait_s", "ack_wait_s")
+    )
+    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
+    it with a heartbeat every `heartbeat_s`)."""
+    heartbeat_s: float | None = Field(
+        default=0.5, validation_alias=AliasChoices("updater_heartbeat_s", "heartbeat_s")
+    )
+    batch_size: int = Field(
+        default=16, validation_alias=AliasChoices("updater_batch_size", "batch_size")
+    )
+    """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
 
 
 class UpdaterSettings(CommonSettings, S3Settings):
@@ -58,12 +82,8 @@ class UpdaterSettings(CommonSettings, S3Settings):
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 5.0
 
-    ack_wait_s: float = 2.0
-    """A crashed updater's roll-out is taken over by another after this long (a live one keeps
-    it with a heartbeat every `heartbeat_s`)."""
-    heartbeat_s: float = 0.5
-    batch_size: int = 16
-    """IndexSynced events fetched at once and coalesced into one roll-out of the newest."""
+    consumer: UpdaterConsumerSettings = Field(default_factory=UpdaterConsumerSettings)
+    """The consumer's tuning (`UPDATER_` + ACK_WAIT_S, HEARTBEAT_S, BATCH_SIZE, …)."""
 
     canary: bool = True
     """Canary first: one machine takes a generation alone before the others (off: all at once)."""

@@ -1,4 +1,6 @@
-"""`python -m progress_gateway`: the one runner, given the gateway's settings, ports and build."""
+"""`python -m progress_gateway`: the one runner, given the service's settings, ports and build."""
+
+import sys
 
 from showcase_common.runner import run
 
@@ -6,9 +8,9 @@ from progress_gateway.bootstrap import build, ports
 from progress_gateway.config import GatewaySettings
 
 
-def main() -> None:
-    run(GatewaySettings, ports, build)
+def main(argv: list[str] | None = None) -> int:
+    return run(GatewaySettings, ports, build, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

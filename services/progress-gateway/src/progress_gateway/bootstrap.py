@@ -7,34 +7,28 @@ the change feed and (unless disabled) the projector.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from showcase_common import subjects
-from showcase_common.bus import Consumer, ConsumerOptions
+from showcase_common.bus import ConsumerSpec, consumer_options
 from showcase_common.bus.link import NatsLink, NotConnected
 from showcase_common.health import Check
-from showcase_common.runner import Service, nats_link
+from showcase_common.runner import Ports, Service, Worker, nats_link
 
 from progress_gateway.app import create_app
 from progress_gateway.config import GatewaySettings
 from progress_gateway.feed import Feed, KvFeedSource
-from progress_gateway.projection import Links
+from progress_gateway.projection import PROJECTED, Links
 from progress_gateway.projector import Projector
 from progress_gateway.runtime import Runtime
 from progress_gateway.store import KvProgressStore, ProgressStore
 
 
-def build_projector(settings: GatewaySettings, store: ProgressStore) -> Projector:
-    return Projector(store, Links(settings.public_intake_url, settings.public_fleet_url))
-
-
-@dataclass
-class GatewayPorts:
-    """What the gateway talks to; `ports` makes the real ones."""
+@dataclass(kw_only=True)
+class GatewayPorts(Ports):
+    """What the gateway talks to; `ports` makes the real ones, tests pass `FakeGatewayPorts`."""
 
     store: ProgressStore
-    nats: NatsLink
 
 
 def ports(settings: GatewaySettings) -> GatewayPorts:
@@ -47,15 +41,19 @@ def ports(settings: GatewaySettings) -> GatewayPorts:
 
 def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
     """The gateway as the runner runs it: the WebSocket on GATEWAY_PORT; once NATS is up, the
-    feed (one watch of the bucket) and the projector."""
+    feed (one watch of the bucket) and (unless disabled) the projector's consumer."""
     runtime = Runtime(settings=settings, store=ports.store, feed=Feed())
     link = ports.nats
-    feed = KvFeedSource(link.jetstream, subjects.REQUEST_STATE_BUCKET, runtime.feed)
-    on_nats = [feed.run]
-    checks: dict[str, Check] = {"nats": _fed(link, runtime.feed)}
+    on_nats: list[Worker] = []
+    checks: dict[str, Check] = {}
+    consumers: list[ConsumerSpec] = []
+    if link is not None:
+        feed = KvFeedSource(link.jetstream, subjects.REQUEST_STATE_BUCKET, runtime.feed)
+        on_nats.append(feed.run)
+        checks["nats"] = _fed(link, runtime.feed)
     if settings.projector_enabled:
-        projector = _Projecting(settings, runtime.store, link)
-        on_nats.append(projector.run)
+        projector = projector_consumer(settings, runtime.store)
+        consumers.append(projector)
         checks["projector"] = projector.check
     return Service(
         name="progress-gateway",
@@ -63,6 +61,7 @@ def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
         port=settings.gateway_port,
         app=create_app(runtime),
         checks=checks,
+        consumers=consumers,
         on_nats=on_nats,
         server_options={
             "ws": "websockets-sansio",
@@ -70,6 +69,17 @@ def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
             # (tens of KiB) per connection.
             "ws_per_message_deflate": False,
         },
+    )
+
+
+def projector_consumer(settings: GatewaySettings, store: ProgressStore) -> ConsumerSpec:
+    """Every step event, one at a time, folded into each of its requests' progress."""
+    links = Links(settings.public_intake_url, settings.public_fleet_url)
+    project = Projector(store, links).handle
+    return ConsumerSpec(
+        subjects.PROGRESS_DURABLE,
+        handles={event_type: project for event_type in PROJECTED},
+        options=consumer_options(settings.consumer),
     )
 
 
@@ -82,31 +92,3 @@ def _fed(link: NatsLink, feed: Feed) -> Check:
             raise NotConnected("the change feed has not started")
 
     return check
-
-
-class _Projecting:
-    """The projector's consumer, as a runner's NATS worker, and whether it runs."""
-
-    def __init__(self, settings: GatewaySettings, store: ProgressStore, link: NatsLink) -> None:
-        self._settings, self._store, self._link = settings, store, link
-        self._running = False
-
-    async def run(self, stop: asyncio.Event) -> None:
-        consumer = Consumer(
-            self._link.jetstream(),
-            subjects.STREAM,
-            subjects.PROGRESS_DURABLE,
-            subjects.PROGRESS_SUBJECTS,
-            handler=build_projector(self._settings, self._store).handle,
-            options=ConsumerOptions(
-                batch_size=20, fetch_timeout_s=self._settings.projector_fetch_timeout_s
-            ),
-        )
-        self._running = True
-        try:
-            await consumer.run(stop)
-        finally:
-            self._running = False
-
-    async def check(self) -> str:
-        return "ok" if self._running else "stopped"

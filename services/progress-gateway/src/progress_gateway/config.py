@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from showcase_common.settings import CommonSettings, ProgressTokenSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from showcase_common.settings import CommonSettings, ConsumerSettings, ProgressTokenSettings
+
+
+class ProjectorConsumerSettings(ConsumerSettings):
+    """`PROJECTOR_FETCH_TIMEOUT_S` (how long one fetch waits for events, also the longest a
+    shutdown waits for the loop), `PROJECTOR_BATCH_SIZE`, `PROJECTOR_ACK_WAIT_S`, …"""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PROJECTOR_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    batch_size: int = 20
 
 
 class GatewaySettings(CommonSettings, ProgressTokenSettings):
@@ -17,5 +30,5 @@ class GatewaySettings(CommonSettings, ProgressTokenSettings):
     """Where showcases are served: a `redirect_url` elsewhere is not passed to the browser."""
     projector_enabled: bool = True
     """Run the projector in this process (off: a WebSocket-only replica)."""
-    projector_fetch_timeout_s: float = 1.0
-    """How long one fetch waits for events (also the longest a shutdown waits for the loop)."""
+    consumer: ProjectorConsumerSettings = Field(default_factory=ProjectorConsumerSettings)
+    """The projector's consumer (`PROJECTOR_` + FETCH_TIMEOUT_S, BATCH_SIZE, …)."""

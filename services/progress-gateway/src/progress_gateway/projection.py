@@ -107,6 +107,25 @@ class Links:
         return allowed_url(url, [self.public_fleet_url, self.public_intake_url])
 
 
+PROJECTED: tuple[type[events.Event], ...] = (
+    events.ShowcaseCreated,
+    events.RetryRequested,
+    events.MachinesRetryRequested,
+    events.IndexSynced,
+    events.IndexSyncRetrying,
+    events.IndexPreparing,
+    events.IndexSyncFailed,
+    events.MachineUpdated,
+    events.MachineUpdateFailed,
+    events.FleetUpdated,
+    events.FleetUpdateFailed,
+    events.RolloutPaused,
+    events.RolloutResumed,
+    events.CanaryStarted,
+)
+"""The events a request's progress is folded from (`_changes` has a case for each)."""
+
+
 def request_refs(event: events.Event) -> list[events.RequestRef]:
     """Every request an event concerns (one for created/retry, a list for the others)."""
     request = getattr(event, "request", None)

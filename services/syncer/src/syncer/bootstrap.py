@@ -1,7 +1,6 @@
-"""The composition root: builds the syncer from settings and the collaborators it is given.
-
-`ports` makes the real collaborators (nothing connects: the runner opens NATS), `build` turns
-them into the `Service` the runner serves; tests call `bootstrap`/`build` with fakes.
+"""The composition root: `ports` makes the syncer's real collaborators (nothing connects: the
+runner opens NATS), `build` turns the ports it is given into the `Service` the runner serves;
+unit tests call `build` with `FakeSyncerPorts`.
 """
 
 from __future__ import annotations
@@ -10,19 +9,18 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from nats.js.client import JetStreamContext
 from showcase_common import subjects
 from showcase_common.backoff import Sleep
-from showcase_common.bus import Backoff, Consumer, ConsumerOptions, EventPublisher, Publisher
-from showcase_common.bus.link import NatsLink
-from showcase_common.events import Snapshot
-from showcase_common.runner import Service, nats_link
+from showcase_common.bus import Backoff, ConsumerSpec, EventPublisher, Publisher, consumer_options
+from showcase_common.events import RetryRequested, RolloutRequested, ShowcaseCreated, Snapshot
+from showcase_common.runner import Ports, Service, nats_link
 from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, SnapshotStoreError
 
@@ -37,34 +35,57 @@ from syncer.storage import GenerationWriter, RetryPolicy
 
 log = logging.getLogger("syncer")
 
-SUBJECTS = (subjects.SHOWCASE_CREATED, subjects.RETRY_REQUESTED, subjects.ROLLOUT_REQUESTED)
+
+@dataclass(kw_only=True)
+class SyncerPorts(Ports):
+    """What the syncer talks to; `ports` makes the real ones, tests pass `FakeSyncerPorts`."""
+
+    store: SnapshotStore
+    publisher: EventPublisher
+    ledger: SyncLedger
+    snapshotter: SnapshotTaker
+    sleep: Sleep = field(default=asyncio.sleep)
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+def ports(settings: SyncerSettings) -> SyncerPorts:
+    """S3, the index and NATS from settings; nothing connects here (the runner opens the link)."""
+    link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
+    return SyncerPorts(
+        store=S3SnapshotStore.from_settings(
+            settings, signer=SnapshotSigner.from_base64(settings.signing_key)
+        ),
+        publisher=Publisher(link.jetstream),
+        ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
+        snapshotter=Snapshotter(settings.index_db_path),
+        nats=link,
+    )
 
 
 @dataclass
 class Syncer:
+    """The syncer's parts, as `build` wires them (tests reach them through `Service.consumers`
+    and `Service.on_nats`)."""
+
     settings: SyncerSettings
     store: SnapshotStore
     writer: GenerationWriter
     handler: SyncHandler
 
-    def consumer(self, js: JetStreamContext, durable: str = subjects.SYNCER_DURABLE) -> Consumer:
-        """The batch consumer that feeds `handler` (heartbeats cover the retry budget)."""
-        s = self.settings
-        options = ConsumerOptions(
-            ack_wait_s=s.syncer_ack_wait_s,
-            max_deliver=s.syncer_max_deliver,
-            batch_size=s.syncer_batch_size,
-            fetch_timeout_s=s.syncer_fetch_timeout_s,
-            heartbeat_s=max(0.5, s.syncer_ack_wait_s / 4),
-            backoff=Backoff(base_s=1.0, cap_s=60.0),
-        )
-        return Consumer(
-            js,
-            subjects.STREAM,
-            durable,
-            SUBJECTS,
-            batch_handler=self.handler.handle_batch,
-            options=options,
+    def consumer(self) -> ConsumerSpec:
+        """One batch consumer: every event of a fetch is covered by one snapshot (heartbeats
+        cover the S3 retry budget)."""
+        batch = self.handler.handle_batch
+        return ConsumerSpec(
+            subjects.SYNCER_DURABLE,
+            handles_batches={
+                ShowcaseCreated: batch,
+                RetryRequested: batch,
+                RolloutRequested: batch,
+            },
+            options=consumer_options(
+                self.settings.consumer, backoff=Backoff(base_s=1.0, cap_s=60.0)
+            ),
         )
 
     async def publish_first_generation(self, stop: asyncio.Event) -> Snapshot | None:
@@ -110,64 +131,33 @@ def preparation(settings: SyncerSettings) -> Preparation | None:
     )
 
 
-def bootstrap(
-    settings: SyncerSettings,
-    *,
-    store: SnapshotStore,
-    publisher: EventPublisher,
-    ledger: SyncLedger,
-    snapshotter: SnapshotTaker | None = None,
-    sleep: Sleep = asyncio.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> Syncer:
+def make_syncer(settings: SyncerSettings, ports: SyncerPorts) -> Syncer:
     staging = settings.syncer_work_dir or Path(tempfile.mkdtemp(prefix="syncer-"))
     writer = GenerationWriter(
-        store,
-        snapshotter or Snapshotter(settings.index_db_path),
+        ports.store,
+        ports.snapshotter,
         staging,
         retry_policy(settings),
         max_conflicts=settings.syncer_max_pointer_conflicts,
         adopt_legacy=settings.syncer_adopt_legacy_index,
-        sleep=sleep,
+        sleep=ports.sleep,
     )
     handler = SyncHandler(
         writer=writer,
-        publisher=publisher,
-        ledger=ledger,
-        max_deliver=settings.syncer_max_deliver,
-        retention=Retention(store, retention_policy(settings)),
-        clock=clock,
+        publisher=ports.publisher,
+        ledger=ports.ledger,
+        max_deliver=settings.consumer.max_deliver,
+        retention=Retention(ports.store, retention_policy(settings)),
+        clock=ports.clock,
         preparation=preparation(settings),
     )
-    return Syncer(settings, store, writer, handler)
-
-
-@dataclass
-class SyncerPorts:
-    """What the syncer talks to; `ports` makes the real ones, tests pass fakes."""
-
-    store: SnapshotStore
-    publisher: EventPublisher
-    ledger: SyncLedger
-    nats: NatsLink | None = None
-
-
-def ports(settings: SyncerSettings) -> SyncerPorts:
-    """S3 and NATS from settings; nothing connects here (the runner opens the link)."""
-    link = nats_link(settings, buckets=[subjects.SYNC_LEDGER_BUCKET])
-    return SyncerPorts(
-        store=S3SnapshotStore.from_settings(
-            settings, signer=SnapshotSigner.from_base64(settings.signing_key)
-        ),
-        publisher=Publisher(link.jetstream),
-        ledger=KvLedger(lambda: link.kv(subjects.SYNC_LEDGER_BUCKET)),
-        nats=link,
-    )
+    return Syncer(settings, ports.store, writer, handler)
 
 
 def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
-    """The syncer as the runner runs it: health on SYNCER_PORT, the consumer once NATS is up."""
-    syncer = bootstrap(settings, store=ports.store, publisher=ports.publisher, ledger=ports.ledger)
+    """The syncer as the runner runs it: health on SYNCER_PORT; once NATS is up, the first
+    generation and the consumer."""
+    syncer = make_syncer(settings, ports)
     store, link = ports.store, ports.nats
 
     async def s3() -> None:
@@ -178,12 +168,9 @@ def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
             with contextlib.suppress(SnapshotStoreError):  # /readyz will say why
                 await asyncio.to_thread(store.ensure_bucket)
 
-    async def consume(stop: asyncio.Event) -> None:
-        assert link is not None
+    async def first_generation(stop: asyncio.Event) -> None:
         log.info("syncing %s to s3://%s", settings.index_db_path, settings.s3_bucket)
-        await asyncio.gather(
-            syncer.publish_first_generation(stop), syncer.consumer(link.jetstream()).run(stop)
-        )
+        await syncer.publish_first_generation(stop)
 
     checks = {"nats": link.check, "s3": s3} if link is not None else {"s3": s3}
     return Service(
@@ -192,5 +179,30 @@ def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
         port=settings.syncer_port,
         checks=checks,
         workers=[create_bucket],
-        on_nats=[consume],
+        consumers=[syncer.consumer()],
+        on_nats=[first_generation],
     )
+
+
+USAGE = """usage: python -m syncer [keygen]
+
+  python -m syncer         snapshot the index to S3 on every ShowcaseCreated/RetryRequested/
+                           RolloutRequested, health and metrics on SYNCER_PORT
+  python -m syncer keygen  print a new Ed25519 key pair for the snapshots in S3 (no setting read)"""
+
+KEYGEN_HELP = """\
+A new Ed25519 key pair for the snapshots in S3:
+  SNAPSHOT_SIGNING_KEY  the syncer's secret: it signs every generation and pointer
+                        (e.g. `fly secrets set -a <syncer app> SNAPSHOT_SIGNING_KEY=…`)
+  SNAPSHOT_VERIFY_KEY   public: every agent's, to verify them (not a secret)
+"""
+
+
+def keygen() -> None:
+    """`python -m syncer keygen`: a new signing key pair, on stdout (the help on stderr)."""
+    from showcase_common.signing import generate_key_pair
+
+    private, public = generate_key_pair()
+    print(KEYGEN_HELP, file=sys.stderr)
+    print(f"SNAPSHOT_SIGNING_KEY={private}")
+    print(f"SNAPSHOT_VERIFY_KEY={public}")

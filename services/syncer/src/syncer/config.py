@@ -6,9 +6,26 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.settings import CommonSettings, S3Settings, SnapshotSigningSettings
+from showcase_common.settings import (
+    CommonSettings,
+    ConsumerSettings,
+    S3Settings,
+    SnapshotSigningSettings,
+)
 
 from syncer.preparation import PreSnapshotCommand
+
+
+class SyncerConsumerSettings(ConsumerSettings):
+    """`SYNCER_ACK_WAIT_S`, `SYNCER_MAX_DELIVER`, `SYNCER_BATCH_SIZE`, `SYNCER_FETCH_TIMEOUT_S`,
+    `SYNCER_HEARTBEAT_S`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCER_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    batch_size: int = 100
+    """At most this many pending events are covered by one snapshot."""
 
 
 class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
@@ -19,12 +36,8 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     syncer_host: str = "127.0.0.1"
     syncer_port: int = 8002
 
-    syncer_batch_size: int = 100
-    """At most this many pending events are covered by one snapshot."""
-    syncer_ack_wait_s: float = 2.0
-    """A crashed syncer's batch is redelivered after this long (heartbeats keep a live one's)."""
-    syncer_max_deliver: int = 10
-    syncer_fetch_timeout_s: float = 1.0
+    consumer: SyncerConsumerSettings = Field(default_factory=SyncerConsumerSettings)
+    """The consumer's tuning (`SYNCER_` + ACK_WAIT_S, MAX_DELIVER, BATCH_SIZE, …)."""
 
     syncer_s3_attempts: int = 5
     """S3 attempts per batch before it is reported failed (IndexSyncFailed)."""

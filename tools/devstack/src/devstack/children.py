@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 from showcase_common import subjects
 
-from devstack.config import HOST, AgentSpec, Secrets, StackConfig
+from devstack.config import HOST, OPERATOR, AgentSpec, Secrets, StackConfig
 from devstack.output import LogMux
 from devstack.process import ProcessFailed, ServiceProcess, consumer_pulling, http_ok, tcp_open
 
@@ -33,6 +33,16 @@ PIPELINE_SECRETS = frozenset(
     }
 )
 """Never inherited from devstack's own environment: each child gets only its role's."""
+
+NATS_USERS = {
+    "intake": "intake",
+    "syncer": "syncer",
+    "machine-updater": "machine-updater",
+    "progress-gateway": "progress-gateway",
+    "alerts": "alerts",
+    "showcasectl": OPERATOR,
+}
+"""Each process kind's NATS user (a role of `showcase_common.roles`)."""
 
 ADMIN_EMAIL = "admin@localhost"
 """Where the local run's admin alerts go: the SMTP sink's maildir, like every other mail."""
@@ -110,7 +120,7 @@ class Children:
         return ServiceProcess(
             "alerts",
             [sys.executable, "-m", "showcasectl", "alerts", "run"],
-            self.env(extra, role="showcasectl"),
+            self.env(extra, role="alerts"),
             self.mux,
             ready=lambda: any(check() for check in checks),
         )
@@ -155,7 +165,6 @@ class Children:
         c, s = self.config, self.secrets
         shared = {
             "PYTHONUNBUFFERED": "1",
-            "NATS_URL": self.nats_url(),
             "NATS_REPLICAS": str(c.nats_replicas),
             "S3_ENDPOINT_URL": c.s3_endpoint_url,
             "S3_BUCKET": c.s3_bucket,
@@ -173,4 +182,13 @@ class Children:
             "SMTP_PORT": str(c.smtp_port),
         }
         ours = {k: v for k, v in os.environ.items() if k not in PIPELINE_SECRETS}
-        return {**ours, **shared, **s.env_for(role), **extra}
+        return {**ours, **shared, **self._nats(role), **s.env_for(role), **extra}
+
+    def _nats(self, role: str) -> dict[str, str]:
+        """`NATS_URL` with the role's own NATS user (`showcase_common.roles`); none for a process
+        that never uses NATS (the agents, the SMTP sink, the seed)."""
+        user = NATS_USERS.get(role)
+        if user is None:
+            return {}
+        credentials = f"{user}:{self.secrets.nats_password(user)}@"
+        return {"NATS_URL": self.nats_url().replace("nats://", f"nats://{credentials}")}

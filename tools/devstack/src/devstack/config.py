@@ -7,6 +7,9 @@ on free ports and a temporary directory with `StackConfig.on_free_ports`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -16,11 +19,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from showcase_common.roles import ROLES, users_conf
 from showcase_common.signing import generate_key_pair
 
 from devstack.ports import free_port, free_port_with_grpc, is_free
 
 HOST = "127.0.0.1"
+OPERATOR = "showcasectl"
+"""The NATS user of the operators' tool (and of anyone connecting without credentials)."""
 
 MachineKind = Literal["agent", "update_config"]
 MACHINE_KINDS: tuple[str, ...] = ("agent", "update_config")
@@ -97,6 +103,11 @@ class Secrets:
     snapshot_signing_key: str
     """The syncer's Ed25519 key; agents get its public half, `snapshot_verify_key`."""
     snapshot_verify_key: str
+    nats_secret: str
+    """Each NATS user's password is derived from it (`nats_password`), so a role added to
+    `showcase_common.roles` later gets one without a new entry here."""
+    nats_route_password: str
+    """What a nats-server must present to join the local cluster as a route."""
 
     @classmethod
     def generate(cls) -> dict[str, str]:
@@ -111,7 +122,21 @@ class Secrets:
             "agent_aws_secret_access_key": secrets.token_urlsafe(24),
             "snapshot_signing_key": signing_key,
             "snapshot_verify_key": verify_key,
+            "nats_secret": secrets.token_urlsafe(32),
+            "nats_route_password": secrets.token_urlsafe(24),
         }
+
+    def nats_password(self, user: str) -> str:
+        """The local run's password of NATS user `user` (a role of `showcase_common.roles`)."""
+        digest = hmac.new(self.nats_secret.encode(), user.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def nats_users_conf(self) -> str:
+        """nats-server's users, each with its role's permissions. A client without credentials
+        (a person's `showcasectl`, a test) is the operator, as on a developer's own machine;
+        every service of the run logs in as itself."""
+        passwords = {r.user: self.nats_password(r.user) for r in ROLES}
+        return users_conf(passwords) + f'no_auth_user: "{OPERATOR}"\n'
 
     def s3_identities(self, bucket: str) -> dict[str, object]:
         """`weed mini -s3.config`: the syncer's key reads and writes, the agents' only reads."""

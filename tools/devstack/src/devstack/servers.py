@@ -91,9 +91,13 @@ class NatsServer(_Process):
         port: int | None = None,
         monitor_port: int | None = None,
         cluster: ClusterNode | None = None,
+        config: Path | None = None,
     ) -> None:
+        """`config`: a configuration file (users and their permissions, `showcase_common.roles`);
+        the arguments here override what it says of ports and the store."""
         super().__init__()
         self.store_dir = Path(store_dir)
+        self.config = config
         self.requested_port = port
         self.monitor_port = monitor_port
         self.cluster = cluster
@@ -119,7 +123,9 @@ class NatsServer(_Process):
             "--ports_file_dir",
             str(ports_dir),
         ]
-        if self.monitor_port:
+        if self.config is not None:
+            args += ["-c", str(self.config)]
+        if self.monitor_port:  # on -a's address: 127.0.0.1
             args += ["-m", str(self.monitor_port)]
         if self.cluster is not None:
             args += self.cluster.args()
@@ -143,16 +149,23 @@ class ClusterNode:
     server_name: str
     route_port: int
     peer_route_ports: tuple[int, ...]
+    route_credentials: tuple[str, str] | None = None
+    """(user, password) that routes must present, and that this node presents to its peers:
+    a server without them cannot join the cluster."""
 
     def args(self) -> list[str]:
-        routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.peer_route_ports)
+        auth = ""
+        if self.route_credentials is not None:
+            user, password = self.route_credentials
+            auth = f"{user}:{password}@"
+        routes = ",".join(f"nats://{auth}127.0.0.1:{port}" for port in self.peer_route_ports)
         return [
             "--name",
             self.server_name,
             "--cluster_name",
             self.cluster_name,
-            "--cluster",
-            f"nats://127.0.0.1:{self.route_port}",
+            "--cluster",  # credentials in the listen URL: what an incoming route must present
+            f"nats://{auth}127.0.0.1:{self.route_port}",
             "--routes",
             routes,
         ]
@@ -164,6 +177,8 @@ def cluster_nodes(
     client_ports: list[int | None],
     monitor_ports: list[int],
     cluster_name: str = "showcase",
+    route_credentials: tuple[str, str] | None = None,
+    config: Path | None = None,
 ) -> list[NatsServer]:
     """The nodes of a JetStream cluster on loopback, each with its own store (`store_dir/nats-N`)
     and routes to all the others. Each keeps its ports across a restart, so a node that comes
@@ -173,8 +188,10 @@ def cluster_nodes(
         zip(route_ports, client_ports, monitor_ports, strict=True), start=1
     ):
         peers = tuple(p for p in route_ports if p != route)
-        node = ClusterNode(cluster_name, f"nats-{i}", route, peers)
-        nodes.append(NatsServer(store_dir / f"nats-{i}", client, monitor, cluster=node))
+        node = ClusterNode(cluster_name, f"nats-{i}", route, peers, route_credentials)
+        nodes.append(
+            NatsServer(store_dir / f"nats-{i}", client, monitor, cluster=node, config=config)
+        )
     return nodes
 
 

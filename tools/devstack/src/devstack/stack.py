@@ -47,17 +47,31 @@ class Stack:
         self._started: list[str] = []
 
     # ---- public surface (what the fixture and the CLI use) -------------------------------
-    @staticmethod
-    def _nats_servers(config: StackConfig) -> list[NatsServer]:
+    def _nats_servers(self, config: StackConfig) -> list[NatsServer]:
+        """The server (or the cluster's nodes) with every service's user and permissions
+        (`showcase_common.roles`); cluster nodes accept only routes with the route password."""
+        users = config.data_dir / "nats-users.conf"
         if not config.clustered:
-            return [NatsServer(config.nats_dir, config.nats_port, config.nats_monitor_port)]
+            return [
+                NatsServer(
+                    config.nats_dir, config.nats_port, config.nats_monitor_port, config=users
+                )
+            ]
         nodes = config.nats_nodes
         return cluster_nodes(
             config.nats_cluster_dir,
             route_ports=[n.route for n in nodes],
             client_ports=[n.client for n in nodes],
             monitor_ports=[n.monitor for n in nodes],
+            route_credentials=("route", self.secrets.nats_route_password),
+            config=users,
         )
+
+    def _write_nats_users(self) -> None:
+        users = self.config.data_dir / "nats-users.conf"
+        users.parent.mkdir(parents=True, exist_ok=True)
+        users.touch(mode=0o600)
+        users.write_text(self.secrets.nats_users_conf())
 
     @property
     def nats_url(self) -> str:
@@ -204,6 +218,7 @@ class Stack:
                 f"ports already in use: {', '.join(busy)} (another local run? "
                 "stop it, or set these variables to free ports)"
             )
+        self._write_nats_users()
         self._start_nats()
         self._run("s3", ServerComponent("s3", self.s3, self.mux, self._s3_usable))
         self._run("smtp", self.children.smtp())

@@ -12,18 +12,16 @@ import datetime as dt
 import json
 import logging
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Protocol
 
-from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from showcase_common import events, subjects
-from showcase_common.bus import Consumer, ConsumerOptions, Delivery, RetryableError, ensure_kv
+from showcase_common.bus import ConsumerOptions, ConsumerSpec, Delivery, RetryableError
 
 log = logging.getLogger(__name__)
-
-ALERT_SUBJECTS = [subjects.INDEX_SYNC_FAILED, subjects.FLEET_UPDATE_FAILED]
 
 
 class Mailer(Protocol):
@@ -61,8 +59,14 @@ class AlertLedger(Protocol):
 
 
 class KvAlertLedger:
-    def __init__(self, kv: KeyValue) -> None:
-        self._kv = kv
+    """The ledger in KV `admin_alerts`; `bucket` returns it (the runner's link declares it)."""
+
+    def __init__(self, bucket: Callable[[], KeyValue]) -> None:
+        self._bucket = bucket
+
+    @property
+    def _kv(self) -> KeyValue:
+        return self._bucket()
 
     async def alerted(self, request_id: str) -> bool:
         try:
@@ -164,21 +168,13 @@ def compose(event: events.Event, ref: events.RequestRef) -> tuple[str, str]:
     return subject, body
 
 
-async def build_consumer(
-    js: JetStreamContext,
-    mailer: Mailer,
-    *,
-    max_age_s: float,
-    options: ConsumerOptions | None = None,
-    replicas: int = 1,
-) -> Consumer:
-    kv = await ensure_kv(js, subjects.ADMIN_ALERTS_BUCKET, replicas=replicas)
-    handler = AdminAlerts(mailer, KvAlertLedger(kv), max_age_s=max_age_s)
-    return Consumer(
-        js,
-        subjects.STREAM,
+def alerts_consumer(
+    mailer: Mailer, ledger: AlertLedger, *, max_age_s: float, options: ConsumerOptions
+) -> ConsumerSpec:
+    """The two terminal failures, one handler."""
+    alert = AdminAlerts(mailer, ledger, max_age_s=max_age_s)
+    return ConsumerSpec(
         subjects.ADMIN_ALERTS_DURABLE,
-        ALERT_SUBJECTS,
-        handler=handler,
+        handles={events.IndexSyncFailed: alert, events.FleetUpdateFailed: alert},
         options=options,
     )

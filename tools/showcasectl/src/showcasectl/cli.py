@@ -15,6 +15,7 @@ from showcasectl.commands import (
     requests,
     rollback,
     status,
+    topology,
 )
 
 HELP = """
@@ -42,5 +43,7 @@ app.command(epilog=control.RESUME_EXAMPLES)(control.resume)
 app.command(epilog=rollback.ROLLBACK_EXAMPLES)(rollback.rollback)
 app.command(epilog=rollback.UNPIN_EXAMPLES)(rollback.unpin)
 app.command(epilog=audit.EXAMPLES)(audit.audit)
+app.command(epilog=topology.EXAMPLES)(topology.topology)
+app.command("asyncapi")(topology.asyncapi_document)
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(alerts.app, name="alerts")

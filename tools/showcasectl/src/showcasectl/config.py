@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
 from showcase_common.fly import DEFAULT_API_URL
-from showcase_common.settings import CommonSettings, S3Settings
+from showcase_common.settings import CommonSettings, ConsumerSettings, S3Settings
+
+
+class AlertsConsumerSettings(ConsumerSettings):
+    """`ALERTS_ACK_WAIT_S`, `ALERTS_FETCH_TIMEOUT_S`, … of `showcasectl alerts run`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALERTS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
 
 class CtlSettings(CommonSettings, S3Settings):
@@ -41,3 +50,12 @@ class CtlSettings(CommonSettings, S3Settings):
     admin_email: str = Field(
         default="admin@localhost", validation_alias=AliasChoices("admin_email", "smtp_to")
     )
+
+
+class AlerterSettings(CtlSettings):
+    """`showcasectl alerts run`: the operator tool's settings and the alert consumer's."""
+
+    service_name: str = "showcasectl-alerts"
+    alerts_max_age_s: float = 24 * 3600.0
+    """Older failures are not mailed (a first start reads the whole stream)."""
+    consumer: AlertsConsumerSettings = Field(default_factory=AlertsConsumerSettings)

@@ -5,12 +5,14 @@ from showcase_common.bus.connection import connect, server_urls
 from showcase_common.bus.consumer import Consumer, ConsumerOptions, Delivery
 from showcase_common.bus.errors import HandlerError, PermanentError, RetryableError
 from showcase_common.bus.publisher import EventPublisher, Publisher
+from showcase_common.bus.spec import ConsumerSpec, consumer_options
 from showcase_common.bus.streams import ensure_consumer, ensure_kv, ensure_stream
 
 __all__ = [
     "Backoff",
     "Consumer",
     "ConsumerOptions",
+    "ConsumerSpec",
     "Delivery",
     "EventPublisher",
     "HandlerError",
@@ -18,6 +20,7 @@ __all__ = [
     "Publisher",
     "RetryableError",
     "connect",
+    "consumer_options",
     "ensure_consumer",
     "ensure_kv",
     "ensure_stream",

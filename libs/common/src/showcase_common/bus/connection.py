@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 
 from nats.aio.client import Client
@@ -44,6 +45,11 @@ def _wake(nc: Client) -> None:
             future.set_result(None)
 
 
+def shown_url(url: str) -> str:
+    """`url` as logs may show it: a password in it (each service's NATS user) is masked."""
+    return re.sub(r"(nats://[^:/@,]+):[^@,]*@", r"\1:***@", url)
+
+
 def server_urls(url: str) -> list[str]:
     """`NATS_URL` may name several servers of one cluster, comma-separated."""
     return [part.strip() for part in url.split(",") if part.strip()]
@@ -59,14 +65,14 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 2.0) -> Cli
     _reconnect_waiters[nc] = set()
 
     async def on_disconnect() -> None:
-        log.warning("disconnected from NATS at %s", url)
+        log.warning("disconnected from NATS at %s", shown_url(url))
 
     async def on_reconnect() -> None:
-        log.info("reconnected to NATS at %s", url)
+        log.info("reconnected to NATS at %s", shown_url(url))
         _wake(nc)
 
     async def on_error(exc: Exception) -> None:
-        log.warning("NATS at %s: %s", url, exc)
+        log.warning("NATS at %s: %s", shown_url(url), exc)
 
     await nc.connect(
         servers=server_urls(url),

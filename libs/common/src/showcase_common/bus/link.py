@@ -18,7 +18,7 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
-from showcase_common.bus.connection import connect
+from showcase_common.bus.connection import connect, shown_url
 from showcase_common.bus.streams import ensure_kv, ensure_stream
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,11 @@ class NatsLink:
                 return False
             if attempt.exception() is None:
                 self._up.set()
-                log.info("connected to NATS at %s", self.url)
+                log.info("connected to NATS at %s", shown_url(self.url))
                 return True
-            log.warning("NATS at %s not usable (%s); retrying", self.url, attempt.exception())
+            log.warning(
+                "NATS at %s not usable (%s); retrying", shown_url(self.url), attempt.exception()
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._retry_s)
         return False

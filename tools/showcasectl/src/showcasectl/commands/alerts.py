@@ -1,21 +1,16 @@
 """`showcasectl alerts run`: the live admin alerts (one e-mail per failed request), a service on
-the one runner (no HTTP): its `ports` and `build` below."""
+the one runner (no HTTP) whose composition root is `showcasectl.bootstrap`."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from functools import partial
 from typing import Annotated
 
 import typer
-from showcase_common import subjects
-from showcase_common.bus.link import NatsLink
-from showcase_common.runner import Service, nats_link, run
+from showcase_common.runner import run
 
-from showcasectl.alerts import Mailer, SmtpMailer, build_consumer
-from showcasectl.commands.common import NatsUrl, settings
-from showcasectl.config import CtlSettings
+from showcasectl.bootstrap import build, ports
+from showcasectl.commands.common import NatsUrl
+from showcasectl.config import AlerterSettings
 
 EXAMPLES = """
 Examples:
@@ -28,8 +23,6 @@ admin address once per request (KV admin_alerts remembers); failures older than 
 (a first start reads the whole stream) are not mailed. Stops on SIGTERM or Ctrl-C.
 """
 
-NAME = "showcasectl-alerts"
-
 app = typer.Typer(help="Admin alerts by e-mail.", epilog=EXAMPLES, no_args_is_help=True)
 
 
@@ -40,37 +33,7 @@ def run_(
     nats_url: NatsUrl = None,
 ) -> None:
     """Run the alert consumer until stopped."""
-    current = settings(nats_url).model_copy(update={"service_name": NAME})
-    run(lambda: current, ports, partial(build, max_age_s=max_age))
-
-
-@dataclass
-class AlerterPorts:
-    mailer: Mailer
-    nats: NatsLink
-
-
-def ports(settings: CtlSettings) -> AlerterPorts:
-    """SMTP to the admin address; NATS (opened by the runner) with the alert ledger's bucket."""
-    mailer = SmtpMailer(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_from,
-        settings.admin_email,
-        settings.smtp_timeout_s,
-    )
-    link = nats_link(settings, buckets=[subjects.ADMIN_ALERTS_BUCKET])
-    return AlerterPorts(mailer=mailer, nats=link)
-
-
-def build(settings: CtlSettings, ports: AlerterPorts, *, max_age_s: float) -> Service:
-    """The alerter: no HTTP, the consumer once NATS is up."""
-    link = ports.nats
-
-    async def consume(stop: asyncio.Event) -> None:
-        consumer = await build_consumer(
-            link.jetstream(), ports.mailer, max_age_s=max_age_s, replicas=settings.nats_replicas
-        )
-        await consumer.run(stop)
-
-    return Service(name=NAME, on_nats=[consume])
+    current = AlerterSettings(alerts_max_age_s=max_age)
+    if nats_url:
+        current.nats_url = nats_url
+    raise typer.Exit(run(lambda: current, ports, build, argv=[]))
