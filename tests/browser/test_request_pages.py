@@ -137,3 +137,18 @@ def test_my_requests_lists_the_request_with_its_state_and_link(
 
 
 __all__ = ["Submitted"]
+
+
+def test_a_past_showcase_prefills_the_form_for_next_year(
+    page: Page, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    submitted = submit_form(page, local_stack)  # a showcase on Saturday 2027-06-12
+    page.goto(f"{local_stack.intake_url}/showcases/new")
+    option = page.locator("#template option", has_text=submitted.name)
+    page.select_option("#template", option.get_attribute("value"))
+    page.click("form.template-form button")
+    assert "template=" in page.url
+    assert page.input_value("#name") == submitted.name
+    assert page.input_value("#start_date") == "2028-06-10"  # a Saturday again
+    assert page.input_value("#key") == ""  # derived afresh from the name
+    screenshot(page, "form-from-template.png", tmp_path)

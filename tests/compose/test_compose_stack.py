@@ -90,3 +90,21 @@ def test_only_intake_the_gateway_and_the_agents_are_published(compose_stack: Com
     names = {name.removeprefix(f"{compose_stack.project}_").rsplit("_", 1)[0] for name in published}
     assert names == {"intake", "progress-gateway", "agent-1", "agent-2", "agent-3"}, out
     assert all("0.0.0.0" not in line for line in published.values()), out
+
+
+def test_the_service_user_cannot_rewrite_the_code(compose_stack: ComposeStack) -> None:
+    """The image's code and configuration belong to root: a compromised service cannot change
+    what runs next; only its data volume is writable."""
+    probe = (
+        "import os, intake, machine_agent; "
+        "dirs = [os.path.dirname(intake.__file__), os.path.dirname(machine_agent.__file__), "
+        "'/app/.venv/bin', '/app/deploy/nats', '/app']; "
+        "print(os.getuid(), [d for d in dirs if os.access(d, os.W_OK)], "
+        "os.access('/data/index', os.W_OK))"
+    )
+    out = subprocess.run(
+        ["podman", "exec", compose_stack.container("intake"), "python", "-c", probe],
+        env=podman_env(), capture_output=True, text=True, check=True,
+    ).stdout.split(maxsplit=1)  # fmt: skip
+    assert out[0] != "0", "the service runs as root"
+    assert out[1].strip() == "[] True", out

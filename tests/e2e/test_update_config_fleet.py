@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,31 @@ async def test_devstack_machines_as_update_config_standins(tmp_path: Path) -> No
             assert created["name"] in names
             assert {"users", "locations", "showcases", "regions"} <= tables
             assert not [t for t in tables if t.startswith("pipeline_")]
+        machines = showcasectl_status_machines(stack)
+        assert {m["id"]: m["protocol"] for m in machines} == dict.fromkeys(
+            ("local-1", "local-2", "local-3"), "update_config"
+        )
+        # no /showcase/status on these machines: the generation of their last update, pages checked
+        assert all(m["source"] == "updates" and m["error"] is None for m in machines), machines
+        assert len({m["generation"] for m in machines}) == 1 and machines[0]["generation"]
+
+
+def showcasectl_status_machines(stack: LocalStack) -> list[dict[str, Any]]:
+    env = {
+        **os.environ,
+        "NATS_URL": stack.stack.nats_url,
+        "FLEET_FILE": str(stack.stack.config.fleet_file),
+        "S3_ENDPOINT_URL": stack.stack.config.s3_endpoint_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "showcasectl", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return list(json.loads(done.stdout)["machines"])
 
 
 @pytest.mark.timeout(900)

@@ -56,7 +56,12 @@ OWN_SECRETS = {
     "intake": {"PROGRESS_TOKEN_SECRET", "INTAKE_SESSION_SECRET"},
     "progress-gateway": {"PROGRESS_TOKEN_SECRET"},
     "syncer": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SNAPSHOT_SIGNING_KEY"},
-    "machine-updater": {"MACHINE_UPDATE_SECRET"},
+    "machine-updater": {
+        "MACHINE_UPDATE_SECRET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "SNAPSHOT_VERIFY_KEY",
+    },
 }
 ALL_SECRETS = {*PIPELINE_SECRETS}
 
@@ -72,6 +77,8 @@ def test_each_process_gets_its_own_secrets_only(
         assert ALL_SECRETS & env.keys() == OWN_SECRETS[name], name
     syncer = children.service(*SERVICES[2]).env
     assert syncer["SNAPSHOT_SIGNING_KEY"] == secrets.snapshot_signing_key
+    updater = children.service(*SERVICES[3]).env  # the read-only key, for update_config bodies
+    assert updater["AWS_ACCESS_KEY_ID"] == secrets.agent_aws_access_key_id
     agent = children.agent(config.agents[0]).env
     assert ALL_SECRETS & agent.keys() == {
         "MACHINE_UPDATE_SECRET",

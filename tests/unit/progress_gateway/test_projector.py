@@ -78,7 +78,8 @@ async def test_time_left_is_estimated_from_the_first_message_and_refined(project
 
 async def test_time_left_learns_from_recent_roll_outs(projector, store) -> None:
     await _feed(projector, happy_path([ref("r1")], machines=3))  # sync 1 s, roll-out 6 s
-    assert (projector.durations.sync_s, projector.durations.rollout_s) == (1.0, 6.0)
+    durations = projector.handles[events.ShowcaseCreated].__self__.durations  # Projector.handle
+    assert (durations.sync_s, durations.rollout_s) == (1.0, 6.0)
     nxt = happy_path([ref("r2")], machines=3)
     await _feed(projector, nxt[:2], first_seq=10)
     assert [h.eta_seconds for h in store.history if h.request_id == "r2"] == [7.0, 6.0]

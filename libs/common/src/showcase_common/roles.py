@@ -1,8 +1,7 @@
-"""Who publishes and who consumes what on the bus: ONE declaration, from which each service's
-NATS user and its permissions are derived (docs/SECURITY.md, "Least privilege").
-
-A new event is one line here: add its subject to the role that emits it (and its durable's
-filter, where it is consumed). `nats_permissions(role)` turns a role into nats-server's
+"""Each service's NATS user and its permissions (docs/SECURITY.md, "Least privilege"), derived
+from the one declaration of who publishes and who consumes which event,
+`showcase_common.topology` (a new event or consumer is declared there; this module adds what
+NATS needs beyond it: buckets read or watched, direct reads of the stream). `nats_permissions(role)` turns a role into nats-server's
 `permissions` block: the role may publish only the events it emits, the dead letters of its own
 durables, and the JetStream API calls its streams, durables and key-value buckets need; it may
 subscribe only to its inboxes and, for a watched bucket, that bucket's updates. The operator
@@ -16,7 +15,17 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from showcase_common import subjects
+from showcase_common import subjects, topology
+
+
+def _publishes(party: str) -> tuple[str, ...]:
+    """The subjects a party publishes, from `showcase_common.topology` (the one declaration of
+    who publishes and consumes which event, checked against the code)."""
+    return tuple(e.subject for e in topology.party(party).publishes)
+
+
+def _durables(party: str) -> tuple[str, ...]:
+    return tuple(c.durable for c in topology.party(party).consumes)
 
 
 @dataclass(frozen=True)
@@ -45,12 +54,8 @@ class Role:
 ROLES: tuple[Role, ...] = (
     Role(
         "intake",
-        publishes=(
-            subjects.SHOWCASE_CREATED,
-            subjects.RETRY_REQUESTED,
-            subjects.MACHINES_RETRY_REQUESTED,
-        ),
-        durables=(subjects.INTAKE_OUTCOMES_DURABLE,),  # outcomes → the studio's e-mail
+        publishes=_publishes("intake"),
+        durables=_durables("intake"),  # outcomes → the studio's e-mail
         reads_buckets=(subjects.REQUEST_STATE_BUCKET,),
         # a studio's or an admin's Retry goes into the audit trail (its own stream)
         extra_publish=(
@@ -63,41 +68,26 @@ ROLES: tuple[Role, ...] = (
     ),
     Role(
         "syncer",
-        publishes=(
-            subjects.INDEX_SYNCED,
-            subjects.INDEX_SYNC_RETRYING,
-            subjects.INDEX_SYNC_FAILED,
-            subjects.INDEX_PREPARING,  # the pre-snapshot commands' steps
-            subjects.MACHINES_RETRY_REQUESTED,  # forwards an old machines retry
-        ),
-        durables=(subjects.SYNCER_DURABLE,),
+        publishes=_publishes("syncer"),
+        durables=_durables("syncer"),
         buckets=(subjects.SYNC_LEDGER_BUCKET,),
     ),
     Role(
         "machine-updater",
-        publishes=(
-            subjects.MACHINE_UPDATED,
-            subjects.MACHINE_UPDATE_FAILED,
-            subjects.FLEET_UPDATED,
-            subjects.FLEET_UPDATE_FAILED,
-            subjects.RETRY_REQUESTED,  # nothing to roll out again: a sync retry instead
-            subjects.ROLLOUT_PAUSED,
-            subjects.ROLLOUT_RESUMED,
-            subjects.CANARY_STARTED,
-        ),
-        durables=(subjects.MACHINE_UPDATER_DURABLE,),
+        publishes=_publishes("machine-updater"),
+        durables=_durables("machine-updater"),
         reads_buckets=(subjects.FLEET_CONTROL_BUCKET,),  # paused by an operator?
         reads_stream=True,  # the newest IndexSynced
     ),
     Role(
         "progress-gateway",
-        durables=(subjects.PROGRESS_DURABLE,),
+        durables=_durables("progress-gateway"),
         buckets=(subjects.REQUEST_STATE_BUCKET,),
         watches_buckets=(subjects.REQUEST_STATE_BUCKET,),
     ),
     Role(
         "alerts",  # `showcasectl alerts run`: mails the admins, publishes nothing
-        durables=(subjects.ADMIN_ALERTS_DURABLE,),
+        durables=_durables("showcasectl-alerts"),
         buckets=(subjects.ADMIN_ALERTS_BUCKET,),
     ),
     Role("showcasectl", operator=True),  # replays, retries, apply, pause, rollback, audit…

@@ -2,9 +2,9 @@
 
 Each `Party` is a process that talks to NATS under its own name (its `service_name`, the NATS user
 a deployment gives it): the events it publishes, the durable consumers it reads them with (the
-event types of each), and the key-value buckets it uses. Derived from it: `docs/asyncapi.yaml`
-(`showcase_common.asyncapi`), `showcasectl topology`, and what each NATS user may publish and
-subscribe to. Kept true by tests (`tests/unit/workspace/test_topology.py`): every service's
+event types of each, and the handler each event goes to). Derived from it: `docs/asyncapi.yaml`
+(`showcasectl asyncapi`), `showcasectl topology`, and each NATS user's permissions
+(`showcase_common.roles`, which adds the buckets and stream reads NATS needs). Kept true by tests (`tests/unit/workspace/test_topology.py`): every service's
 `ConsumerSpec` tables (built with its fakes) are exactly its declared consumers, and the events a
 package constructs are exactly those it is declared to publish.
 
@@ -70,8 +70,6 @@ class Party:
     """Where its code lives (the tests read it)."""
     publishes: tuple[type[Event], ...] = ()
     consumes: tuple[Consumes, ...] = ()
-    buckets: tuple[str, ...] = ()
-    """Key-value buckets it reads or writes."""
     republishes: bool = False
     """Re-publishes stored events of any type as they were (`showcasectl replay`, `dlq`)."""
     summary: str = ""
@@ -125,7 +123,6 @@ PARTIES: tuple[Party, ...] = (
                 "syncer.handlers.SyncHandler.handle_batch (batch)",
             ),
         ),
-        buckets=(subjects.SYNC_LEDGER_BUCKET,),
         summary="snapshots the index to S3 (a new generation) and announces it",
     ),
     Party(
@@ -148,7 +145,6 @@ PARTIES: tuple[Party, ...] = (
                 "machine_updater.handlers.RolloutHandler.handle_batch (batch)",
             ),
         ),
-        buckets=(subjects.FLEET_CONTROL_BUCKET,),
         summary="rolls each generation out to the fleet, machine by machine",
     ),
     Party(
@@ -161,7 +157,6 @@ PARTIES: tuple[Party, ...] = (
                 "progress_gateway.projector.Projector.handle",
             ),
         ),
-        buckets=(subjects.REQUEST_STATE_BUCKET,),
         summary="folds every step into each request's progress (KV) and serves it on WebSockets",
     ),
     Party(
@@ -174,14 +169,12 @@ PARTIES: tuple[Party, ...] = (
                 "showcasectl.alerts.AdminAlerts",
             ),
         ),
-        buckets=(subjects.ADMIN_ALERTS_BUCKET,),
         summary="`showcasectl alerts run`: one e-mail to the admins per failed request",
     ),
     Party(
         "showcasectl",
         "showcasectl",
         publishes=(RolloutRequested, RollbackRequested, RetryRequested, MachinesRetryRequested),
-        buckets=(subjects.FLEET_CONTROL_BUCKET,),
         republishes=True,
         summary="the operators' commands: apply, replay, retry, dead letters, pause, rollback",
     ),

@@ -265,3 +265,15 @@ class RequestsOut(BaseModel):
     pages: int
     per_page: int
     total: int
+
+
+class TemplateOut(BaseModel):
+    """`GET /api/showcases/{id}/template`: next year's occurrence of a past showcase, as the
+    form's fields (`key` blank: derived afresh from the name)."""
+
+    name: str
+    location_id: int
+    key: str = ""
+    year: int
+    start_date: dt.date | None
+    end_date: dt.date | None

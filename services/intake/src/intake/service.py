@@ -19,7 +19,7 @@ from showcase_common.index import Location, Region, Showcase, User, format_date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from intake import access, metrics, showcases
+from intake import access, metrics, recurring, showcases
 from intake.db import Database
 from intake.mail import admin_notice
 from intake.models import IdempotencyKey, Outbox, Request
@@ -277,6 +277,44 @@ class IntakeService:
             ).all()
             views = [self._view(session, *row) for row in rows]
         return RequestPage(views, total, query)
+
+    def template(self, user: User, showcase_id: int) -> recurring.Template | None:
+        """Next year's occurrence of a showcase `user` may request for (else None)."""
+        with self._db.session() as session:
+            showcase = session.get(Showcase, showcase_id) if 0 < showcase_id <= 2**62 else None
+            location = session.get(Location, showcase.location_id) if showcase else None
+            if showcase is None or location is None:
+                return None
+            if not access.may_request_for(session, user, location):
+                return None
+            return recurring.template_of(
+                showcase.name or "",
+                location.id,  # type: ignore[arg-type]  # a stored row: its id is set
+                showcase.year,
+                showcase.date,
+                self._clock().date(),
+            )
+
+    def past_showcases(self, user: User, limit: int = 100) -> list[tuple[int, str]]:
+        """The showcases a template may start from: those of the locations `user` may request
+        for, newest first, as (id, "Name (Studio, year)")."""
+        with self._db.session() as session:
+            locations = {loc.id: loc for loc in access.requestable(session, user)}
+            if not locations:
+                return []
+            rows = session.exec(
+                select(Showcase)
+                .where(col(Showcase.location_id).in_(list(locations)))
+                .order_by(col(Showcase.year).desc(), col(Showcase.order).desc())
+                .limit(limit)
+            ).all()
+            return [
+                (
+                    row.id,  # type: ignore[misc]  # a stored row: its id is set
+                    f"{row.name} ({locations[row.location_id].name}, {row.year})",
+                )
+                for row in rows
+            ]
 
     def enqueue(self, event: events.Event, msg_id: str, request_id: str | None) -> bool:
         """Put an event in the outbox under a chosen id; False if that id is already there."""

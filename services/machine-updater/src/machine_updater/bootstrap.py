@@ -15,6 +15,7 @@ from showcase_common.events import IndexSynced, MachinesRetryRequested, Rollback
 from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
+from showcase_common.signing import SnapshotVerifier
 from showcase_common.snapshots import S3SnapshotStore
 
 from machine_updater.bodies import SnapshotBodies, StoreBodies
@@ -79,7 +80,8 @@ def make_client(
     )
     update_config = UpdateConfigClient(
         http,
-        bodies or StoreBodies(S3SnapshotStore.from_settings(settings)),
+        bodies
+        or StoreBodies(S3SnapshotStore.from_settings(settings, verifier=_verifier(settings))),
         read_timeout_s=settings.update_timeout_s,
         probe_timeout_s=settings.probe_timeout_s,
         connect_timeout_s=settings.connect_timeout_s,
@@ -176,3 +178,8 @@ def _stopping(handler: RolloutHandler) -> Worker:
         handler.stopping = stop
 
     return give
+
+
+def _verifier(settings: UpdaterSettings) -> SnapshotVerifier | None:
+    key = settings.snapshot_verify_key
+    return SnapshotVerifier.from_base64(key) if key else None

@@ -58,6 +58,10 @@ class UpdaterSettings(CommonSettings, S3Settings):
     `Fly-Force-Instance-Id`). A static fleet file says it per machine instead."""
     fly_update_config_path: str = DEFAULT_UPDATE_CONFIG_PATH
     """The `update_config` endpoint's path on the Fly app's machines."""
+    snapshot_verify_key: str | None = None
+    """The syncer's public key (`SNAPSHOT_VERIFY_KEY`): set, a snapshot sent to `update_config`
+    machines is sent only when its signature verifies (docs/SECURITY.md). Give the updater the
+    agents' read-only S3 key for those downloads."""
 
     machine_update_secret: str = ""
     """Bearer secret sent to the agents' update endpoint (required outside the local dev run)."""

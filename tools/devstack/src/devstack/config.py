@@ -178,7 +178,13 @@ class Secrets:
             },
             "progress-gateway": {"PROGRESS_TOKEN_SECRET": self.progress_token_secret},
             "syncer": read_write | {"SNAPSHOT_SIGNING_KEY": self.snapshot_signing_key},
-            "machine-updater": {"MACHINE_UPDATE_SECRET": self.machine_update_secret},
+            "machine-updater": {
+                "MACHINE_UPDATE_SECRET": self.machine_update_secret,
+                # for `update_config` machines it downloads snapshots itself: read-only, verified
+                "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.agent_aws_secret_access_key,
+                "SNAPSHOT_VERIFY_KEY": self.snapshot_verify_key,
+            },
             "machine-agent": {
                 "MACHINE_UPDATE_SECRET": self.machine_update_secret,
                 "AWS_ACCESS_KEY_ID": self.agent_aws_access_key_id,

@@ -8,11 +8,11 @@ from devstack.config import HOST, StackConfig
 
 def summary(c: StackConfig, nats_url: str) -> str:
     # Labels padded to one column; "agent local-1 (iad)" is the longest.
-    kind, where = (
-        ("machine", "/") if c.machines == "update_config" else ("agent", "/showcase/status")
-    )
+    # A stand-in is "local-1 (iad)" (the line below says what they are), an agent
+    # "agent local-1 (iad)": both fit the 20-column labels.
+    kind, where = ("", "/") if c.machines == "update_config" else ("agent ", "/showcase/status")
     agents = [
-        f"  {f'{kind} {a.agent_id} ({a.region})':<20}{a.url}{where}" for a in c.started_machines
+        f"  {f'{kind}{a.agent_id} ({a.region})':<20}{a.url}{where}" for a in c.started_machines
     ]
     if c.machines == "update_config" and c.started_machines:
         agents.append("  (the machines are update_config stand-ins of the Rails machines)")

@@ -161,6 +161,7 @@ async def last_updates(js: JetStreamContext) -> dict[str, events.MachineUpdated]
     """Each machine's last `MachineUpdated` on the stream (the update's result)."""
     found: dict[str, events.MachineUpdated] = {}
     async for msg in scan(js, subjects.STREAM, [subjects.MACHINE_UPDATED]):
-        if isinstance(msg.event, events.MachineUpdated):
-            found[msg.event.machine_id] = msg.event
+        event = msg.event()
+        if isinstance(event, events.MachineUpdated):
+            found[event.machine_id] = event
     return found

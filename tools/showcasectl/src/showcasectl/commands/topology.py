@@ -67,7 +67,6 @@ def topology(
                         {"durable": c.durable, "subjects": c.subjects, "handler": c.handler}
                         for c in p.consumes
                     ],
-                    "buckets": list(p.buckets),
                 }
                 for p in PARTIES
             ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 
-from intake.models import ShowcaseCreatedOut, ShowcaseIn
+from intake.models import MAX_ID, ShowcaseCreatedOut, ShowcaseIn, TemplateOut
 from intake.service import Forbidden, Idempotency, IdempotencyMismatch, body_digest
 from intake.showcases import Draft, Invalid
 from intake.web.deps import ContainerDep, CurrentUser
@@ -68,3 +68,27 @@ async def create_showcase(
     # key answers as the first POST did (the same showcase and request, a fresh token).
     headers = {"Idempotent-Replayed": "true"} if created.replayed else None
     return JSONResponse(created_body(container, http, user, created), 201, headers=headers)
+
+
+@router.get(
+    "/showcases/{showcase_id}/template",
+    response_model=TemplateOut,
+    responses={
+        404: {"description": "no such showcase, or one of a location the user may not request for"}
+    },
+)
+async def showcase_template(
+    showcase_id: Annotated[int, Path(ge=1, le=MAX_ID)], container: ContainerDep, user: CurrentUser
+) -> TemplateOut:
+    """Start from a past showcase: its name with the year moved on, its dates shifted by whole
+    years to the same weekday, the key to be derived afresh."""
+    template = await container.db.read(container.service.template, user, showcase_id)
+    if template is None:
+        raise HTTPException(404, "no such showcase")
+    return TemplateOut(
+        name=template.name,
+        location_id=template.location_id,
+        year=template.year,
+        start_date=template.start_date,
+        end_date=template.end_date,
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from showcase_common.events import new_id
 from showcase_common.index.models import Location, User
@@ -15,6 +15,7 @@ from intake import access, metrics
 from intake.container import Container
 from intake.db import Database
 from intake.mail import notice_for
+from intake.models import MAX_ID
 from intake.service import Forbidden, Idempotency, body_digest
 from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
 from intake.web import csrf
@@ -88,13 +89,27 @@ async def _form(
         "back_link": page.back_link,
         "heading": f"New showcase for {page.location.name}" if page.location else None,
         "submit_label": "Create Event" if page.location else None,
+        "past_showcases": await container.db.read(container.service.past_showcases, user),
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
 
 
 @router.get("/showcases/new", response_class=HTMLResponse)
-async def new_showcase(http: Request, container: ContainerDep, user: CurrentUser) -> HTMLResponse:
-    values = {k: v for k, v in http.query_params.items() if k in FIELDS and len(v) <= 500}
+async def new_showcase(
+    http: Request,
+    container: ContainerDep,
+    user: CurrentUser,
+    template: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> HTMLResponse:
+    """The form; `?template=ID` starts it from a past showcase (next year's occurrence)."""
+    values: dict[str, str] = {}
+    if template is not None:
+        found = await container.db.read(container.service.template, user, template)
+        if found is None:
+            raise HTTPException(404, "no such showcase")
+        values = found.form_values()
+    given = {k: v for k, v in http.query_params.items() if k in FIELDS and len(v) <= 500}
+    values |= given
     if values.get("return_to") and not safe_return_to(values["return_to"]):
         values.pop("return_to")
     return await _form(http, container, user, values, {})
