@@ -97,7 +97,7 @@ def one_scale(scale: int, work: Path, settings: S3Settings) -> dict[str, Any]:
         pid = agent.proc.pid
         time.sleep(1.0)  # let start-up's garbage go (a measurement, not a test)
         idle_kib = status_kib(pid, "VmRSS")
-        extra = Showcase(id=10**6, location_id=rows.locations[0].id, year=2026, key="bench-new",
+        extra = Showcase(id=10**6, location_id=rows.locations[0].id or 0, year=2026, key="bench-new",
                          name="Bench New", order=10**6, date="2026-06-20")  # fmt: skip
         plain, more = work / f"plain-{scale}.sqlite3", work / f"more-{scale}.sqlite3"
         write_rails_index(plain, rows)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.benchkit import parser as bench_parser
-from bench.benchkit import results_file
-from bench.stack_run import machine_facts, write_results
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from benchkit import parser as bench_parser
+from benchkit import results_file
+from stack_run import machine_facts, write_results
+
 from tests.support.compose import (
     ComposeStack,
     build_image,

@@ -21,6 +21,7 @@ import statistics
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from benchkit import parser as bench_parser
@@ -66,7 +67,7 @@ async def _one(stack: Stack, location_id: int) -> dict[str, float]:
     raise RuntimeError("the WebSocket closed before the request completed")
 
 
-def _table(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+def _table(rows: list[dict[str, float]]) -> list[dict[str, object]]:
     keys = ["post_s"] + [f"{step}_s" for step in STEPS]
     summary = []
     for key in keys:
@@ -76,7 +77,7 @@ def _table(rows: list[dict[str, float]]) -> list[dict[str, float]]:
     return summary
 
 
-async def _bench(stack: Stack, requests: int) -> dict[str, object]:
+async def _bench(stack: Stack, requests: int) -> dict[str, Any]:
     location_id = _studio_location(stack.index_db_path)
     warmup = await _one(stack, location_id)
     rows = [await _one(stack, location_id) for _ in range(requests)]
@@ -91,13 +92,13 @@ def main() -> None:
         args.requests = 1
 
     with running_stack("bench-e2e-") as run:
-        result = asyncio.run(_bench(run.stack, args.requests))
+        result: dict[str, Any] = asyncio.run(_bench(run.stack, args.requests))
     startup_s, stop_s = run.start_s, run.stop_s
 
     print(f"stack start {startup_s:.1f}s, stop {stop_s:.1f}s")
     print(f"warm-up request: done after {result['warmup'].get('done_s', float('nan')):.2f}s")
     print(f"{'metric (from the POST)':<24}{'median s':>10}{'max s':>10}   n={args.requests}")
-    for row in result["summary"]:  # type: ignore[union-attr]
+    for row in result["summary"]:
         print(f"{row['metric']:<24}{row['median']:>10.2f}{row['max']:>10.2f}")
     write_results(
         results_file("e2e_request.json"),

@@ -325,12 +325,13 @@ def main() -> None:
     for key, value in result.items():
         if key != "profile":
             print(f"{key:<{width}}  {value}")
-    if isinstance(result.get("profile"), dict):
-        print(f"where intake's busy time went ({result['profile'].get('samples')} samples):")
-        for name, pct in result["profile"].get("busy_share_pct", {}).items():
+    profile = result.get("profile")
+    if isinstance(profile, dict):
+        print(f"where intake's busy time went ({profile.get('samples')} samples):")
+        for name, pct in profile.get("busy_share_pct", {}).items():
             print(f"  {pct:>5.1f} %  {name}")
         print("innermost functions:")
-        for name, pct in result["profile"].get("top_functions_self_pct", {}).items():
+        for name, pct in profile.get("top_functions_self_pct", {}).items():
             print(f"  {pct:>5.1f} %  {name}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

@@ -258,7 +258,7 @@ async def measure_size(
         ]
         fleet_file.write_text(yaml.safe_dump({"machines": machines}))
         ones = [await one_agent(agents, index) for _ in range(3)]
-        modes: dict[str, object] = {}
+        modes: dict[str, dict[str, object]] = {}
         default_concurrency = UpdaterSettings.model_fields["concurrency"].default
         async with updater_http(n, fleet.secret) as (http, times):
             # warm-up: every agent's first update loads what it caches, and the updater opens

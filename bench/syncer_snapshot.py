@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,10 @@ async def time_publications(settings: SyncerSettings, runs: int) -> list[float]:
     return samples
 
 
+def _covered(watch: Watch, count: int) -> Callable[[], bool]:
+    return lambda: len(watch.covered()) == count
+
+
 async def bursts(
     settings: SyncerSettings, index: Path, count: int, spread_s: float
 ) -> list[dict[str, Any]]:
@@ -133,7 +137,7 @@ async def bursts(
                     await asyncio.sleep(spread_s / BURST)
             else:
                 await asyncio.gather(*(publisher.publish(e) for e in burst))
-            await eventually(lambda w=watch: len(w.covered()) == BURST, 120, "the burst covered")
+            await eventually(_covered(watch, BURST), 120, "the burst covered")
             elapsed = time.perf_counter() - started
             uploads = len({e.snapshot.generation for e in watch.of(events.IndexSynced)})
             results.append(
@@ -156,7 +160,7 @@ async def main(runs: int, burst_count: int) -> dict[str, Any]:
         nats_url = nats.start()
         try:
             settings = SyncerSettings(
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
                 nats_url=nats_url,
                 s3_endpoint_url=endpoint,
                 s3_bucket=make_bucket(endpoint),

@@ -104,4 +104,4 @@ def test_each_service_starts_with_what_its_fly_toml_gives_it(
     for secret in secrets:  # the snapshot keys must be keys; the others any long secret
         monkeypatch.setenv(secret, KEYS.get(secret, "a-real-secret-" + "x" * 40))
     for cls in READERS[name]:
-        cls(_env_file=None)  # type: ignore[call-arg]  # raises naming a missing secret
+        cls(_env_file=None)

@@ -106,7 +106,7 @@ def _ruby_events(yml: Path, year: int, location_key: str) -> dict[str, Any]:
         ["ruby", "-ryaml", "-rjson", "-e", script, str(yml), str(year), location_key],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    return json.loads(out.stdout)
 
 
 async def test_a_studio_on_the_real_index_feeds_the_real_fleet(

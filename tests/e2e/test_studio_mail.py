@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -48,7 +49,7 @@ def test_the_form_redirects_the_page_reads_the_list_lists_and_one_mail_arrives(
 
         wait_until(completed, 120, "the request completed")
 
-    def mails_about(show: str) -> list[object]:
+    def mails_about(show: str) -> list[Any]:
         return [m for m in local_stack.mail() if show in (m["Subject"] or "")]
 
     wait_until(lambda: len(mails_about(name)) == 1, 60, "one mail about it")

@@ -160,7 +160,8 @@ class AgentProcess:
             self.proc.wait()
 
     def status(self) -> dict[str, Any]:
-        return httpx.get(self.url + "/showcase/status", timeout=5).json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = httpx.get(self.url + "/showcase/status", timeout=5).json()
+        return answer
 
     def wait_for_generation(self, generation: int, timeout_s: float = 60.0) -> None:
         wait_until(
@@ -270,7 +271,7 @@ def write_index(
     return sha256_file(path)
 
 
-def snapshot_store(s3_settings: S3Settings) -> SnapshotStore:
+def snapshot_store(s3_settings: S3Settings) -> S3SnapshotStore:
     """The store as the syncer writes it: signed with the tests' key, which the agents check."""
     return S3SnapshotStore.from_settings(s3_settings, signer=signer_of_tests())
 

@@ -82,11 +82,11 @@ def fuzz_settings(max_examples: int) -> Callable[[Callable[..., Any]], Callable[
 
 
 def fuzz_call(
-    case: schemathesis.Case,
+    case: schemathesis.Case[Any],
     session: requests.Session,
     *,
-    exempt: Callable[[schemathesis.Case], bool] = lambda _case: False,
-    answered: Callable[[schemathesis.Case, schemathesis.Response], None] = lambda _c, _r: None,
+    exempt: Callable[[schemathesis.Case[Any]], bool] = lambda _case: False,
+    answered: Callable[[schemathesis.Case[Any], schemathesis.Response], None] = lambda _c, _r: None,
 ) -> schemathesis.Response:
     """Send `case` and check: no 5xx, every status documented, and, unless `exempt(case)` says
     the request breaks a rule its schema cannot state, a schema-valid request not refused as

@@ -23,6 +23,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from showcase_common.index import Location, Region, Showcase, User, create_rails_index
 from showcase_common.index.dates import format_date
@@ -179,7 +180,7 @@ def _insert(
         conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', list(values.values()))
 
 
-def _stamp(rng: random.Random) -> dict[str, dt.datetime]:
+def _stamp(rng: random.Random) -> dict[str, Any]:
     created = CREATED + dt.timedelta(
         seconds=rng.randrange(4 * 365 * 86400), microseconds=rng.randrange(10**6)
     )
@@ -218,7 +219,7 @@ def fixture_regions() -> list[Region]:
 
 
 def _users(rng: random.Random, count: int) -> list[User]:
-    users = []
+    users: list[User] = []
     for userid, (_, line) in KNOWN_LOGINS.items():
         users.append(User(id=len(users) + 1, userid=userid, password=line, **_stamp(rng)))
     while len(users) < count:

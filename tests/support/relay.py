@@ -42,14 +42,14 @@ class DelayRelay:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]  # the server's handler task
+        self._tasks.add(task)
         try:
             await self._relay(reader, writer)
         except (asyncio.CancelledError, OSError):
             pass  # closing the relay (the server would log a cancelled handler), or upstream gone
         finally:
             writer.close()
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)

@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,7 @@ class LocalStack:
     def start_process(self, name: str) -> None:
         self.stack.start_process(name)
 
-    def stopped(self, name: str):
+    def stopped(self, name: str) -> AbstractContextManager[None]:
         return self.stack.stopped(name)
 
     @contextmanager

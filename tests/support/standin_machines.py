@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,11 @@ StandIns = Callable[..., list[RunningStandIn]]
 
 @pytest.fixture
 def standin_machines(tmp_path: Path) -> Iterator[StandIns]:
-    servers = []
+    servers: list[ThreadingHTTPServer] = []
 
-    def start(*regions: str, page_delay_s: float = 0.0, path: str = DEFAULT_PATH) -> list:
+    def start(
+        *regions: str, page_delay_s: float = 0.0, path: str = DEFAULT_PATH
+    ) -> list[RunningStandIn]:
         started = []
         for region in regions:
             number = len(servers) + 1

@@ -248,7 +248,7 @@ async def test_messages_queued_behind_a_slow_one_keep_their_lease(js) -> None:
 
     options = ConsumerOptions(ack_wait_s=1.0, heartbeat_s=0.3, batch_size=3, fetch_timeout_s=0.2)
 
-    def replica(handler) -> Consumer:  # type: ignore[no-untyped-def]
+    def replica(handler) -> Consumer:
         return _on_created(js, "t-queued", handler=handler, options=options)
 
     stop = asyncio.Event()
@@ -263,7 +263,7 @@ async def test_messages_queued_behind_a_slow_one_keep_their_lease(js) -> None:
     assert second == []
 
 
-async def _polling(js, durable: str) -> bool:  # type: ignore[no-untyped-def]
+async def _polling(js, durable: str) -> bool:
     """The consumer has a pull request waiting on the server: its loop is idle in a poll."""
     try:
         return (await js.consumer_info(subjects.STREAM, durable)).num_waiting > 0
@@ -304,7 +304,7 @@ async def test_a_bad_message_in_a_batch_is_dead_lettered_alone_after_one_deliver
     handled: list[list[str]] = []
     done = asyncio.Event()
 
-    async def handler(deliveries) -> None:  # type: ignore[no-untyped-def]
+    async def handler(deliveries) -> None:
         handled.append([d.event.request.request_id for d in deliveries])
         done.set()
 
@@ -328,7 +328,7 @@ async def test_a_batch_that_fails_for_good_is_retried_one_by_one(js) -> None:
     calls: list[list[str]] = []
     done = asyncio.Event()
 
-    async def handler(deliveries) -> None:  # type: ignore[no-untyped-def]
+    async def handler(deliveries) -> None:
         ids = [d.event.request.request_id for d in deliveries]
         calls.append(ids)
         if ids == ["b"]:
@@ -348,7 +348,7 @@ async def test_a_batch_that_fails_for_good_is_retried_one_by_one(js) -> None:
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
 
 
-async def test_after_a_server_restart_the_loop_pulls_on_a_fresh_inbox(nats_server) -> None:  # type: ignore[no-untyped-def]
+async def test_after_a_server_restart_the_loop_pulls_on_a_fresh_inbox(nats_server) -> None:
     """A restarted server has forgotten the old pull requests: the loop must not keep waiting on
     them. After the reconnect it is on a new subscription and handles what is published next."""
     nc = await connect(nats_server.url, "test")
@@ -380,7 +380,7 @@ async def test_after_a_server_restart_the_loop_pulls_on_a_fresh_inbox(nats_serve
         await nc.close()
 
 
-async def _reconnected(nc, count: int) -> bool:  # type: ignore[no-untyped-def]
+async def _reconnected(nc, count: int) -> bool:
     return bool(nc.is_connected and nc.stats["reconnects"] > count)
 
 

@@ -20,7 +20,7 @@ from tests.integration.common.test_consumer_loop import _created, _on_created
 
 
 @pytest.fixture
-async def js(nats_url: str):  # type: ignore[no-untyped-def]
+async def js(nats_url: str):
     nc = await connect(nats_url, "test")
     js = nc.jetstream()
     await ensure_stream(js)
@@ -31,7 +31,7 @@ async def js(nats_url: str):  # type: ignore[no-untyped-def]
 FAST_FETCH = ConsumerOptions(fetch_timeout_s=0.2)
 
 
-async def _replica(nats_url: str, durable: str, handler) -> tuple[asyncio.Task[None], object]:  # type: ignore[no-untyped-def]
+async def _replica(nats_url: str, durable: str, handler) -> tuple[asyncio.Task[None], object]:
     """Another replica of the consumer: its own connection, the same durable."""
     nc = await connect(nats_url, f"replica-{durable}")
     consumer = _on_created(nc.jetstream(), durable, handler=handler, options=FAST_FETCH)

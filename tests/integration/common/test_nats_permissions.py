@@ -72,7 +72,7 @@ async def as_role(server: NatsServer) -> AsyncIterator[object]:
 
 
 @pytest.mark.parametrize("user", [r.user for r in ROLES if not r.operator])
-async def test_a_service_publishes_its_own_events_and_not_anothers(user: str, as_role) -> None:  # type: ignore[no-untyped-def]
+async def test_a_service_publishes_its_own_events_and_not_anothers(user: str, as_role) -> None:
     me = await as_role(user)
     r = role(user)
     for subject in r.publishes:
@@ -86,7 +86,7 @@ async def test_a_service_publishes_its_own_events_and_not_anothers(user: str, as
         assert f'"{subject}"' in refusal, refusal
 
 
-async def test_services_declare_their_durables_pull_ack_and_use_their_buckets(as_role) -> None:  # type: ignore[no-untyped-def]
+async def test_services_declare_their_durables_pull_ack_and_use_their_buckets(as_role) -> None:
     operator = await as_role("showcasectl")
     await operator.js.publish(subjects.SHOWCASE_CREATED, b"{}")  # one message for each durable
     for r in ROLES:
@@ -104,7 +104,7 @@ async def test_services_declare_their_durables_pull_ack_and_use_their_buckets(as
             assert (await kv.get("k")).value == b"v"
 
 
-async def test_another_services_durable_cannot_be_pulled(as_role) -> None:  # type: ignore[no-untyped-def]
+async def test_another_services_durable_cannot_be_pulled(as_role) -> None:
     syncer = await as_role("syncer")
     await ensure_consumer(syncer.js, subjects.SYNCER_DURABLE, [subjects.SHOWCASE_CREATED])
     intake = await as_role("intake")
@@ -114,7 +114,7 @@ async def test_another_services_durable_cannot_be_pulled(as_role) -> None:  # ty
 
 async def test_the_operator_may_do_anything_and_a_wrong_password_gets_nothing(
     server: NatsServer,
-    as_role,  # type: ignore[no-untyped-def]
+    as_role,
 ) -> None:
     operator = await as_role("showcasectl")
     for subject in EVENTS:

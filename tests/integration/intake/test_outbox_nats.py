@@ -25,7 +25,7 @@ async def _stream_request_ids(url: str) -> list[str]:
         found = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(subjects.STREAM, seq)
-            event = events.decode(msg.subject, msg.data or b"")
+            event = events.decode(msg.subject or "", msg.data or b"")
             if isinstance(event, events.ShowcaseCreated):
                 found.append(event.request.request_id)
         return found
@@ -38,7 +38,7 @@ async def _submit(client: httpx.AsyncClient, name: str) -> str:
         "/api/showcases", json={"name": name, "location_id": 1}, auth=STUDIO
     )
     assert response.status_code == 201, response.text
-    return response.json()["request_id"]  # type: ignore[no-any-return]
+    return response.json()["request_id"]
 
 
 async def _ready(client: httpx.AsyncClient) -> bool:

@@ -88,7 +88,8 @@ def _breaks_a_cross_field_rule(body: dict[str, Any]) -> bool:
 
 
 def _key_and_digest(case: schemathesis.Case, login: str) -> tuple[tuple[str, str], str] | None:
-    key = (case.headers or {}).get("Idempotency-Key")
+    headers: dict[str, Any] = dict(case.headers or {})
+    key = headers.get("Idempotency-Key")
     if key is None or not isinstance(case.body, dict):
         return None
     digest = json.dumps(case.body, sort_keys=True, default=str)

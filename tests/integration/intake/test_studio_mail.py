@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -128,7 +129,8 @@ async def test_done_mail_survives_a_sigkill_before_sending_and_is_never_sent_twi
     assert mail["Subject"] == "Spring Gala is live"
     assert mail["Message-ID"] == f"<showcase-notice.{ref.request_id}@localhost>"
     assert mail.is_multipart() and mail.get_content_type() == "multipart/alternative"
-    text, page = (part.get_payload(decode=True).decode() for part in mail.get_payload())
+    parts: Any = mail.get_payload()  # multipart: the text and the HTML part
+    text, page = (part.get_payload(decode=True).decode() for part in parts)
     assert "http://fleet.example/showcase/2030/boston/spring-gala/" in text
     assert "It took" in text
     assert 'href="http://fleet.example/showcase/2030/boston/spring-gala/"' in page

@@ -75,7 +75,12 @@ def test_update_config_answers_as_its_openapi_document_says(
     meta = case.meta
     positive = meta is not None and meta.generation.mode.is_positive
     generation = case.body.get("generation") if isinstance(case.body, dict) else None
-    if positive and isinstance(generation, int | float) and float(generation).is_integer():
+    if (
+        positive
+        and isinstance(case.body, dict)
+        and isinstance(generation, int | float)
+        and float(generation).is_integer()
+    ):
         # `object_key` must be the store's key for `generation` (checked, 422): a relation
         # between two fields JSON Schema cannot state, so schema-valid bodies are given it.
         case.body["object_key"] = store.generation_key(int(generation))

@@ -62,7 +62,7 @@ def run_ruby(ruby: str, yml: Path) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +135,18 @@ def expected_entries(rows: RailsRows) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _region(location: Any, served: list[tuple[str | None, float, float]]) -> str | None:
+def _region(
+    location: Any, served: list[tuple[str | None, float | None, float | None]]
+) -> str | None:
     if location.region and location.region in {code for code, _, _ in served}:
-        return location.region  # type: ignore[no-any-return]
+        return location.region
     if location.latitude is None or location.longitude is None:
         return None
     here = (math.radians(location.latitude), math.radians(location.longitude))
     distances = [
         (_distance(here, (math.radians(la), math.radians(lo))), i, code)
         for i, (code, la, lo) in enumerate(served)
+        if la is not None and lo is not None
     ]
     return min(distances)[2]
 

@@ -30,12 +30,12 @@ from tests.support.agents import (  # noqa: F401  (fixtures)
     publish_snapshot,
     sample_rows,
     snapshot_store,
-    wait_until,
     write_index,
 )
 from tests.support.fake_fly import fake_fly  # noqa: F401  (fixture)
 from tests.support.metrics import Samples, parse_samples
 from tests.support.standin_machines import standin_machines  # noqa: F401  (fixture)
+from tests.support.waiting import wait_until
 
 SUMMER = Showcase(
     id=5,
@@ -88,7 +88,7 @@ class EventLog:
         self.seen: list[events.Event] = []
         self._changed = asyncio.Condition()
 
-    async def on_msg(self, msg) -> None:  # type: ignore[no-untyped-def]
+    async def on_msg(self, msg) -> None:
         event = events.decode(msg.subject, msg.data)
         async with self._changed:
             self.seen.append(event)
@@ -104,7 +104,7 @@ class EventLog:
                         return event
                 await self._changed.wait()
 
-    def of(self, kind: type[events.Event]) -> list:  # type: ignore[type-arg]
+    def of(self, kind: type[events.Event]) -> list:
         return [e for e in self.seen if isinstance(e, kind)]
 
 

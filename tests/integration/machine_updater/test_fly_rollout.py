@@ -50,6 +50,7 @@ async def updater(
     http = runner.server(settings, service, port=0)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.serve(settings, service, stop, link=made.nats, http=http))
+    assert made.nats is not None
     await asyncio.wait_for(made.nats.wait_up(), 30)
     try:
         yield service

@@ -43,7 +43,7 @@ async def run_updater(nats_url: str, s3_settings: S3Settings) -> AsyncIterator[C
             machine_update_secret=SECRET,
             retry_initial_s=0.05,
             retry_max_s=0.2,
-            **{**s3_settings.model_dump(), **overrides},  # type: ignore[arg-type]
+            **{**s3_settings.model_dump(), **overrides},
         )
         made = ports(settings)
         service = build(settings, made)
@@ -51,6 +51,7 @@ async def run_updater(nats_url: str, s3_settings: S3Settings) -> AsyncIterator[C
         http = runner.server(settings, service, port=0)
         task = asyncio.create_task(runner.serve(settings, service, stop, link=made.nats, http=http))
         stops.append((stop, task))
+        assert made.nats is not None
         await asyncio.wait_for(made.nats.wait_up(), 30)
 
     yield start

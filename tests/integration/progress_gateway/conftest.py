@@ -139,7 +139,7 @@ async def wait_for_state(
 
 
 async def receive(ws: ClientConnection, timeout_s: float = 15.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout_s))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout_s))
 
 
 async def receive_until(

@@ -19,7 +19,7 @@ from tests.integration.progress_gateway.conftest import (
 from tests.unit.progress_gateway.helpers import happy_path, ref
 
 
-def completed(request_id: str):  # type: ignore[no-untyped-def]
+def completed(request_id: str):
     return lambda m: m["request_id"] == request_id and m["status"] == "completed"
 
 
@@ -180,7 +180,7 @@ async def test_two_replicas_on_one_bus_both_deliver(gateways, publish) -> None:
         for ws in (a, b):
             seen: set[str] = set()
 
-            def all_done(m, seen=seen) -> bool:  # type: ignore[no-untyped-def]
+            def all_done(m, seen=seen) -> bool:
                 if m["status"] == "completed":
                     seen.add(m["request_id"])
                 return len(seen) == len(refs)

@@ -24,7 +24,7 @@ from tests.support.waiting import eventually
 from tests.unit.progress_gateway.helpers import happy_path, ref
 
 
-async def scrape(gateway) -> Samples:  # type: ignore[no-untyped-def]
+async def scrape(gateway) -> Samples:
     async with httpx.AsyncClient(base_url=gateway.http_url) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200

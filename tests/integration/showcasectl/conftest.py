@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from click.testing import Result
 from nats.js.client import JetStreamContext
 from showcase_common import events
 from showcase_common.bus import Publisher, connect, ensure_stream
 from showcasectl.cli import app
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.support.agents import agent_fleet  # noqa: F401 - a fixture
 
@@ -31,7 +30,9 @@ class Ctl:
     async def __call__(self, *args: str, input: str | None = None) -> Result:
         runner = CliRunner()
         return await asyncio.to_thread(
-            runner.invoke, app, list(args), env=self.env, input=input, catch_exceptions=False
+            lambda: runner.invoke(
+                app, list(args), env=self.env, input=input, catch_exceptions=False
+            )
         )
 
     async def json(self, *args: str, exit_code: int = 0) -> Any:
@@ -50,7 +51,7 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 
 @pytest.fixture
-def ctl(nats_url: str, tmp_path) -> Ctl:  # type: ignore[no-untyped-def]
+def ctl(nats_url: str, tmp_path) -> Ctl:
     return Ctl(
         {
             "NATS_URL": nats_url,

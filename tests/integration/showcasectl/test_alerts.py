@@ -14,7 +14,7 @@ from showcasectl.alerts import KvAlertLedger, SmtpMailer, alerts_consumer
 from tests.integration.showcasectl.conftest import poll, publish_all, request_ref
 
 
-async def _settled(js, durable: str) -> bool:  # type: ignore[no-untyped-def]
+async def _settled(js, durable: str) -> bool:
     info = await js.consumer_info(subjects.STREAM, durable)
     return info.num_pending == 0 and info.num_ack_pending == 0
 

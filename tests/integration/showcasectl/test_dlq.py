@@ -28,7 +28,7 @@ class FlakyHandler:
         self.completed.append(delivery.request_id or "")
 
 
-async def _until(condition, event: asyncio.Event, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(condition, event: asyncio.Event, timeout_s: float = 20.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not condition():
             event.clear()

@@ -10,7 +10,7 @@ from showcase_common.progress import RequestProgress
 from tests.integration.showcasectl.conftest import Ctl, poll, publish_all, request_ref, story
 
 
-async def _stream_count(js) -> int:  # type: ignore[no-untyped-def]
+async def _stream_count(js) -> int:
     return (await js.stream_info(subjects.STREAM)).state.messages
 
 
@@ -102,7 +102,7 @@ async def test_range_outside_the_window_republishes_with_original_ids(js, ctl: C
     assert [c["type"] for c in copies] == ["ShowcaseCreated", "IndexSynced"]
     original = await js.get_msg(subjects.STREAM, 1)
     copy = await js.get_msg(subjects.STREAM, 6)
-    assert copy.headers["Nats-Msg-Id"] == original.headers["Nats-Msg-Id"]  # type: ignore[index]
+    assert copy.headers["Nats-Msg-Id"] == original.headers["Nats-Msg-Id"]
 
 
 async def test_range_usage_errors(ctl: Ctl) -> None:

@@ -42,7 +42,7 @@ def _submit(stack: LocalStack, auth: tuple[str, str]) -> dict[str, Any]:
     body = {"name": f"Ctl {uuid.uuid4().hex[:8]}", "location_id": location["id"], "year": 2027}
     response = httpx.post(f"{stack.intake_url}/api/showcases", json=body, auth=auth, timeout=30)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 async def _completed(stack: LocalStack, created: dict[str, Any]) -> None:
@@ -163,7 +163,7 @@ async def _stream_messages(ctl: Ctl) -> int:
     return next(s["messages"] for s in status["streams"] if s["name"] == subjects.STREAM)
 
 
-async def _set_window(js, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def _set_window(js, seconds: float) -> None:
     info = await js.stream_info(subjects.STREAM)
     config = {**info.config.as_dict(), "duplicate_window": int(seconds * 1e9)}
     await js.update_stream(StreamConfig.from_response(config))

@@ -42,7 +42,7 @@ def make_settings(
             "syncer_s3_backoff_initial_s": 0.05,
             "syncer_s3_backoff_max_s": 0.2,
         }
-        return SyncerSettings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+        return SyncerSettings(_env_file=None, **(values | overrides))
 
     return make
 

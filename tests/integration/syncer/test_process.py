@@ -92,7 +92,7 @@ async def test_the_process_reports_readiness_syncs_rides_out_nats_and_drains(
     watch = await Watch().start(nc)
     _create_bucket(s3_settings, bucket)
     await eventually(lambda: _status(f"{base}/readyz") == 200, STARTUP_S, "readiness")
-    await eventually(lambda: watch.of(events.IndexSynced), STARTUP_S, "the first generation")
+    await eventually(lambda: bool(watch.of(events.IndexSynced)), STARTUP_S, "the first generation")
     [first] = watch.of(events.IndexSynced)
     assert (first.snapshot.generation, first.requests) == (1, [])
     store = S3SnapshotStore.from_settings(s3_settings.model_copy(update={"s3_bucket": bucket}))

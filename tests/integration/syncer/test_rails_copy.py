@@ -49,6 +49,7 @@ async def test_the_s3_copy_holds_only_the_rails_tables(
 
     source_tables, source_definitions = _describe(index_db)
     store = syncer.store
+    assert isinstance(store, S3SnapshotStore)
     legacy = _download(store, store.legacy_key, tmp_path / "legacy.sqlite3", settings)
     generation = _download(store, synced.snapshot.object_key, tmp_path / "gen.sqlite3", settings)
     for copy in (legacy, generation):
@@ -94,7 +95,7 @@ async def test_replicas_starting_on_an_empty_bucket_publish_one_generation(
     assert store.latest()[0] == published[0]
     # (a loser may leave an unreferenced generation object behind: retention collects it)
     assert published[0].generation in [g.generation for g in store.list_generations()]
-    await eventually(lambda: watch.of(events.IndexSynced), what="the announcement")
+    await eventually(lambda: bool(watch.of(events.IndexSynced)), what="the announcement")
     assert [e.snapshot for e in watch.of(events.IndexSynced)] == published
     legacy = _download(store, store.legacy_key, tmp_path / "legacy.sqlite3", settings)
     tables, _ = _describe(legacy)

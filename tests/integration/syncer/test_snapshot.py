@@ -37,7 +37,7 @@ def test_snapshots_during_concurrent_writes_are_consistent(tmp_path: Path) -> No
     with sqlite3.connect(live) as db:
         db.execute("CREATE TABLE tally (n INTEGER NOT NULL)")
         db.execute("INSERT INTO tally VALUES (0)")
-    stop, written = threading.Event(), []
+    stop, written = threading.Event(), list[str]()
     writer = threading.Thread(target=_writer, args=(live, stop, written))
     writer.start()
     snapshotter = Snapshotter(live)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from showcase_common.index import Location, Showcase
 from showcase_common.index.regions import ServedRegion
@@ -25,7 +26,7 @@ class Case:
     served: tuple[ServedRegion, ...] = SERVED
 
 
-def location(id_: int, key: str, **fields: object) -> Location:
+def location(id_: int, key: str, **fields: Any) -> Location:
     fields.setdefault("name", key.title())
     fields.setdefault("region", "iad")
     return Location(id=id_, key=key, **fields)

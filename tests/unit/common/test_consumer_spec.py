@@ -49,7 +49,7 @@ async def test_each_event_goes_to_the_handler_of_its_type() -> None:
 async def test_a_batch_is_split_by_handler_keeping_stream_order() -> None:
     calls: list[tuple[str, list[str]]] = []
 
-    def recorder(name: str):  # type: ignore[no-untyped-def]
+    def recorder(name: str):
         async def handle(batch: Sequence[Delivery]) -> None:
             calls.append((name, [d.request_id or "" for d in batch]))
 
@@ -103,9 +103,9 @@ def test_consumer_settings_are_read_with_the_service_prefix(
     monkeypatch.setenv("SYNCER_BATCH_SIZE", "7")
     monkeypatch.setenv("SYNCER_ACK_WAIT_S", "20")
     monkeypatch.setenv("PROJECTOR_FETCH_TIMEOUT_S", "0.5")
-    syncer = SyncerSettings(_env_file=None).consumer  # type: ignore[call-arg]
+    syncer = SyncerSettings(_env_file=None).consumer
     assert (syncer.batch_size, syncer.ack_wait_s, syncer.heartbeat) == (7, 20.0, 5.0)
-    gateway = GatewaySettings(_env_file=None).consumer  # type: ignore[call-arg]
+    gateway = GatewaySettings(_env_file=None).consumer
     assert (gateway.fetch_timeout_s, gateway.batch_size) == (0.5, 20)
     options = consumer_options(syncer)
     assert (options.batch_size, options.ack_wait_s, options.max_deliver) == (7, 20.0, 10)
@@ -117,7 +117,7 @@ def test_the_updater_still_reads_its_older_unprefixed_names(
     monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
     monkeypatch.setenv("ACK_WAIT_S", "30")
     monkeypatch.setenv("BATCH_SIZE", "4")
-    consumer = UpdaterSettings(_env_file=None).consumer  # type: ignore[call-arg]
+    consumer = UpdaterSettings(_env_file=None).consumer
     assert (consumer.ack_wait_s, consumer.batch_size, consumer.heartbeat) == (30.0, 4, 0.5)
     monkeypatch.setenv("UPDATER_ACK_WAIT_S", "40")  # the prefixed name wins
-    assert UpdaterSettings(_env_file=None).consumer.ack_wait_s == 40.0  # type: ignore[call-arg]
+    assert UpdaterSettings(_env_file=None).consumer.ack_wait_s == 40.0

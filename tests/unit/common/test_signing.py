@@ -86,22 +86,22 @@ def test_outside_the_local_run_a_missing_or_public_key_stops_the_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with pytest.raises(ValidationError, match=f"{variable} is not set: .*python -m syncer keygen"):
-        settings(_env_file=None)  # type: ignore[call-arg]
+        settings(_env_file=None)
     for public in (DEV_SNAPSHOT_SIGNING_KEY, DEV_SNAPSHOT_VERIFY_KEY):
         monkeypatch.setenv(variable, public)
         with pytest.raises(ValidationError, match="public development value"):
-            settings(_env_file=None)  # type: ignore[call-arg]
+            settings(_env_file=None)
     monkeypatch.setenv(variable, "c2hvcnQ=")
     with pytest.raises(ValidationError, match="Ed25519 key of 32 bytes"):
-        settings(_env_file=None)  # type: ignore[call-arg]
+        settings(_env_file=None)
 
 
 def test_the_local_run_gets_the_development_pair(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    assert SnapshotSigningSettings(_env_file=None).signing_key == DEV_SNAPSHOT_SIGNING_KEY  # type: ignore[call-arg]
-    assert SnapshotVerifySettings(_env_file=None).verify_key == DEV_SNAPSHOT_VERIFY_KEY  # type: ignore[call-arg]
+    assert SnapshotSigningSettings(_env_file=None).signing_key == DEV_SNAPSHOT_SIGNING_KEY
+    assert SnapshotVerifySettings(_env_file=None).verify_key == DEV_SNAPSHOT_VERIFY_KEY
     monkeypatch.setenv("SNAPSHOT_VERIFY_KEY", TEST_VERIFY_KEY)
-    assert SnapshotVerifySettings(_env_file=None).verify_key == TEST_VERIFY_KEY  # type: ignore[call-arg]
+    assert SnapshotVerifySettings(_env_file=None).verify_key == TEST_VERIFY_KEY
 
 
 def test_syncer_keygen_prints_a_pair_that_works() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from intake.config import IntakeSettings
 from machine_agent.config import AgentSettings
@@ -31,8 +33,8 @@ def _no_secrets_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _build(settings_class: type[BaseSettings], **values: object) -> BaseSettings:
-    return settings_class(_env_file=None, **values)  # type: ignore[call-arg]
+def _build(settings_class: type[BaseSettings], **values: Any) -> BaseSettings:
+    return settings_class(_env_file=None, **values)
 
 
 # Each service with the secrets it needs, all but the one under test set to real values.
@@ -78,14 +80,14 @@ def test_the_dev_run_works_unconfigured_and_intake_and_gateway_agree(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    intake = IntakeSettings(_env_file=None)  # type: ignore[call-arg]
-    gateway = GatewaySettings(_env_file=None)  # type: ignore[call-arg]
+    intake = IntakeSettings(_env_file=None)
+    gateway = GatewaySettings(_env_file=None)
     assert intake.progress_token_secret == DEV_PROGRESS_TOKEN_SECRET
     assert intake.intake_session_secret != intake.progress_token_secret
     token = issue_token(intake.progress_token_secret, "studio", ["r1"])
     assert verify_token(gateway.progress_token_secret, token).request_ids == {"r1"}
-    updater = UpdaterSettings(_env_file=None)  # type: ignore[call-arg]
-    agent = AgentSettings(_env_file=None)  # type: ignore[call-arg]
+    updater = UpdaterSettings(_env_file=None)
+    agent = AgentSettings(_env_file=None)
     assert agent.machine_update_secret is not None
     assert updater.machine_update_secret == agent.machine_update_secret.get_secret_value()
 

@@ -60,7 +60,7 @@ async def app(settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer) -> Asy
 
 
 def container_of(app: FastAPI) -> Container:
-    return app.state.container  # type: ignore[no-any-return]
+    return app.state.container
 
 
 @pytest.fixture

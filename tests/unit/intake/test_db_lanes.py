@@ -69,7 +69,7 @@ async def test_a_call_pending_longer_than_stuck_s_makes_the_database_stuck(
 def test_the_pool_has_a_connection_for_every_lane_thread(tmp_path: Path) -> None:
     limits = DbLimits(read_threads=3)
     engine = make_engine(tmp_path / "index.sqlite3", limits)
-    assert engine.pool.size() == 3 + 1 + 1  # readers, the writer, one spare  # type: ignore[attr-defined]
+    assert engine.pool.size() == 3 + 1 + 1  # type: ignore[attr-defined]  # a QueuePool; readers, the writer, one spare
 
 
 @asynccontextmanager

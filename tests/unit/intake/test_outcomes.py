@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -33,9 +34,9 @@ def _user(container: Container, userid: str) -> User:
         return session.exec(select(User).where(User.userid == userid)).one()
 
 
-def _set(container: Container, model: type, where: object, **values: object) -> None:
+def _set(container: Container, model: type, where: Any, **values: object) -> None:
     with container.db.writing() as session:
-        row = session.exec(select(model).where(where)).one()  # type: ignore[call-overload]
+        row: Any = session.exec(select(model).where(where)).one()
         for name, value in values.items():
             setattr(row, name, value)
         session.add(row)

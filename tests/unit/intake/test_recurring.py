@@ -29,7 +29,8 @@ def test_the_name_the_year_and_the_span_move_on_past_today() -> None:
     )  # a Friday and Saturday; 2026's would be past: 2027's
     assert template.name == "Spring Showcase 2027"
     assert (template.start_date, template.end_date) == (dt.date(2027, 5, 14), dt.date(2027, 5, 15))
-    assert template.start_date.weekday() == 4 and template.year == 2027
+    assert template.start_date is not None and template.start_date.weekday() == 4
+    assert template.year == 2027
     assert template.form_values() == {
         "name": "Spring Showcase 2027",
         "location_id": "1",

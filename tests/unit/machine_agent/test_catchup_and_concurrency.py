@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 
-from tests.support.agents import wait_until
 from tests.support.fakes import FakeSnapshotStore
+from tests.support.waiting import wait_until
 from tests.unit.machine_agent.conftest import AUTH, Publish, update
 
 
 def _generation(client: TestClient) -> int | None:
-    return client.get("/showcase/status").json()["generation"]  # type: ignore[no-any-return]
+    return client.get("/showcase/status").json()["generation"]
 
 
 def test_boot_applies_the_newest_snapshot(

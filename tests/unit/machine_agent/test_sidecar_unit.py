@@ -34,14 +34,14 @@ def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AGENT_RAILS_DB_DIR", "/data/db")
     monkeypatch.setenv("AGENT_POST_APPLY_COMMANDS", '["bin/config-update", ["bin/prerender"]]')
     monkeypatch.setenv("AGENT_APP_URL", "http://127.0.0.1:3000/")
-    config = SidecarSettings.from_settings(AgentSettings(_env_file=None))  # type: ignore[call-arg]
+    config = SidecarSettings.from_settings(AgentSettings(_env_file=None))
     assert config is not None
     assert (config.db_dir, config.app_url) == (Path("/data/db"), "http://127.0.0.1:3000")
     assert list(config.commands) == ["bin/config-update", ["bin/prerender"]]
 
 
 def test_without_a_database_directory_the_built_in_pages_stay() -> None:
-    assert SidecarSettings.from_settings(AgentSettings(_env_file=None)) is None  # type: ignore[call-arg]
+    assert SidecarSettings.from_settings(AgentSettings(_env_file=None)) is None
 
 
 def test_new_pages_follow_the_fleets_rule_for_a_lone_showcase() -> None:

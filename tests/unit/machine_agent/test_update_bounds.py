@@ -3,9 +3,14 @@ body over the cap is a 413."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from fastapi.testclient import TestClient
+from machine_agent.bootstrap import create_app
+from machine_agent.config import AgentSettings
 
+from tests.support.fakes import FakeSnapshotStore
 from tests.unit.machine_agent.conftest import AUTH
 
 GOOD = {"generation": 1, "object_key": "db/g1", "sha256": "a" * 64, "size": 10}
@@ -48,3 +53,16 @@ def test_the_openapi_schema_states_the_bounds_and_every_answer(client: TestClien
     assert fields["object_key"]["maxLength"] == 512
     answers = spec["paths"]["/showcase/update_config"]["post"]["responses"]
     assert {"200", "401", "409", "413", "422", "503", "504"} <= answers.keys()
+
+
+def test_every_operation_has_its_own_id_and_pages_answer_head(
+    settings: AgentSettings, store: FakeSnapshotStore
+) -> None:
+    """GET and HEAD of a page are two routes (one `api_route` for both gave both one id, and
+    FastAPI warned "Duplicate Operation ID")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = create_app(settings, store=store, catch_up=False).openapi()
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert "head" in spec["paths"]["/showcase/{year}/{location_key}/{key}/"]

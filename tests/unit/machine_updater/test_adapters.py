@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from machine_updater.client import HttpMachineClient, MachineError, MachineRefused
-from machine_updater.fleet import FORCE_INSTANCE_HEADER, FleetError, FlyFleet, Machine, StaticFleet
+from machine_updater.fleet import FleetError, FlyFleet, Machine, StaticFleet
 from showcase_common.events import Snapshot
+from showcase_common.fly import FORCE_INSTANCE_HEADER
 
 SNAPSHOT = Snapshot(generation=7, object_key="db/g7", sha256="a" * 64, size=10)
 
@@ -70,7 +71,7 @@ def test_the_local_fleet_file_names_three_machines() -> None:
     assert [m["id"] for m in data["machines"]] == ["local-1", "local-2", "local-3"]
 
 
-def agent(handler):  # type: ignore[no-untyped-def]
+def agent(handler):
     return HttpMachineClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)), "s3cret")
 
 
@@ -166,7 +167,7 @@ def _refused_connection(request: httpx.Request) -> httpx.Response:
         (_refused_connection, "machine_unreachable"),
     ],
 )
-async def test_each_failure_carries_its_reason_code(answer, reason: str) -> None:  # type: ignore[no-untyped-def]
+async def test_each_failure_carries_its_reason_code(answer, reason: str) -> None:
     with pytest.raises(MachineError) as failed:
         await agent(answer).update(MACHINE, SNAPSHOT)
     assert failed.value.reason == reason

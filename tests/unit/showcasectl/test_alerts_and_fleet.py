@@ -21,7 +21,7 @@ from tests.support.ports import FakeAlerterPorts
 
 
 def alerts_of(mailer: FakeMailer, ledger: FakeLedger, *, max_age_s: float) -> ConsumerSpec:
-    settings = AlerterSettings(_env_file=None, alerts_max_age_s=max_age_s)  # type: ignore[call-arg]
+    settings = AlerterSettings(_env_file=None, alerts_max_age_s=max_age_s)
     [consumer] = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
     return consumer
 

@@ -74,7 +74,8 @@ def test_rollout_follows_its_generation_to_the_verdict() -> None:
     assert not rollout.feed(events.IndexSynced(snapshot=_snap(5), requests=[_ref()]))  # a request's
     assert rollout.generation is None
     assert not rollout.feed(events.IndexSynced(snapshot=_snap(6), requests=[]))
-    assert (rollout.generation, rollout.progress) == (6, 30)
+    assert rollout.generation == 6
+    assert rollout.progress == 30
     old = events.MachineUpdated(
         generation=5, requests=[], machine_id="m1", region="r", done=1, total=2, duration_s=1
     )

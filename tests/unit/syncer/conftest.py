@@ -44,7 +44,7 @@ def world(tmp_path: Path) -> World:
 
 def make_world(tmp_path: Path, **overrides: Any) -> World:
     settings = SyncerSettings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         syncer_work_dir=tmp_path / "staging",
         syncer_s3_attempts=5,
         consumer=SyncerConsumerSettings(max_deliver=3),

@@ -48,7 +48,8 @@ async def test_an_orphan_first_generation_object_does_not_block_the_start(world:
     # A syncer died after uploading generation 1 but before moving the pointer.
     world.store.objects[world.store.generation_key(1)] = b"orphan"
     snapshot = await world.syncer.publish_first_generation(asyncio.Event())
-    assert snapshot is not None and snapshot.generation == 2 == world.store.pointer.generation
+    assert snapshot is not None and world.store.pointer is not None
+    assert snapshot.generation == 2 == world.store.pointer.generation
 
 
 async def test_storage_down_at_start_is_waited_out(tmp_path: Path) -> None:

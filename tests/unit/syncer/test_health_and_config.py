@@ -17,7 +17,7 @@ async def _missing_bucket() -> None:
     raise RuntimeError("bucket 'showcase-index' does not exist")
 
 
-async def _get(checks, path: str) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def _get(checks, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=create_health_app(checks))
     async with httpx.AsyncClient(transport=transport, base_url="http://syncer") as client:
         return await client.get(path)
@@ -40,7 +40,7 @@ def test_settings_come_from_the_documented_variables(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SYNCER_PORT", "9002")
     monkeypatch.setenv("S3_BUCKET", "tigris-bucket")
     monkeypatch.setenv("SYNCER_S3_ATTEMPTS", "7")
-    settings = SyncerSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = SyncerSettings(_env_file=None)
     assert str(settings.index_db_path) == "/srv/index.sqlite3"
     assert (settings.syncer_port, settings.s3_bucket, settings.syncer_s3_attempts) == (
         9002,
@@ -48,7 +48,7 @@ def test_settings_come_from_the_documented_variables(monkeypatch: pytest.MonkeyP
         7,
     )
     monkeypatch.delenv("INDEX_DB_PATH")
-    assert str(SyncerSettings(_env_file=None).index_db_path) == ".data/index/index.sqlite3"  # type: ignore[call-arg]
+    assert str(SyncerSettings(_env_file=None).index_db_path) == ".data/index/index.sqlite3"
 
 
 def test_ledger_keys_stay_inside_the_kv_alphabet() -> None:

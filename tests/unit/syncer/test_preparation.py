@@ -25,7 +25,7 @@ RECORD = (
 
 async def test_each_step_runs_in_the_rails_app_before_the_snapshot_and_is_announced(
     tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-syncers-own-s3-secret")
     rails = tmp_path / "rails"
     rails.mkdir()

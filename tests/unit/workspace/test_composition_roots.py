@@ -63,7 +63,7 @@ def _hints(function: Any) -> dict[str, Any]:
 def _settings_type(root: Root) -> type[CommonSettings]:
     hint = _hints(root.bootstrap.ports)["settings"]
     assert issubclass(hint, CommonSettings), f"{root.package}: ports takes {hint}, not settings"
-    return hint  # type: ignore[no-any-return]  # checked just above
+    return hint
 
 
 def _ports_type(root: Root) -> type[Ports]:

@@ -88,7 +88,7 @@ def imported_modules(source: Path) -> set[str]:
 
 @cache
 def installed() -> dict[str, list[str]]:
-    return packages_distributions()
+    return dict(packages_distributions())
 
 
 def distributions_of(top_level: str) -> set[str]:

@@ -1,0 +1,77 @@
+"""Every fake is its port: one assignment per port protocol, checked by mypy (never run).
+
+A fake that drifts from its protocol (a method renamed, a parameter added, a return type
+changed) makes `uv run mypy` fail here, naming the port and the missing or wrong member.
+`tests/unit/workspace/test_conformance.py` checks that every `Protocol` port of the code has a
+line here, so a new port cannot go without its fake being checked.
+"""
+
+from __future__ import annotations
+
+from intake.ports import Bus
+from intake.ports import Mailer as IntakeMailer
+from machine_updater.bodies import SnapshotBodies
+from machine_updater.client import MachineClient
+from machine_updater.feed import SnapshotFeed
+from machine_updater.fleet import Fleet
+from progress_gateway.store import ProgressStore
+from showcase_common.bus.publisher import EventPublisher
+from showcase_common.fleet_control import FleetControl
+from showcase_common.snapshots import SnapshotStore
+from showcasectl.alerts import AlertLedger
+from showcasectl.alerts import Mailer as AlertMailer
+from syncer.ledger import SyncLedger
+from syncer.snapshot import SnapshotTaker
+
+from tests.support.fakes import (
+    FakeAlertLedger,
+    FakeAlertMailer,
+    FakeBodies,
+    FakeBus,
+    FakeFeed,
+    FakeFleet,
+    FakeFleetControl,
+    FakeMachineClient,
+    FakeMailer,
+    FakeProgressStore,
+    FakePublisher,
+    FakeSnapshotStore,
+    FakeSnapshotter,
+    MemoryLedger,
+)
+
+
+def conforms() -> None:
+    """Not called: mypy checks each assignment (the fake must be a structural subtype)."""
+    _store: SnapshotStore = FakeSnapshotStore()
+    _publisher: EventPublisher = FakePublisher()
+    _control: FleetControl = FakeFleetControl()
+    _ledger: SyncLedger = MemoryLedger()
+    _snapshotter: SnapshotTaker = FakeSnapshotter()
+    _fleet: Fleet = FakeFleet([])
+    _client: MachineClient = FakeMachineClient({}, set())
+    _feed: SnapshotFeed = FakeFeed()
+    _bodies: SnapshotBodies = FakeBodies()
+    _progress: ProgressStore = FakeProgressStore()
+    _bus: Bus = FakeBus()
+    _intake_mailer: IntakeMailer = FakeMailer()
+    _alert_mailer: AlertMailer = FakeAlertMailer()
+    _alert_ledger: AlertLedger = FakeAlertLedger()
+
+
+PORTS = {
+    "SnapshotStore",
+    "EventPublisher",
+    "FleetControl",
+    "SyncLedger",
+    "SnapshotTaker",
+    "Fleet",
+    "MachineClient",
+    "SnapshotFeed",
+    "SnapshotBodies",
+    "ProgressStore",
+    "Bus",
+    "Mailer",
+    "AlertLedger",
+}
+"""The port protocols checked above (by class name)."""
