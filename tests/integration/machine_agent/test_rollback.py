@@ -5,6 +5,7 @@ while the fleet is pinned catches up to the pinned generation, not the newest.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -36,11 +37,11 @@ def _publish(store: SnapshotStore, tmp: Path, generation: int, *extra: Showcase)
 
 
 def _rollback(
-    agent: AgentProcess, snapshot: Snapshot, authorisation: dict | None
-) -> httpx.Response:  # type: ignore[type-arg]
+    agent: AgentProcess, snapshot: Snapshot, authorisation: Mapping[str, object] | None
+) -> httpx.Response:
     body = snapshot.model_dump(mode="json")
     if authorisation is not None:
-        body["rollback"] = authorisation
+        body["rollback"] = dict(authorisation)
     return httpx.post(
         agent.url + "/showcase/update_config",
         json=body,

@@ -34,7 +34,9 @@ def test_a_signed_rollback_verifies_and_travels_in_the_update_body() -> None:
     ],
     ids=["wrong-secret", "other-generation", "other-bytes", "other-operator"],
 )
-def test_a_forged_or_altered_rollback_is_refused(secret, snapshot, actor, why) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_or_altered_rollback_is_refused(
+    secret: str, snapshot: Snapshot, actor: str, why: str
+) -> None:
     signed = rollback_auth.sign(secret, G1, "alice", now=NOW)
     claimed = signed.model_copy(update={"actor": actor})
     with pytest.raises(rollback_auth.RollbackRefused, match=why):
