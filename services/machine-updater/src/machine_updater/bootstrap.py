@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 from showcase_common import subjects
 from showcase_common.bus import ConsumerSpec, EventPublisher, Publisher, consumer_options
-from showcase_common.events import IndexSynced, MachinesRetryRequested
+from showcase_common.events import IndexSynced, MachinesRetryRequested, RollbackRequested
 from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
@@ -151,7 +151,11 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     roll_out = handler.handle_batch
     consumer = ConsumerSpec(
         subjects.MACHINE_UPDATER_DURABLE,
-        handles_batches={IndexSynced: roll_out, MachinesRetryRequested: roll_out},
+        handles_batches={
+            IndexSynced: roll_out,
+            MachinesRetryRequested: roll_out,
+            RollbackRequested: roll_out,  # in stream order with the roll-outs around it
+        },
         options=consumer_options(settings.consumer),
     )
     link = ports.nats
