@@ -212,7 +212,9 @@ class WeedS3(_Process):
         """`identities`: `weed`'s S3 identities (`-s3.config`: keys and what each may do);
         without them the store accepts any key."""
         super().__init__()
-        self.data_dir = Path(data_dir)
+        # Absolute: `weed` runs in this folder, so a relative `-dir` or `-s3.config` (`make run`'s
+        # `.data/s3`) would be looked up inside it and not found.
+        self.data_dir = Path(data_dir).resolve()
         self.identities = identities
         self.s3_port = s3_port or free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.s3_port}"
