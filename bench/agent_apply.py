@@ -40,7 +40,7 @@ from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
 from showcase_common.events import Snapshot  # noqa: E402
 from showcase_common.index import Showcase  # noqa: E402
 from showcase_common.settings import S3Settings  # noqa: E402
-from showcase_common.snapshots import S3SnapshotStore  # noqa: E402
+from showcase_common.snapshots import Pin, Pointer, S3SnapshotStore  # noqa: E402
 
 from tests.support.agents import publish_snapshot  # noqa: E402
 from tests.support.rails_fixture import RailsRows, rails_rows, write_rails_index  # noqa: E402
@@ -73,7 +73,12 @@ class DirectoryStore(S3SnapshotStore):
     def latest(self) -> tuple[Snapshot | None, str | None]:
         return self.pointer, None
 
-    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
+    def read_pointer(self) -> tuple[Pointer | None, str | None]:
+        return (Pointer.of(self.pointer) if self.pointer else None), None
+
+    def advance_pointer(
+        self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
+    ) -> None:
         self.pointer = snapshot
 
     def download(self, snapshot: Snapshot, dest: Path) -> None:

@@ -46,6 +46,7 @@ from syncer.snapshot import Snapshotter  # noqa: E402
 
 from tests.integration.syncer.indexdb import create_index  # noqa: E402
 from tests.support.fakes import FakePublisher, MemoryLedger  # noqa: E402
+from tests.support.signing import TEST_SIGNING_KEY  # noqa: E402
 from tests.support.syncer import Watch, new_request, running_syncer  # noqa: E402
 from tests.support.waiting import eventually  # noqa: E402
 
@@ -169,6 +170,7 @@ async def main(runs: int, burst_count: int) -> dict[str, Any]:
                 index_db_path=index,
                 syncer_work_dir=work / "staging",
                 consumer=SyncerConsumerSettings(fetch_timeout_s=0.2),
+                snapshot_signing_key=TEST_SIGNING_KEY,  # the tests' pair, as the tests' syncers
             )
             snap_samples, size = time_snapshots(index, work / "staging", runs)
             publish_samples = await time_publications(settings, runs)

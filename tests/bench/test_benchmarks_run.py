@@ -138,7 +138,7 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path: Path, default_ports_taken: 
     for outcome in outcomes:
         name = f"bench/{outcome.script}.py --tiny"
         if outcome.status != 0:
-            problems.append(f"{name} exited {outcome.status}:\n{outcome.output[-3000:]}")
+            problems.append(f"{name} exited {outcome.status}:\n{outcome.output[-12000:]}")
         elif not outcome.results:
             problems.append(f"{name} wrote no result file:\n{outcome.output[-1500:]}")
         for path in outcome.results:

@@ -130,7 +130,7 @@ def fill_form(page: Page, stack: LocalStack) -> Submitted:
 def submit_form(page: Page, stack: LocalStack) -> Submitted:
     """Fill the form and send it; the answer redirects to the request's progress page."""
     submitted = fill_form(page, stack)
-    page.click("button[type=submit]")
+    page.click("form.showcase-form button[type=submit]")
     page.wait_for_selector("#progress[data-request-id]")
     return submitted
 

@@ -65,7 +65,7 @@ def test_an_invalid_form_says_what_to_fix_keeps_the_input_and_saves_nothing(
     page.goto(f"{local_stack.intake_url}/showcases/new")
     page.fill("#start_date", "2027-06-12")
     page.fill("#end_date", "2027-06-10")
-    page.click("button[type=submit]")
+    page.click("form.showcase-form button[type=submit]")
 
     summary = page.locator("[role=alert]").inner_text()
     assert "2 errors prohibited this showcase from being saved" in summary

@@ -112,7 +112,7 @@ def test_the_same_form_sent_twice_lands_on_the_same_request(
         )
         assert landed[0] == landed[1] and REQUEST_PAGE.match(landed[0]), landed
         assert landed[2:] == [200, 200]
-        page.click("button[type=submit]")  # and once more, the ordinary way
+        page.click("form.showcase-form button[type=submit]")  # and once more, the ordinary way
         page.wait_for_url(landed[0])
         _no_false_failure(page)
     wait_for_showcase_page(page, submitted)

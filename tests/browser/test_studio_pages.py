@@ -83,7 +83,7 @@ def test_the_studios_own_form_lists_its_events_and_publishes(
     slug = name.lower().replace(" ", "-")
     assert address.endswith(f"/showcase/2027/{key}/{slug}/")  # shown as typed
     screenshot(page, "studio-form.png", tmp_path)
-    page.click("button[type=submit]")
+    page.click("form.showcase-form button[type=submit]")
     page.wait_for_selector("#progress[data-request-id]")
     wait_for_showcase_page(page, Submitted(name, key))
     # the form again: the new event is among the studio's existing events
@@ -124,7 +124,7 @@ def test_each_rule_refuses_says_what_to_fix_and_focuses_the_summary(
     before = local_stack.showcase_count()
     page.goto(f"{local_stack.intake_url}/showcases/new")
     _fill(page, values)
-    page.click("button[type=submit]")
+    page.click("form.showcase-form button[type=submit]")
     summary = page.locator("#error-summary")
     assert message in summary.inner_text()
     assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
@@ -139,7 +139,7 @@ def test_a_duplicate_is_told_once_on_the_name_naming_the_studio(
     page.goto(f"{local_stack.intake_url}/showcases/new")
     page.fill("#name", submitted.name.lower())
     page.fill("#start_date", "2027-06-12")
-    page.click("button[type=submit]")
+    page.click("form.showcase-form button[type=submit]")
     items = page.locator("#error-summary li").all_inner_texts()
     assert len(items) == 1 and items[0].startswith("Name gives the same address as")
     assert location["name"] in items[0] and f" {location['key']} " not in items[0]
@@ -163,7 +163,7 @@ def test_axe_finds_no_serious_violation_on_any_page(page: Page, local_stack: Loc
         page.goto(local_stack.intake_url + path.format(key=key))
         found[path] = [v["id"] for v in _axe(page)]
     page.goto(f"{local_stack.intake_url}/showcases/new")
-    page.click("button[type=submit]")  # the form with its errors
+    page.click("form.showcase-form button[type=submit]")  # the form with its errors
     found["the refused form"] = [v["id"] for v in _axe(page)]
     with local_stack.frozen("local-3"):
         submit_form(page, local_stack)

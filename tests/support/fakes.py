@@ -27,14 +27,17 @@ from nats.js.api import PubAck
 from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
+from showcase_common.audit import OperatorAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
-from showcase_common.fleet_control import PauseState
+from showcase_common.fleet_control import PauseState, PinHold
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (
     ChecksumMismatch,
     GenerationTaken,
+    Pin,
+    Pointer,
     PointerConflict,
     SnapshotStoreError,
     StoredGeneration,
@@ -50,6 +53,7 @@ class FakeFleetControl:
 
     def __init__(self, paused: PauseState | None = None) -> None:
         self.state = paused
+        self.pin: PinHold | None = None
         self.broken = False
         self.read = asyncio.Event()
         self.reads = 0
@@ -72,6 +76,20 @@ class FakeFleetControl:
         lifted, self.state = self.state, None
         return lifted
 
+    async def pin_hold(self) -> PinHold | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        if self.pin is not None:
+            self.read.set()
+        return self.pin
+
+    async def hold_pin(self, hold: PinHold) -> None:
+        self.pin = hold
+
+    async def release_pin(self) -> PinHold | None:
+        lifted, self.pin = self.pin, None
+        return lifted
+
 
 class FakeSnapshotStore:
     """A `SnapshotStore` in dicts, with the real one's layout and rules: a generation is written
@@ -86,6 +104,7 @@ class FakeSnapshotStore:
         self.modified: dict[str, dt.datetime] = {}
         self.pointer: Snapshot | None = None
         self.pointer_etag: str | None = None
+        self.pin: Pin | None = None
         self.legacy_generation: int | None = None
         self.down = False
         self.outage = 0
@@ -120,6 +139,29 @@ class FakeSnapshotStore:
         self._maybe_fail()
         return self.pointer, self.pointer_etag
 
+    def read_pointer(self) -> tuple[Pointer | None, str | None]:
+        self._maybe_fail()
+        if self.pointer is None:
+            return None, None
+        return Pointer.of(self.pointer, self.pin), self.pointer_etag
+
+    def describe(self, generation: int) -> Snapshot | None:
+        self._maybe_fail()
+        key = self.generation_key(generation)
+        data = self.objects.get(key)
+        if data is None:
+            return None
+        sha256 = hashlib.sha256(data).hexdigest()
+        return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
+
+    def set_pin(self, pin: Pin | None, expected_etag: str | None) -> None:
+        self._maybe_fail()
+        if self.pointer is None:
+            raise SnapshotStoreError("no pointer yet")
+        if expected_etag != self.pointer_etag:
+            raise PointerConflict("moved")
+        self.pin, self.pointer_etag = pin, uuid.uuid4().hex
+
     def upload(self, path: Path, generation: int, sha256: str) -> Snapshot:
         self._maybe_fail()
         key = self.generation_key(generation)
@@ -131,13 +173,16 @@ class FakeSnapshotStore:
         self.uploads.append(generation)
         return Snapshot(generation=generation, object_key=key, sha256=sha256, size=len(data))
 
-    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
+    def advance_pointer(
+        self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
+    ) -> None:
         self._maybe_fail()
         while self.before_advance:
             self.before_advance.pop(0)()
         if expected_etag != self.pointer_etag:
             raise PointerConflict("moved")
         self.force_pointer(snapshot)
+        self.pin = pin
 
     def force_pointer(self, snapshot: Snapshot) -> None:
         self.pointer, self.pointer_etag = snapshot, uuid.uuid4().hex
@@ -224,6 +269,10 @@ class FakeBus:
         self.up = up
         self.published: list[tuple[str, Event]] = []
         self.states: dict[str, RequestProgress] = {}
+        self.actions: list[OperatorAction] = []
+        """The audit trail's records (a Retry)."""
+        self.audit_up = True
+        """False: the audit stream cannot be written (the outbox still takes events)."""
 
     @property
     def connected(self) -> bool:
@@ -234,6 +283,12 @@ class FakeBus:
             raise BusUnavailable("fake bus is down")
         if msg_id not in {m for m, _ in self.published}:  # JetStream's de-duplication
             self.published.append((msg_id, event))
+
+    async def record_action(self, action: OperatorAction) -> None:
+        if not self.up or not self.audit_up:
+            raise BusUnavailable("fake bus is down")
+        if action.action_id not in {a.action_id for a in self.actions}:  # de-duplicated
+            self.actions.append(action)
 
     async def request_state(self, request_id: str) -> RequestProgress | None:
         if not self.up:
@@ -364,6 +419,8 @@ class FakeMachineClient:
         self.updates: Counter[str] = Counter()
         self.applied: dict[str, list[int]] = {}
         self.showcase_ids: dict[str, list[int]] = {}
+        self.rollbacks: list[tuple[str, int, str]] = []
+        """(machine, generation, actor) of each rollback call."""
         """What each machine's last update call named as the new showcases."""
         self.in_flight = 0
         self.max_in_flight = 0
@@ -404,6 +461,14 @@ class FakeMachineClient:
             fake.pages |= self.pages_after_update
         for hook in self.after_update:
             hook(machine, snapshot)
+        return snapshot.generation
+
+    async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
+        fake = self._machine(machine)
+        if fake.refuse:
+            raise MachineRefused("update_config (rollback) answered 403: rollback refused")
+        self.rollbacks.append((machine.id, snapshot.generation, actor))
+        fake.generation = snapshot.generation
         return snapshot.generation
 
     async def _wait_for_peers(self) -> None:

@@ -87,10 +87,13 @@ async def test_drop_deletes_a_dead_letter(js, ctl: Ctl) -> None:
         headers={ORIGINAL_SUBJECT: subjects.SHOWCASE_CREATED, ERROR: "undecodable"},
     )
     assert (await ctl("dlq", "drop", "1")).exit_code == 1  # asks, and no answer aborts
-    dropped = await ctl.json("dlq", "drop", "1", "--yes")
+    dropped = await ctl.json("dlq", "drop", "1", "--yes", "--as", "dave", "--reason", "old junk")
     assert dropped["action"] == "dropped" and dropped["error"] == "undecodable"
     assert await ctl.json("dlq", "list") == []
     assert (await ctl("dlq", "drop", "1", "--yes")).exit_code == 1  # gone
+    (action,) = await ctl.json("audit")  # the refused second drop left no trace
+    assert (action["action"], action["actor"], action["reason"]) == ("dlq_drop", "dave", "old junk")
+    assert action["details"]["dlq_id"] == 1
 
 
 @pytest.mark.parametrize(

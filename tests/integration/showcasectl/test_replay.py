@@ -35,8 +35,14 @@ async def test_replay_request_publishes_retry_from_the_failed_step(js, ctl: Ctl)
     assert retry["type"] == "MachinesRetryRequested" and retry["summary"] == "retry the machines m2"
     assert retry["subject"] == subjects.MACHINES_RETRY_REQUESTED
 
-    forced = await ctl.json("replay", "req-a", "--from-step", "sync")
+    forced = await ctl.json("replay", "req-a", "--from-step", "sync", "--as", "carol")
     assert forced["from_step"] == "sync" and forced["machine_ids"] == []
+    trail = await ctl.json("audit")  # the dry run left no trace; each replay one
+    assert [(a["action"], a["details"]["from_step"]) for a in trail] == [
+        ("replay", "machines"),
+        ("replay", "sync"),
+    ]
+    assert trail[1]["actor"] == "carol" and trail[0]["details"]["request_id"] == "req-a"
 
 
 async def test_replay_request_refuses_unknown_and_skips_completed(js, ctl: Ctl) -> None:

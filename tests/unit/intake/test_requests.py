@@ -79,6 +79,26 @@ async def test_retry_of_a_failed_request_goes_through_the_outbox_once(
     assert retries[0].machine_ids == ["m2"]  # to the updater: nothing to sync
     assert not [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
     assert retries[0].request.request_id == request_id and retries[0].request.user == "studio"
+    (action,) = bus.actions  # the audit trail: who pressed Retry, once for one failure
+    assert (action.action, action.actor, action.via) == ("retry", "studio", "api")
+    assert action.details["request_id"] == request_id
+    assert action.details["from_step"] == "machines" and action.details["machine_ids"] == ["m2"]
+
+
+async def test_a_retry_while_nats_is_away_is_kept_though_not_audited(
+    client: httpx.AsyncClient, container: Container, bus: FakeBus
+) -> None:
+    request_id = await _request(client)
+    await container.relay.drain()
+    bus.states[request_id] = RequestProgress(
+        request_id=request_id, status="failed", step="failed", failed_step="sync", updated_at="t"
+    )
+    bus.audit_up = False
+    response = await client.post(f"/api/requests/{request_id}/retry", auth=ADMIN)
+    assert response.status_code == 202  # the retry is in the outbox all the same
+    await container.relay.drain()
+    assert [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
+    assert bus.actions == []
 
 
 async def test_outbox_rows_wait_for_the_bus(

@@ -175,6 +175,20 @@ class Snapshot(BaseModel):
     size: int = Field(ge=0, le=MAX_INT64)
 
 
+class RollbackAuthorisation(BaseModel):
+    """What lets an agent take an OLDER generation: an operator's rollback, signed by the
+    machine-updater with the update secret (`showcase_common.rollback_auth`). Without it, or with
+    a signature that does not verify or is stale, an older generation is refused as always."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actor: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]+$")
+    """The operator who asked for it (`showcasectl rollback --as`)."""
+    issued_at: dt.datetime
+    signature: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """HMAC-SHA256 over the snapshot, the actor and the time, keyed by the update secret."""
+
+
 class UpdateConfig(Snapshot):
     """The body of an agent's `POST /showcase/update_config`: the snapshot to apply and,
     optionally, the showcases it was published for (an agent beside the Rails application
@@ -184,9 +198,12 @@ class UpdateConfig(Snapshot):
         default_factory=list, max_length=1000
     )
 
+    rollback: RollbackAuthorisation | None = None
+    """Only for an operator's rollback to an older generation (absent otherwise)."""
+
     @property
     def snapshot(self) -> Snapshot:
-        return Snapshot.model_validate(self.model_dump(exclude={"showcase_ids"}))
+        return Snapshot.model_validate(self.model_dump(exclude={"showcase_ids", "rollback"}))
 
 
 class IndexSynced(Event):
@@ -310,6 +327,19 @@ class FleetUpdateFailed(Event):
     untouched: list[str] = Field(default_factory=list)
 
 
+class RollbackRequested(Event):
+    """An operator rolls the fleet back to `snapshot`, an older generation still in the store
+    (`showcasectl rollback`). The updater calls every machine with an authorisation signed with
+    the update secret and naming `actor`; the pointer in S3 is already pinned to it."""
+
+    subject: ClassVar[str] = subjects.ROLLBACK_REQUESTED
+    snapshot: Snapshot
+    actor: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]+$")
+    reason: str = Field(default="", max_length=1000)
+    hold: bool = False
+    """`--pin`: newer generations wait until `unpin`."""
+
+
 class RolloutPaused(Event):
     """A roll-out is waiting: the operators paused updates (`showcasectl pause`). Its requests
     stay saved and go live once updates resume; no machine is called meanwhile."""
@@ -345,6 +375,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RolloutPaused,
     RolloutResumed,
     CanaryStarted,
+    RollbackRequested,
 )
 _BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
 

@@ -39,6 +39,24 @@ class PauseState(BaseModel):
     since: dt.datetime = Field(default_factory=_now)
 
 
+class PinHold(BaseModel):
+    """`rollback --pin`: the fleet stays on `generation`; newer ones wait until `unpin`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    generation: int = Field(ge=0)
+    pinned_by: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=1000)
+    since: dt.datetime = Field(default_factory=_now)
+
+    def as_pause(self) -> PauseState:
+        """How a roll-out held by the pin is announced: as a pause, naming the pin."""
+        why = f"pinned to generation {self.generation}" + (
+            f": {self.reason}" if self.reason else ""
+        )
+        return PauseState(paused_by=self.pinned_by, reason=why, since=self.since)
+
+
 class FleetControl(Protocol):
     """The port: read and change the pause. `KvFleetControl` is the adapter."""
 
@@ -50,6 +68,15 @@ class FleetControl(Protocol):
 
     async def resume(self) -> PauseState | None:
         """Lift the pause; the pause that was lifted, or None when there was none."""
+
+    async def pin_hold(self) -> PinHold | None:
+        """The pin that holds newer generations back, or None."""
+
+    async def hold_pin(self, hold: PinHold) -> None:
+        """Hold newer generations back (replacing any earlier pin hold)."""
+
+    async def release_pin(self) -> PinHold | None:
+        """Let newer generations go; the hold lifted, or None when there was none."""
 
 
 class KvFleetControl:
@@ -75,6 +102,29 @@ class KvFleetControl:
     async def pause_state(self) -> PauseState | None:
         state, _ = await self._read(await self._bucket(create=False))
         return state
+
+    async def pin_hold(self) -> PinHold | None:
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return None
+        try:
+            entry = await kv.get(subjects.FLEET_CONTROL_PIN_KEY)
+        except KeyNotFoundError:
+            return None
+        return PinHold.model_validate_json(entry.value) if entry.value else None
+
+    async def hold_pin(self, hold: PinHold) -> None:
+        kv = await self._bucket(create=True)
+        assert kv is not None
+        await kv.put(subjects.FLEET_CONTROL_PIN_KEY, hold.model_dump_json().encode())
+
+    async def release_pin(self) -> PinHold | None:
+        current = await self.pin_hold()
+        kv = await self._bucket(create=False)
+        if current is None or kv is None:
+            return None
+        await kv.delete(subjects.FLEET_CONTROL_PIN_KEY)
+        return current
 
     async def _read(self, kv: KeyValue | None) -> tuple[PauseState | None, int | None]:
         if kv is None:

@@ -57,6 +57,14 @@ ROLES: tuple[Role, ...] = (
         publishes=_publishes("intake"),
         durables=_durables("intake"),  # outcomes → the studio's e-mail
         reads_buckets=(subjects.REQUEST_STATE_BUCKET,),
+        # a studio's or an admin's Retry goes into the audit trail (its own stream)
+        extra_publish=(
+            f"{subjects.AUDIT_SUBJECT_PREFIX}.retry",
+            *(
+                f"$JS.API.STREAM.{verb}.{subjects.AUDIT_STREAM}"
+                for verb in ("INFO", "CREATE", "UPDATE")
+            ),
+        ),
     ),
     Role(
         "syncer",
@@ -87,8 +95,8 @@ ROLES: tuple[Role, ...] = (
 """Every NATS client of the pipeline. The machine agents have none: they never touch NATS."""
 
 
-OPERATOR_ONLY_EVENTS: tuple[str, ...] = (subjects.ROLLOUT_REQUESTED,)
-"""Events only the operators' tool publishes (`showcasectl apply`)."""
+OPERATOR_ONLY_EVENTS: tuple[str, ...] = (subjects.ROLLOUT_REQUESTED, subjects.ROLLBACK_REQUESTED)
+"""Events only the operators' tool publishes (`showcasectl apply`, `rollback`)."""
 
 
 def role(user: str) -> Role:

@@ -2,6 +2,7 @@
 
     {prefix}/generations/{generation:012d}.sqlite3   immutable, sha256 in its metadata
     {prefix}/latest.json                             pointer to the newest generation
+                                                     (and, after a rollback, the pin)
     {prefix}/index.sqlite3                           legacy copy for machines of the old system
 
 Old generations are removed by the syncer's retention (`list_generations`, `delete`); the pointer
@@ -15,6 +16,11 @@ generation. The legacy copy carries its generation in its metadata and is never 
 older one. A legacy copy WITHOUT that metadata was not written by the pipeline (the Rails
 application's own upload, say): it is left alone unless the caller adopts it explicitly
 (`adopt=True`, the syncer's `SYNCER_ADOPT_LEGACY_INDEX`), after which it carries our metadata.
+
+The pointer is a `Pointer`: the newest `Snapshot`, plus a `Pin` when an operator rolled the
+fleet back (`showcasectl rollback`): the generation the fleet must serve instead, so a booting
+machine catches up to it, not to the newest. The syncer's next publication drops the pin (the
+fleet rolls forward) unless it `hold`s (`rollback --pin`: until `showcasectl unpin`).
 
 Signatures (`showcase_common.signing`): a store given a `signer` (the syncer's) signs every
 generation object and pointer it writes (metadata `signature`); a store given a `verifier` (an
@@ -38,6 +44,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
+from pydantic import BaseModel, ConfigDict, Field
 
 from showcase_common.events import Snapshot
 from showcase_common.settings import S3Settings
@@ -50,6 +57,42 @@ from showcase_common.signing import (
 
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+class Pin(BaseModel):
+    """The fleet is pinned to `snapshot` by an operator's rollback."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    snapshot: Snapshot
+    hold: bool = False
+    """`rollback --pin`: ordinary requests do not roll forward until `unpin`."""
+    by: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=1000)
+    at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class Pointer(Snapshot):
+    """What `latest.json` holds: the newest snapshot's fields, and the pin when there is one."""
+
+    pin: Pin | None = None
+
+    @property
+    def newest(self) -> Snapshot:
+        return Snapshot.model_validate(self.model_dump(exclude={"pin"}))
+
+    @property
+    def target(self) -> Snapshot:
+        """What the fleet must serve: the pinned snapshot, else the newest."""
+        return self.pin.snapshot if self.pin is not None else self.newest
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, pin: Pin | None = None) -> Pointer:
+        return cls(**snapshot.model_dump(), pin=pin)
+
+    def body(self) -> bytes:
+        # Without a pin, exactly the old pointer's JSON: older readers keep reading it.
+        return self.model_dump_json(exclude_none=self.pin is None).encode()
 
 
 @dataclass(frozen=True)
@@ -125,9 +168,17 @@ class SnapshotStore(Protocol):
 
     def latest(self) -> tuple[Snapshot | None, str | None]: ...
 
+    def read_pointer(self) -> tuple[Pointer | None, str | None]: ...
+
     def upload(self, path: Path, generation: int, sha256: str) -> Snapshot: ...
 
-    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None: ...
+    def advance_pointer(
+        self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
+    ) -> None: ...
+
+    def set_pin(self, pin: Pin | None, expected_etag: str | None) -> None: ...
+
+    def describe(self, generation: int) -> Snapshot | None: ...
 
     def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool: ...
 
@@ -212,7 +263,12 @@ class S3SnapshotStore:
             self._call(self._s3.create_bucket, Bucket=self.bucket)
 
     def latest(self) -> tuple[Snapshot | None, str | None]:
-        """The snapshot the pointer names, and the pointer's ETag (None, None when unset)."""
+        """The newest snapshot the pointer names, and the pointer's ETag (None, None when unset)."""
+        pointer, etag = self.read_pointer()
+        return (pointer.newest if pointer else None), etag
+
+    def read_pointer(self) -> tuple[Pointer | None, str | None]:
+        """The pointer (newest snapshot and pin), and its ETag (None, None when unset)."""
         with _s3_errors():
             response = _unless_missing(
                 self._s3.get_object, Bucket=self.bucket, Key=self.pointer_key
@@ -227,7 +283,7 @@ class S3SnapshotStore:
             except BadSignature as exc:
                 raise SignatureRefused(f"{self.pointer_key} refused: {exc}") from exc
         try:
-            return Snapshot.model_validate(json.loads(body)), response["ETag"]
+            return Pointer.model_validate(json.loads(body)), response["ETag"]
         except ValueError as exc:
             raise SnapshotStoreError(f"unreadable pointer {self.pointer_key}: {exc}") from exc
 
@@ -257,10 +313,36 @@ class S3SnapshotStore:
             )
         return snapshot
 
-    def advance_pointer(self, snapshot: Snapshot, expected_etag: str | None) -> None:
-        """Point `latest` at `snapshot`, only if nobody moved it since we read `expected_etag`."""
+    def advance_pointer(
+        self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
+    ) -> None:
+        """Point `latest` at `snapshot` (keeping `pin` when given), only if nobody moved it
+        since we read `expected_etag`."""
         moved = PointerConflict(f"pointer moved past generation {snapshot.generation}")
-        self.write_pointer(snapshot.model_dump_json().encode(), expected_etag, moved)
+        self.write_pointer(Pointer.of(snapshot, pin).body(), expected_etag, moved)
+
+    def set_pin(self, pin: Pin | None, expected_etag: str | None) -> None:
+        """Pin the fleet (or, with None, unpin it), the newest snapshot unchanged, only if the
+        pointer is still at `expected_etag`."""
+        current, etag = self.read_pointer()
+        if current is None:
+            raise SnapshotStoreError("no pointer yet: nothing was ever published to pin")
+        if etag != expected_etag:
+            raise PointerConflict(f"{self.pointer_key} moved since it was read")
+        self.write_pointer(Pointer.of(current.newest, pin).body(), expected_etag)
+
+    def describe(self, generation: int) -> Snapshot | None:
+        """The stored generation as a `Snapshot` (its sha256 from its metadata), or None when
+        the store no longer holds it."""
+        key = self.generation_key(generation)
+        with _s3_errors():
+            head = _unless_missing(self._s3.head_object, Bucket=self.bucket, Key=key)
+        if head is None:
+            return None
+        sha256 = head.get("Metadata", {}).get("sha256", "")
+        return Snapshot(
+            generation=generation, object_key=key, sha256=sha256, size=head["ContentLength"]
+        )
 
     def write_pointer(
         self, body: bytes, expected_etag: str | None, moved: PointerConflict | None = None

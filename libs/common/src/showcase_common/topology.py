@@ -30,6 +30,7 @@ from showcase_common.events import (
     MachineUpdated,
     MachineUpdateFailed,
     RetryRequested,
+    RollbackRequested,
     RolloutPaused,
     RolloutRequested,
     RolloutResumed,
@@ -140,7 +141,7 @@ PARTIES: tuple[Party, ...] = (
         consumes=(
             Consumes(
                 subjects.MACHINE_UPDATER_DURABLE,
-                (IndexSynced, MachinesRetryRequested),
+                (IndexSynced, MachinesRetryRequested, RollbackRequested),
                 "machine_updater.handlers.RolloutHandler.handle_batch (batch)",
             ),
         ),
@@ -173,9 +174,9 @@ PARTIES: tuple[Party, ...] = (
     Party(
         "showcasectl",
         "showcasectl",
-        publishes=(RolloutRequested, RetryRequested, MachinesRetryRequested),
+        publishes=(RolloutRequested, RollbackRequested, RetryRequested, MachinesRetryRequested),
         republishes=True,
-        summary="the operators' commands: apply, replay, retry, dead letters, pause",
+        summary="the operators' commands: apply, replay, retry, dead letters, pause, rollback",
     ),
 )
 

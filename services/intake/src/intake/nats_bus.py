@@ -7,6 +7,7 @@ import logging
 
 from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError
 from showcase_common import subjects
+from showcase_common.audit import AuditLog, OperatorAction
 from showcase_common.bus import Publisher
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.bus.link import NatsLink
@@ -24,6 +25,7 @@ class NatsBus:
     def __init__(self, link: NatsLink, *, timeout_s: float = TIMEOUT_S) -> None:
         self.link = link
         self._publisher = Publisher(link.jetstream, timeout_s=timeout_s)
+        self._audit = AuditLog(link.jetstream)
 
     @property
     def connected(self) -> bool:
@@ -36,6 +38,14 @@ class NatsBus:
             await self._publisher.publish(event, msg_id=msg_id)
         except Exception as exc:
             raise BusUnavailable(f"publish failed: {exc}") from exc
+
+    async def record_action(self, action: OperatorAction) -> None:
+        if not self.connected:
+            raise BusUnavailable("not connected to NATS")
+        try:
+            await self._audit.record(action)
+        except Exception as exc:
+            raise BusUnavailable(f"recording {action.action} failed: {exc}") from exc
 
     async def request_state(self, request_id: str) -> RequestProgress | None:
         if not self.connected:

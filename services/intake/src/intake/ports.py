@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from showcase_common.audit import OperatorAction
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
 
@@ -20,6 +21,9 @@ class Bus(Protocol):
 
     async def publish(self, event: Event, *, msg_id: str) -> None:
         """Publish and wait for the PubAck; `BusUnavailable` when it did not come."""
+
+    async def record_action(self, action: OperatorAction) -> None:
+        """Record an operator action (a Retry) in the audit trail; `BusUnavailable` if not."""
 
     async def request_state(self, request_id: str) -> RequestProgress | None:
         """The gateway's latest state of a request, None if it has none yet."""

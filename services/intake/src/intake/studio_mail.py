@@ -29,6 +29,7 @@ WORDS: dict[str, dict[str, str]] = {
         "failed_intro": "Hello,\n\nyour showcase {name} ({studio}, {year}) could not be published.",
         "retry": "Nothing is lost: press Retry on the request's page:",
         "sign": "— the showcase team",
+        "second": "1 second",
         "seconds": "{n} seconds",
         "minutes": "{n} min {s} s",
     },
@@ -40,6 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "failed_intro": "Hola:\n\nsu showcase {name} ({studio}, {year}) no se pudo publicar.",
         "retry": "No se ha perdido nada: pulse Reintentar (Retry) en la página de la solicitud:",
         "sign": "— el equipo de showcases",
+        "second": "1 segundo",
         "seconds": "{n} segundos",
         "minutes": "{n} min {s} s",
     },
@@ -77,6 +79,8 @@ class Requested:
 
 def _took(seconds: float, words: dict[str, str]) -> str:
     whole = max(0, round(seconds))
+    if whole == 1:
+        return words["second"]
     if whole < 120:
         return words["seconds"].format(n=whole)
     return words["minutes"].format(n=whole // 60, s=whole % 60)

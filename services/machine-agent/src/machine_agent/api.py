@@ -9,6 +9,7 @@ import httpx
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Security
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPBearer
+from showcase_common import rollback_auth
 from showcase_common.events import UpdateConfig
 from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
@@ -64,6 +65,7 @@ def _error(
             "description": "missing or wrong bearer secret",
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
         },
+        403: {"description": "a rollback whose signature does not verify, or is stale"},
         404: {"description": "no such snapshot: the store holds no object under object_key"},
         409: {"description": "older than the generation served"},
         413: {"description": "body over a few KiB"},
@@ -85,9 +87,24 @@ async def update_config(
 ) -> Any:
     snapshot = body.snapshot
     with request_context(x_request_id):
+        if body.rollback is not None:
+            try:
+                rollback_auth.verify(_secret(settings), snapshot, body.rollback)
+            except rollback_auth.RollbackRefused as exc:
+                metrics.UPDATES.labels("rollback_refused").inc()
+                log.warning("rollback to generation %d refused: %s", snapshot.generation, exc)
+                return _error(403, f"rollback refused: {exc}", settings, applier.generation)
+            log.warning(
+                "rollback to generation %d authorised by %s",
+                snapshot.generation,
+                body.rollback.actor,
+            )
         try:
             result = await applier.apply_within(
-                snapshot, settings.agent_update_timeout_s, body.showcase_ids
+                snapshot,
+                settings.agent_update_timeout_s,
+                body.showcase_ids,
+                allow_older=body.rollback is not None,
             )
         except StaleGeneration as exc:
             metrics.UPDATES.labels("stale").inc()
@@ -192,3 +209,8 @@ def _page(applier: Applier, *segments: str) -> FileResponse:
         raise HTTPException(404, "no such page on this machine")
     # Pages change with every generation: let caches revalidate rather than serve stale ones.
     return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+def _secret(settings: AgentSettings) -> str:
+    secret = settings.machine_update_secret
+    return secret.get_secret_value() if secret is not None else ""

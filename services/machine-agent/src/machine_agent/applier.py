@@ -149,22 +149,30 @@ class Applier:
     def generation(self) -> int | None:
         return self.served.snapshot.generation if self.served else None
 
-    async def apply(self, snapshot: Snapshot, showcase_ids: Sequence[int] = ()) -> ApplyResult:
-        """Bring this machine to `snapshot`, or say why not (the exceptions above)."""
+    async def apply(
+        self, snapshot: Snapshot, showcase_ids: Sequence[int] = (), *, allow_older: bool = False
+    ) -> ApplyResult:
+        """Bring this machine to `snapshot`, or say why not (the exceptions above).
+        `allow_older` only for an authorised rollback (or a pinned pointer at boot)."""
         async with self._lock:
-            if self._already_served(snapshot):
+            if self._already_served(snapshot, allow_older=allow_older):
                 return ApplyResult(generation=snapshot.generation, changed=False)
             return await self._apply(snapshot, tuple(showcase_ids))
 
     async def apply_within(
-        self, snapshot: Snapshot, timeout_s: float, showcase_ids: Sequence[int] = ()
+        self,
+        snapshot: Snapshot,
+        timeout_s: float,
+        showcase_ids: Sequence[int] = (),
+        *,
+        allow_older: bool = False,
     ) -> ApplyResult:
         """`apply`, answering `UpdateTimedOut` after `timeout_s` while the update goes on.
 
         The update keeps the lock until it ends, so a retry waits for it and then finds the
         generation served (a no-op) instead of racing it.
         """
-        task = asyncio.create_task(self.apply(snapshot, showcase_ids))
+        task = asyncio.create_task(self.apply(snapshot, showcase_ids, allow_older=allow_older))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         try:
@@ -175,9 +183,14 @@ class Applier:
                 "it goes on in the background: retry to learn the outcome"
             ) from exc
 
-    def _already_served(self, snapshot: Snapshot) -> bool:
+    def _already_served(self, snapshot: Snapshot, *, allow_older: bool = False) -> bool:
         current = self.served.snapshot if self.served else None
         if current is None or snapshot.generation > current.generation:
+            return False
+        if allow_older and snapshot.generation < current.generation:
+            log.warning(
+                "rolling back from generation %d to %d", current.generation, snapshot.generation
+            )
             return False
         if snapshot.generation < current.generation:
             raise StaleGeneration(

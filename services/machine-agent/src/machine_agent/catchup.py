@@ -44,13 +44,19 @@ class CatchUp:
 
     async def _once(self) -> None:
         try:
-            latest, _ = await asyncio.to_thread(self.applier.store.latest)
+            pointer, _ = await asyncio.to_thread(self.applier.store.read_pointer)
         except SignatureRefused as exc:  # not the syncer's: never applied; the next update is
             self.state = f"refused: {exc}"
             log.error("boot catch-up refused the pointer: %s", exc)
             return
+        latest = pointer.target if pointer else None  # a pinned fleet: the pinned generation
+        pinned = pointer is not None and pointer.pin is not None
         served = self.applier.generation
-        if latest is None or (served is not None and latest.generation <= served):
+        if pinned and latest is not None and latest.generation != served:
+            log.warning(
+                "the fleet is pinned to generation %d: catching up to it", latest.generation
+            )
+        elif latest is None or (served is not None and latest.generation <= served):
             log.info(
                 "boot catch-up: serving generation %s, newest in store %s",
                 served,
@@ -59,7 +65,7 @@ class CatchUp:
             self.state = "done"
             return
         try:
-            await self.applier.apply(latest)
+            await self.applier.apply(latest, allow_older=pinned)
         except StaleGeneration:
             pass  # an update from the updater got there first: fine
         except SnapshotRefused as exc:  # retrying cannot fix a bad object; the next update will

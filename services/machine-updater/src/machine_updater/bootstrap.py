@@ -12,7 +12,7 @@ import httpx
 from showcase_common import subjects
 from showcase_common.backoff import RetryPolicy
 from showcase_common.bus import ConsumerSpec, EventPublisher, Publisher, consumer_options
-from showcase_common.events import IndexSynced, MachinesRetryRequested
+from showcase_common.events import IndexSynced, MachinesRetryRequested, RollbackRequested
 from showcase_common.fleet_control import FleetControl, KvFleetControl
 from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
@@ -154,7 +154,11 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     roll_out = handler.handle_batch
     consumer = ConsumerSpec(
         subjects.MACHINE_UPDATER_DURABLE,
-        handles_batches={IndexSynced: roll_out, MachinesRetryRequested: roll_out},
+        handles_batches={
+            IndexSynced: roll_out,
+            MachinesRetryRequested: roll_out,
+            RollbackRequested: roll_out,  # in stream order with the roll-outs around it
+        },
         options=consumer_options(settings.consumer),
     )
     link = ports.nats

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
+from showcase_common import rollback_auth
 from showcase_common.events import FailureReason, Snapshot
 from showcase_common.replay import PageAnswer
 
@@ -53,6 +54,10 @@ class MachineClient(Protocol):
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         """How it answers one of its pages (its status, and the region of a fly-replay)."""
+
+    async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
+        """Take the machine back to `snapshot`, an older generation, on `actor`'s authority;
+        the generation it serves afterwards."""
 
 
 class HttpMachineClient:
@@ -99,6 +104,23 @@ class HttpMachineClient:
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         return await page_answer(self._http, machine, path, self._probe_timeout)
+
+    async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
+        body = {
+            **snapshot.model_dump(),
+            # signed afresh for each attempt: the agent takes only a recent authorisation
+            "rollback": rollback_auth.sign(self._secret, snapshot, actor).model_dump(mode="json"),
+        }
+        response = await self._call(
+            machine,
+            "POST",
+            "/showcase/update_config",
+            self._update_timeout,
+            json=body,
+            headers={"Authorization": f"Bearer {self._secret}"},
+        )
+        _raise_for_status(response, "update_config (rollback)")
+        return int(_json(response)["generation"])
 
     async def _served_after_conflict(self, machine: Machine, response: httpx.Response) -> int:
         body = _json(response)
@@ -153,6 +175,9 @@ class ByProtocol:
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         return await self._of(machine).page(machine, path)
+
+    async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
+        return await self._of(machine).rollback(machine, snapshot, actor)
 
 
 async def page_answer(

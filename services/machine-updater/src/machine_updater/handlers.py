@@ -18,10 +18,16 @@ import time
 from collections.abc import Sequence
 
 from showcase_common.bus import Delivery, EventPublisher, RetryableError
-from showcase_common.events import IndexSynced, MachinesRetryRequested, RetryRequested, Snapshot
+from showcase_common.events import (
+    IndexSynced,
+    MachinesRetryRequested,
+    RetryRequested,
+    RollbackRequested,
+    Snapshot,
+)
 
 from machine_updater import canary as canaries
-from machine_updater import metrics
+from machine_updater import metrics, rollback
 from machine_updater.canary import CanaryPolicy
 from machine_updater.client import MachineClient
 from machine_updater.feed import SnapshotFeed
@@ -71,12 +77,52 @@ class RolloutHandler:
         await self.handle([d.event for d in deliveries])
 
     async def handle(self, batch: Sequence[object]) -> None:
+        """Roll-outs in stream order: the events between two rollbacks are one roll-out."""
+        run: list[object] = []
+        for event in batch:
+            if isinstance(event, RollbackRequested):
+                await self._roll_out_run(run)
+                run = []
+                await self.roll_back(event)
+            else:
+                run.append(event)
+        await self._roll_out_run(run)
+
+    async def _roll_out_run(self, batch: Sequence[object]) -> None:
         asks = [Ask.synced(e) for e in batch if isinstance(e, IndexSynced)]
         retries = [e for e in batch if isinstance(e, MachinesRetryRequested)]
         if retries:
             asks += await self._retry_asks(retries)
         if asks:
             await self.roll_out(plan(asks))
+
+    async def roll_back(self, event: RollbackRequested) -> None:
+        """Every running machine to exactly the rollback's generation (no canary, no pause)."""
+        started = time.monotonic()
+        p = rollback.plan_of(event)
+        active, skipped = await self._select(p)
+        log.warning(
+            "rollback to generation %d by %s (%s) on %d machine(s)",
+            p.generation,
+            event.actor,
+            event.reason or "no reason given",
+            len(active),
+        )
+        report = Report(self._publisher, p, total=len(active))
+
+        async def one(machine: Machine) -> MachineResult:
+            result = await rollback.roll_back_machine(self._client, machine, event, self._policy)
+            metrics.machine_finished(
+                machine.region, result.outcome, result.duration_s, result.attempts
+            )
+            return result
+
+        results = await update_all(
+            active, one, concurrency=self._concurrency, on_result=report.machine_finished
+        )
+        duration_s = time.monotonic() - started
+        await report.fleet_finished(results, skipped, duration_s)
+        metrics.rollout_finished(all(r.ok for r in results), duration_s)
 
     async def _retry_asks(self, retries: Sequence[MachinesRetryRequested]) -> list[Ask]:
         newest = await self._feed.newest()

@@ -35,7 +35,7 @@ class RolloutHold:
 
     async def wait(self, p: Plan) -> None:
         """Return at once when roll-outs run; otherwise once they are resumed."""
-        state = await self._read()
+        state = await self._read(p.generation)
         if state is None:
             return
         paused_key = f"{p.rollout_id}:{state.since.timestamp():.6f}"
@@ -57,23 +57,31 @@ class RolloutHold:
         while state is not None:
             if await self._stopped_within(self._poll_s):
                 raise RetryableError("updates are paused and the updater is stopping: handed back")
-            state = await self._read_or_assume_paused(state)
+            state = await self._read_or_assume_paused(state, p.generation)
         log.info("updates resumed: generation %d goes on", p.generation)
         await self._publisher.publish(
             RolloutResumed(generation=p.generation, requests=list(p.requests)),
             msg_id=f"resumed:{paused_key}",
         )
 
-    async def _read(self) -> PauseState | None:
+    async def _read(self, generation: int) -> PauseState | None:
         try:
-            return await self._control.pause_state()
+            return await self._held(generation)
         except Exception as exc:  # the bus is away: the message will come back, ask again then
             raise RetryableError(f"could not read whether updates are paused: {exc}") from exc
 
-    async def _read_or_assume_paused(self, last: PauseState) -> PauseState | None:
+    async def _held(self, generation: int) -> PauseState | None:
+        """The pause, else a pin that holds this (newer) generation back, else None."""
+        pause = await self._control.pause_state()
+        if pause is not None:
+            return pause
+        pin = await self._control.pin_hold()
+        return pin.as_pause() if pin is not None and generation > pin.generation else None
+
+    async def _read_or_assume_paused(self, last: PauseState, generation: int) -> PauseState | None:
         """While waiting, a failed read keeps the pause: never update a machine on a guess."""
         try:
-            return await self._control.pause_state()
+            return await self._held(generation)
         except Exception as exc:
             log.warning("could not read whether updates are still paused: %s", exc)
             return last

@@ -144,6 +144,13 @@ class UpdateConfigClient:
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         return await page_answer(self._http, machine, path, self._probe_timeout)
 
+    async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
+        """The Rails CGI takes whatever index it is sent (it has no generations and no
+        authorisation of its own): a rollback is an update with the older index."""
+        await self.update(machine, snapshot)
+        self.served[machine.id] = snapshot.generation
+        return snapshot.generation
+
 
 async def _start(response: httpx.Response) -> str:
     """The start of a non-200 answer's body (for the error); nothing is read from a 200."""

@@ -1,6 +1,6 @@
 """Retention: old generation objects are removed once they can no longer be asked for.
 
-Kept, whatever their number: the generation the pointer names, the newest `keep` generations,
+Kept, whatever their number: the generation the pointer names (and the one it is pinned to), the newest `keep` generations,
 and every object younger than `min_age` (a roll-out or a slow machine may still be downloading
 it, and a syncer between its upload and its pointer write owns one). Everything else goes,
 including the orphans of lost pointer races. Retention is housekeeping: a failure is logged and
@@ -34,8 +34,9 @@ def expired(
     policy: RetentionPolicy,
     now: dt.datetime,
     pointer: int | None = None,
+    pinned: int | None = None,
 ) -> list[StoredGeneration]:
-    """The generations that `policy` lets go, oldest first; never `pointer`'s."""
+    """The generations that `policy` lets go, oldest first; never `pointer`'s nor `pinned`."""
     if policy.keep <= 0:
         return []
     newest_first = sorted(stored, key=lambda g: g.generation, reverse=True)
@@ -43,7 +44,7 @@ def expired(
         (
             g
             for g in newest_first[policy.keep :]
-            if g.generation != pointer and now - g.last_modified >= policy.min_age
+            if g.generation not in (pointer, pinned) and now - g.last_modified >= policy.min_age
         ),
         key=lambda g: g.generation,
     )
@@ -71,9 +72,10 @@ class Retention:
             return []
 
     def _prune(self) -> list[int]:
-        latest, _ = self.store.latest()
+        latest, _ = self.store.read_pointer()
         pointer = latest.generation if latest else None
-        doomed = expired(self.store.list_generations(), self.policy, self._clock(), pointer)
+        pinned = latest.pin.snapshot.generation if latest and latest.pin else None
+        doomed = expired(self.store.list_generations(), self.policy, self._clock(), pointer, pinned)
         if doomed:
             self.store.delete([g.key for g in doomed])
             metrics.GENERATIONS_REMOVED.inc(len(doomed))

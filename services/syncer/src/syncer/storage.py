@@ -27,7 +27,13 @@ from typing import TypeVar
 
 from showcase_common.backoff import RetryPolicy, Sleep, retry
 from showcase_common.events import Snapshot
-from showcase_common.snapshots import PointerConflict, SnapshotStore, SnapshotStoreError
+from showcase_common.snapshots import (
+    Pin,
+    Pointer,
+    PointerConflict,
+    SnapshotStore,
+    SnapshotStoreError,
+)
 
 from syncer import metrics
 from syncer.snapshot import LocalSnapshot, SnapshotTaker
@@ -175,16 +181,17 @@ class _Publication:
     def _publish_generation(self) -> Published | None:
         floor = 0  # generations we know are taken, even if the pointer does not name them yet
         for _ in range(self.w.max_conflicts):
-            current, etag = self.w.store.latest()
+            current, etag = self.w.store.read_pointer()
             if self.only_if_empty and current is not None:
                 log.info("the store already holds generation %d", current.generation)
                 return None
             generation = max(current.generation if current else 0, floor) + 1
             self.discard()
             self.local = self.w.snapshotter.take(self.w.staging_dir)
+            kept = _kept_pin(current)
             try:
                 snapshot = self.w.store.upload(self.local.path, generation, self.local.sha256)
-                self.w.store.advance_pointer(snapshot, etag)
+                self.w.store.advance_pointer(snapshot, etag, kept)
             except PointerConflict as exc:  # GenerationTaken included: another syncer raced
                 log.info("lost the race for generation %d (%s); starting over", generation, exc)
                 floor = generation
@@ -192,6 +199,19 @@ class _Publication:
             log.info("published generation %d (%d bytes)", generation, snapshot.size)
             return Published(snapshot, self.local.showcase_ids)
         raise RaceLost(f"lost the pointer race {self.w.max_conflicts} times in a row")
+
+
+def _kept_pin(current: Pointer | None) -> Pin | None:
+    """A rollback's pin is dropped by the next publication (the fleet rolls forward), unless
+    it holds (`rollback --pin`: until `unpin`)."""
+    pin = current.pin if current is not None else None
+    if pin is None:
+        return None
+    if pin.hold:
+        log.info("the fleet stays pinned to generation %d until unpinned", pin.snapshot.generation)
+        return pin
+    log.info("rolling forward: the pin to generation %d is lifted", pin.snapshot.generation)
+    return None
 
 
 __all__ = [

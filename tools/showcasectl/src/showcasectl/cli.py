@@ -13,6 +13,7 @@ from showcasectl.commands import (
     events,
     replay,
     requests,
+    rollback,
     status,
     topology,
 )
@@ -39,6 +40,8 @@ app.command(epilog=apply.EXAMPLES)(apply.apply)
 app.command(epilog=requests.EXAMPLES)(requests.requests)
 app.command(epilog=control.PAUSE_EXAMPLES)(control.pause)
 app.command(epilog=control.RESUME_EXAMPLES)(control.resume)
+app.command(epilog=rollback.ROLLBACK_EXAMPLES)(rollback.rollback)
+app.command(epilog=rollback.UNPIN_EXAMPLES)(rollback.unpin)
 app.command(epilog=audit.EXAMPLES)(audit.audit)
 app.command(epilog=topology.EXAMPLES)(topology.topology)
 app.command("asyncapi")(topology.asyncapi_document)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.js.client import JetStreamContext
-from showcase_common.audit import AuditLog, OperatorAction
+from showcase_common.audit import Action, AuditLog, OperatorAction, os_user
 from showcase_common.fleet_control import KvFleetControl, PauseState
 
 from showcasectl.config import CtlSettings
@@ -82,6 +82,20 @@ async def resume(js: JetStreamContext, settings: CtlSettings, actor: str, reason
         "waiting roll-outs go on",
         changed=True,
         details=_pause_json(None),
+    )
+
+
+async def record(
+    js: JetStreamContext,
+    settings: CtlSettings,
+    action: Action,
+    actor: str | None,
+    reason: str = "",
+    **details: Any,
+) -> None:
+    """Record one operator action in the audit trail (the actor defaults to the OS user)."""
+    await audit_log(js, settings).record(
+        OperatorAction(action=action, actor=actor or os_user(), reason=reason, details=details)
     )
 
 

@@ -61,6 +61,8 @@ class Status:
     failed: list[RequestProgress] = field(default_factory=list)
     stuck_requests: list[RequestProgress] = field(default_factory=list)
     dead_letters: int = 0
+    pin: dict[str, Any] | None = None
+    """The rollback's pin in S3's pointer: generation, hold, by, reason, at (None: not pinned)."""
     pause: PauseState | None = None
     """Roll-outs paused by the operators (not a problem: requests wait on purpose)."""
     problems: list[str] = field(default_factory=list)
@@ -78,6 +80,8 @@ class Status:
             "paused": self.pause is not None,
             "pause": self.pause.model_dump(mode="json") if self.pause else None,
             "s3_generation": self.s3_generation,
+            "pinned": self.pin is not None,
+            "pin": self.pin,
             "machines": [m.as_json() for m in self.machines],
             "dead_letters": self.dead_letters,
             "failed_requests": [r.model_dump(mode="json") for r in self.failed],
@@ -158,16 +162,25 @@ async def _oldest_after(js: JetStreamContext, floor: int, filters: list[str]) ->
 
 
 async def _s3(status: Status, settings: CtlSettings) -> None:
-    def latest() -> int | None:
+    def latest() -> tuple[int | None, dict[str, Any] | None]:
         # Imported here: boto3 is slow to import and only `status` needs it.
         from showcase_common.snapshots import S3SnapshotStore, make_s3_client
 
         store = S3SnapshotStore(make_s3_client(settings), settings.s3_bucket, settings.s3_prefix)
-        snapshot, _ = store.latest()
-        return snapshot.generation if snapshot else None
+        pointer, _ = store.read_pointer()
+        if pointer is None:
+            return None, None
+        pin = pointer.pin
+        return pointer.generation, None if pin is None else {
+            "generation": pin.snapshot.generation,
+            "hold": pin.hold,
+            "by": pin.by,
+            "reason": pin.reason,
+            "at": pin.at.isoformat(),
+        }
 
     try:
-        status.s3_generation = await asyncio.to_thread(latest)
+        status.s3_generation, status.pin = await asyncio.to_thread(latest)
     except Exception as exc:  # any store failure is a finding, not a crash
         status.problems.append(f"S3 snapshot pointer unreadable: {exc}")
 
@@ -203,6 +216,12 @@ async def _machines(js: JetStreamContext, status: Status, settings: CtlSettings)
             status.problems.append(f"machine {m.machine.id}: {m.error}")
         elif m.error:
             status.problems.append(f"machine {m.machine.id} unreachable: {m.error}")
+        elif status.pin is not None:
+            if m.generation != status.pin["generation"]:
+                status.problems.append(
+                    f"machine {m.machine.id} serves generation {m.generation}, "
+                    f"the fleet is pinned to {status.pin['generation']}"
+                )
         elif (
             status.pause is None
             and status.s3_generation is not None

@@ -11,7 +11,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from showcasectl import output
 from showcasectl.apply import Rollout, follow, request_rollout
 from showcasectl.bus import open_bus
-from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
+from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, Reason, run, settings
+from showcasectl.operator_actions import record
 
 EXAMPLES = """
 Examples:
@@ -28,16 +29,22 @@ Exit 1 when the roll-out fails or gives no verdict within --timeout.
 def apply(
     wait: Annotated[bool, typer.Option(help="Follow the roll-out to its end.")] = True,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 600.0,
-    by: Annotated[str | None, typer.Option(help="Who asks (default: your login).")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--as", "--by", help="Who asks, for the audit trail (default: your login)."),
+    ] = None,
+    reason: Reason = "",
     json_out: Json = False,
     nats_url: NatsUrl = None,
 ) -> None:
     """Publish RolloutRequested and follow it: sync → each machine → fleet updated."""
     requested_by = by or _login()
+    current = settings(nats_url)
 
     async def work() -> int:
-        async with open_bus(settings(nats_url).nats_url) as js:
+        async with open_bus(current.nats_url) as js:
             rollout = await request_rollout(js, requested_by)
+            await record(js, current, "apply", requested_by, reason, request_seq=rollout.seq)
             if wait:
                 with _bar(json_out) as bar:
                     task = bar.add_task(rollout.message, total=100, completed=rollout.progress)

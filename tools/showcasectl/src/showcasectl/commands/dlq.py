@@ -10,8 +10,18 @@ from rich.table import Table
 
 from showcasectl import output
 from showcasectl.bus import open_bus
-from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
+from showcasectl.commands.common import (
+    OK,
+    PROBLEM,
+    Actor,
+    Json,
+    NatsUrl,
+    Reason,
+    run,
+    settings,
+)
 from showcasectl.dlq import DeadLetter, RetryRefused, drop, list_dead_letters, retry, show
+from showcasectl.operator_actions import record
 from showcasectl.output import note
 
 EXAMPLES = """
@@ -69,16 +79,33 @@ def show_(dlq_id: DlqId, json_out: Json = False, nats_url: NatsUrl = None) -> No
 
 
 @app.command("retry")
-def retry_(dlq_id: DlqId, json_out: Json = False, nats_url: NatsUrl = None) -> None:
+def retry_(
+    dlq_id: DlqId,
+    reason: Reason = "",
+    actor: Actor = None,
+    json_out: Json = False,
+    nats_url: NatsUrl = None,
+) -> None:
     """Re-publish the original event to its subject (fresh msg id), then delete the letter."""
+    current = settings(nats_url)
 
     async def work() -> int:
-        async with open_bus(settings(nats_url).nats_url) as js:
+        async with open_bus(current.nats_url) as js:
             try:
                 letter, seq = await retry(js, dlq_id)
             except RetryRefused as exc:
                 note(f"[red]refused:[/red] {exc}")
                 return PROBLEM
+            await record(
+                js,
+                current,
+                "dlq_retry",
+                actor,
+                reason,
+                dlq_id=dlq_id,
+                subject=letter.original_subject,
+                new_seq=seq,
+            )
         if json_out:
             output.emit_json({**letter.as_json(), "action": "retried", "new_seq": seq})
         else:
@@ -94,16 +121,29 @@ def retry_(dlq_id: DlqId, json_out: Json = False, nats_url: NatsUrl = None) -> N
 def drop_(
     dlq_id: DlqId,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    reason: Reason = "",
+    actor: Actor = None,
     json_out: Json = False,
     nats_url: NatsUrl = None,
 ) -> None:
     """Delete a dead letter for good."""
     if not yes:
         typer.confirm(f"Drop dead letter {dlq_id} for good?", abort=True)
+    current = settings(nats_url)
 
     async def work() -> int:
-        async with open_bus(settings(nats_url).nats_url) as js:
+        async with open_bus(current.nats_url) as js:
             letter = await drop(js, dlq_id)
+            await record(
+                js,
+                current,
+                "dlq_drop",
+                actor,
+                reason,
+                dlq_id=dlq_id,
+                subject=letter.original_subject,
+                consumer=letter.consumer,
+            )
         if json_out:
             output.emit_json({**letter.as_json(), "action": "dropped"})
         else:

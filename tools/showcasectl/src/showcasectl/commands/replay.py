@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -9,7 +10,19 @@ from showcase_common import subjects
 
 from showcasectl import output
 from showcasectl.bus import Start, open_bus
-from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings, usage
+from showcasectl.commands.common import (
+    OK,
+    PROBLEM,
+    Actor,
+    Json,
+    NatsUrl,
+    Reason,
+    run,
+    settings,
+    usage,
+)
+from showcasectl.config import CtlSettings
+from showcasectl.operator_actions import record
 from showcasectl.replay import (
     RangeReplay,
     RequestNotFound,
@@ -47,12 +60,16 @@ def replay(
     from_seq: Annotated[int | None, typer.Option(help="Range: from this sequence.")] = None,
     to_seq: Annotated[int | None, typer.Option(help="Range: up to this sequence.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Only say what would happen.")] = False,
+    reason: Reason = "",
+    actor: Actor = None,
     json_out: Json = False,
     nats_url: NatsUrl = None,
 ) -> None:
     """Re-drive one request (RetryRequested or MachinesRetryRequested), or re-publish a range
     of events."""
-    url = settings(nats_url).nats_url
+    current = settings(nats_url)
+    url = current.nats_url
+    who = Who(current, actor, reason)
     ranged = since is not None or from_seq is not None
     if request_id and ranged:
         raise usage("give a request id or a range (--since/--from-seq), not both")
@@ -61,16 +78,33 @@ def replay(
     if since and from_seq is not None:
         raise usage("give --since or --from-seq, not both")
     if request_id:
-        raise typer.Exit(run(lambda: _one(url, request_id, from_step, dry_run, force, json_out)))
+        raise typer.Exit(
+            run(lambda: _one(url, request_id, from_step, dry_run, force, json_out, who))
+        )
     try:
         start = Start(seq=from_seq, time=parse_since(since) if since else None)
     except ValueError as exc:
         raise usage(str(exc)) from None
-    raise typer.Exit(run(lambda: _range(url, subject, start, to_seq, dry_run, json_out)))
+    raise typer.Exit(run(lambda: _range(url, subject, start, to_seq, dry_run, json_out, who)))
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who replays and why, for the audit trail (a dry run records nothing)."""
+
+    settings: CtlSettings
+    actor: str | None
+    reason: str
 
 
 async def _one(
-    url: str, request_id: str, step: Step | None, dry_run: bool, force: bool, json_out: bool
+    url: str,
+    request_id: str,
+    step: Step | None,
+    dry_run: bool,
+    force: bool,
+    json_out: bool,
+    who: Who,
 ) -> int:
     async with open_bus(url) as js:
         try:
@@ -78,6 +112,17 @@ async def _one(
         except RequestNotFound as exc:
             output.note(f"[red]{exc}[/red]")
             return PROBLEM
+        if not dry_run and result.seq:
+            await record(
+                js,
+                who.settings,
+                "replay",
+                who.actor,
+                who.reason,
+                request_id=request_id,
+                from_step=result.from_step,
+                machine_ids=list(result.machine_ids),
+            )
     if json_out:
         output.emit_json(result.as_json())
     else:
@@ -91,12 +136,30 @@ async def _one(
 
 
 async def _range(
-    url: str, subject: str, start: Start, to_seq: int | None, dry_run: bool, json_out: bool
+    url: str,
+    subject: str,
+    start: Start,
+    to_seq: int | None,
+    dry_run: bool,
+    json_out: bool,
+    who: Who,
 ) -> int:
     async with open_bus(url) as js:
         plan = await plan_range(js, subject, start, to_seq)
         if not dry_run:
             plan = await execute(js, plan)
+            await record(
+                js,
+                who.settings,
+                "replay",
+                who.actor,
+                who.reason,
+                subject=subject,
+                from_seq=start.seq,
+                since=start.time.isoformat() if start.time else None,
+                to_seq=to_seq,
+                counts=plan.counts(),
+            )
     _print_range(plan, json_out)
     return OK
 

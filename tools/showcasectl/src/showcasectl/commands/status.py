@@ -61,6 +61,13 @@ def status(
 
 def _print(s: Status) -> None:
     out = output.console()
+    if s.pin is not None:
+        hold = " until `showcasectl unpin`" if s.pin["hold"] else " until the next request"
+        reason = f": {s.pin['reason']}" if s.pin["reason"] else ""
+        out.print(
+            f"[yellow]Fleet PINNED[/yellow] to generation {s.pin['generation']} by "
+            f"{s.pin['by']}{hold}{reason}"
+        )
     if s.pause is not None:
         reason = f": {s.pause.reason}" if s.pause.reason else ""
         out.print(
@@ -129,6 +136,8 @@ def _machine_state(
 ) -> str:
     if error:
         return error if source == "updates" else f"unreachable: {error}"
+    if s.pin is not None:
+        return "pinned" if generation == s.pin["generation"] else "NOT ON THE PIN"
     if s.s3_generation is not None and (generation or 0) < s.s3_generation:
         return "BEHIND"
     return "up to date"

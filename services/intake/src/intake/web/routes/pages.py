@@ -86,7 +86,7 @@ async def retry_from_page(
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the page.", 403)
     view = await find(container, user, request_id)
-    await retry_for(container, view)
+    await retry_for(container, view, user.userid or "", "web")
     return RedirectResponse(f"/requests/{request_id}", status.HTTP_303_SEE_OTHER)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+import logging
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from showcase_common import events
+from showcase_common.audit import OperatorAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.index.models import User
 from showcase_common.progress import RequestProgress
@@ -19,6 +22,9 @@ from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import TOO_LARGE
 from intake.web.presenters import progress_link, request_rows, status_url
+
+log = logging.getLogger(__name__)
+Via = Literal["web", "api"]
 
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 
@@ -68,8 +74,11 @@ def _retry_event(ref: events.RequestRef, state: RequestProgress) -> events.Event
     return events.RetryRequested(request=ref, from_step="sync")
 
 
-async def retry_for(container: Container, view: RequestView) -> RequestProgress:
-    """Put the retry of a failed request in the outbox (409 unless it has failed); its state."""
+async def retry_for(
+    container: Container, view: RequestView, actor: str = "", via: Via = "api"
+) -> RequestProgress:
+    """Put the retry of a failed request in the outbox (409 unless it has failed); its state.
+    Recorded in the audit trail with the logged-in user who pressed Retry."""
     state = await state_of(container, view)
     if state.status != "failed":
         raise HTTPException(409, f"only a failed request can be retried (it is {state.status})")
@@ -77,7 +86,37 @@ async def retry_for(container: Container, view: RequestView) -> RequestProgress:
     # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
     msg_id = f"retry:{view.request.id}:{state.updated_at or 'unknown'}"
     await container.db.write(container.service.enqueue, event, msg_id, view.request.id)
+    await audit_retry(container, view, state, actor or view.ref.user, via, msg_id)
     return state
+
+
+async def audit_retry(
+    container: Container,
+    view: RequestView,
+    state: RequestProgress,
+    actor: str,
+    via: Via,
+    msg_id: str,
+) -> None:
+    """The Retry in the audit trail; the retry itself is safe in the outbox whatever happens
+    here, so a bus that is away costs the record (logged), never the retry."""
+    action = OperatorAction(
+        action="retry",
+        actor=actor,
+        via=via,
+        details={
+            "request_id": view.request.id,
+            "owner": view.ref.user,
+            "from_step": state.failed_step or "sync",
+            "machine_ids": list(state.failed_machines),
+        },
+        # the same failure retried twice (a double click) is one action, like its outbox row
+        action_id=hashlib.sha256(msg_id.encode()).hexdigest()[:32],
+    )
+    try:
+        await container.bus.record_action(action)
+    except BusUnavailable as exc:
+        log.warning("retry of %s not recorded in the audit trail: %s", view.request.id, exc)
 
 
 @router.get("", name="requests_list", response_model=RequestsOut)
@@ -142,7 +181,7 @@ async def retry_request(
         metrics.REFUSALS.labels("csrf").inc()
         raise HTTPException(403, "cross-site request without a valid CSRF token")
     view = await find(container, user, request_id)
-    state = await retry_for(container, view)
+    state = await retry_for(container, view, user.userid or "", "api")
     out = RetryOut(
         request_id=request_id,
         state=state.public(),
