@@ -127,7 +127,8 @@ def test_each_rule_refuses_says_what_to_fix_and_focuses_the_summary(
     page.click("form.showcase-form button[type=submit]")
     summary = page.locator("#error-summary")
     assert message in summary.inner_text()
-    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    # the focus moves there once the page has loaded (autofocus, and the form's script)
+    page.wait_for_function("() => document.activeElement?.id === 'error-summary'")
     assert local_stack.showcase_count() == before
 
 
