@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intake.ports import BusUnavailable, MailRejected, MailUnavailable
+from intake.ports import MailRejected, MailUnavailable
 from machine_updater.client import MachineError, MachineRefused
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
@@ -28,6 +28,7 @@ from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
 from showcase_common.audit import OperatorAction
+from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
 from showcase_common.progress import RequestProgress

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["Backoff", "Sleep", "retry", "until_stopped", "wait_unless_stopped"]
+__all__ = ["Backoff", "RetryPolicy", "Sleep", "retry", "until_stopped", "wait_unless_stopped"]
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -43,6 +43,23 @@ class Backoff:
         # 2**exponent overflows a float past ~1024: by then the cap has long applied.
         capped = self.cap_s if exponent > 64 else min(self.cap_s, self.base_s * 2**exponent)
         return capped + (random.uniform(0, self.jitter_s) if self.jitter_s > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded tries of one piece of work (the syncer's S3 writes, the updater's calls to one
+    machine): at most `attempts`, within `budget_s` seconds, with a capped exponential backoff
+    between them (`initial_s` doubling up to `max_s`, plus up to `jitter_s`)."""
+
+    attempts: int = 5
+    budget_s: float = 60.0
+    initial_s: float = 0.5
+    max_s: float = 8.0
+    jitter_s: float = 0.0
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(base_s=self.initial_s, cap_s=self.max_s, jitter_s=self.jitter_s)
 
 
 async def retry(

@@ -9,11 +9,10 @@ from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundErro
 from showcase_common import subjects
 from showcase_common.audit import AuditLog, OperatorAction
 from showcase_common.bus import Publisher
+from showcase_common.bus.errors import BusUnavailable
 from showcase_common.bus.link import NatsLink
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
-
-from intake.ports import BusUnavailable
 
 log = logging.getLogger(__name__)
 

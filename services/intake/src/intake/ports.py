@@ -13,10 +13,6 @@ from showcase_common.progress import RequestProgress
 log = logging.getLogger(__name__)
 
 
-class BusUnavailable(Exception):
-    """NATS cannot be reached right now (the caller keeps the work for later)."""
-
-
 class Bus(Protocol):
     """Publishing events and reading request state from the bus."""
 

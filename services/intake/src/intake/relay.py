@@ -12,13 +12,14 @@ import logging
 from collections.abc import Callable
 
 from showcase_common import events
+from showcase_common.bus.errors import BusUnavailable
 from sqlmodel import col, func, select
 
 from intake import metrics
 from intake.background import PollingRelay
 from intake.db import Database
 from intake.models import Outbox, Request
-from intake.ports import Bus, BusUnavailable
+from intake.ports import Bus
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 from showcase_common import subjects
+from showcase_common.backoff import RetryPolicy
 from showcase_common.bus import ConsumerSpec, EventPublisher, Publisher, consumer_options
 from showcase_common.events import IndexSynced, MachinesRetryRequested, RollbackRequested
 from showcase_common.fleet_control import FleetControl, KvFleetControl
@@ -26,18 +27,20 @@ from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
 from machine_updater.fleet import Fleet, FlyFleet, StaticFleet, update_path_of
 from machine_updater.handlers import RolloutHandler
 from machine_updater.hold import RolloutHold
-from machine_updater.rollout import RetryPolicy
+from machine_updater.rollout import MachinePolicy
 from machine_updater.update_config import UpdateConfigClient
 
 
-def retry_policy(settings: UpdaterSettings) -> RetryPolicy:
-    return RetryPolicy(
+def retry_policy(settings: UpdaterSettings) -> MachinePolicy:
+    retry = RetryPolicy(
         attempts=settings.machine_attempts,
+        budget_s=settings.machine_deadline_s,
         initial_s=settings.retry_initial_s,
         max_s=settings.retry_max_s,
-        deadline_s=settings.machine_deadline_s,
-        page_deadline_s=settings.page_deadline_s,
+        # a little jitter, so that a fleet's retries do not arrive in step
+        jitter_s=settings.retry_initial_s / 5,
     )
+    return MachinePolicy(retry=retry, page_deadline_s=settings.page_deadline_s)
 
 
 def make_fleet(settings: UpdaterSettings, http: httpx.AsyncClient) -> Fleet:

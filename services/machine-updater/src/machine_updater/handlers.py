@@ -35,7 +35,7 @@ from machine_updater.fleet import Fleet, FleetError, Machine
 from machine_updater.hold import RolloutHold
 from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
-from machine_updater.rollout import MachineResult, RetryPolicy, update_all, update_machine
+from machine_updater.rollout import MachinePolicy, MachineResult, update_all, update_machine
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class RolloutHandler:
         publisher: EventPublisher,
         feed: SnapshotFeed,
         *,
-        policy: RetryPolicy,
+        policy: MachinePolicy,
         concurrency: int,
         hold: RolloutHold | None = None,
         canary: CanaryPolicy | None = None,

@@ -20,7 +20,7 @@ from showcase_common.events import FailureReason, RollbackRequested
 from machine_updater.client import MachineClient, MachineError
 from machine_updater.fleet import Machine
 from machine_updater.plan import Plan
-from machine_updater.rollout import MachineResult, RetryPolicy
+from machine_updater.rollout import MachinePolicy, MachineResult
 from machine_updater.truth import NotLevel
 
 
@@ -30,7 +30,7 @@ def plan_of(event: RollbackRequested) -> Plan:
 
 
 async def roll_back_machine(
-    client: MachineClient, machine: Machine, event: RollbackRequested, policy: RetryPolicy
+    client: MachineClient, machine: Machine, event: RollbackRequested, policy: MachinePolicy
 ) -> MachineResult:
     """Bring one machine to exactly the rollback's generation, within its deadline; never raises."""
     started = time.monotonic()
@@ -50,15 +50,15 @@ async def roll_back_machine(
     error: str | None = None
     reason: FailureReason = "unknown"
     try:
-        async with asyncio.timeout(policy.deadline_s):
+        async with asyncio.timeout(policy.retry.budget_s):
             await retry(
                 attempt,
-                backoff=policy.backoff,
-                attempts=policy.attempts,
+                backoff=policy.retry.backoff,
+                attempts=policy.retry.attempts,
                 retryable=lambda e: isinstance(e, MachineError) and e.retryable,
             )
     except TimeoutError:
-        error, reason = f"did not finish within its {policy.deadline_s:g}s deadline", "timeout"
+        error, reason = f"did not finish within its {policy.retry.budget_s:g}s deadline", "timeout"
     except MachineError as exc:
         error, reason = str(exc), exc.reason
     elapsed = time.monotonic() - started

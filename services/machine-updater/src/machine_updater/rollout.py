@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from showcase_common.backoff import Backoff, retry
+from showcase_common.backoff import RetryPolicy, retry
 from showcase_common.events import FailureReason, Snapshot
 
 from machine_updater.client import MachineClient, MachineError
@@ -26,18 +26,12 @@ Target = Callable[[], Awaitable[Snapshot]]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    initial_s: float = 0.5
-    max_s: float = 8.0
-    deadline_s: float = 120.0
-    page_deadline_s: float = 60.0
-    """How long the new pages may take to answer rightly after the update (within an attempt)."""
+class MachinePolicy:
+    """One machine's update: tried again under `retry` (its `budget_s` is the machine's whole
+    deadline), the new pages given `page_deadline_s` to answer rightly within an attempt."""
 
-    @property
-    def backoff(self) -> Backoff:
-        # a little jitter, so that a fleet's retries do not arrive in step
-        return Backoff(base_s=self.initial_s, cap_s=self.max_s, jitter_s=self.initial_s / 5)
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4, budget_s=120.0))
+    page_deadline_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ async def update_machine(
     target: Target,
     required: int,
     pages: Sequence[ExpectedPage],
-    policy: RetryPolicy,
+    policy: MachinePolicy,
     showcase_ids: Sequence[int] = (),
 ) -> MachineResult:
     """Bring one machine to `required` or beyond, within its deadline; never raises."""
@@ -93,14 +87,15 @@ async def update_machine(
         await _attempt(client, machine, target, required, pages, policy, state, showcase_ids)
 
     try:
-        async with asyncio.timeout(policy.deadline_s):
+        async with asyncio.timeout(policy.retry.budget_s):
             await retry(
-                attempt, backoff=policy.backoff, attempts=policy.attempts, retryable=_retryable
+                attempt,
+                backoff=policy.retry.backoff,
+                attempts=policy.retry.attempts,
+                retryable=_retryable,
             )
     except TimeoutError:
-        error = (
-            f"did not finish within its {policy.deadline_s:g}s deadline, {_attempts(state.count)}"
-        )
+        error = f"did not finish within its {policy.retry.budget_s:g}s deadline, {_attempts(state.count)}"
         reason = "timeout"
     except MachineError as exc:
         error, reason = f"{exc}, {_attempts(state.count)}", exc.reason
@@ -131,7 +126,7 @@ async def _attempt(
     target: Target,
     required: int,
     pages: Sequence[ExpectedPage],
-    policy: RetryPolicy,
+    policy: MachinePolicy,
     state: _Attempts,
     showcase_ids: Sequence[int] = (),
 ) -> None:

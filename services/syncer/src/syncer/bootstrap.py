@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from showcase_common import subjects
-from showcase_common.backoff import Sleep
+from showcase_common.backoff import RetryPolicy, Sleep
 from showcase_common.bus import Backoff, ConsumerSpec, EventPublisher, Publisher, consumer_options
 from showcase_common.events import RetryRequested, RolloutRequested, ShowcaseCreated, Snapshot
 from showcase_common.runner import Ports, Service, nats_link
@@ -31,7 +31,7 @@ from syncer.ledger import KvLedger, SyncLedger
 from syncer.preparation import Preparation
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import SnapshotTaker, Snapshotter
-from syncer.storage import GenerationWriter, RetryPolicy
+from syncer.storage import GenerationWriter
 
 log = logging.getLogger("syncer")
 
@@ -107,6 +107,7 @@ def retry_policy(settings: SyncerSettings) -> RetryPolicy:
         budget_s=settings.syncer_s3_budget_s,
         initial_s=settings.syncer_s3_backoff_initial_s,
         max_s=settings.syncer_s3_backoff_max_s,
+        jitter_s=settings.syncer_s3_backoff_initial_s,
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from showcase_common.backoff import Backoff, Sleep, retry
+from showcase_common.backoff import RetryPolicy, Sleep, retry
 from showcase_common.events import Snapshot
 from showcase_common.snapshots import (
     Pin,
@@ -59,18 +59,6 @@ class StorageUnavailable(Exception):
 
 class RaceLost(Exception):
     """Other syncers won the pointer race too many times in a row."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    budget_s: float = 60.0
-    initial_s: float = 0.5
-    max_s: float = 8.0
-
-    @property
-    def backoff(self) -> Backoff:
-        return Backoff(base_s=self.initial_s, cap_s=self.max_s, jitter_s=self.initial_s)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from showcase_common import events
 from showcase_common.bus.connection import connect_once
-
-
-class BusUnavailable(Exception):
-    """NATS could not be reached (an operator problem, not a usage error)."""
+from showcase_common.bus.errors import BusUnavailable
 
 
 @contextlib.asynccontextmanager

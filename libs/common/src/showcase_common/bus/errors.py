@@ -1,4 +1,5 @@
-"""The two kinds of handler failure, which the consumer loop turns into nak or term."""
+"""The two kinds of handler failure, which the consumer loop turns into nak or term, and the
+one error of a bus that cannot be reached."""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ class RetryableError(HandlerError):
 
 class PermanentError(HandlerError):
     """Will never succeed as it is (bad data, a refused request): the loop terms the message."""
+
+
+class BusUnavailable(Exception):
+    """NATS cannot be reached right now: intake keeps the work in its outbox for later, an
+    operator's command exits 1 saying so."""

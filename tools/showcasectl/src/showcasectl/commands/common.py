@@ -12,8 +12,8 @@ from typing import Annotated, TypeVar
 
 import typer
 from nats.js.errors import NotFoundError
+from showcase_common.bus.errors import BusUnavailable
 
-from showcasectl.bus import BusUnavailable
 from showcasectl.config import CtlSettings
 from showcasectl.output import note
 

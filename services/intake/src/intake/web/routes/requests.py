@@ -10,13 +10,13 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from showcase_common import events
 from showcase_common.audit import OperatorAction
+from showcase_common.bus.errors import BusUnavailable
 from showcase_common.index.models import User
 from showcase_common.progress import RequestProgress
 
 from intake import metrics
 from intake.container import Container
 from intake.models import RequestsOut, RetryOut
-from intake.ports import BusUnavailable
 from intake.service import RequestQuery, RequestView
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
