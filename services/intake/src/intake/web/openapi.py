@@ -72,6 +72,13 @@ CROSS_FIELD_RULES = (
 )
 """The rules JSON Schema cannot state (they relate fields, or need the Unicode database)."""
 
+FORM_RULES = (
+    "The forms add the Rails form's rules (the JSON API keeps these fields optional): a studio "
+    "gives a `start_date` not in the past, and a `year`, when given, that is the start date's; "
+    "an admin may leave `start_date` blank, and then gives the `year`."
+)
+"""`showcases.validate`'s rules for the forms only (`Rules.strict`)."""
+
 DATE_SCHEMA = blank_or({"type": "string", "format": "date"})
 
 

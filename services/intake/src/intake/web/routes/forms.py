@@ -20,7 +20,7 @@ from intake.service import Forbidden, Idempotency, body_digest
 from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
-from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY
+from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY, FORM_RULES
 from intake.web.presenters import events_path, with_notice
 
 router = APIRouter(tags=["form"])
@@ -94,7 +94,11 @@ async def _form(
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
 
 
-@router.get("/showcases/new", response_class=HTMLResponse)
+@router.get(
+    "/showcases/new",
+    response_class=HTMLResponse,
+    responses={404: {"description": "`template` names no showcase the user may start from"}},
+)
 async def new_showcase(
     http: Request,
     container: ContainerDep,
@@ -125,7 +129,10 @@ _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     **BODY_ERRORS,
     422: {
         "description": "the form again, a message per field (also when `location_id` names"
-        " no location, or `name`/`key` is taken in that location and year). " + CROSS_FIELD_RULES
+        " no location, or `name`/`key` is taken in that location and year). "
+        + CROSS_FIELD_RULES
+        + " "
+        + FORM_RULES
     },
 }
 
