@@ -144,11 +144,11 @@ async def test_admin_showcase_commits_its_mail_row(db: Database) -> None:
         lambda: None,
         lambda: woken.append("mail"),
     )
-    service.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
+    await service.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
     assert pending(db) == [] and woken == []
-    created = service.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
+    created = await service.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
     assert isinstance(created, Created)
-    assert created.request is None
+    assert created.request_id is None
     [row] = pending(db)
     assert row.subject == "Gala was successfully created." and "Created by: admin" in row.body
     assert woken == ["mail"]

@@ -36,6 +36,7 @@ from intake.config import IntakeSettings
 from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
 from intake.db import Database, Saturated, create_schema, make_engine
+from intake.login_rows import LoginRows
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
@@ -135,6 +136,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
+        logins=LoginRows(settings.index_db_path),
         password_checks=CapacityLimiter(settings.password_check_threads),
         throttle=LoginThrottle(
             ThrottleRules(
@@ -158,7 +160,8 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     container = build_container(settings, ports)
 
     async def dispose_engine() -> None:
-        container.db.engine.dispose()
+        container.logins.close()
+        container.db.close()
 
     return Service(
         name="intake",

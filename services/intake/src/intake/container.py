@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db import Database
+from intake.login_rows import LoginRows
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Bus, Mailer
@@ -37,6 +38,8 @@ class Container:
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials
+    logins: LoginRows
+    """Reads a login's row in the event loop (the cache's hit path)."""
     password_checks: CapacityLimiter
     """Bounds the password verifications running at once."""
     throttle: LoginThrottle

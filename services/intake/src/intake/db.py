@@ -50,6 +50,9 @@ from sqlmodel import Session, SQLModel, create_engine
 
 # Imported for its side effect: registering the pipeline's tables on SQLModel.metadata.
 from intake import models as _own  # noqa: F401
+from intake.group_commit import Saturated, WriterLane
+
+__all__ = ["Saturated"]
 
 SCHEMA_VERSION = 3
 """Bump with a step in `_MIGRATIONS` when an existing table changes shape."""
@@ -143,10 +146,6 @@ class DbLimits:
         """One connection per thread that uses the pool: the readers, the writer, and one spare
         for work outside the lanes (the schema at start, the seed command)."""
         return self.read_threads + 2
-
-
-class Saturated(Exception):
-    """More database work waits than the configured queue holds: answer 503, retry shortly."""
 
 
 class NotAnIndex(CannotStart):
@@ -285,7 +284,7 @@ class Database:
         self.limits = limits or DbLimits()
         self.write_lock = threading.Lock()
         self.reads = Lane(self.limits.read_threads, self.limits.queue)
-        self.writes = Lane(1, self.limits.queue)
+        self.writes = WriterLane(engine, self.write_lock, queue_size=self.limits.queue)
 
     async def read(self, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
         """`fn(*args)` in a reader thread; `fn` opens (and closes) its own session."""
@@ -295,7 +294,17 @@ class Database:
         """`fn(*args)` in the one writer thread; `fn` writes through `writing()`.
 
         `bounded=False` is for the background relays: they wait rather than fail."""
-        return await self.writes.run(fn, *args, bounded=bounded)
+        return await self.writes.call(fn, *args, bounded=bounded)
+
+    async def step(self, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
+        """`fn(tx, *args)` in the writer thread's next batch transaction (`group_commit`):
+        its result once that batch committed, its exception undoing only its own statements."""
+        return await self.writes.step(fn, *args, bounded=bounded)
+
+    def close(self) -> None:
+        """Stop the writer thread (after the work queued) and close the pool."""
+        self.writes.close()
+        self.engine.dispose()
 
     def state(self) -> str:
         """ "saturated", "stuck" (a call pending longer than `stuck_s`) or "ok"."""

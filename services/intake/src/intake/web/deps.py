@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,6 +16,7 @@ from sqlmodel import select
 
 from intake import metrics
 from intake.container import Container
+from intake.login_rows import LoginRow
 from intake.throttle import Throttled
 from intake.web.cookies import set_later
 
@@ -22,16 +24,31 @@ _basic = HTTPBasic(realm="showcases", auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="showcases"'}
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    """Async, so FastAPI calls it in the event loop (a plain `def` dependency goes through
+    its thread pool: a thread hand-off per request for one attribute read)."""
     return request.app.state.container  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def _find_user(container: Container, userid: str) -> User | None:
+def _find_login(container: Container, userid: str) -> LoginRow | None:
+    """The login's row, read with the ORM (in a reader thread)."""
     with container.db.session() as session:
-        return session.exec(select(User).where(User.userid == userid)).first()
+        user = session.exec(select(User).where(User.userid == userid)).first()
+    if user is None or user.id is None:
+        return None
+    return LoginRow(user.id, user.userid or "", user.password, user.sites)
+
+
+async def _login_row(container: Container, userid: str) -> LoginRow | None:
+    """Read right here in the event loop (`intake.login_rows`); in a reader thread only when
+    the file is locked at this moment."""
+    try:
+        return container.logins.get(userid)
+    except sqlite3.OperationalError:
+        return await container.db.read(_find_login, container, userid)
 
 
 KNOWN_DEVICE_COOKIE = "known_device"
@@ -48,8 +65,9 @@ async def current_user(
 
     The throttle (`intake.throttle`) reserves the attempt before anything is looked up or
     verified, the owner's path (a known device cookie, a known address) first. A refusal takes
-    at least LOGIN_FAILURE_MIN_S, known login or not. The lookup holds a connection only while
-    it runs (a reader thread), the password check holds none.
+    at least LOGIN_FAILURE_MIN_S, known login or not. The login's row is read in the event
+    loop; credentials verified moments ago against that very line are answered from the cache
+    (`intake.credential_cache`) with no thread and no hash; only a miss verifies, in a thread.
     """
     if credentials is None:
         metrics.REFUSALS.labels("unauthenticated").inc()
@@ -62,8 +80,8 @@ async def current_user(
     login = Login(userid, _address(http), known_device=device == userid.casefold())
     try:
         container.throttle.check(userid, login.address, device=login.known_device)  # 429 first
-        user = await container.db.read(_find_user, container, userid)
-        valid = await _verified_once(container, login, credentials.password, user)
+        row = await _login_row(container, userid)
+        user = await _verified_once(container, login, credentials.password, row)
     except Throttled as throttled:
         metrics.REFUSALS.labels("throttled").inc()
         raise HTTPException(
@@ -71,7 +89,7 @@ async def current_user(
             "too many failed logins: wait before trying again",
             {"Retry-After": str(throttled.retry_after_s)},
         ) from None
-    if user is None or not valid:
+    if user is None:
         metrics.REFUSALS.labels("bad_credentials").inc()
         left = container.settings.login_failure_min_s - (time.monotonic() - started)
         await anyio.sleep(max(0.0, left))
@@ -84,23 +102,24 @@ async def current_user(
 
 
 async def _verified_once(
-    container: Container, login: Login, password: str, user: User | None
-) -> bool:
-    """Verify the password, reserved in the throttle first (`Throttled` when refused).
+    container: Container, login: Login, password: str, row: LoginRow | None
+) -> User | None:
+    """The user when the password verifies, reserved in the throttle first (`Throttled` when
+    refused); None when it does not.
 
     Requests with the same credentials wait for the one verification running, then find it
     remembered: a browser's burst of requests costs one hash and one place in the count.
     """
     credentials, throttle = container.credentials, container.throttle
-    line = user.password if user is not None else None
+    line = row.password if row is not None else None
     key = credentials.flight_key(login.userid, password)
     while (running := credentials.in_flight.get(key)) is not None:
         await running.wait()
     # Verified moments ago against this same line: answered here, no thread, no hash
     # (intake.credential_cache); the throttle was consulted before.
-    if credentials.cached(login.userid, password, line):
+    if row is not None and (user := credentials.user_for(login.userid, password, row)):
         throttle.remember(login.userid, login.address)
-        return True
+        return user
     attempt = throttle.begin(login.userid, login.address, device=login.known_device)
     flight = credentials.in_flight[key] = anyio.Event()
     try:
@@ -108,12 +127,13 @@ async def _verified_once(
         valid = await to_thread.run_sync(
             credentials.verify, login.userid, password, line, limiter=container.password_checks
         )
-        if valid and line is not None:
-            credentials.remember(login.userid, password, line)
+        if valid and row is not None and line is not None:
+            user = row.user()
+            credentials.remember(login.userid, password, line, user)
             attempt.succeeded()
-        else:
-            attempt.failed()
-        return valid and line is not None
+            return user
+        attempt.failed()
+        return None
     finally:
         attempt.abandoned()  # only when neither of the above ran (a cancellation, an error)
         del credentials.in_flight[key]

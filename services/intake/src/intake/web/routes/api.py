@@ -53,9 +53,7 @@ async def create_showcase(
     if idempotency_key is not None:
         idempotency = Idempotency(idempotency_key, body_digest(body.model_dump(mode="json")))
     try:
-        created = await container.db.write(
-            container.service.create_showcase, user, draft, idempotency
-        )
+        created = await container.service.create_showcase(user, draft, idempotency)
     except Invalid as exc:
         return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
     except Forbidden:

@@ -175,8 +175,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
     )
     token = form.get("form_token")
     try:
-        created = await container.db.write(
-            container.service.create_showcase,
+        created = await container.service.create_showcase(
             user,
             draft,
             form_idempotency(token, values),
@@ -188,7 +187,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
         )
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
-    if created.request is None:
+    if created.request_id is None:
         # The admins' e-mail was committed with the showcase; the mail relay sends it.
         notice = notice_for(created.showcase)
         target = page.return_to or draft.return_to or admin_landing(container, created.location)
@@ -203,7 +202,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
         )
         return response
     # Post/redirect/get: a reload, the back button or a bookmark then never submits again.
-    return RedirectResponse(f"/requests/{created.request.id}", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/requests/{created.request_id}", status.HTTP_303_SEE_OTHER)
 
 
 def admin_landing(container: Container, location: Location) -> str:
