@@ -100,6 +100,11 @@ class WriterLane:
         """Transactions of steps committed (or rolled back) so far; a test reads it."""
 
     @property
+    def pending(self) -> int:
+        """Work queued or running, not yet handed back."""
+        return len(self._pending)
+
+    @property
     def saturated(self) -> bool:
         return len(self._pending) >= self._capacity
 
