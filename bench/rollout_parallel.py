@@ -57,8 +57,8 @@ from machine_updater.bootstrap import (  # noqa: E402
     make_http,
 )
 from machine_updater.config import UpdaterSettings  # noqa: E402
-from machine_updater.feed import JetStreamSnapshotFeed  # noqa: E402
 from machine_updater.handlers import RolloutHandler  # noqa: E402
+from machine_updater.newest_snapshot import StreamNewestSnapshot  # noqa: E402
 from nats.js.api import PubAck  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from showcase_common.bus import Publisher, connect, ensure_stream  # noqa: E402
@@ -193,10 +193,9 @@ async def updater(
     await ensure_stream(js)
     publisher = RecordingPublisher(js)
     try:
-        feed = JetStreamSnapshotFeed(js)
         made = UpdaterPorts(
             publisher=publisher,
-            feed=feed,
+            newest_snapshot=StreamNewestSnapshot(js),
             fleet=make_fleet(settings, http),
             client=make_client(settings, http),
             http=http,

@@ -1,4 +1,6 @@
-"""Everything the routes need, built once by `bootstrap.create_app`."""
+"""`RouteDeps`: what intake's routes depend on, built once by `bootstrap.build` (its
+`build_route_deps`) and reached in a route through the FastAPI dependency `web.deps.Deps`
+(`deps: Deps`). The gateway's routes have their own `RouteDeps`, reached the same way."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
-from intake.ports import Bus, Mailer
+from intake.ports import Mailer, Pipeline
 from intake.relay import OutboxRelay
 from intake.security import Signer
 from intake.showcases_file import ShowcasesFileRefresher
@@ -23,10 +25,12 @@ from intake.use_cases import UseCases
 
 
 @dataclass
-class Container:
+class RouteDeps:
+    """The settings, the database, the ports and the parts built over them."""
+
     settings: IntakeSettings
     db: Database
-    bus: Bus
+    pipeline: Pipeline
     mailer: Mailer
     clock: Callable[[], dt.datetime]
     relay: OutboxRelay
