@@ -14,7 +14,8 @@ import httpx
 import pytest
 from anyio import to_thread
 from intake.bootstrap import create_app
-from intake.db import Database, DbLimits, Saturated, make_engine
+from intake.db_lanes import Database, DbLimits, Saturated
+from intake.index_db import make_engine
 from intake.seed import seed
 
 from tests.support.fakes import FakeBus, FakeMailer

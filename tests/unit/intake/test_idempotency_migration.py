@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from intake import db
+from intake import index_db
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.seed import seed
@@ -73,7 +73,7 @@ async def test_keys_stored_as_answers_replay_after_the_migration(
         assert counts(container_of(client.app))["Showcase"] == 2  # type: ignore[attr-defined]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM pipeline_schema").fetchone() == (
-            db.SCHEMA_VERSION,
+            index_db.SCHEMA_VERSION,
         )
     conn.close()
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.asyncio
 async def _request(client: httpx.AsyncClient, container: Container) -> events.RequestRef:
     body = {"name": "Spring Gala", "location_id": 1, "start_date": "2030-05-16"}
     created = (await client.post("/api/showcases", json=body, auth=STUDIO)).json()
-    view = container.service.find_request(_user(container, "studio"), created["request_id"])
+    view = container.use_cases.find_request(_user(container, "studio"), created["request_id"])
     assert view is not None
     return view.ref
 
@@ -107,7 +107,7 @@ async def test_failure_says_what_failed_and_where_retry_is_then_retry_and_comple
     assert f"/requests/{ref.request_id}" in text and "Retry" in text
     assert (await client.get("/api/requests?state=failed", auth=STUDIO)).json()["total"] == 1
 
-    container.service.enqueue(
+    container.use_cases.enqueue(
         events.MachinesRetryRequested(request=ref, machine_ids=["m2"]), "retry-1", ref.request_id
     )
     assert _status(container, ref.request_id) == "processing"
@@ -149,7 +149,7 @@ async def _request_named(
 ) -> events.RequestRef:
     body = {"name": name, "location_id": 1, "start_date": "2030-06-16"}
     created = (await client.post("/api/showcases", json=body, auth=STUDIO)).json()
-    view = container.service.find_request(_user(container, "studio"), created["request_id"])
+    view = container.use_cases.find_request(_user(container, "studio"), created["request_id"])
     assert view is not None
     return view.ref
 

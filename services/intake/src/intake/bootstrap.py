@@ -35,7 +35,8 @@ from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
-from intake.db import Database, Saturated, create_schema, make_engine
+from intake.db_lanes import Database, Saturated
+from intake.index_db import create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
@@ -44,10 +45,10 @@ from intake.ports import Bus, LogMailer, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer
 from intake.seed import require_index, seed
-from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
+from intake.use_cases import UseCases
 from intake.web import errors_html
 from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
@@ -107,7 +108,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         ShowcasesFile(settings.showcases_yml_path),
         min_interval_s=settings.showcases_yml_min_interval_s,
     )
-    service = IntakeService(
+    use_cases = UseCases(
         db,
         clock,
         settings.public_fleet_url,
@@ -131,7 +132,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
             on_mail=mail_relay.wake,
             deployed=ShowcasesFile(settings.deployed_showcases_file),
         ),
-        service=service,
+        use_cases=use_cases,
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),

@@ -16,7 +16,7 @@ from showcase_common.settings import (
 )
 
 from intake.client_address import parse_networks
-from intake.db import DbLimits
+from intake.db_lanes import DbLimits
 
 
 class OutcomesConsumerSettings(ConsumerSettings):

@@ -11,15 +11,15 @@ from fastapi.templating import Jinja2Templates
 
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Bus, Mailer
 from intake.relay import OutboxRelay
 from intake.security import Signer
-from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFileRefresher
 from intake.throttle import LoginThrottle
+from intake.use_cases import UseCases
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Container:
     mail_relay: MailRelay
     outcomes: Outcomes
     """Records each request's outcome and the studio's e-mail (fed by the bus consumer)."""
-    service: IntakeService
+    use_cases: UseCases
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials

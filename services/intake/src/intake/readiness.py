@@ -10,7 +10,7 @@ import anyio
 from showcase_common.health import Check
 from sqlalchemy import text
 
-from intake.db import Database, Saturated
+from intake.db_lanes import Database, Saturated
 from intake.ports import Bus
 
 DOWN = "down"

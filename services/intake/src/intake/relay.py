@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 
 from intake import metrics
 from intake.background import PollingRelay
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.models import Outbox, Request
 from intake.ports import Bus
 

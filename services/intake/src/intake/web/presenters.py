@@ -16,7 +16,7 @@ from showcase_common.tokens import issue_token
 from intake.container import Container
 from intake.mail import notice_for
 from intake.models import ProgressLink, RequestSummary, ShowcaseCreatedOut, ShowcasePublic
-from intake.service import Created, RequestView
+from intake.use_cases import Created, RequestView
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def created_body(
         request_id=request_id,
         status_url=status_url(http, request_id),
         progress=progress_link(container, user.userid or "", request_id),
-        redirect_url=container.service.redirect_url_of(created),
+        redirect_url=container.use_cases.redirect_url_of(created),
     )
     return _without_empty(out.model_dump(mode="json"))
 

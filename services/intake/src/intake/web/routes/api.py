@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 
+from intake.idempotency import Idempotency, IdempotencyMismatch, body_digest
 from intake.models import MAX_ID, ShowcaseCreatedOut, ShowcaseIn, TemplateOut
-from intake.service import Forbidden, Idempotency, IdempotencyMismatch, body_digest
 from intake.showcases import Draft, Invalid
+from intake.use_cases import Forbidden
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.errors import field_errors
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
@@ -54,7 +55,7 @@ async def create_showcase(
         idempotency = Idempotency(idempotency_key, body_digest(body.model_dump(mode="json")))
     try:
         created = await container.db.write(
-            container.service.create_showcase, user, draft, idempotency
+            container.use_cases.create_showcase, user, draft, idempotency
         )
     except Invalid as exc:
         return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
@@ -82,7 +83,7 @@ async def showcase_template(
 ) -> TemplateOut:
     """Start from a past showcase: its name with the year moved on, its dates shifted by whole
     years to the same weekday, the key to be derived afresh."""
-    template = await container.db.read(container.service.template, user, showcase_id)
+    template = await container.db.read(container.use_cases.template, user, showcase_id)
     if template is None:
         raise HTTPException(404, "no such showcase")
     return TemplateOut(

@@ -13,11 +13,12 @@ from showcase_common.index.models import Location, User
 
 from intake import access, metrics
 from intake.container import Container
-from intake.db import Database
+from intake.db_lanes import Database
+from intake.idempotency import Idempotency, body_digest
 from intake.mail import notice_for
 from intake.models import MAX_ID
-from intake.service import Forbidden, Idempotency, body_digest
 from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
+from intake.use_cases import Forbidden
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY, FORM_RULES
@@ -89,7 +90,7 @@ async def _form(
         "back_link": page.back_link,
         "heading": f"New showcase for {page.location.name}" if page.location else None,
         "submit_label": "Create Event" if page.location else None,
-        "past_showcases": await container.db.read(container.service.past_showcases, user),
+        "past_showcases": await container.db.read(container.use_cases.past_showcases, user),
     }
     return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
 
@@ -108,7 +109,7 @@ async def new_showcase(
     """The form; `?template=ID` starts it from a past showcase (next year's occurrence)."""
     values: dict[str, str] = {}
     if template is not None:
-        found = await container.db.read(container.service.template, user, template)
+        found = await container.db.read(container.use_cases.template, user, template)
         if found is None:
             raise HTTPException(404, "no such showcase")
         values = found.form_values()
@@ -176,7 +177,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
     token = form.get("form_token")
     try:
         created = await container.db.write(
-            container.service.create_showcase,
+            container.use_cases.create_showcase,
             user,
             draft,
             form_idempotency(token, values),

@@ -9,7 +9,7 @@ from showcase_common.index.models import Location, Showcase, User
 from sqlmodel import col, select
 
 from intake import access
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.routes.forms import FLASH_COOKIE
 

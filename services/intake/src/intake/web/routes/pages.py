@@ -13,7 +13,7 @@ from showcase_common.urls import origin_of
 
 from intake import access, metrics
 from intake.container import Container
-from intake.service import RequestQuery, RequestView
+from intake.use_cases import RequestQuery, RequestView
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.presenters import (
@@ -113,7 +113,7 @@ async def requests_page(
 ) -> HTMLResponse:
     """The user's requests, newest first (an admin's: everyone's), each linking to its page."""
     query = request_query(state, location, page, user)
-    listing = await container.db.read(container.service.list_requests, user, query)
+    listing = await container.db.read(container.use_cases.list_requests, user, query)
     rows: list[RequestRow] = await request_rows(container, listing.views, state_of)
     context: dict[str, Any] = {
         "user": user,

@@ -17,7 +17,7 @@ from showcase_common.progress import RequestProgress
 from intake import metrics
 from intake.container import Container
 from intake.models import RequestsOut, RetryOut
-from intake.service import RequestQuery, RequestView
+from intake.use_cases import RequestQuery, RequestView
 from intake.web import csrf
 from intake.web.deps import ContainerDep, CurrentUser
 from intake.web.openapi import TOO_LARGE
@@ -56,7 +56,7 @@ def recorded_state(view: RequestView) -> RequestProgress:
 
 
 async def find(container: Container, user: User, request_id: str) -> RequestView:
-    view = await container.db.read(container.service.find_request, user, request_id)
+    view = await container.db.read(container.use_cases.find_request, user, request_id)
     if view is None:  # unknown, or someone else's: the same answer, so ids cannot be probed
         raise HTTPException(404, "no such request")
     return view
@@ -85,7 +85,7 @@ async def retry_for(
     event = _retry_event(view.ref, state)
     # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
     msg_id = f"retry:{view.request.id}:{state.updated_at or 'unknown'}"
-    await container.db.write(container.service.enqueue, event, msg_id, view.request.id)
+    await container.db.write(container.use_cases.enqueue, event, msg_id, view.request.id)
     await audit_retry(container, view, state, actor or view.ref.user, via, msg_id)
     return state
 
@@ -139,7 +139,7 @@ async def list_requests(
     """The user's requests, newest first; an admin's list holds everyone's. The same rows as
     the `GET /requests` page."""
     query = RequestQuery(state or None, location or None, page, per_page)
-    listing = await container.db.read(container.service.list_requests, user, query)
+    listing = await container.db.read(container.use_cases.list_requests, user, query)
     return RequestsOut(
         requests=await request_rows(container, listing.views, state_of),
         page=page,
