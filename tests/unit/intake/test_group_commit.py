@@ -14,9 +14,10 @@ from pathlib import Path
 
 import httpx
 from anyio import to_thread
-from intake.container import Container
-from intake.db import Database, make_engine
+from intake.db_lanes import Database
 from intake.group_commit import Transaction
+from intake.index_db import make_engine
+from intake.route_deps import RouteDeps
 
 from tests.unit.intake.conftest import STUDIO
 
@@ -88,9 +89,9 @@ async def test_a_failing_step_is_undone_alone_and_its_batch_mates_commit(tmp_pat
 
 
 async def test_a_batch_with_a_duplicate_and_an_unknown_location_commits_the_others(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    db = container.db
+    db = deps.db
     bodies = {
         "first": {"name": "Spring Gala", "location_id": 1},
         "duplicate": {"name": "Spring Gala", "location_id": 1},
@@ -115,7 +116,7 @@ async def test_a_batch_with_a_duplicate_and_an_unknown_location_commits_the_othe
     }
     assert answers["duplicate"].json()["detail"][0]["type"] == "taken"
     assert answers["nowhere"].json()["detail"][0]["type"] == "unknown_location"
-    path = container.settings.index_db_path
+    path = deps.settings.index_db_path
     saved = _rows(
         path,
         "SELECT s.name, r.id, o.request_id FROM showcases s"
@@ -132,9 +133,9 @@ async def test_a_batch_with_a_duplicate_and_an_unknown_location_commits_the_othe
 
 
 async def test_replays_of_one_key_inside_one_batch_make_one_showcase(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    db = container.db
+    db = deps.db
     body = {"name": "Winter Recital", "location_id": 1}
     headers = {"Idempotency-Key": "recital-1"}
     async with held_writer(db):
@@ -157,15 +158,15 @@ async def test_replays_of_one_key_inside_one_batch_make_one_showcase(
         "true",
         "true",
     ]
-    path = container.settings.index_db_path
+    path = deps.settings.index_db_path
     assert _rows(path, "SELECT count(*) FROM showcases WHERE name = 'Winter Recital'") == [(1,)]
     assert _rows(path, "SELECT count(*) FROM pipeline_outbox") == [(1,)]
 
 
 async def test_a_key_reused_with_another_body_inside_one_batch_is_refused_alone(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    db = container.db
+    db = deps.db
     headers = {"Idempotency-Key": "k"}
     async with held_writer(db):
         first = asyncio.create_task(
@@ -190,5 +191,5 @@ async def test_a_key_reused_with_another_body_inside_one_batch_is_refused_alone(
     refused = await other
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
-    path = container.settings.index_db_path
+    path = deps.settings.index_db_path
     assert _rows(path, "SELECT name FROM showcases WHERE name IN ('Gala', 'Other')") == [("Gala",)]

@@ -26,9 +26,9 @@ from sqlmodel import col, func, select
 
 from intake import metrics
 from intake.background import PollingRelay
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.models import Outbox
-from intake.ports import Bus
+from intake.ports import Pipeline
 from intake.submissions import stored
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,16 @@ class Unsent(NamedTuple):
 
 class OutboxRelay(PollingRelay):
     def __init__(
-        self, db: Database, bus: Bus, clock: Clock, *, poll_s: float = 2.0, batch: int = 100
+        self,
+        db: Database,
+        pipeline: Pipeline,
+        clock: Clock,
+        *,
+        poll_s: float = 2.0,
+        batch: int = 100,
     ) -> None:
         super().__init__(poll_s)
-        self._db, self._bus, self._clock = db, bus, clock
+        self._db, self._pipeline, self._clock = db, pipeline, clock
         self._batch = batch
 
     async def drain(self) -> int:
@@ -82,7 +88,9 @@ class OutboxRelay(PollingRelay):
                 return sent
 
     async def _publish(self, row: Unsent) -> None:
-        await self._bus.publish(events.decode(row.subject, row.payload.encode()), msg_id=row.id)
+        await self._pipeline.publish(
+            events.decode(row.subject, row.payload.encode()), msg_id=row.id
+        )
 
     def _unsent(self) -> list[Unsent]:
         with self._db.session() as session:

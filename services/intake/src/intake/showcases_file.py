@@ -17,7 +17,7 @@ from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
 
 from intake.background import on_loop
-from intake.db import Database
+from intake.db_lanes import Database
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from showcase_common.index.models import User
 from sqlmodel import select
 
 from intake import metrics
-from intake.container import Container
 from intake.login_rows import LoginRow
+from intake.route_deps import RouteDeps
 from intake.throttle import Throttled
 from intake.web.cookies import set_later
 
@@ -24,31 +24,31 @@ _basic = HTTPBasic(realm="showcases", auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="showcases"'}
 
 
-async def get_container(request: Request) -> Container:
+async def get_route_deps(request: Request) -> RouteDeps:
     """Async, so FastAPI calls it in the event loop (a plain `def` dependency goes through
     its thread pool: a thread hand-off per request for one attribute read)."""
-    return request.app.state.container  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
+    return request.app.state.route_deps  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+Deps = Annotated[RouteDeps, Depends(get_route_deps)]
 
 
-def _find_login(container: Container, userid: str) -> LoginRow | None:
+def _find_login(deps: RouteDeps, userid: str) -> LoginRow | None:
     """The login's row, read with the ORM (in a reader thread)."""
-    with container.db.session() as session:
+    with deps.db.session() as session:
         user = session.exec(select(User).where(User.userid == userid)).first()
     if user is None or user.id is None:
         return None
     return LoginRow(user.id, user.userid or "", user.password, user.sites)
 
 
-async def _login_row(container: Container, userid: str) -> LoginRow | None:
+async def _login_row(deps: RouteDeps, userid: str) -> LoginRow | None:
     """Read right here in the event loop (`intake.login_rows`); in a reader thread only when
     the file is locked at this moment."""
     try:
-        return container.logins.get(userid)
+        return deps.logins.get(userid)
     except sqlite3.OperationalError:
-        return await container.db.read(_find_login, container, userid)
+        return await deps.db.read(_find_login, deps, userid)
 
 
 KNOWN_DEVICE_COOKIE = "known_device"
@@ -57,7 +57,7 @@ KNOWN_DEVICE_MAX_AGE_S = 365 * 24 * 3600
 
 async def current_user(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
     """The authenticated user, found by `userid` and verified against the htpasswd line in
@@ -74,14 +74,12 @@ async def current_user(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
     started = time.monotonic()
     userid = credentials.username[:64]
-    device = container.known_device.unsign(
-        http.cookies.get(KNOWN_DEVICE_COOKIE), KNOWN_DEVICE_MAX_AGE_S
-    )
+    device = deps.known_device.unsign(http.cookies.get(KNOWN_DEVICE_COOKIE), KNOWN_DEVICE_MAX_AGE_S)
     login = Login(userid, _address(http), known_device=device == userid.casefold())
     try:
-        container.throttle.check(userid, login.address, device=login.known_device)  # 429 first
-        row = await _login_row(container, userid)
-        user = await _verified_once(container, login, credentials.password, row)
+        deps.throttle.check(userid, login.address, device=login.known_device)  # 429 first
+        row = await _login_row(deps, userid)
+        user = await _verified_once(deps, login, credentials.password, row)
     except Throttled as throttled:
         metrics.REFUSALS.labels("throttled").inc()
         raise HTTPException(
@@ -91,18 +89,18 @@ async def current_user(
         ) from None
     if user is None:
         metrics.REFUSALS.labels("bad_credentials").inc()
-        left = container.settings.login_failure_min_s - (time.monotonic() - started)
+        left = deps.settings.login_failure_min_s - (time.monotonic() - started)
         await anyio.sleep(max(0.0, left))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     if not login.known_device:
-        secure = not container.settings.showcase_dev_mode
-        signed = container.known_device.sign(userid.casefold())
+        secure = not deps.settings.showcase_dev_mode
+        signed = deps.known_device.sign(userid.casefold())
         set_later(http, KNOWN_DEVICE_COOKIE, signed, max_age=KNOWN_DEVICE_MAX_AGE_S, secure=secure)
     return user
 
 
 async def _verified_once(
-    container: Container, login: Login, password: str, row: LoginRow | None
+    deps: RouteDeps, login: Login, password: str, row: LoginRow | None
 ) -> User | None:
     """The user when the password verifies, reserved in the throttle first (`Throttled` when
     refused); None when it does not.
@@ -110,7 +108,7 @@ async def _verified_once(
     Requests with the same credentials wait for the one verification running, then find it
     remembered: a browser's burst of requests costs one hash and one place in the count.
     """
-    credentials, throttle = container.credentials, container.throttle
+    credentials, throttle = deps.credentials, deps.throttle
     line = row.password if row is not None else None
     key = credentials.flight_key(login.userid, password)
     while (running := credentials.in_flight.get(key)) is not None:
@@ -125,7 +123,7 @@ async def _verified_once(
     try:
         # The line names its user: verify_htpasswd refuses one that names another.
         valid = await to_thread.run_sync(
-            credentials.verify, login.userid, password, line, limiter=container.password_checks
+            credentials.verify, login.userid, password, line, limiter=deps.password_checks
         )
         if valid and row is not None and line is not None:
             user = row.user()
