@@ -1,7 +1,7 @@
 """The showcase rules, shared by the HTML form and the JSON API.
 
 `validate` turns raw input into a `ValidShowcase` or a per-field error map; it reads the index
-(an `IndexLookup`) only to resolve the location and check uniqueness, and never writes. The Rails `showcases` table
+(`submissions.IndexRows`, on the writer's batch) only to resolve the location and check uniqueness, and never writes. The Rails `showcases` table
 has no unique index, so the uniqueness of name and key per (location, year) is this check, run
 in the write transaction that inserts the row (`Database.writing` begins it IMMEDIATE).
 """
@@ -11,9 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from showcase_common.index import (
     Location,
@@ -26,6 +25,9 @@ from showcase_common.index import (
 )
 from sqlalchemy import func
 from sqlmodel import Session, select
+
+if TYPE_CHECKING:
+    from intake.submissions import IndexRows
 
 NAME_MAX = 120
 KEY_MAX = 64
@@ -201,20 +203,8 @@ def _not_past(start: dt.date | None, today: dt.date, rules: Rules, errors: dict[
         errors["start_date"] = f"is in the past (today is {today.isoformat()})"
 
 
-class IndexLookup(Protocol):
-    """What the rules read from the index (`submissions.IndexRows`, on the write batch)."""
-
-    def location(self, location_id: int) -> Location | None: ...
-
-    def clashes(
-        self, location: Location, year: int, name: str, key: str
-    ) -> Iterable[tuple[str | None, str | None]]:
-        """(name, key) of that location's showcases of `year` with this name or this key."""
-        ...
-
-
 def _location(
-    index: IndexLookup, draft: Draft, errors: dict[str, str], unknown: dict[str, str]
+    index: IndexRows, draft: Draft, errors: dict[str, str], unknown: dict[str, str]
 ) -> Location | None:
     if _blank(draft.location_id):
         errors["location_id"] = "can't be blank"
@@ -231,7 +221,7 @@ def _location(
 
 
 def _unique(
-    index: IndexLookup, location: Location, year: int, name: str, key: str, key_given: bool
+    index: IndexRows, location: Location, year: int, name: str, key: str, key_given: bool
 ) -> dict[str, str]:
     """A duplicate, told once, on the field the user typed: the key when they typed one that is
     taken, otherwise the name (a derived key is the name's doing: "spring gala" gives the key of
@@ -263,7 +253,7 @@ class Rules:
 
 
 def validate(
-    index: IndexLookup, draft: Draft, today: dt.date, rules: Rules = Rules()
+    index: IndexRows, draft: Draft, today: dt.date, rules: Rules = Rules()
 ) -> ValidShowcase:
     """The showcase to create, or `Invalid` naming every field that is wrong. Rules (the forms;
     marked * the JSON API too):
@@ -300,7 +290,7 @@ def validate(
     return ValidShowcase(location, name, key, year, start, end, return_to)
 
 
-def find_location(index: IndexLookup, draft: Draft) -> Location | None:
+def find_location(index: IndexRows, draft: Draft) -> Location | None:
     """The location the draft names, if it names a known one (no error reporting)."""
     try:
         location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]  # not _blank: not None

@@ -46,7 +46,7 @@ def _read(text: str | None) -> dt.datetime | None:
 
 
 class IndexRows:
-    """What a submission reads, on the batch's connection (`showcases.IndexLookup`)."""
+    """What a submission reads, on the batch's connection (what `showcases.validate` asks)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
