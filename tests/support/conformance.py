@@ -17,7 +17,7 @@ from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl
 from showcase_common.mail import Mailer
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
@@ -42,6 +42,7 @@ from tests.support.fakes import (
 def conforms() -> None:
     """Not called: mypy checks each assignment (the fake must be a structural subtype)."""
     _store: SnapshotStore = FakeSnapshotStore()
+    _source: SnapshotSource = FakeSnapshotStore()  # what an agent reads
     _publisher: EventPublisher = FakePublisher()
     _control: FleetControl = FakeFleetControl()
     _ledger: SyncLedger = MemoryLedger()
@@ -58,6 +59,7 @@ def conforms() -> None:
 
 PORTS = {
     "SnapshotStore",
+    "SnapshotSource",
     "EventPublisher",
     "FleetControl",
     "SyncLedger",
