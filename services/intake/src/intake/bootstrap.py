@@ -26,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 from showcase_common.bus import consumer_options
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.mail import Mailer, smtp_or_log
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
@@ -40,13 +41,12 @@ from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_pipeline import NatsPipeline
 from intake.outcomes import Outcomes
-from intake.ports import LogMailer, Mailer, Pipeline
+from intake.ports import Pipeline
 from intake.relay import OutboxRelay
 from intake.route_deps import RouteDeps
 from intake.security import Signer
 from intake.seed import require_index, seed
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
-from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
 from intake.use_cases import UseCases
 from intake.web import errors_html
@@ -63,9 +63,8 @@ def _utcnow() -> dt.datetime:
 
 
 def default_mailer(settings: IntakeSettings) -> Mailer:
-    if not settings.smtp_host:
-        return LogMailer()
-    return SmtpMailer(
+    """SMTP to SMTP_HOST, or the log when it is empty."""
+    return smtp_or_log(
         settings.smtp_host,
         settings.smtp_port,
         settings.smtp_from,
