@@ -37,7 +37,7 @@ from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database, Saturated
 from intake.index_db import create_schema, make_engine
-from intake.login_rows import LoginRows
+from intake.loop_reads import LoopReads
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_pipeline import NatsPipeline
@@ -91,8 +91,9 @@ def ports(settings: IntakeSettings) -> IntakePorts:
 
 def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
+    reads = LoopReads(settings.index_db_path)
     pipeline, mailer, clock = ports.pipeline, ports.mailer, ports.clock
-    relay = OutboxRelay(db, pipeline, clock, poll_s=settings.outbox_poll_s)
+    relay = OutboxRelay(db, pipeline, clock, reads=reads, poll_s=settings.outbox_poll_s)
     mail_relay = MailRelay(
         db,
         mailer,
@@ -137,7 +138,7 @@ def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
         showcases_file=showcases_file,
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
-        logins=LoginRows(settings.index_db_path),
+        reads=reads,
         password_checks=CapacityLimiter(settings.password_check_threads),
         throttle=LoginThrottle(
             ThrottleRules(
@@ -161,7 +162,7 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     deps = build_route_deps(settings, ports)
 
     async def dispose_engine() -> None:
-        deps.logins.close()
+        deps.reads.close()
         deps.db.close()
 
     return Service(

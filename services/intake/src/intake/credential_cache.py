@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import anyio
 from showcase_common.index.models import User
 
-from intake.login_rows import LoginRow
+from intake.loop_reads import LoginRow
 from intake.security import verify_htpasswd
 
 

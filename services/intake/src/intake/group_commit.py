@@ -132,13 +132,9 @@ class WriterLane:
         work = _Work(fn, args, batched, loop, loop.create_future(), number)
         self._ensure_thread()
         self._queue.put(work)
-        try:
-            # Shielded: a request that goes away does not cancel work the thread may be
-            # committing; its pending place is released when the thread hands it back.
-            return await asyncio.shield(work.future)
-        finally:
-            if work.future.done():
-                self._pending.pop(number, None)
+        # A request that goes away cancels only its wait: the thread still does (and may
+        # commit) the work, and releases its pending place when it hands it back.
+        return await work.future
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:

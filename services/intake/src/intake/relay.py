@@ -15,10 +15,11 @@ requests is promised, and a re-sent row is de-duplicated by its id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Callable
-from typing import NamedTuple
 
 from showcase_common import events
 from showcase_common.bus.errors import BusUnavailable
@@ -27,6 +28,7 @@ from sqlmodel import col, func, select
 from intake import metrics
 from intake.background import PollingRelay
 from intake.db_lanes import Database
+from intake.loop_reads import UNSENT, LoopReads, Unsent
 from intake.models import Outbox
 from intake.ports import Pipeline
 from intake.submissions import stored
@@ -36,13 +38,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 
-class Unsent(NamedTuple):
-    id: str
-    subject: str
-    payload: str
-    request_id: str | None
-
-
 class OutboxRelay(PollingRelay):
     def __init__(
         self,
@@ -50,11 +45,13 @@ class OutboxRelay(PollingRelay):
         pipeline: Pipeline,
         clock: Clock,
         *,
+        reads: LoopReads | None = None,
         poll_s: float = 2.0,
         batch: int = 100,
     ) -> None:
         super().__init__(poll_s)
         self._db, self._pipeline, self._clock = db, pipeline, clock
+        self._reads = reads
         self._batch = batch
 
     async def drain(self) -> int:
@@ -62,7 +59,7 @@ class OutboxRelay(PollingRelay):
         the count."""
         sent = 0
         while True:
-            rows = await self._db.read(self._unsent, bounded=False)
+            rows = await self._next_rows()
             if not rows:
                 metrics.OUTBOX_UNSENT.set(0)
                 return sent
@@ -92,13 +89,17 @@ class OutboxRelay(PollingRelay):
             events.decode(row.subject, row.payload.encode()), msg_id=row.id
         )
 
+    async def _next_rows(self) -> list[Unsent]:
+        """Read in the event loop (`intake.loop_reads`); in a reader thread when the file is
+        locked at this moment (or no loop reader was given)."""
+        if self._reads is not None:
+            with contextlib.suppress(sqlite3.OperationalError):
+                return self._reads.unsent(self._batch)
+        return await self._db.read(self._unsent, bounded=False)
+
     def _unsent(self) -> list[Unsent]:
         with self._db.session() as session:
-            rows = session.connection().exec_driver_sql(
-                "SELECT id, subject, payload, request_id FROM pipeline_outbox"
-                " WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ?",
-                (self._batch,),
-            )
+            rows = session.connection().exec_driver_sql(UNSENT, (self._batch,))
             return [Unsent(*row) for row in rows]
 
     def _count_unsent(self) -> int:

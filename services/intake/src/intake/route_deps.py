@@ -15,7 +15,7 @@ from showcase_common.mail import Mailer
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database
-from intake.login_rows import LoginRows
+from intake.loop_reads import LoopReads
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Pipeline
@@ -43,7 +43,7 @@ class RouteDeps:
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials
-    logins: LoginRows
+    reads: LoopReads
     """Reads a login's row in the event loop (the cache's hit path)."""
     password_checks: CapacityLimiter
     """Bounds the password verifications running at once."""

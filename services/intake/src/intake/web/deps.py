@@ -15,7 +15,7 @@ from showcase_common.index.models import User
 from sqlmodel import select
 
 from intake import metrics
-from intake.login_rows import LoginRow
+from intake.loop_reads import LoginRow
 from intake.route_deps import RouteDeps
 from intake.throttle import Throttled
 from intake.web.cookies import set_later
@@ -43,10 +43,10 @@ def _find_login(deps: RouteDeps, userid: str) -> LoginRow | None:
 
 
 async def _login_row(deps: RouteDeps, userid: str) -> LoginRow | None:
-    """Read right here in the event loop (`intake.login_rows`); in a reader thread only when
+    """Read right here in the event loop (`intake.loop_reads`); in a reader thread only when
     the file is locked at this moment."""
     try:
-        return deps.logins.get(userid)
+        return deps.reads.login(userid)
     except sqlite3.OperationalError:
         return await deps.db.read(_find_login, deps, userid)
 
