@@ -8,8 +8,10 @@ Rails table has no index for) then see no other writer in between, from this pro
 (the Rails application writes to the same file). busy_timeout covers waiting for those.
 
 Database work from the event loop runs in two lanes of worker threads (`Database.read`,
-`Database.write`): reads in a few threads, writes in exactly one, so SQLite's single writer
-is also this process's single writer path. A call waits for its lane in the event loop, where
+`Database.write`): reads in a few threads, writes in exactly one (`intake.group_commit`), so
+SQLite's single writer is also this process's single writer path. That thread takes every
+submission queued by the time it wakes into one transaction (`Database.step`: group commit, a
+savepoint per submission). A call waits for its lane in the event loop, where
 waiting costs no thread and no connection; a thread checks out a connection only once it has
 its turn, and holds one at a time. The pool is sized to the lanes' threads, so no thread ever
 waits for a connection (what used to exhaust a 5 + 10 pool under 16 concurrent clients: every

@@ -1,6 +1,8 @@
 """Intake's use cases: a showcase created (with its request, or an admin's e-mail), requests
 found and listed, templates, a retry's event enqueued. Synchronous (SQLite); the web layer runs
-them in the database lanes (`intake.db_lanes`). Rows become events in `intake.event_mapping`.
+them in the database lanes (`intake.db_lanes`), but for `create_showcase`, which hands its
+statements (`create_step`, plain SQL: `intake.submissions`) to the writer's next batch
+transaction itself (`intake.group_commit`). Rows become events in `intake.event_mapping`.
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
 crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
