@@ -20,6 +20,7 @@ from showcase_common.fleet_control import FleetControl
 from showcase_common.snapshots import SnapshotStore
 from showcasectl.alerts import AlertLedger
 from showcasectl.alerts import Mailer as AlertMailer
+from showcasectl.stuck import WatchBook
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
 
@@ -37,6 +38,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -57,6 +59,7 @@ def conforms() -> None:
     _intake_mailer: IntakeMailer = FakeMailer()
     _alert_mailer: AlertMailer = FakeAlertMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
+    _watch_book: WatchBook = FakeWatchBook()
 
 
 PORTS = {
@@ -73,5 +76,6 @@ PORTS = {
     "Bus",
     "Mailer",
     "AlertLedger",
+    "WatchBook",
 }
 """The port protocols checked above (by class name)."""

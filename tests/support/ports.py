@@ -35,6 +35,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -83,3 +84,6 @@ class FakeIntakePorts(IntakePorts):
 class FakeAlerterPorts(AlerterPorts):
     mailer: FakeAlertMailer = field(default_factory=FakeAlertMailer)
     ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)
+    watch_book: FakeWatchBook = field(default_factory=FakeWatchBook)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
+    control: FakeFleetControl = field(default_factory=FakeFleetControl)
