@@ -8,12 +8,12 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
-from intake.ports import Bus
 from intake.ports import Mailer as IntakeMailer
+from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
-from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet
+from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl
@@ -28,12 +28,12 @@ from tests.support.fakes import (
     FakeAlertLedger,
     FakeAlertMailer,
     FakeBodies,
-    FakeBus,
-    FakeFeed,
     FakeFleet,
     FakeFleetControl,
     FakeMachineClient,
     FakeMailer,
+    FakeNewestSnapshot,
+    FakePipeline,
     FakeProgressStore,
     FakePublisher,
     FakeSnapshotStore,
@@ -52,10 +52,10 @@ def conforms() -> None:
     _snapshotter: SnapshotTaker = FakeSnapshotter()
     _fleet: Fleet = FakeFleet([])
     _client: MachineClient = FakeMachineClient({}, set())
-    _feed: SnapshotFeed = FakeFeed()
+    _newest_snapshot: NewestSnapshot = FakeNewestSnapshot()
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
-    _bus: Bus = FakeBus()
+    _pipeline: Pipeline = FakePipeline()
     _intake_mailer: IntakeMailer = FakeMailer()
     _alert_mailer: AlertMailer = FakeAlertMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
@@ -70,10 +70,10 @@ PORTS = {
     "SnapshotTaker",
     "Fleet",
     "MachineClient",
-    "SnapshotFeed",
+    "NewestSnapshot",
     "SnapshotBodies",
     "ProgressStore",
-    "Bus",
+    "Pipeline",
     "Mailer",
     "AlertLedger",
     "WatchBook",

@@ -74,8 +74,8 @@ def build(settings: AgentSettings, ports: AgentPorts) -> Service:
 
     return Service(
         name="machine-agent",
-        host=settings.agent_host,
-        port=settings.agent_port,
+        listen_host=settings.agent_host,
+        listen_port=settings.agent_port,
         app=agent_app(settings, applier, installer),
         checks={"s3": s3},
         readiness_info=info,

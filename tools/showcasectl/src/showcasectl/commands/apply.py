@@ -10,9 +10,9 @@ from showcase_common.audit import os_user
 
 from showcasectl import output
 from showcasectl.apply import Rollout, follow, request_rollout
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, Reason, run, settings
 from showcasectl.operator_actions import record
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:
