@@ -56,16 +56,14 @@ def run_(
     nats_url: NatsUrl = None,
 ) -> None:
     """Run the alert consumer and the stuck watch until stopped."""
-    overrides: dict[str, object] = {"alerts_max_age_s": max_age}
-    if stuck_after is not None:
-        overrides["stuck_after_s"] = stuck_after
-    if stuck_policy is not None:
-        if stuck_policy not in ("fail", "alert"):
-            raise typer.BadParameter(
-                f"must be fail or alert, not {stuck_policy!r}", param_hint="--stuck-policy"
-            )
-        overrides["stuck_policy"] = stuck_policy
-    current = AlerterSettings(**overrides)  # type: ignore[arg-type]
+    if stuck_policy not in (None, "fail", "alert"):
+        raise typer.BadParameter(
+            f"must be fail or alert, not {stuck_policy!r}", param_hint="--stuck-policy"
+        )
+    given = {"stuck_after_s": stuck_after, "stuck_policy": stuck_policy}
+    current = AlerterSettings(alerts_max_age_s=max_age).model_copy(
+        update={name: value for name, value in given.items() if value is not None}
+    )
     if nats_url:
         current.nats_url = nats_url
     raise typer.Exit(run(lambda: current, ports, build, argv=[]))
