@@ -173,7 +173,14 @@ class KvWatchBook:
             return None
         if not entry.value:
             return None
-        return Watched.model_validate_json(entry.value), entry.revision or 0
+        try:
+            return Watched.model_validate_json(entry.value), entry.revision or 0
+        except ValueError as exc:  # not the watch's (written by hand): never block the others
+            log.warning(
+                "stuck watch: dropping entry %r that is not one of ours: %s", request_id, exc
+            )
+            await self._bucket().delete(request_id)
+            return None
 
     async def write(self, entry: Watched, revision: int | None) -> None:
         kv, value = self._bucket(), entry.model_dump_json().encode()
