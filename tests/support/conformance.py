@@ -8,7 +8,6 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
-from intake.ports import Mailer as IntakeMailer
 from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
@@ -17,16 +16,15 @@ from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.mail import Mailer
+from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
-from showcasectl.alerts import Mailer as AlertMailer
 from showcasectl.stuck import WatchBook
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
     FakeBodies,
     FakeFleet,
     FakeFleetControl,
@@ -46,6 +44,7 @@ from tests.support.fakes import (
 def conforms() -> None:
     """Not called: mypy checks each assignment (the fake must be a structural subtype)."""
     _store: SnapshotStore = FakeSnapshotStore()
+    _source: SnapshotSource = FakeSnapshotStore()  # what an agent reads
     _publisher: EventPublisher = FakePublisher()
     _control: FleetControl = FakeFleetControl()
     _ledger: SyncLedger = MemoryLedger()
@@ -56,14 +55,14 @@ def conforms() -> None:
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
     _pipeline: Pipeline = FakePipeline()
-    _intake_mailer: IntakeMailer = FakeMailer()
-    _alert_mailer: AlertMailer = FakeAlertMailer()
+    _mailer: Mailer = FakeMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
     _watch_book: WatchBook = FakeWatchBook()
 
 
 PORTS = {
     "SnapshotStore",
+    "SnapshotSource",
     "EventPublisher",
     "FleetControl",
     "SyncLedger",

@@ -33,12 +33,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI
 
-from showcase_common.bus.link import NatsLink
-from showcase_common.bus.spec import ConsumerSpec
 from showcase_common.health import (
     Check,
     EmbeddedServer,
@@ -50,6 +48,10 @@ from showcase_common.lifecycle import CannotStart, stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.serving import server_config
 from showcase_common.settings import CommonSettings
+
+if TYPE_CHECKING:  # nats-py is imported only by a service that uses NATS (not an agent)
+    from showcase_common.bus.link import NatsLink
+    from showcase_common.bus.spec import ConsumerSpec
 
 __all__ = [
     "CannotStart",
@@ -115,6 +117,8 @@ class Service:
 
 def nats_link(settings: CommonSettings, buckets: Sequence[str] = (), **options: Any) -> NatsLink:
     """The service's connection to NATS, not yet opened (`Service.on_nats` waits for it)."""
+    from showcase_common.bus.link import NatsLink
+
     return NatsLink(
         settings.nats_url,
         settings.service_name,

@@ -14,9 +14,10 @@ from showcase_common import subjects
 from showcase_common.bus import Publisher, consumer_options
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl, KvFleetControl
+from showcase_common.mail import Mailer, SmtpMailer, domain_of
 from showcase_common.runner import Ports, Service, nats_link
 
-from showcasectl.alerts import AlertLedger, KvAlertLedger, Mailer, SmtpMailer, alerts_consumer
+from showcasectl.alerts import AlertLedger, KvAlertLedger, alerts_consumer
 from showcasectl.config import AlerterSettings
 from showcasectl.stuck import (
     KvWatchBook,
@@ -66,7 +67,11 @@ def build(settings: AlerterSettings, ports: AlerterPorts) -> Service:
     """The alerter: no HTTP; once NATS is up, the two consumers and the stuck watch's timer."""
     options = consumer_options(settings.consumer)
     alerts = alerts_consumer(
-        ports.mailer, ports.ledger, max_age_s=settings.alerts_max_age_s, options=options
+        ports.mailer,
+        ports.ledger,
+        max_age_s=settings.alerts_max_age_s,
+        domain=domain_of(settings.smtp_from),
+        options=options,
     )
     watch = stuck_watch(settings, ports)
     return Service(
