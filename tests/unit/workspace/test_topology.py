@@ -132,7 +132,7 @@ def test_every_reference_resolves_and_every_subject_is_a_channel() -> None:
     for party in PARTIES:
         for consumes in party.consumes:
             for event in consumes.events:
-                key = f"{party.name.replace('-', '_')}_consumes_{event.__name__}"
+                key = asyncapi.consume_operation_id(party, consumes, event)
                 assert document["operations"][key]["x-durable"] == consumes.durable
 
 
