@@ -8,7 +8,6 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
-from intake.ports import Mailer as IntakeMailer
 from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
@@ -17,15 +16,14 @@ from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl
+from showcase_common.mail import Mailer
 from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
-from showcasectl.alerts import Mailer as AlertMailer
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
     FakeBodies,
     FakeFleet,
     FakeFleetControl,
@@ -55,8 +53,7 @@ def conforms() -> None:
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
     _pipeline: Pipeline = FakePipeline()
-    _intake_mailer: IntakeMailer = FakeMailer()
-    _alert_mailer: AlertMailer = FakeAlertMailer()
+    _mailer: Mailer = FakeMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
 
 

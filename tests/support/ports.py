@@ -24,7 +24,6 @@ from syncer.bootstrap import SyncerPorts
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
     FakeFleet,
     FakeFleetControl,
     FakeMachineClient,
@@ -81,5 +80,5 @@ class FakeIntakePorts(IntakePorts):
 
 @dataclass(kw_only=True)
 class FakeAlerterPorts(AlerterPorts):
-    mailer: FakeAlertMailer = field(default_factory=FakeAlertMailer)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
     ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)

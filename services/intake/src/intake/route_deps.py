@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from anyio import CapacityLimiter
 from fastapi.templating import Jinja2Templates
+from showcase_common.mail import Mailer
 
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
-from intake.ports import Mailer, Pipeline
+from intake.ports import Pipeline
 from intake.relay import OutboxRelay
 from intake.security import Signer
 from intake.showcases_file import ShowcasesFileRefresher
