@@ -33,16 +33,6 @@ from tests.unit.workspace.test_composition_roots import (
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    monkeypatch.setenv("INDEX_DB_PATH", str(tmp_path / "index.sqlite3"))
-    monkeypatch.setenv("SHOWCASES_YML_PATH", str(tmp_path / "showcases.yml"))
-    monkeypatch.setenv("AGENT_DATA_DIR", str(tmp_path / "agent"))
-    monkeypatch.setenv("SYNCER_WORK_DIR", str(tmp_path / "staging"))
-
-
 def _document(root: Root) -> dict[str, Any]:
     """The service's OpenAPI document, every warning an error."""
     fake = getattr(fake_ports, f"Fake{_ports_type(root).__name__}")
