@@ -19,6 +19,8 @@ nothing but physics), overhead = pipeline − limit. Modes, after one warm-up ro
   parallel    all N machines at once, no canary (`--runs` times: median, and the max as p95)
   default     the updater's defaults (canary first, then the rest at its concurrency)
   sequential  one machine after another, no canary: the old job's way (its baseline)
+One fleet of agents serves every size: it starts as many as the largest, and each size is its
+first N (the smallest first; the others idle meanwhile, and catch up in the next warm-up).
 `one` (median of 3) is a single agent's own update while the others idle. On a small box the N
 agents share its cores, so every agent's own apply slows as N grows: that is in the limit
 (measured), not in the overhead. Writes bench/results/rollout_parallel.json.
@@ -269,10 +271,10 @@ MODES = {
 
 
 async def measure_size(
-    n: int, runs: int, rtt_ms: tuple[float, float], work: Path, nats_url: str, s3: S3Settings,
-    index: Index,
+    fleet: AgentFleet, agents: list[AgentProcess], runs: int, rtt_ms: tuple[float, float],
+    work: Path, nats_url: str, index: Index,
 ) -> dict[str, object]:  # fmt: skip
-    fleet, agents = await asyncio.to_thread(start_fleet, work, s3, n)
+    n = len(agents)
     relays: list[DelayRelay] = []
     try:
         delays = rtts(n, *rtt_ms)
@@ -317,7 +319,6 @@ async def measure_size(
     finally:
         for relay in relays:
             await relay.close()
-        await asyncio.to_thread(fleet.close)
 
 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, object]:
@@ -438,10 +439,18 @@ async def main() -> None:
         work = Path(tmp)
         index = Index(work, s3)
         await asyncio.to_thread(index.next)  # generation 1: what the agents boot onto
-        for n in args.sizes:
-            rows.append(
-                await measure_size(n, args.runs, tuple(args.rtt_ms), work, nats_url, s3, index)
-            )
+        # one fleet for every size: each size is its first N agents (the smallest first), the
+        # others idle meanwhile and catch up in the next size's warm-up
+        fleet, agents = await asyncio.to_thread(start_fleet, work, s3, max(args.sizes))
+        try:
+            for n in sorted(args.sizes):
+                rows.append(
+                    await measure_size(
+                        fleet, agents[:n], args.runs, tuple(args.rtt_ms), work, nats_url, index
+                    )
+                )
+        finally:
+            await asyncio.to_thread(fleet.close)
     results = results_file("rollout_parallel.json")
     results.write_text(json.dumps({
         "benchmark": "rollout_parallel", "when": dt.datetime.now(dt.UTC).isoformat(),

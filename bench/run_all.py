@@ -166,10 +166,36 @@ def _e2e_rows() -> list[Row]:
     r = load("e2e_request.json")
     if r is None:
         return []
-    return [
+    rows: list[Row] = [
         ("e2e, local stack (3 agents)", f"{row['metric']} median s", f"{row['median']:.3f}", "")
-        for row in r["summary"]
+        for row in r.get("summary", [])
     ]
+    for f in r.get("fleets", []):
+        s, (low, high) = f["summary"], f["rtt_ms"]
+        bench = f"e2e POST → completed, N={f['agents']} agents, RTT {low}–{high} ms"
+        canary = "canary on" if f.get("canary") else "canary off"
+        n = len(f["requests"])
+        rows += [
+            (bench, f"e2e / limit s (median of {n}, {canary})",
+             f"{s['e2e_s_median']} / {s['limit_s_median']}", ""),
+            (bench, "ratio median / p95", f"{s['ratio_median']} / {s['ratio_p95']}",
+             "≤ 1.10 / ≤ 1.25"),
+            (bench, "overhead ms p50 / p99", f"{s['overhead_ms_p50']} / {s['overhead_ms_p99']}",
+             "p50 ≤ 30 / p99 ≤ 100"),
+        ]  # fmt: skip
+        if "burst" in f:
+            b = f["burst"]
+            rows.append(
+                (
+                    f"burst, N={f['agents']} agents",
+                    f"{b['requests']} requests from {b['users']} studios in {b['sent_over_s']} s",
+                    f"{b['uploads']} uploads, {b['machine_calls']} machine calls "
+                    f"({b['machine_applies']} applies), last completed after "
+                    f"{b['last_completed_s']} s",
+                    "",
+                )
+            )
+    return rows
 
 
 def _crash_rows() -> list[Row]:
