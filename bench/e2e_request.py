@@ -60,7 +60,7 @@ from devstack.fleet import write_fleet_file  # noqa: E402
 from devstack.ports import free_port  # noqa: E402
 from devstack.stack import Stack  # noqa: E402
 from intake.security import htpasswd_line  # noqa: E402
-from stack_run import machine_facts, running_stack, write_results  # noqa: E402
+from stack_run import machine_facts, running_stack, studio_location, write_results  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from tests.support.metrics import Samples, moved, parse_samples  # noqa: E402
@@ -71,15 +71,6 @@ STEPS = ("syncing", "updating", "done")
 REGIONS = ("iad", "ord", "sjc")
 STUDIO = ("studio", "studio")
 BURST_PASSWORD = "bench-burst-pass"
-
-
-def _studio_location(index_db: Path) -> int:
-    with sqlite3.connect(index_db) as db:
-        row = db.execute(
-            "SELECT locations.id FROM locations JOIN users ON users.id = locations.user_id "
-            "WHERE users.userid = 'studio' ORDER BY locations.id LIMIT 1"
-        ).fetchone()
-    return int(row[0])
 
 
 async def _one(stack: Stack, location_id: int, auth: tuple[str, str] = STUDIO) -> dict[str, float]:
@@ -116,7 +107,7 @@ def _table(rows: list[dict[str, float]]) -> list[dict[str, object]]:
 
 
 async def _bench(stack: Stack, requests: int) -> dict[str, Any]:
-    location_id = _studio_location(stack.index_db_path)
+    location_id = studio_location(stack.index_db_path)
     warmup = await _one(stack, location_id)
     rows = [await _one(stack, location_id) for _ in range(requests)]
     return {"warmup": warmup, "requests": rows, "summary": _table(rows)}
@@ -311,7 +302,7 @@ async def _fleet_bench(
         http = await exits.enter_async_context(httpx.AsyncClient(timeout=30))
         syncer_url = f"http://127.0.0.1:{stack.config.syncer_port}"
         scrapes = Scrapes(http, syncer_url, [agent.url for agent in agents])
-        location_id = _studio_location(stack.index_db_path)
+        location_id = studio_location(stack.index_db_path)
         warmup = await _one(stack, location_id)  # agents left behind catch up here
         rows = [await _measured(stack, location_id, scrapes, rtt_s) for _ in range(requests)]
         result: dict[str, Any] = {

@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
-import smtplib
 import threading
 import uuid
 from collections import Counter
@@ -20,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intake.ports import MailRejected, MailUnavailable
 from machine_updater.client import MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
@@ -31,6 +29,7 @@ from showcase_common.audit import OperatorAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
+from showcase_common.mail import MailRejected, MailUnavailable
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (
@@ -264,7 +263,7 @@ class FakePublisher:
 # --- intake ------------------------------------------------------------------------------------
 
 
-class FakeBus:
+class FakePipeline:
     def __init__(self, *, up: bool = True) -> None:
         self.up = up
         self.published: list[tuple[str, Event]] = []
@@ -297,7 +296,8 @@ class FakeBus:
 
 
 class FakeMailer:
-    """Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
+    """The one `showcase_common.mail.Mailer` fake (intake's e-mails, the admin alerter's).
+    Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
     answers 5xx."""
 
     def __init__(self, *, up: bool = True, refuse: bool = False) -> None:
@@ -383,7 +383,7 @@ class FakeFleet:
         return list(self.list)
 
 
-class FakeFeed:
+class FakeNewestSnapshot:
     def __init__(self, newest: Snapshot | None = None) -> None:
         self.value = newest
 
@@ -567,17 +567,6 @@ class FakeProgressStore:
 
 
 # --- showcasectl alerts ------------------------------------------------------------------------
-
-
-class FakeAlertMailer:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail = fail
-
-    async def send(self, subject: str, body: str) -> None:
-        if self.fail:
-            raise smtplib.SMTPServerDisconnected("gone")
-        self.sent.append((subject, body))
 
 
 class FakeAlertLedger:

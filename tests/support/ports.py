@@ -24,13 +24,12 @@ from syncer.bootstrap import SyncerPorts
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
-    FakeBus,
-    FakeFeed,
     FakeFleet,
     FakeFleetControl,
     FakeMachineClient,
     FakeMailer,
+    FakeNewestSnapshot,
+    FakePipeline,
     FakeProgressStore,
     FakePublisher,
     FakeSnapshotStore,
@@ -56,7 +55,7 @@ class FakeSyncerPorts(SyncerPorts):
 @dataclass(kw_only=True)
 class FakeUpdaterPorts(UpdaterPorts):
     publisher: FakePublisher = field(default_factory=FakePublisher)
-    feed: FakeFeed = field(default_factory=FakeFeed)
+    newest_snapshot: FakeNewestSnapshot = field(default_factory=FakeNewestSnapshot)
     fleet: FakeFleet = field(default_factory=lambda: FakeFleet([]))
     client: FakeMachineClient = field(default_factory=lambda: FakeMachineClient({}, set()))
     control: FakeFleetControl | None = None
@@ -74,12 +73,12 @@ class FakeAgentPorts(AgentPorts):
 
 @dataclass(kw_only=True)
 class FakeIntakePorts(IntakePorts):
-    bus: FakeBus = field(default_factory=FakeBus)
+    pipeline: FakePipeline = field(default_factory=FakePipeline)
     mailer: FakeMailer = field(default_factory=FakeMailer)
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
 
 
 @dataclass(kw_only=True)
 class FakeAlerterPorts(AlerterPorts):
-    mailer: FakeAlertMailer = field(default_factory=FakeAlertMailer)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
     ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from showcase_common.index import Location, is_lone_showcase, page_path, region_for, served_regions
+from showcase_common.index import (
+    LocationRow,
+    is_lone_showcase,
+    page_path,
+    region_for,
+    served_regions,
+)
 from showcase_common.replay import PageAnswer
 
 from machine_agent.index_data import IndexData
@@ -44,7 +50,7 @@ def reported(answers: dict[str, PageAnswer]) -> dict[str, dict[str, object]]:
     }
 
 
-def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, Location]]:
+def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, LocationRow]]:
     locations = {loc.id: loc for loc in index.locations}
     per_year: dict[tuple[int, int | None], int] = {}
     for listed in index.showcases:

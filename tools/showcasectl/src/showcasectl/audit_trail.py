@@ -11,7 +11,7 @@ from nats.js.errors import NotFoundError
 from showcase_common import subjects
 from showcase_common.audit import OperatorAction
 
-from showcasectl.bus import Start, scan
+from showcasectl.stream_reader import Start, scan
 
 
 @dataclass(frozen=True)

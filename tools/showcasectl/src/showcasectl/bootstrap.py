@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from showcase_common import subjects
 from showcase_common.bus import consumer_options
+from showcase_common.mail import Mailer, SmtpMailer, domain_of
 from showcase_common.runner import Ports, Service, nats_link
 
-from showcasectl.alerts import AlertLedger, KvAlertLedger, Mailer, SmtpMailer, alerts_consumer
+from showcasectl.alerts import AlertLedger, KvAlertLedger, alerts_consumer
 from showcasectl.config import AlerterSettings
 
 
@@ -44,6 +45,7 @@ def build(settings: AlerterSettings, ports: AlerterPorts) -> Service:
         ports.mailer,
         ports.ledger,
         max_age_s=settings.alerts_max_age_s,
+        domain=domain_of(settings.smtp_from),
         options=consumer_options(settings.consumer),
     )
     return Service(name=settings.service_name, consumers=[consumer])

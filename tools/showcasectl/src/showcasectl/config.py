@@ -27,11 +27,15 @@ class CtlSettings(CommonSettings, S3Settings):
     fleet_file: Path | None = Path("deploy/fleet.local.yaml")
     """The same static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
     agent_timeout_s: float = 5.0
+    """How long `status` waits for each machine's /showcase/status."""
 
     # On Fly, as the machine-updater: the Machines API lists the agents' app (wins over the file).
     fly_app_name: str | None = None
+    """As the updater's: the Fly app whose machines `status` lists (wins over FLEET_FILE)."""
     fly_api_token: str | None = None
+    """The Machines API token."""
     fly_api_url: str = DEFAULT_API_URL
+    """The Machines API's base URL."""
     fly_app_url: str | None = None
     """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
     fly_machine_protocol: str = "agent"
@@ -44,12 +48,17 @@ class CtlSettings(CommonSettings, S3Settings):
     """A backlog, or a processing request, older than this counts as stuck in `status`."""
 
     smtp_host: str = "127.0.0.1"
+    """The SMTP server of `alerts run`'s e-mails."""
     smtp_port: int = 1025
+    """Its port."""
     smtp_from: str = "showcasectl@localhost"
+    """The sender of the alerts."""
     smtp_timeout_s: float = 10.0
+    """An SMTP exchange not done by then fails (the alert is retried)."""
     admin_email: str = Field(
         default="admin@localhost", validation_alias=AliasChoices("admin_email", "smtp_to")
     )
+    """Who gets the admin alerts (one e-mail per failed request)."""
 
 
 class AlerterSettings(CtlSettings):

@@ -26,7 +26,7 @@ from showcase_common import events, subjects
 from showcase_common.fly import FORCE_INSTANCE_HEADER, app_url, list_machines
 from showcase_common.replay import PageAnswer, judge
 
-from showcasectl.bus import scan
+from showcasectl.stream_reader import scan
 
 
 class FleetFileError(Exception):

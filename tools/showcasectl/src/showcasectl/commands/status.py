@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from showcasectl import output
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
 from showcasectl.status import Status, collect
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:

@@ -1,4 +1,4 @@
-"""Which snapshot is the newest announced: lets a newer generation supersede a running roll-out."""
+"""Which snapshot is the newest announced (the stream's last IndexSynced): lets a newer generation supersede a running roll-out."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from showcase_common.events import IndexSynced, Snapshot, UndecodableEvent, deco
 log = logging.getLogger(__name__)
 
 
-class SnapshotFeed(Protocol):
+class NewestSnapshot(Protocol):
     """The port: the snapshot of the newest IndexSynced, if any."""
 
     async def newest(self) -> Snapshot | None: ...
 
 
-class JetStreamSnapshotFeed:
+class StreamNewestSnapshot:
     """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
 
     def __init__(self, js: JetStreamContext | Callable[[], JetStreamContext]) -> None:
@@ -41,15 +41,15 @@ class JetStreamSnapshotFeed:
 
 
 class SharedLookups:
-    """A feed whose concurrent lookups share one: when the machines of a roll-out start
+    """The newest snapshot, concurrent lookups sharing one: when the machines of a roll-out start
     together, each asks for the newest snapshot before its update, and one read of the stream
     answers all of them (a lookup asked while another is in flight gets that one's answer)."""
 
-    def __init__(self, feed: SnapshotFeed) -> None:
-        self._feed = feed
+    def __init__(self, source: NewestSnapshot) -> None:
+        self._source = source
         self._in_flight: asyncio.Future[Snapshot | None] | None = None
 
     async def newest(self) -> Snapshot | None:
         if self._in_flight is None or self._in_flight.done():  # a finished read is not reused
-            self._in_flight = asyncio.ensure_future(self._feed.newest())
+            self._in_flight = asyncio.ensure_future(self._source.newest())
         return await asyncio.shield(self._in_flight)

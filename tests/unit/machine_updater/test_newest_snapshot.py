@@ -1,10 +1,10 @@
-"""The updater's feed of the newest snapshot: concurrent lookups share one read."""
+"""The newest announced snapshot, as the updater looks it up: concurrent lookups share one read."""
 
 from __future__ import annotations
 
 import asyncio
 
-from machine_updater.feed import SharedLookups
+from machine_updater.newest_snapshot import SharedLookups
 from showcase_common.events import Snapshot
 
 
