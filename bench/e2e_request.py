@@ -268,6 +268,7 @@ async def _burst(
         "machine_applies": sum(count for count, _ in _applies(before, after)),
         "agents": len(calls),
         "last_completed_s": round(last, 3),
+        "last_post_answered_s": round(max(row["sent_s"] + row["post_s"] for row in rows), 3),
         "post_s_median": round(statistics.median(row["post_s"] for row in rows), 3),
         "done_s_median": round(statistics.median(row["done_s"] for row in rows), 3),
     }
@@ -366,8 +367,8 @@ def _print_fleet(result: dict[str, Any]) -> None:
         print(
             f"burst: {b['requests']} requests from {b['users']} studios in {b['sent_over_s']} s "
             f"→ {b['uploads']} uploads, {b['machine_calls']} machine calls "
-            f"({b['machine_applies']} applied, {b['agents']} agents), last completed after "
-            f"{b['last_completed_s']} s",
+            f"({b['machine_applies']} applied, {b['agents']} agents), last POST answered after "
+            f"{b['last_post_answered_s']} s, last completed after {b['last_completed_s']} s",
             flush=True,
         )
 
