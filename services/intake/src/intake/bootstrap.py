@@ -233,7 +233,9 @@ def create_app(
         else IntakePorts(pipeline=pipeline, mailer=mailer or default_mailer(settings))
     )
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
-    return in_process_app(build(settings, made), made.nats, workers=background)
+    app = in_process_app(build(settings, made), made.nats, workers=background)
+    assert isinstance(app, FastAPI)  # build's own
+    return app
 
 
 def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:
