@@ -194,6 +194,20 @@ class UpdateConfig(Snapshot):
     optionally, the showcases it was published for (an agent beside the Rails application
     checks that their pages answer before it reports the generation applied)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generation": 2,
+                    "object_key": "db/generations/000000000002.sqlite3",
+                    "sha256": "9f2c" + "0" * 60,
+                    "size": 24576,
+                    "showcase_ids": [1],
+                }
+            ]
+        }
+    )
+
     showcase_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=1000
     )

@@ -51,6 +51,7 @@ from intake.use_cases import UseCases
 from intake.web import errors_html
 from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
+from intake.web.openapi import add_examples
 from intake.web.routes import api_router
 
 PACKAGE_DIR = Path(__file__).parent
@@ -223,7 +224,7 @@ def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:
     app.add_exception_handler(Saturated, _busy)
     errors_html.install(app, deps.templates)
     app.include_router(api_router)
-    exact_openapi(app, (ShowcaseIn,))
+    exact_openapi(app, (ShowcaseIn,), add_examples)
     metrics.mount(app, settings.metrics_bearer)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"
