@@ -41,6 +41,7 @@ from showcase_common.snapshots import (
     SnapshotStoreError,
     StoredGeneration,
 )
+from showcasectl.stuck import StaleEntry, Watched
 from syncer.snapshot import LocalSnapshot
 
 # --- libs/common ports -------------------------------------------------------------------------
@@ -53,6 +54,7 @@ class FakeFleetControl:
     def __init__(self, paused: PauseState | None = None) -> None:
         self.state = paused
         self.pin: PinHold | None = None
+        self.lifted: dt.datetime | None = None
         self.broken = False
         self.read = asyncio.Event()
         self.reads = 0
@@ -73,6 +75,8 @@ class FakeFleetControl:
 
     async def resume(self) -> PauseState | None:
         lifted, self.state = self.state, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
 
     async def pin_hold(self) -> PinHold | None:
@@ -87,7 +91,14 @@ class FakeFleetControl:
 
     async def release_pin(self) -> PinHold | None:
         lifted, self.pin = self.pin, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
+
+    async def lifted_at(self) -> dt.datetime | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        return self.lifted
 
 
 class FakeSnapshotStore:
@@ -540,6 +551,38 @@ class FakeProgressStore:
 
 
 # --- showcasectl alerts ------------------------------------------------------------------------
+
+
+class FakeWatchBook:
+    """The stuck watch's `WatchBook` in a dict, with the bucket's compare-and-set rule;
+    `pending` is the consumer's backlog a check sees."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[Watched, int]] = {}
+        self.revision = 0
+        self.pending = 0
+
+    async def read(self, request_id: str) -> tuple[Watched, int] | None:
+        return self.values.get(request_id)
+
+    async def write(self, entry: Watched, revision: int | None) -> None:
+        current = self.values.get(entry.request.request_id)
+        if (current[1] if current else None) != revision:
+            raise StaleEntry(entry.request.request_id)
+        self.revision += 1
+        self.values[entry.request.request_id] = (entry, self.revision)
+
+    async def forget(self, request_id: str, revision: int) -> None:
+        current = self.values.get(request_id)
+        if current is None or current[1] != revision:
+            raise StaleEntry(request_id)
+        del self.values[request_id]
+
+    async def entries(self) -> list[Watched]:
+        return [entry for entry, _ in self.values.values()]
+
+    async def backlog(self) -> int:
+        return self.pending
 
 
 class FakeAlertLedger:

@@ -46,7 +46,9 @@ def in_process(
     (unit tests drive them by hand: `deps.relay.drain()`, `mail_relay.drain()`,
     `showcases_file.write_now()`)."""
     made = FakeIntakePorts() if ports is None else ports
-    return in_process_app(build(settings, made), made.nats, workers=background)
+    app = in_process_app(build(settings, made), made.nats, workers=background)
+    assert isinstance(app, FastAPI)  # build's own
+    return app
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from machine_agent.bootstrap import AgentPorts, build
 from machine_agent.config import AgentSettings
+from machine_agent.documentation import AgentApp
 from showcase_common.events import Snapshot
 from showcase_common.index.models import Showcase
 from showcase_common.runner import in_process_app
@@ -22,10 +22,12 @@ AUTH = {"Authorization": f"Bearer {SECRET}"}
 Publish = Callable[..., Snapshot]
 
 
-def in_process(settings: AgentSettings, ports: AgentPorts, *, catch_up: bool = True) -> FastAPI:
+def in_process(settings: AgentSettings, ports: AgentPorts, *, catch_up: bool = True) -> AgentApp:
     """`build(settings, ports)` as an app whose lifespan runs the agent: its start-up (the data
     dir, the served generation read back) and, unless `catch_up=False`, the boot catch-up."""
-    return in_process_app(build(settings, ports), workers=catch_up)
+    app = in_process_app(build(settings, ports), workers=catch_up)
+    assert isinstance(app, AgentApp)  # build's own
+    return app
 
 
 @pytest.fixture

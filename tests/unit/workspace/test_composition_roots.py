@@ -30,10 +30,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from showcase_common.bus.link import NatsLink
 from showcase_common.runner import Ports, Service
 from showcase_common.settings import CommonSettings
+from starlette.applications import Starlette
 
 from tests.support import ports as fake_ports
 
@@ -80,17 +80,6 @@ def _ports_type(root: Root) -> type[Ports]:
     )
     assert dataclasses.is_dataclass(hint), f"{hint.__name__} is not a dataclass"
     return hint
-
-
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)  # FLEET_FILE's default is relative to the repository
-    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:9")  # nothing listens: nothing may try
-    monkeypatch.setenv("INDEX_DB_PATH", str(tmp_path / "index.sqlite3"))
-    monkeypatch.setenv("SHOWCASES_YML_PATH", str(tmp_path / "showcases.yml"))
-    monkeypatch.setenv("AGENT_DATA_DIR", str(tmp_path / "agent"))
-    monkeypatch.setenv("SYNCER_WORK_DIR", str(tmp_path / "staging"))
 
 
 @pytest.mark.parametrize("root", roots(), ids=IDS)
@@ -203,7 +192,8 @@ def test_unit_tests_build_the_service_with_its_fake_ports(root: Root) -> None:
         for name in imported
         if callable(member := getattr(root.bootstrap, name))
         and not isinstance(member, type)
-        and _hints(member).get("return") is FastAPI
+        and isinstance(app := _hints(member).get("return"), type)
+        and issubclass(app, Starlette)
     }
     assert not doors, f"unit tests enter {root.package} through {doors}, not build"
 
@@ -215,7 +205,9 @@ def test_the_door_check_sees_an_app_factory(tmp_path: Path) -> None:
     source.write_text("from intake.bootstrap import build, intake_app\n")
     names = _from_bootstrap(root, source)
     assert names == {"build", "intake_app"}
-    assert _hints(root.bootstrap.intake_app)["return"] is FastAPI
+    assert issubclass(_hints(root.bootstrap.intake_app)["return"], Starlette)
+    agent = importlib.import_module("machine_agent.bootstrap")
+    assert issubclass(_hints(agent.agent_app)["return"], Starlette)
 
 
 def test_durables_are_unique_across_services(settings_env: None) -> None:
