@@ -5,7 +5,8 @@ no progress. The threshold is small (`STUCK_AFTER_S` 1 s) and every wait awaits 
 watch's checks, a message on the bus, a KV update).
 
 - the request is failed with the studio's words, in `GET /api/requests/{id}`, and the admins
-  get exactly one e-mail: a restart of the alerter and a replay of the announcement send none;
+  get exactly one e-mail: a restart of the alerter, a replay of the announcement, and the same
+  request stuck again after the studio's Retry send none;
 - while roll-outs are paused nothing is failed, however long; after `resume` the clock starts
   again from the resume.
 """
@@ -23,7 +24,7 @@ import pytest
 from devstack.ports import free_port
 from devstack.smtp_sink import messages, sink
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import ports as intake_ports
 from intake.seed import seed
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
@@ -39,7 +40,7 @@ from showcasectl.stuck import Check, StuckWatch
 from tests.integration.intake.conftest import real_settings
 from tests.integration.progress_gateway.conftest import SECRET, Gateway, wait_for_state
 from tests.integration.showcasectl.conftest import poll
-from tests.unit.intake.conftest import STUDIO
+from tests.unit.intake.conftest import STUDIO, in_process
 
 AFTER_S = 1.0
 
@@ -102,7 +103,7 @@ async def intake(tmp_path: Path, nats_url: str) -> AsyncIterator[httpx.AsyncClie
     """Intake as `python -m intake` builds it (its outbox relay publishing to NATS)."""
     settings = real_settings(tmp_path, nats_url)
     seed(settings.index_db_path)
-    app: FastAPI = create_app(settings)
+    app: FastAPI = in_process(settings, intake_ports(settings), background=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
@@ -219,6 +220,17 @@ async def test_a_request_without_progress_is_failed_and_mailed_once(
     assert check.announced == ()
     assert len(messages(mail_dir[0])) == 1
     assert (await _status(intake, request_id))["status"] == "failed"
+
+    # The studio presses Retry: a new stretch; still no syncer, so it is stuck (and failed) again,
+    # and the admins, told once about this request, get no second e-mail.
+    assert (await _next_stuck(announced)).event_id == copy.event_id  # the replay, heard
+    retried = await intake.post(f"/api/requests/{request_id}/retry", auth=STUDIO)
+    assert retried.status_code == 202, retried.text
+    again = await _next_stuck(announced)
+    assert again.last_progress_at > stuck.occurred_at
+    await wait_for_state(js, request_id, lambda s: s["status"] == "failed")
+    await poll(lambda: _settled(js, subjects.ADMIN_ALERTS_DURABLE), "the alerts read it")
+    assert len(messages(mail_dir[0])) == 1
 
 
 async def test_a_paused_fleet_is_not_stuck_and_the_clock_restarts_on_resume(
