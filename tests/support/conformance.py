@@ -19,6 +19,7 @@ from showcase_common.fleet_control import FleetControl
 from showcase_common.mail import Mailer
 from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
+from showcasectl.stuck import WatchBook
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
 
@@ -35,6 +36,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -55,6 +57,7 @@ def conforms() -> None:
     _pipeline: Pipeline = FakePipeline()
     _mailer: Mailer = FakeMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
+    _watch_book: WatchBook = FakeWatchBook()
 
 
 PORTS = {
@@ -72,5 +75,6 @@ PORTS = {
     "Pipeline",
     "Mailer",
     "AlertLedger",
+    "WatchBook",
 }
 """The port protocols checked above (by class name)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine_updater.client import MachineError, MachineRefused
+from machine_updater.client import MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
 from progress_gateway.projection import ProjectedProgress
@@ -41,6 +41,7 @@ from showcase_common.snapshots import (
     SnapshotStoreError,
     StoredGeneration,
 )
+from showcasectl.stuck import StaleEntry, Watched
 from syncer.snapshot import LocalSnapshot
 
 # --- libs/common ports -------------------------------------------------------------------------
@@ -53,6 +54,7 @@ class FakeFleetControl:
     def __init__(self, paused: PauseState | None = None) -> None:
         self.state = paused
         self.pin: PinHold | None = None
+        self.lifted: dt.datetime | None = None
         self.broken = False
         self.read = asyncio.Event()
         self.reads = 0
@@ -73,6 +75,8 @@ class FakeFleetControl:
 
     async def resume(self) -> PauseState | None:
         lifted, self.state = self.state, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
 
     async def pin_hold(self) -> PinHold | None:
@@ -87,7 +91,14 @@ class FakeFleetControl:
 
     async def release_pin(self) -> PinHold | None:
         lifted, self.pin = self.pin, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
+
+    async def lifted_at(self) -> dt.datetime | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        return self.lifted
 
 
 class FakeSnapshotStore:
@@ -408,14 +419,38 @@ class FakeMachine:
     page_not_yet: int = 0
     """The next N page asks answer 404 (a page that appears after the update answered)."""
     page_asks: int = 0
+    reports_pages: bool = False
+    """Whether its update answer says how its pages answered (as an agent does); False: as the
+    Rails CGI (or an agent from before), the updater must ask."""
+    reported: dict[str, PageAnswer] | None = None
+    """What it reports, when not what it serves (a page it gets wrong)."""
+
+    def answer(self, path: str) -> PageAnswer:
+        if path in self.pages:
+            return PageAnswer(200)
+        if path in self.replays:
+            return PageAnswer(307, self.replays[path])
+        return PageAnswer(404)
+
+    def own_check(self, paths: Iterable[str]) -> dict[str, PageAnswer]:
+        if not self.reports_pages:
+            return {}
+        if self.reported is not None:
+            return dict(self.reported)
+        return {path: self.answer(path) for path in paths}
 
 
 class FakeMachineClient:
-    """A fleet of fake agents; counts calls and how many updates run at the same time."""
+    """A fleet of fake agents; counts calls and how many updates run at the same time.
+
+    As an agent does, an update of a generation it already serves (or older) is a no-op: it
+    counts in `calls`, not in `updates` (what was applied)."""
 
     def __init__(self, machines: dict[str, FakeMachine], pages: set[str]) -> None:
         self.machines = machines
         self.pages_after_update = pages
+        self.calls: Counter[str] = Counter()
+        self.status_reads: Counter[str] = Counter()
         self.updates: Counter[str] = Counter()
         self.applied: dict[str, list[int]] = {}
         self.showcase_ids: dict[str, list[int]] = {}
@@ -437,15 +472,19 @@ class FakeMachineClient:
         return fake
 
     async def status(self, machine: Machine) -> int | None:
+        self.status_reads[machine.id] += 1
         return self._machine(machine).generation
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
+    ) -> Updated:
         fake = self._machine(machine)
+        self.calls[machine.id] += 1
         self.showcase_ids[machine.id] = list(showcase_ids)
         if fake.refuse:
             raise MachineRefused("update_config answered 401: wrong secret")
+        if fake.generation is not None and fake.generation >= snapshot.generation:
+            return Updated(fake.generation, applied=False, pages=fake.own_check(fake.pages))
         self.updates[machine.id] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -461,7 +500,10 @@ class FakeMachineClient:
             fake.pages |= self.pages_after_update
         for hook in self.after_update:
             hook(machine, snapshot)
-        return snapshot.generation
+        return Updated(
+            snapshot.generation,
+            pages=fake.own_check(self.pages_after_update | set(fake.replays)),
+        )
 
     async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
         fake = self._machine(machine)
@@ -484,11 +526,7 @@ class FakeMachineClient:
         if fake.page_not_yet > 0:
             fake.page_not_yet -= 1
             return PageAnswer(404)
-        if path in fake.pages:
-            return PageAnswer(200)
-        if path in fake.replays:
-            return PageAnswer(307, fake.replays[path])
-        return PageAnswer(404)
+        return fake.answer(path)
 
 
 class FakeBodies:
@@ -540,6 +578,38 @@ class FakeProgressStore:
 
 
 # --- showcasectl alerts ------------------------------------------------------------------------
+
+
+class FakeWatchBook:
+    """The stuck watch's `WatchBook` in a dict, with the bucket's compare-and-set rule;
+    `pending` is the consumer's backlog a check sees."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[Watched, int]] = {}
+        self.revision = 0
+        self.pending = 0
+
+    async def read(self, request_id: str) -> tuple[Watched, int] | None:
+        return self.values.get(request_id)
+
+    async def write(self, entry: Watched, revision: int | None) -> None:
+        current = self.values.get(entry.request.request_id)
+        if (current[1] if current else None) != revision:
+            raise StaleEntry(entry.request.request_id)
+        self.revision += 1
+        self.values[entry.request.request_id] = (entry, self.revision)
+
+    async def forget(self, request_id: str, revision: int) -> None:
+        current = self.values.get(request_id)
+        if current is None or current[1] != revision:
+            raise StaleEntry(request_id)
+        del self.values[request_id]
+
+    async def entries(self) -> list[Watched]:
+        return [entry for entry, _ in self.values.values()]
+
+    async def backlog(self) -> int:
+        return self.pending
 
 
 class FakeAlertLedger:

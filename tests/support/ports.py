@@ -34,6 +34,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -82,3 +83,6 @@ class FakeIntakePorts(IntakePorts):
 class FakeAlerterPorts(AlerterPorts):
     mailer: FakeMailer = field(default_factory=FakeMailer)
     ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)
+    watch_book: FakeWatchBook = field(default_factory=FakeWatchBook)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
+    control: FakeFleetControl = field(default_factory=FakeFleetControl)

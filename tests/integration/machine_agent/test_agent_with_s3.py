@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from machine_agent.bootstrap import create_app
+from machine_agent.bootstrap import ports
 from machine_agent.config import AgentSettings
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, make_s3_client, sha256_file
 
-from tests.support.agents import publish_snapshot, sample_rows, snapshot_store, write_index
+from tests.support.agents import publish_snapshot, sample_rows, write_index
+from tests.unit.machine_agent.conftest import in_process
 
 SECRET = "integration-secret-integration-secret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
@@ -34,11 +35,6 @@ SUMMER = Showcase(
 
 
 @pytest.fixture
-def store(s3_settings: S3Settings) -> S3SnapshotStore:
-    return snapshot_store(s3_settings)
-
-
-@pytest.fixture
 def agent(tmp_path: Path, s3_settings: S3Settings, store: S3SnapshotStore) -> Iterator[TestClient]:
     settings = AgentSettings(
         **s3_settings.model_dump(),
@@ -47,7 +43,8 @@ def agent(tmp_path: Path, s3_settings: S3Settings, store: S3SnapshotStore) -> It
         agent_data_dir=tmp_path / "agent",
         machine_update_secret=SECRET,
     )
-    with TestClient(create_app(settings, catch_up=False)) as client:  # the agent's own reader
+    made = ports(settings)  # the agent's own reader
+    with TestClient(in_process(settings, made, catch_up=False)) as client:
         yield client
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from nats.aio.msg import Msg
-from showcase_common import events
+from showcase_common import events, subjects
 from showcase_common.bus import ConsumerSpec, Delivery, PermanentError, RetryableError
 from showcasectl.bootstrap import build
 from showcasectl.config import AlerterSettings
@@ -22,8 +22,9 @@ from tests.support.ports import FakeAlerterPorts
 
 def alerts_of(mailer: FakeMailer, ledger: FakeLedger, *, max_age_s: float) -> ConsumerSpec:
     settings = AlerterSettings(_env_file=None, alerts_max_age_s=max_age_s)
-    [consumer] = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
-    return consumer
+    consumers = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
+    [alerts] = [c for c in consumers if c.durable == subjects.ADMIN_ALERTS_DURABLE]
+    return alerts
 
 
 def _ref(request_id: str) -> events.RequestRef:

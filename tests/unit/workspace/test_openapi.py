@@ -33,23 +33,15 @@ from tests.unit.workspace.test_composition_roots import (
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    monkeypatch.setenv("INDEX_DB_PATH", str(tmp_path / "index.sqlite3"))
-    monkeypatch.setenv("SHOWCASES_YML_PATH", str(tmp_path / "showcases.yml"))
-    monkeypatch.setenv("AGENT_DATA_DIR", str(tmp_path / "agent"))
-    monkeypatch.setenv("SYNCER_WORK_DIR", str(tmp_path / "staging"))
-
-
 def _document(root: Root) -> dict[str, Any]:
     """The service's OpenAPI document, every warning an error."""
     fake = getattr(fake_ports, f"Fake{_ports_type(root).__name__}")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         service = root.bootstrap.build(_settings_type(root)(), fake())
-        return http_app(service).openapi()
+        app = http_app(service)  # FastAPI's, or the agent's AgentApp (a Starlette app)
+        document: dict[str, Any] = app.openapi()  # type: ignore[attr-defined]  # both have it
+        return document
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

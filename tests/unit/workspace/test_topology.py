@@ -43,15 +43,6 @@ SCHEMA = ROOT / "tests" / "support" / "asyncapi" / "asyncapi-3.0.0.schema.json"
 EVENT_NAMES = {e.__name__ for e in EVENT_TYPES}
 
 
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    monkeypatch.setenv("INDEX_DB_PATH", str(tmp_path / "index.sqlite3"))
-    monkeypatch.setenv("AGENT_DATA_DIR", str(tmp_path / "agent"))
-    monkeypatch.setenv("SYNCER_WORK_DIR", str(tmp_path / "staging"))
-
-
 @pytest.mark.parametrize("root", roots(), ids=IDS)
 def test_each_service_consumes_what_the_topology_declares(root: Root, settings_env: None) -> None:
     fake = getattr(fake_ports, f"Fake{_ports_type(root).__name__}")
@@ -98,15 +89,15 @@ def test_every_event_has_a_publisher_and_every_durable_one_owner() -> None:
 
 
 def test_the_architecture_table_is_current() -> None:
-    current = section(ARCHITECTURE.read_text(), "topology")
+    current = section(ARCHITECTURE.read_text(), topology.SECTION)
     assert current == topology.markdown(), (
-        "docs/ARCHITECTURE.md's bus table is out of date: paste `showcasectl topology --markdown`"
+        "docs/ARCHITECTURE.md's bus table is out of date: run `make docs`"
     )
 
 
 def test_the_asyncapi_document_is_current() -> None:
     assert ASYNCAPI.read_text() == topology.dump_asyncapi(), (
-        "docs/asyncapi.yaml is out of date: run `uv run showcasectl asyncapi > docs/asyncapi.yaml`"
+        "docs/asyncapi.yaml is out of date: run `make docs`"
     )
 
 
@@ -141,7 +132,7 @@ def test_every_reference_resolves_and_every_subject_is_a_channel() -> None:
     for party in PARTIES:
         for consumes in party.consumes:
             for event in consumes.events:
-                key = f"{party.name.replace('-', '_')}_consumes_{event.__name__}"
+                key = asyncapi.consume_operation_id(party, consumes, event)
                 assert document["operations"][key]["x-durable"] == consumes.durable
 
 
@@ -149,3 +140,13 @@ def test_a_drifting_declaration_is_caught() -> None:
     """The checks above can fail: a package that constructs an undeclared event is seen."""
     assert "ShowcaseCreated" in _constructed("intake")
     assert "ShowcaseCreated" not in _constructed("progress_gateway")
+
+
+def test_write_puts_the_current_table_between_the_markers(tmp_path: Path) -> None:
+    """`showcasectl topology --write FILE` (what `make docs` runs) mends a stale table and
+    leaves the rest of the file as it was."""
+    doc = tmp_path / "ARCHITECTURE.md"
+    doc.write_text("before\n<!-- topology:start -->\n| stale |\n<!-- topology:end -->\nafter\n")
+    topology.topology(write=doc)
+    assert section(doc.read_text(), topology.SECTION) == topology.markdown()
+    assert doc.read_text().startswith("before\n") and doc.read_text().endswith("\nafter\n")

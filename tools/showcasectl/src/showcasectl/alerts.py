@@ -1,7 +1,10 @@
-"""Admin alerts: one e-mail to the admin address when a request fails, once per request.
+"""Admin alerts: one e-mail to the admin address when a request fails, once per request, and
+one when it is stuck (`RequestStuck`, from the stuck watch: `showcasectl.stuck`).
 
 A long-running consumer (`showcasectl alerts run`) with its own durable on the two terminal
-failure events. The ledger (KV `admin_alerts`) is written after the mail is accepted, so a
+failure events and `RequestStuck`. A stuck request is recorded as `stuck-<request id>`; one the
+watch failed (STUCK_POLICY=fail) also under its own id, so its late real failure is not mailed
+again. The ledger (KV `admin_alerts`) is written after the mail is accepted, so a
 replayed or redelivered failure sends none; a crash in between sends the mail again with the
 same Message-ID (`<showcase-alert.{request id}@…>`), recognisable as the same mail. Mail goes
 through the shared `showcase_common.mail.Mailer` (SMTP: `SmtpMailer`).
@@ -77,6 +80,9 @@ class AdminAlerts:
         if isinstance(event, events.FleetUpdateFailed) and event.halted_by_canary:
             await self._canary_halted(event)
             return
+        if isinstance(event, events.RequestStuck):
+            await self._stuck(event)
+            return
         for ref in getattr(event, "requests", []):
             if await self._ledger.alerted(ref.request_id):
                 continue
@@ -84,6 +90,17 @@ class AdminAlerts:
             await self._send(ref.request_id, subject, body)
             await self._ledger.record(ref.request_id, subject)
             log.info("alerted the admins about request %s", ref.request_id)
+
+    async def _stuck(self, event: events.RequestStuck) -> None:
+        for ref in event.requests:
+            key = f"stuck-{ref.request_id}"
+            if not await self._ledger.alerted(key):
+                subject, body = compose_stuck(event, ref)
+                await self._send(key, subject, body)
+                await self._ledger.record(key, subject)
+                log.info("alerted the admins: request %s is stuck", ref.request_id)
+            if event.fails and not await self._ledger.alerted(ref.request_id):
+                await self._ledger.record(ref.request_id, "stuck")
 
     async def _canary_halted(self, event: events.FleetUpdateFailed) -> None:
         """One mail per halted roll-out, whatever number of requests it carried (none for an
@@ -134,6 +151,35 @@ def compose_canary(event: events.FleetUpdateFailed) -> tuple[str, str]:
     return subject, body
 
 
+STEP_WORDS = {
+    "queued": "waiting for its roll-out",
+    "syncing": "publishing the index (the syncer)",
+    "updating": "updating the machines (the machine-updater)",
+}
+
+
+def compose_stuck(event: events.RequestStuck, ref: events.RequestRef) -> tuple[str, str]:
+    """The mail for a request that stopped moving: where, since when, what was done, what to do."""
+    s = ref.showcase
+    minutes = event.stuck_after_s / 60
+    done = (
+        "It was failed (STUCK_POLICY=fail): the studio reads that publishing stopped, and may "
+        "press Retry."
+        if event.fails
+        else "It was left running (STUCK_POLICY=alert): the studio still sees it in progress."
+    )
+    subject = f"Showcase request stuck: {s.name} ({s.location_key} {s.year})"
+    body = (
+        f"The request {ref.request_id} by {ref.user} for {s.name} ({s.path}) made no progress "
+        f"for {minutes:g} minute(s) while {STEP_WORDS[event.step]}; its last step was at "
+        f"{event.last_progress_at:%Y-%m-%d %H:%M:%S} UTC.\n{done}\n\n"
+        "Look at the pipeline:  showcasectl status\n"
+        f"See what happened:    showcasectl events --request {ref.request_id}\n"
+        f"Re-drive it:          showcasectl replay {ref.request_id}\n"
+    )
+    return subject, body
+
+
 def compose(event: events.Event, ref: events.RequestRef) -> tuple[str, str]:
     """The mail: what failed, for whom, and the command that re-drives it."""
     match event:
@@ -165,10 +211,15 @@ def alerts_consumer(
     domain: str,
     options: ConsumerOptions,
 ) -> ConsumerSpec:
-    """The two terminal failures, one handler. `domain`: the Message-IDs' (the sender's)."""
+    """The two terminal failures and the stuck requests, one handler. `domain`: the
+    Message-IDs' (the sender's)."""
     alert = AdminAlerts(mailer, ledger, max_age_s=max_age_s, domain=domain)
     return ConsumerSpec(
         subjects.ADMIN_ALERTS_DURABLE,
-        handles={events.IndexSyncFailed: alert, events.FleetUpdateFailed: alert},
+        handles={
+            events.IndexSyncFailed: alert,
+            events.FleetUpdateFailed: alert,
+            events.RequestStuck: alert,
+        },
         options=options,
     )
