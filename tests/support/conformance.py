@@ -8,6 +8,7 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
+from intake.fleet_desk import FleetDesk
 from intake.ports import Bus
 from intake.ports import Mailer as IntakeMailer
 from machine_updater.bodies import SnapshotBodies
@@ -16,7 +17,7 @@ from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
-from showcase_common.fleet_control import FleetControl
+from showcase_common.fleet_control import FleetControl, PauseControl
 from showcase_common.snapshots import SnapshotStore
 from showcasectl.alerts import AlertLedger
 from showcasectl.alerts import Mailer as AlertMailer
@@ -31,6 +32,7 @@ from tests.support.fakes import (
     FakeFeed,
     FakeFleet,
     FakeFleetControl,
+    FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
     FakeProgressStore,
@@ -46,6 +48,8 @@ def conforms() -> None:
     _store: SnapshotStore = FakeSnapshotStore()
     _publisher: EventPublisher = FakePublisher()
     _control: FleetControl = FakeFleetControl()
+    _pause: PauseControl = FakeFleetControl()
+    _desk: FleetDesk = FakeFleetDesk()
     _ledger: SyncLedger = MemoryLedger()
     _snapshotter: SnapshotTaker = FakeSnapshotter()
     _fleet: Fleet = FakeFleet([])
@@ -63,6 +67,8 @@ PORTS = {
     "SnapshotStore",
     "EventPublisher",
     "FleetControl",
+    "PauseControl",
+    "FleetDesk",
     "SyncLedger",
     "SnapshotTaker",
     "Fleet",

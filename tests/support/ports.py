@@ -29,6 +29,7 @@ from tests.support.fakes import (
     FakeFeed,
     FakeFleet,
     FakeFleetControl,
+    FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
     FakeProgressStore,
@@ -76,6 +77,7 @@ class FakeAgentPorts(AgentPorts):
 class FakeIntakePorts(IntakePorts):
     bus: FakeBus = field(default_factory=FakeBus)
     mailer: FakeMailer = field(default_factory=FakeMailer)
+    fleet: FakeFleetDesk = field(default_factory=FakeFleetDesk)
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
 
 

@@ -14,7 +14,7 @@ from intake.config import IntakeSettings
 from intake.container import Container
 from intake.seed import seed
 
-from tests.support.fakes import FakeBus, FakeMailer
+from tests.support.fakes import FakeBus, FakeFleetDesk, FakeMailer
 
 SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")
@@ -52,9 +52,16 @@ def mailer() -> FakeMailer:
 
 
 @pytest.fixture
-async def app(settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer) -> AsyncIterator[FastAPI]:
+def fleet() -> FakeFleetDesk:
+    return FakeFleetDesk()
+
+
+@pytest.fixture
+async def app(
+    settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer, fleet: FakeFleetDesk
+) -> AsyncIterator[FastAPI]:
     seed(settings.index_db_path)
-    app = create_app(settings, bus=bus, mailer=mailer, background=False)
+    app = create_app(settings, bus=bus, mailer=mailer, fleet=fleet, background=False)
     async with app.router.lifespan_context(app):
         yield app
 

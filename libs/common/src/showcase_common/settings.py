@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -159,6 +160,26 @@ class S3Settings(BaseSettings):
     s3_prefix: str = "db"
     s3_connect_timeout_s: float = 3.0
     s3_read_timeout_s: float = 10.0
+
+
+class FleetSettings(BaseSettings):
+    """Where the machines are listed, as the machine-updater finds them: the Fly Machines API
+    when `fly_app_name` is set, else the static YAML file `fleet_file` (none: no machines).
+    Read by `showcasectl status` and intake's admin page (`showcase_common.fleet_status`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    fleet_file: Path | None = None
+    """The static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
+    agent_timeout_s: float = 5.0
+    """How long a machine's `/showcase/status` may take before it counts as unreachable."""
+    fly_app_name: str | None = None
+    fly_api_token: str | None = None
+    fly_api_url: str = "https://api.machines.dev"
+    fly_app_url: str | None = None
+    """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
+    fly_machine_protocol: str = "agent"
+    """As the updater's: `update_config` machines have no `/showcase/status`."""
 
 
 MIN_SECRET_BYTES = 32

@@ -31,11 +31,13 @@ from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_bus, outcomes, readiness
+from intake.admin_apply import AdminApply
 from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
 from intake.db import Database, Saturated, create_schema, make_engine
+from intake.fleet_desk import FleetDesk, NatsFleetDesk
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_bus import NatsBus
@@ -78,13 +80,20 @@ class IntakePorts(Ports):
 
     bus: Bus
     mailer: Mailer
+    fleet: FleetDesk
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
 
 
 def ports(settings: IntakeSettings) -> IntakePorts:
-    """NATS (the link the runner opens) and SMTP from settings, the wall clock."""
+    """NATS (the link the runner opens) and SMTP from settings, the wall clock; the admin
+    page's fleet over the same link."""
     link = nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_bus.TIMEOUT_S)
-    return IntakePorts(bus=NatsBus(link), mailer=default_mailer(settings), nats=link)
+    return IntakePorts(
+        bus=NatsBus(link),
+        mailer=default_mailer(settings),
+        fleet=NatsFleetDesk(link, settings, replicas=settings.nats_replicas),
+        nats=link,
+    )
 
 
 def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
@@ -133,6 +142,10 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         ),
         service=service,
         showcases_file=showcases_file,
+        fleet=ports.fleet,
+        admin_apply=AdminApply(
+            db, service, settings.deployed_showcases_file, clock, on_outbox=relay.wake
+        ),
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
         password_checks=CapacityLimiter(settings.password_check_threads),
@@ -220,18 +233,22 @@ def create_app(
     bus: Bus | None = None,
     mailer: Mailer | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    fleet: FleetDesk | None = None,
     background: bool = True,
 ) -> FastAPI:
     """Intake in-process (tests): `build` with the ports given (the real ones for those not),
     the app's lifespan running the service. `background=False` runs no worker: unit tests
     drive them by hand (`container.relay.drain()`, `mail_relay.drain()`,
-    `showcases_file.write_now()`)."""
-    made = (
-        ports(settings)
-        if bus is None
-        else IntakePorts(bus=bus, mailer=mailer or default_mailer(settings))
-    )
+    `showcases_file.write_now()`). `fleet`: the admin page's (`FakeFleetDesk` in tests)."""
+    if bus is None:
+        made = ports(settings)
+    else:
+        # A fake bus: no NATS link runs. The admin page's fleet is the one given, else the real
+        # adapter over a link that never connects (it reads as NATS unreachable).
+        idle = NatsFleetDesk(nats_link(settings), settings)
+        made = IntakePorts(bus=bus, mailer=default_mailer(settings), fleet=fleet or idle)
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
+    made.fleet = fleet or made.fleet
     return in_process_app(build(settings, made), made.nats, workers=background)
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from anyio import CapacityLimiter
 from fastapi.templating import Jinja2Templates
 
+from intake.admin_apply import AdminApply
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db import Database
+from intake.fleet_desk import FleetDesk
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Bus, Mailer
@@ -44,3 +46,7 @@ class Container:
     flash: Signer
     known_device: Signer
     """Signs the "known device" cookie a successful login leaves (throttle.py: the owner's path)."""
+    fleet: FleetDesk
+    """The admin page's view of the fleet (pause, pin, machines, actions) and its pause."""
+    admin_apply: AdminApply
+    """What Apply would change, and the tracked roll-out it starts."""
