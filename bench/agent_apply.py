@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,11 +34,10 @@ sys.path.insert(0, str(ROOT))  # for tests.support (the index builder shared wit
 sys.path.insert(0, str(ROOT / "bench"))  # for benchkit
 
 from benchkit import parser as bench_parser  # noqa: E402
-from benchkit import results_file  # noqa: E402
+from benchkit import results_file, s3_bucket  # noqa: E402
 from machine_agent.applier import PHASES, Applier, ApplyResult  # noqa: E402
 from showcase_common.events import Snapshot  # noqa: E402
 from showcase_common.index import Showcase  # noqa: E402
-from showcase_common.settings import S3Settings  # noqa: E402
 from showcase_common.snapshots import Pin, Pointer, S3SnapshotStore  # noqa: E402
 
 from tests.support.agents import publish_snapshot  # noqa: E402
@@ -91,26 +89,8 @@ class DirectoryStore(S3SnapshotStore):
 
 @contextlib.contextmanager
 def s3_store(work: Path) -> Iterator[S3SnapshotStore]:
-    endpoint = os.environ.get("S3_ENDPOINT_URL")
-    server = None
-    if not endpoint:
-        from devstack.servers import WeedS3
-
-        server = WeedS3(work / "s3")
-        endpoint = server.start()
-    settings = S3Settings(
-        s3_endpoint_url=endpoint,
-        s3_bucket=f"bench-{uuid.uuid4().hex[:8]}",
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
-    )
-    store = S3SnapshotStore.from_settings(settings)
-    store.ensure_bucket()
-    try:
-        yield store
-    finally:
-        if server is not None:
-            server.stop()
+    with s3_bucket(work) as settings:
+        yield S3SnapshotStore.from_settings(settings)
 
 
 def one_run(store: S3SnapshotStore, work: Path, run: int) -> dict[str, ApplyResult]:

@@ -17,7 +17,6 @@ update on the realistic index. Prints a table, writes bench/results/agent_memory
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -25,8 +24,6 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (agents and the index builder)
 
 from benchkit import parser as bench_parser  # noqa: E402
-from benchkit import results_file  # noqa: E402
-from devstack.servers import WeedS3  # noqa: E402
+from benchkit import results_file, s3_bucket  # noqa: E402
 from showcase_common.index import Showcase  # noqa: E402
 from showcase_common.settings import S3Settings  # noqa: E402
 
@@ -43,27 +39,6 @@ from tests.support.agents import AgentFleet, publish_snapshot, snapshot_store  #
 from tests.support.rails_fixture import rails_rows, write_rails_index  # noqa: E402
 
 MIB = 1024 * 1024
-
-
-@contextlib.contextmanager
-def s3(work: Path) -> Iterator[S3Settings]:
-    endpoint = os.environ.get("S3_ENDPOINT_URL")
-    server = None
-    if not endpoint:
-        server = WeedS3(work / "s3")
-        endpoint = server.start()
-    settings = S3Settings(
-        s3_endpoint_url=endpoint,
-        s3_bucket=f"bench-{uuid.uuid4().hex[:8]}",
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
-    )
-    try:
-        snapshot_store(settings).ensure_bucket()
-        yield settings
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -142,7 +117,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.tiny:
         args.scales = [1]
-    with tempfile.TemporaryDirectory(prefix="bench-agent-mem-") as tmp, s3(Path(tmp)) as settings:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-agent-mem-") as tmp,
+        s3_bucket(Path(tmp)) as settings,
+    ):
         results = [one_scale(scale, Path(tmp), settings) for scale in args.scales]
     print(f"{'scale':>5} {'scenario':>12} {'pages':>11} {'apply ms':>9} {'peak RSS MiB':>13}")
     for result in results:

@@ -38,7 +38,6 @@ import datetime as dt
 import json
 import os
 import signal
-import sqlite3
 import statistics
 import sys
 import time
@@ -55,7 +54,7 @@ from devstack.config import HOST
 from devstack.ports import free_port
 from devstack.process import ServiceProcess, http_ok
 from devstack.stack import Stack
-from stack_run import machine_facts, running_stack, write_results
+from stack_run import machine_facts, running_stack, studio_location, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,15 +62,6 @@ STREAM = "SHOWCASE"
 DURABLES = {"syncer": "syncer", "updater": "machine-updater"}
 SCENARIOS = ("baseline", "syncer", "updater")
 Message = dict[str, Any]
-
-
-def _studio_location(index_db: Path) -> int:
-    with sqlite3.connect(index_db) as db:
-        row = db.execute(
-            "SELECT locations.id FROM locations JOIN users ON users.id = locations.user_id "
-            "WHERE users.userid = 'studio' ORDER BY locations.id LIMIT 1"
-        ).fetchone()
-    return int(row[0])
 
 
 class Follow:
@@ -147,7 +137,7 @@ class Bench:
         self.scenarios = scenarios
         self.http = http
         self.standby = standby
-        self.location_id = _studio_location(stack.index_db_path)
+        self.location_id = studio_location(stack.index_db_path)
         self.monitor_url = f"http://{HOST}:{stack.config.nats_monitor_port}"
 
     async def submit(self, label: str) -> tuple[float, dict[str, Any]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 import statistics
 import time
 import uuid
@@ -27,20 +26,11 @@ import httpx
 from benchkit import parser as bench_parser
 from benchkit import results_file
 from devstack.stack import Stack
-from stack_run import machine_facts, running_stack, write_results
+from stack_run import machine_facts, running_stack, studio_location, write_results
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("syncing", "updating", "done")
-
-
-def _studio_location(index_db: Path) -> int:
-    with sqlite3.connect(index_db) as db:
-        row = db.execute(
-            "SELECT locations.id FROM locations JOIN users ON users.id = locations.user_id "
-            "WHERE users.userid = 'studio' ORDER BY locations.id LIMIT 1"
-        ).fetchone()
-    return int(row[0])
 
 
 async def _one(stack: Stack, location_id: int) -> dict[str, float]:
@@ -78,7 +68,7 @@ def _table(rows: list[dict[str, float]]) -> list[dict[str, object]]:
 
 
 async def _bench(stack: Stack, requests: int) -> dict[str, Any]:
-    location_id = _studio_location(stack.index_db_path)
+    location_id = studio_location(stack.index_db_path)
     warmup = await _one(stack, location_id)
     rows = [await _one(stack, location_id) for _ in range(requests)]
     return {"warmup": warmup, "requests": rows, "summary": _table(rows)}

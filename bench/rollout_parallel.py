@@ -37,8 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +47,8 @@ sys.path.insert(0, str(ROOT / "bench"))  # for the realistic index of agent_appl
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 from agent_apply import realistic_rows  # noqa: E402
+from benchkit import nats_server, results_file, s3_bucket  # noqa: E402
 from benchkit import parser as bench_parser  # noqa: E402
-from benchkit import results_file  # noqa: E402
-from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from machine_updater.bootstrap import (  # noqa: E402
     UpdaterPorts,
     make_client,
@@ -59,8 +57,8 @@ from machine_updater.bootstrap import (  # noqa: E402
     make_http,
 )
 from machine_updater.config import UpdaterSettings  # noqa: E402
-from machine_updater.feed import JetStreamSnapshotFeed  # noqa: E402
 from machine_updater.handlers import RolloutHandler  # noqa: E402
+from machine_updater.newest_snapshot import StreamNewestSnapshot  # noqa: E402
 from nats.js.api import PubAck  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from showcase_common.bus import Publisher, connect, ensure_stream  # noqa: E402
@@ -121,30 +119,6 @@ class Index:
         return snapshot, RequestRef(
             request_id=f"bench-{n}", user="bench", showcase=ref, redirect_url="/"
         )
-
-
-@contextlib.contextmanager
-def servers(work: Path) -> Iterator[tuple[str, S3Settings]]:
-    stack = contextlib.ExitStack()
-    nats_url = os.environ.get("NATS_URL")
-    if not nats_url:
-        nats = NatsServer(work / "nats")
-        nats_url = nats.start()
-        stack.callback(nats.stop)
-    endpoint = os.environ.get("S3_ENDPOINT_URL")
-    if not endpoint:
-        s3 = WeedS3(work / "s3")
-        endpoint = s3.start()
-        stack.callback(s3.stop)
-    settings = S3Settings(
-        s3_endpoint_url=endpoint,
-        s3_bucket=f"bench-{uuid.uuid4().hex[:8]}",
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
-    )
-    with stack:
-        snapshot_store(settings).ensure_bucket()
-        yield nats_url, settings
 
 
 def start_fleet(work: Path, s3: S3Settings, n: int) -> tuple[AgentFleet, list[AgentProcess]]:
@@ -219,10 +193,9 @@ async def updater(
     await ensure_stream(js)
     publisher = RecordingPublisher(js)
     try:
-        feed = JetStreamSnapshotFeed(js)
         made = UpdaterPorts(
             publisher=publisher,
-            feed=feed,
+            newest_snapshot=StreamNewestSnapshot(js),
             fleet=make_fleet(settings, http),
             client=make_client(settings, http),
             http=http,
@@ -377,7 +350,8 @@ async def main() -> None:
     rows: list[dict[str, object]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp,
-        servers(Path(tmp)) as (nats_url, s3),
+        nats_server(Path(tmp)) as nats_url,
+        s3_bucket(Path(tmp)) as s3,
     ):
         work = Path(tmp)
         index = Index(work, s3)

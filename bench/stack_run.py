@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sqlite3
 import sys
 import tempfile
 import time
@@ -23,6 +24,16 @@ from devstack.output import LogMux
 from devstack.stack import Stack
 
 LOG_TAIL_LINES = 60
+
+
+def studio_location(index_db: Path) -> int:
+    """The first location the seed's `studio` owns: where its benchmark requests go."""
+    with sqlite3.connect(index_db) as db:
+        row = db.execute(
+            "SELECT locations.id FROM locations JOIN users ON users.id = locations.user_id "
+            "WHERE users.userid = 'studio' ORDER BY locations.id LIMIT 1"
+        ).fetchone()
+    return int(row[0])
 
 
 @dataclass

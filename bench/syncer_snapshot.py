@@ -16,7 +16,6 @@ S3 is a real endpoint (`weed mini`, started here unless S3_ENDPOINT_URL is set).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for the index builder shared with the tests
 sys.path.insert(0, str(ROOT / "bench"))  # for benchkit
 
-import boto3  # noqa: E402
+from benchkit import nats_server, results_file, s3_bucket  # noqa: E402
 from benchkit import parser as bench_parser  # noqa: E402
-from benchkit import results_file  # noqa: E402
-from devstack.servers import NatsServer, WeedS3  # noqa: E402
 from showcase_common import events  # noqa: E402
 from showcase_common.bus import Publisher, connect  # noqa: E402
 from showcase_common.snapshots import S3SnapshotStore  # noqa: E402
@@ -51,31 +48,6 @@ from tests.support.syncer import Watch, new_request, running_syncer  # noqa: E40
 from tests.support.waiting import eventually  # noqa: E402
 
 STUDIOS, SHOWCASES, USERS, BURST = 75, 370, 300, 30
-
-
-@contextlib.contextmanager
-def s3_endpoint(work: Path) -> Iterator[str]:
-    external = os.environ.get("S3_ENDPOINT_URL")
-    if external:
-        yield external
-        return
-    server = WeedS3(work / "s3")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-
-
-def make_bucket(endpoint: str) -> str:
-    bucket = f"bench-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    ).create_bucket(Bucket=bucket)
-    return bucket
 
 
 def stats(samples_s: list[float]) -> dict[str, float]:
@@ -153,31 +125,27 @@ async def bursts(
 
 
 async def main(runs: int, burst_count: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, s3_endpoint(Path(tmp)) as endpoint:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        s3_bucket(Path(tmp)) as s3,
+        nats_server(Path(tmp)) as nats_url,
+    ):
         work = Path(tmp)
         index = work / "index" / "index.sqlite3"
         create_index(index, studios=STUDIOS, showcases=SHOWCASES, users=USERS)
-        nats = NatsServer(work / "nats")
-        nats_url = nats.start()
-        try:
-            settings = SyncerSettings(
-                _env_file=None,
-                nats_url=nats_url,
-                s3_endpoint_url=endpoint,
-                s3_bucket=make_bucket(endpoint),
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
-                index_db_path=index,
-                syncer_work_dir=work / "staging",
-                consumer=SyncerConsumerSettings(fetch_timeout_s=0.2),
-                snapshot_signing_key=TEST_SIGNING_KEY,  # the tests' pair, as the tests' syncers
-            )
-            snap_samples, size = time_snapshots(index, work / "staging", runs)
-            publish_samples = await time_publications(settings, runs)
-            burst_results = await bursts(settings, index, burst_count, 0.0)
-            burst_results += await bursts(settings, index, burst_count, 1.5)
-        finally:
-            nats.stop()
+        settings = SyncerSettings(
+            _env_file=None,
+            nats_url=nats_url,
+            **s3.model_dump(),
+            index_db_path=index,
+            syncer_work_dir=work / "staging",
+            consumer=SyncerConsumerSettings(fetch_timeout_s=0.2),
+            snapshot_signing_key=TEST_SIGNING_KEY,  # the tests' pair, as the tests' syncers
+        )
+        snap_samples, size = time_snapshots(index, work / "staging", runs)
+        publish_samples = await time_publications(settings, runs)
+        burst_results = await bursts(settings, index, burst_count, 0.0)
+        burst_results += await bursts(settings, index, burst_count, 1.5)
     return {
         "index": {"studios": STUDIOS, "showcases": SHOWCASES, "users": USERS, "bytes": size},
         "runs": runs,

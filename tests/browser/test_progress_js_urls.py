@@ -7,13 +7,12 @@ what the script has to judge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Page, Route
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.browser_context(login=None)]
 
 SCRIPT = Path(__file__).parents[2] / "services/intake/src/intake/static/progress.js"
 INTAKE = "http://intake.test"
@@ -43,9 +42,8 @@ window.WebSocket = class extends EventTarget {
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context()
-    page = context.new_page()
+def page(page: Page) -> Page:
+    """The conftest's page (no login), its requests answered by the router."""
 
     def intake(route: Route) -> None:
         if route.request.url.endswith("/static/progress.js"):
@@ -57,10 +55,7 @@ def page(chromium: Browser) -> Iterator[Page]:
     page.route(f"{INTAKE}/**", intake)
     page.route(f"{FLEET}/**", lambda route: route.fulfill(body="<p>the showcase</p>"))
     page.route("**/evil.test/**", lambda route: route.fulfill(body="<p>evil</p>"))
-    try:
-        yield page
-    finally:
-        context.close()
+    return page
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Page
 
 from tests.browser.progress_page import (
     PIPELINE_TIMEOUT_MS,
@@ -17,9 +16,9 @@ from tests.browser.progress_page import (
     submit_form,
     wait_for_showcase_page,
 )
-from tests.support.stack import STUDIO, LocalStack
+from tests.support.stack import LocalStack
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.browser_context(height=360)]
 
 _BLOCK_WEBSOCKETS = """
 // What a proxy that refuses the upgrade looks like to the page: the socket never opens.
@@ -38,24 +37,6 @@ window.WebSocket = class BlockedWebSocket extends EventTarget {
   close() {}
 };
 """
-
-
-@pytest.fixture
-def context(chromium: Browser) -> Iterator[BrowserContext]:
-    context = chromium.new_context(
-        http_credentials={"username": STUDIO[0], "password": STUDIO[1]},
-        viewport={"width": 760, "height": 360},
-    )
-    context.set_default_timeout(30_000)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def test_an_invalid_form_says_what_to_fix_keeps_the_input_and_saves_nothing(

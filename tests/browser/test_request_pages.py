@@ -4,11 +4,10 @@ requests list (issue 21, items 1 and 2)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Page
 
 from tests.browser.progress_page import (
     PIPELINE_TIMEOUT_MS,
@@ -18,33 +17,15 @@ from tests.browser.progress_page import (
     submit_form,
     wait_for_showcase_page,
 )
-from tests.support.stack import STUDIO, LocalStack
+from tests.support.stack import LocalStack
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.browser_context(height=600)]
 
 REQUEST_PAGE = re.compile(r".*/requests/[0-9a-f]{32}$")
 _MID_RUN = (
     "() => { const v = +document.querySelector('#progress [role=progressbar]')"
     ".getAttribute('aria-valuenow'); return v > 30 && v < 100; }"
 )
-
-
-@pytest.fixture
-def context(chromium: Browser) -> Iterator[BrowserContext]:
-    context = chromium.new_context(
-        http_credentials={"username": STUDIO[0], "password": STUDIO[1]},
-        viewport={"width": 760, "height": 600},
-    )
-    context.set_default_timeout(30_000)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def _no_false_failure(page: Page) -> None:

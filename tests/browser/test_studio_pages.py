@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Page
 
 from tests.browser.progress_page import (
     PIPELINE_TIMEOUT_MS,
@@ -20,36 +19,12 @@ from tests.browser.progress_page import (
     submit_form,
     wait_for_showcase_page,
 )
-from tests.support.stack import ADMIN, STUDIO, LocalStack
+from tests.support.stack import ADMIN, LocalStack
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+# axe-core is injected as a script: the pages' CSP (script-src 'self') would refuse it
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.browser_context(bypass_csp=True)]
 
 AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _context(chromium: Browser, width: int, login: tuple[str, str] = STUDIO) -> BrowserContext:
-    context = chromium.new_context(
-        http_credentials={"username": login[0], "password": login[1]},
-        viewport={"width": width, "height": 640},
-        # axe-core is injected as a script: the pages' CSP (script-src 'self') would refuse it
-        bypass_csp=True,
-    )
-    context.set_default_timeout(30_000)
-    return context
-
-
-@pytest.fixture
-def context(chromium: Browser) -> Iterator[BrowserContext]:
-    context = _context(chromium, 760)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def test_the_estimate_shows_during_the_sync_step(
@@ -177,39 +152,31 @@ def test_axe_finds_no_serious_violation_on_any_page(page: Page, local_stack: Loc
     assert found == {where: [] for where in found}
 
 
-def test_every_page_fits_320_px(chromium: Browser, local_stack: LocalStack, tmp_path: Path) -> None:
+@pytest.mark.browser_context(width=320)
+def test_every_page_fits_320_px(page: Page, local_stack: LocalStack, tmp_path: Path) -> None:
     key = local_stack.owned_location("studio")["key"]
-    context = _context(chromium, 320)
-    try:
-        page = context.new_page()
-        submit_form(page, local_stack)
-        widths = {"the progress page": page.evaluate("document.documentElement.scrollWidth")}
-        for path in PAGES:
-            page.goto(local_stack.intake_url + path.format(key=key))
-            widths[path] = page.evaluate("document.documentElement.scrollWidth")
-            if path == "/locations/{key}/events":
-                screenshot(page, "events-320.png", tmp_path)
-            if path == "/showcases/new":
-                screenshot(page, "form-320.png", tmp_path)
-        assert widths == {where: 320 for where in widths}, widths
-    finally:
-        context.close()
+    submit_form(page, local_stack)
+    widths = {"the progress page": page.evaluate("document.documentElement.scrollWidth")}
+    for path in PAGES:
+        page.goto(local_stack.intake_url + path.format(key=key))
+        widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        if path == "/locations/{key}/events":
+            screenshot(page, "events-320.png", tmp_path)
+        if path == "/showcases/new":
+            screenshot(page, "form-320.png", tmp_path)
+    assert widths == {where: 320 for where in widths}, widths
 
 
+@pytest.mark.browser_context(login=ADMIN)
 def test_an_admin_sees_everyones_requests_and_filters_them(
-    chromium: Browser, local_stack: LocalStack
+    page: Page, local_stack: LocalStack
 ) -> None:
-    context = _context(chromium, 760, ADMIN)
-    try:
-        page = context.new_page()
-        page.goto(f"{local_stack.intake_url}/requests")
-        assert page.locator("h1").inner_text() == "Requests"
-        page.select_option("#state", "completed")
-        page.click("form.filters button")
-        assert "state=completed" in page.url
-        statuses = page.locator("table.requests tbody tr").evaluate_all(
-            "rows => rows.map(r => r.dataset.status)"
-        )
-        assert set(statuses) <= {"completed"}
-    finally:
-        context.close()
+    page.goto(f"{local_stack.intake_url}/requests")
+    assert page.locator("h1").inner_text() == "Requests"
+    page.select_option("#state", "completed")
+    page.click("form.filters button")
+    assert "state=completed" in page.url
+    statuses = page.locator("table.requests tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.status)"
+    )
+    assert set(statuses) <= {"completed"}

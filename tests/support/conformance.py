@@ -9,16 +9,16 @@ line here, so a new port cannot go without its fake being checked.
 from __future__ import annotations
 
 from intake.fleet_desk import FleetDesk
-from intake.ports import Bus
 from intake.ports import Mailer as IntakeMailer
+from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
-from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet
+from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl, PauseControl
-from showcase_common.snapshots import SnapshotStore
+from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
 from showcasectl.alerts import Mailer as AlertMailer
 from syncer.ledger import SyncLedger
@@ -28,13 +28,13 @@ from tests.support.fakes import (
     FakeAlertLedger,
     FakeAlertMailer,
     FakeBodies,
-    FakeBus,
-    FakeFeed,
     FakeFleet,
     FakeFleetControl,
     FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
+    FakeNewestSnapshot,
+    FakePipeline,
     FakeProgressStore,
     FakePublisher,
     FakeSnapshotStore,
@@ -46,6 +46,7 @@ from tests.support.fakes import (
 def conforms() -> None:
     """Not called: mypy checks each assignment (the fake must be a structural subtype)."""
     _store: SnapshotStore = FakeSnapshotStore()
+    _source: SnapshotSource = FakeSnapshotStore()  # what an agent reads
     _publisher: EventPublisher = FakePublisher()
     _control: FleetControl = FakeFleetControl()
     _pause: PauseControl = FakeFleetControl()
@@ -54,10 +55,10 @@ def conforms() -> None:
     _snapshotter: SnapshotTaker = FakeSnapshotter()
     _fleet: Fleet = FakeFleet([])
     _client: MachineClient = FakeMachineClient({}, set())
-    _feed: SnapshotFeed = FakeFeed()
+    _newest_snapshot: NewestSnapshot = FakeNewestSnapshot()
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
-    _bus: Bus = FakeBus()
+    _pipeline: Pipeline = FakePipeline()
     _intake_mailer: IntakeMailer = FakeMailer()
     _alert_mailer: AlertMailer = FakeAlertMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
@@ -65,6 +66,7 @@ def conforms() -> None:
 
 PORTS = {
     "SnapshotStore",
+    "SnapshotSource",
     "EventPublisher",
     "FleetControl",
     "PauseControl",
@@ -73,10 +75,10 @@ PORTS = {
     "SnapshotTaker",
     "Fleet",
     "MachineClient",
-    "SnapshotFeed",
+    "NewestSnapshot",
     "SnapshotBodies",
     "ProgressStore",
-    "Bus",
+    "Pipeline",
     "Mailer",
     "AlertLedger",
 }

@@ -266,7 +266,7 @@ class FakePublisher:
 # --- intake ------------------------------------------------------------------------------------
 
 
-class FakeBus:
+class FakePipeline:
     def __init__(self, *, up: bool = True) -> None:
         self.up = up
         self.published: list[tuple[str, Event]] = []
@@ -426,7 +426,7 @@ class FakeFleet:
         return list(self.list)
 
 
-class FakeFeed:
+class FakeNewestSnapshot:
     def __init__(self, newest: Snapshot | None = None) -> None:
         self.value = newest
 

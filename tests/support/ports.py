@@ -25,13 +25,13 @@ from syncer.bootstrap import SyncerPorts
 from tests.support.fakes import (
     FakeAlertLedger,
     FakeAlertMailer,
-    FakeBus,
-    FakeFeed,
     FakeFleet,
     FakeFleetControl,
     FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
+    FakeNewestSnapshot,
+    FakePipeline,
     FakeProgressStore,
     FakePublisher,
     FakeSnapshotStore,
@@ -57,7 +57,7 @@ class FakeSyncerPorts(SyncerPorts):
 @dataclass(kw_only=True)
 class FakeUpdaterPorts(UpdaterPorts):
     publisher: FakePublisher = field(default_factory=FakePublisher)
-    feed: FakeFeed = field(default_factory=FakeFeed)
+    newest_snapshot: FakeNewestSnapshot = field(default_factory=FakeNewestSnapshot)
     fleet: FakeFleet = field(default_factory=lambda: FakeFleet([]))
     client: FakeMachineClient = field(default_factory=lambda: FakeMachineClient({}, set()))
     control: FakeFleetControl | None = None
@@ -75,7 +75,7 @@ class FakeAgentPorts(AgentPorts):
 
 @dataclass(kw_only=True)
 class FakeIntakePorts(IntakePorts):
-    bus: FakeBus = field(default_factory=FakeBus)
+    pipeline: FakePipeline = field(default_factory=FakePipeline)
     mailer: FakeMailer = field(default_factory=FakeMailer)
     fleet: FakeFleetDesk = field(default_factory=FakeFleetDesk)
     clock: Callable[[], dt.datetime] = field(default=_utcnow)

@@ -54,7 +54,7 @@ def real_settings(tmp_path: Path, nats_url: str, **overrides: object) -> IntakeS
 
 @pytest.fixture
 async def running_app(tmp_path: Path, nats_url: str) -> AsyncIterator[FastAPI]:
-    """The app as `python -m intake` builds it (NATS bus, relay running), lifespan entered."""
+    """The app as `python -m intake` builds it (NATS, relay running), lifespan entered."""
     settings = real_settings(tmp_path, nats_url)
     seed(settings.index_db_path)
     app = create_app(settings)

@@ -10,7 +10,7 @@ from intake.seed import seed
 
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import ADMIN, container_of
+from tests.unit.intake.conftest import ADMIN, deps_of
 
 
 async def test_admin_form_sends_exactly_one_email(
@@ -53,4 +53,4 @@ async def test_admin_form_sends_exactly_one_email(
         assert sink.messages[0]["To"] == "admins@test"
         assert "chicago" in sink.messages[0].get_payload()
         # No automation for admins: nothing waits in the outbox.
-        assert await container_of(app).relay.drain() == 0
+        assert await deps_of(app).relay.drain() == 0

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import ADMIN, container_of
+from tests.unit.intake.conftest import ADMIN, deps_of
 
 
 def outage_settings(tmp_path: Path, nats_url: str, smtp_port: int) -> IntakeSettings:
@@ -50,7 +50,7 @@ def smtp_server(port: int) -> Iterator[SmtpSink]:
 
 async def submit_while_smtp_is_down(app: FastAPI) -> MailOutbox:
     """The admin's form post: 303, the row saved, and tried (in vain) more than once."""
-    db = container_of(app).db
+    db = deps_of(app).db
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
         form = {"name": "Winter Ball", "location_id": "2", "year": "2026"}
@@ -68,7 +68,7 @@ async def submit_while_smtp_is_down(app: FastAPI) -> MailOutbox:
 
 
 def mail_rows(app: FastAPI) -> list[MailOutbox]:
-    with container_of(app).db.session() as session:
+    with deps_of(app).db.session() as session:
         return list(session.exec(select(MailOutbox)))
 
 
@@ -87,7 +87,7 @@ async def test_mail_waits_for_smtp_then_arrives_once(tmp_path: Path, nats_url: s
                 return len(sink.messages) >= 1 and mail_rows(app)[0].sent_at is not None
 
             await eventually(recorded)
-            assert await container_of(app).mail_relay.drain() == 0
+            assert await deps_of(app).mail_relay.drain() == 0
         [sent] = mail_rows(app)
         assert sent.sent_at is not None
     assert [m["Message-ID"] for m in sink.messages] == [f"<showcase-notice.{row.id}@studio.test>"]
@@ -111,7 +111,7 @@ async def test_mail_survives_a_restart_and_arrives_once(tmp_path: Path, nats_url
             await eventually(arrived)
         third = create_app(settings)  # and once more, after the send
         async with third.router.lifespan_context(third):
-            assert await container_of(third).mail_relay.drain() == 0
+            assert await deps_of(third).mail_relay.drain() == 0
             [sent] = mail_rows(third)
             assert sent.sent_at is not None and sent.id == row.id
     [message] = sink.messages

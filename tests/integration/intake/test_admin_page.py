@@ -180,7 +180,7 @@ async def test_apply_creates_a_tracked_request_on_the_bus_audited_as_apply(
     assert response.status_code == 303
     request_id = response.headers["location"].removeprefix("/requests/")
     msg = await _published(operator, subjects.SHOWCASE_CREATED)  # the relay sent it
-    event = events.decode(msg.subject, msg.data)
+    event = events.decode(msg.subject or "", msg.data or b"")
     assert isinstance(event, events.ShowcaseCreated)
     assert event.request.request_id == request_id and event.request.user == "admin"
     assert event.request.showcase.name == "Admin Gala"
@@ -190,7 +190,7 @@ async def test_apply_creates_a_tracked_request_on_the_bus_audited_as_apply(
     # tracked: the admin's request has its status URL and page, like a studio's
     status = await client.get(f"/api/requests/{request_id}", auth=ADMIN)
     assert status.status_code == 200 and status.json()["request_id"] == request_id
-    with app.state.container.db.session() as session:
+    with app.state.route_deps.db.session() as session:
         assert session.get(Request, request_id) is not None
 
 
@@ -218,7 +218,7 @@ async def test_retry_of_a_failed_request_from_the_page(
     response = await _post(client, f"/admin/requests/{request_id}/retry")
     assert response.status_code == 303
     msg = await _published(operator, subjects.RETRY_REQUESTED)
-    event = events.decode(msg.subject, msg.data)
+    event = events.decode(msg.subject or "", msg.data or b"")
     assert isinstance(event, events.RetryRequested) and event.request.request_id == request_id
     (recorded,) = await recent_actions(operator, 10)
     assert (recorded.action.action, recorded.action.actor) == ("retry", "admin")

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from tests.support.servers import NatsHandle
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import STUDIO, container_of
+from tests.unit.intake.conftest import STUDIO, deps_of
 
 
 async def _stream_request_ids(url: str) -> list[str]:
@@ -66,7 +66,7 @@ async def test_requests_reach_the_stream_exactly_once_across_an_outage(
     nats_server.start()
     await eventually(lambda: delivered(before + during))
     assert sorted(await _stream_request_ids(nats_server.url)) == sorted(before + during)
-    with container_of(running_app).db.session() as session:
+    with deps_of(running_app).db.session() as session:
         assert all(row.sent_at is not None for row in session.exec(select(Outbox)))
 
 
@@ -89,7 +89,7 @@ async def test_status_comes_from_the_gateways_kv_bucket(
 async def test_showcases_yml_is_rewritten_after_a_change(
     running_app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    path = container_of(running_app).settings.showcases_yml_path
+    path = deps_of(running_app).settings.showcases_yml_path
 
     async def listed() -> bool:
         return path.exists() and "name: Late Summer" in path.read_text()

@@ -1,4 +1,6 @@
-"""The agent against the real S3 endpoint: the app in-process, the store real."""
+"""The agent against the real S3 endpoint: the app in-process, reading S3 as it does in
+production (its signed GETs, `showcase_common.s3_reader`); the tests publish with the syncer's
+store."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def agent(tmp_path: Path, s3_settings: S3Settings, store: S3SnapshotStore) -> It
         agent_data_dir=tmp_path / "agent",
         machine_update_secret=SECRET,
     )
-    with TestClient(create_app(settings, store=store, catch_up=False)) as client:
+    with TestClient(create_app(settings, catch_up=False)) as client:  # the agent's own reader
         yield client
 
 
@@ -98,8 +100,13 @@ def test_a_tampered_object_is_refused_and_nothing_changes(
     snapshot = _publish(store, tmp_path, 2, SUMMER)
     tampered = tmp_path / "tampered.sqlite3"
     write_index(tampered, *sample_rows([SUMMER.model_copy(update={"name": "Evil"})]))
-    make_s3_client(s3_settings).put_object(  # someone with write access swaps the bytes
-        Bucket=s3_settings.s3_bucket, Key=snapshot.object_key, Body=tampered.read_bytes()
+    client = make_s3_client(s3_settings)
+    signed = client.head_object(Bucket=s3_settings.s3_bucket, Key=snapshot.object_key)
+    client.put_object(  # someone with write access swaps the bytes, keeping the signature
+        Bucket=s3_settings.s3_bucket,
+        Key=snapshot.object_key,
+        Body=tampered.read_bytes(),
+        Metadata=signed["Metadata"],
     )
 
     response = _post(agent, snapshot)

@@ -47,7 +47,7 @@ async def updater(
     )
     made = ports(settings)
     service = build(settings, made)
-    http = runner.server(settings, service, port=0)
+    http = runner.server(settings, service, listen_port=0)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.serve(settings, service, stop, link=made.nats, http=http))
     assert made.nats is not None

@@ -48,7 +48,7 @@ async def run_updater(nats_url: str, s3_settings: S3Settings) -> AsyncIterator[C
         made = ports(settings)
         service = build(settings, made)
         stop = asyncio.Event()
-        http = runner.server(settings, service, port=0)
+        http = runner.server(settings, service, listen_port=0)
         task = asyncio.create_task(runner.serve(settings, service, stop, link=made.nats, http=http))
         stops.append((stop, task))
         assert made.nats is not None

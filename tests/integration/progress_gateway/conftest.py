@@ -14,7 +14,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NoStreamResponseError
 from progress_gateway.bootstrap import build, ports
 from progress_gateway.config import GatewaySettings, ProjectorConsumerSettings
-from progress_gateway.runtime import Runtime
+from progress_gateway.route_deps import RouteDeps
 from showcase_common import runner, subjects
 from showcase_common.bus import Publisher, connect, ensure_kv, ensure_stream
 from showcase_common.events import Event
@@ -31,12 +31,12 @@ class Gateway:
         self.settings = settings
         self.ports = ports(settings)
         self.service = build(settings, self.ports)
-        self.server = runner.server(settings, self.service, port=0)
+        self.server = runner.server(settings, self.service, listen_port=0)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, *, live: bool = True) -> None:
-        """Serving, and (when `live`) its change feed live: before, a socket is closed with 1013."""
+        """Serving, and (when `live`) its change fan-out live: before, a socket is closed with 1013."""
         serving = runner.serve(
             self.settings, self.service, self._stop, link=self.ports.nats, http=self.server
         )
@@ -47,8 +47,8 @@ class Gateway:
             await asyncio.sleep(0.01)
         if not live:
             return
-        runtime: Runtime = self.service.app.state.runtime  # type: ignore[union-attr]
-        await asyncio.wait_for(runtime.feed.live.wait(), 30)
+        deps: RouteDeps = self.service.app.state.route_deps  # type: ignore[union-attr]
+        await asyncio.wait_for(deps.changes.live.wait(), 30)
 
     @property
     def http_url(self) -> str:

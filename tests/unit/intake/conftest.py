@@ -1,4 +1,4 @@
-"""Intake through `create_app`, with a fake bus and mailer and, in tmp_path, a Rails-shaped index
+"""Intake through `create_app`, with a fake pipeline and mailer and, in tmp_path, a Rails-shaped index
 made by `python -m intake seed`'s function."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.seed import seed
 
-from tests.support.fakes import FakeBus, FakeFleetDesk, FakeMailer
+from tests.support.fakes import FakeFleetDesk, FakeMailer, FakePipeline
 
 SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")
@@ -42,8 +42,8 @@ def settings(tmp_path: Path) -> IntakeSettings:
 
 
 @pytest.fixture
-def bus() -> FakeBus:
-    return FakeBus()
+def pipeline() -> FakePipeline:
+    return FakePipeline()
 
 
 @pytest.fixture
@@ -58,21 +58,21 @@ def fleet() -> FakeFleetDesk:
 
 @pytest.fixture
 async def app(
-    settings: IntakeSettings, bus: FakeBus, mailer: FakeMailer, fleet: FakeFleetDesk
+    settings: IntakeSettings, pipeline: FakePipeline, mailer: FakeMailer, fleet: FakeFleetDesk
 ) -> AsyncIterator[FastAPI]:
     seed(settings.index_db_path)
-    app = create_app(settings, bus=bus, mailer=mailer, fleet=fleet, background=False)
+    app = create_app(settings, pipeline=pipeline, mailer=mailer, fleet=fleet, background=False)
     async with app.router.lifespan_context(app):
         yield app
 
 
-def container_of(app: FastAPI) -> Container:
-    return app.state.container
+def deps_of(app: FastAPI) -> RouteDeps:
+    return app.state.route_deps
 
 
 @pytest.fixture
-def container(app: FastAPI) -> Container:
-    return container_of(app)
+def deps(app: FastAPI) -> RouteDeps:
+    return deps_of(app)
 
 
 @pytest.fixture

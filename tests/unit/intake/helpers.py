@@ -6,16 +6,16 @@ import json
 import sqlite3
 from pathlib import Path
 
-from intake.container import Container
 from intake.models import IdempotencyKey, Outbox, Request
+from intake.route_deps import RouteDeps
 from intake.security import htpasswd_line
 from showcase_common.index.models import Location, Showcase, User
 from sqlmodel import func, select
 
 
-def counts(container: Container) -> dict[str, int]:
+def counts(deps: RouteDeps) -> dict[str, int]:
     """Rows per table: 'nothing changed' is these numbers staying put."""
-    with container.db.session() as session:
+    with deps.db.session() as session:
         return {
             table.__name__: session.exec(select(func.count()).select_from(table)).one()
             for table in (Showcase, Request, Outbox, IdempotencyKey, User, Location)
@@ -23,7 +23,7 @@ def counts(container: Container) -> dict[str, int]:
 
 
 def add_user(
-    container: Container,
+    deps: RouteDeps,
     userid: str,
     password: str,
     *,
@@ -34,7 +34,7 @@ def add_user(
 ) -> None:
     """A Rails user whose password is an htpasswd line; `owns` a location key (whose `sisters`
     become `sisters` when given)."""
-    with container.db.writing() as session:
+    with deps.db.writing() as session:
         user = User(userid=userid, password=htpasswd_line(userid, password, scheme), sites=sites)
         session.add(user)
         session.flush()
@@ -46,8 +46,8 @@ def add_user(
             session.add(location)
 
 
-def location_id(container: Container, key: str) -> int:
-    with container.db.session() as session:
+def location_id(deps: RouteDeps, key: str) -> int:
+    with deps.db.session() as session:
         location = session.exec(select(Location).where(Location.key == key)).one()
         assert location.id is not None
         return location.id

@@ -1,4 +1,4 @@
-"""The admin page through `create_app` with fakes (FakeBus, FakeFleetDesk): who may open it,
+"""The admin page through `create_app` with fakes (FakePipeline, FakeFleetDesk): who may open it,
 what it shows, and its buttons — Pause/Resume, Retry, Apply — each audited with the admin."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import re
 
 import httpx
 import pytest
-from intake.container import Container
 from intake.models import Outbox, Request
+from intake.route_deps import RouteDeps
 from intake.showcases_file import index_showcases_yml
 from showcase_common import events
 from showcase_common.audit import OperatorAction, RecordedAction
@@ -16,7 +16,7 @@ from showcase_common.fleet_status import Machine, MachineStatus, PinView
 from showcase_common.progress import RequestProgress
 from sqlmodel import select
 
-from tests.support.fakes import FakeBus, FakeFleetDesk
+from tests.support.fakes import FakeFleetDesk, FakePipeline
 from tests.unit.intake.conftest import ADMIN, STUDIO
 
 pytestmark = pytest.mark.asyncio
@@ -94,7 +94,7 @@ async def test_the_page_shows_machines_pause_pin_and_actions(
 
 
 async def test_pause_from_the_page_is_recorded_with_the_admin_and_is_idempotent(
-    client: httpx.AsyncClient, fleet: FakeFleetDesk, bus: FakeBus
+    client: httpx.AsyncClient, fleet: FakeFleetDesk, pipeline: FakePipeline
 ) -> None:
     response = await _post(client, "/admin/pause", reason="prerender broken on iad")
     assert response.status_code == 303 and response.headers["location"] == "/admin"
@@ -103,7 +103,7 @@ async def test_pause_from_the_page_is_recorded_with_the_admin_and_is_idempotent(
         "admin",
         "prerender broken on iad",
     )
-    (action,) = bus.actions
+    (action,) = pipeline.actions
     assert (action.action, action.actor, action.via, action.reason) == (
         "pause",
         "admin",
@@ -116,45 +116,50 @@ async def test_pause_from_the_page_is_recorded_with_the_admin_and_is_idempotent(
     assert "Roll-outs are paused" in html and "Resume roll-outs" in html
 
     again = await _post(client, "/admin/pause", reason="again")
-    assert again.status_code == 303 and len(bus.actions) == 1  # nothing changed, nothing recorded
+    assert (
+        again.status_code == 303 and len(pipeline.actions) == 1
+    )  # nothing changed, nothing recorded
 
     resumed = await _post(client, "/admin/resume", reason="fixed")
     assert resumed.status_code == 303 and fleet.control.state is None
-    assert [(a.action, a.actor) for a in bus.actions] == [("pause", "admin"), ("resume", "admin")]
+    assert [(a.action, a.actor) for a in pipeline.actions] == [
+        ("pause", "admin"),
+        ("resume", "admin"),
+    ]
     refused = await _post(client, "/admin/resume")  # not paused: said, nothing recorded
-    assert refused.status_code == 303 and len(bus.actions) == 2
+    assert refused.status_code == 303 and len(pipeline.actions) == 2
 
 
 async def test_a_cross_site_post_without_a_token_changes_nothing(
-    client: httpx.AsyncClient, fleet: FakeFleetDesk, bus: FakeBus
+    client: httpx.AsyncClient, fleet: FakeFleetDesk, pipeline: FakePipeline
 ) -> None:
     response = await client.post(
         "/admin/pause", data={"reason": "x"}, auth=ADMIN, headers={"sec-fetch-site": "cross-site"}
     )
     assert response.status_code == 403
-    assert fleet.control.state is None and bus.actions == []
+    assert fleet.control.state is None and pipeline.actions == []
 
 
 async def test_nats_away_the_page_says_so_and_pause_is_a_503_changing_nothing(
-    client: httpx.AsyncClient, fleet: FakeFleetDesk, bus: FakeBus
+    client: httpx.AsyncClient, fleet: FakeFleetDesk, pipeline: FakePipeline
 ) -> None:
     fleet.up = False
     body = (await client.get("/admin/status.json", auth=ADMIN)).json()
     assert any("NATS cannot be reached" in p for p in body["problems"])
     response = await _post(client, "/admin/pause", reason="x")
     assert response.status_code == 503 and "nothing changed" in response.text
-    assert fleet.control.state is None and bus.actions == []
+    assert fleet.control.state is None and pipeline.actions == []
 
 
 async def test_requests_are_grouped_by_their_live_state_and_a_failed_one_can_be_retried(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     waiting = await _studio_request(client, "Waiting One")
     running = await _studio_request(client, "Running One")
     failed = await _studio_request(client, "Failed One")
-    await container.relay.drain()
-    bus.states[running] = RequestProgress(request_id=running, status="processing", progress=47)
-    bus.states[failed] = RequestProgress(
+    await deps.relay.drain()
+    pipeline.states[running] = RequestProgress(request_id=running, status="processing", progress=47)
+    pipeline.states[failed] = RequestProgress(
         request_id=failed,
         status="failed",
         step="failed",
@@ -171,19 +176,19 @@ async def test_requests_are_grouped_by_their_live_state_and_a_failed_one_can_be_
 
     response = await _post(client, f"/admin/requests/{failed}/retry")
     assert response.status_code == 303
-    await container.relay.drain()
-    retries = [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
+    await deps.relay.drain()
+    retries = [e for _, e in pipeline.published if isinstance(e, events.RetryRequested)]
     assert [r.request.request_id for r in retries] == [failed]
-    (action,) = bus.actions
+    (action,) = pipeline.actions
     assert (action.action, action.actor, action.via) == ("retry", "admin", "web")
     assert action.details["owner"] == "studio"
     assert (await _post(client, f"/admin/requests/{running}/retry")).status_code == 409
 
 
 async def test_apply_rolls_the_admins_showcase_out_as_a_tracked_request_once(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
-    container.settings.deployed_showcases_file.write_text(_deployed_now(container))
+    deps.settings.deployed_showcases_file.write_text(_deployed_now(deps))
     body = {"name": "Admin Gala", "location_id": 1, "start_date": "2030-06-01"}
     created = await client.post("/api/showcases", json=body, auth=ADMIN)
     assert created.status_code == 201 and created.json()["request_id"] is None  # no automation
@@ -194,12 +199,12 @@ async def test_apply_rolls_the_admins_showcase_out_as_a_tracked_request_once(
     response = await _post(client, "/admin/apply", reason="the gala")
     assert response.status_code == 303
     request_id = response.headers["location"].removeprefix("/requests/")
-    with container.db.session() as session:
+    with deps.db.session() as session:
         request = session.get(Request, request_id)
         assert request is not None and request.showcase_id == created.json()["showcase"]["id"]
         rows = session.exec(select(Outbox).where(Outbox.request_id == request_id)).all()
     assert [r.subject for r in rows] == [events.ShowcaseCreated.subject]
-    (action,) = bus.actions
+    (action,) = pipeline.actions
     assert (action.action, action.actor, action.via, action.reason) == (
         "apply",
         "admin",
@@ -212,25 +217,25 @@ async def test_apply_rolls_the_admins_showcase_out_as_a_tracked_request_once(
 
     again = await _post(client, "/admin/apply")  # a second press: the same request
     assert again.headers["location"] == response.headers["location"]
-    assert len(bus.actions) == 1
-    with container.db.session() as session:
+    assert len(pipeline.actions) == 1
+    with deps.db.session() as session:
         assert len(session.exec(select(Request)).all()) == 1
 
 
 async def test_apply_with_nothing_pending_says_so_and_creates_nothing(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
-    container.settings.deployed_showcases_file.write_text(_deployed_now(container))
+    deps.settings.deployed_showcases_file.write_text(_deployed_now(deps))
     html = await _page(client)
     assert "nothing to apply" in html and 'action="/admin/apply"' not in html
     response = await _post(client, "/admin/apply")
     assert response.status_code == 303 and response.headers["location"] == "/admin"
-    assert bus.actions == []
-    with container.db.session() as session:
+    assert pipeline.actions == []
+    with deps.db.session() as session:
         assert session.exec(select(Request)).all() == []
 
 
-def _deployed_now(container: Container) -> str:
+def _deployed_now(deps: RouteDeps) -> str:
     """What a roll-out now would leave: showcases.yml as the index renders it."""
-    with container.db.session() as session:
+    with deps.db.session() as session:
         return index_showcases_yml(session)

@@ -1,14 +1,14 @@
-"""POST /api/showcases through create_app with a fake bus and mailer."""
+"""POST /api/showcases through create_app with a fake pipeline and mailer."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from showcase_common import events
 from showcase_common.tokens import verify_token
 
-from tests.support.fakes import FakeBus, FakeMailer
+from tests.support.fakes import FakeMailer, FakePipeline
 from tests.unit.intake.conftest import ADMIN, SECRET, STUDIO
 from tests.unit.intake.helpers import add_user, counts, location_id
 
@@ -20,7 +20,7 @@ async def _post(client: httpx.AsyncClient, body: object, auth=STUDIO, **kw) -> h
 
 
 async def test_regular_user_gets_201_with_request_progress_and_redirect(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     body = {"name": "Spring Gala, 2026", "location_id": 1, "start_date": "2026-04-12"}
     response = await _post(client, body)
@@ -47,26 +47,26 @@ async def test_regular_user_gets_201_with_request_progress_and_redirect(
     assert grant.user == "studio" and grant.request_ids == {request_id}
     assert response.headers["x-request-id"]
 
-    assert await container.relay.drain() == 1
-    [(msg_id, event)] = bus.published
+    assert await deps.relay.drain() == 1
+    [(msg_id, event)] = pipeline.published
     assert msg_id == event.event_id  # the outbox row id is the Nats-Msg-Id
     assert isinstance(event, events.ShowcaseCreated)
     assert event.request.request_id == request_id and event.request.user == "studio"
     assert event.request.redirect_url == out["redirect_url"]
-    assert await container.relay.drain() == 0  # marked sent after the ack: never twice
+    assert await deps.relay.drain() == 0  # marked sent after the ack: never twice
 
 
 async def test_admin_gets_201_without_request_and_one_email(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus, mailer: FakeMailer
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline, mailer: FakeMailer
 ) -> None:
     response = await _post(client, {"name": "Winter Ball", "location_id": 2}, auth=ADMIN)
     assert response.status_code == 201
     out = response.json()
     assert out["request_id"] is None and "progress" not in out
     assert out["notice"] == "Winter Ball was successfully created."
-    assert await container.mail_relay.drain() == 1
+    assert await deps.mail_relay.drain() == 1
     assert [subject for subject, _ in mailer.sent] == ["Winter Ball was successfully created."]
-    assert await container.relay.drain() == 0 and bus.published == []
+    assert await deps.relay.drain() == 0 and pipeline.published == []
 
 
 async def test_order_is_max_plus_one_and_year_comes_from_start_date(
@@ -98,13 +98,13 @@ async def test_same_name_or_key_in_another_year_or_location_is_fine(
 
 @pytest.mark.parametrize("auth", [None, ("studio", "wrong"), ("nobody", "studio")])
 async def test_bad_credentials_get_401_with_a_challenge(
-    client: httpx.AsyncClient, container: Container, auth
+    client: httpx.AsyncClient, deps: RouteDeps, auth
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await client.post("/api/showcases", json={"name": "X", "location_id": 1}, auth=auth)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Basic")
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 async def test_garbled_authorization_header_is_401(client: httpx.AsyncClient) -> None:
@@ -113,14 +113,12 @@ async def test_garbled_authorization_header_is_401(client: httpx.AsyncClient) ->
 
 
 async def test_regular_user_may_not_use_another_studios_location(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    before = counts(container)
-    response = await _post(
-        client, {"name": "Theirs", "location_id": location_id(container, "chicago")}
-    )
+    before = counts(deps)
+    response = await _post(client, {"name": "Theirs", "location_id": location_id(deps, "chicago")})
     assert response.status_code == 403
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 # --- Idempotency-Key ------------------------------------------------------------------
@@ -139,7 +137,7 @@ def _same_creation(first: dict, again: dict) -> None:
 
 
 async def test_repeated_key_with_same_body_answers_with_the_first_showcase_and_request(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     body = {"name": "Once", "location_id": 1}
     first = await _post(client, body, headers={"Idempotency-Key": "k-1"})
@@ -148,24 +146,24 @@ async def test_repeated_key_with_same_body_answers_with_the_first_showcase_and_r
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     _same_creation(first.json(), again.json())
-    assert counts(container)["Showcase"] == 1 and counts(container)["Outbox"] == 1
+    assert counts(deps)["Showcase"] == 1 and counts(deps)["Outbox"] == 1
 
 
 async def test_repeated_key_with_other_body_is_422(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     await _post(client, {"name": "Once", "location_id": 1}, headers={"Idempotency-Key": "k-2"})
-    before = counts(container)
+    before = counts(deps)
     other = await _post(
         client, {"name": "Twice", "location_id": 1}, headers={"Idempotency-Key": "k-2"}
     )
     assert other.status_code == 422
     assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 async def test_keys_are_per_user_and_admin_replay_sends_no_second_email(
-    client: httpx.AsyncClient, container: Container, mailer: FakeMailer
+    client: httpx.AsyncClient, deps: RouteDeps, mailer: FakeMailer
 ) -> None:
     headers = {"Idempotency-Key": "shared"}
     mine = await _post(client, {"name": "Mine", "location_id": 1}, headers=headers)
@@ -173,13 +171,13 @@ async def test_keys_are_per_user_and_admin_replay_sends_no_second_email(
     replay = await _post(client, {"name": "Theirs", "location_id": 2}, ADMIN, headers=headers)
     assert mine.status_code == theirs.status_code == replay.status_code == 201
     _same_creation(theirs.json(), replay.json())
-    assert await container.mail_relay.drain() == 1
-    assert await container.mail_relay.drain() == 0
+    assert await deps.mail_relay.drain() == 1
+    assert await deps.mail_relay.drain() == 0
     assert len(mailer.sent) == 1
 
 
 async def test_invalid_body_with_key_is_not_remembered(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     headers = {"Idempotency-Key": "k-3"}
     assert (await _post(client, {"name": "", "location_id": 1}, headers=headers)).status_code == 422
@@ -217,26 +215,26 @@ INVALID = [
 
 @pytest.mark.parametrize(("body", "field"), INVALID)
 async def test_each_rule_names_its_field_and_changes_nothing(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus, body: dict, field: str
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline, body: dict, field: str
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await _post(client, body)
     assert response.status_code == 422, response.text
     assert field in [e["loc"][-1] for e in response.json()["detail"]]
-    assert counts(container) == before
-    assert await container.relay.drain() == 0
+    assert counts(deps) == before
+    assert await deps.relay.drain() == 0
 
 
 async def test_an_unknown_location_is_a_422_naming_the_field_as_unknown(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await _post(client, {"name": "A", "location_id": 999})
     assert response.status_code == 422, response.text  # the contract's status for it
     assert [(e["loc"][-1], e["type"]) for e in response.json()["detail"]] == [
         ("location_id", "unknown_location")
     ]
-    assert counts(container) == before
+    assert counts(deps) == before
     # With other input wrong too, it is a 422 naming every field.
     both = await _post(client, {"name": "A", "location_id": 999, "start_date": "2026-02-30"})
     assert both.status_code == 422
@@ -253,7 +251,7 @@ async def test_a_whole_number_written_as_a_float_is_a_number(client: httpx.Async
 
 
 async def test_name_and_key_are_unique_per_location_and_year(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     await _post(client, {"name": "Gala", "location_id": 1, "year": 2026})
     same_name = await _post(
@@ -263,7 +261,7 @@ async def test_name_and_key_are_unique_per_location_and_year(
     assert same_name.status_code == same_key.status_code == 422  # named per field, as taken
     assert [(e["loc"][-1], e["type"]) for e in same_name.json()["detail"]] == [("name", "taken")]
     assert [(e["loc"][-1], e["type"]) for e in same_key.json()["detail"]] == [("key", "taken")]
-    assert counts(container)["Showcase"] == 1
+    assert counts(deps)["Showcase"] == 1
 
 
 @pytest.mark.parametrize(
@@ -281,19 +279,19 @@ async def test_name_and_key_are_unique_per_location_and_year(
     ],
 )
 async def test_wrong_types_and_unknown_fields_are_422(
-    client: httpx.AsyncClient, container: Container, body: object
+    client: httpx.AsyncClient, deps: RouteDeps, body: object
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await _post(client, body)
     assert response.status_code == 422
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 @pytest.mark.parametrize("content", [b"{", b"\xff\xfe", b'{"name": "A",}', b""])
 async def test_malformed_json_is_422(
-    client: httpx.AsyncClient, container: Container, content: bytes
+    client: httpx.AsyncClient, deps: RouteDeps, content: bytes
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await client.post(
         "/api/showcases",
         content=content,
@@ -301,28 +299,28 @@ async def test_malformed_json_is_422(
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 422
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 @pytest.mark.parametrize(
     "content", [b'{"name": NaN, "location_id": 1}', b'{"name": "A", "location_id": Infinity}']
 )
 async def test_nan_and_infinity_are_422_not_500(
-    client: httpx.AsyncClient, container: Container, content: bytes
+    client: httpx.AsyncClient, deps: RouteDeps, content: bytes
 ) -> None:
     """Python's parser accepts these tokens; the error must still be strict JSON that names the field."""
-    before = counts(container)
+    before = counts(deps)
     response = await client.post(
         "/api/showcases", content=content, auth=STUDIO, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["loc"][1] in ("name", "location_id")
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
-async def test_body_over_64_kib_is_413(client: httpx.AsyncClient, container: Container) -> None:
-    before = counts(container)
+async def test_body_over_64_kib_is_413(client: httpx.AsyncClient, deps: RouteDeps) -> None:
+    before = counts(deps)
     big = {"name": "A" * (65 * 1024), "location_id": 1}
     assert (await _post(client, big)).status_code == 413
 
@@ -337,13 +335,11 @@ async def test_body_over_64_kib_is_413(client: httpx.AsyncClient, container: Con
         headers={"Content-Type": "application/json"},
     )
     assert streamed.status_code == 413
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
-async def test_other_users_see_404_on_requests(
-    client: httpx.AsyncClient, container: Container
-) -> None:
-    add_user(container, "other", "other")
+async def test_other_users_see_404_on_requests(client: httpx.AsyncClient, deps: RouteDeps) -> None:
+    add_user(deps, "other", "other")
     created = (await _post(client, {"name": "Mine", "location_id": 1})).json()
     path = f"/api/requests/{created['request_id']}"
     assert (await client.get(path, auth=STUDIO)).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 
 from tests.unit.intake.conftest import STUDIO
 from tests.unit.intake.helpers import counts
@@ -28,13 +28,13 @@ OUT_OF_RANGE = [
 
 @pytest.mark.parametrize(("body", "field"), OUT_OF_RANGE)
 async def test_an_out_of_range_value_is_a_422_naming_its_field(
-    client: httpx.AsyncClient, container: Container, body: dict, field: str
+    client: httpx.AsyncClient, deps: RouteDeps, body: dict, field: str
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await client.post("/api/showcases", json=body, auth=STUDIO)
     assert response.status_code == 422, response.text
     assert field in [e["loc"][-1] for e in response.json()["detail"]]
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 async def test_values_at_the_bounds_are_accepted(client: httpx.AsyncClient) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
+from intake.route_deps import RouteDeps
 from intake.security import htpasswd_line
 from showcase_common.index.models import User
 from sqlmodel import select
@@ -78,25 +78,25 @@ def test_the_oldest_entries_go_first_past_the_size() -> None:
     assert cache.cached("b", "pw", lines["b"]) and cache.cached("c", "pw", lines["c"])
 
 
-def _set_password(container: Container, userid: str, line: str) -> None:
-    with container.db.writing() as session:
+def _set_password(deps: RouteDeps, userid: str, line: str) -> None:
+    with deps.db.writing() as session:
         user = session.exec(select(User).where(User.userid == userid)).one()
         user.password = line
         session.add(user)
 
 
 async def test_a_new_password_in_the_index_refuses_the_cached_one_at_once(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 200
-    assert container.credentials.cached("studio", "studio", _line_of(container, "studio"))
-    _set_password(container, "studio", htpasswd_line("studio", "changed"))
+    assert deps.credentials.cached("studio", "studio", _line_of(deps, "studio"))
+    _set_password(deps, "studio", htpasswd_line("studio", "changed"))
     assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 401
     assert (await client.get("/showcases/new", auth=("studio", "changed"))).status_code == 200
 
 
 async def test_a_throttled_login_is_refused_even_with_cached_credentials(
-    client: httpx.AsyncClient, container: Container, app: FastAPI
+    client: httpx.AsyncClient, deps: RouteDeps, app: FastAPI
 ) -> None:
     assert (await client.get("/showcases/new", auth=STUDIO)).status_code == 200  # now cached
 
@@ -107,15 +107,15 @@ async def test_a_throttled_login_is_refused_even_with_cached_credentials(
     async with elsewhere("10.7.0.1") as guesser, elsewhere("10.7.0.2") as other:
         refusals = [
             (await guesser.get("/showcases/new", auth=("studio", f"guess {n}"))).status_code
-            for n in range(container.settings.login_failures + 1)
+            for n in range(deps.settings.login_failures + 1)
         ]
         assert refusals[-1] == 429
         throttled = await other.get("/showcases/new", auth=STUDIO)
     assert throttled.status_code == 429 and "retry-after" in throttled.headers
 
 
-def _line_of(container: Container, userid: str) -> str:
-    with container.db.session() as session:
+def _line_of(deps: RouteDeps, userid: str) -> str:
+    with deps.db.session() as session:
         line = session.exec(select(User.password).where(User.userid == userid)).one()
     assert line is not None
     return line

@@ -14,11 +14,12 @@ import httpx
 import pytest
 from anyio import to_thread
 from intake.bootstrap import create_app
-from intake.db import Database, DbLimits, Saturated, make_engine
+from intake.db_lanes import Database, DbLimits, Saturated
+from intake.index_db import make_engine
 from intake.seed import seed
 
-from tests.support.fakes import FakeBus, FakeMailer
-from tests.unit.intake.conftest import STUDIO, container_of, make_settings
+from tests.support.fakes import FakeMailer, FakePipeline
+from tests.unit.intake.conftest import STUDIO, deps_of, make_settings
 
 
 @asynccontextmanager
@@ -76,7 +77,7 @@ def test_the_pool_has_a_connection_for_every_lane_thread(tmp_path: Path) -> None
 async def intake(tmp_path: Path, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(tmp_path, **overrides)
     seed(settings.index_db_path)
-    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
@@ -86,7 +87,7 @@ async def intake(tmp_path: Path, **overrides: object) -> AsyncIterator[httpx.Asy
 
 async def test_past_the_queue_a_submission_gets_503_with_retry_after(tmp_path: Path) -> None:
     async with intake(tmp_path, db_queue=0) as client:
-        db = container_of(client.app).db  # type: ignore[attr-defined]
+        db = deps_of(client.app).db  # type: ignore[attr-defined]
         async with held_writer(db):
             body = {"name": "Spring Gala", "location_id": 1}
             response = await client.post("/api/showcases", json=body, auth=STUDIO)
@@ -101,7 +102,7 @@ async def test_past_the_queue_a_submission_gets_503_with_retry_after(tmp_path: P
 
 async def test_readyz_reports_a_stuck_write(tmp_path: Path) -> None:
     async with intake(tmp_path, db_stuck_s=0.0) as client:
-        db = container_of(client.app).db  # type: ignore[attr-defined]
+        db = deps_of(client.app).db  # type: ignore[attr-defined]
         async with held_writer(db):
             ready = await client.get("/readyz")
         assert ready.status_code == 503

@@ -7,7 +7,7 @@ import datetime as dt
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from showcase_common import events
 
 from tests.unit.intake.conftest import STUDIO
@@ -32,35 +32,35 @@ async def _request(client: httpx.AsyncClient, name: str) -> events.RequestRef:
 
 
 async def test_a_completed_rollout_records_what_the_fleet_now_serves(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    deployed = container.settings.deployed_showcases_file
-    assert deployed.parent == container.settings.index_db_path.parent  # beside the index
+    deployed = deps.settings.deployed_showcases_file
+    assert deployed.parent == deps.settings.index_db_path.parent  # beside the index
     assert not deployed.exists()
     ref = await _request(client, "Deployed Gala")
-    container.showcases_file.write_now()
+    deps.showcases_file.write_now()
 
-    await container.outcomes.handle(
+    await deps.outcomes.handle(
         events.FleetUpdated(generation=2, requests=[ref], machine_ids=["m1"], duration_s=0.1)
     )
 
     assert "Deployed Gala" in deployed.read_text()
     # the same bytes the index host's showcases.yml holds (the Rails job copies that file)
-    assert deployed.read_bytes() == container.settings.showcases_yml_path.read_bytes()
+    assert deployed.read_bytes() == deps.settings.showcases_yml_path.read_bytes()
 
 
 async def test_a_failed_rollout_or_an_old_replayed_success_records_nothing(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    deployed = container.settings.deployed_showcases_file
+    deployed = deps.settings.deployed_showcases_file
     ref = await _request(client, "Not Yet Gala")
     failure = events.MachineFailure(machine_id="m1", region="iad", error="down")
-    await container.outcomes.handle(
+    await deps.outcomes.handle(
         events.FleetUpdateFailed(generation=2, requests=[ref], failures=[failure])
     )
     assert not deployed.exists()
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    await container.outcomes.handle(
+    await deps.outcomes.handle(
         events.FleetUpdated(
             generation=1, requests=[ref], machine_ids=["m1"], duration_s=0.1, occurred_at=old
         )

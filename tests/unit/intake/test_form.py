@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 
 from tests.support.fakes import FakeMailer
 from tests.unit.intake.conftest import ADMIN, STUDIO
@@ -62,7 +62,7 @@ async def test_regular_user_is_sent_to_the_progress_page(client: httpx.AsyncClie
 
 
 async def test_admin_is_redirected_with_the_notice_and_one_email(
-    client: httpx.AsyncClient, container: Container, mailer: FakeMailer
+    client: httpx.AsyncClient, deps: RouteDeps, mailer: FakeMailer
 ) -> None:
     response = await _submit(
         client, {"name": "Winter Ball", "location_id": "2", "year": "2026"}, ADMIN
@@ -72,13 +72,13 @@ async def test_admin_is_redirected_with_the_notice_and_one_email(
     page = await client.get(response.headers["location"], auth=ADMIN)
     assert "Winter Ball was successfully created." in page.text
     assert mailer.sent == []  # not from the request: the mail relay sends it
-    assert await container.mail_relay.drain() == 1
+    assert await deps.mail_relay.drain() == 1
     again = await _submit(
         client, {"name": "Winter Ball", "location_id": "2", "year": "2026"}, ADMIN
     )
     assert again.status_code == 422  # a repeated post saves nothing (name taken), mails nothing
     assert 'data-refusal="taken"' in again.text
-    assert await container.mail_relay.drain() == 0
+    assert await deps.mail_relay.drain() == 0
     assert len(mailer.sent) == 1
 
 
@@ -98,9 +98,9 @@ async def test_notice_in_the_query_only_shows_for_a_real_showcase(
 
 
 async def test_invalid_form_is_422_with_messages_and_input_kept(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     data = {
         "name": "<script>alert(1)</script>",
         "location_id": "1",
@@ -115,16 +115,14 @@ async def test_invalid_form_is_422_with_messages_and_input_kept(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # and kept
     assert 'id="key-error"' in html and 'id="end_date-error"' in html
     assert 'value="Not Valid"' in html and 'value="2026-05-01"' in html
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
-async def test_another_studios_location_is_403(
-    client: httpx.AsyncClient, container: Container
-) -> None:
-    before = counts(container)
+async def test_another_studios_location_is_403(client: httpx.AsyncClient, deps: RouteDeps) -> None:
+    before = counts(deps)
     response = await _submit(client, {"name": "Theirs", "location_id": "2"})
     assert response.status_code == 403
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 @pytest.mark.parametrize(
@@ -136,13 +134,13 @@ async def test_another_studios_location_is_403(
     ],
 )
 async def test_cross_site_posts_are_refused(
-    client: httpx.AsyncClient, container: Container, token: str | None, headers: dict
+    client: httpx.AsyncClient, deps: RouteDeps, token: str | None, headers: dict
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     data = {"name": "CSRF", "location_id": "1"} | ({"csrf_token": token} if token else {})
     response = await client.post("/showcases", data=data, auth=STUDIO, headers=headers)
     assert response.status_code == 403
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 async def test_a_token_signed_for_another_user_is_refused(client: httpx.AsyncClient) -> None:
@@ -151,11 +149,11 @@ async def test_a_token_signed_for_another_user_is_refused(client: httpx.AsyncCli
     assert (await client.post("/showcases", data=data, auth=STUDIO)).status_code == 403
 
 
-async def test_open_redirect_is_refused(client: httpx.AsyncClient, container: Container) -> None:
+async def test_open_redirect_is_refused(client: httpx.AsyncClient, deps: RouteDeps) -> None:
     data = {"name": "Gala", "location_id": "2", "return_to": "https://evil.example/"}
     response = await _submit(client, data, ADMIN)
     assert response.status_code == 422
-    assert counts(container)["Showcase"] == 0
+    assert counts(deps)["Showcase"] == 0
 
 
 async def test_unknown_location_page_is_404(client: httpx.AsyncClient) -> None:
@@ -163,9 +161,9 @@ async def test_unknown_location_page_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_showcases_yml_follows_every_change(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     await _submit(client, {"name": "Spring", "location_id": "1", "start_date": "2030-04-12"})
-    container.showcases_file.write_now()  # what the background writer does after a change
-    text = container.settings.showcases_yml_path.read_text()
+    deps.showcases_file.write_now()  # what the background writer does after a change
+    text = deps.settings.showcases_yml_path.read_text()
     assert "boston:" in text and "spring:" in text and "2030-04-12" in text

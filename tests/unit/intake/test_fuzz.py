@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from intake.bootstrap import create_app
 from intake.seed import seed
 
-from tests.support.fakes import FakeBus, FakeMailer
-from tests.unit.intake.conftest import ADMIN, STUDIO, container_of, make_settings
+from tests.support.fakes import FakeMailer, FakePipeline
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of, make_settings
 from tests.unit.intake.helpers import counts
 
 FIELDS = ["name", "location_id", "key", "year", "start_date", "end_date", "return_to"]
@@ -40,13 +40,13 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("fuzz")
     settings = make_settings(path)
     seed(settings.index_db_path)
-    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
 def _check(client: TestClient, response_status: int, before: dict[str, int]) -> None:
-    after = counts(container_of(client.app))  # type: ignore[arg-type]
+    after = counts(deps_of(client.app))  # type: ignore[arg-type]
     assert response_status < 500
     if response_status not in (200, 201, 303):
         assert after == before
@@ -57,7 +57,7 @@ def _check(client: TestClient, response_status: int, before: dict[str, int]) -> 
 )
 @given(body=bodies, admin=st.booleans())
 def test_json_bodies(client: TestClient, body: object, admin: bool) -> None:
-    before = counts(container_of(client.app))  # type: ignore[arg-type]
+    before = counts(deps_of(client.app))  # type: ignore[arg-type]
     response = client.post(
         "/api/showcases",
         content=json.dumps(body),  # not `json=`: httpx refuses to send NaN, a hostile client won't
@@ -82,7 +82,7 @@ def test_json_bodies(client: TestClient, body: object, admin: bool) -> None:
     ),
 )
 def test_raw_bodies(client: TestClient, content: bytes, kind: str) -> None:
-    before = counts(container_of(client.app))  # type: ignore[arg-type]
+    before = counts(deps_of(client.app))  # type: ignore[arg-type]
     path = "/api/showcases" if kind == "application/json" else "/showcases"
     response = client.post(path, content=content, headers={"Content-Type": kind}, auth=STUDIO)
     _check(client, response.status_code, before)
@@ -93,6 +93,6 @@ def test_raw_bodies(client: TestClient, content: bytes, kind: str) -> None:
 )
 @given(form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=30), max_size=7))
 def test_form_posts(client: TestClient, form: dict[str, str]) -> None:
-    before = counts(container_of(client.app))  # type: ignore[arg-type]
+    before = counts(deps_of(client.app))  # type: ignore[arg-type]
     response = client.post("/showcases", data=form, auth=STUDIO, follow_redirects=False)
     _check(client, response.status_code, before)

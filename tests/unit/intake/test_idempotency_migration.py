@@ -10,13 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from intake import db
+from intake import index_db
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.seed import seed
 
-from tests.support.fakes import FakeBus, FakeMailer
-from tests.unit.intake.conftest import ADMIN, STUDIO, container_of
+from tests.support.fakes import FakeMailer, FakePipeline
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of
 from tests.unit.intake.helpers import counts, downgrade_idempotency_keys, schema_of
 from tests.unit.intake.test_api import _same_creation
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.asyncio
 
 @asynccontextmanager
 async def _intake(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as c:
@@ -70,10 +70,10 @@ async def test_keys_stored_as_answers_replay_after_the_migration(
         assert schema_of(path)["pipeline_idempotency_keys"] == fresh_schema
         _same_creation(studio, await _create(client, "studio-key", STUDIO))
         _same_creation(admin, await _create(client, "admin-key", ADMIN))
-        assert counts(container_of(client.app))["Showcase"] == 2  # type: ignore[attr-defined]
+        assert counts(deps_of(client.app))["Showcase"] == 2  # type: ignore[attr-defined]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM pipeline_schema").fetchone() == (
-            db.SCHEMA_VERSION,
+            index_db.SCHEMA_VERSION,
         )
     conn.close()
 

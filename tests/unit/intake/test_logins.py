@@ -8,8 +8,8 @@ import hashlib
 
 import httpx
 import pytest
-from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
+from intake.route_deps import RouteDeps
 from intake.security import htpasswd_line, verify_htpasswd
 from showcase_common.index.models import Location, User
 from sqlmodel import select
@@ -27,8 +27,8 @@ KNOWN_LINES = {
 }
 
 
-def _set_password(container: Container, userid: str, line: str | None) -> None:
-    with container.db.writing() as session:
+def _set_password(deps: RouteDeps, userid: str, line: str | None) -> None:
+    with deps.db.writing() as session:
         user = session.exec(select(User).where(User.userid == userid)).one()
         user.password = line
         session.add(user)
@@ -48,9 +48,9 @@ def test_known_htpasswd_lines_verify(scheme: str) -> None:
 
 @pytest.mark.parametrize("scheme", ["apr1", "bcrypt", "sha"])
 async def test_a_user_logs_in_with_each_htpasswd_scheme(
-    client: httpx.AsyncClient, container: Container, scheme: str
+    client: httpx.AsyncClient, deps: RouteDeps, scheme: str
 ) -> None:
-    add_user(container, f"user-{scheme}", "s3cret pass", sites="Boston Dance Studio", scheme=scheme)
+    add_user(deps, f"user-{scheme}", "s3cret pass", sites="Boston Dance Studio", scheme=scheme)
     line = htpasswd_line(f"user-{scheme}", "s3cret pass", scheme)
     prefix = {"apr1": "$apr1$", "bcrypt": "$2y$", "sha": "{SHA}"}[scheme]
     assert line.startswith(f"user-{scheme}:{prefix}")
@@ -61,9 +61,9 @@ async def test_a_user_logs_in_with_each_htpasswd_scheme(
 
 @pytest.mark.parametrize("scheme", sorted(KNOWN_LINES))
 async def test_fixed_lines_in_the_index_log_in(
-    client: httpx.AsyncClient, container: Container, scheme: str
+    client: httpx.AsyncClient, deps: RouteDeps, scheme: str
 ) -> None:
-    _set_password(container, "studio", KNOWN_LINES[scheme])
+    _set_password(deps, "studio", KNOWN_LINES[scheme])
     assert (await _new_form(client, ("studio", "studio"))).status_code == 200
     assert (await _new_form(client, ("studio", "wrong"))).status_code == 401
 
@@ -81,16 +81,16 @@ async def test_fixed_lines_in_the_index_log_in(
     ],
 )
 async def test_null_unknown_or_foreign_lines_are_401(
-    client: httpx.AsyncClient, container: Container, line: str | None
+    client: httpx.AsyncClient, deps: RouteDeps, line: str | None
 ) -> None:
-    _set_password(container, "studio", line)
-    before = counts(container)
+    _set_password(deps, "studio", line)
+    before = counts(deps)
     response = await client.post(
         "/api/showcases", json={"name": "X", "location_id": 1}, auth=("studio", "studio")
     )
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Basic")
-    assert counts(container) == before
+    assert counts(deps) == before
 
 
 def test_the_cache_remembers_a_success_and_misses_a_changed_line() -> None:
@@ -103,12 +103,10 @@ def test_the_cache_remembers_a_success_and_misses_a_changed_line() -> None:
     assert not cache.check("studio", "wrong", line)
 
 
-async def test_admin_is_index_among_the_sites(
-    client: httpx.AsyncClient, container: Container
-) -> None:
-    add_user(container, "boss", "pw", sites="Chicago Ballroom, index")
-    add_user(container, "fan", "pw", sites="indexes,Chicago Ballroom")
-    chicago = location_id(container, "chicago")
+async def test_admin_is_index_among_the_sites(client: httpx.AsyncClient, deps: RouteDeps) -> None:
+    add_user(deps, "boss", "pw", sites="Chicago Ballroom, index")
+    add_user(deps, "fan", "pw", sites="indexes,Chicago Ballroom")
+    chicago = location_id(deps, "chicago")
 
     boss = await client.post(
         "/api/showcases", json={"name": "A", "location_id": chicago}, auth=("boss", "pw")
@@ -122,11 +120,11 @@ async def test_admin_is_index_among_the_sites(
 
 
 async def test_a_sister_of_an_owned_location_may_be_requested_for(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    add_user(container, "owner", "pw", owns="raleigh", sisters=" Chicago Ballroom ,Nowhere")
-    chicago = location_id(container, "chicago")
-    boston = location_id(container, "boston")
+    add_user(deps, "owner", "pw", owns="raleigh", sisters=" Chicago Ballroom ,Nowhere")
+    chicago = location_id(deps, "chicago")
+    boston = location_id(deps, "boston")
 
     sister = await client.post(
         "/api/showcases", json={"name": "Sister Gala", "location_id": chicago}, auth=("owner", "pw")
@@ -143,14 +141,14 @@ async def test_a_sister_of_an_owned_location_may_be_requested_for(
 
 
 async def test_a_sister_listed_on_a_location_not_owned_grants_nothing(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    with container.db.writing() as session:  # chicago (not the owner's) names raleigh
+    with deps.db.writing() as session:  # chicago (not the owner's) names raleigh
         chicago = session.exec(select(Location).where(Location.key == "chicago")).one()
         chicago.sisters = "Raleigh Dance Center"
         session.add(chicago)
-    add_user(container, "owner", "pw", owns="boston")
-    raleigh = location_id(container, "raleigh")
+    add_user(deps, "owner", "pw", owns="boston")
+    raleigh = location_id(deps, "raleigh")
 
     response = await client.post(
         "/api/showcases", json={"name": "Nope", "location_id": raleigh}, auth=("owner", "pw")

@@ -6,12 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from intake.db import Database, create_schema, make_engine
+from intake.db_lanes import Database
+from intake.index_db import create_schema, make_engine
 from intake.mail import MailRelay, message_id, pending
 from intake.models import MailOutbox
 from intake.seed import seed
-from intake.service import Created, IntakeService
 from intake.showcases import Draft
+from intake.use_cases import Created, UseCases
 from showcase_common.index.models import User
 from sqlmodel import select
 
@@ -136,7 +137,7 @@ async def test_admin_showcase_commits_its_mail_row(db: Database) -> None:
         admin = session.exec(select(User).where(User.userid == "admin")).one()
         studio = session.exec(select(User).where(User.userid == "studio")).one()
     woken: list[str] = []
-    service = IntakeService(
+    use_cases = UseCases(
         db,
         lambda: T0,
         "http://fleet.test",
@@ -144,9 +145,9 @@ async def test_admin_showcase_commits_its_mail_row(db: Database) -> None:
         lambda: None,
         lambda: woken.append("mail"),
     )
-    service.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
+    use_cases.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
     assert pending(db) == [] and woken == []
-    created = service.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
+    created = use_cases.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
     assert isinstance(created, Created)
     assert created.request is None
     [row] = pending(db)

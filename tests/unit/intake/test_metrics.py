@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 
-from tests.support.fakes import FakeBus, FakeMailer
+from tests.support.fakes import FakeMailer, FakePipeline
 from tests.support.metrics import Samples, moved, parse_samples, sample
 from tests.unit.intake.conftest import ADMIN, STUDIO
 
@@ -70,28 +70,28 @@ async def test_created_showcases_by_kind_and_refusals_by_reason(
 
 
 async def test_unsent_outbox_rows_follow_the_bus(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
-    bus.up = False
+    pipeline.up = False
     for name in ("A", "B"):
         body = {"name": name, "location_id": 1}
         assert (await client.post("/api/showcases", json=body, auth=STUDIO)).status_code == 201
-    assert await container.relay.drain() == 0
+    assert await deps.relay.drain() == 0
     # A gauge the relay sets from this test's own database: its value, not a difference.
     assert sample(await scrape(client), "intake_outbox_unsent") == 2
-    bus.up = True
-    assert await container.relay.drain() == 2
+    pipeline.up = True
+    assert await deps.relay.drain() == 2
     assert sample(await scrape(client), "intake_outbox_unsent") == 0
 
 
 async def test_admin_emails_by_outcome(
-    client: httpx.AsyncClient, container: Container, mailer: FakeMailer
+    client: httpx.AsyncClient, deps: RouteDeps, mailer: FakeMailer
 ) -> None:
     before = await scrape(client)
     mailer.up = False
     body = {"name": "Winter Ball", "location_id": 2}
     assert (await client.post("/api/showcases", json=body, auth=ADMIN)).status_code == 201
-    assert await container.mail_relay.drain() == 0
+    assert await deps.mail_relay.drain() == 0
     after = await scrape(client)
     emails = "intake_admin_emails_total"
     assert moved(before, after, emails, outcome="retry") == 1

@@ -9,14 +9,14 @@ import httpx
 from fastapi import FastAPI
 from intake.bootstrap import create_app
 from intake.config import IntakeSettings
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.seed import seed
 from intake.web.presenters import showcase_public
 from showcase_common.index import table_definitions
 from showcase_common.index.models import Location, Showcase
 
-from tests.support.fakes import FakeBus, FakeMailer
-from tests.unit.intake.conftest import ADMIN, STUDIO, container_of
+from tests.support.fakes import FakeMailer, FakePipeline
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of
 
 RAILS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 
@@ -114,7 +114,7 @@ async def test_order_is_max_plus_one_over_every_location(
 
 
 async def test_old_rows_with_free_form_dates_are_shown_and_never_rewritten(
-    client: httpx.AsyncClient, container: Container, settings: IntakeSettings
+    client: httpx.AsyncClient, deps: RouteDeps, settings: IntakeSettings
 ) -> None:
     _rails_insert(settings, "boston", 2025, "gala", "2025", order=7)
     _rails_insert(settings, "boston", 2023, "fall", "11-11-23", order=None)
@@ -177,15 +177,17 @@ async def test_rails_table_definitions_are_byte_identical_after_start_and_a_requ
         before = table_definitions(conn)
     conn.close()
 
-    app: FastAPI = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app: FastAPI = create_app(
+        settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
             studio = await _post(client, {"name": "Gala", "location_id": 1, "year": 2027})
             admin = await _post(client, {"name": "Ball", "location_id": 2}, auth=ADMIN)
         assert studio.status_code == 201 and admin.status_code == 201
-        assert await container_of(app).relay.drain() == 1
-        assert await container_of(app).mail_relay.drain() == 1
+        assert await deps_of(app).relay.drain() == 1
+        assert await deps_of(app).mail_relay.drain() == 1
 
     with sqlite3.connect(settings.index_db_path) as conn:
         after = table_definitions(conn)

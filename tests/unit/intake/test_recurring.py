@@ -7,8 +7,8 @@ import re
 
 import httpx
 import pytest
-from intake.container import Container
 from intake.recurring import same_weekday_years_later, template_of
+from intake.route_deps import RouteDeps
 
 from tests.unit.intake.conftest import ADMIN, STUDIO
 from tests.unit.intake.helpers import add_user
@@ -43,7 +43,7 @@ def test_the_name_the_year_and_the_span_move_on_past_today() -> None:
 
 @pytest.mark.asyncio
 async def test_the_form_and_the_api_start_from_a_past_showcase(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     body = {"name": "Winter Ball 2030", "location_id": 1, "start_date": "2030-01-12"}
     created = (await client.post("/api/showcases", json=body, auth=STUDIO)).json()
@@ -71,7 +71,7 @@ async def test_the_form_and_the_api_start_from_a_past_showcase(
     assert (
         await client.get(f"/api/showcases/{showcase_id}/template", auth=ADMIN)
     ).status_code == 200
-    add_user(container, "other", "other-password")
+    add_user(deps, "other", "other-password")
     other = await client.get(
         f"/api/showcases/{showcase_id}/template", auth=("other", "other-password")
     )

@@ -6,10 +6,10 @@ import re
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from showcase_common.progress import RequestProgress
 
-from tests.support.fakes import FakeBus
+from tests.support.fakes import FakePipeline
 from tests.unit.intake.conftest import ADMIN, STUDIO
 from tests.unit.intake.helpers import add_user, counts
 
@@ -41,16 +41,16 @@ async def _request_page(client: httpx.AsyncClient, name: str = "Spring Gala") ->
 
 
 async def test_the_post_answers_303_and_the_page_can_be_read_again_and_again(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     location = await _request_page(client)
     assert re.fullmatch(r"/requests/[0-9a-f]{32}", location)
-    before = counts(container)
+    before = counts(deps)
     for _ in range(3):
         page = await client.get(location, auth=STUDIO)
         assert page.status_code == 200
         assert 'data-request-id="' + location.rsplit("/", 1)[1] + '"' in page.text
-    assert counts(container) == before
+    assert counts(deps) == before
     html = page.text
     # the page says what was requested, and reloads itself while JavaScript is off
     assert "Spring Gala" in html and "Boston" in html and "2030" in html
@@ -60,15 +60,15 @@ async def test_the_post_answers_303_and_the_page_can_be_read_again_and_again(
 
 
 async def test_the_same_form_sent_twice_lands_on_the_same_request(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     fields = await _form_fields(client)
     first = await _post(client, fields, "Double Click")
-    before = counts(container)
+    before = counts(deps)
     second = await _post(client, fields, "Double Click")
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
-    assert counts(container) == before  # no second showcase, request or event
+    assert counts(deps) == before  # no second showcase, request or event
 
     # the same form, changed after Back and sent again, is a new request
     third = await _post(client, fields, "Double Click Two")
@@ -76,10 +76,10 @@ async def test_the_same_form_sent_twice_lands_on_the_same_request(
 
 
 async def test_only_the_owner_or_an_admin_may_open_the_page(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     location = await _request_page(client)
-    add_user(container, "other", "other-password")
+    add_user(deps, "other", "other-password")
     assert (await client.get(location, auth=("other", "other-password"))).status_code == 404
     assert (await client.get(location, auth=ADMIN)).status_code == 200
     assert (await client.get(location)).status_code == 401
@@ -87,11 +87,11 @@ async def test_only_the_owner_or_an_admin_may_open_the_page(
 
 
 async def test_a_finished_request_shows_its_link_and_a_failed_one_what_failed_and_retry(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     location = await _request_page(client)
     request_id = location.rsplit("/", 1)[1]
-    bus.states[request_id] = RequestProgress(
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id,
         status="completed",
         progress=100,
@@ -106,7 +106,7 @@ async def test_a_finished_request_shows_its_link_and_a_failed_one_what_failed_an
     assert 'http-equiv="refresh"' not in html
     assert 'data-initial-status="completed"' in html
 
-    bus.states[request_id] = RequestProgress(
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id,
         status="failed",
         progress=40,
@@ -123,12 +123,12 @@ async def test_a_finished_request_shows_its_link_and_a_failed_one_what_failed_an
     assert "The storage is unavailable. Press Retry." in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token and f'action="/requests/{request_id}/retry"' in html
-    before = counts(container)["Outbox"]
+    before = counts(deps)["Outbox"]
     retried = await client.post(
         f"/requests/{request_id}/retry", data={"csrf_token": token.group(1)}, auth=STUDIO
     )
     assert retried.status_code == 303 and retried.headers["location"] == location
-    assert counts(container)["Outbox"] == before + 1
+    assert counts(deps)["Outbox"] == before + 1
     forged = await client.post(
         f"/requests/{request_id}/retry",
         data={"csrf_token": "forged"},
@@ -139,7 +139,7 @@ async def test_a_finished_request_shows_its_link_and_a_failed_one_what_failed_an
 
 
 async def test_the_requests_list_newest_first_admins_see_all_and_filter(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     first = await _request_page(client, "First Show")
     second = await _request_page(client, "Second Show")
@@ -147,7 +147,7 @@ async def test_the_requests_list_newest_first_admins_see_all_and_filter(
     assert html.index(second) < html.index(first)  # newest first, each linking to its page
     assert "First Show" in html and "Boston" in html and "queued" in html
 
-    add_user(container, "other", "other-password")
+    add_user(deps, "other", "other-password")
     assert (
         "First Show" not in (await client.get("/requests", auth=("other", "other-password"))).text
     )

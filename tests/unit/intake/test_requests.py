@@ -1,14 +1,14 @@
-"""Request status (from the gateway's KV state) and retry, with a fake bus."""
+"""Request status (from the gateway's KV state) and retry, with a fake pipeline."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from showcase_common import events
 from showcase_common.progress import RequestProgress
 
-from tests.support.fakes import FakeBus
+from tests.support.fakes import FakePipeline
 from tests.unit.intake.conftest import ADMIN, STUDIO
 
 pytestmark = pytest.mark.asyncio
@@ -21,7 +21,7 @@ async def _request(client: httpx.AsyncClient, name: str = "R") -> str:
 
 
 async def test_status_is_queued_until_the_gateway_has_state(
-    client: httpx.AsyncClient, bus: FakeBus
+    client: httpx.AsyncClient, pipeline: FakePipeline
 ) -> None:
     request_id = await _request(client)
     status = (await client.get(f"/api/requests/{request_id}", auth=STUDIO)).json()
@@ -29,7 +29,7 @@ async def test_status_is_queued_until_the_gateway_has_state(
     assert (status["status"], status["progress"], status["step"]) == ("queued", 0, "queued")
     assert "user" not in status
 
-    bus.states[request_id] = RequestProgress(
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id, status="processing", progress=30, step="updating", user="studio"
     )
     status = (await client.get(f"/api/requests/{request_id}", auth=ADMIN)).json()
@@ -37,9 +37,9 @@ async def test_status_is_queued_until_the_gateway_has_state(
 
 
 async def test_status_falls_back_to_queued_while_nats_is_down(
-    client: httpx.AsyncClient, bus: FakeBus
+    client: httpx.AsyncClient, pipeline: FakePipeline
 ) -> None:
-    bus.up = False
+    pipeline.up = False
     request_id = await _request(client)
     response = await client.get(f"/api/requests/{request_id}", auth=STUDIO)
     assert response.status_code == 200 and response.json()["status"] == "queued"
@@ -53,11 +53,11 @@ async def test_retry_is_409_unless_failed(client: httpx.AsyncClient) -> None:
 
 
 async def test_retry_of_a_failed_request_goes_through_the_outbox_once(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     request_id = await _request(client)
-    await container.relay.drain()
-    bus.states[request_id] = RequestProgress(
+    await deps.relay.drain()
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id,
         status="failed",
         progress=47,
@@ -73,40 +73,40 @@ async def test_retry_of_a_failed_request_goes_through_the_outbox_once(
     out = first.json()
     assert out["state"]["status"] == "failed"
     assert out["progress"]["ws_url"].endswith(out["progress"]["token"])
-    await container.relay.drain()
-    retries = [e for _, e in bus.published if isinstance(e, events.MachinesRetryRequested)]
+    await deps.relay.drain()
+    retries = [e for _, e in pipeline.published if isinstance(e, events.MachinesRetryRequested)]
     assert len(retries) == 1
     assert retries[0].machine_ids == ["m2"]  # to the updater: nothing to sync
-    assert not [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
+    assert not [e for _, e in pipeline.published if isinstance(e, events.RetryRequested)]
     assert retries[0].request.request_id == request_id and retries[0].request.user == "studio"
-    (action,) = bus.actions  # the audit trail: who pressed Retry, once for one failure
+    (action,) = pipeline.actions  # the audit trail: who pressed Retry, once for one failure
     assert (action.action, action.actor, action.via) == ("retry", "studio", "api")
     assert action.details["request_id"] == request_id
     assert action.details["from_step"] == "machines" and action.details["machine_ids"] == ["m2"]
 
 
 async def test_a_retry_while_nats_is_away_is_kept_though_not_audited(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
     request_id = await _request(client)
-    await container.relay.drain()
-    bus.states[request_id] = RequestProgress(
+    await deps.relay.drain()
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id, status="failed", step="failed", failed_step="sync", updated_at="t"
     )
-    bus.audit_up = False
+    pipeline.audit_up = False
     response = await client.post(f"/api/requests/{request_id}/retry", auth=ADMIN)
     assert response.status_code == 202  # the retry is in the outbox all the same
-    await container.relay.drain()
-    assert [e for _, e in bus.published if isinstance(e, events.RetryRequested)]
-    assert bus.actions == []
+    await deps.relay.drain()
+    assert [e for _, e in pipeline.published if isinstance(e, events.RetryRequested)]
+    assert pipeline.actions == []
 
 
 async def test_outbox_rows_wait_for_the_bus(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
-    bus.up = False
+    pipeline.up = False
     ids = [await _request(client, f"R{n}") for n in range(2)]
-    assert await container.relay.drain() == 0
-    bus.up = True
-    assert await container.relay.drain() == 2
-    assert [e.request.request_id for _, e in bus.published] == ids  # type: ignore[attr-defined]
+    assert await deps.relay.drain() == 0
+    pipeline.up = True
+    assert await deps.relay.drain() == 2
+    assert [e.request.request_id for _, e in pipeline.published] == ids  # type: ignore[attr-defined]

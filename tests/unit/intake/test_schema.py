@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from intake import db
-from intake.db import NotAnIndex, SchemaTooNew, create_schema, make_engine
+from intake import index_db
+from intake.index_db import NotAnIndex, SchemaTooNew, create_schema, make_engine
 from intake.seed import seed
 from showcase_common.index import PIPELINE_PREFIX, table_definitions
 from sqlalchemy import inspect
@@ -44,8 +44,8 @@ def _columns(engine: Engine, table: str) -> set[str]:
 
 def _next_version(monkeypatch: pytest.MonkeyPatch, *statements: str) -> None:
     """Pretend this intake is one schema version newer, with `statements` as its migration."""
-    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION + 1)
-    monkeypatch.setattr(db, "_MIGRATIONS", {db.SCHEMA_VERSION: list(statements)})
+    monkeypatch.setattr(index_db, "SCHEMA_VERSION", index_db.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(index_db, "_MIGRATIONS", {index_db.SCHEMA_VERSION: list(statements)})
 
 
 def test_the_pipeline_metadata_holds_only_pipeline_tables() -> None:
@@ -92,7 +92,7 @@ def test_fresh_pipeline_tables_are_created_whole_without_running_migrations(
 
     create_schema(engine)
 
-    assert _version(engine) == db.SCHEMA_VERSION
+    assert _version(engine) == index_db.SCHEMA_VERSION
     assert set(inspect(engine).get_table_names()) >= PIPELINE_TABLES
 
 
@@ -100,11 +100,11 @@ def test_a_database_from_a_newer_intake_is_refused_untouched(index: Path) -> Non
     engine = make_engine(index)
     create_schema(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"UPDATE pipeline_schema SET version = {db.SCHEMA_VERSION + 1}")
+        conn.exec_driver_sql(f"UPDATE pipeline_schema SET version = {index_db.SCHEMA_VERSION + 1}")
 
     with pytest.raises(SchemaTooNew, match="run the newer intake"):
         create_schema(engine)
-    assert _version(engine) == db.SCHEMA_VERSION + 1
+    assert _version(engine) == index_db.SCHEMA_VERSION + 1
 
 
 def test_a_database_from_before_the_rails_index_is_refused_naming_clean_data(

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from intake.bootstrap import create_app
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.seed import seed
 from showcase_common.progress import RequestProgress
 
-from tests.support.fakes import FakeBus, FakeMailer
+from tests.support.fakes import FakeMailer, FakePipeline
 from tests.unit.intake.conftest import ADMIN, STUDIO, make_settings
 
 
@@ -28,10 +28,10 @@ async def test_a_studio_lists_only_the_events_of_locations_it_may_act_for(
     assert (await client.get("/locations/chicago/events", auth=ADMIN)).status_code == 200
 
 
-async def _failed_request(client: httpx.AsyncClient, bus: FakeBus) -> str:
+async def _failed_request(client: httpx.AsyncClient, pipeline: FakePipeline) -> str:
     answer = await client.post("/api/showcases", json={"name": "X", "location_id": 1}, auth=STUDIO)
     request_id: str = answer.json()["request_id"]
-    bus.states[request_id] = RequestProgress(
+    pipeline.states[request_id] = RequestProgress(
         request_id=request_id, status="failed", step="failed", failed_step="sync", updated_at="t"
     )
     return request_id
@@ -46,25 +46,25 @@ async def _failed_request(client: httpx.AsyncClient, bus: FakeBus) -> str:
     ],
 )
 async def test_another_sites_retry_post_is_refused_and_enqueues_nothing(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus, headers: dict[str, str]
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline, headers: dict[str, str]
 ) -> None:
-    request_id = await _failed_request(client, bus)
-    await container.relay.drain()
-    before = len(bus.published)
+    request_id = await _failed_request(client, pipeline)
+    await deps.relay.drain()
+    before = len(pipeline.published)
     refused = await client.post(f"/api/requests/{request_id}/retry", auth=STUDIO, headers=headers)
     assert refused.status_code == 403
-    await container.relay.drain()
-    assert len(bus.published) == before
+    await deps.relay.drain()
+    assert len(pipeline.published) == before
 
 
 async def test_the_progress_page_and_scripts_may_still_retry(
-    client: httpx.AsyncClient, container: Container, bus: FakeBus
+    client: httpx.AsyncClient, deps: RouteDeps, pipeline: FakePipeline
 ) -> None:
-    request_id = await _failed_request(client, bus)
+    request_id = await _failed_request(client, pipeline)
     same_site = {"Sec-Fetch-Site": "same-origin", "Origin": "http://intake.test"}
     answer = await client.post(f"/api/requests/{request_id}/retry", auth=STUDIO, headers=same_site)
     assert answer.status_code == 202
-    token = container.csrf.sign("studio")
+    token = deps.csrf.sign("studio")
     cross_with_token = {"Sec-Fetch-Site": "cross-site", "X-CSRF-Token": token}
     answer = await client.post(
         f"/api/requests/{request_id}/retry", auth=STUDIO, headers=cross_with_token
@@ -89,7 +89,7 @@ async def test_cookies_are_secure_outside_the_dev_run(client: httpx.AsyncClient)
 async def dev_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     settings = make_settings(tmp_path, showcase_dev_mode=True)
     seed(settings.index_db_path)
-    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -116,7 +116,7 @@ async def test_https_answers_carry_hsts_outside_the_dev_run(app: FastAPI) -> Non
 async def test_behind_a_trusted_proxy_its_https_counts(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, intake_trusted_proxies="127.0.0.0/8")
     seed(settings.index_db_path)
-    app = create_app(settings, bus=FakeBus(), mailer=FakeMailer(), background=False)
+    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

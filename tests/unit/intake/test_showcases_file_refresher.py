@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from sqlmodel import Session
 
@@ -38,12 +38,12 @@ class HeldSleep:
 
 
 async def test_changes_during_the_pause_wait_for_one_more_pass(
-    container: Container, tmp_path: Path
+    deps: RouteDeps, tmp_path: Path
 ) -> None:
     file = CountingFile(tmp_path / "showcases.yml")
     sleep = HeldSleep()
     refresher = ShowcasesFileRefresher(
-        container.db, file, min_interval_s=1.0, clock=lambda: 50.0, sleep=sleep
+        deps.db, file, min_interval_s=1.0, clock=lambda: 50.0, sleep=sleep
     )
     stop = asyncio.Event()
     task = asyncio.create_task(refresher.run(stop))
@@ -67,12 +67,12 @@ async def test_changes_during_the_pause_wait_for_one_more_pass(
 
 
 async def test_a_change_made_during_the_last_pause_is_written_on_stop(
-    container: Container, tmp_path: Path
+    deps: RouteDeps, tmp_path: Path
 ) -> None:
     file = CountingFile(tmp_path / "showcases.yml")
     sleep = HeldSleep()
     refresher = ShowcasesFileRefresher(
-        container.db, file, min_interval_s=1.0, clock=lambda: 50.0, sleep=sleep
+        deps.db, file, min_interval_s=1.0, clock=lambda: 50.0, sleep=sleep
     )
     stop = asyncio.Event()
     task = asyncio.create_task(refresher.run(stop))
@@ -85,11 +85,11 @@ async def test_a_change_made_during_the_last_pause_is_written_on_stop(
     assert file.passes == 3
 
 
-def test_an_unchanged_render_rewrites_nothing(container: Container, tmp_path: Path) -> None:
+def test_an_unchanged_render_rewrites_nothing(deps: RouteDeps, tmp_path: Path) -> None:
     file = ShowcasesFile(tmp_path / "showcases.yml")
-    with container.db.session() as session:
+    with deps.db.session() as session:
         assert file.write(session)
         assert not file.write(session)
     again = ShowcasesFile(file.path)  # a new process: compares with what is on disk once
-    with container.db.session() as session:
+    with deps.db.session() as session:
         assert not again.write(session)

@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from intake.container import Container
+from intake.route_deps import RouteDeps
 
 from tests.unit.intake.conftest import ADMIN, STUDIO
 from tests.unit.intake.helpers import add_user, counts
@@ -67,16 +67,16 @@ def _errors(html: str) -> list[str]:
     ],
 )
 async def test_a_studios_request_is_refused_for_each_rule_and_nothing_is_saved(
-    client: httpx.AsyncClient, container: Container, data: dict[str, str], expected: list[str]
+    client: httpx.AsyncClient, deps: RouteDeps, data: dict[str, str], expected: list[str]
 ) -> None:
-    before = counts(container)
+    before = counts(deps)
     response = await _post(client, data)
     assert response.status_code == 422
     errors = _errors(response.text)
     assert len(errors) == len(expected)
     for got, want in zip(errors, expected, strict=True):
         assert got.startswith(want), (got, want)
-    assert counts(container) == before
+    assert counts(deps) == before
     assert 'autofocus id="error-summary"' in response.text  # focus goes to the summary
 
 
@@ -124,7 +124,7 @@ async def test_the_form_speaks_the_owners_words_and_shows_the_address(
 
 
 async def test_the_studios_form_fixed_studio_existing_events_and_return_to(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     assert (
         await _post(client, {"name": "First", "location_id": "1", "start_date": "2030-05-16"})
@@ -159,14 +159,14 @@ async def test_the_studios_form_fixed_studio_existing_events_and_return_to(
     )
     assert refused.status_code == 422 and "Existing events" in refused.text
 
-    add_user(container, "other", "other-password")
+    add_user(deps, "other", "other-password")
     other = ("other", "other-password")
     assert (await client.get("/studios/boston/request", auth=other)).status_code == 403
     assert (await client.get("/studios/nowhere/request", auth=STUDIO)).status_code == 404
 
 
 async def test_an_admins_post_from_the_studios_form_lands_on_return_to_or_the_rails_page(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
     data = {"name": "Admin Gala", "start_date": "2030-05-16"}
     landed = await _post(client, data, ADMIN, "/studios/boston/request")
@@ -174,16 +174,16 @@ async def test_an_admins_post_from_the_studios_form_lands_on_return_to_or_the_ra
     assert landed.headers["location"].startswith(
         "http://fleet.test/showcase/studios/boston/?notice="
     )
-    container.settings.rails_app_url = "https://rails.test/showcase"
+    deps.settings.rails_app_url = "https://rails.test/showcase"
     try:
         # no return_to left to honour: the Rails app's events page of the location
         from intake.web.routes.forms import admin_landing
 
-        with container.db.session() as session:
+        with deps.db.session() as session:
             from showcase_common.index.models import Location
 
             boston = session.get(Location, 1)
         assert boston is not None
-        assert admin_landing(container, boston) == "https://rails.test/showcase/locations/1/events"
+        assert admin_landing(deps, boston) == "https://rails.test/showcase/locations/1/events"
     finally:
-        container.settings.rails_app_url = ""
+        deps.settings.rails_app_url = ""

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from fastapi import FastAPI
-from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
+from intake.route_deps import RouteDeps
 from intake.throttle import LoginThrottle, Throttled, ThrottleRules, address_key
 
 from tests.unit.intake.conftest import ADMIN, STUDIO
@@ -259,19 +259,19 @@ class CountingCredentials(VerifiedCredentials):
 
 
 async def test_concurrent_guesses_cannot_outrun_the_counter_and_throttled_ones_are_not_verified(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    counting = container.credentials = CountingCredentials()
+    counting = deps.credentials = CountingCredentials()
     answers = await asyncio.gather(*(_status(client, ("studio", f"g{i}")) for i in range(30)))
     assert sorted(answers) == [401] * 10 + [429] * 20
     assert counting.checks == 10  # the 429s were refused before any verification
 
 
 async def test_a_burst_of_the_same_right_credentials_costs_one_verification(
-    client_from: Client, container: Container
+    client_from: Client, deps: RouteDeps
 ) -> None:
     """A browser (or 32 API clients) logging in at once from a new address: one hash, no 429."""
-    counting = container.credentials = CountingCredentials()
+    counting = deps.credentials = CountingCredentials()
     fresh = client_from("10.8.0.1")
     answers = await asyncio.gather(*(_status(fresh, STUDIO) for _ in range(40)))
     assert answers == [200] * 40
@@ -279,9 +279,9 @@ async def test_a_burst_of_the_same_right_credentials_costs_one_verification(
 
 
 async def test_a_refusal_takes_the_minimum_time_known_login_or_not(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, deps: RouteDeps
 ) -> None:
-    container.settings.login_failure_min_s = 0.2
+    deps.settings.login_failure_min_s = 0.2
     for auth in [("studio", "wrong"), ("nobody-here", "wrong")]:
         started = time.monotonic()
         assert await _status(client, auth) == 401

@@ -24,11 +24,11 @@ from showcase_common.events import (
 )
 
 from tests.support.fakes import (
-    FakeFeed,
     FakeFleet,
     FakeFleetControl,
     FakeMachine,
     FakeMachineClient,
+    FakeNewestSnapshot,
     FakePublisher,
 )
 from tests.support.ports import FakeUpdaterPorts
@@ -69,7 +69,7 @@ class World:
         pages = {request(k).showcase.path for k in range(1, 4)}
         self.client = FakeMachineClient({f"m{i}": FakeMachine() for i in range(n)}, pages)
         self.publisher = FakePublisher()
-        self.feed = FakeFeed()
+        self.newest_snapshot = FakeNewestSnapshot()
         config = UpdaterSettings(
             concurrency=concurrency,
             retry_initial_s=0.0,
@@ -79,7 +79,7 @@ class World:
         )
         ports = FakeUpdaterPorts(
             publisher=self.publisher,
-            feed=self.feed,
+            newest_snapshot=self.newest_snapshot,
             fleet=self.fleet,
             client=self.client,
             control=control,
@@ -194,7 +194,7 @@ async def test_a_machines_retry_re_drives_only_those_with_the_newest_snapshot() 
     first = synced(5)
     await world.handler.handle([first])
     world.fake("m2").down_for = 0
-    world.feed.value = first.snapshot  # the newest IndexSynced on the stream
+    world.newest_snapshot.value = first.snapshot  # the newest IndexSynced on the stream
     await world.handler.handle([MachinesRetryRequested(request=request(), machine_ids=["m2"])])
     assert world.client.updates == {"m0": 1, "m1": 1, "m2": 1}
     (fleet,) = world.publisher.of(FleetUpdated)
@@ -277,7 +277,7 @@ async def test_a_newer_generation_supersedes_the_one_rolling_out() -> None:
     world = World(3, concurrency=1)
 
     def newer_arrives(machine: Machine, snapshot: Snapshot) -> None:
-        world.feed.value = synced(7).snapshot  # announced while generation 5 rolls out
+        world.newest_snapshot.value = synced(7).snapshot  # announced while generation 5 rolls out
 
     world.client.after_update.append(newer_arrives)
     await world.handler.handle([synced(5)])

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from showcase_common import events, subjects
 from showcasectl.apply import Rollout
-from showcasectl.bus import StoredMsg
 from showcasectl.history import request_ids, timeline
 from showcasectl.replay import classify
+from showcasectl.stream_reader import StoredMsg
 from showcasectl.timeparse import parse_since
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)

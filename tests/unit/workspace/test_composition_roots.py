@@ -57,7 +57,8 @@ IDS = [r.package for r in roots()]
 
 
 def _hints(function: Any) -> dict[str, Any]:
-    return typing.get_type_hints(function)
+    # The runner names NatsLink for the type checker only (an agent never loads nats-py).
+    return typing.get_type_hints(function, localns={"NatsLink": NatsLink})
 
 
 def _settings_type(root: Root) -> type[CommonSettings]:

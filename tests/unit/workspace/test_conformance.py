@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[3]
 NOT_PORTS = {
     "Installer": "the agent's two ways of placing files, both real (tests use them), no fake",
     "Component": "devstack's kinds of child process, not a port of the pipeline",
+    **{
+        row: "what a Rails index row offers to read (SQLModel rows, the agent's records)"
+        for row in ("LocationRow", "ShowcaseRow", "UserRow", "RegionRow")
+    },
 }
 
 

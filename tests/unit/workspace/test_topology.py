@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 import yaml
 from showcase_common.bus.spec import describe
+from showcase_common.docs import section
 from showcase_common.events import EVENT_TYPES
 from showcase_common.topology import PARTIES
 from showcasectl import asyncapi
@@ -39,7 +40,6 @@ from tests.unit.workspace.test_composition_roots import (
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 ASYNCAPI = ROOT / "docs" / "asyncapi.yaml"
 SCHEMA = ROOT / "tests" / "support" / "asyncapi" / "asyncapi-3.0.0.schema.json"
-START, END = "<!-- topology:start -->\n", "<!-- topology:end -->"
 EVENT_NAMES = {e.__name__ for e in EVENT_TYPES}
 
 
@@ -98,9 +98,7 @@ def test_every_event_has_a_publisher_and_every_durable_one_owner() -> None:
 
 
 def test_the_architecture_table_is_current() -> None:
-    text = ARCHITECTURE.read_text()
-    assert START in text and END in text, f"{ARCHITECTURE} has no {START.strip()} … {END}"
-    current = text.split(START, 1)[1].split(END, 1)[0]
+    current = section(ARCHITECTURE.read_text(), "topology")
     assert current == topology.markdown(), (
         "docs/ARCHITECTURE.md's bus table is out of date: paste `showcasectl topology --markdown`"
     )

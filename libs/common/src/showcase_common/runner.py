@@ -13,7 +13,7 @@ it is given (unit tests call it with `Fake<Name>Ports` from `tests/support/ports
 - `workers`: loops started at once (outbox relays, catch-up), each given the stop event;
 - `consumers`: `ConsumerSpec`s (`showcase_common.bus.spec`), the handler tables the runner runs
   as consumers once NATS is up and the stream declared;
-- `on_nats`: other loops started once NATS is up (the gateway's change feed, the syncer's first
+- `on_nats`: other loops started once NATS is up (the gateway's bucket watch, the syncer's first
   generation); the link, when the ports have one, is opened even when there are none (a
   service that only publishes); a service that never needs NATS has no link;
 - `closers`: run last, in reverse order, after the workers have settled what they held;
@@ -22,7 +22,7 @@ it is given (unit tests call it with `Fake<Name>Ports` from `tests/support/ports
 - `commands`: subcommands (`python -m intake seed`) run instead of serving.
 
 SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
-the NATS connection drains. A `Service` with no `port` serves no HTTP (the admin alerter).
+the NATS connection drains. A `Service` with no `listen_port` serves no HTTP (the admin alerter).
 """
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI
 
-from showcase_common.bus.link import NatsLink
-from showcase_common.bus.spec import ConsumerSpec
 from showcase_common.health import (
     Check,
     EmbeddedServer,
@@ -50,6 +48,10 @@ from showcase_common.lifecycle import CannotStart, stop_on_signals
 from showcase_common.logs import configure_logging
 from showcase_common.serving import server_config
 from showcase_common.settings import CommonSettings
+
+if TYPE_CHECKING:  # nats-py is imported only by a service that uses NATS (not an agent)
+    from showcase_common.bus.link import NatsLink
+    from showcase_common.bus.spec import ConsumerSpec
 
 __all__ = [
     "CannotStart",
@@ -89,9 +91,11 @@ class Service:
     """What a service's `build` returns: everything the runner serves, runs and stops."""
 
     name: str
-    host: str = "127.0.0.1"
-    port: int | None = None
-    """None: no HTTP at all (the admin alerter), the service runs until a signal."""
+    listen_host: str = "127.0.0.1"
+    listen_port: int | None = None
+    """The TCP port HTTP is served on (its setting: `INTAKE_PORT`, `SYNCER_PORT`, …). None: no
+    HTTP at all (the admin alerter), the service runs until a signal. (Not to be confused with
+    the ports a service is built from: those are its adapters, `<Name>Ports`.)"""
     app: FastAPI | None = None
     checks: Mapping[str, Check] = field(default_factory=dict)
     workers: Sequence[Worker] = field(default_factory=list)
@@ -113,6 +117,8 @@ class Service:
 
 def nats_link(settings: CommonSettings, buckets: Sequence[str] = (), **options: Any) -> NatsLink:
     """The service's connection to NATS, not yet opened (`Service.on_nats` waits for it)."""
+    from showcase_common.bus.link import NatsLink
+
     return NatsLink(
         settings.nats_url,
         settings.service_name,
@@ -183,16 +189,17 @@ def http_app(service: Service) -> FastAPI:
 
 
 def server(
-    settings: CommonSettings, service: Service, *, port: int | None = None
+    settings: CommonSettings, service: Service, *, listen_port: int | None = None
 ) -> EmbeddedServer:
-    """uvicorn for the service (tests pass `port=0` for a free one); the runner owns signals."""
-    port = service.port if port is None else port
-    if port is None:
+    """uvicorn for the service (tests pass `listen_port=0` for a free one); the runner owns
+    signals."""
+    listen_port = service.listen_port if listen_port is None else listen_port
+    if listen_port is None:
         raise ValueError(f"{service.name} serves no HTTP")
     config = server_config(
         http_app(service),
-        host=service.host,
-        port=port,
+        host=service.listen_host,
+        port=listen_port,
         limits=settings.http_limits,
         **({"lifespan": "on"} | service.server_options),
     )
@@ -208,7 +215,7 @@ async def serve(
     http: EmbeddedServer | None = None,
 ) -> None:
     """Serve HTTP and run the workers until `stop`, then drain (see the module's docstring)."""
-    if http is None and service.port is None:
+    if http is None and service.listen_port is None:
         async with running(service, link, stop=stop):
             log.info("%s running (no HTTP)", service.name)
             await stop.wait()
@@ -216,7 +223,7 @@ async def serve(
     http = http or server(settings, service)
     async with running(service, link, stop=stop):
         web = asyncio.create_task(http.serve(), name=f"{service.name}-http")
-        log.info("%s serving on %s:%s", service.name, service.host, http.config.port)
+        log.info("%s serving on %s:%s", service.name, service.listen_host, http.config.port)
         try:
             await _first(stop, web)
         finally:

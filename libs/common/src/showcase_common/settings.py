@@ -1,6 +1,8 @@
 """The settings base every service's `config.py` subclasses.
 
 Names are the environment variables (case-insensitive); a `.env` file is read when present.
+Each field's docstring is its description (`use_attribute_docstrings`): what to set and why, as
+the README's configuration table shows it (`python -m devstack.settings_table`).
 
 Secrets have no public defaults. Only the local development run (`SHOWCASE_DEV_MODE=1`, which
 devstack sets for its children) may leave one unset, and then gets a fixed development value;
@@ -73,22 +75,31 @@ def require_secret(
 
 
 class DevModeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
 
     showcase_dev_mode: bool = False
     """The local development run (devstack sets it): missing secrets get public dev values."""
 
 
 class CommonSettings(DevModeSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
 
     nats_url: str = "nats://127.0.0.1:4222"
     """One server, or a cluster's servers comma-separated (`nats://a:4222,nats://b:4222`)."""
     nats_replicas: int = Field(default=1, ge=1, le=5)
     """Replicas of the streams and buckets a service declares (3 on a three-node cluster)."""
     log_level: str = "INFO"
+    """The log level (DEBUG, INFO, WARNING, ERROR); each line carries the request id where there
+    is one."""
     log_json: bool = True
+    """Log JSON lines, one per record (for a log collector); false: plain text for people (the
+    local run)."""
     service_name: str = "showcase"
+    """The name in every log line and in the NATS connection (default: the service's own)."""
     metrics_token: SecretStr | None = None
     """When set, `/metrics` answers only `Authorization: Bearer <token>` (a public service)."""
 
@@ -96,9 +107,11 @@ class CommonSettings(DevModeSettings):
     http_limit_concurrency: int = 1000
     """Connections or running requests beyond which the server answers 503 at once."""
     http_keep_alive_s: int = 5
+    """An idle keep-alive connection is closed after this many seconds."""
     http_header_timeout_s: float = 10.0
     """A connection that has not sent a whole request line and headers by then is closed."""
     http_max_header_bytes: int = 16 * 1024
+    """A request head bigger than this is refused (400)."""
 
     @property
     def http_limits(self) -> HttpLimits:
@@ -123,7 +136,9 @@ class ConsumerSettings(BaseSettings):
     existed (a `validation_alias` in the subclass).
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, use_attribute_docstrings=True
+    )
 
     ack_wait_s: float = 2.0
     """A crashed consumer's messages are redelivered after this long (a live one's heartbeat
@@ -149,17 +164,32 @@ class S3Settings(BaseSettings):
     `s3_addressing_style=path` for stores without virtual-host buckets.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
 
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
+    """The S3 API's URL; blank for AWS itself (Tigris, MinIO, SeaweedFS: their URL)."""
     s3_region: str = "us-east-1"
+    """The bucket's region (any value for stores that ignore it)."""
     s3_bucket: str = "showcase-index"
+    """The bucket of the snapshots: the Rails application's own bucket on a real fleet (its
+    `db/index.sqlite3` is kept current there)."""
     s3_addressing_style: Literal["auto", "virtual", "path"] = "path"
+    """`path` for stores without virtual-host buckets (MinIO, SeaweedFS), `virtual` or `auto`
+    for AWS and Tigris."""
     aws_access_key_id: str | None = Field(default=None)
+    """The S3 key: read-write for the syncer (and showcasectl), read-only for the agents and the
+    updater (docs/SECURITY.md); the local run generates both."""
     aws_secret_access_key: str | None = Field(default=None)
+    """The secret of that key."""
     s3_prefix: str = "db"
+    """The key prefix: `db/index.sqlite3` (what the machines' own sync reads),
+    `db/generations/N` and the pointer go under it."""
     s3_connect_timeout_s: float = 3.0
+    """An S3 connection not made by then fails (and is retried)."""
     s3_read_timeout_s: float = 10.0
+    """An S3 answer that stalls this long fails (and is retried)."""
 
 
 class FleetSettings(BaseSettings):
@@ -172,10 +202,13 @@ class FleetSettings(BaseSettings):
     fleet_file: Path | None = None
     """The static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
     agent_timeout_s: float = 5.0
-    """How long a machine's `/showcase/status` may take before it counts as unreachable."""
+    """How long each machine's /showcase/status may take before it counts as unreachable."""
     fly_app_name: str | None = None
+    """As the updater's: the Fly app whose machines are listed (wins over FLEET_FILE)."""
     fly_api_token: str | None = None
+    """The Machines API token (a read-only scope is enough to list)."""
     fly_api_url: str = "https://api.machines.dev"
+    """The Machines API's base URL."""
     fly_app_url: str | None = None
     """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
     fly_machine_protocol: str = "agent"
@@ -203,6 +236,9 @@ class ProgressTokenSettings(DevModeSettings):
     """
 
     progress_token_secret: str = ""
+    """Signs (intake) and verifies (progress-gateway) the progress tokens: the same random
+    value, at least 32 bytes, on both; required outside the local development run, which
+    generates one."""
 
     _long_enough = field_validator("progress_token_secret")(long_enough)
 
@@ -237,6 +273,9 @@ class SnapshotSigningSettings(DevModeSettings):
     `SNAPSHOT_VERIFY_KEY`. `python -m syncer keygen` prints a new pair."""
 
     snapshot_signing_key: SecretStr | None = None
+    """The syncer's Ed25519 private key (base64): it signs every generation object and pointer
+    it writes; required outside the local development run. `python -m syncer keygen` prints a
+    pair."""
 
     @field_validator("snapshot_signing_key")
     @classmethod
@@ -270,6 +309,8 @@ class SnapshotVerifySettings(DevModeSettings):
     """The agents' public key: they apply only pointers and generations it verifies."""
 
     snapshot_verify_key: str | None = None
+    """The public half of SNAPSHOT_SIGNING_KEY (base64): only pointers and generations it
+    verifies are applied; required outside the local development run."""
 
     _is_key = field_validator("snapshot_verify_key")(_ed25519_key)
 

@@ -32,19 +32,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-from pydantic import BaseModel, ConfigDict, Field
 
 from showcase_common.events import Snapshot
 from showcase_common.settings import S3Settings
@@ -54,77 +51,42 @@ from showcase_common.signing import (
     SnapshotSigner,
     SnapshotVerifier,
 )
+from showcase_common.snapshot_store import (
+    ChecksumMismatch,
+    GenerationTaken,
+    Pin,
+    Pointer,
+    PointerConflict,
+    SignatureRefused,
+    SnapshotLayout,
+    SnapshotMissing,
+    SnapshotSource,
+    SnapshotStore,
+    SnapshotStoreError,
+    StoredGeneration,
+    sha256_file,
+)
+
+__all__ = [
+    "ChecksumMismatch",
+    "GenerationTaken",
+    "Pin",
+    "Pointer",
+    "PointerConflict",
+    "S3SnapshotStore",
+    "SignatureRefused",
+    "SnapshotLayout",
+    "SnapshotMissing",
+    "SnapshotSource",
+    "SnapshotStore",
+    "SnapshotStoreError",
+    "StoredGeneration",
+    "make_s3_client",
+    "sha256_file",
+]
 
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
-
-
-class Pin(BaseModel):
-    """The fleet is pinned to `snapshot` by an operator's rollback."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    snapshot: Snapshot
-    hold: bool = False
-    """`rollback --pin`: ordinary requests do not roll forward until `unpin`."""
-    by: str = Field(max_length=200)
-    reason: str = Field(default="", max_length=1000)
-    at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-class Pointer(Snapshot):
-    """What `latest.json` holds: the newest snapshot's fields, and the pin when there is one."""
-
-    pin: Pin | None = None
-
-    @property
-    def newest(self) -> Snapshot:
-        return Snapshot.model_validate(self.model_dump(exclude={"pin"}))
-
-    @property
-    def target(self) -> Snapshot:
-        """What the fleet must serve: the pinned snapshot, else the newest."""
-        return self.pin.snapshot if self.pin is not None else self.newest
-
-    @classmethod
-    def of(cls, snapshot: Snapshot, pin: Pin | None = None) -> Pointer:
-        return cls(**snapshot.model_dump(), pin=pin)
-
-    def body(self) -> bytes:
-        # Without a pin, exactly the old pointer's JSON: older readers keep reading it.
-        return self.model_dump_json(exclude_none=self.pin is None).encode()
-
-
-@dataclass(frozen=True)
-class StoredGeneration:
-    generation: int
-    key: str
-    last_modified: dt.datetime
-
-
-class SnapshotStoreError(Exception):
-    """The object store failed or refused (a transient outage, wrong credentials, ...)."""
-
-
-class ChecksumMismatch(SnapshotStoreError):
-    """A downloaded snapshot does not match the checksum it was published with."""
-
-
-class SnapshotMissing(SnapshotStoreError):
-    """The store answered, and it holds no object under the snapshot's key."""
-
-
-class SignatureRefused(ChecksumMismatch):
-    """A pointer or generation object whose signature is missing or does not verify: not the
-    syncer's. Refused like a checksum mismatch (retrying cannot fix it)."""
-
-
-class PointerConflict(SnapshotStoreError):
-    """Another writer moved the pointer between our read and our write."""
-
-
-class GenerationTaken(PointerConflict):
-    """Another writer already uploaded this generation: take a higher one."""
 
 
 def make_s3_client(settings: S3Settings) -> Any:
@@ -145,50 +107,6 @@ def make_s3_client(settings: S3Settings) -> Any:
     )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class SnapshotStore(Protocol):
-    """The port: where generations of the index and the pointer to the newest one live.
-
-    `S3SnapshotStore` is the adapter; tests use the in-memory one in `tests/support/fakes`.
-    Every method blocks (callers run it in a thread) and raises `SnapshotStoreError`.
-    """
-
-    def generation_key(self, generation: int) -> str: ...
-
-    def check_bucket(self) -> None: ...
-
-    def ensure_bucket(self) -> None: ...
-
-    def latest(self) -> tuple[Snapshot | None, str | None]: ...
-
-    def read_pointer(self) -> tuple[Pointer | None, str | None]: ...
-
-    def upload(self, path: Path, generation: int, sha256: str) -> Snapshot: ...
-
-    def advance_pointer(
-        self, snapshot: Snapshot, expected_etag: str | None, pin: Pin | None = None
-    ) -> None: ...
-
-    def set_pin(self, pin: Pin | None, expected_etag: str | None) -> None: ...
-
-    def describe(self, generation: int) -> Snapshot | None: ...
-
-    def upload_legacy(self, path: Path, generation: int, *, adopt: bool = False) -> bool: ...
-
-    def list_generations(self) -> list[StoredGeneration]: ...
-
-    def delete(self, keys: list[str]) -> None: ...
-
-    def download(self, snapshot: Snapshot, dest: Path) -> None: ...
-
-
 class S3SnapshotStore:
     """The `SnapshotStore` over S3 (boto3)."""
 
@@ -204,6 +122,7 @@ class S3SnapshotStore:
         self._s3 = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.layout = SnapshotLayout(self.prefix)
         self.signer = signer
         """Signs what this store writes (the syncer's)."""
         self.verifier = verifier
@@ -226,15 +145,15 @@ class S3SnapshotStore:
         )
 
     def generation_key(self, generation: int) -> str:
-        return f"{self.prefix}/generations/{generation:012d}.sqlite3"
+        return self.layout.generation_key(generation)
 
     @property
     def pointer_key(self) -> str:
-        return f"{self.prefix}/latest.json"
+        return self.layout.pointer_key
 
     @property
     def legacy_key(self) -> str:
-        return f"{self.prefix}/index.sqlite3"
+        return self.layout.legacy_key
 
     def check_bucket(self) -> None:
         """Raise `SnapshotStoreError` with a clear reason when the bucket is unusable.

@@ -26,10 +26,11 @@ from sqlmodel import Session, col, select
 
 from intake import showcases
 from intake.apply_diff import ApplyDiff, diff, load
-from intake.db import Database
+from intake.db_lanes import Database
+from intake.event_mapping import outbox_row, showcase_ref
 from intake.models import Request
-from intake.service import IntakeService, outbox_row, showcase_ref
 from intake.showcases_file import index_showcases_yml
+from intake.use_cases import UseCases
 
 UNFINISHED = ("queued", "published", "processing")
 
@@ -52,12 +53,12 @@ class AdminApply:
     def __init__(
         self,
         db: Database,
-        service: IntakeService,
+        use_cases: UseCases,
         deployed: Path,
         clock: Callable[[], dt.datetime],
         on_outbox: Callable[[], None],
     ) -> None:
-        self._db, self._service, self._deployed = db, service, deployed
+        self._db, self._use_cases, self._deployed = db, use_cases, deployed
         self._clock, self._on_outbox = clock, on_outbox
 
     def pending(self) -> ApplyDiff:
@@ -106,7 +107,7 @@ class AdminApply:
         session.add(request)
         path = showcases.fleet_page_path(session, showcase, location)
         region = showcases.fleet_region(session, location)
-        ref = self._service.request_ref(
+        ref = self._use_cases.request_ref(
             request, admin, showcase_ref(showcase, location, path, region), path
         )
         session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))

@@ -30,26 +30,27 @@ from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
-from intake import metrics, nats_bus, outcomes, readiness
+from intake import metrics, nats_pipeline, outcomes, readiness
 from intake.admin_apply import AdminApply
 from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
-from intake.container import Container
 from intake.credential_cache import VerifiedCredentials
-from intake.db import Database, Saturated, create_schema, make_engine
+from intake.db_lanes import Database, Saturated
 from intake.fleet_desk import FleetDesk, NatsFleetDesk
+from intake.index_db import create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
-from intake.nats_bus import NatsBus
+from intake.nats_pipeline import NatsPipeline
 from intake.outcomes import Outcomes
-from intake.ports import Bus, LogMailer, Mailer
+from intake.ports import LogMailer, Mailer, Pipeline
 from intake.relay import OutboxRelay
+from intake.route_deps import RouteDeps
 from intake.security import Signer
 from intake.seed import require_index, seed
-from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
 from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
+from intake.use_cases import UseCases
 from intake.web import errors_html
 from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
@@ -78,7 +79,7 @@ def default_mailer(settings: IntakeSettings) -> Mailer:
 class IntakePorts(Ports):
     """What intake talks to; `ports` makes the real ones, tests pass `FakeIntakePorts`."""
 
-    bus: Bus
+    pipeline: Pipeline
     mailer: Mailer
     fleet: FleetDesk
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
@@ -87,19 +88,19 @@ class IntakePorts(Ports):
 def ports(settings: IntakeSettings) -> IntakePorts:
     """NATS (the link the runner opens) and SMTP from settings, the wall clock; the admin
     page's fleet over the same link."""
-    link = nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_bus.TIMEOUT_S)
+    link = nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_pipeline.TIMEOUT_S)
     return IntakePorts(
-        bus=NatsBus(link),
+        pipeline=NatsPipeline(link),
         mailer=default_mailer(settings),
         fleet=NatsFleetDesk(link, settings, replicas=settings.nats_replicas),
         nats=link,
     )
 
 
-def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
+def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
-    bus, mailer, clock = ports.bus, ports.mailer, ports.clock
-    relay = OutboxRelay(db, bus, clock, poll_s=settings.outbox_poll_s)
+    pipeline, mailer, clock = ports.pipeline, ports.mailer, ports.clock
+    relay = OutboxRelay(db, pipeline, clock, poll_s=settings.outbox_poll_s)
     mail_relay = MailRelay(
         db,
         mailer,
@@ -116,7 +117,7 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         ShowcasesFile(settings.showcases_yml_path),
         min_interval_s=settings.showcases_yml_min_interval_s,
     )
-    service = IntakeService(
+    use_cases = UseCases(
         db,
         clock,
         settings.public_fleet_url,
@@ -124,10 +125,10 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
         on_change=showcases_file.changed,
         on_mail=mail_relay.wake,
     )
-    return Container(
+    return RouteDeps(
         settings=settings,
         db=db,
-        bus=bus,
+        pipeline=pipeline,
         mailer=mailer,
         clock=clock,
         relay=relay,
@@ -140,11 +141,11 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
             on_mail=mail_relay.wake,
             deployed=ShowcasesFile(settings.deployed_showcases_file),
         ),
-        service=service,
+        use_cases=use_cases,
         showcases_file=showcases_file,
         fleet=ports.fleet,
         admin_apply=AdminApply(
-            db, service, settings.deployed_showcases_file, clock, on_outbox=relay.wake
+            db, use_cases, settings.deployed_showcases_file, clock, on_outbox=relay.wake
         ),
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
@@ -167,23 +168,23 @@ def build_container(settings: IntakeSettings, ports: IntakePorts) -> Container:
 
 def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     """Intake as the runner runs it: the app on INTAKE_PORT, the relays and the showcases.yml
-    writer as workers (they publish through the bus port, which waits for the link)."""
-    container = build_container(settings, ports)
+    writer as workers (they publish through the pipeline port, which waits for the link)."""
+    deps = build_route_deps(settings, ports)
 
     async def dispose_engine() -> None:
-        container.db.engine.dispose()
+        deps.db.engine.dispose()
 
     return Service(
         name="intake",
-        host=settings.intake_host,
-        port=settings.intake_port,
-        app=intake_app(settings, container),
-        checks=readiness.checks(container.db, container.bus),
+        listen_host=settings.intake_host,
+        listen_port=settings.intake_port,
+        app=intake_app(settings, deps),
+        checks=readiness.checks(deps.db, deps.pipeline),
         # A stuck database is "stuck" (DB_STUCK_S), not a readiness timeout.
         readiness_timeout_s=settings.db_limits.stuck_s + 1.0,
-        workers=[container.relay.run, container.mail_relay.run, container.showcases_file.run],
+        workers=[deps.relay.run, deps.mail_relay.run, deps.showcases_file.run],
         # each request's outcome from the bus: recorded, and the studio's e-mail queued
-        consumers=[outcomes.consumer(container.outcomes, consumer_options(settings.consumer))],
+        consumers=[outcomes.consumer(deps.outcomes, consumer_options(settings.consumer))],
         closers=[dispose_engine],
         prepare=[lambda: prepare_index(settings, seeding=False)],
         commands={
@@ -230,7 +231,7 @@ def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
 def create_app(
     settings: IntakeSettings,
     *,
-    bus: Bus | None = None,
+    pipeline: Pipeline | None = None,
     mailer: Mailer | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     fleet: FleetDesk | None = None,
@@ -238,34 +239,34 @@ def create_app(
 ) -> FastAPI:
     """Intake in-process (tests): `build` with the ports given (the real ones for those not),
     the app's lifespan running the service. `background=False` runs no worker: unit tests
-    drive them by hand (`container.relay.drain()`, `mail_relay.drain()`,
+    drive them by hand (`deps.relay.drain()`, `mail_relay.drain()`,
     `showcases_file.write_now()`). `fleet`: the admin page's (`FakeFleetDesk` in tests)."""
-    if bus is None:
+    if pipeline is None:
         made = ports(settings)
     else:
-        # A fake bus: no NATS link runs. The admin page's fleet is the one given, else the real
-        # adapter over a link that never connects (it reads as NATS unreachable).
+        # A fake pipeline: no NATS link runs. The admin page's fleet is the one given, else the
+        # real adapter over a link that never connects (it reads as NATS unreachable).
         idle = NatsFleetDesk(nats_link(settings), settings)
-        made = IntakePorts(bus=bus, mailer=default_mailer(settings), fleet=fleet or idle)
+        made = IntakePorts(pipeline=pipeline, mailer=default_mailer(settings), fleet=fleet or idle)
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
     made.fleet = fleet or made.fleet
     return in_process_app(build(settings, made), made.nats, workers=background)
 
 
-def intake_app(settings: IntakeSettings, container: Container) -> FastAPI:
-    """The routes, error handlers and middleware over `container`."""
+def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:
+    """The routes, error handlers and middleware over `deps`."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        create_schema(container.db.engine)  # `python -m intake` did already; tests have not
+        create_schema(deps.db.engine)  # `python -m intake` did already; tests have not
         yield
 
     app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
-    app.state.container = container
+    app.state.route_deps = deps
     validation_errors.install(app)
     _count_invalid_bodies(app)
     app.add_exception_handler(Saturated, _busy)
-    errors_html.install(app, container.templates)
+    errors_html.install(app, deps.templates)
     app.include_router(api_router)
     exact_openapi(app, (ShowcaseIn,))
     metrics.mount(app, settings.metrics_bearer)

@@ -17,7 +17,7 @@ from showcase_common.settings import (
 )
 
 from intake.client_address import parse_networks
-from intake.db import DbLimits
+from intake.db_lanes import DbLimits
 
 
 class OutcomesConsumerSettings(ConsumerSettings):
@@ -31,8 +31,12 @@ class OutcomesConsumerSettings(ConsumerSettings):
 class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     service_name: str = "intake"
     intake_host: str = "127.0.0.1"
+    """The address intake listens on (0.0.0.0 behind a proxy or in a container)."""
     intake_port: int = 8000
+    """Intake's port: the form, the JSON API and the request pages."""
     index_db_path: Path = Path(".data/index/index.sqlite3")
+    """The index database: the Rails application's `index.sqlite3`, which intake writes
+    showcases into and the syncer snapshots (the same file: one machine, one volume)."""
     showcases_yml_path: Path = Path(".data/index/showcases.yml")
     """The index host's own showcases.yml, regenerated after every change."""
     showcases_yml_min_interval_s: float = 1.0
@@ -49,24 +53,32 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     """How often the admin page asks for fresh figures (`/admin/status.json`)."""
 
     progress_token_ttl_s: int = 2 * 3600
+    """How long a progress token (the WebSocket's login) stays valid."""
     intake_session_secret: str = ""
     """Keys the form's CSRF tokens and the flashes (its own secret, not the progress tokens')."""
 
     public_intake_url: str = "http://127.0.0.1:8000"
     """Intake's own public URL: the studios' e-mails link to their request's page there."""
     public_fleet_url: str = "http://127.0.0.1:8101"
+    """Where the fleet serves showcases: the base of each `redirect_url` and of a studio's page."""
     rails_app_url: str = ""
     """The Rails app's base (e.g. https://smooth.fly.dev/showcase): an admin's showcase from a
     studio's form lands on its `/locations/{id}/events`, as the Rails app sends it. Blank:
     intake's own events page."""
     public_gateway_url: str = "ws://127.0.0.1:8001"
+    """The progress gateway's public WebSocket URL: the base of `progress.ws_url`."""
 
     smtp_host: str = "127.0.0.1"
+    """The SMTP server of the e-mails (the admin's notice, the studios' done e-mails); empty:
+    e-mails are only logged."""
     smtp_port: int = 1025
+    """Its port."""
     smtp_from: str = "showcases@localhost"
+    """The sender of intake's e-mails."""
     smtp_to: str = "admin@localhost"
+    """Who gets the admin e-mails."""
     smtp_timeout_s: float = 5.0
-    """An empty smtp_host turns admin e-mails off (they are only logged)."""
+    """An SMTP exchange not done by then fails (the e-mail is sent again later)."""
 
     consumer: OutcomesConsumerSettings = Field(default_factory=OutcomesConsumerSettings)
     """The outcome consumer's tuning (`INTAKE_OUTCOMES_` + ACK_WAIT_S, BATCH_SIZE, …)."""
@@ -76,11 +88,15 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     mail_retry_s: float = 1.0
     """First wait before resending an e-mail the SMTP server did not take; doubles per attempt."""
     mail_retry_max_s: float = 300.0
+    """The longest wait between resends."""
 
     max_body_bytes: int = 64 * 1024
+    """A request body over this is refused (413) before it is read, by Content-Length or as a
+    streamed body passes it."""
     http_limit_concurrency: int = 256
-    """Connections or running requests beyond which uvicorn answers 503 at once."""
     db_read_threads: int = 4
+    """Reader threads of the index database, one pooled connection each (writes have one thread
+    of their own)."""
     db_queue: int = 64
     """Database calls that may wait per lane (reads, writes) before requests get 503."""
     db_stuck_s: float = 10.0
@@ -103,6 +119,7 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     login_global_failures_per_minute: int = 300
     """Failed verifications of the whole service per minute after which other attempts get 429."""
     login_window_s: float = 300.0
+    """The window the failed-login counts above are kept for."""
     login_max_tracked: int = 100_000
     """Live failure records kept at most (only expired ones are dropped; past it, new ones 429)."""
     login_failure_min_s: float = 1.0
@@ -115,6 +132,8 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     """Comma-separated CIDR ranges of reverse proxies whose `X-Forwarded-For`/`-Proto` are
     believed; from any other peer those headers are ignored."""
     outbox_poll_s: float = 2.0
+    """How often the relay looks for accepted requests not yet on the bus (a commit also wakes
+    it at once)."""
     nats_retry_s: float = 1.0
     """How long the relay waits between connection attempts while NATS is down."""
 

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from intake import metrics
 from intake.background import PollingRelay
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.models import MailOutbox
 from intake.ports import Mailer, MailRejected
 

@@ -59,7 +59,7 @@ def _references(
 
 
 class PipelineSchema(SQLModel, table=True):
-    """One row: the version of the pipeline's own tables (see `intake.db`). Kept in a table of
+    """One row: the version of the pipeline's own tables (see `intake.index_db`). Kept in a table of
     ours rather than `PRAGMA user_version`, which belongs to the whole file, Rails' part too."""
 
     __tablename__ = "pipeline_schema"

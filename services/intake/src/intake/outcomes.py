@@ -28,7 +28,7 @@ from showcase_common.index.models import Location, Region, Showcase, User
 from sqlmodel import Session, select
 
 from intake import access, metrics, studio_mail
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.models import MailOutbox, Request
 from intake.showcases_file import ShowcasesFile
 

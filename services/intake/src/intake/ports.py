@@ -13,8 +13,9 @@ from showcase_common.progress import RequestProgress
 log = logging.getLogger(__name__)
 
 
-class Bus(Protocol):
-    """Publishing events and reading request state from the bus."""
+class Pipeline(Protocol):
+    """The rest of the pipeline as intake reaches it over the bus (NATS JetStream): publishing
+    events, recording operator actions, reading a request's state."""
 
     @property
     def connected(self) -> bool: ...

@@ -10,13 +10,13 @@ import anyio
 from showcase_common.health import Check
 from sqlalchemy import text
 
-from intake.db import Database, Saturated
-from intake.ports import Bus
+from intake.db_lanes import Database, Saturated
+from intake.ports import Pipeline
 
 DOWN = "down"
 
 
-def checks(db: Database, bus: Bus) -> dict[str, Check]:
+def checks(db: Database, pipeline: Pipeline) -> dict[str, Check]:
     """`db`: "ok", "saturated" (its queue is full), "stuck" (a call pending longer than
     DB_STUCK_S) or "down" (it fails); `bus`: "ok" or "down"."""
 
@@ -24,7 +24,7 @@ def checks(db: Database, bus: Bus) -> dict[str, Check]:
         return await db_state(db)
 
     async def nats() -> str:
-        return "ok" if bus.connected else DOWN
+        return "ok" if pipeline.connected else DOWN
 
     return {"db": database, "bus": nats}
 

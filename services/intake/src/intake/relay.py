@@ -17,9 +17,9 @@ from sqlmodel import col, func, select
 
 from intake import metrics
 from intake.background import PollingRelay
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.models import Outbox, Request
-from intake.ports import Bus
+from intake.ports import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,16 @@ Clock = Callable[[], dt.datetime]
 
 class OutboxRelay(PollingRelay):
     def __init__(
-        self, db: Database, bus: Bus, clock: Clock, *, poll_s: float = 2.0, batch: int = 100
+        self,
+        db: Database,
+        pipeline: Pipeline,
+        clock: Clock,
+        *,
+        poll_s: float = 2.0,
+        batch: int = 100,
     ) -> None:
         super().__init__(poll_s)
-        self._db, self._bus, self._clock = db, bus, clock
+        self._db, self._pipeline, self._clock = db, pipeline, clock
         self._batch = batch
 
     async def drain(self) -> int:
@@ -44,7 +50,7 @@ class OutboxRelay(PollingRelay):
                 return sent
             for row in rows:
                 try:
-                    await self._bus.publish(
+                    await self._pipeline.publish(
                         events.decode(row.subject, row.payload.encode()), msg_id=row.id
                     )
                 except BusUnavailable as exc:

@@ -26,7 +26,7 @@ from showcase_common.index.schema import (
     table_names,
 )
 
-from intake.db import LEGACY_MESSAGE, NO_INDEX_MESSAGE, NotAnIndex
+from intake.index_db import LEGACY_MESSAGE, NO_INDEX_MESSAGE, NotAnIndex
 from intake.security import htpasswd_line
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from showcase_common.index.regions import served_regions
 from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
 
-from intake.db import Database
+from intake.db_lanes import Database
 
 log = logging.getLogger(__name__)
 

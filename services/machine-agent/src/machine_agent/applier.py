@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from showcase_common.events import Snapshot
-from showcase_common.snapshots import (
+from showcase_common.snapshot_store import (
     ChecksumMismatch,
     SnapshotMissing,
-    SnapshotStore,
+    SnapshotSource,
     SnapshotStoreError,
 )
 
@@ -124,7 +124,7 @@ class Layout:
 class Applier:
     def __init__(
         self,
-        store: SnapshotStore,
+        store: SnapshotSource,
         data_dir: Path,
         served_region_codes: Sequence[str] | None = None,
         installer: Installer | None = None,

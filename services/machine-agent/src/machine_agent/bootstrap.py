@@ -18,9 +18,10 @@ from showcase_common.events import UpdateConfig
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app
+from showcase_common.s3_reader import S3SnapshotReader
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.signing import SnapshotVerifier
-from showcase_common.snapshots import S3SnapshotStore, SnapshotStore
+from showcase_common.snapshot_store import SnapshotSource
 
 from machine_agent.api import router
 from machine_agent.applier import Applier
@@ -43,13 +44,15 @@ class AgentPorts(Ports):
     """What the agent talks to (the store; no NATS); `ports` makes the real one, tests pass
     `FakeAgentPorts`."""
 
-    store: SnapshotStore
+    store: SnapshotSource
+    """Read-only: an agent reads the pointer and generations, never writes."""
 
 
 def ports(settings: AgentSettings) -> AgentPorts:
-    """S3 from settings, with the snapshots' verify key (nothing connects here)."""
+    """S3 from settings, read with signed GETs (no boto3: `showcase_common.s3_reader`), with
+    the snapshots' verify key (nothing connects here)."""
     verifier = SnapshotVerifier.from_base64(settings.verify_key)
-    return AgentPorts(store=S3SnapshotStore.from_settings(settings, verifier=verifier))
+    return AgentPorts(store=S3SnapshotReader.from_settings(settings, verifier=verifier))
 
 
 def build(settings: AgentSettings, ports: AgentPorts) -> Service:
@@ -74,8 +77,8 @@ def build(settings: AgentSettings, ports: AgentPorts) -> Service:
 
     return Service(
         name="machine-agent",
-        host=settings.agent_host,
-        port=settings.agent_port,
+        listen_host=settings.agent_host,
+        listen_port=settings.agent_port,
         app=agent_app(settings, applier, installer),
         checks={"s3": s3},
         readiness_info=info,
@@ -86,7 +89,7 @@ def build(settings: AgentSettings, ports: AgentPorts) -> Service:
 
 
 def create_app(
-    settings: AgentSettings, *, store: SnapshotStore | None = None, catch_up: bool = True
+    settings: AgentSettings, *, store: SnapshotSource | None = None, catch_up: bool = True
 ) -> FastAPI:
     """The agent in-process (tests): `build` with `store` (default: S3 from `settings`), the
     app's lifespan running the catch-up unless `catch_up=False`."""

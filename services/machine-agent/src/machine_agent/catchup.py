@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from showcase_common.backoff import Backoff, until_stopped
-from showcase_common.snapshots import SignatureRefused, SnapshotStoreError
+from showcase_common.snapshot_store import SignatureRefused, SnapshotStoreError
 
 from machine_agent.applier import (
     Applier,

@@ -28,19 +28,29 @@ class AgentSettings(CommonSettings, S3Settings, SnapshotVerifySettings):
 
     service_name: str = "machine-agent"
     agent_id: str = Field(default="", validation_alias=AliasChoices("agent_id", "fly_machine_id"))
+    """This machine's id as the fleet names it (on Fly: FLY_MACHINE_ID); default: host name and
+    port."""
     agent_region: str = Field(
         default="local", validation_alias=AliasChoices("agent_region", "fly_region")
     )
+    """This machine's region (on Fly: FLY_REGION)."""
     agent_host: str = "127.0.0.1"
+    """The address the agent listens on."""
     agent_port: int = 8101
+    """The agent's port: `POST /showcase/update_config`, the pages, /showcase/status, /healthz."""
     agent_data_dir: Path | None = None
     """Where the served index, the generated config and the pages live (default
     `.data/agents/<agent_id>`)."""
     machine_update_secret: SecretStr | None = None
     """Bearer secret of `POST /showcase/update_config` (required outside the local dev run)."""
     agent_update_timeout_s: float = DEFAULT_UPDATE_TIMEOUT_S
+    """An update (download, verify, swap, regenerate, prerender) not done by then is answered as
+    failed, saying why; the updater's UPDATE_TIMEOUT_S must be longer."""
     agent_catchup_retry_min_s: float = 1.0
+    """At start the agent catches up with the newest snapshot in S3; while S3 is not there, it
+    retries after this..."""
     agent_catchup_retry_max_s: float = 30.0
+    """...doubling up to this."""
     agent_served_regions: str = ""
     """The fleet's served regions, comma-separated, in order (`AGENT_SERVED_REGIONS`): what
     showcases.yml's `:region:` picks from. Empty: the index's `regions` rows of type `fly`, in

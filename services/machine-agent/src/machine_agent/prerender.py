@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from showcase_common.index import Location, Showcase, is_lone_showcase, page_path, parse_date
+from showcase_common.index import (
+    LocationRow,
+    ShowcaseRow,
+    is_lone_showcase,
+    page_path,
+    parse_date,
+)
 
 from machine_agent.files import sync_filesystem, write_atomically
 from machine_agent.index_data import IndexData
@@ -50,7 +56,7 @@ class RenderReport:
     total: int = 0
 
 
-def _studio(location: Location) -> dict[str, Any]:
+def _studio(location: LocationRow) -> dict[str, Any]:
     return {
         "key": location.key,
         "name": location.name,
@@ -61,7 +67,7 @@ def _studio(location: Location) -> dict[str, Any]:
     }
 
 
-def _showcase(show: Showcase, location: Location, lone: bool) -> dict[str, Any]:
+def _showcase(show: ShowcaseRow, location: LocationRow, lone: bool) -> dict[str, Any]:
     # `date` is shown as the index holds it (free-form in old rows: `2025`, `11-11-23`)
     start, end = parse_date(show.date)
     return {
@@ -75,7 +81,7 @@ def _showcase(show: Showcase, location: Location, lone: bool) -> dict[str, Any]:
     }
 
 
-def _in_order(show: Showcase) -> tuple[int, int, int, int]:
+def _in_order(show: ShowcaseRow) -> tuple[int, int, int, int]:
     return (-(show.year or 0), 0 if show.order is None else 1, show.order or 0, show.id or 0)
 
 

@@ -40,7 +40,7 @@ import httpx
 from showcase_common.commands import Command, command_environment, run_command
 from showcase_common.events import Snapshot
 from showcase_common.index import (
-    Location,
+    LocationRow,
     is_lone_showcase,
     page_path,
     region_for,
@@ -259,7 +259,7 @@ def new_page_regions(
     }
 
 
-def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, Location]]:
+def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, LocationRow]]:
     locations = {loc.id: loc for loc in index.locations}
     per_year: dict[tuple[int, int | None], int] = {}
     for listed in index.showcases:

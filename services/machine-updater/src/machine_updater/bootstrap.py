@@ -23,10 +23,10 @@ from machine_updater.bodies import SnapshotBodies, StoreBodies
 from machine_updater.canary import CanaryPolicy
 from machine_updater.client import ByProtocol, HttpMachineClient, MachineClient
 from machine_updater.config import UpdaterSettings
-from machine_updater.feed import JetStreamSnapshotFeed, SnapshotFeed
 from machine_updater.fleet import Fleet, FlyFleet, StaticFleet, update_path_of
 from machine_updater.handlers import RolloutHandler
 from machine_updater.hold import RolloutHold
+from machine_updater.newest_snapshot import NewestSnapshot, StreamNewestSnapshot
 from machine_updater.rollout import MachinePolicy
 from machine_updater.update_config import UpdateConfigClient
 
@@ -97,7 +97,7 @@ class UpdaterPorts(Ports):
     """What the updater talks to; `ports` makes the real ones, tests pass `FakeUpdaterPorts`."""
 
     publisher: EventPublisher
-    feed: SnapshotFeed
+    newest_snapshot: NewestSnapshot
     fleet: Fleet
     client: MachineClient
     http: httpx.AsyncClient | None = None
@@ -112,7 +112,7 @@ def ports(settings: UpdaterSettings) -> UpdaterPorts:
     http = make_http(settings)
     return UpdaterPorts(
         publisher=Publisher(link.jetstream),
-        feed=JetStreamSnapshotFeed(link.jetstream),
+        newest_snapshot=StreamNewestSnapshot(link.jetstream),
         fleet=make_fleet(settings, http),
         client=make_client(settings, http),
         http=http,
@@ -126,7 +126,7 @@ def make_handler(settings: UpdaterSettings, ports: UpdaterPorts) -> RolloutHandl
         ports.fleet,
         ports.client,
         ports.publisher,
-        ports.feed,
+        ports.newest_snapshot,
         policy=retry_policy(settings),
         concurrency=settings.concurrency,
         canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
@@ -164,8 +164,8 @@ def build(settings: UpdaterSettings, ports: UpdaterPorts) -> Service:
     link = ports.nats
     return Service(
         name="machine-updater",
-        host=settings.updater_host,
-        port=settings.updater_port,
+        listen_host=settings.updater_host,
+        listen_port=settings.updater_port,
         checks=readiness(link.check if link is not None else None, ports.fleet),
         workers=[_stopping(handler)],
         consumers=[consumer],

@@ -43,13 +43,21 @@ class UpdaterConsumerSettings(ConsumerSettings):
 class UpdaterSettings(CommonSettings, S3Settings):
     service_name: str = "machine-updater"
     updater_port: int = 8003
+    """The updater's health port: /healthz, /readyz, /metrics."""
     updater_host: str = "127.0.0.1"
+    """The address of that port."""
 
     # Where the fleet comes from: a static YAML list, or the Fly Machines API when an app is named.
     fleet_file: Path | None = Path("deploy/fleet.local.yaml")
+    """The static machine list, `machines: [{id, region, url, state?, protocol?, path?}]`;
+    unused when FLY_APP_NAME is set."""
     fly_app_name: str | None = None
+    """The Fly app whose machines are the fleet, listed through the Machines API (instead of
+    FLEET_FILE)."""
     fly_api_token: str | None = None
+    """The Machines API token (`fly tokens create readonly` is enough to list)."""
     fly_api_url: str = "https://api.machines.dev"
+    """The Machines API's base URL."""
     fly_app_url: str | None = None
     """The app's public URL; defaults to https://{fly_app_name}.fly.dev."""
     fly_machine_protocol: MachineProtocol = "agent"
@@ -72,8 +80,11 @@ class UpdaterSettings(CommonSettings, S3Settings):
     """Everything one machine may take: every attempt, backoff and the truth check (two
     attempts that run into the agent's own 60 s limit, plus the backoff between them)."""
     machine_attempts: int = 4
+    """Update attempts per machine before it counts as failed."""
     retry_initial_s: float = 0.5
+    """The first wait before a machine's next attempt; it doubles per attempt..."""
     retry_max_s: float = 8.0
+    """...up to this."""
     # The agent gives up on an update after 60 s (AGENT_UPDATE_TIMEOUT_S) and says why; our read
     # timeout is longer so the agent, not the caller, is the one that reports the cause.
     # Status and page calls are quick.
@@ -84,7 +95,9 @@ class UpdaterSettings(CommonSettings, S3Settings):
     """How long each new page may take to answer rightly after a machine's update answered
     (the Rails machines prerender after the answer)."""
     connect_timeout_s: float = 3.0
+    """A connection to a machine not made by then fails the attempt."""
     probe_timeout_s: float = 5.0
+    """A machine's status or page check not answered by then fails the check."""
 
     consumer: UpdaterConsumerSettings = Field(default_factory=UpdaterConsumerSettings)
     """The consumer's tuning (`UPDATER_` + ACK_WAIT_S, HEARTBEAT_S, BATCH_SIZE, …)."""

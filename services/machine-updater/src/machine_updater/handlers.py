@@ -30,9 +30,9 @@ from machine_updater import canary as canaries
 from machine_updater import metrics, rollback
 from machine_updater.canary import CanaryPolicy
 from machine_updater.client import MachineClient
-from machine_updater.feed import SnapshotFeed
 from machine_updater.fleet import Fleet, FleetError, Machine
 from machine_updater.hold import RolloutHold
+from machine_updater.newest_snapshot import NewestSnapshot
 from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
 from machine_updater.rollout import MachinePolicy, MachineResult, update_all, update_machine
@@ -46,7 +46,7 @@ class RolloutHandler:
         fleet: Fleet,
         client: MachineClient,
         publisher: EventPublisher,
-        feed: SnapshotFeed,
+        newest_snapshot: NewestSnapshot,
         *,
         policy: MachinePolicy,
         concurrency: int,
@@ -56,7 +56,7 @@ class RolloutHandler:
         self._fleet = fleet
         self._client = client
         self._publisher = publisher
-        self._feed = feed
+        self._newest_snapshot = newest_snapshot
         self._policy = policy
         self._concurrency = concurrency
         self._hold = hold
@@ -125,7 +125,7 @@ class RolloutHandler:
         metrics.rollout_finished(all(r.ok for r in results), duration_s)
 
     async def _retry_asks(self, retries: Sequence[MachinesRetryRequested]) -> list[Ask]:
-        newest = await self._feed.newest()
+        newest = await self._newest_snapshot.newest()
         if newest is not None:
             return [Ask.retry(r, newest) for r in retries]
         for retry in retries:  # nothing announced yet (or aged out of the stream): sync first
@@ -203,7 +203,7 @@ class RolloutHandler:
 
     async def _update(self, machine: Machine, p: Plan) -> MachineResult:
         async def target() -> Snapshot:
-            newest = await self._feed.newest()
+            newest = await self._newest_snapshot.newest()
             if newest is not None and newest.generation > p.generation:
                 return newest  # a newer generation supersedes this one; it covers our requests
             return p.snapshot

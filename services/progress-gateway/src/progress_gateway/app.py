@@ -4,35 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Query, WebSocket
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.tokens import InvalidToken, TokenExpired, verify_token
+from starlette.requests import HTTPConnection
 
 from progress_gateway import metrics, sockets
-from progress_gateway.runtime import Runtime
+from progress_gateway.route_deps import RouteDeps
 
 router = APIRouter()
 
 
-def _runtime(connection: WebSocket | Request) -> Runtime:
-    return connection.app.state.runtime  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
+def get_route_deps(connection: HTTPConnection) -> RouteDeps:
+    return connection.app.state.route_deps  # type: ignore[no-any-return]  # app.state is untyped; create_app sets it
+
+
+Deps = Annotated[RouteDeps, Depends(get_route_deps)]
 
 
 @router.websocket("/ws/progress")
 async def progress_socket(
-    websocket: WebSocket, token: Annotated[str | None, Query()] = None
+    websocket: WebSocket, deps: Deps, token: Annotated[str | None, Query()] = None
 ) -> None:
-    runtime = _runtime(websocket)
     await websocket.accept()
     try:
-        grant = verify_token(runtime.settings.progress_token_secret, token)
+        grant = verify_token(deps.settings.progress_token_secret, token)
     except InvalidToken as exc:
         metrics.WEBSOCKETS_REFUSED.labels(_refusal(token, exc)).inc()
         # Accept first so the browser sees the reason (a refused handshake is an opaque 403).
         await websocket.close(sockets.CLOSE_UNAUTHORIZED, f"unauthorized: {exc}"[:120])
         return
-    await sockets.serve(websocket, grant, runtime.store, runtime.feed)
+    await sockets.serve(websocket, grant, deps.store, deps.changes)
 
 
 def _refusal(token: str | None, exc: InvalidToken) -> str:
@@ -42,12 +45,12 @@ def _refusal(token: str | None, exc: InvalidToken) -> str:
     return "expired" if isinstance(exc, TokenExpired) else "invalid"
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(deps: RouteDeps) -> FastAPI:
     """The progress WebSocket and `/metrics` (health and readiness are the runner's)."""
     app = FastAPI(title="progress-gateway")
-    app.state.runtime = runtime
+    app.state.route_deps = deps
     app.include_router(router)
-    metrics.mount(app, runtime.settings.metrics_bearer)
+    metrics.mount(app, deps.settings.metrics_bearer)
     # The gateway reads no request body (GETs and a WebSocket): refuse any before reading it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)
     app.add_middleware(SecurityHeaders, csp=STATIC_PAGE_CSP)  # no pages, but no framing either

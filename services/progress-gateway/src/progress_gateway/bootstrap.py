@@ -2,7 +2,7 @@
 
 `ports` makes the real ones (the `request_state` bucket over the runner's NATS link; nothing
 connects here), `build` the `Service` the runner serves: the WebSocket app, and once NATS is up
-the change feed and (unless disabled) the projector.
+the bucket watch feeding the sockets and (unless disabled) the projector.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
 
 from progress_gateway.app import create_app
+from progress_gateway.change_fanout import BucketWatch, ChangeFanout
 from progress_gateway.config import GatewaySettings
-from progress_gateway.feed import Feed, KvFeedSource
 from progress_gateway.projection import PROJECTED, Links
 from progress_gateway.projector import Projector
-from progress_gateway.runtime import Runtime
+from progress_gateway.route_deps import RouteDeps
 from progress_gateway.store import KvProgressStore, ProgressStore
 
 
@@ -41,25 +41,25 @@ def ports(settings: GatewaySettings) -> GatewayPorts:
 
 def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
     """The gateway as the runner runs it: the WebSocket on GATEWAY_PORT; once NATS is up, the
-    feed (one watch of the bucket) and (unless disabled) the projector's consumer."""
-    runtime = Runtime(settings=settings, store=ports.store, feed=Feed())
+    bucket watch (one for all sockets) and (unless disabled) the projector's consumer."""
+    deps = RouteDeps(settings=settings, store=ports.store, changes=ChangeFanout())
     link = ports.nats
     on_nats: list[Worker] = []
     checks: dict[str, Check] = {}
     consumers: list[ConsumerSpec] = []
     if link is not None:
-        feed = KvFeedSource(link.jetstream, subjects.REQUEST_STATE_BUCKET, runtime.feed)
-        on_nats.append(feed.run)
-        checks["nats"] = _fed(link, runtime.feed)
+        watch = BucketWatch(link.jetstream, subjects.REQUEST_STATE_BUCKET, deps.changes)
+        on_nats.append(watch.run)
+        checks["nats"] = _fed(link, deps.changes)
     if settings.projector_enabled:
-        projector = projector_consumer(settings, runtime.store)
+        projector = projector_consumer(settings, deps.store)
         consumers.append(projector)
         checks["projector"] = projector.check
     return Service(
         name="progress-gateway",
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        app=create_app(runtime),
+        listen_host=settings.gateway_host,
+        listen_port=settings.gateway_port,
+        app=create_app(deps),
         checks=checks,
         consumers=consumers,
         on_nats=on_nats,
@@ -83,12 +83,12 @@ def projector_consumer(settings: GatewaySettings, store: ProgressStore) -> Consu
     )
 
 
-def _fed(link: NatsLink, feed: Feed) -> Check:
-    """NATS connected and the change feed running (sockets are served only then)."""
+def _fed(link: NatsLink, changes: ChangeFanout) -> Check:
+    """NATS connected and the bucket watch feeding the fan-out (sockets are served only then)."""
 
     async def check() -> None:
         await link.check()
-        if not feed.live.is_set():
-            raise NotConnected("the change feed has not started")
+        if not changes.live.is_set():
+            raise NotConnected("the change fan-out has not started")
 
     return check

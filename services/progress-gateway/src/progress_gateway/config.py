@@ -21,7 +21,9 @@ class ProjectorConsumerSettings(ConsumerSettings):
 class GatewaySettings(CommonSettings, ProgressTokenSettings):
     service_name: str = "progress-gateway"
     gateway_host: str = "127.0.0.1"
+    """The address the gateway listens on."""
     gateway_port: int = 8001
+    """The gateway's port: the progress WebSocket, /healthz, /metrics."""
     http_limit_concurrency: int = 10_000
     """Each open progress WebSocket is a connection: one process holds about 8000."""
     public_intake_url: str = "http://127.0.0.1:8000"

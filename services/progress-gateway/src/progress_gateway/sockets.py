@@ -1,6 +1,6 @@
 """One browser connection: the current state of each request its token names, then every change.
 
-Subscribing to the feed *before* reading the stored states closes the gap between the two; the
+Subscribing to the changes *before* reading the stored states closes the gap between the two; the
 revision of each key then orders them: a change is sent only when it is newer than what the
 connection already sent, so a state is never repeated or replaced by an older one.
 """
@@ -19,7 +19,7 @@ from showcase_common.tokens import ProgressGrant
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from progress_gateway import metrics
-from progress_gateway.feed import Feed, Subscription
+from progress_gateway.change_fanout import ChangeFanout, Subscription
 from progress_gateway.store import ProgressStore, StoreUnavailable, Versioned
 
 log = logging.getLogger(__name__)
@@ -65,15 +65,15 @@ class ProgressSender:
 
 
 async def serve(
-    websocket: WebSocket, grant: ProgressGrant, store: ProgressStore, feed: Feed
+    websocket: WebSocket, grant: ProgressGrant, store: ProgressStore, changes: ChangeFanout
 ) -> None:
     """Run an accepted connection until the browser leaves or the token expires."""
-    sub = feed.subscribe(grant.request_ids)
+    sub = changes.subscribe(grant.request_ids)
     sender = ProgressSender(websocket, grant.user)
     metrics.WEBSOCKETS_OPEN.inc()
     try:
-        if not feed.live.is_set():  # NATS not up yet: the changes could not follow
-            raise StoreUnavailable("the change feed has not started")
+        if not changes.live.is_set():  # NATS not up yet: the changes could not follow
+            raise StoreUnavailable("the change fan-out has not started")
         for request_id in sorted(grant.request_ids):
             await sender.initial(request_id, await store.read(request_id))
         await _first_of(

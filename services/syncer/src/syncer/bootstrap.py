@@ -176,8 +176,8 @@ def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
     checks = {"nats": link.check, "s3": s3} if link is not None else {"s3": s3}
     return Service(
         name="syncer",
-        host=settings.syncer_host,
-        port=settings.syncer_port,
+        listen_host=settings.syncer_host,
+        listen_port=settings.syncer_port,
         checks=checks,
         workers=[create_bucket],
         consumers=[syncer.consumer()],

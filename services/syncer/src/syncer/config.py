@@ -33,8 +33,11 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
 
     service_name: str = "syncer"
     index_db_path: Path = Path(".data/index/index.sqlite3")
+    """The index database the syncer snapshots: the same file as intake's INDEX_DB_PATH."""
     syncer_host: str = "127.0.0.1"
+    """The address of the syncer's health port."""
     syncer_port: int = 8002
+    """The syncer's health port: /healthz, /readyz, /metrics."""
 
     consumer: SyncerConsumerSettings = Field(default_factory=SyncerConsumerSettings)
     """The consumer's tuning (`SYNCER_` + ACK_WAIT_S, MAX_DELIVER, BATCH_SIZE, …)."""
@@ -44,7 +47,9 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     syncer_s3_budget_s: float = 60.0
     """...or this much time spent retrying, whichever comes first."""
     syncer_s3_backoff_initial_s: float = 0.5
+    """The first wait before an S3 retry; it doubles per attempt..."""
     syncer_s3_backoff_max_s: float = 8.0
+    """...up to this."""
     syncer_max_pointer_conflicts: int = 20
     """Another syncer won the race this many times in a row: give up for now (nak)."""
 
@@ -63,8 +68,9 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     metadata, e.g. the Rails application's upload). Off: such a copy is left alone (a warning
     per publication); turn it on once, deliberately, when the pipeline takes over that key."""
     syncer_start_retry_min_s: float = 1.0
+    """The first wait before retrying the start-up publication..."""
     syncer_start_retry_max_s: float = 30.0
-    """Backoff of that first publication while S3 (or the bucket) is not there yet."""
+    """...doubling up to this, while S3 (or the bucket) is not there yet."""
     syncer_pre_snapshot_commands: list[PreSnapshotCommand] = Field(default_factory=list)
     """The Rails job's steps before a snapshot, where the index lives beside the Rails app
     (`preparation.py`): a JSON list of `{"run": "…" or ["argv", …], "name": "…",
@@ -72,6 +78,7 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     syncer_rails_root: Path | None = None
     """The Rails app's directory, where those commands run (`script/…`, `lib/…` are there)."""
     syncer_command_timeout_s: float = 300.0
+    """Each pre-snapshot command's limit; past it its process group is killed."""
     syncer_command_env: str = ""
     """More of the syncer's variables those commands get beside the allow-list (comma-separated,
     `PREFIX_*`); never its secrets."""

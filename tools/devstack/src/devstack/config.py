@@ -426,6 +426,38 @@ _PORT_VARS = {
 }
 
 
+LOCAL_RUN_VARIABLES: dict[str, tuple[str, str]] = {
+    "INTAKE_PORT": ("intake_port", "The local run's intake (form, JSON API, request pages)."),
+    "GATEWAY_PORT": ("gateway_port", "The local run's progress gateway (WebSocket progress)."),
+    "SYNCER_PORT": ("syncer_port", "The local run's syncer health port."),
+    "UPDATER_PORT": ("updater_port", "The local run's machine-updater health port."),
+    "NATS_PORT": ("nats_port", "The local nats-server's client port (the first node's)."),
+    "NATS_MONITOR_PORT": ("nats_monitor_port", "The local nats-server's monitoring port."),
+    "NATS_CLUSTER": ("nats_cluster", "3: three clustered nats-servers, streams at 3 replicas."),
+    "NATS_ROUTE_PORT": ("nats_route_port", "The first node's cluster port (the others +1, +2)."),
+    "S3_PORT": ("s3_port", "The local S3 store (`weed mini`)."),
+    "S3_BUCKET": ("s3_bucket", "The bucket the local run creates and gives every child."),
+    "SMTP_PORT": ("smtp_port", "The local SMTP sink, which keeps each e-mail as a file."),
+    "DEVSTACK_DATA_DIR": ("data_dir", "Where the local run keeps everything (`make clean-data`)."),
+    "DEVSTACK_MACHINES": (
+        "machines",
+        "`update_config`: the three local machines are stand-ins of the Rails machines "
+        "(navigator's CGI and the pages, nothing of ours installed) instead of agents.",
+    ),
+    "FLEET_FILE": (
+        "external_fleet_file",
+        "Use this fleet file and start no machines (stand-ins or real ones of any protocol); "
+        "unset, devstack writes `.data/fleet.yaml` for the ports in use.",
+    ),
+    "AGENT_PORTS": ("agents", "The three local agents' ports, comma-separated."),
+    "AGENT_BASE_PORT": ("agents", "The first local agent's port (the others +1, +2)."),
+    "LOG_LEVEL": ("log_level", "The children's log level."),
+    "LOG_JSON": ("log_json", "The children's logs as JSON lines (the local run: plain text)."),
+}
+"""What `StackConfig.from_env` reads: variable → (the field it sets, what it is). The README's
+configuration table shows them beside the services' (`devstack.settings_table`)."""
+
+
 def _agent_ports(env: Mapping[str, str]) -> list[int]:
     """AGENT_PORTS="8101,8102,8103" or AGENT_BASE_PORT=8101 (then +1, +2)."""
     if env.get("AGENT_PORTS"):

@@ -17,7 +17,7 @@ from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
 from showcase_common.bus import Publisher
 
-from showcasectl.bus import Start, scan
+from showcasectl.stream_reader import Start, scan
 
 WATCHED = [
     subjects.INDEX_SYNCED,

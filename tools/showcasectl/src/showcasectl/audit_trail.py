@@ -13,7 +13,7 @@ from nats.js.errors import NotFoundError
 from showcase_common import subjects
 from showcase_common.audit import RecordedAction, decode_action, recent_actions
 
-from showcasectl.bus import Start, scan
+from showcasectl.stream_reader import Start, scan
 
 
 async def read_actions(

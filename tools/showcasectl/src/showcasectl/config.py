@@ -34,12 +34,17 @@ class CtlSettings(CommonSettings, S3Settings, FleetSettings):
     """A backlog, or a processing request, older than this counts as stuck in `status`."""
 
     smtp_host: str = "127.0.0.1"
+    """The SMTP server of `alerts run`'s e-mails."""
     smtp_port: int = 1025
+    """Its port."""
     smtp_from: str = "showcasectl@localhost"
+    """The sender of the alerts."""
     smtp_timeout_s: float = 10.0
+    """An SMTP exchange not done by then fails (the alert is retried)."""
     admin_email: str = Field(
         default="admin@localhost", validation_alias=AliasChoices("admin_email", "smtp_to")
     )
+    """Who gets the admin alerts (one e-mail per failed request)."""
 
 
 class AlerterSettings(CtlSettings):

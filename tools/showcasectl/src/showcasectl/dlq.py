@@ -24,7 +24,7 @@ from showcase_common.bus.dead_letters import (
 from showcase_common.bus.publisher import MSG_ID_HEADER
 from showcase_common.events import EVENT_TYPES, new_id
 
-from showcasectl.bus import StoredMsg, get, scan
+from showcasectl.stream_reader import StoredMsg, get, scan
 
 PIPELINE_SUBJECTS = frozenset(t.subject for t in EVENT_TYPES)
 """The only subjects `retry` publishes to: the pipeline's own event subjects."""

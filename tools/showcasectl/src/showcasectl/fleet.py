@@ -9,7 +9,7 @@ from __future__ import annotations
 from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
 
-from showcasectl.bus import scan
+from showcasectl.stream_reader import scan
 
 
 async def last_updates(js: JetStreamContext) -> dict[str, events.MachineUpdated]:

@@ -10,7 +10,7 @@ from typing import Any
 from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
 
-from showcasectl.bus import Start, StoredMsg, scan
+from showcasectl.stream_reader import Start, StoredMsg, scan
 
 
 def request_ids(event: events.Event) -> list[str]:

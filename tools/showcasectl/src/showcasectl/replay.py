@@ -25,8 +25,8 @@ from showcase_common.bus import Publisher
 from showcase_common.bus.publisher import MSG_ID_HEADER
 from showcase_common.progress import RequestProgress
 
-from showcasectl.bus import Start, StoredMsg, scan
 from showcasectl.state import get_state
+from showcasectl.stream_reader import Start, StoredMsg, scan
 
 Step = Literal["sync", "machines"]
 

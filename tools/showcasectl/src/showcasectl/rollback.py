@@ -22,9 +22,9 @@ from showcase_common.settings import SnapshotSigningSettings
 from showcase_common.signing import SnapshotSigner
 from showcase_common.snapshots import Pin, PointerConflict, S3SnapshotStore, SnapshotStore
 
-from showcasectl.bus import Start, scan
 from showcasectl.config import CtlSettings
 from showcasectl.operator_actions import Outcome, audit_log, control
+from showcasectl.stream_reader import Start, scan
 
 VERDICTS = [subjects.FLEET_UPDATED, subjects.FLEET_UPDATE_FAILED]
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from showcase_common.index.models import Location, Region
+from showcase_common.index.rows import LocationRow, RegionRow
 
 FLY = "fly"
 
@@ -21,7 +21,7 @@ class ServedRegion:
 
 
 def served_regions(
-    regions: Iterable[Region], codes: Sequence[str] | None = None
+    regions: Iterable[RegionRow], codes: Sequence[str] | None = None
 ) -> list[ServedRegion]:
     """The served regions, in order: `codes` when given (coordinates from the `regions` rows),
     else the `regions` rows of type `fly` in `code` order (the Rails side's fallback)."""
@@ -37,7 +37,7 @@ def served_regions(
     return served
 
 
-def region_for(location: Location, served: Sequence[ServedRegion]) -> str | None:
+def region_for(location: LocationRow, served: Sequence[ServedRegion]) -> str | None:
     """The location's own region when served, else the served region nearest its coordinates
     (the first of equals), else None."""
     if present(location.region) and any(r.code == location.region for r in served):

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
-from showcase_common.index.models import Location, Showcase
 from showcase_common.index.pages import is_lone_showcase
 from showcase_common.index.psych import RubySymbol, dump
 from showcase_common.index.regions import ServedRegion, present, region_for
+from showcase_common.index.rows import LocationRow, ShowcaseRow
 
 DEFAULT_LOCALE = "en-US"
 DEFAULT_LOGO = "arthur-murray-logo.gif"
@@ -34,7 +34,9 @@ Document = dict[int, dict[str, dict[RubySymbol, Any]]]
 
 
 def build(
-    locations: Iterable[Location], showcases: Iterable[Showcase], served: Sequence[ServedRegion]
+    locations: Iterable[LocationRow],
+    showcases: Iterable[ShowcaseRow],
+    served: Sequence[ServedRegion],
 ) -> Document:
     """The document as the Ruby hash it stands for (`RubySymbol` keys are Ruby symbols).
 
@@ -55,19 +57,21 @@ def build(
 
 
 def render(
-    locations: Iterable[Location], showcases: Iterable[Showcase], served: Sequence[ServedRegion]
+    locations: Iterable[LocationRow],
+    showcases: Iterable[ShowcaseRow],
+    served: Sequence[ServedRegion],
 ) -> str:
     """showcases.yml as text: the same bytes as Psych writes for `build`'s hash."""
     return dump(build(locations, showcases, served))
 
 
-def _in_order(show: Showcase) -> tuple[int, int, int]:
+def _in_order(show: ShowcaseRow) -> tuple[int, int, int]:
     # Rails sorts by `order` in SQL (NULLs first), then reads the rows back ascending.
     return (0 if show.order is None else 1, show.order or 0, show.id or 0)
 
 
 def _entry(
-    location: Location, shows: list[Showcase], served: Sequence[ServedRegion]
+    location: LocationRow, shows: list[ShowcaseRow], served: Sequence[ServedRegion]
 ) -> dict[RubySymbol, Any]:
     entry: dict[RubySymbol, Any] = {NAME: location.name, REGION: region_for(location, served)}
     locale = (location.locale or "").replace("_", "-")
@@ -83,7 +87,7 @@ def _entry(
     return entry
 
 
-def _event(show: Showcase) -> dict[RubySymbol, Any]:
+def _event(show: ShowcaseRow) -> dict[RubySymbol, Any]:
     event: dict[RubySymbol, Any] = {NAME: show.name}
     if present(show.date):
         event[DATE] = show.date

@@ -1,1 +1,1 @@
-"""The HTTP entrypoint: thin routes over the use cases in `intake.service`."""
+"""The HTTP entrypoint: thin routes over the use cases in `intake.use_cases`."""

@@ -14,7 +14,7 @@ from showcase_common.index.models import User
 from sqlmodel import select
 
 from intake import metrics
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.throttle import Throttled
 from intake.web.cookies import set_later
 
@@ -22,15 +22,15 @@ _basic = HTTPBasic(realm="showcases", auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="showcases"'}
 
 
-def get_container(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
+def get_route_deps(request: Request) -> RouteDeps:
+    return request.app.state.route_deps  # type: ignore[no-any-return]  # app.state is untyped; bootstrap sets it
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+Deps = Annotated[RouteDeps, Depends(get_route_deps)]
 
 
-def _find_user(container: Container, userid: str) -> User | None:
-    with container.db.session() as session:
+def _find_user(deps: RouteDeps, userid: str) -> User | None:
+    with deps.db.session() as session:
         return session.exec(select(User).where(User.userid == userid)).first()
 
 
@@ -40,7 +40,7 @@ KNOWN_DEVICE_MAX_AGE_S = 365 * 24 * 3600
 
 async def current_user(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> User:
     """The authenticated user, found by `userid` and verified against the htpasswd line in
@@ -56,14 +56,12 @@ async def current_user(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", _CHALLENGE)
     started = time.monotonic()
     userid = credentials.username[:64]
-    device = container.known_device.unsign(
-        http.cookies.get(KNOWN_DEVICE_COOKIE), KNOWN_DEVICE_MAX_AGE_S
-    )
+    device = deps.known_device.unsign(http.cookies.get(KNOWN_DEVICE_COOKIE), KNOWN_DEVICE_MAX_AGE_S)
     login = Login(userid, _address(http), known_device=device == userid.casefold())
     try:
-        container.throttle.check(userid, login.address, device=login.known_device)  # 429 first
-        user = await container.db.read(_find_user, container, userid)
-        valid = await _verified_once(container, login, credentials.password, user)
+        deps.throttle.check(userid, login.address, device=login.known_device)  # 429 first
+        user = await deps.db.read(_find_user, deps, userid)
+        valid = await _verified_once(deps, login, credentials.password, user)
     except Throttled as throttled:
         metrics.REFUSALS.labels("throttled").inc()
         raise HTTPException(
@@ -73,25 +71,23 @@ async def current_user(
         ) from None
     if user is None or not valid:
         metrics.REFUSALS.labels("bad_credentials").inc()
-        left = container.settings.login_failure_min_s - (time.monotonic() - started)
+        left = deps.settings.login_failure_min_s - (time.monotonic() - started)
         await anyio.sleep(max(0.0, left))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials", _CHALLENGE)
     if not login.known_device:
-        secure = not container.settings.showcase_dev_mode
-        signed = container.known_device.sign(userid.casefold())
+        secure = not deps.settings.showcase_dev_mode
+        signed = deps.known_device.sign(userid.casefold())
         set_later(http, KNOWN_DEVICE_COOKIE, signed, max_age=KNOWN_DEVICE_MAX_AGE_S, secure=secure)
     return user
 
 
-async def _verified_once(
-    container: Container, login: Login, password: str, user: User | None
-) -> bool:
+async def _verified_once(deps: RouteDeps, login: Login, password: str, user: User | None) -> bool:
     """Verify the password, reserved in the throttle first (`Throttled` when refused).
 
     Requests with the same credentials wait for the one verification running, then find it
     remembered: a browser's burst of requests costs one hash and one place in the count.
     """
-    credentials, throttle = container.credentials, container.throttle
+    credentials, throttle = deps.credentials, deps.throttle
     line = user.password if user is not None else None
     key = credentials.flight_key(login.userid, password)
     while (running := credentials.in_flight.get(key)) is not None:
@@ -106,7 +102,7 @@ async def _verified_once(
     try:
         # The line names its user: verify_htpasswd refuses one that names another.
         valid = await to_thread.run_sync(
-            credentials.verify, login.userid, password, line, limiter=container.password_checks
+            credentials.verify, login.userid, password, line, limiter=deps.password_checks
         )
         if valid and line is not None:
             credentials.remember(login.userid, password, line)

@@ -13,10 +13,10 @@ from showcase_common.index import Location, Showcase, User, parse_date
 from showcase_common.progress import RequestProgress
 from showcase_common.tokens import issue_token
 
-from intake.container import Container
 from intake.mail import notice_for
 from intake.models import ProgressLink, RequestSummary, ShowcaseCreatedOut, ShowcasePublic
-from intake.service import Created, RequestView
+from intake.route_deps import RouteDeps
+from intake.use_cases import Created, RequestView
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,14 @@ def showcase_dates(showcase: Showcase) -> tuple[dt.date | None, dt.date | None]:
 RequestRow = RequestSummary
 """A row of the requests page is the API's summary (one shape for both)."""
 
-StateReader = Callable[[Container, RequestView], Awaitable[RequestProgress]]
+StateReader = Callable[[RouteDeps, RequestView], Awaitable[RequestProgress]]
 
 
 async def request_rows(
-    container: Container, views: list[RequestView], state_of: StateReader
+    deps: RouteDeps, views: list[RequestView], state_of: StateReader
 ) -> list[RequestSummary]:
     """Each request with its live state (the gateway's, else what intake recorded)."""
-    states = await asyncio.gather(*(state_of(container, view) for view in views))
+    states = await asyncio.gather(*(state_of(deps, view) for view in views))
     return [summary(view, state) for view, state in zip(views, states, strict=True)]
 
 
@@ -88,8 +88,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def progress_link(container: Container, login: str, request_id: str) -> ProgressLink:
-    settings = container.settings
+def progress_link(deps: RouteDeps, login: str, request_id: str) -> ProgressLink:
+    settings = deps.settings
     token = issue_token(
         settings.progress_token_secret,
         login,
@@ -116,9 +116,7 @@ def with_notice(target: str, notice: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def created_body(
-    container: Container, http: Request, user: User, created: Created
-) -> dict[str, object]:
+def created_body(deps: RouteDeps, http: Request, user: User, created: Created) -> dict[str, object]:
     """The API's answer to a created showcase; a replay renders it afresh (a new token)."""
     showcase = showcase_public(created.showcase, created.location)
     if created.request is None:  # an admin: no automation, the events page is where it shows
@@ -134,8 +132,8 @@ def created_body(
         showcase=showcase,
         request_id=request_id,
         status_url=status_url(http, request_id),
-        progress=progress_link(container, user.userid or "", request_id),
-        redirect_url=container.service.redirect_url_of(created),
+        progress=progress_link(deps, user.userid or "", request_id),
+        redirect_url=deps.use_cases.redirect_url_of(created),
     )
     return _without_empty(out.model_dump(mode="json"))
 

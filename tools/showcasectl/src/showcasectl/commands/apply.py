@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from showcase_common.audit import os_user
 
 from showcasectl import output
 from showcasectl.apply import Rollout, follow, request_rollout
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, Reason, run, settings
 from showcasectl.operator_actions import record
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:
@@ -38,7 +38,7 @@ def apply(
     nats_url: NatsUrl = None,
 ) -> None:
     """Publish RolloutRequested and follow it: sync → each machine → fleet updated."""
-    requested_by = by or _login()
+    requested_by = by or os_user()
     current = settings(nats_url)
 
     async def work() -> int:
@@ -77,10 +77,3 @@ def _report(rollout: Rollout, json_out: bool) -> None:
         return
     colour = {"completed": "green", "running": "cyan"}.get(rollout.outcome, "red")
     output.console().print(f"[{colour}]{rollout.outcome}[/{colour}]: {rollout.message}")
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"

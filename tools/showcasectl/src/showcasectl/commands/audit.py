@@ -8,8 +8,8 @@ import typer
 
 from showcasectl import output
 from showcasectl.audit_trail import read_actions
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, Json, NatsUrl, run, settings, usage
+from showcasectl.stream_reader import open_bus
 from showcasectl.timeparse import parse_since
 
 EXAMPLES = """

@@ -6,9 +6,9 @@ import typer
 from showcase_common.audit import os_user
 
 from showcasectl import operator_actions, output
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, PROBLEM, Actor, Json, NatsUrl, Reason, run, settings
 from showcasectl.operator_actions import Outcome
+from showcasectl.stream_reader import open_bus
 
 PAUSE_EXAMPLES = """
 Examples:

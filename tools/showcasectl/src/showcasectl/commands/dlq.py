@@ -9,7 +9,6 @@ from rich.pretty import Pretty
 from rich.table import Table
 
 from showcasectl import output
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import (
     OK,
     PROBLEM,
@@ -23,6 +22,7 @@ from showcasectl.commands.common import (
 from showcasectl.dlq import DeadLetter, RetryRefused, drop, list_dead_letters, retry, show
 from showcasectl.operator_actions import record
 from showcasectl.output import note
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:

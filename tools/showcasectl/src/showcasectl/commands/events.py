@@ -10,9 +10,9 @@ from rich.table import Table
 from showcase_common import subjects
 
 from showcasectl import output
-from showcasectl.bus import Start, open_bus
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings, usage
 from showcasectl.history import EventRow, request_messages, stream_rows, timeline
+from showcasectl.stream_reader import Start, open_bus
 from showcasectl.timeparse import parse_since
 
 EXAMPLES = """

@@ -9,7 +9,6 @@ import typer
 from showcase_common import subjects
 
 from showcasectl import output
-from showcasectl.bus import Start, open_bus
 from showcasectl.commands.common import (
     OK,
     PROBLEM,
@@ -31,6 +30,7 @@ from showcasectl.replay import (
     plan_range,
     replay_request,
 )
+from showcasectl.stream_reader import Start, open_bus
 from showcasectl.timeparse import parse_since
 
 EXAMPLES = """

@@ -8,9 +8,9 @@ import typer
 from showcase_common.progress import Status
 
 from showcasectl import output
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, Json, NatsUrl, run, settings
 from showcasectl.state import all_states
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:

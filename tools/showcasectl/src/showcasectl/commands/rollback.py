@@ -8,9 +8,9 @@ import typer
 from showcase_common.audit import os_user
 
 from showcasectl import rollback as rollbacks
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import PROBLEM, Actor, Json, NatsUrl, Reason, run, settings
 from showcasectl.commands.control import report
+from showcasectl.stream_reader import open_bus
 
 ROLLBACK_EXAMPLES = """
 Examples:

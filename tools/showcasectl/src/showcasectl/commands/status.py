@@ -9,9 +9,9 @@ import typer
 from showcase_common.fleet_status import machine_state
 
 from showcasectl import output
-from showcasectl.bus import open_bus
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
 from showcasectl.status import Status, collect
+from showcasectl.stream_reader import open_bus
 
 EXAMPLES = """
 Examples:

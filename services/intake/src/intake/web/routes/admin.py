@@ -27,11 +27,11 @@ from showcase_common.index.models import User
 
 from intake import access, metrics
 from intake.admin_apply import Applied, NothingToApply
-from intake.container import Container
-from intake.service import RequestQuery
+from intake.route_deps import RouteDeps
+from intake.use_cases import RequestQuery
 from intake.web import csrf
 from intake.web.admin_view import AdminPage, admin_page
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.deps import CurrentUser, Deps
 from intake.web.presenters import summary
 from intake.web.routes.forms import FLASH_COOKIE
 from intake.web.routes.requests import find, retry_for, state_of
@@ -58,29 +58,29 @@ AdminUser = Annotated[User, Depends(admin_user)]
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"description": "not an admin"}}
 
 
-async def gather(container: Container, admin: User) -> AdminPage:
+async def gather(deps: RouteDeps, admin: User) -> AdminPage:
     """Everything the page shows, read at once."""
     requests, (reading, bus_error), machines, pending = await asyncio.gather(
-        _requests(container, admin),
-        _reading(container),
-        container.fleet.machines(),
-        container.db.read(container.admin_apply.pending),
+        _requests(deps, admin),
+        _reading(deps),
+        deps.fleet.machines(),
+        deps.db.read(deps.admin_apply.pending),
     )
     return admin_page(requests, reading, machines, pending, bus_error)
 
 
-async def _requests(container: Container, admin: User) -> list[Any]:
+async def _requests(deps: RouteDeps, admin: User) -> list[Any]:
     views = []
     for state in ("queued", "processing", "failed"):
         query = RequestQuery(state=state, per_page=REQUESTS_SHOWN)
-        views += (await container.db.read(container.service.list_requests, admin, query)).views
-    states = await asyncio.gather(*(state_of(container, view) for view in views))
+        views += (await deps.db.read(deps.use_cases.list_requests, admin, query)).views
+    states = await asyncio.gather(*(state_of(deps, view) for view in views))
     return [(summary(view, s), s) for view, s in zip(views, states, strict=True)]
 
 
-async def _reading(container: Container) -> tuple[Any, str | None]:
+async def _reading(deps: RouteDeps) -> tuple[Any, str | None]:
     try:
-        return await container.fleet.read(ACTIONS_SHOWN), None
+        return await deps.fleet.read(ACTIONS_SHOWN), None
     except BusUnavailable as exc:
         log.warning("admin page: %s", exc)
         return (
@@ -89,41 +89,41 @@ async def _reading(container: Container) -> tuple[Any, str | None]:
         )
 
 
-def _context(http: Request, container: Container, admin: User, page: AdminPage) -> dict[str, Any]:
+def _context(http: Request, deps: RouteDeps, admin: User, page: AdminPage) -> dict[str, Any]:
     return {
         "user": admin,
         "page": page,
-        "csrf_token": container.csrf.sign(admin.userid or ""),
-        "poll_s": container.settings.admin_poll_s,
-        "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=60),
+        "csrf_token": deps.csrf.sign(admin.userid or ""),
+        "poll_s": deps.settings.admin_poll_s,
+        "notice": deps.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=60),
     }
 
 
 @router.get("", name="admin_page", response_class=HTMLResponse, responses=FORBIDDEN)
-async def admin_page_html(http: Request, container: ContainerDep, admin: AdminUser) -> Response:
-    page = await gather(container, admin)
-    context = _context(http, container, admin, page)
-    response = container.templates.TemplateResponse(http, "admin/page.html", context)
+async def admin_page_html(http: Request, deps: Deps, admin: AdminUser) -> Response:
+    page = await gather(deps, admin)
+    context = _context(http, deps, admin, page)
+    response = deps.templates.TemplateResponse(http, "admin/page.html", context)
     response.delete_cookie(FLASH_COOKIE)  # shown once
     return response
 
 
 @router.get("/status.json", name="admin_status", responses=FORBIDDEN)
-async def admin_status(http: Request, container: ContainerDep, admin: AdminUser) -> JSONResponse:
+async def admin_status(http: Request, deps: Deps, admin: AdminUser) -> JSONResponse:
     """The page's content as JSON, with each live section's HTML (the page's script swaps
     them in)."""
-    page = await gather(container, admin)
-    context = _context(http, container, admin, page) | {"notice": None}
+    page = await gather(deps, admin)
+    context = _context(http, deps, admin, page) | {"notice": None}
     html = {
-        name: container.templates.get_template(f"admin/_{name}.html").render(context)
+        name: deps.templates.get_template(f"admin/_{name}.html").render(context)
         for name in SECTIONS
     }
     return JSONResponse(page.as_json() | {"html": html}, headers={"Cache-Control": "no-store"})
 
 
-async def _checked_form(http: Request, container: Container, admin: User) -> dict[str, str]:
+async def _checked_form(http: Request, deps: RouteDeps, admin: User) -> dict[str, str]:
     form = await http.form()
-    if not csrf.form_allowed(http, container.csrf, admin.userid or "", form.get("csrf_token")):
+    if not csrf.form_allowed(http, deps.csrf, admin.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "invalid or missing CSRF token: reload the page"
@@ -131,15 +131,15 @@ async def _checked_form(http: Request, container: Container, admin: User) -> dic
     return {k: v.strip()[:1000] for k, v in form.items() if isinstance(v, str)}
 
 
-def _back(container: Container, notice: str, target: str = "/admin") -> RedirectResponse:
+def _back(deps: RouteDeps, notice: str, target: str = "/admin") -> RedirectResponse:
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         FLASH_COOKIE,
-        container.flash.sign(notice),
+        deps.flash.sign(notice),
         max_age=60,
         httponly=True,
         samesite="lax",
-        secure=not container.settings.showcase_dev_mode,
+        secure=not deps.settings.showcase_dev_mode,
     )
     return response
 
@@ -151,13 +151,13 @@ BUTTON: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _recorder(container: Container) -> operator_actions.Record:
+def _recorder(deps: RouteDeps) -> operator_actions.Record:
     """Records in the audit trail; the pause has changed by then, so a bus gone in between
     costs the record (logged), and the page does not claim nothing changed."""
 
     async def record(action: OperatorAction) -> None:
         try:
-            await container.bus.record_action(action)
+            await deps.pipeline.record_action(action)
         except BusUnavailable as exc:
             log.warning(
                 "%s by %s not recorded in the audit trail: %s", action.action, action.actor, exc
@@ -167,27 +167,27 @@ def _recorder(container: Container) -> operator_actions.Record:
 
 
 @router.post("/pause", status_code=303, responses=BUTTON)
-async def pause(http: Request, container: ContainerDep, admin: AdminUser) -> Response:
+async def pause(http: Request, deps: Deps, admin: AdminUser) -> Response:
     """Pause roll-outs (syncs go on, requests wait), recorded with the admin as actor."""
-    form = await _checked_form(http, container, admin)
+    form = await _checked_form(http, deps, admin)
     outcome = await _unavailable_is_503(
         operator_actions.pause(
-            container.fleet, _recorder(container), admin.userid or "", form.get("reason", ""), "web"
+            deps.fleet, _recorder(deps), admin.userid or "", form.get("reason", ""), "web"
         )
     )
-    return _back(container, _sentence(outcome.message))
+    return _back(deps, _sentence(outcome.message))
 
 
 @router.post("/resume", status_code=303, responses=BUTTON)
-async def resume(http: Request, container: ContainerDep, admin: AdminUser) -> Response:
+async def resume(http: Request, deps: Deps, admin: AdminUser) -> Response:
     """Resume roll-outs, recorded with the admin as actor (not paused: said, nothing changed)."""
-    form = await _checked_form(http, container, admin)
+    form = await _checked_form(http, deps, admin)
     outcome = await _unavailable_is_503(
         operator_actions.resume(
-            container.fleet, _recorder(container), admin.userid or "", form.get("reason", ""), "web"
+            deps.fleet, _recorder(deps), admin.userid or "", form.get("reason", ""), "web"
         )
     )
-    return _back(container, _sentence(outcome.message))
+    return _back(deps, _sentence(outcome.message))
 
 
 @router.post(
@@ -199,14 +199,12 @@ async def resume(http: Request, container: ContainerDep, admin: AdminUser) -> Re
         409: {"description": "not failed"},
     },
 )
-async def retry(
-    request_id: str, http: Request, container: ContainerDep, admin: AdminUser
-) -> Response:
+async def retry(request_id: str, http: Request, deps: Deps, admin: AdminUser) -> Response:
     """The studio's Retry, pressed by an admin (recorded with the admin as actor)."""
-    await _checked_form(http, container, admin)
-    view = await find(container, admin, request_id)
-    await retry_for(container, view, admin.userid or "", "web")
-    return _back(container, f"Retrying {view.showcase.name} ({view.location.name}).")
+    await _checked_form(http, deps, admin)
+    view = await find(deps, admin, request_id)
+    await retry_for(deps, view, admin.userid or "", "web")
+    return _back(deps, f"Retrying {view.showcase.name} ({view.location.name}).")
 
 
 @router.post(
@@ -220,18 +218,18 @@ async def retry(
         },
     },
 )
-async def apply(http: Request, container: ContainerDep, admin: AdminUser) -> Response:
+async def apply(http: Request, deps: Deps, admin: AdminUser) -> Response:
     """Roll the index out now, as a tracked request; recorded as `apply` with the admin."""
-    form = await _checked_form(http, container, admin)
+    form = await _checked_form(http, deps, admin)
     try:
-        applied = await container.db.write(container.admin_apply.apply, admin)
+        applied = await deps.db.write(deps.admin_apply.apply, admin)
     except NothingToApply as exc:
-        return _back(container, f"Nothing to apply: {exc}.")
-    await _audit_apply(container, admin, applied, form.get("reason", ""))
+        return _back(deps, f"Nothing to apply: {exc}.")
+    await _audit_apply(deps, admin, applied, form.get("reason", ""))
     return RedirectResponse(f"/requests/{applied.request.id}", status.HTTP_303_SEE_OTHER)
 
 
-async def _audit_apply(container: Container, admin: User, applied: Applied, reason: str) -> None:
+async def _audit_apply(deps: RouteDeps, admin: User, applied: Applied, reason: str) -> None:
     """The request is safe in the outbox whatever happens here: a bus that is away costs the
     record (logged), never the roll-out. One record per request (a second press finds it)."""
     action = OperatorAction(
@@ -247,7 +245,7 @@ async def _audit_apply(container: Container, admin: User, applied: Applied, reas
         action_id=hashlib.sha256(f"apply:{applied.request.id}".encode()).hexdigest()[:32],
     )
     try:
-        await container.bus.record_action(action)
+        await deps.pipeline.record_action(action)
     except BusUnavailable as exc:
         log.warning("apply %s not recorded in the audit trail: %s", applied.request.id, exc)
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 
+from intake.idempotency import Idempotency, IdempotencyMismatch, body_digest
 from intake.models import MAX_ID, ShowcaseCreatedOut, ShowcaseIn, TemplateOut
-from intake.service import Forbidden, Idempotency, IdempotencyMismatch, body_digest
 from intake.showcases import Draft, Invalid
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.use_cases import Forbidden
+from intake.web.deps import CurrentUser, Deps
 from intake.web.errors import field_errors
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES
 from intake.web.presenters import created_body
@@ -44,7 +45,7 @@ IdempotencyKeyHeader = Annotated[
 async def create_showcase(
     body: ShowcaseIn,
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
@@ -53,9 +54,7 @@ async def create_showcase(
     if idempotency_key is not None:
         idempotency = Idempotency(idempotency_key, body_digest(body.model_dump(mode="json")))
     try:
-        created = await container.db.write(
-            container.service.create_showcase, user, draft, idempotency
-        )
+        created = await deps.db.write(deps.use_cases.create_showcase, user, draft, idempotency)
     except Invalid as exc:
         return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
     except Forbidden:
@@ -67,7 +66,7 @@ async def create_showcase(
     # An admin's e-mail was committed with the showcase; the mail relay sends it. A repeated
     # key answers as the first POST did (the same showcase and request, a fresh token).
     headers = {"Idempotent-Replayed": "true"} if created.replayed else None
-    return JSONResponse(created_body(container, http, user, created), 201, headers=headers)
+    return JSONResponse(created_body(deps, http, user, created), 201, headers=headers)
 
 
 @router.get(
@@ -78,11 +77,11 @@ async def create_showcase(
     },
 )
 async def showcase_template(
-    showcase_id: Annotated[int, Path(ge=1, le=MAX_ID)], container: ContainerDep, user: CurrentUser
+    showcase_id: Annotated[int, Path(ge=1, le=MAX_ID)], deps: Deps, user: CurrentUser
 ) -> TemplateOut:
     """Start from a past showcase: its name with the year moved on, its dates shifted by whole
     years to the same weekday, the key to be derived afresh."""
-    template = await container.db.read(container.service.template, user, showcase_id)
+    template = await deps.db.read(deps.use_cases.template, user, showcase_id)
     if template is None:
         raise HTTPException(404, "no such showcase")
     return TemplateOut(

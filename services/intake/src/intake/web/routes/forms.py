@@ -12,14 +12,15 @@ from showcase_common.events import new_id
 from showcase_common.index.models import Location, User
 
 from intake import access, metrics
-from intake.container import Container
-from intake.db import Database
+from intake.db_lanes import Database
+from intake.idempotency import Idempotency, body_digest
 from intake.mail import notice_for
 from intake.models import MAX_ID
-from intake.service import Forbidden, Idempotency, body_digest
+from intake.route_deps import RouteDeps
 from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
+from intake.use_cases import Forbidden
 from intake.web import csrf
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.deps import CurrentUser, Deps
 from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY, FORM_RULES
 from intake.web.presenters import events_path, with_notice
 
@@ -45,18 +46,18 @@ class FormPage:
     """Where an admin's POST lands (the studio's form: a same-site URL, the Rails app's way)."""
 
 
-def address_preview(container: Container, values: dict[str, str], key_of: str | None) -> str:
+def address_preview(deps: RouteDeps, values: dict[str, str], key_of: str | None) -> str:
     """The address the showcase will have, as far as the values tell (shown under Advanced)."""
     key = (values.get("key") or "").strip() or derive_key(values.get("name", ""))
     year = (values.get("year") or "").strip() or (values.get("start_date") or "")[:4]
     if not (key and year and key_of):
         return "(fill in the name and the start date)"
-    return f"{container.settings.public_fleet_url.rstrip('/')}/showcase/{year}/{key_of}/{key}/"
+    return f"{deps.settings.public_fleet_url.rstrip('/')}/showcase/{year}/{key_of}/{key}/"
 
 
 async def _form(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: User,
     values: dict[str, str],
     errors: dict[str, str],
@@ -66,7 +67,7 @@ async def _form(
     page: FormPage | None = None,
 ) -> HTMLResponse:
     page = page or FormPage()
-    locations = await container.db.read(_locations, container.db, user)
+    locations = await deps.db.read(_locations, deps.db, user)
     chosen = page.location or next(
         (loc for loc in locations if str(loc.id) == values.get("location_id")),
         locations[0] if locations else None,
@@ -78,20 +79,20 @@ async def _form(
         "locations": locations,
         "values": values,
         "errors": errors,
-        "csrf_token": container.csrf.sign(user.userid or ""),
+        "csrf_token": deps.csrf.sign(user.userid or ""),
         "form_token": form_token if form_token and FORM_TOKEN.match(form_token) else new_id(),
-        "notice": container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
-        "fleet_url": container.settings.public_fleet_url,
-        "address_preview": address_preview(container, values, chosen.key if chosen else None),
+        "notice": deps.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300),
+        "fleet_url": deps.settings.public_fleet_url,
+        "address_preview": address_preview(deps, values, chosen.key if chosen else None),
         "form_action": page.action,
         "fixed_location": page.location,
         "existing": page.existing,
         "back_link": page.back_link,
         "heading": f"New showcase for {page.location.name}" if page.location else None,
         "submit_label": "Create Event" if page.location else None,
-        "past_showcases": await container.db.read(container.service.past_showcases, user),
+        "past_showcases": await deps.db.read(deps.use_cases.past_showcases, user),
     }
-    return container.templates.TemplateResponse(http, "new.html", context, status_code=code)
+    return deps.templates.TemplateResponse(http, "new.html", context, status_code=code)
 
 
 @router.get(
@@ -101,14 +102,14 @@ async def _form(
 )
 async def new_showcase(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
     template: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     """The form; `?template=ID` starts it from a past showcase (next year's occurrence)."""
     values: dict[str, str] = {}
     if template is not None:
-        found = await container.db.read(container.service.template, user, template)
+        found = await deps.db.read(deps.use_cases.template, user, template)
         if found is None:
             raise HTTPException(404, "no such showcase")
         values = found.form_values()
@@ -116,7 +117,7 @@ async def new_showcase(
     values |= given
     if values.get("return_to") and not safe_return_to(values["return_to"]):
         values.pop("return_to")
-    return await _form(http, container, user, values, {})
+    return await _form(http, deps, user, values, {})
 
 
 _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -145,13 +146,13 @@ _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def create_showcase(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
 ) -> Response:
-    return await submit(http, container, user, FormPage())
+    return await submit(http, deps, user, FormPage())
 
 
-async def submit(http: Request, container: Container, user: User, page: FormPage) -> Response:
+async def submit(http: Request, deps: RouteDeps, user: User, page: FormPage) -> Response:
     """A form's POST, whichever form sent it: the showcase, then 303 to the request's page (a
     studio) or to where an admin's notice is shown; the form again (422) when refused."""
     form = await http.form()
@@ -160,7 +161,7 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
         values["location_id"] = str(page.location.id)
         if page.return_to is not None:
             values["return_to"] = page.return_to  # checked by the studio's route
-    if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
+    if not csrf.form_allowed(http, deps.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the form.", 403)
     draft = Draft(
@@ -175,41 +176,39 @@ async def submit(http: Request, container: Container, user: User, page: FormPage
     )
     token = form.get("form_token")
     try:
-        created = await container.db.write(
-            container.service.create_showcase,
+        created = await deps.db.write(
+            deps.use_cases.create_showcase,
             user,
             draft,
             form_idempotency(token, values),
         )
     except Invalid as exc:
         form_token = token if isinstance(token, str) else None
-        return await _form(
-            http, container, user, values, exc.errors, 422, exc.reason, form_token, page
-        )
+        return await _form(http, deps, user, values, exc.errors, 422, exc.reason, form_token, page)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
     if created.request is None:
         # The admins' e-mail was committed with the showcase; the mail relay sends it.
         notice = notice_for(created.showcase)
-        target = page.return_to or draft.return_to or admin_landing(container, created.location)
+        target = page.return_to or draft.return_to or admin_landing(deps, created.location)
         response = RedirectResponse(with_notice(target, notice), status.HTTP_303_SEE_OTHER)
         response.set_cookie(
             FLASH_COOKIE,
-            container.flash.sign(notice),
+            deps.flash.sign(notice),
             max_age=300,
             httponly=True,
             samesite="lax",
-            secure=not container.settings.showcase_dev_mode,  # https only, but in the local run
+            secure=not deps.settings.showcase_dev_mode,  # https only, but in the local run
         )
         return response
     # Post/redirect/get: a reload, the back button or a bookmark then never submits again.
     return RedirectResponse(f"/requests/{created.request.id}", status.HTTP_303_SEE_OTHER)
 
 
-def admin_landing(container: Container, location: Location) -> str:
+def admin_landing(deps: RouteDeps, location: Location) -> str:
     """Where an admin's new showcase is shown: the Rails app's events page of the location when
     RAILS_APP_URL is set (as the Rails app redirects), else intake's own."""
-    base = container.settings.rails_app_url.rstrip("/")
+    base = deps.settings.rails_app_url.rstrip("/")
     if base:
         return f"{base}/locations/{location.id}/events"
     return events_path(location)

@@ -9,20 +9,20 @@ from showcase_common.index.models import Location, Showcase, User
 from sqlmodel import col, select
 
 from intake import access
-from intake.db import Database
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.db_lanes import Database
+from intake.web.deps import CurrentUser, Deps
 from intake.web.routes.forms import FLASH_COOKIE
 
 router = APIRouter(tags=["form"])
 NOTICE_SUFFIX = " was successfully created."
 
 
-def _notice(http: Request, container: ContainerDep, showcases: list[Showcase]) -> str | None:
+def _notice(http: Request, deps: Deps, showcases: list[Showcase]) -> str | None:
     """The flash cookie's notice, or the query's when it names a showcase shown here.
 
     Checking the name keeps the query parameter from carrying arbitrary text onto the page.
     """
-    flashed = container.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300)
+    flashed = deps.flash.unsign(http.cookies.get(FLASH_COOKIE), max_age_s=300)
     if flashed:
         return flashed
     notice = http.query_params.get("notice", "")
@@ -57,11 +57,11 @@ def _location_and_showcases(
 async def location_events(
     location_key: str,
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
 ) -> HTMLResponse:
-    location, showcases = await container.db.read(
-        _location_and_showcases, container.db, location_key[:64], user
+    location, showcases = await deps.db.read(
+        _location_and_showcases, deps.db, location_key[:64], user
     )
     if location is None:
         raise HTTPException(404, "no such location")
@@ -69,9 +69,9 @@ async def location_events(
         "user": user,
         "location": location,
         "showcases": showcases,
-        "notice": _notice(http, container, showcases),
+        "notice": _notice(http, deps, showcases),
     }
-    response = container.templates.TemplateResponse(http, "events.html", context)
+    response = deps.templates.TemplateResponse(http, "events.html", context)
     if FLASH_COOKIE in http.cookies:
         response.delete_cookie(FLASH_COOKIE)
     return response

@@ -12,10 +12,10 @@ from showcase_common.index.models import User
 from showcase_common.urls import origin_of
 
 from intake import access, metrics
-from intake.container import Container
-from intake.service import RequestQuery, RequestView
+from intake.route_deps import RouteDeps
+from intake.use_cases import RequestQuery, RequestView
 from intake.web import csrf
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.deps import CurrentUser, Deps
 from intake.web.presenters import (
     RequestRow,
     events_path,
@@ -39,12 +39,12 @@ PER_PAGE = 20
     responses=NOT_FOUND,
 )
 async def request_page(
-    request_id: str, http: Request, container: ContainerDep, user: CurrentUser
+    request_id: str, http: Request, deps: Deps, user: CurrentUser
 ) -> HTMLResponse:
     """A request's progress page: where the form's POST sends the browser (303). Safe to
     reload, bookmark or come back to; it shows the outcome once there is one."""
-    view = await find(container, user, request_id)
-    state = await state_of(container, view)
+    view = await find(deps, user, request_id)
+    state = await state_of(deps, view)
     start, end = showcase_dates(view.showcase)
     context: dict[str, Any] = {
         "user": user,
@@ -55,15 +55,15 @@ async def request_page(
         "end_date": end,
         "state": state,
         "request_id": view.request.id,
-        "progress_url": progress_link(container, view.ref.user, view.request.id).ws_url,
+        "progress_url": progress_link(deps, view.ref.user, view.request.id).ws_url,
         "status_url": status_url(http, view.request.id),
         "redirect_url": view.ref.redirect_url,
         "events_path": events_path(view.location),
         # where the page may send the browser (besides intake itself): the fleet's pages
-        "allowed_origins": origin_of(container.settings.public_fleet_url),
-        "csrf_token": container.csrf.sign(user.userid or ""),
+        "allowed_origins": origin_of(deps.settings.public_fleet_url),
+        "csrf_token": deps.csrf.sign(user.userid or ""),
     }
-    return container.templates.TemplateResponse(http, "progress.html", context)
+    return deps.templates.TemplateResponse(http, "progress.html", context)
 
 
 @router.post(
@@ -78,15 +78,15 @@ async def request_page(
     },
 )
 async def retry_from_page(
-    request_id: str, http: Request, container: ContainerDep, user: CurrentUser
+    request_id: str, http: Request, deps: Deps, user: CurrentUser
 ) -> Response:
     """The failed page's Retry button when JavaScript is off (the script uses the JSON API)."""
     form = await http.form()
-    if not csrf.form_allowed(http, container.csrf, user.userid or "", form.get("csrf_token")):
+    if not csrf.form_allowed(http, deps.csrf, user.userid or "", form.get("csrf_token")):
         metrics.REFUSALS.labels("csrf").inc()
         return HTMLResponse("Invalid or missing CSRF token: reload the page.", 403)
-    view = await find(container, user, request_id)
-    await retry_for(container, view, user.userid or "", "web")
+    view = await find(deps, user, request_id)
+    await retry_for(deps, view, user.userid or "", "web")
     return RedirectResponse(f"/requests/{request_id}", status.HTTP_303_SEE_OTHER)
 
 
@@ -105,7 +105,7 @@ def request_query(state: str | None, location: str | None, page: int, user: User
 @router.get("/requests", name="requests_page", response_class=HTMLResponse)
 async def requests_page(
     http: Request,
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
     state: StateFilter = None,
     location: LocationFilter = None,
@@ -113,8 +113,8 @@ async def requests_page(
 ) -> HTMLResponse:
     """The user's requests, newest first (an admin's: everyone's), each linking to its page."""
     query = request_query(state, location, page, user)
-    listing = await container.db.read(container.service.list_requests, user, query)
-    rows: list[RequestRow] = await request_rows(container, listing.views, state_of)
+    listing = await deps.db.read(deps.use_cases.list_requests, user, query)
+    rows: list[RequestRow] = await request_rows(deps, listing.views, state_of)
     context: dict[str, Any] = {
         "user": user,
         "is_admin": access.is_admin(user),
@@ -122,13 +122,13 @@ async def requests_page(
         "listing": listing,
         "query": query,
         "states": STATES,
-        "locations": await container.db.read(_location_keys, container, user),
+        "locations": await deps.db.read(_location_keys, deps, user),
     }
-    return container.templates.TemplateResponse(http, "requests.html", context)
+    return deps.templates.TemplateResponse(http, "requests.html", context)
 
 
-def _location_keys(container: Container, user: User) -> list[tuple[str, str]]:
-    with container.db.session() as session:
+def _location_keys(deps: RouteDeps, user: User) -> list[tuple[str, str]]:
+    with deps.db.session() as session:
         return [(loc.key or "", loc.name or "") for loc in access.requestable(session, user)]
 
 

@@ -15,11 +15,11 @@ from showcase_common.index.models import User
 from showcase_common.progress import RequestProgress
 
 from intake import metrics
-from intake.container import Container
 from intake.models import RequestsOut, RetryOut
-from intake.service import RequestQuery, RequestView
+from intake.route_deps import RouteDeps
+from intake.use_cases import RequestQuery, RequestView
 from intake.web import csrf
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.deps import CurrentUser, Deps
 from intake.web.openapi import TOO_LARGE
 from intake.web.presenters import progress_link, request_rows, status_url
 
@@ -29,11 +29,11 @@ Via = Literal["web", "api"]
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 
 
-async def state_of(container: Container, view: RequestView) -> RequestProgress:
+async def state_of(deps: RouteDeps, view: RequestView) -> RequestProgress:
     """The gateway's state; before it has one (or while NATS is away), what intake recorded:
     the outcome once known, else queued at 0."""
     try:
-        state = await container.bus.request_state(view.request.id)
+        state = await deps.pipeline.request_state(view.request.id)
     except BusUnavailable:
         state = None
     return state or recorded_state(view)
@@ -55,8 +55,8 @@ def recorded_state(view: RequestView) -> RequestProgress:
     return base
 
 
-async def find(container: Container, user: User, request_id: str) -> RequestView:
-    view = await container.db.read(container.service.find_request, user, request_id)
+async def find(deps: RouteDeps, user: User, request_id: str) -> RequestView:
+    view = await deps.db.read(deps.use_cases.find_request, user, request_id)
     if view is None:  # unknown, or someone else's: the same answer, so ids cannot be probed
         raise HTTPException(404, "no such request")
     return view
@@ -75,23 +75,23 @@ def _retry_event(ref: events.RequestRef, state: RequestProgress) -> events.Event
 
 
 async def retry_for(
-    container: Container, view: RequestView, actor: str = "", via: Via = "api"
+    deps: RouteDeps, view: RequestView, actor: str = "", via: Via = "api"
 ) -> RequestProgress:
     """Put the retry of a failed request in the outbox (409 unless it has failed); its state.
     Recorded in the audit trail with the logged-in user who pressed Retry."""
-    state = await state_of(container, view)
+    state = await state_of(deps, view)
     if state.status != "failed":
         raise HTTPException(409, f"only a failed request can be retried (it is {state.status})")
     event = _retry_event(view.ref, state)
     # One retry per failure: a double click re-uses the same outbox row (and Nats-Msg-Id).
     msg_id = f"retry:{view.request.id}:{state.updated_at or 'unknown'}"
-    await container.db.write(container.service.enqueue, event, msg_id, view.request.id)
-    await audit_retry(container, view, state, actor or view.ref.user, via, msg_id)
+    await deps.db.write(deps.use_cases.enqueue, event, msg_id, view.request.id)
+    await audit_retry(deps, view, state, actor or view.ref.user, via, msg_id)
     return state
 
 
 async def audit_retry(
-    container: Container,
+    deps: RouteDeps,
     view: RequestView,
     state: RequestProgress,
     actor: str,
@@ -114,14 +114,14 @@ async def audit_retry(
         action_id=hashlib.sha256(msg_id.encode()).hexdigest()[:32],
     )
     try:
-        await container.bus.record_action(action)
+        await deps.pipeline.record_action(action)
     except BusUnavailable as exc:
         log.warning("retry of %s not recorded in the audit trail: %s", view.request.id, exc)
 
 
 @router.get("", name="requests_list", response_model=RequestsOut)
 async def list_requests(
-    container: ContainerDep,
+    deps: Deps,
     user: CurrentUser,
     state: Annotated[
         str | None,
@@ -139,9 +139,9 @@ async def list_requests(
     """The user's requests, newest first; an admin's list holds everyone's. The same rows as
     the `GET /requests` page."""
     query = RequestQuery(state or None, location or None, page, per_page)
-    listing = await container.db.read(container.service.list_requests, user, query)
+    listing = await deps.db.read(deps.use_cases.list_requests, user, query)
     return RequestsOut(
-        requests=await request_rows(container, listing.views, state_of),
+        requests=await request_rows(deps, listing.views, state_of),
         page=page,
         pages=listing.pages,
         per_page=per_page,
@@ -150,11 +150,9 @@ async def list_requests(
 
 
 @router.get("/{request_id}", name="request_status", responses=NOT_FOUND)
-async def request_status(
-    request_id: str, container: ContainerDep, user: CurrentUser
-) -> dict[str, object]:
-    view = await find(container, user, request_id)
-    return (await state_of(container, view)).public()
+async def request_status(request_id: str, deps: Deps, user: CurrentUser) -> dict[str, object]:
+    view = await find(deps, user, request_id)
+    return (await state_of(deps, view)).public()
 
 
 @router.post(
@@ -169,7 +167,7 @@ async def request_status(
     },
 )
 async def retry_request(
-    request_id: str, http: Request, container: ContainerDep, user: CurrentUser
+    request_id: str, http: Request, deps: Deps, user: CurrentUser
 ) -> JSONResponse:
     """Re-drive a failed request from the step that failed (409 unless it has failed).
 
@@ -177,15 +175,15 @@ async def retry_request(
     marks cross-site needs the page's CSRF token (`X-CSRF-Token`); scripts and the progress
     page (same origin) need none."""
     token = http.headers.get("x-csrf-token")
-    if not csrf.form_allowed(http, container.csrf, user.userid or "", token):
+    if not csrf.form_allowed(http, deps.csrf, user.userid or "", token):
         metrics.REFUSALS.labels("csrf").inc()
         raise HTTPException(403, "cross-site request without a valid CSRF token")
-    view = await find(container, user, request_id)
-    state = await retry_for(container, view, user.userid or "", "api")
+    view = await find(deps, user, request_id)
+    state = await retry_for(deps, view, user.userid or "", "api")
     out = RetryOut(
         request_id=request_id,
         state=state.public(),
         status_url=status_url(http, request_id),
-        progress=progress_link(container, view.ref.user, request_id),
+        progress=progress_link(deps, view.ref.user, request_id),
     )
     return JSONResponse(out.model_dump(mode="json"), 202)

@@ -19,9 +19,9 @@ from showcase_common.urls import origin_of
 from sqlmodel import col, select
 
 from intake import access
-from intake.container import Container
+from intake.route_deps import RouteDeps
 from intake.showcases import RETURN_TO_MAX, fleet_page_path, safe_return_to
-from intake.web.deps import ContainerDep, CurrentUser
+from intake.web.deps import CurrentUser, Deps
 from intake.web.openapi import FORM_BODY
 from intake.web.routes.forms import _POST_RESPONSES, FormPage, _form, submit
 
@@ -34,10 +34,10 @@ _NOT_YOURS: dict[int | str, dict[str, Any]] = {
 
 
 def _studio(
-    container: Container, user: User, key: str
+    deps: RouteDeps, user: User, key: str
 ) -> tuple[Location | None, bool, list[tuple[int | None, list[dict[str, str]]]]]:
     """The studio, whether `user` may act for it, and its events grouped by year."""
-    with container.db.session() as session:
+    with deps.db.session() as session:
         location = session.exec(select(Location).where(Location.key == key)).first()
         if location is None:
             return None, False, []
@@ -47,7 +47,7 @@ def _studio(
             .where(Showcase.location_id == location.id)
             .order_by(col(Showcase.year).desc(), col(Showcase.order), col(Showcase.id))
         ).all()
-        fleet = container.settings.public_fleet_url.rstrip("/")
+        fleet = deps.settings.public_fleet_url.rstrip("/")
         rows = [
             (
                 show.year,
@@ -63,11 +63,11 @@ def _studio(
     return location, allowed, grouped
 
 
-def studio_page(container: Container, location: Location) -> str:
-    return f"{container.settings.public_fleet_url.rstrip('/')}/showcase/studios/{location.key}/"
+def studio_page(deps: RouteDeps, location: Location) -> str:
+    return f"{deps.settings.public_fleet_url.rstrip('/')}/showcase/studios/{location.key}/"
 
 
-def return_to_of(container: Container, given: str | None, location: Location) -> str:
+def return_to_of(deps: RouteDeps, given: str | None, location: Location) -> str:
     """`return_to` as the Rails app honours it, limited to this site: a path, or a URL on the
     fleet's public origin; anything else (another site, a `javascript:` URL) is the default,
     the studio's page."""
@@ -75,27 +75,25 @@ def return_to_of(container: Container, given: str | None, location: Location) ->
     if value and len(value) <= RETURN_TO_MAX:
         if safe_return_to(value):
             return value
-        fleet = origin_of(container.settings.public_fleet_url)
+        fleet = origin_of(deps.settings.public_fleet_url)
         if fleet and origin_of(value) == fleet and all(ch.isprintable() for ch in value):
             return value
-    return studio_page(container, location)
+    return studio_page(deps, location)
 
 
 async def _page(
-    http: Request, container: Container, user: User, location_key: str
+    http: Request, deps: RouteDeps, user: User, location_key: str
 ) -> tuple[Location, FormPage]:
-    location, allowed, existing = await container.db.read(
-        _studio, container, user, location_key[:64]
-    )
+    location, allowed, existing = await deps.db.read(_studio, deps, user, location_key[:64])
     if location is None:
         raise HTTPException(404, "no such studio")
     if not allowed:
         raise HTTPException(403, "you may only request showcases for your own studio")
-    return_to = return_to_of(container, http.query_params.get("return_to"), location)
+    return_to = return_to_of(deps, http.query_params.get("return_to"), location)
     if http.method == "POST":
         form = await http.form()
         posted = form.get("return_to")
-        return_to = return_to_of(container, posted if isinstance(posted, str) else None, location)
+        return_to = return_to_of(deps, posted if isinstance(posted, str) else None, location)
     page = FormPage(
         action=http.url.path,
         location=location,
@@ -113,21 +111,21 @@ PATHS: Sequence[str] = (
 
 
 async def studio_form(
-    location_key: str, http: Request, container: ContainerDep, user: CurrentUser
+    location_key: str, http: Request, deps: Deps, user: CurrentUser
 ) -> HTMLResponse:
     """The form for one studio, its events beside it (the Rails app's `new_request`)."""
-    _location, page = await _page(http, container, user, location_key)
+    _location, page = await _page(http, deps, user, location_key)
     assert page.return_to is not None
     values = {"return_to": page.return_to}
-    return await _form(http, container, user, values, {}, page=page)
+    return await _form(http, deps, user, values, {}, page=page)
 
 
 async def studio_submit(
-    location_key: str, http: Request, container: ContainerDep, user: CurrentUser
+    location_key: str, http: Request, deps: Deps, user: CurrentUser
 ) -> Response:
     """As `POST /showcases`, for this studio."""
-    _location, page = await _page(http, container, user, location_key)
-    return await submit(http, container, user, page)
+    _location, page = await _page(http, deps, user, location_key)
+    return await submit(http, deps, user, page)
 
 
 for _path in PATHS:

@@ -1,4 +1,5 @@
-"""The change feed: one watch of the whole bucket per process, fanned out to the connections.
+"""The change fan-out: one watch of the whole bucket per process (`BucketWatch`), fanned out to
+the connections (`ChangeFanout`).
 
 A watch per connection would cost the server one consumer per browser tab; one ordered consumer
 per gateway process (delivering only new revisions) and an in-process fan-out by request id keeps
@@ -26,11 +27,11 @@ _KV_OPERATION = "KV-Operation"
 
 
 class Subscription:
-    """One connection's view of the feed: the changes of the requests it watches, in order."""
+    """One connection's view of the fan-out: the changes of the requests it watches, in order."""
 
-    def __init__(self, feed: Feed, request_ids: frozenset[str]) -> None:
+    def __init__(self, fanout: ChangeFanout, request_ids: frozenset[str]) -> None:
         self.request_ids = request_ids
-        self._feed = feed
+        self._fanout = fanout
         self._queue: asyncio.Queue[tuple[str, Versioned]] = asyncio.Queue()
 
     def offer(self, request_id: str, change: Versioned) -> None:
@@ -40,10 +41,10 @@ class Subscription:
         return await self._queue.get()
 
     def close(self) -> None:
-        self._feed.unsubscribe(self)
+        self._fanout.unsubscribe(self)
 
 
-class Feed:
+class ChangeFanout:
     """Dispatches every stored change to the subscriptions that watch its request."""
 
     def __init__(self) -> None:
@@ -74,17 +75,19 @@ class Feed:
         return len(self._subs)
 
 
-class KvFeedSource:
-    """Feeds a `Feed` from the bucket's subjects through one ordered push consumer."""
+class BucketWatch:
+    """Feeds a `ChangeFanout` from the bucket's subjects through one ordered push consumer."""
 
-    def __init__(self, js: Callable[[], JetStreamContext], bucket: str, feed: Feed) -> None:
+    def __init__(
+        self, js: Callable[[], JetStreamContext], bucket: str, fanout: ChangeFanout
+    ) -> None:
         self._js = js
         self._bucket = bucket
-        self._feed = feed
+        self._fanout = fanout
         self._sub: JetStreamContext.PushSubscription | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Feed until `stop` (a runner's NATS worker: NATS is up when it starts)."""
+        """ChangeFanout until `stop` (a runner's NATS worker: NATS is up when it starts)."""
         await self.start()
         try:
             await stop.wait()
@@ -100,10 +103,10 @@ class KvFeedSource:
             deliver_policy=api.DeliverPolicy.NEW,
             idle_heartbeat=2.0,
         )
-        self._feed.live.set()
+        self._fanout.live.set()
 
     async def stop(self) -> None:
-        self._feed.live.clear()
+        self._fanout.live.clear()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -118,4 +121,4 @@ class KvFeedSource:
             log.warning("ignoring an undecodable state of %s: %s", request_id, exc)
             return
         if change is not None:
-            self._feed.publish(request_id, change)
+            self._fanout.publish(request_id, change)

@@ -1,4 +1,5 @@
-"""The live bus as the operator tool sees it: a short-lived connection and stored messages.
+"""The bus (NATS JetStream) as the operator tool reads it: a short-lived connection and stored
+messages.
 
 The tool never joins a service's durable consumer; it reads the stream through ephemeral,
 unacknowledged consumers that vanish when it exits, so looking never disturbs the pipeline.

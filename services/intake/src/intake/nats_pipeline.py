@@ -1,4 +1,4 @@
-"""The bus over NATS JetStream, through the runner's link: intake serves while NATS is down
+"""Intake's `Pipeline` port over NATS JetStream, through the runner's link: intake serves while NATS is down
 (publishes raise `BusUnavailable`, the outbox keeps the rows) and delivers once it is up."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 3.0
 
 
-class NatsBus:
-    """Intake's `Bus` port over a `NatsLink` (which the runner connects)."""
+class NatsPipeline:
+    """Intake's `Pipeline` port over a `NatsLink` (which the runner connects)."""
 
     def __init__(self, link: NatsLink, *, timeout_s: float = TIMEOUT_S) -> None:
         self.link = link

@@ -1,4 +1,6 @@
-"""Intake's use cases. Synchronous (SQLite); the web layer runs them in a worker thread.
+"""Intake's use cases: a showcase created (with its request, or an admin's e-mail), requests
+found and listed, templates, a retry's event enqueued. Synchronous (SQLite); the web layer runs
+them in the database lanes (`intake.db_lanes`). Rows become events in `intake.event_mapping`.
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
 crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
@@ -8,8 +10,6 @@ showcase commits with its e-mail row (`pipeline_mail_outbox`) the same way; the 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from intake import access, metrics, recurring, showcases
-from intake.db import Database
+from intake.db_lanes import Database
+from intake.event_mapping import outbox_row, request_ref, showcase_ref
+from intake.idempotency import Idempotency, IdempotencyMismatch
 from intake.mail import admin_notice
 from intake.models import IdempotencyKey, Outbox, Request
 from intake.showcases import Draft, Invalid
@@ -33,9 +35,7 @@ Clock = Callable[[], dt.datetime]
 class Forbidden(Exception):
     """The user may not act on this location or request."""
 
-
-class IdempotencyMismatch(Exception):
-    """The Idempotency-Key was already used with a different body."""
+    reason = "not_owner"
 
 
 @dataclass
@@ -90,19 +90,9 @@ class RequestPage:
         return max(1, -(-self.total // self.query.per_page))
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """A POST's Idempotency-Key and the digest of its body (a repeat must send the same)."""
+class UseCases:
+    """What the routes ask of intake (they run each in a database lane)."""
 
-    key: str
-    body_sha256: str
-
-
-def body_digest(payload: object) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-class IntakeService:
     def __init__(
         self,
         db: Database,
@@ -127,7 +117,7 @@ class IntakeService:
         try:
             result = self._create_racing(user, draft, idempotency)
         except (Invalid, Forbidden, IdempotencyMismatch) as refusal:
-            metrics.REFUSALS.labels(_refusal_reason(refusal)).inc()
+            metrics.REFUSALS.labels(refusal.reason).inc()
             raise
         if not result.replayed:
             self._after_change(result.request is not None)
@@ -206,12 +196,8 @@ class IntakeService:
     def request_ref(
         self, request: Request, user: User, showcase: events.ShowcaseRef, page_path: str
     ) -> events.RequestRef:
-        return events.RequestRef(
-            request_id=request.id,
-            user=user.userid or "",
-            showcase=showcase,
-            redirect_url=self.redirect_url(page_path),
-            regions=self._region_names(),
+        return request_ref(
+            request, user, showcase, self.redirect_url(page_path), self._region_names()
         )
 
     def _region_names(self) -> dict[str, str]:
@@ -329,40 +315,6 @@ class IntakeService:
                 session.add(request)
         self._on_outbox()
         return True
-
-
-def showcase_ref(
-    showcase: Showcase, location: Location, page: str, region: str | None = None
-) -> events.ShowcaseRef:
-    return events.ShowcaseRef(
-        showcase_id=showcase.id,
-        year=showcase.year,
-        location_key=location.key,
-        key=showcase.key,
-        name=showcase.name,
-        page=page,
-        region=region,
-    )
-
-
-def outbox_row(event: events.Event, request_id: str | None, row_id: str | None = None) -> Outbox:
-    return Outbox(
-        id=row_id or event.event_id,
-        subject=event.subject,
-        payload=events.encode(event).decode(),
-        request_id=request_id,
-        created_at=event.occurred_at,
-    )
-
-
-def _refusal_reason(refusal: Exception) -> str:
-    if isinstance(refusal, Forbidden):
-        return "not_owner"
-    if isinstance(refusal, IdempotencyMismatch):
-        return "idempotency_conflict"
-    if isinstance(refusal, Invalid):
-        return refusal.reason
-    return "invalid"
 
 
 def _remembered(session: Session, user: User, idempotency: Idempotency) -> Created | None:

@@ -1,4 +1,4 @@
-"""Which snapshot is the newest announced: lets a newer generation supersede a running roll-out."""
+"""Which snapshot is the newest announced (the stream's last IndexSynced): lets a newer generation supersede a running roll-out."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from showcase_common.events import IndexSynced, Snapshot, UndecodableEvent, deco
 log = logging.getLogger(__name__)
 
 
-class SnapshotFeed(Protocol):
+class NewestSnapshot(Protocol):
     """The port: the snapshot of the newest IndexSynced, if any."""
 
     async def newest(self) -> Snapshot | None: ...
 
 
-class JetStreamSnapshotFeed:
+class StreamNewestSnapshot:
     """Reads the stream's last message on the IndexSynced subject (one cheap direct get)."""
 
     def __init__(self, js: JetStreamContext | Callable[[], JetStreamContext]) -> None:

@@ -1,5 +1,5 @@
-"""The index database: the Rails application's SQLite file, in WAL mode, with the pipeline's
-own tables created and migrated in it at start.
+"""The index database file: the Rails application's SQLite file, opened in WAL mode, checked
+to be a Rails index, with the pipeline's own tables created and migrated in it at start.
 
 The Rails tables (users, locations, showcases, regions, and every other table of the app) are
 used as they are: nothing here creates, alters or drops them. `create_schema` first checks that
@@ -7,36 +7,17 @@ the file is a Rails index (refusing a database from before the pipeline used one
 with no index at all), then creates and migrates only the `pipeline_` tables of
 `SQLModel.metadata`, recording their version in `pipeline_schema`.
 
-Writes in this process go through one lock (it also covers synchronous callers: the seed
-command, tests), and each write transaction starts with
-`BEGIN IMMEDIATE`: a check and the insert it guards (a showcase's unique name and key, which the
-Rails table has no index for) then see no other writer in between, from this process or another
-(the Rails application writes to the same file). busy_timeout covers waiting for those.
-
-Database work from the event loop runs in two lanes of worker threads (`Database.read`,
-`Database.write`): reads in a few threads, writes in exactly one, so SQLite's single writer
-is also this process's single writer path. A call waits for its lane in the event loop, where
-waiting costs no thread and no connection; a thread checks out a connection only once it has
-its turn, and holds one at a time. The pool is sized to the lanes' threads, so no thread ever
-waits for a connection (what used to exhaust a 5 + 10 pool under 16 concurrent clients: every
-request held a connection from its login lookup while it queued for the write lock). Past a
-bounded queue a lane refuses at once (`Saturated`, a 503 with Retry-After) rather than letting
-requests pile up behind it.
+How database work runs once the file is open (sessions, the write lock, the reader and writer
+thread lanes) is `intake.db_lanes`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from itertools import count
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from anyio import CapacityLimiter, to_thread
 from showcase_common.index.schema import (
     PIPELINE_PREFIX,
     is_legacy_index,
@@ -46,10 +27,11 @@ from showcase_common.index.schema import (
 from showcase_common.lifecycle import CannotStart
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import SQLModel, create_engine
 
 # Imported for its side effect: registering the pipeline's tables on SQLModel.metadata.
 from intake import models as _own  # noqa: F401
+from intake.db_lanes import DbLimits
 
 SCHEMA_VERSION = 3
 """Bump with a step in `_MIGRATIONS` when an existing table changes shape."""
@@ -120,33 +102,8 @@ class SchemaTooNew(CannotStart):
     """The database was migrated by a newer intake than this one."""
 
 
-T = TypeVar("T")
-
 BUSY_TIMEOUT_S = 30
 """How long a write waits for another process's lock (the syncer's snapshot) before failing."""
-
-
-@dataclass(frozen=True)
-class DbLimits:
-    """How much database work runs and waits at once (settings `DB_*`)."""
-
-    read_threads: int = 4
-    queue: int = 64
-    """Calls that may wait for each lane beyond its threads; more are refused (`Saturated`).
-    Each request waits for at most one read and one write at a time, so 32 concurrent clients
-    never reach 64."""
-    stuck_s: float = 10.0
-    """A call waiting or running longer than this makes /readyz report the database stuck."""
-
-    @property
-    def pool_size(self) -> int:
-        """One connection per thread that uses the pool: the readers, the writer, and one spare
-        for work outside the lanes (the schema at start, the seed command)."""
-        return self.read_threads + 2
-
-
-class Saturated(Exception):
-    """More database work waits than the configured queue holds: answer 503, retry shortly."""
 
 
 class NotAnIndex(CannotStart):
@@ -243,79 +200,3 @@ def _stored_version(conn: Connection, tables: set[str]) -> int | None:
     if "pipeline_schema" not in tables:
         return None
     return conn.exec_driver_sql("SELECT version FROM pipeline_schema WHERE id = 1").scalar()
-
-
-class Lane:
-    """Calls run in at most `threads` worker threads; the others wait in the event loop.
-
-    Refuses (`Saturated`) when `queue` calls already wait. Remembers when each pending call
-    arrived, so a stuck one (a lock held by another process, a slow disk) is visible."""
-
-    def __init__(self, threads: int, queue: int) -> None:
-        self.limiter = CapacityLimiter(threads)
-        self._capacity = threads + queue
-        self._pending: dict[int, float] = {}  # call number -> arrival (monotonic); in order
-        self._numbers = count()
-
-    @property
-    def saturated(self) -> bool:
-        return len(self._pending) >= self._capacity
-
-    def oldest_s(self) -> float:
-        """How long the oldest pending call has waited or run (0 when there is none)."""
-        oldest = next(iter(self._pending.values()), None)
-        return 0.0 if oldest is None else time.monotonic() - oldest
-
-    async def run(self, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
-        if bounded and self.saturated:
-            raise Saturated()
-        number = next(self._numbers)
-        self._pending[number] = time.monotonic()
-        try:
-            return await to_thread.run_sync(fn, *args, limiter=self.limiter)
-        finally:
-            del self._pending[number]
-
-
-class Database:
-    """Sessions on one engine, the lanes that run database work, and the write lock."""
-
-    def __init__(self, engine: Engine, limits: DbLimits | None = None) -> None:
-        self.engine = engine
-        self.limits = limits or DbLimits()
-        self.write_lock = threading.Lock()
-        self.reads = Lane(self.limits.read_threads, self.limits.queue)
-        self.writes = Lane(1, self.limits.queue)
-
-    async def read(self, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
-        """`fn(*args)` in a reader thread; `fn` opens (and closes) its own session."""
-        return await self.reads.run(fn, *args, bounded=bounded)
-
-    async def write(self, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
-        """`fn(*args)` in the one writer thread; `fn` writes through `writing()`.
-
-        `bounded=False` is for the background relays: they wait rather than fail."""
-        return await self.writes.run(fn, *args, bounded=bounded)
-
-    def state(self) -> str:
-        """ "saturated", "stuck" (a call pending longer than `stuck_s`) or "ok"."""
-        if self.reads.saturated or self.writes.saturated:
-            return "saturated"
-        if max(self.reads.oldest_s(), self.writes.oldest_s()) > self.limits.stuck_s:
-            return "stuck"
-        return "ok"
-
-    def session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[Session]:
-        """A session whose work commits as one transaction (rolled back on error)."""
-        with self.write_lock, self.session() as session:
-            try:
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise

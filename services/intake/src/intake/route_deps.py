@@ -1,4 +1,6 @@
-"""Everything the routes need, built once by `bootstrap.create_app`."""
+"""`RouteDeps`: what intake's routes depend on, built once by `bootstrap.build` (its
+`build_route_deps`) and reached in a route through the FastAPI dependency `web.deps.Deps`
+(`deps: Deps`). The gateway's routes have their own `RouteDeps`, reached the same way."""
 
 from __future__ import annotations
 
@@ -12,30 +14,32 @@ from fastapi.templating import Jinja2Templates
 from intake.admin_apply import AdminApply
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
-from intake.db import Database
+from intake.db_lanes import Database
 from intake.fleet_desk import FleetDesk
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
-from intake.ports import Bus, Mailer
+from intake.ports import Mailer, Pipeline
 from intake.relay import OutboxRelay
 from intake.security import Signer
-from intake.service import IntakeService
 from intake.showcases_file import ShowcasesFileRefresher
 from intake.throttle import LoginThrottle
+from intake.use_cases import UseCases
 
 
 @dataclass
-class Container:
+class RouteDeps:
+    """The settings, the database, the ports and the parts built over them."""
+
     settings: IntakeSettings
     db: Database
-    bus: Bus
+    pipeline: Pipeline
     mailer: Mailer
     clock: Callable[[], dt.datetime]
     relay: OutboxRelay
     mail_relay: MailRelay
     outcomes: Outcomes
     """Records each request's outcome and the studio's e-mail (fed by the bus consumer)."""
-    service: IntakeService
+    use_cases: UseCases
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials

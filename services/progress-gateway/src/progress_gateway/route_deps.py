@@ -1,0 +1,17 @@
+"""`RouteDeps`: what the gateway's routes depend on, built once by `bootstrap.build` and reached
+in a route through the FastAPI dependency `app.Deps` (`deps: Deps`), as intake's are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from progress_gateway.change_fanout import ChangeFanout
+from progress_gateway.config import GatewaySettings
+from progress_gateway.store import ProgressStore
+
+
+@dataclass
+class RouteDeps:
+    settings: GatewaySettings
+    store: ProgressStore
+    changes: ChangeFanout
