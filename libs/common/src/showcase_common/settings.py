@@ -197,7 +197,9 @@ class FleetSettings(BaseSettings):
     when `fly_app_name` is set, else the static YAML file `fleet_file` (none: no machines).
     Read by `showcasectl status` and intake's admin page (`showcase_common.fleet_status`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
 
     fleet_file: Path | None = None
     """The static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
