@@ -287,6 +287,21 @@ def publish_snapshot(
     return snapshot
 
 
+def publish_sample(
+    store: SnapshotStore, folder: Path, generation: int, *extra: Showcase, advance: bool = True
+) -> Snapshot:
+    """The sample index (`sample_rows`) with `extra` showcases, written as
+    `folder/index-<generation>.sqlite3` and published as `generation` (`publish_snapshot`)."""
+    path = sample_index_path(folder, generation)
+    write_index(path, *sample_rows(extra))
+    return publish_snapshot(store, path, generation, advance=advance)
+
+
+def sample_index_path(folder: Path, generation: int) -> Path:
+    """Where `publish_sample` writes generation `generation`'s index."""
+    return folder / f"index-{generation}.sqlite3"
+
+
 def sample_rows(
     extra_showcases: Iterable[Showcase] = (),
 ) -> tuple[list[Location], list[Showcase], list[User]]:

@@ -8,8 +8,11 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
+<<<<<<< HEAD
 from intake.fleet_desk import FleetDesk
 from intake.ports import Mailer as IntakeMailer
+=======
+>>>>>>> main
 from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
@@ -17,16 +20,20 @@ from machine_updater.fleet import Fleet
 from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
+<<<<<<< HEAD
 from showcase_common.fleet_control import FleetControl, PauseControl
+=======
+from showcase_common.fleet_control import FleetControl
+from showcase_common.mail import Mailer
+>>>>>>> main
 from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
-from showcasectl.alerts import Mailer as AlertMailer
+from showcasectl.stuck import WatchBook
 from syncer.ledger import SyncLedger
 from syncer.snapshot import SnapshotTaker
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
     FakeBodies,
     FakeFleet,
     FakeFleetControl,
@@ -39,6 +46,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -59,9 +67,9 @@ def conforms() -> None:
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
     _pipeline: Pipeline = FakePipeline()
-    _intake_mailer: IntakeMailer = FakeMailer()
-    _alert_mailer: AlertMailer = FakeAlertMailer()
+    _mailer: Mailer = FakeMailer()
     _alert_ledger: AlertLedger = FakeAlertLedger()
+    _watch_book: WatchBook = FakeWatchBook()
 
 
 PORTS = {
@@ -81,5 +89,6 @@ PORTS = {
     "Pipeline",
     "Mailer",
     "AlertLedger",
+    "WatchBook",
 }
 """The port protocols checked above (by class name)."""

@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
-import smtplib
 import threading
 import uuid
 from collections import Counter
@@ -20,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+<<<<<<< HEAD
 from intake.fleet_desk import BusReading, MachineReading
 from intake.ports import MailRejected, MailUnavailable
+=======
+>>>>>>> main
 from machine_updater.client import MachineError, MachineRefused
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
@@ -32,7 +34,11 @@ from showcase_common.audit import OperatorAction, RecordedAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
+<<<<<<< HEAD
 from showcase_common.fleet_status import MachineStatus, PinView
+=======
+from showcase_common.mail import MailRejected, MailUnavailable
+>>>>>>> main
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (
@@ -44,6 +50,7 @@ from showcase_common.snapshots import (
     SnapshotStoreError,
     StoredGeneration,
 )
+from showcasectl.stuck import StaleEntry, Watched
 from syncer.snapshot import LocalSnapshot
 
 # --- libs/common ports -------------------------------------------------------------------------
@@ -56,6 +63,7 @@ class FakeFleetControl:
     def __init__(self, paused: PauseState | None = None) -> None:
         self.state = paused
         self.pin: PinHold | None = None
+        self.lifted: dt.datetime | None = None
         self.broken = False
         self.read = asyncio.Event()
         self.reads = 0
@@ -76,6 +84,8 @@ class FakeFleetControl:
 
     async def resume(self) -> PauseState | None:
         lifted, self.state = self.state, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
 
     async def pin_hold(self) -> PinHold | None:
@@ -90,7 +100,14 @@ class FakeFleetControl:
 
     async def release_pin(self) -> PinHold | None:
         lifted, self.pin = self.pin, None
+        if lifted is not None:
+            self.lifted = dt.datetime.now(dt.UTC)
         return lifted
+
+    async def lifted_at(self) -> dt.datetime | None:
+        if self.broken:
+            raise ConnectionError("nats: no servers available")
+        return self.lifted
 
 
 class FakeSnapshotStore:
@@ -340,7 +357,8 @@ class FakeFleetDesk:
 
 
 class FakeMailer:
-    """Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
+    """The one `showcase_common.mail.Mailer` fake (intake's e-mails, the admin alerter's).
+    Keeps what it accepted; `up=False` is a server that is not there, `refuse` one that
     answers 5xx."""
 
     def __init__(self, *, up: bool = True, refuse: bool = False) -> None:
@@ -585,15 +603,36 @@ class FakeProgressStore:
 # --- showcasectl alerts ------------------------------------------------------------------------
 
 
-class FakeAlertMailer:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail = fail
+class FakeWatchBook:
+    """The stuck watch's `WatchBook` in a dict, with the bucket's compare-and-set rule;
+    `pending` is the consumer's backlog a check sees."""
 
-    async def send(self, subject: str, body: str) -> None:
-        if self.fail:
-            raise smtplib.SMTPServerDisconnected("gone")
-        self.sent.append((subject, body))
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[Watched, int]] = {}
+        self.revision = 0
+        self.pending = 0
+
+    async def read(self, request_id: str) -> tuple[Watched, int] | None:
+        return self.values.get(request_id)
+
+    async def write(self, entry: Watched, revision: int | None) -> None:
+        current = self.values.get(entry.request.request_id)
+        if (current[1] if current else None) != revision:
+            raise StaleEntry(entry.request.request_id)
+        self.revision += 1
+        self.values[entry.request.request_id] = (entry, self.revision)
+
+    async def forget(self, request_id: str, revision: int) -> None:
+        current = self.values.get(request_id)
+        if current is None or current[1] != revision:
+            raise StaleEntry(request_id)
+        del self.values[request_id]
+
+    async def entries(self) -> list[Watched]:
+        return [entry for entry, _ in self.values.values()]
+
+    async def backlog(self) -> int:
+        return self.pending
 
 
 class FakeAlertLedger:

@@ -24,7 +24,6 @@ from syncer.bootstrap import SyncerPorts
 
 from tests.support.fakes import (
     FakeAlertLedger,
-    FakeAlertMailer,
     FakeFleet,
     FakeFleetControl,
     FakeFleetDesk,
@@ -36,6 +35,7 @@ from tests.support.fakes import (
     FakePublisher,
     FakeSnapshotStore,
     FakeSnapshotter,
+    FakeWatchBook,
     MemoryLedger,
 )
 
@@ -83,5 +83,8 @@ class FakeIntakePorts(IntakePorts):
 
 @dataclass(kw_only=True)
 class FakeAlerterPorts(AlerterPorts):
-    mailer: FakeAlertMailer = field(default_factory=FakeAlertMailer)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
     ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)
+    watch_book: FakeWatchBook = field(default_factory=FakeWatchBook)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
+    control: FakeFleetControl = field(default_factory=FakeFleetControl)

@@ -142,3 +142,41 @@ def test_the_deployed_users_file_is_generated_from_the_declaration() -> None:
         "deploy/nats/users.conf is stale: uv run python -m showcase_common.roles > "
         "deploy/nats/users.conf"
     )
+
+
+async def test_the_alerters_stuck_watch_does_all_it_needs_as_its_own_user(as_role) -> None:
+    """Under the `alerts` user: the watch's bucket (entries listed by a watch), its durable's
+    backlog, the operators' pause read (never written), and its one event published."""
+    import datetime as dt
+
+    from showcase_common import events
+    from showcase_common.bus import Publisher
+    from showcase_common.fleet_control import KvFleetControl, PauseState
+    from showcasectl.stuck import KvWatchBook, Watched
+
+    operator = await as_role("showcasectl")
+    await KvFleetControl(operator.js).pause(PauseState(paused_by="ops"))
+    await KvFleetControl(operator.js).resume()
+    me = await as_role("alerts")
+    kv = await ensure_kv(me.js, subjects.STUCK_WATCH_BUCKET)
+    await ensure_consumer(me.js, subjects.STUCK_WATCH_DURABLE, [subjects.SHOWCASE_CREATED])
+    book = KvWatchBook(lambda: kv, lambda: me.js)
+    ref = events.RequestRef(
+        request_id="r1",
+        user="studio",
+        showcase=events.ShowcaseRef(showcase_id=1, year=2027, location_key="b", key="k", name="N"),
+        redirect_url="http://fleet/",
+    )
+    entry = Watched(request=ref, step="syncing", last_progress_at=dt.datetime.now(dt.UTC), seq=1)
+    await book.write(entry, None)
+    assert await book.entries() == [entry]
+    assert await book.backlog() >= 0
+    control = KvFleetControl(me.js)
+    assert await control.pause_state() is None and await control.pin_hold() is None
+    assert await control.lifted_at() is not None
+    stuck = events.RequestStuck(
+        requests=[ref], step="syncing", last_progress_at=entry.last_progress_at, stuck_after_s=1
+    )
+    assert (await Publisher(me.js).publish(stuck)).stream == subjects.STREAM
+    refusal = await me.denied(f"$KV.{subjects.FLEET_CONTROL_BUCKET}.pause")  # read only
+    assert "permissions violation" in refusal.lower()

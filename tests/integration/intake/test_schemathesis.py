@@ -1,7 +1,10 @@
 """An outside fuzzer: schemathesis generates requests from intake's own OpenAPI document and
 sends them over real HTTP to a real `python -m intake` (a real nats-server behind it), logged
 in as the seeded `studio` and `admin`. No 5xx, no status the document does not list, and no
-schema-valid request refused as invalid (tests/support/fuzz.py; seed: FUZZ_SEED)."""
+schema-valid request refused as invalid (tests/support/fuzz.py; seed: FUZZ_SEED). And the
+fuzzer does not only get refusals: steered by the document's examples
+(`intake.web.openapi.add_examples`), it gets a showcase made through every showcase POST, as
+each login (the last test)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,8 +129,39 @@ def _exempt(login: str) -> Callable[[schemathesis.Case], bool]:
     return exempt
 
 
-def _follow_keys(login: str) -> Callable[[schemathesis.Case, schemathesis.Response], None]:
+SHOWCASE_POSTS = {
+    "POST /api/showcases": 201,
+    "POST /showcases": 303,
+    "POST /studios/{location_key}/request": 303,
+    "POST /showcase/studios/{location_key}/request": 303,
+}
+"""Every POST that makes a showcase, and its status when it does (the contract's: the JSON API
+answers 201 with the showcase; a form 303 to the request's page, or an admin's landing page)."""
+
+MADE_BY = {
+    "studio": set(SHOWCASE_POSTS),
+    "admin": {"POST /api/showcases", "POST /showcases"},
+}
+"""Where each login's run must get a showcase made. The admin's run comes second: on a studio's
+own form the location is the path's (`boston`, the seeded studio's), where the studio's run,
+varying the examples, has already made the names the admin's examples use there (the admin's
+answers are then the contract's `taken` refusals). Elsewhere the admin's examples name a
+location no studio owns (`chicago`)."""
+
+Answers = Counter[tuple[str, str, int]]
+"""(login, operation, status) → how many times the fuzzer got that answer."""
+
+
+@pytest.fixture(scope="module")
+def answers() -> Answers:
+    return Counter()
+
+
+def _follow(
+    login: str, answers: Answers
+) -> Callable[[schemathesis.Case, schemathesis.Response], None]:
     def answered(case: schemathesis.Case, response: schemathesis.Response) -> None:
+        answers[(login, case.operation.label, response.status_code)] += 1
         known = _key_and_digest(case, login)
         if known is not None and response.status_code == 201:
             _stored_keys.setdefault(*known)
@@ -137,14 +172,35 @@ def _follow_keys(login: str) -> Callable[[schemathesis.Case, schemathesis.Respon
 @schema.parametrize()
 @fuzz_settings(max_examples=20)
 def test_intake_answers_a_studio_as_its_openapi_document_says(
-    case: schemathesis.Case, studio: requests.Session
+    case: schemathesis.Case, studio: requests.Session, answers: Answers
 ) -> None:
-    fuzz_call(case, studio, exempt=_exempt("studio"), answered=_follow_keys("studio"))
+    fuzz_call(case, studio, exempt=_exempt("studio"), answered=_follow("studio", answers))
 
 
 @schema.parametrize()
 @fuzz_settings(max_examples=10)
 def test_intake_answers_an_admin_as_its_openapi_document_says(
-    case: schemathesis.Case, admin: requests.Session
+    case: schemathesis.Case, admin: requests.Session, answers: Answers
 ) -> None:
-    fuzz_call(case, admin, exempt=_exempt("admin"), answered=_follow_keys("admin"))
+    fuzz_call(case, admin, exempt=_exempt("admin"), answered=_follow("admin", answers))
+
+
+@pytest.mark.parametrize("login", ["studio", "admin"])
+def test_the_fuzzer_gets_a_showcase_made_through_every_showcase_post(
+    login: str, answers: Answers
+) -> None:
+    """After the two tests above (pytest runs a module's tests in order): each showcase POST
+    answered the fuzzer's requests as `login` with its success status at least once
+    (`MADE_BY`)."""
+    got: dict[str, Counter[int]] = {operation: Counter() for operation in SHOWCASE_POSTS}
+    for (who, operation, status), times in answers.items():
+        if who == login and operation in got:
+            got[operation][status] += times
+    if not any(got.values()):
+        pytest.skip("the fuzz tests above did not run (deselected): nothing to judge")
+    for operation, statuses in got.items():
+        print(
+            f"\n{login} {operation}: " + ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items()))
+        )
+    missing = {op: dict(got[op]) for op in MADE_BY[login] if not got[op][SHOWCASE_POSTS[op]]}
+    assert not missing, f"the fuzzer never got a showcase made through these (answers): {missing}"

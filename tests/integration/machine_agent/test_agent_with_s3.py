@@ -18,7 +18,7 @@ from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, make_s3_client, sha256_file
 
-from tests.support.agents import publish_snapshot, sample_rows, snapshot_store, write_index
+from tests.support.agents import publish_snapshot, sample_rows, write_index
 
 SECRET = "integration-secret-integration-secret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
@@ -31,11 +31,6 @@ SUMMER = Showcase(
     order=5,
     date="2026-07-04 - 2026-07-05",
 )
-
-
-@pytest.fixture
-def store(s3_settings: S3Settings) -> S3SnapshotStore:
-    return snapshot_store(s3_settings)
 
 
 @pytest.fixture

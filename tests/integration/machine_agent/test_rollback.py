@@ -13,27 +13,19 @@ from showcase_common import rollback_auth
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
-from showcase_common.snapshots import Pin, SnapshotStore
+from showcase_common.snapshots import Pin
 
 from tests.support.agents import (
     DEFAULT_SECRET,
     AgentFleet,
     AgentProcess,
-    publish_snapshot,
-    sample_rows,
+    publish_sample,
     snapshot_store,
-    write_index,
 )
 from tests.support.waiting import wait_until
 
 SUMMER = Showcase(id=10, location_id=1, year=2026, key="summer", name="Summer Sizzle", order=5)
 SUMMER_PAGE = "/showcase/2026/boston/summer/"
-
-
-def _publish(store: SnapshotStore, tmp: Path, generation: int, *extra: Showcase) -> Snapshot:
-    path = tmp / f"index-{generation}.sqlite3"
-    write_index(path, *sample_rows(extra))
-    return publish_snapshot(store, path, generation)
 
 
 def _rollback(
@@ -58,8 +50,8 @@ def test_only_a_signed_fresh_rollback_takes_an_agent_back(
     agent_fleet: AgentFleet, s3_settings: S3Settings, tmp_path: Path
 ) -> None:
     store = snapshot_store(s3_settings)
-    g1 = _publish(store, tmp_path, 1)
-    _publish(store, tmp_path, 2, SUMMER)
+    g1 = publish_sample(store, tmp_path, 1)
+    publish_sample(store, tmp_path, 2, SUMMER)
     agent = agent_fleet.start("m1", "iad")
     agent.wait_for_generation(2)
     assert _page(agent) == 200
@@ -97,8 +89,8 @@ def test_a_machine_booting_while_pinned_catches_up_to_the_pinned_generation(
     agent_fleet: AgentFleet, s3_settings: S3Settings, tmp_path: Path
 ) -> None:
     store = snapshot_store(s3_settings)
-    g1 = _publish(store, tmp_path, 1)
-    _publish(store, tmp_path, 2, SUMMER)
+    g1 = publish_sample(store, tmp_path, 1)
+    publish_sample(store, tmp_path, 2, SUMMER)
     stopped = agent_fleet.start("m1", "iad")
     stopped.wait_for_generation(2)
     stopped.stop()  # down while the operators roll back

@@ -15,17 +15,13 @@ import pytest
 from devstack.ports import free_port
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
-from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, sha256_file
 
 from tests.integration.machine_agent.standin_rails import StandIn, standin_rails
 from tests.support.agents import (
     AgentFleet,
     AgentProcess,
-    publish_snapshot,
-    sample_rows,
-    snapshot_store,
-    write_index,
+    publish_sample,
 )
 from tests.support.rails_fixture import KNOWN_LOGINS
 from tests.support.raw_http import raw_get
@@ -56,24 +52,17 @@ def agent(agent_fleet: AgentFleet, app: StandIn) -> AgentProcess:
     return agent_fleet.start("rails-1", "iad", env=env)
 
 
-@pytest.fixture
-def store(s3_settings: S3Settings) -> S3SnapshotStore:
-    return snapshot_store(s3_settings)
-
-
-def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
-    path = tmp_path / f"index-{generation}.sqlite3"
-    write_index(path, *sample_rows(extra))
-    # not `latest`: the boot catch-up must not race the updates this test makes
-    return publish_snapshot(store, path, generation, advance=False)
-
-
 def _files(app: StandIn) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(app.db_dir.iterdir())}
 
 
 def _page(app: StandIn, path: str) -> int:
     return httpx.get(app.url + path, timeout=5).status_code
+
+
+def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
+    """Not `latest`: the boot catch-up must not race the updates these tests make."""
+    return publish_sample(store, tmp_path, generation, *extra, advance=False)
 
 
 def test_an_update_places_the_files_runs_the_commands_and_checks_the_page(

@@ -16,15 +16,12 @@ import pytest
 from devstack.standin_machine import StandInMachine, serve
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
-from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore
 
 from tests.support.agents import (
     AgentFleet,
-    publish_snapshot,
-    sample_rows,
-    snapshot_store,
-    write_index,
+    publish_sample,
+    sample_index_path,
 )
 
 SUMMER = Showcase(id=10, location_id=1, year=2026, key="summer", name="Summer Sizzle", order=5)
@@ -66,15 +63,9 @@ def navigator(tmp_path: Path) -> Iterator[Navigator]:
     running.stop()
 
 
-@pytest.fixture
-def store(s3_settings: S3Settings) -> S3SnapshotStore:
-    return snapshot_store(s3_settings)
-
-
 def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int) -> tuple[Snapshot, Path]:
-    path = tmp_path / f"index-{generation}.sqlite3"
-    write_index(path, *sample_rows([SUMMER]))
-    return publish_snapshot(store, path, generation, advance=False), path
+    snapshot = publish_sample(store, tmp_path, generation, SUMMER, advance=False)
+    return snapshot, sample_index_path(tmp_path, generation)
 
 
 def _sidecar_env(db_dir: Path, navigator: Navigator, **extra: str) -> dict[str, str]:

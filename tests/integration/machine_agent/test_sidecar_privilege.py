@@ -17,7 +17,6 @@ import pytest
 from devstack.ports import free_port
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
-from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore
 
 from tests.integration.machine_agent.standin_rails import StandIn, standin_rails
@@ -25,10 +24,7 @@ from tests.support.agents import (
     DEFAULT_SECRET,
     AgentFleet,
     AgentProcess,
-    publish_snapshot,
-    sample_rows,
-    snapshot_store,
-    write_index,
+    publish_sample,
 )
 
 SUMMER = Showcase(id=10, location_id=1, year=2026, key="summer", name="Summer Sizzle", order=5)
@@ -71,15 +67,9 @@ def _agent(agent_fleet: AgentFleet, app: StandIn, **extra: str) -> AgentProcess:
     return agent_fleet.start("rails-1", "iad", env=env)
 
 
-@pytest.fixture
-def store(s3_settings: S3Settings) -> S3SnapshotStore:
-    return snapshot_store(s3_settings)
-
-
 def _publish(store: S3SnapshotStore, tmp_path: Path, generation: int, *extra: Showcase) -> Snapshot:
-    path = tmp_path / f"index-{generation}.sqlite3"
-    write_index(path, *sample_rows(extra))
-    return publish_snapshot(store, path, generation, advance=False)
+    """Not `latest`: the boot catch-up must not race the updates these tests make."""
+    return publish_sample(store, tmp_path, generation, *extra, advance=False)
 
 
 def test_commands_get_no_secret_and_their_output_is_logged_redacted_never_answered(

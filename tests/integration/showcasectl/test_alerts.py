@@ -9,7 +9,8 @@ from devstack.ports import free_port
 from devstack.smtp_sink import messages, sink
 from showcase_common import events, subjects
 from showcase_common.bus import ConsumerOptions, ensure_kv
-from showcasectl.alerts import KvAlertLedger, SmtpMailer, alerts_consumer
+from showcase_common.mail import SmtpMailer
+from showcasectl.alerts import KvAlertLedger, alerts_consumer
 
 from tests.integration.showcasectl.conftest import poll, publish_all, request_ref
 
@@ -29,6 +30,7 @@ async def test_each_failed_request_is_mailed_once(js, tmp_path: Path) -> None:
         mailer,
         KvAlertLedger(lambda: bucket),
         max_age_s=3600,
+        domain="ctl.test",
         options=ConsumerOptions(fetch_timeout_s=0.2),
     )
     stop = asyncio.Event()
@@ -60,6 +62,10 @@ async def test_each_failed_request_is_mailed_once(js, tmp_path: Path) -> None:
         "Showcase request failed: Spring Showcase (boston 2026)",
     ]
     assert all(m["To"] == "admins@studio.test" for m in mail)
+    assert sorted(m["Message-ID"] for m in mail) == [  # derived from the request: a resend is one
+        "<showcase-alert.req-a@ctl.test>",
+        "<showcase-alert.req-b@ctl.test>",
+    ]
     body_b = next(m for m in mail if "Fall" in m["Subject"]).get_payload()
     assert "m2 (ord): HTTP 503" in body_b and "showcasectl replay req-b" in body_b
     kv = await js.key_value(subjects.ADMIN_ALERTS_BUCKET)

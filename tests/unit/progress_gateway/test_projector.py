@@ -483,3 +483,75 @@ async def test_regions_are_named_as_the_index_names_them(projector, store) -> No
         "Publishing your showcase…",
         "Publishing your showcase in every region…",
     ]
+
+
+def _stuck(step: events.StuckStep, t: float, *, fails: bool = True) -> events.RequestStuck:
+    return events.RequestStuck(
+        requests=[ref()],
+        step=step,
+        last_progress_at=at(t - 301),
+        stuck_after_s=300,
+        fails=fails,
+        occurred_at=at(t),
+    )
+
+
+async def test_a_stuck_request_is_failed_with_retry_from_the_step_it_stopped_at(
+    projector, store
+) -> None:
+    created, synced = happy_path([ref()])[:2]
+    await _feed(projector, [created, _stuck("syncing", 400)])
+    state = store.state("r1")
+    assert (state.status, state.step, state.progress) == ("failed", "failed", 10)
+    assert state.message == "Publishing your showcase stopped moving."
+    assert state.error == (
+        "Publishing made no progress for 5 minutes, so it was stopped. Nothing is lost: your "
+        "showcase is saved and the operators have been told. Press Retry to try again."
+    )
+    assert (state.failed_step, state.failed_machines) == ("sync", [])
+    assert state.retry_url == f"{INTAKE}/api/requests/r1/retry"
+    assert "stuck" not in state.public()
+
+    other = FakeProgressStore()
+    machines = projector_of(
+        GatewaySettings(public_intake_url=INTAKE, showcase_dev_mode=True), other
+    )
+    await _feed(machines, [created, synced, _stuck("updating", 400)])
+    # every machine behind is retried (an empty list: the updater skips those serving it)
+    assert (other.state("r1").failed_step, other.state("r1").failed_machines) == ("machines", [])
+
+
+async def test_an_alert_only_stuck_request_keeps_going_for_the_studio(projector, store) -> None:
+    created, synced = happy_path([ref()])[:2]
+    await _feed(projector, [created, synced, _stuck("updating", 400, fails=False)])
+    assert (store.state("r1").status, store.state("r1").message) == ("processing", wording.SYNCED)
+
+
+async def test_after_a_stuck_failure_only_the_real_outcome_or_a_retry_changes_it(
+    projector, store
+) -> None:
+    evts = happy_path([ref()])
+    created, synced, *machines, done = evts
+    await _feed(projector, [created, _stuck("syncing", 400), synced, *machines])
+    late = store.state("r1")  # late steps do not flicker it back to "processing"
+    assert (late.status, late.message) == ("failed", wording.STUCK)
+    await projector.handle(delivery(done, 10))  # the showcase went live after all
+    final = store.state("r1")
+    assert (final.status, final.progress, final.error, final.retry_url) == (
+        "completed", 100, None, None,
+    )  # fmt: skip
+
+    retried = FakeProgressStore()
+    again = projector_of(GatewaySettings(public_intake_url=INTAKE, showcase_dev_mode=True), retried)
+    retry = events.RetryRequested(request=ref(), occurred_at=at(500))
+    await _feed(again, [created, _stuck("syncing", 400), retry, synced])
+    assert (retried.state("r1").status, retried.state("r1").step) == ("processing", "updating")
+
+    failed = FakeProgressStore()
+    real = projector_of(GatewaySettings(public_intake_url=INTAKE, showcase_dev_mode=True), failed)
+    sync_failed = events.IndexSyncFailed(
+        requests=[ref()], reason="storage_unavailable", error="s3", occurred_at=at(450)
+    )
+    await _feed(real, [created, _stuck("syncing", 400), sync_failed])
+    assert failed.state("r1").message == wording.FAILED  # the real failure's own words
+    assert failed.state("r1").error == wording.sync_failed("storage_unavailable")

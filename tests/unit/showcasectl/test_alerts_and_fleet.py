@@ -9,21 +9,27 @@ from pathlib import Path
 import httpx
 import pytest
 from nats.aio.msg import Msg
+<<<<<<< HEAD
 from showcase_common import events
 from showcase_common.bus import ConsumerSpec, Delivery, RetryableError
 from showcase_common.fleet_status import FleetFileError, Machine, load_fleet, machine_statuses
+=======
+from showcase_common import events, subjects
+from showcase_common.bus import ConsumerSpec, Delivery, PermanentError, RetryableError
+>>>>>>> main
 from showcasectl.bootstrap import build
 from showcasectl.config import AlerterSettings
 
 from tests.support.fakes import FakeAlertLedger as FakeLedger
-from tests.support.fakes import FakeAlertMailer as FakeMailer
+from tests.support.fakes import FakeMailer
 from tests.support.ports import FakeAlerterPorts
 
 
 def alerts_of(mailer: FakeMailer, ledger: FakeLedger, *, max_age_s: float) -> ConsumerSpec:
     settings = AlerterSettings(_env_file=None, alerts_max_age_s=max_age_s)
-    [consumer] = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
-    return consumer
+    consumers = build(settings, FakeAlerterPorts(mailer=mailer, ledger=ledger)).consumers
+    [alerts] = [c for c in consumers if c.durable == subjects.ADMIN_ALERTS_DURABLE]
+    return alerts
 
 
 def _ref(request_id: str) -> events.RequestRef:
@@ -43,6 +49,10 @@ async def test_alerts_once_per_request() -> None:
     await alerts.handle(_delivery(failure))  # a redelivery
     assert len(mailer.sent) == 2 and ledger.ids == {"a", "b"}
     assert "s3 down" in mailer.sent[0][1]
+    # the Message-ID is derived from the request (the sender's domain): a resend after a crash
+    # between the send and the ledger is the same mail
+    assert mailer.message_ids == ["<showcase-alert.a@localhost>", "<showcase-alert.b@localhost>"]
+    assert mailer.recipients == [None, None]  # the mailer's own recipient: ADMIN_EMAIL
 
 
 async def test_a_canary_halt_is_mailed_once_for_all_its_requests() -> None:
@@ -76,8 +86,16 @@ async def test_alerts_skip_old_failures_and_retry_when_smtp_fails() -> None:
     assert ledger.ids == set()
     fresh = events.IndexSyncFailed(requests=[_ref("a")], error="x")
     with pytest.raises(RetryableError):
-        await alerts_of(FakeMailer(fail=True), ledger, max_age_s=60).handle(_delivery(fresh))
+        await alerts_of(FakeMailer(up=False), ledger, max_age_s=60).handle(_delivery(fresh))
     assert ledger.ids == set()  # not recorded: the redelivery will mail it
+
+
+async def test_a_mail_the_server_refuses_for_good_is_dead_lettered_not_retried() -> None:
+    ledger = FakeLedger()
+    fresh = events.IndexSyncFailed(requests=[_ref("a")], error="x")
+    with pytest.raises(PermanentError):
+        await alerts_of(FakeMailer(refuse=True), ledger, max_age_s=60).handle(_delivery(fresh))
+    assert ledger.ids == set()
 
 
 def test_load_fleet(tmp_path: Path) -> None:

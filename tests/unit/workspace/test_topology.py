@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -41,15 +40,6 @@ ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 ASYNCAPI = ROOT / "docs" / "asyncapi.yaml"
 SCHEMA = ROOT / "tests" / "support" / "asyncapi" / "asyncapi-3.0.0.schema.json"
 EVENT_NAMES = {e.__name__ for e in EVENT_TYPES}
-
-
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("SHOWCASE_DEV_MODE", "1")
-    monkeypatch.setenv("INDEX_DB_PATH", str(tmp_path / "index.sqlite3"))
-    monkeypatch.setenv("AGENT_DATA_DIR", str(tmp_path / "agent"))
-    monkeypatch.setenv("SYNCER_WORK_DIR", str(tmp_path / "staging"))
 
 
 @pytest.mark.parametrize("root", roots(), ids=IDS)
@@ -141,7 +131,7 @@ def test_every_reference_resolves_and_every_subject_is_a_channel() -> None:
     for party in PARTIES:
         for consumes in party.consumes:
             for event in consumes.events:
-                key = f"{party.name.replace('-', '_')}_consumes_{event.__name__}"
+                key = asyncapi.consume_operation_id(party, consumes, event)
                 assert document["operations"][key]["x-durable"] == consumes.durable
 
 

@@ -194,6 +194,20 @@ class UpdateConfig(Snapshot):
     optionally, the showcases it was published for (an agent beside the Rails application
     checks that their pages answer before it reports the generation applied)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generation": 2,
+                    "object_key": "db/generations/000000000002.sqlite3",
+                    "sha256": "9f2c" + "0" * 60,
+                    "size": 24576,
+                    "showcase_ids": [1],
+                }
+            ]
+        }
+    )
+
     showcase_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=1000
     )
@@ -359,6 +373,34 @@ class RolloutResumed(Event):
     requests: list[RequestRef]
 
 
+StuckStep = Literal["queued", "syncing", "updating"]
+"""Where a request was when it stopped moving: waiting, at the sync, or at the machines."""
+
+
+class RequestStuck(Event):
+    """A request made no progress for `stuck_after_s` while roll-outs were not held (a pause or
+    a pin hold is waiting on purpose, not stuck). The stuck watch (`showcasectl alerts run`)
+    announces it once per stretch without progress. With `fails` (STUCK_POLICY=fail) the
+    request is failed: the studio reads so and may Retry; without (alert) it goes on and only
+    the admins are told (one e-mail either way)."""
+
+    subject: ClassVar[str] = subjects.REQUEST_STUCK
+    requests: list[RequestRef]
+    step: StuckStep
+    last_progress_at: dt.datetime
+    """The last event that moved it (on its publisher's clock)."""
+    stuck_after_s: Seconds
+    fails: bool = True
+
+
+def request_refs(event: Event) -> list[RequestRef]:
+    """Every request an event concerns (one for created/retry, a list for the others)."""
+    request = getattr(event, "request", None)
+    if isinstance(request, RequestRef):
+        return [request]
+    return list(getattr(event, "requests", []))
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     ShowcaseCreated,
     RetryRequested,
@@ -376,6 +418,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RolloutResumed,
     CanaryStarted,
     RollbackRequested,
+    RequestStuck,
 )
 _BY_SUBJECT: dict[str, type[Event]] = {t.subject: t for t in EVENT_TYPES}
 

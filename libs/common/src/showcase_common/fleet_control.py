@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -82,6 +82,19 @@ class FleetControl(PauseControl, Protocol):
     async def release_pin(self) -> PinHold | None:
         """Let newer generations go; the hold lifted, or None when there was none."""
 
+    async def lifted_at(self) -> dt.datetime | None:
+        """When the last pause or pin hold was lifted (None: never). Written before the hold is
+        removed, so a reader that sees no hold sees the time it ended."""
+
+
+class Lifted(BaseModel):
+    """The end of the last hold: a pause resumed, or a pin hold released."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    what: Literal["pause", "pin"]
+    at: dt.datetime = Field(default_factory=_now)
+
 
 class KvFleetControl:
     """`FleetControl` over the KV bucket; the bucket is created on the first write."""
@@ -127,8 +140,24 @@ class KvFleetControl:
         kv = await self._bucket(create=False)
         if current is None or kv is None:
             return None
+        await self._lifted(kv, "pin")
         await kv.delete(subjects.FLEET_CONTROL_PIN_KEY)
         return current
+
+    async def lifted_at(self) -> dt.datetime | None:
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return None
+        try:
+            entry = await kv.get(subjects.FLEET_CONTROL_LIFTED_KEY)
+        except KeyNotFoundError:
+            return None
+        return Lifted.model_validate_json(entry.value).at if entry.value else None
+
+    async def _lifted(self, kv: KeyValue, what: Literal["pause", "pin"]) -> None:
+        await kv.put(
+            subjects.FLEET_CONTROL_LIFTED_KEY, Lifted(what=what).model_dump_json().encode()
+        )
 
     async def _read(self, kv: KeyValue | None) -> tuple[PauseState | None, int | None]:
         if kv is None:
@@ -160,6 +189,7 @@ class KvFleetControl:
         current, revision = await self._read(kv)
         if current is None or kv is None:
             return None
+        await self._lifted(kv, "pause")  # first: whoever sees no pause sees when it ended
         try:
             await kv.delete(subjects.FLEET_CONTROL_PAUSE_KEY, last=revision)
         except KeyWrongLastSequenceError:

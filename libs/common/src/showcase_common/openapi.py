@@ -1,4 +1,4 @@
-"""An OpenAPI document whose integer bounds are exact.
+"""An OpenAPI document whose integer bounds are exact, finished by the service (its examples).
 
 FastAPI passes the schema through its own OpenAPI model, whose `minimum`/`maximum` are floats:
 2**63 - 1 comes out as 9.223372036854776e18, that is 2**63, a value the service refuses. A
@@ -8,6 +8,7 @@ puts back the named models' schemas as pydantic writes them (integers stay integ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,9 +18,15 @@ from pydantic import BaseModel
 __all__ = ["exact_openapi"]
 
 
-def exact_openapi(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+def exact_openapi(
+    app: FastAPI,
+    models: tuple[type[BaseModel], ...],
+    finish: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
     """Serve `app`'s OpenAPI document with `models`' component schemas exactly as pydantic
-    generates them (validation mode, the mode FastAPI uses for request bodies)."""
+    generates them (validation mode, the mode FastAPI uses for request bodies); `finish`, when
+    given, completes the document once, when it is first asked for (examples that depend on
+    the day: a start date next year)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -35,6 +42,8 @@ def exact_openapi(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
                     exact = model.model_json_schema(ref_template="#/components/schemas/{model}")
                     schemas.update(exact.pop("$defs", {}))
                     schemas[model.__name__] = exact
+            if finish is not None:
+                finish(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -93,9 +93,14 @@ ROLES: tuple[Role, ...] = (
         watches_buckets=(subjects.REQUEST_STATE_BUCKET,),
     ),
     Role(
-        "alerts",  # `showcasectl alerts run`: mails the admins, publishes nothing
+        "alerts",  # `showcasectl alerts run`: mails the admins; the stuck watch
+        publishes=_publishes("showcasectl-alerts"),
         durables=_durables("showcasectl-alerts"),
-        buckets=(subjects.ADMIN_ALERTS_BUCKET,),
+        buckets=(subjects.ADMIN_ALERTS_BUCKET, subjects.STUCK_WATCH_BUCKET),
+        reads_buckets=(subjects.FLEET_CONTROL_BUCKET,),  # paused or pinned: waiting, not stuck
+        watches_buckets=(subjects.STUCK_WATCH_BUCKET,),  # its keys are listed by a watch…
+        # …whose consumer nats-py asks about once it is made
+        extra_publish=(f"$JS.API.CONSUMER.INFO.KV_{subjects.STUCK_WATCH_BUCKET}.>",),
     ),
     Role("showcasectl", operator=True),  # replays, retries, apply, pause, rollback, audit…
 )

@@ -37,6 +37,8 @@ ROLLOUT_PAUSED: Final = f"{SUBJECT_PREFIX}.rollout.paused"
 """Informational: a roll-out waits because the operators paused updates (its requests wait)."""
 ROLLOUT_RESUMED: Final = f"{SUBJECT_PREFIX}.rollout.resumed"
 """Informational: the operators resumed updates and the waiting roll-out goes on."""
+REQUEST_STUCK: Final = f"{SUBJECT_PREFIX}.request.stuck"
+"""A request made no progress for `STUCK_AFTER_S` (roll-outs not held): failed, or only reported."""
 
 DEAD_LETTER_STREAM: Final = "SHOWCASE_DLQ"
 DEAD_LETTER_SUBJECT_PREFIX: Final = "showcase_dlq"
@@ -60,6 +62,10 @@ INTAKE_OUTCOMES_DURABLE: Final = "intake-outcomes"
 ADMIN_ALERTS_DURABLE: Final = "admin-alerts"
 ADMIN_ALERTS_BUCKET: Final = "admin_alerts"
 """JetStream key-value bucket: request id -> when its failure was mailed to the admins."""
+# The stuck watch (in `showcasectl alerts run`): each request's last progress, and a timer.
+STUCK_WATCH_DURABLE: Final = "stuck-watch"
+STUCK_WATCH_BUCKET: Final = "stuck_watch"
+"""JetStream key-value bucket: request id -> its step and last progress (absent: finished)."""
 
 # Operators' controls over roll-outs (`showcasectl pause`, `resume`, `rollback --pin`).
 FLEET_CONTROL_BUCKET: Final = "fleet_control"
@@ -67,6 +73,8 @@ FLEET_CONTROL_BUCKET: Final = "fleet_control"
 FLEET_CONTROL_PAUSE_KEY: Final = "pause"
 FLEET_CONTROL_PIN_KEY: Final = "pin"
 """`rollback --pin`: newer generations wait until `unpin` (absent: they roll forward)."""
+FLEET_CONTROL_LIFTED_KEY: Final = "lifted"
+"""When the last pause or pin hold was lifted (the stuck watch restarts its clocks there)."""
 
 # The audit trail: every operator action, in its own stream kept longer than the pipeline's.
 AUDIT_STREAM: Final = "SHOWCASE_AUDIT"

@@ -29,6 +29,7 @@ from showcase_common.events import (
     MachinesRetryRequested,
     MachineUpdated,
     MachineUpdateFailed,
+    RequestStuck,
     RetryRequested,
     RollbackRequested,
     RolloutPaused,
@@ -90,6 +91,7 @@ PROJECTED_EVENTS: tuple[type[Event], ...] = (
     RolloutPaused,
     RolloutResumed,
     CanaryStarted,
+    RequestStuck,
 )
 
 PARTIES: tuple[Party, ...] = (
@@ -162,14 +164,21 @@ PARTIES: tuple[Party, ...] = (
     Party(
         "showcasectl-alerts",
         "showcasectl",
+        publishes=(RequestStuck,),
         consumes=(
             Consumes(
                 subjects.ADMIN_ALERTS_DURABLE,
-                (IndexSyncFailed, FleetUpdateFailed),
+                (IndexSyncFailed, FleetUpdateFailed, RequestStuck),
                 "showcasectl.alerts.AdminAlerts",
             ),
+            Consumes(
+                subjects.STUCK_WATCH_DURABLE,
+                PROJECTED_EVENTS,
+                "showcasectl.stuck.StuckWatch.handle",
+            ),
         ),
-        summary="`showcasectl alerts run`: one e-mail to the admins per failed request",
+        summary="`showcasectl alerts run`: one e-mail to the admins per failed or stuck "
+        "request; the stuck watch fails (or reports) a request with no progress",
     ),
     Party(
         "showcasectl",

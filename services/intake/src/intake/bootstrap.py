@@ -26,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from showcase_common import validation_errors
 from showcase_common.bus import consumer_options
 from showcase_common.http_limits import BodyLimitMiddleware
+from showcase_common.mail import Mailer, smtp_or_log
 from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
@@ -42,18 +43,18 @@ from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_pipeline import NatsPipeline
 from intake.outcomes import Outcomes
-from intake.ports import LogMailer, Mailer, Pipeline
+from intake.ports import Pipeline
 from intake.relay import OutboxRelay
 from intake.route_deps import RouteDeps
 from intake.security import Signer
 from intake.seed import require_index, seed
 from intake.showcases_file import ShowcasesFile, ShowcasesFileRefresher
-from intake.smtp import SmtpMailer
 from intake.throttle import LoginThrottle, ThrottleRules
 from intake.use_cases import UseCases
 from intake.web import errors_html
 from intake.web.cookies import LaterCookies
 from intake.web.middleware import RequestIdMiddleware
+from intake.web.openapi import add_examples
 from intake.web.routes import api_router
 
 PACKAGE_DIR = Path(__file__).parent
@@ -64,9 +65,8 @@ def _utcnow() -> dt.datetime:
 
 
 def default_mailer(settings: IntakeSettings) -> Mailer:
-    if not settings.smtp_host:
-        return LogMailer()
-    return SmtpMailer(
+    """SMTP to SMTP_HOST, or the log when it is empty."""
+    return smtp_or_log(
         settings.smtp_host,
         settings.smtp_port,
         settings.smtp_from,
@@ -268,7 +268,7 @@ def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:
     app.add_exception_handler(Saturated, _busy)
     errors_html.install(app, deps.templates)
     app.include_router(api_router)
-    exact_openapi(app, (ShowcaseIn,))
+    exact_openapi(app, (ShowcaseIn,), add_examples)
     metrics.mount(app, settings.metrics_bearer)
     app.mount(
         "/static", StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"

@@ -20,6 +20,9 @@ from collections.abc import Callable
 from showcase_common import events
 from showcase_common.backoff import Backoff
 from showcase_common.index.models import Location, Showcase, User
+from showcase_common.mail import Mailer, MailRejected
+from showcase_common.mail import domain_of as _domain_of
+from showcase_common.mail import message_id as _message_id
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -27,7 +30,6 @@ from intake import metrics
 from intake.background import PollingRelay
 from intake.db_lanes import Database
 from intake.models import MailOutbox
-from intake.ports import Mailer, MailRejected
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +60,11 @@ def admin_notice(
 
 def message_id(row_id: str, domain: str) -> str:
     """The Message-ID of a row's e-mail: the same on every attempt."""
-    return f"<showcase-notice.{row_id}@{domain}>"
+    return _message_id("notice", row_id, domain)
 
 
 def domain_of(sender: str) -> str:
-    _, _, domain = sender.rpartition("@")
-    return domain.strip(" <>") or "intake.invalid"
+    return _domain_of(sender, default="intake.invalid")
 
 
 class Outcome(enum.Enum):

@@ -1,16 +1,13 @@
 """The ports intake's use cases lean on; adapters implement them, tests use the fakes in
-`tests/support/fakes`."""
+`tests/support/fakes`. E-mail goes through the shared `showcase_common.mail.Mailer`."""
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
 from showcase_common.audit import OperatorAction
 from showcase_common.events import Event
 from showcase_common.progress import RequestProgress
-
-log = logging.getLogger(__name__)
 
 
 class Pipeline(Protocol):
@@ -28,42 +25,3 @@ class Pipeline(Protocol):
 
     async def request_state(self, request_id: str) -> RequestProgress | None:
         """The gateway's latest state of a request, None if it has none yet."""
-
-
-class MailUnavailable(Exception):
-    """The mail server cannot take the message right now (down, timeout, 4xx): try again later."""
-
-
-class MailRejected(Exception):
-    """The mail server refused the message for good (5xx): sending it again would not help."""
-
-
-class Mailer(Protocol):
-    async def send(
-        self,
-        subject: str,
-        body: str,
-        *,
-        message_id: str,
-        to: str | None = None,
-        html: str | None = None,
-    ) -> None:
-        """Return only once the server accepted the message; `message_id` is its Message-ID
-        header (the same on every attempt, so a resend is recognisable as the same mail).
-        `to` None is the admins' address; `html` an HTML part beside the text.
-        Raises `MailUnavailable` or `MailRejected`."""
-
-
-class LogMailer:
-    """Used when no SMTP host is configured: the notice only reaches the log."""
-
-    async def send(
-        self,
-        subject: str,
-        body: str,
-        *,
-        message_id: str,
-        to: str | None = None,
-        html: str | None = None,
-    ) -> None:
-        log.info("e-mail %s to %s (no SMTP host configured): %s", message_id, to, subject)

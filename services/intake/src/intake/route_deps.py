@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from anyio import CapacityLimiter
 from fastapi.templating import Jinja2Templates
+from showcase_common.mail import Mailer
 
 from intake.admin_apply import AdminApply
 from intake.config import IntakeSettings
@@ -18,7 +19,7 @@ from intake.db_lanes import Database
 from intake.fleet_desk import FleetDesk
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
-from intake.ports import Mailer, Pipeline
+from intake.ports import Pipeline
 from intake.relay import OutboxRelay
 from intake.security import Signer
 from intake.showcases_file import ShowcasesFileRefresher

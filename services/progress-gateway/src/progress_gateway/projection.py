@@ -12,7 +12,11 @@ Rules, so that several replicas and redeliveries always agree:
   paths, hosts), which stays in the event and the publishing service's log;
   `redirect_url`/`retry_url` are only http(s) on the public origins.
 - a retry (`RetryRequested`, `MachinesRetryRequested`) clears the failure and goes back to
-  processing without lowering the progress.
+  processing without lowering the progress;
+- a request failed as stuck (`RequestStuck` with `fails`: no progress for `STUCK_AFTER_S`) stays
+  failed through any late step event; only its real outcome changes it (a late `FleetUpdated`
+  makes it completed, since the showcase is live; a late failure keeps it failed, with that
+  failure's own words and machines) or a retry (`AFTER_STUCK`).
 """
 
 from __future__ import annotations
@@ -46,10 +50,12 @@ class ProjectedProgress(RequestProgress):
     """Start of the current machine roll-out on the updater's clock (for the time left)."""
     sync_started_at: str | None = None
     """When the current sync step began (created, or a sync retry): its duration is learned."""
+    stuck: bool = False
+    """Failed by the stuck watch: late step events no longer move it (`AFTER_STUCK`)."""
 
     def public(self) -> dict[str, object]:
         return self.model_dump(
-            mode="json", exclude={"user", "seq", "rollout_started_at", "sync_started_at"}
+            mode="json", exclude={"user", "seq", "rollout_started_at", "sync_started_at", "stuck"}
         )
 
 
@@ -122,16 +128,19 @@ PROJECTED: tuple[type[events.Event], ...] = (
     events.RolloutPaused,
     events.RolloutResumed,
     events.CanaryStarted,
+    events.RequestStuck,
 )
 """The events a request's progress is folded from (`_changes` has a case for each)."""
 
-
-def request_refs(event: events.Event) -> list[events.RequestRef]:
-    """Every request an event concerns (one for created/retry, a list for the others)."""
-    request = getattr(event, "request", None)
-    if isinstance(request, events.RequestRef):
-        return [request]
-    return list(getattr(event, "requests", []))
+AFTER_STUCK: tuple[type[events.Event], ...] = (
+    events.FleetUpdated,
+    events.FleetUpdateFailed,
+    events.IndexSyncFailed,
+    events.RetryRequested,
+    events.MachinesRetryRequested,
+)
+"""What still changes a request failed as stuck: its real outcome, or a retry. Any other late
+step is ignored, so the studio's failure does not flicker back to "processing"."""
 
 
 def apply(
@@ -146,6 +155,8 @@ def apply(
     syncs and roll-outs) give the time left from the first message on."""
     current = state or ProjectedProgress(request_id=ref.request_id, user=ref.user)
     if state is not None and (state.status == "completed" or seq <= state.seq):
+        return None
+    if state is not None and state.stuck and not isinstance(event, AFTER_STUCK):
         return None
     changes = _changes(current, event, ref, links)
     if changes is None:
@@ -191,6 +202,7 @@ _CLEAR_FAILURE: dict[str, object] = {
     "retry_url": None,
     "failed_machines": [],
     "failed_step": None,
+    "stuck": False,
 }
 
 
@@ -244,6 +256,14 @@ def _changes(
                 ref.request_id,
                 links,
             )
+        case events.RequestStuck(fails=True):
+            # A retry re-drives the step it stopped at: the sync, or every machine behind.
+            step = "machines" if event.step == "updating" else "sync"
+            return {
+                **_failed(wording.stuck(event.stuck_after_s), step, [], ref.request_id, links),
+                "message": wording.STUCK,
+                "stuck": True,
+            }
         case events.FleetUpdateFailed(halted_by_canary=True):
             # A retry must reach the untouched machines too, so they count as failed here.
             return _failed(
@@ -338,4 +358,5 @@ def _failed(
         "failed_step": step,
         "failed_machines": machines,
         "eta_seconds": None,
+        "stuck": False,
     }

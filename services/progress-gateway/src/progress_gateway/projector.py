@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from showcase_common.bus import Delivery, PermanentError, RetryableError
-from showcase_common.events import RequestRef
+from showcase_common.events import RequestRef, request_refs
 
 from progress_gateway import metrics
 from progress_gateway.projection import (
@@ -13,7 +13,6 @@ from progress_gateway.projection import (
     RecentDurations,
     apply,
     observed,
-    request_refs,
 )
 from progress_gateway.store import (
     InvalidRequestId,

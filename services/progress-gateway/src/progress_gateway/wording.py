@@ -25,6 +25,8 @@ PAUSED = PAUSED_MESSAGE
 RESUMED = "Publishing resumed; your showcase goes to every region…"
 FAILED = "Your showcase could not be published."
 FAILED_ON_MACHINES = "Your showcase could not be published everywhere."
+STUCK = "Publishing your showcase stopped moving."
+"""A request the stuck watch failed: no step for `STUCK_AFTER_S` (not while paused)."""
 
 _TRY_LATER = "Nothing is lost: press Retry in a few minutes."
 SYNC_FAILURES: dict[FailureReason, str] = {
@@ -143,3 +145,18 @@ def canary_failed(failures: Sequence[MachineFailure], untouched: Sequence[str]) 
         "stopped: the other machines were not changed and still serve the site as before. "
         "The operators have been told; press Retry once they have fixed it."
     )
+
+
+def stuck(after_s: float) -> str:
+    """No step for `after_s` seconds: stopped, saved, the operators told, Retry offered."""
+    return (
+        f"Publishing made no progress for {_duration(after_s)}, so it was stopped. Nothing is "
+        "lost: your showcase is saved and the operators have been told. Press Retry to try again."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{round(seconds / 60)} minutes"
+    whole = max(1, round(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"

@@ -107,7 +107,8 @@ class Children:
         return ports[name]
 
     def alerts(self) -> ServiceProcess:
-        """`showcasectl alerts run`: mails admin@localhost (the SMTP sink) when a request fails.
+        """`showcasectl alerts run`: mails admin@localhost (the SMTP sink) when a request fails
+        or is stuck, and runs the stuck watch (`STUCK_*` pass through from our environment).
 
         It serves no HTTP, so it counts as ready once NATS shows its durable pulling; it binds
         to the stream the services create, so the stack starts it after them."""

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 from showcase_common import subjects
 from showcase_common.events import EVENT_TYPES, Event
-from showcase_common.topology import PARTIES, Party, consumers_of, publishers_of
+from showcase_common.topology import PARTIES, Consumes, Party, consumers_of, publishers_of
 
 REF = "#/components/schemas/{model}"
 
@@ -96,13 +96,20 @@ def _operations() -> dict[str, Any]:
             )
         for consumes in party.consumes:
             for event in consumes.events:
-                operations[f"{_name(party)}_consumes_{event.__name__}"] = _operation(
+                operations[consume_operation_id(party, consumes, event)] = _operation(
                     "receive",
                     event,
                     f"{party.name} consumes {event.__name__} (durable `{consumes.durable}`).",
                     durable=consumes.durable,
                 )
     return operations
+
+
+def consume_operation_id(party: Party, consumes: Consumes, event: type[Event]) -> str:
+    """`<party>_consumes_<Event>`; with the durable's name too when the party runs several
+    (the alerter's `admin-alerts` and `stuck-watch` both take `RequestStuck`)."""
+    durable = f"_{_name_of(consumes.durable)}" if len(party.consumes) > 1 else ""
+    return f"{_name(party)}{durable}_consumes_{event.__name__}"
 
 
 def _operation(
@@ -126,7 +133,11 @@ def _schemas() -> dict[str, Any]:
 
 
 def _name(party: Party) -> str:
-    return party.name.replace("-", "_")
+    return _name_of(party.name)
+
+
+def _name_of(name: str) -> str:
+    return name.replace("-", "_")
 
 
 def _doc(event: type[Event]) -> str:

@@ -1,18 +1,31 @@
 """The composition root of the service showcasectl runs, the admin alerter (`showcasectl alerts
-run`, no HTTP): `ports` makes SMTP and the alert ledger over the runner's NATS link (nothing
-connects), `build` the `Service` with its one consumer; unit tests call `build` with
-`FakeAlerterPorts`."""
+run`, no HTTP): `ports` makes SMTP, the alert ledger, the stuck watch's bucket, publisher and
+fleet control over the runner's NATS link (nothing connects), `build` the `Service` with its two
+consumers (the alerts, the stuck watch) and the stuck watch's timer; unit tests call `build`
+with `FakeAlerterPorts`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from showcase_common import subjects
-from showcase_common.bus import consumer_options
+from showcase_common.bus import Publisher, consumer_options
+from showcase_common.bus.publisher import EventPublisher
+from showcase_common.fleet_control import FleetControl, KvFleetControl
+from showcase_common.mail import Mailer, SmtpMailer, domain_of
 from showcase_common.runner import Ports, Service, nats_link
 
-from showcasectl.alerts import AlertLedger, KvAlertLedger, Mailer, SmtpMailer, alerts_consumer
+from showcasectl.alerts import AlertLedger, KvAlertLedger, alerts_consumer
 from showcasectl.config import AlerterSettings
+from showcasectl.stuck import (
+    KvWatchBook,
+    StuckWatch,
+    WatchBook,
+    WatchSettings,
+    stuck_watch_consumer,
+)
 
 
 @dataclass(kw_only=True)
@@ -21,12 +34,16 @@ class AlerterPorts(Ports):
 
     mailer: Mailer
     ledger: AlertLedger
+    watch_book: WatchBook
+    publisher: EventPublisher
+    control: FleetControl
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def ports(settings: AlerterSettings) -> AlerterPorts:
     """SMTP to the admin address; NATS (opened by the runner), which declares the ledger's
     bucket (`admin_alerts`) when it comes up."""
-    link = nats_link(settings, buckets=[subjects.ADMIN_ALERTS_BUCKET])
+    link = nats_link(settings, buckets=[subjects.ADMIN_ALERTS_BUCKET, subjects.STUCK_WATCH_BUCKET])
     mailer = SmtpMailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -35,15 +52,45 @@ def ports(settings: AlerterSettings) -> AlerterPorts:
         settings.smtp_timeout_s,
     )
     ledger = KvAlertLedger(lambda: link.kv(subjects.ADMIN_ALERTS_BUCKET))
-    return AlerterPorts(mailer=mailer, ledger=ledger, nats=link)
+    book = KvWatchBook(lambda: link.kv(subjects.STUCK_WATCH_BUCKET), link.jetstream)
+    return AlerterPorts(
+        mailer=mailer,
+        ledger=ledger,
+        watch_book=book,
+        publisher=Publisher(link.jetstream),
+        control=KvFleetControl(link.jetstream, replicas=settings.nats_replicas),
+        nats=link,
+    )
 
 
 def build(settings: AlerterSettings, ports: AlerterPorts) -> Service:
-    """The alerter: no HTTP, the consumer once NATS is up."""
-    consumer = alerts_consumer(
+    """The alerter: no HTTP; once NATS is up, the two consumers and the stuck watch's timer."""
+    options = consumer_options(settings.consumer)
+    alerts = alerts_consumer(
         ports.mailer,
         ports.ledger,
         max_age_s=settings.alerts_max_age_s,
-        options=consumer_options(settings.consumer),
+        domain=domain_of(settings.smtp_from),
+        options=options,
     )
-    return Service(name=settings.service_name, consumers=[consumer])
+    watch = stuck_watch(settings, ports)
+    return Service(
+        name=settings.service_name,
+        consumers=[alerts, stuck_watch_consumer(watch, options=options)],
+        on_nats=[watch.run],
+    )
+
+
+def stuck_watch(settings: AlerterSettings, ports: AlerterPorts) -> StuckWatch:
+    return StuckWatch(
+        ports.watch_book,
+        ports.publisher,
+        ports.control,
+        WatchSettings(
+            after_s=settings.stuck_after_s,
+            policy=settings.stuck_policy,
+            check_interval_s=settings.stuck_check_interval_s,
+            max_age_s=settings.alerts_max_age_s,
+        ),
+        clock=ports.clock,
+    )

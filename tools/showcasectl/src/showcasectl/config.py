@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
@@ -31,7 +32,8 @@ class CtlSettings(CommonSettings, S3Settings, FleetSettings):
     """How long the audit stream keeps operator actions (the pipeline's stream: 30 days)."""
 
     stuck_after_s: float = 300.0
-    """A backlog, or a processing request, older than this counts as stuck in `status`."""
+    """A backlog, or a request without progress, older than this counts as stuck: in `status`,
+    and for the stuck watch of `alerts run` (which fails or reports it, `stuck_policy`)."""
 
     smtp_host: str = "127.0.0.1"
     """The SMTP server of `alerts run`'s e-mails."""
@@ -54,3 +56,9 @@ class AlerterSettings(CtlSettings):
     alerts_max_age_s: float = 24 * 3600.0
     """Older failures are not mailed (a first start reads the whole stream)."""
     consumer: AlertsConsumerSettings = Field(default_factory=AlertsConsumerSettings)
+    stuck_policy: Literal["fail", "alert"] = "fail"
+    """A request with no progress for `STUCK_AFTER_S` (roll-outs not paused or pinned) is
+    failed, with Retry for the studio (`fail`), or left running (`alert`); the admins get one
+    e-mail either way."""
+    stuck_check_interval_s: float = Field(default=10.0, gt=0)
+    """How often the stuck watch looks (a request is noticed within this of STUCK_AFTER_S)."""

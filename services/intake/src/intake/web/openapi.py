@@ -1,5 +1,6 @@
 """What the OpenAPI document says beyond the routes' own types: the answers every
-authenticated route can give, the HTML form's body, and integer bounds as pydantic wrote them.
+authenticated route can give, the HTML form's body, integer bounds as pydantic wrote them, and
+an example of every request body (`add_examples`).
 
 An outside fuzzer (tests/integration/intake/test_schemathesis.py) holds the service to this
 document: every status it answers is listed here, and every request the schemas allow is
@@ -10,6 +11,7 @@ the few rules JSON Schema cannot state (`CROSS_FIELD_RULES`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from intake.showcases import (
@@ -80,6 +82,7 @@ FORM_RULES = (
 """`showcases.validate`'s rules for the forms only (`Rules.strict`)."""
 
 DATE_SCHEMA = blank_or({"type": "string", "format": "date"})
+FORM_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 
 FORM_BODY: dict[str, Any] = {
@@ -116,6 +119,12 @@ FORM_BODY: dict[str, Any] = {
                             "type": "string",
                             "description": "from the form; a non-browser client may omit it",
                         },
+                        "form_token": {
+                            "type": "string",
+                            "pattern": FORM_TOKEN_PATTERN,
+                            "description": "the form's own token (one per form shown): the same"
+                            " form sent twice lands on the same request",
+                        },
                     },
                 }
             }
@@ -125,3 +134,71 @@ FORM_BODY: dict[str, Any] = {
 """The form's fields as `POST /showcases` reads them (`request.form()`, strings)."""
 
 assert YEAR_MIN == 2000, "the year pattern above spells 2000..2099"
+
+
+# -- examples: every request body has one that the service accepts -------------------------
+
+EXAMPLE_STUDIO = ("boston", 1)
+"""The location the examples of a studio's request name (`key`, `id`): the local run's seeded
+`studio` owns it (`intake.seed`), so a client (or the fuzzer) logged in as `studio` that
+sends an example gets a showcase made."""
+EXAMPLE_ADMIN_LOCATION = 2
+"""Where the admin's examples go (the seed's `chicago`, which no studio owns)."""
+
+EXAMPLE_NAMES = {
+    "/api/showcases": ("Spring Showcase", "Founders Showcase"),
+    "/showcases": ("Summer Showcase", "Founders Gala"),
+    "/studios/{location_key}/request": ("Autumn Showcase", "Founders Ball"),
+    "/showcase/studios/{location_key}/request": ("Autumn Showcase", "Founders Ball"),
+}
+"""(a studio's, an admin's) showcase name per POST: names are unique in a location and year, so
+each form gets its own, and the two paths of a studio's form share theirs (their examples carry
+the same `form_token`: sent through both, the second lands on the first's request)."""
+
+
+def showcase_examples(path: str, today: dt.date, *, form: bool) -> dict[str, Any]:
+    """The examples of a showcase POST's body, valid by every rule the document states: a
+    studio's request for its own location, a start date next year; an admin's showcase
+    with the year only (an admin may leave the start date blank)."""
+    studio_name, admin_name = EXAMPLE_NAMES[path]
+    year = today.year + 1
+    studio: dict[str, Any] = {
+        "name": studio_name,
+        "location_id": EXAMPLE_STUDIO[1],
+        "start_date": dt.date(year, 5, 16).isoformat(),
+    }
+    admin: dict[str, Any] = {
+        "name": admin_name,
+        "location_id": EXAMPLE_ADMIN_LOCATION,
+        "year": year,
+    }
+    if form:  # form fields are strings; the form's own token makes a re-sent form land once
+        token = "example-" + path.strip("/").split("/")[-1]
+        studio = {k: str(v) for k, v in studio.items()} | {"form_token": f"{token}-studio"}
+        admin = {k: str(v) for k, v in admin.items()} | {"form_token": f"{token}-admin"}
+    return {
+        "studio": {
+            "summary": "a studio's request for a location it owns, starting next year",
+            "value": studio,
+        },
+        "admin": {
+            "summary": "an admin's showcase of a year, no date yet (admins only)",
+            "value": admin,
+        },
+    }
+
+
+def add_examples(document: dict[str, Any], today: dt.date | None = None) -> None:
+    """Put the examples into `document` (`exact_openapi`'s `finish`): each showcase POST's body,
+    and the location key of every route that has one."""
+    today = today or dt.date.today()
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "location_key" and parameter.get("in") == "path":
+                    parameter["example"] = EXAMPLE_STUDIO[0]
+        body = operations.get("post", {}).get("requestBody", {}).get("content", {})
+        for media_type, content in body.items():
+            if path in EXAMPLE_NAMES:
+                form = media_type == "application/x-www-form-urlencoded"
+                content["examples"] = showcase_examples(path, today, form=form)

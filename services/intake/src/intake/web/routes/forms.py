@@ -21,7 +21,13 @@ from intake.showcases import FIELDS, Draft, Invalid, derive_key, safe_return_to
 from intake.use_cases import Forbidden
 from intake.web import csrf
 from intake.web.deps import CurrentUser, Deps
-from intake.web.openapi import BODY_ERRORS, CROSS_FIELD_RULES, FORM_BODY, FORM_RULES
+from intake.web.openapi import (
+    BODY_ERRORS,
+    CROSS_FIELD_RULES,
+    FORM_BODY,
+    FORM_RULES,
+    FORM_TOKEN_PATTERN,
+)
 from intake.web.presenters import events_path, with_notice
 
 router = APIRouter(tags=["form"])
@@ -214,7 +220,7 @@ def admin_landing(deps: RouteDeps, location: Location) -> str:
     return events_path(location)
 
 
-FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+FORM_TOKEN = re.compile(FORM_TOKEN_PATTERN)
 
 
 def form_idempotency(token: object, values: dict[str, str]) -> Idempotency | None:
