@@ -8,11 +8,7 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
-<<<<<<< HEAD
 from intake.fleet_desk import FleetDesk
-from intake.ports import Mailer as IntakeMailer
-=======
->>>>>>> main
 from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
@@ -20,12 +16,8 @@ from machine_updater.fleet import Fleet
 from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
-<<<<<<< HEAD
 from showcase_common.fleet_control import FleetControl, PauseControl
-=======
-from showcase_common.fleet_control import FleetControl
 from showcase_common.mail import Mailer
->>>>>>> main
 from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
 from showcasectl.stuck import WatchBook

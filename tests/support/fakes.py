@@ -19,11 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
 from intake.fleet_desk import BusReading, MachineReading
-from intake.ports import MailRejected, MailUnavailable
-=======
->>>>>>> main
 from machine_updater.client import MachineError, MachineRefused
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
@@ -34,11 +30,8 @@ from showcase_common.audit import OperatorAction, RecordedAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
-<<<<<<< HEAD
 from showcase_common.fleet_status import MachineStatus, PinView
-=======
 from showcase_common.mail import MailRejected, MailUnavailable
->>>>>>> main
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
 from showcase_common.snapshots import (

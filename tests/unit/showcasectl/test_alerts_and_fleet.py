@@ -9,14 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 from nats.aio.msg import Msg
-<<<<<<< HEAD
-from showcase_common import events
-from showcase_common.bus import ConsumerSpec, Delivery, RetryableError
-from showcase_common.fleet_status import FleetFileError, Machine, load_fleet, machine_statuses
-=======
 from showcase_common import events, subjects
 from showcase_common.bus import ConsumerSpec, Delivery, PermanentError, RetryableError
->>>>>>> main
+from showcase_common.fleet_status import FleetFileError, Machine, load_fleet, machine_statuses
 from showcasectl.bootstrap import build
 from showcasectl.config import AlerterSettings
 
