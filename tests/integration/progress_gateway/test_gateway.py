@@ -81,9 +81,12 @@ async def test_serves_while_nats_is_down_and_closes_sockets_with_1013(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
 
 
-async def test_a_token_never_shows_another_users_request(gateways, publish) -> None:
+async def test_a_token_never_shows_another_users_request(gateways, publish, js) -> None:
     gateway = await gateways()
     await publish(*happy_path([ref("bobs", user="bob")]))
+    # bob's request is stored (as his) before the socket reads it: a request not stored yet is
+    # sent as "queued" to whoever names it, since nobody is known to own it
+    await wait_for_state(js, "bobs", lambda s: s["status"] == "completed")
     # a token of studio's that (wrongly) names bob's request, and one of studio's own
     token = issue_token(SECRET, "studio", ["bobs", "mine"])
     async with open_socket(gateway.ws_url, token) as ws:

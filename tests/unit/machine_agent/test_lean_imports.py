@@ -16,6 +16,7 @@ FORBIDDEN = {
     "sqlalchemy": "the index is read with sqlite3 (machine_agent.index_data)",
     "sqlmodel": "the index is read with sqlite3 (machine_agent.index_data)",
     "nats": "an agent has no NATS",
+    "fastapi": "the agent serves Starlette; FastAPI only builds its document, when asked",
 }
 
 PROGRAM = """

@@ -39,7 +39,9 @@ def _document(root: Root) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         service = root.bootstrap.build(_settings_type(root)(), fake())
-        return http_app(service).openapi()
+        app = http_app(service)  # FastAPI's, or the agent's AgentApp (a Starlette app)
+        document: dict[str, Any] = app.openapi()  # type: ignore[attr-defined]  # both have it
+        return document
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -12,14 +12,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,8 @@ def create_health_app(
 ) -> FastAPI:
     """`/healthz` and `/readyz` over `checks` (name → a check that raises when not usable),
     and the process's `/metrics`."""
+    from fastapi import FastAPI  # here: an agent, which serves Starlette, never loads it
+
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     metrics.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=0)  # only GETs here: no body is read
@@ -49,19 +56,33 @@ def create_health_app(
 
 
 def add_health_routes(
-    app: FastAPI, checks: Mapping[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
+    app: Starlette, checks: Mapping[str, Check], *, timeout_s: float = 5.0, info: Info | None = None
 ) -> None:
     """`/healthz` (alive) and `/readyz`: `{"status": "ready" | "not ready", "checks": {name:
     "ok" | reason}}` (plus `info`'s fields), 200 or 503 — the one readiness answer of every
-    service."""
+    service. On a FastAPI app they are documented operations (tag `health`); on a plain
+    Starlette app (the agent's) plain routes."""
 
-    @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {}})
     async def readyz() -> JSONResponse:
         return await readiness(checks, timeout_s, info)
+
+    add_api_route = getattr(app, "add_api_route", None)  # FastAPI's, without importing it
+    if add_api_route is not None:
+        add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
+        add_api_route("/readyz", readyz, methods=["GET"], tags=["health"], responses={503: {}})
+        return
+
+    async def alive(_request: Request) -> JSONResponse:
+        return JSONResponse(await healthz())
+
+    async def ready(_request: Request) -> JSONResponse:
+        return await readyz()
+
+    app.add_route("/healthz", alive, methods=["GET"], include_in_schema=False)
+    app.add_route("/readyz", ready, methods=["GET"], include_in_schema=False)
 
 
 async def readiness(

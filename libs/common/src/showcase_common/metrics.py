@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 
 from showcase_common.bus.metrics import (
     DURATION_BUCKETS,
@@ -24,7 +26,7 @@ from showcase_common.bus.metrics import (
 __all__ = ["DURATION_BUCKETS", "EVENTS_HANDLED", "EVENTS_PUBLISHED", "HANDLER_SECONDS", "mount"]
 
 
-def mount(app: FastAPI, token: str | None = None) -> None:
+def mount(app: Starlette, token: str | None = None) -> None:
     """Serve this process's metrics at `/metrics` (Prometheus text format); with `token`, only
     to `Authorization: Bearer <token>` (for a service the internet can reach: intake, agents).
 

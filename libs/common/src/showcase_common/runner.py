@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from showcase_common.health import (
     Check,
@@ -96,7 +96,8 @@ class Service:
     """The TCP port HTTP is served on (its setting: `INTAKE_PORT`, `SYNCER_PORT`, …). None: no
     HTTP at all (the admin alerter), the service runs until a signal. (Not to be confused with
     the ports a service is built from: those are its adapters, `<Name>Ports`.)"""
-    app: FastAPI | None = None
+    app: Starlette | None = None
+    """A Starlette app: FastAPI's (intake, the gateway) or a plain one (the agent)."""
     checks: Mapping[str, Check] = field(default_factory=dict)
     workers: Sequence[Worker] = field(default_factory=list)
     consumers: Sequence[ConsumerSpec] = field(default_factory=list)
@@ -173,7 +174,7 @@ async def _main(settings: CommonSettings, service: Service, link: NatsLink | Non
     await serve(settings, service, stop, link=link)
 
 
-def http_app(service: Service) -> FastAPI:
+def http_app(service: Service) -> Starlette:
     """The service's app with health and readiness added (or health alone)."""
     if service.app is None:
         return create_health_app(
@@ -270,14 +271,14 @@ async def running(
 
 def in_process_app(
     service: Service, link: NatsLink | None = None, *, workers: bool = True
-) -> FastAPI:
+) -> Starlette:
     """`http_app(service)` whose lifespan runs the service (`running`) inside the app's own:
     for tests that drive a service in-process (ASGI transport, TestClient, a uvicorn thread)."""
     app = http_app(service)
     own = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: Starlette) -> AsyncIterator[None]:
         async with own(app_), running(service, link, workers=workers):
             yield
 

@@ -250,7 +250,9 @@ def create_app(
         made = IntakePorts(pipeline=pipeline, mailer=default_mailer(settings), fleet=fleet or idle)
     made.mailer, made.clock = mailer or made.mailer, clock or made.clock
     made.fleet = fleet or made.fleet
-    return in_process_app(build(settings, made), made.nats, workers=background)
+    app = in_process_app(build(settings, made), made.nats, workers=background)
+    assert isinstance(app, FastAPI)  # build's own
+    return app
 
 
 def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:

@@ -1,18 +1,29 @@
-"""The agent's HTTP API (docs/ARCHITECTURE.md, "machine-agent HTTP")."""
+"""The agent's HTTP API (docs/ARCHITECTURE.md, "machine-agent HTTP"), on Starlette.
+
+Not FastAPI: the agent runs beside the Rails application on every machine, and FastAPI would
+cost it ~8 MiB for five routes. The answers are FastAPI's, to the byte where a client reads them
+(`{"detail": …}` errors, a 422 listing pydantic's errors under `body`); the OpenAPI document
+describing them is `openapi_doc.py`'s, built on first request.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Annotated, Any
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Security
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.security import HTTPBearer
+from pydantic import ValidationError
 from showcase_common import rollback_auth
 from showcase_common.events import UpdateConfig
 from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from machine_agent import metrics
 from machine_agent.applier import (
@@ -30,22 +41,14 @@ from machine_agent.page_paths import page_path, page_segments
 from machine_agent.sidecar import SidecarInstaller
 
 log = logging.getLogger(__name__)
-router = APIRouter()
-_BEARER = HTTPBearer(auto_error=False, description="MACHINE_UPDATE_SECRET")
-"""Names the bearer secret in the OpenAPI document; `guard.SecretFirstMiddleware` checks it,
-before the body is read (a dependency would run after)."""
 
 
-def get_settings(request: Request) -> AgentSettings:
+def _settings(request: Request) -> AgentSettings:
     return request.app.state.settings  # type: ignore[no-any-return]  # app.state is untyped
 
 
-def get_applier(request: Request) -> Applier:
+def _applier(request: Request) -> Applier:
     return request.app.state.applier  # type: ignore[no-any-return]  # app.state is untyped
-
-
-SettingsDep = Annotated[AgentSettings, Depends(get_settings)]
-ApplierDep = Annotated[Applier, Depends(get_applier)]
 
 
 def _error(
@@ -55,41 +58,16 @@ def _error(
     return JSONResponse(body, status_code=status)
 
 
-@router.post(
-    UPDATE_PATH,
-    # 401 and 413 are answered by guard.SecretFirstMiddleware and BodyLimitMiddleware, before
-    # the body is read; listed here so the schema names every answer.
-    responses={
-        400: {"description": "the body cannot be parsed (not UTF-8)"},
-        401: {
-            "description": "missing or wrong bearer secret",
-            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-        },
-        403: {"description": "a rollback whose signature does not verify, or is stale"},
-        404: {"description": "no such snapshot: the store holds no object under object_key"},
-        409: {"description": "older than the generation served"},
-        413: {"description": "body over a few KiB"},
-        422: {
-            "description": "invalid body, or the snapshot failed its checks (object_key not "
-            "the generation's, checksum, integrity)"
-        },
-        500: {"description": "the update failed on this machine (disk, a command, the page check)"},
-        503: {"description": "the object store is unavailable (or the server is at its limit)"},
-        504: {"description": "the update did not finish in time"},
-    },
-)
-async def update_config(
-    body: UpdateConfig,
-    _bearer: Annotated[object, Security(_BEARER)],
-    settings: SettingsDep,
-    applier: ApplierDep,
-    x_request_id: Annotated[str | None, Header()] = None,
-) -> Any:
-    snapshot = body.snapshot
-    with request_context(x_request_id):
-        if body.rollback is not None:
+async def update_config(request: Request) -> Response:
+    settings, applier = _settings(request), _applier(request)
+    parsed = await _update_body(request)
+    if isinstance(parsed, Response):
+        return parsed
+    snapshot = parsed.snapshot
+    with request_context(request.headers.get("x-request-id")):
+        if parsed.rollback is not None:
             try:
-                rollback_auth.verify(_secret(settings), snapshot, body.rollback)
+                rollback_auth.verify(_secret(settings), snapshot, parsed.rollback)
             except rollback_auth.RollbackRefused as exc:
                 metrics.UPDATES.labels("rollback_refused").inc()
                 log.warning("rollback to generation %d refused: %s", snapshot.generation, exc)
@@ -97,14 +75,14 @@ async def update_config(
             log.warning(
                 "rollback to generation %d authorised by %s",
                 snapshot.generation,
-                body.rollback.actor,
+                parsed.rollback.actor,
             )
         try:
             result = await applier.apply_within(
                 snapshot,
                 settings.agent_update_timeout_s,
-                body.showcase_ids,
-                allow_older=body.rollback is not None,
+                parsed.showcase_ids,
+                allow_older=parsed.rollback is not None,
             )
         except StaleGeneration as exc:
             metrics.UPDATES.labels("stale").inc()
@@ -130,51 +108,106 @@ async def update_config(
             log.error("generation %d failed: %s", snapshot.generation, exc)
             return _error(500, str(exc), settings, applier.generation)
     metrics.UPDATES.labels("applied" if result.changed else "no_op").inc()
-    return {
-        "machine_id": settings.agent_id,
-        "region": settings.agent_region,
-        "generation": result.generation,
-        "changed": result.changed,
-        "timings": result.timings,
-        "pages_rendered": result.pages_rendered,
-        "pages_removed": result.pages_removed,
-        "pages_total": result.pages_total,
-        "files_changed": result.files_changed,
-    }
+    return JSONResponse(
+        {
+            "machine_id": settings.agent_id,
+            "region": settings.agent_region,
+            "generation": result.generation,
+            "changed": result.changed,
+            "timings": result.timings,
+            "pages_rendered": result.pages_rendered,
+            "pages_removed": result.pages_removed,
+            "pages_total": result.pages_total,
+            "files_changed": result.files_changed,
+        }
+    )
 
 
-@router.get("/showcase/status")
-async def status(settings: SettingsDep, applier: ApplierDep) -> dict[str, Any]:
-    return {
-        "machine_id": settings.agent_id,
-        "region": settings.agent_region,
-        "generation": applier.generation,
-    }
+async def _update_body(request: Request) -> UpdateConfig | Response:
+    """The body as FastAPI reads a JSON body: parsed as JSON only when its content type says
+    JSON (FastAPI's strict content type), validated; else the 422 (or 400) FastAPI answers."""
+    raw = await request.body()
+    if not raw:
+        return _invalid(
+            [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+        )
+    body: Any = raw
+    if _is_json(request.headers.get("content-type")):
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            error = {"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
+                     "input": {}, "ctx": {"error": exc.msg}}  # fmt: skip
+            return _invalid([error])
+        except ValueError:
+            return JSONResponse({"detail": "There was an error parsing the body"}, 400)
+    try:
+        return UpdateConfig.model_validate(body, from_attributes=True)  # as FastAPI does
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        return _invalid([{**e, "loc": ["body", *e["loc"]]} for e in errors])
 
 
-@router.get("/showcase/studios/{location_key}/")
-@router.head("/showcase/studios/{location_key}/")  # its own route: one operation id per method
-async def studio_page(location_key: str, request: Request, applier: ApplierDep) -> Response:
-    return await _sidecar_page(request) or _page(applier, "studios", location_key)
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.partition(";")[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-@router.get("/showcase/{year}/{location_key}/")
-@router.head("/showcase/{year}/{location_key}/")  # its own route: one operation id per method
-async def lone_showcase_page(
-    year: str, location_key: str, request: Request, applier: ApplierDep
-) -> Response:
+def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
+    """FastAPI's 422, safe for `NaN` and `Infinity` in the input (strict JSON cannot hold them:
+    they are echoed as text, as `showcase_common.validation_errors` does)."""
+    return JSONResponse({"detail": _jsonable(errors)}, status_code=422)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, bytes):  # a body that is not JSON, echoed as text
+        return value.decode(errors="replace")
+    return str(value)  # an exception in `ctx`, a Decimal, a date...
+
+
+async def status(request: Request) -> Response:
+    settings = _settings(request)
+    return JSONResponse(
+        {
+            "machine_id": settings.agent_id,
+            "region": settings.agent_region,
+            "generation": _applier(request).generation,
+        }
+    )
+
+
+async def studio_page(request: Request) -> Response:
+    location_key = request.path_params["location_key"]
+    return await _sidecar_page(request) or _page(_applier(request), "studios", location_key)
+
+
+async def lone_showcase_page(request: Request) -> Response:
     """A location's only showcase of the year keyed `showcase` (the fleet's URL rule)."""
-    return await _sidecar_page(request) or _page(applier, year, location_key)
+    year, location_key = request.path_params["year"], request.path_params["location_key"]
+    return await _sidecar_page(request) or _page(_applier(request), year, location_key)
 
 
-@router.get("/showcase/{year}/{location_key}/{key}/")
-@router.head("/showcase/{year}/{location_key}/{key}/")  # its own route: one operation id per method
-async def showcase_page(
-    year: str, location_key: str, key: str, request: Request, applier: ApplierDep
-) -> Response:
+async def showcase_page(request: Request) -> Response:
     # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
     if (sidecar_answer := await _sidecar_page(request)) is not None:
         return sidecar_answer
+    applier = _applier(request)
+    year, location_key, key = (
+        request.path_params["year"],
+        request.path_params["location_key"],
+        request.path_params["key"],
+    )
     if (
         key == SINGLE_SHOWCASE_KEY
         and applier.prerenderer.page_file(year, location_key, key) is None
@@ -211,6 +244,34 @@ def _page(applier: Applier, *segments: str) -> FileResponse:
     return FileResponse(path, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
+async def http_exception(_request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to an `HTTPException` (a 404, a 405, the 413): `{"detail": …}`."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in {204, 304}:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def _secret(settings: AgentSettings) -> str:
     secret = settings.machine_update_secret
     return secret.get_secret_value() if secret is not None else ""
+
+
+def _get_only(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """A GET route that does not answer HEAD (Starlette adds it to every GET route): the status
+    is documented, and was served, for GET only."""
+    route = Route(path, endpoint, methods=["GET"])
+    assert route.methods is not None
+    route.methods.discard("HEAD")
+    return route
+
+
+# In the order FastAPI matched them (the studios' page before a year's). A page's GET route
+# answers HEAD too, as its documented HEAD operation says.
+ROUTES: list[BaseRoute] = [
+    Route(UPDATE_PATH, update_config, methods=["POST"]),
+    _get_only("/showcase/status", status),
+    Route("/showcase/studios/{location_key}/", studio_page, methods=["GET"]),
+    Route("/showcase/{year}/{location_key}/", lone_showcase_page, methods=["GET"]),
+    Route("/showcase/{year}/{location_key}/{key}/", showcase_page, methods=["GET"]),
+]

@@ -12,21 +12,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fastapi import FastAPI
-from showcase_common import metrics, validation_errors
-from showcase_common.events import UpdateConfig
+from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
-from showcase_common.openapi import exact_openapi
 from showcase_common.runner import Ports, Service, in_process_app
 from showcase_common.s3_reader import S3SnapshotReader
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.signing import SnapshotVerifier
 from showcase_common.snapshot_store import SnapshotSource
+from starlette.exceptions import HTTPException
 
-from machine_agent.api import router
+from machine_agent.api import ROUTES, http_exception
 from machine_agent.applier import Applier
 from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
+from machine_agent.documentation import AgentApp, documentation_routes
 from machine_agent.guard import UPDATE_MAX_BYTES, UPDATE_PATH, SecretFirstMiddleware
 from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 
@@ -90,24 +89,27 @@ def build(settings: AgentSettings, ports: AgentPorts) -> Service:
 
 def create_app(
     settings: AgentSettings, *, store: SnapshotSource | None = None, catch_up: bool = True
-) -> FastAPI:
+) -> AgentApp:
     """The agent in-process (tests): `build` with `store` (default: S3 from `settings`), the
     app's lifespan running the catch-up unless `catch_up=False`."""
     made = AgentPorts(store=store) if store is not None else ports(settings)
-    return in_process_app(build(settings, made), workers=catch_up)
+    app = in_process_app(build(settings, made), workers=catch_up)
+    assert isinstance(app, AgentApp)  # build's own
+    return app
 
 
 def agent_app(
     settings: AgentSettings, applier: Applier, installer: SidecarInstaller | None
-) -> FastAPI:
-    """The routes, the guard and the body limit."""
-    app = FastAPI(title="machine-agent")
-    validation_errors.install(app)
+) -> AgentApp:
+    """The routes (Starlette, `api.py`; the OpenAPI document on demand), the guard and the
+    body limit."""
+    app = AgentApp(
+        routes=[*ROUTES, *documentation_routes()],
+        exception_handlers={HTTPException: http_exception},
+    )
     app.state.settings = settings
     app.state.applier = applier
     app.state.sidecar = installer
-    app.include_router(router)
-    exact_openapi(app, (UpdateConfig,))
     metrics.mount(app, settings.metrics_bearer)
     # Added last, so outermost: the secret first, then the size, then the app reads the body.
     app.add_middleware(

@@ -26,19 +26,21 @@ log = logging.getLogger(__name__)
 _KV_OPERATION = "KV-Operation"
 
 
-class Subscription:
-    """One connection's view of the fan-out: the changes of the requests it watches, in order."""
+OnChange = Callable[[str, Versioned], None]
+"""Called with each change of a watched request, in order, in the event loop (it must not block:
+a connection queues the change and sends it from a task of its own)."""
 
-    def __init__(self, fanout: ChangeFanout, request_ids: frozenset[str]) -> None:
+
+class Subscription:
+    """One connection's view of the fan-out: the changes of the requests it watches, handed to
+    its callback in order (no queue, no task per connection: thousands are open at once)."""
+
+    __slots__ = ("_fanout", "offer", "request_ids")
+
+    def __init__(self, fanout: ChangeFanout, request_ids: frozenset[str], offer: OnChange) -> None:
         self.request_ids = request_ids
         self._fanout = fanout
-        self._queue: asyncio.Queue[tuple[str, Versioned]] = asyncio.Queue()
-
-    def offer(self, request_id: str, change: Versioned) -> None:
-        self._queue.put_nowait((request_id, change))
-
-    async def next(self) -> tuple[str, Versioned]:
-        return await self._queue.get()
+        self.offer = offer
 
     def close(self) -> None:
         self._fanout.unsubscribe(self)
@@ -52,8 +54,8 @@ class ChangeFanout:
         self.live = asyncio.Event()
         """Set while a source feeds it: before, a connection would miss changes."""
 
-    def subscribe(self, request_ids: Iterable[str]) -> Subscription:
-        sub = Subscription(self, frozenset(request_ids))
+    def subscribe(self, request_ids: Iterable[str], offer: OnChange) -> Subscription:
+        sub = Subscription(self, frozenset(request_ids), offer)
         for rid in sub.request_ids:
             self._subs[rid].add(sub)
         return sub

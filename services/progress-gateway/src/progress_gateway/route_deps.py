@@ -1,5 +1,5 @@
-"""`RouteDeps`: what the gateway's routes depend on, built once by `bootstrap.build` and reached
-in a route through the FastAPI dependency `app.Deps` (`deps: Deps`), as intake's are."""
+"""`RouteDeps`: what the gateway's routes depend on, built once by `bootstrap.build` and given to
+the progress WebSocket's handler (`sockets.ProgressSocketRoute`) when the app is made."""
 
 from __future__ import annotations
 

@@ -3,6 +3,13 @@
 Subscribing to the changes *before* reading the stored states closes the gap between the two; the
 revision of each key then orders them: a change is sent only when it is newer than what the
 connection already sent, so a state is never repeated or replaced by an older one.
+
+A gateway holds thousands of these at once, so each is as small as it can be
+(docs/performance.md, "Gateway"): a plain ASGI handler in front of the app's middleware stack
+(`ProgressSocketRoute`), one task (the server's, waiting for the browser to leave), no queue and
+no task of its own while nothing is sent: the fan-out hands a change to the connection
+(`ProgressConnection.offer`), which sends it from a short-lived task; the token's expiry is a
+timer, not a sleeping task.
 """
 
 from __future__ import annotations
@@ -10,37 +17,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from showcase_common.progress import RequestProgress
-from showcase_common.tokens import ProgressGrant
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from showcase_common.tokens import InvalidToken, ProgressGrant, TokenExpired, verify_token
+from starlette.datastructures import QueryParams
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from progress_gateway import metrics
-from progress_gateway.change_fanout import ChangeFanout, Subscription
+from progress_gateway.change_fanout import ChangeFanout
+from progress_gateway.route_deps import RouteDeps
 from progress_gateway.store import ProgressStore, StoreUnavailable, Versioned
 
 log = logging.getLogger(__name__)
 
+PROGRESS_PATH = "/ws/progress"
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
-class ProgressSender:
+class Gone(Exception):
+    """The browser left (or the connection broke) while something was being sent."""
+
+
+class ProgressConnection:
     """Sends a connection's messages in revision order, its own user's requests only."""
 
-    def __init__(self, websocket: WebSocket, user: str) -> None:
-        self._ws = websocket
+    __slots__ = ("_foreign", "_live", "_pending", "_send", "_sending", "_sent", "_user", "closing")
+
+    def __init__(self, send: Send, user: str) -> None:
+        self._send = send
         self._user = user
         self._sent: dict[str, int] = {}
         self._foreign: set[str] = set()
+        self._pending: list[tuple[str, Versioned]] = []
+        self._live = False
+        self._sending: asyncio.Task[None] | None = None
+        self.closing = False
+        """Set once the gateway closes the connection (the token expired)."""
 
     async def initial(self, request_id: str, stored: Versioned | None) -> None:
         if stored is None:
             self._sent[request_id] = 0
-            await self._ws.send_json(RequestProgress(request_id=request_id).public())
+            await self._send_json(RequestProgress(request_id=request_id).public())
             metrics.MESSAGES_SENT.labels("initial").inc()
             return
         await self.change(request_id, stored, kind="initial")
@@ -55,68 +76,131 @@ class ProgressSender:
             self._foreign.add(request_id)
             return
         self._sent[request_id] = stored.revision
-        await self._ws.send_json(stored.progress.public())
+        await self._send_json(stored.progress.public())
         metrics.MESSAGES_SENT.labels(kind).inc()
 
-    async def forward(self, sub: Subscription) -> None:
-        while True:
-            request_id, stored = await sub.next()
-            await self.change(request_id, stored)
+    def offer(self, request_id: str, stored: Versioned) -> None:
+        """The fan-out's callback: queue the change, and send it unless the initial states are
+        still being sent (they go first; the revision check drops what they already covered)."""
+        self._pending.append((request_id, stored))
+        self._start_sending()
+
+    def go_live(self) -> None:
+        """The initial states are sent: changes flow from now on."""
+        self._live = True
+        self._start_sending()
+
+    def stop(self) -> None:
+        self._pending.clear()
+        if self._sending is not None:
+            self._sending.cancel()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close from the gateway's side (the browser answers, and the handler ends)."""
+        self.closing = True
+        self.stop()
+        self._sending = asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    def _start_sending(self) -> None:
+        if self._live and self._sending is None and not self.closing:
+            self._sending = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                request_id, stored = self._pending.pop(0)
+                await self.change(request_id, stored)
+        except Gone:
+            self._pending.clear()  # the handler sees the browser leave and ends
+        finally:
+            if self._sending is asyncio.current_task():  # not replaced by `close`'s
+                self._sending = None
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def _send_json(self, data: Any) -> None:
+        """As Starlette's `WebSocket.send_json` writes it."""
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        try:
+            await self._send({"type": "websocket.send", "text": text})
+        except (OSError, RuntimeError) as exc:  # uvicorn's ClientDisconnected is an OSError
+            raise Gone() from exc
 
 
 async def serve(
-    websocket: WebSocket, grant: ProgressGrant, store: ProgressStore, changes: ChangeFanout
+    scope: Scope, receive: Receive, send: Send, grant: ProgressGrant, deps: RouteDeps
 ) -> None:
     """Run an accepted connection until the browser leaves or the token expires."""
-    sub = changes.subscribe(grant.request_ids)
-    sender = ProgressSender(websocket, grant.user)
+    connection = ProgressConnection(send, grant.user)
+    changes: ChangeFanout = deps.changes
+    store: ProgressStore = deps.store
+    sub = changes.subscribe(grant.request_ids, connection.offer)
+    left = (grant.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+    expiry = asyncio.get_running_loop().call_later(max(0.0, left), _expire, connection)
     metrics.WEBSOCKETS_OPEN.inc()
     try:
         if not changes.live.is_set():  # NATS not up yet: the changes could not follow
             raise StoreUnavailable("the change fan-out has not started")
         for request_id in sorted(grant.request_ids):
-            await sender.initial(request_id, await store.read(request_id))
-        await _first_of(
-            sender.forward(sub), _until_closed(websocket), _until_expired(websocket, grant)
-        )
+            await connection.initial(request_id, await store.read(request_id))
+        connection.go_live()
+        while (await receive())["type"] != "websocket.disconnect":
+            pass  # the browser sends nothing else we need
+        if not connection.closing:
+            metrics.WEBSOCKETS_CLOSED.labels("client").inc()
     except StoreUnavailable as exc:
         log.warning("progress store unavailable: %s", exc)
         metrics.WEBSOCKETS_CLOSED.labels("store_unavailable").inc()
         with contextlib.suppress(Exception):
-            await websocket.close(CLOSE_TRY_AGAIN_LATER, "progress store unavailable")
-    except (WebSocketDisconnect, RuntimeError):
+            reason = "progress store unavailable"
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": reason})
+    except Gone:
         metrics.WEBSOCKETS_CLOSED.labels("client").inc()  # it left while we were sending
     finally:
+        expiry.cancel()
         sub.close()
+        connection.stop()
         metrics.WEBSOCKETS_OPEN.dec()
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    """Returns when the browser closes (it sends nothing else we need)."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            metrics.WEBSOCKETS_CLOSED.labels("client").inc()
-            return
-
-
-async def _until_expired(websocket: WebSocket, grant: ProgressGrant) -> None:
-    """Closes the connection when its token expires: a stale token must not keep watching."""
-    left = (grant.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
-    await asyncio.sleep(max(0.0, left))
-    await websocket.close(CLOSE_UNAUTHORIZED, "token expired")
+def _expire(connection: ProgressConnection) -> None:
+    """The token expired: a stale token must not keep watching."""
+    connection.close(CLOSE_UNAUTHORIZED, "token expired")
     metrics.WEBSOCKETS_CLOSED.labels("token_expired").inc()
 
 
-async def _first_of(*coros: Coroutine[Any, Any, None]) -> None:
-    """Run until the first finishes (its exception propagates); cancel the rest."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if (exc := task.exception()) is not None:
-            raise exc
+class ProgressSocketRoute:
+    """`/ws/progress`, answered before the app's middleware and routing (which a WebSocket
+    needs none of: no body, no page headers): each open connection then holds the frames of
+    this handler alone. Anything else goes on to the app."""
+
+    def __init__(self, app: ASGIApp, *, deps: RouteDeps) -> None:
+        self.app = app
+        self.deps = deps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != PROGRESS_PATH:
+            await self.app(scope, receive, send)
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return  # gone before the handshake
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        token = QueryParams(scope.get("query_string", b"")).get("token")
+        try:
+            grant = verify_token(self.deps.settings.progress_token_secret, token)
+        except InvalidToken as exc:
+            metrics.WEBSOCKETS_REFUSED.labels(_refusal(token, exc)).inc()
+            # Accept first so the browser sees the reason (a refused handshake is an opaque 403).
+            reason = f"unauthorized: {exc}"[:120]
+            await send({"type": "websocket.close", "code": CLOSE_UNAUTHORIZED, "reason": reason})
+            return
+        await serve(scope, receive, send, grant, self.deps)
+
+
+def _refusal(token: str | None, exc: InvalidToken) -> str:
+    """A bounded reason: an expired token is routine (an old tab), an invalid one is not."""
+    if not token:
+        return "missing"
+    return "expired" if isinstance(exc, TokenExpired) else "invalid"
