@@ -16,7 +16,7 @@ import nats
 import pytest
 from devstack.servers import NatsServer
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import ports
 from intake.models import Request
 from intake.seed import seed
 from nats.js.api import RawStreamMsg
@@ -32,7 +32,7 @@ from showcase_common.roles import ROLES, users_conf
 
 from tests.integration.intake.conftest import real_settings
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import ADMIN, STUDIO
+from tests.unit.intake.conftest import ADMIN, STUDIO, in_process
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,7 +68,7 @@ async def operator(auth_nats: NatsServer) -> AsyncIterator[JetStreamContext]:
 async def app(tmp_path: Path, auth_nats: NatsServer) -> AsyncIterator[FastAPI]:
     settings = real_settings(tmp_path, _url(auth_nats, "intake"))
     seed(settings.index_db_path)
-    app = create_app(settings)
+    app = in_process(settings, ports(settings), background=True)
     async with app.router.lifespan_context(app):
         yield app
 

@@ -1,4 +1,4 @@
-"""The admin page through `create_app` with fakes (FakePipeline, FakeFleetDesk): who may open it,
+"""The admin page through `build(settings, FakeIntakePorts(...))` with fakes (FakePipeline, FakeFleetDesk): who may open it,
 what it shows, and its buttons — Pause/Resume, Retry, Apply — each audited with the admin."""
 
 from __future__ import annotations
