@@ -13,7 +13,7 @@ export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
 PODMAN_APT := podman buildah runc slirp4netns uidmap fuse-overlayfs containernetworking-plugins \
   golang-github-containernetworking-plugin-dnsname iptables mmdebstrap
 
-.PHONY: help run test lint format bench compose-check compose-test image base-image podman uv sync browser ruby clean-data
+.PHONY: help run test lint format docs bench compose-check compose-test image base-image podman uv sync browser ruby clean-data
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ lint: sync ## ruff (lint and format check) and mypy (libs, services, tools; stri
 format: sync ## ruff: fix what can be fixed, format
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
+
+docs: sync ## the documents made from the code: docs/asyncapi.yaml, ARCHITECTURE's bus table, README's configuration table (tests keep them current)
+	$(UV) run --frozen showcasectl asyncapi > docs/asyncapi.yaml
+	$(UV) run --frozen showcasectl topology --write docs/ARCHITECTURE.md
+	$(UV) run --frozen python -m devstack.settings_table --write
 
 bench: sync ## every benchmark (bench/run_all.py: each writes bench/results/*.json; one table in docs/performance.md; a failure is named, the rest still run)
 	$(UV) run --frozen python bench/run_all.py

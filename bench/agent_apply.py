@@ -115,6 +115,7 @@ def one_run(store: S3SnapshotStore, work: Path, run: int) -> dict[str, ApplyResu
         publish_snapshot(store, more, base + 3),
     ]
     applier = Applier(store, work / f"agent-{run}")
+    applier.open()  # what the agent's start-up does
 
     async def scenarios() -> dict[str, ApplyResult]:
         results = {}

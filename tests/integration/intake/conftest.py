@@ -16,11 +16,11 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from devstack.ports import free_port
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import ports
 from intake.config import IntakeSettings
 from intake.seed import seed
 
-from tests.unit.intake.conftest import make_settings
+from tests.unit.intake.conftest import in_process, make_settings
 
 
 @dataclass
@@ -57,7 +57,7 @@ async def running_app(tmp_path: Path, nats_url: str) -> AsyncIterator[FastAPI]:
     """The app as `python -m intake` builds it (NATS, relay running), lifespan entered."""
     settings = real_settings(tmp_path, nats_url)
     seed(settings.index_db_path)
-    app = create_app(settings)
+    app = in_process(settings, ports(settings), background=True)
     async with app.router.lifespan_context(app):
         yield app
 

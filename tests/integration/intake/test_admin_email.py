@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from intake.bootstrap import create_app
+from intake.bootstrap import ports
 from intake.seed import seed
 
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import ADMIN, deps_of
+from tests.unit.intake.conftest import ADMIN, deps_of, in_process
 
 
 async def test_admin_form_sends_exactly_one_email(
@@ -26,7 +26,7 @@ async def test_admin_form_sends_exactly_one_email(
         smtp_to="admins@test",
     )
     seed(settings.index_db_path)
-    app = create_app(settings)
+    app = in_process(settings, ports(settings), background=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

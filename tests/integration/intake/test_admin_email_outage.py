@@ -11,7 +11,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from devstack.ports import free_port
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import ports
 from intake.config import IntakeSettings
 from intake.mail import pending
 from intake.models import MailOutbox
@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from tests.integration.intake.conftest import SmtpSink, real_settings
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import ADMIN, deps_of
+from tests.unit.intake.conftest import ADMIN, deps_of, in_process
 
 
 def outage_settings(tmp_path: Path, nats_url: str, smtp_port: int) -> IntakeSettings:
@@ -76,7 +76,7 @@ async def test_mail_waits_for_smtp_then_arrives_once(tmp_path: Path, nats_url: s
     port = free_port()
     settings = outage_settings(tmp_path, nats_url, port)
     seed(settings.index_db_path)
-    app = create_app(settings)
+    app = in_process(settings, ports(settings), background=True)
     async with app.router.lifespan_context(app):
         row = await submit_while_smtp_is_down(app)
         with smtp_server(port) as sink:
@@ -97,19 +97,21 @@ async def test_mail_survives_a_restart_and_arrives_once(tmp_path: Path, nats_url
     port = free_port()
     settings = outage_settings(tmp_path, nats_url, port)
     seed(settings.index_db_path)
-    first = create_app(settings)
+    first = in_process(settings, ports(settings), background=True)
     async with first.router.lifespan_context(first):
         row = await submit_while_smtp_is_down(first)
     # Intake stops with the mail unsent; SMTP comes up; a new intake opens the same file.
     with smtp_server(port) as sink:
-        second = create_app(settings)
+        second = in_process(settings, ports(settings), background=True)
         async with second.router.lifespan_context(second):
 
             async def arrived() -> bool:
                 return len(sink.messages) >= 1
 
             await eventually(arrived)
-        third = create_app(settings)  # and once more, after the send
+        third = in_process(
+            settings, ports(settings), background=True
+        )  # and once more, after the send
         async with third.router.lifespan_context(third):
             assert await deps_of(third).mail_relay.drain() == 0
             [sent] = mail_rows(third)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import httpx
 import nats
-from intake.bootstrap import create_app
+from intake.bootstrap import ports
 from intake.seed import seed
 from showcase_common import subjects
 
 from tests.integration.intake.conftest import UvicornThread, real_settings
 from tests.support.servers import NatsHandle
 from tests.support.waiting import eventually
-from tests.unit.intake.conftest import STUDIO
+from tests.unit.intake.conftest import STUDIO, in_process
 
 
 async def _stream_size(url: str) -> int:
@@ -31,7 +31,7 @@ async def test_serves_while_nats_is_down_and_delivers_once_it_is_up(
     nats_server.stop()  # NATS is down before intake even starts
     settings = real_settings(tmp_path, nats_server.url)
     seed(settings.index_db_path)
-    app = create_app(settings)
+    app = in_process(settings, ports(settings), background=True)
     with UvicornThread(app) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             assert (await client.get("/healthz")).status_code == 200

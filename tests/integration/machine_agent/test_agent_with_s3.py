@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from machine_agent.bootstrap import create_app
+from machine_agent.bootstrap import ports
 from machine_agent.config import AgentSettings
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
@@ -19,6 +19,7 @@ from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, make_s3_client, sha256_file
 
 from tests.support.agents import publish_snapshot, sample_rows, write_index
+from tests.unit.machine_agent.conftest import in_process
 
 SECRET = "integration-secret-integration-secret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
@@ -42,7 +43,8 @@ def agent(tmp_path: Path, s3_settings: S3Settings, store: S3SnapshotStore) -> It
         agent_data_dir=tmp_path / "agent",
         machine_update_secret=SECRET,
     )
-    with TestClient(create_app(settings, catch_up=False)) as client:  # the agent's own reader
+    made = ports(settings)  # the agent's own reader
+    with TestClient(in_process(settings, made, catch_up=False)) as client:
         yield client
 
 

@@ -23,7 +23,7 @@ import pytest
 from devstack.ports import free_port
 from devstack.smtp_sink import messages, sink
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import ports as intake_ports
 from intake.seed import seed
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
@@ -39,7 +39,7 @@ from showcasectl.stuck import Check, StuckWatch
 from tests.integration.intake.conftest import real_settings
 from tests.integration.progress_gateway.conftest import SECRET, Gateway, wait_for_state
 from tests.integration.showcasectl.conftest import poll
-from tests.unit.intake.conftest import STUDIO
+from tests.unit.intake.conftest import STUDIO, in_process
 
 AFTER_S = 1.0
 
@@ -102,7 +102,7 @@ async def intake(tmp_path: Path, nats_url: str) -> AsyncIterator[httpx.AsyncClie
     """Intake as `python -m intake` builds it (its outbox relay publishing to NATS)."""
     settings = real_settings(tmp_path, nats_url)
     seed(settings.index_db_path)
-    app: FastAPI = create_app(settings)
+    app: FastAPI = in_process(settings, intake_ports(settings), background=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

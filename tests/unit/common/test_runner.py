@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from fastapi import FastAPI
-from showcase_common.runner import Service, in_process_app, serve
+from showcase_common.runner import CannotStart, Ports, Service, in_process_app, run, serve
 from showcase_common.settings import CommonSettings
 
 
@@ -67,3 +68,29 @@ async def test_readiness_has_one_shape_with_words_not_error_text() -> None:
         "checks": {"fine": "ok", "stuck": "stuck", "broken": "unavailable"},
     }
     assert events == ["worker started", "worker settled", "closed"]
+
+
+async def test_the_start_up_steps_run_first_in_process_too() -> None:
+    """`prepare` runs before any worker, and an in-process app (tests) runs it as the process
+    does: what `build` must not do (make directories, read state) happens there."""
+    events: list[str] = []
+    started = asyncio.Event()
+    service = _service(events, started, app=FastAPI(), prepare=[lambda: events.append("prepared")])
+    assert events == []  # building runs nothing
+    app = in_process_app(service)
+    async with app.router.lifespan_context(app):
+        await started.wait()
+    assert events == ["prepared", "worker started", "worker settled", "closed"]
+
+
+def test_a_start_up_step_that_cannot_start_exits_1_with_its_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refuse() -> None:
+        raise CannotStart("no index at x: copy it from S3")
+
+    status = run(
+        CommonSettings, lambda _s: Ports(), lambda _s, _p: Service(name="t", prepare=[refuse]), []
+    )
+    assert status == 1
+    assert capsys.readouterr().err == "t: no index at x: copy it from S3\n"

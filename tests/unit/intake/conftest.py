@@ -1,5 +1,5 @@
-"""Intake through `create_app`, with a fake pipeline and mailer and, in tmp_path, a Rails-shaped index
-made by `python -m intake seed`'s function."""
+"""Intake as `python -m intake` builds it, `build(settings, FakeIntakePorts(...))`, served
+in-process, over a Rails-shaped index in tmp_path made by `python -m intake seed`'s function."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from intake.bootstrap import create_app
+from intake.bootstrap import IntakePorts, build
 from intake.config import IntakeSettings
 from intake.route_deps import RouteDeps
 from intake.seed import seed
+from showcase_common.runner import in_process_app
 
 from tests.support.fakes import FakeMailer, FakePipeline
+from tests.support.ports import FakeIntakePorts
 
 SECRET = "test-secret-test-secret-test-secret"
 STUDIO = ("studio", "studio")
@@ -34,6 +36,19 @@ def make_settings(tmp_path: Path, **overrides: object) -> IntakeSettings:
         "login_failure_min_s": 0.0,  # the timing tests set their own
     }
     return IntakeSettings(**(values | overrides))  # type: ignore[arg-type]
+
+
+def in_process(
+    settings: IntakeSettings, ports: IntakePorts | None = None, *, background: bool = False
+) -> FastAPI:
+    """`build(settings, ports)` (default: `FakeIntakePorts()`) as an app whose lifespan runs the
+    service: its start-up (the index checked and migrated) and, with `background`, its workers
+    (unit tests drive them by hand: `deps.relay.drain()`, `mail_relay.drain()`,
+    `showcases_file.write_now()`)."""
+    made = FakeIntakePorts() if ports is None else ports
+    app = in_process_app(build(settings, made), made.nats, workers=background)
+    assert isinstance(app, FastAPI)  # build's own
+    return app
 
 
 @pytest.fixture
@@ -56,7 +71,7 @@ async def app(
     settings: IntakeSettings, pipeline: FakePipeline, mailer: FakeMailer
 ) -> AsyncIterator[FastAPI]:
     seed(settings.index_db_path)
-    app = create_app(settings, pipeline=pipeline, mailer=mailer, background=False)
+    app = in_process(settings, FakeIntakePorts(pipeline=pipeline, mailer=mailer))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -1,4 +1,4 @@
-"""POST /api/showcases through create_app with a fake pipeline and mailer."""
+"""POST /api/showcases through `build(settings, FakeIntakePorts(...))`, with a fake pipeline and mailer."""
 
 from __future__ import annotations
 

@@ -13,13 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 from anyio import to_thread
-from intake.bootstrap import create_app
 from intake.db_lanes import Database, DbLimits, Saturated
 from intake.index_db import make_engine
 from intake.seed import seed
 
-from tests.support.fakes import FakeMailer, FakePipeline
-from tests.unit.intake.conftest import STUDIO, deps_of, make_settings
+from tests.unit.intake.conftest import STUDIO, deps_of, in_process, make_settings
 
 
 @asynccontextmanager
@@ -77,7 +75,7 @@ def test_the_pool_has_a_connection_for_every_lane_thread(tmp_path: Path) -> None
 async def intake(tmp_path: Path, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(tmp_path, **overrides)
     seed(settings.index_db_path)
-    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
+    app = in_process(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

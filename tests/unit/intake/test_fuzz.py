@@ -10,11 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intake.bootstrap import create_app
 from intake.seed import seed
 
-from tests.support.fakes import FakeMailer, FakePipeline
-from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of, make_settings
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of, in_process, make_settings
 from tests.unit.intake.helpers import counts
 
 FIELDS = ["name", "location_id", "key", "year", "start_date", "end_date", "return_to"]
@@ -40,7 +38,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("fuzz")
     settings = make_settings(path)
     seed(settings.index_db_path)
-    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
+    app = in_process(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -11,12 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from intake import index_db
-from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.seed import seed
 
-from tests.support.fakes import FakeMailer, FakePipeline
-from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of, in_process
 from tests.unit.intake.helpers import counts, downgrade_idempotency_keys, schema_of
 from tests.unit.intake.test_api import _same_creation
 
@@ -25,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 
 @asynccontextmanager
 async def _intake(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
+    app = in_process(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as c:

@@ -7,7 +7,6 @@ import sqlite3
 
 import httpx
 from fastapi import FastAPI
-from intake.bootstrap import create_app
 from intake.config import IntakeSettings
 from intake.route_deps import RouteDeps
 from intake.seed import seed
@@ -15,8 +14,7 @@ from intake.web.presenters import showcase_public
 from showcase_common.index import table_definitions
 from showcase_common.index.models import Location, Showcase
 
-from tests.support.fakes import FakeMailer, FakePipeline
-from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of
+from tests.unit.intake.conftest import ADMIN, STUDIO, deps_of, in_process
 
 RAILS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 
@@ -177,9 +175,7 @@ async def test_rails_table_definitions_are_byte_identical_after_start_and_a_requ
         before = table_definitions(conn)
     conn.close()
 
-    app: FastAPI = create_app(
-        settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False
-    )
+    app: FastAPI = in_process(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

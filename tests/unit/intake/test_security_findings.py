@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from intake.bootstrap import create_app
 from intake.route_deps import RouteDeps
 from intake.seed import seed
 from showcase_common.progress import RequestProgress
 
-from tests.support.fakes import FakeMailer, FakePipeline
-from tests.unit.intake.conftest import ADMIN, STUDIO, make_settings
+from tests.support.fakes import FakePipeline
+from tests.unit.intake.conftest import ADMIN, STUDIO, in_process, make_settings
 
 
 async def test_a_studio_lists_only_the_events_of_locations_it_may_act_for(
@@ -89,7 +88,7 @@ async def test_cookies_are_secure_outside_the_dev_run(client: httpx.AsyncClient)
 async def dev_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     settings = make_settings(tmp_path, showcase_dev_mode=True)
     seed(settings.index_db_path)
-    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
+    app = in_process(settings)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -116,7 +115,7 @@ async def test_https_answers_carry_hsts_outside_the_dev_run(app: FastAPI) -> Non
 async def test_behind_a_trusted_proxy_its_https_counts(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, intake_trusted_proxies="127.0.0.0/8")
     seed(settings.index_db_path)
-    app = create_app(settings, pipeline=FakePipeline(), mailer=FakeMailer(), background=False)
+    app = in_process(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:

@@ -5,18 +5,29 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from machine_agent.bootstrap import create_app
+from machine_agent.bootstrap import AgentPorts, build
 from machine_agent.config import AgentSettings
+from machine_agent.documentation import AgentApp
 from showcase_common.events import Snapshot
 from showcase_common.index.models import Showcase
+from showcase_common.runner import in_process_app
 
 from tests.support.agents import publish_snapshot, sample_rows, write_index
 from tests.support.fakes import FakeSnapshotStore
+from tests.support.ports import FakeAgentPorts
 
 SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
 
 Publish = Callable[..., Snapshot]
+
+
+def in_process(settings: AgentSettings, ports: AgentPorts, *, catch_up: bool = True) -> AgentApp:
+    """`build(settings, ports)` as an app whose lifespan runs the agent: its start-up (the data
+    dir, the served generation read back) and, unless `catch_up=False`, the boot catch-up."""
+    app = in_process_app(build(settings, ports), workers=catch_up)
+    assert isinstance(app, AgentApp)  # build's own
+    return app
 
 
 @pytest.fixture
@@ -51,7 +62,7 @@ def publish(tmp_path: Path, store: FakeSnapshotStore) -> Publish:
 @pytest.fixture
 def client(settings: AgentSettings, store: FakeSnapshotStore) -> Iterator[TestClient]:
     """The agent without boot catch-up (tests of catch-up build their own)."""
-    with TestClient(create_app(settings, store=store, catch_up=False)) as c:
+    with TestClient(in_process(settings, FakeAgentPorts(store=store), catch_up=False)) as c:
         yield c
 
 

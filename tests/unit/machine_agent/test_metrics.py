@@ -6,13 +6,13 @@ Read over HTTP from the app, as Prometheus would; deltas, since the registry is 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 from pydantic import SecretStr
 
 from tests.support.fakes import FakeSnapshotStore
 from tests.support.metrics import Samples, moved, parse_samples
-from tests.unit.machine_agent.conftest import Publish, update
+from tests.support.ports import FakeAgentPorts
+from tests.unit.machine_agent.conftest import Publish, in_process, update
 
 
 def _scrape(client: TestClient) -> Samples:
@@ -63,7 +63,7 @@ def test_with_a_metrics_token_only_its_bearer_may_scrape(
     settings: AgentSettings, store: FakeSnapshotStore
 ) -> None:
     guarded = settings.model_copy(update={"metrics_token": SecretStr("scrape-me")})
-    with TestClient(create_app(guarded, store=store, catch_up=False)) as client:
+    with TestClient(in_process(guarded, FakeAgentPorts(store=store), catch_up=False)) as client:
         refused = [
             client.get("/metrics", headers=headers).status_code
             for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "scrape-me"})

@@ -7,11 +7,11 @@ import warnings
 
 import pytest
 from fastapi.testclient import TestClient
-from machine_agent.bootstrap import create_app
 from machine_agent.config import AgentSettings
 
 from tests.support.fakes import FakeSnapshotStore
-from tests.unit.machine_agent.conftest import AUTH
+from tests.support.ports import FakeAgentPorts
+from tests.unit.machine_agent.conftest import AUTH, in_process
 
 GOOD = {"generation": 1, "object_key": "db/g1", "sha256": "a" * 64, "size": 10}
 OUT_OF_RANGE = [
@@ -62,7 +62,7 @@ def test_every_operation_has_its_own_id_and_pages_answer_head(
     FastAPI warned "Duplicate Operation ID")."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        spec = create_app(settings, store=store, catch_up=False).openapi()
+        spec = in_process(settings, FakeAgentPorts(store=store), catch_up=False).openapi()
     ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
     assert "head" in spec["paths"]["/showcase/{year}/{location_key}/{key}/"]

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 
 from tests.support.fakes import FakeSnapshotStore
-from tests.unit.machine_agent.conftest import AUTH, Publish, update
+from tests.support.ports import FakeAgentPorts
+from tests.unit.machine_agent.conftest import AUTH, Publish, in_process, update
 
 
 def _config(settings: AgentSettings, name: str) -> str:
@@ -27,10 +28,8 @@ def test_refuses_a_missing_or_wrong_secret(client: TestClient, publish: Publish)
 def test_refuses_every_update_when_no_secret_is_configured(
     settings: AgentSettings, store: FakeSnapshotStore, publish: Publish
 ) -> None:
-    from machine_agent.bootstrap import create_app
-
     unset = settings.model_copy(update={"machine_update_secret": None})
-    with TestClient(create_app(unset, store=store, catch_up=False)) as client:
+    with TestClient(in_process(unset, FakeAgentPorts(store=store), catch_up=False)) as client:
         assert update(client, publish(1), {"Authorization": "Bearer "}).status_code == 401
 
 

@@ -1,15 +1,20 @@
-"""The roll-out handler as `build` wires it (`make_handler`), with `FakeUpdaterPorts`."""
+"""The roll-outs as `build(settings, FakeUpdaterPorts(...))` wires them, events handed to the
+service's consumer (its handler table)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 import pytest
-from machine_updater.bootstrap import make_handler
+from machine_updater.bootstrap import build
 from machine_updater.config import UpdaterSettings
 from machine_updater.fleet import Machine
-from machine_updater.handlers import RolloutHandler
+from nats.aio.msg import Msg
 from showcase_common import subjects
-from showcase_common.bus import RetryableError
+from showcase_common.bus import ConsumerSpec, Delivery, RetryableError
 from showcase_common.events import (
+    Event,
     FleetUpdated,
     FleetUpdateFailed,
     IndexSynced,
@@ -53,7 +58,7 @@ def synced(generation: int, *requests: RequestRef, machine_ids: list[str] | None
 
 
 class World:
-    """The handler `build` wires, over a fake fleet of `n` machines."""
+    """The updater `build` wires, over a fake fleet of `n` machines."""
 
     def __init__(
         self,
@@ -84,10 +89,27 @@ class World:
             client=self.client,
             control=control,
         )
-        self.handler: RolloutHandler = make_handler(config, ports)
+        self.service = build(config, ports)
+        [self.consumer] = self.service.consumers
+        self.handler = _Handing(self.consumer)
+
+    async def start(self, stop: asyncio.Event) -> None:
+        """Run the service's workers as the runner does (the updater's hands it `stop`)."""
+        for worker in self.service.workers:
+            await worker(stop)
 
     def fake(self, machine_id: str) -> FakeMachine:
         return self.client.machines[machine_id]
+
+
+class _Handing:
+    """Hands events to the consumer's handler table, as one fetch of the loop would."""
+
+    def __init__(self, consumer: ConsumerSpec) -> None:
+        self._consumer = consumer
+
+    async def handle(self, batch: Sequence[Event]) -> None:
+        await self._consumer.handle_batch([Delivery(e, Msg(_client=None)) for e in batch])  # type: ignore[arg-type]  # the loop's message is not used
 
 
 async def test_every_machine_is_updated_and_reported_as_it_finishes() -> None:

@@ -46,14 +46,15 @@ async def test_a_paused_fleet_calls_no_machine_and_goes_on_when_resumed() -> Non
 async def test_a_held_rollout_is_handed_back_on_stop_and_its_pause_announced_once() -> None:
     world, control = paused_world()
     event = synced(5)
-    world.handler.stopping = asyncio.Event()
+    stop = asyncio.Event()
+    await world.start(stop)
     first = asyncio.create_task(world.handler.handle([event]))
     await asyncio.wait_for(control.read.wait(), 5)
-    world.handler.stopping.set()  # type: ignore[union-attr]
+    stop.set()  # the runner stops the updater
     with pytest.raises(RetryableError, match="paused"):
         await asyncio.wait_for(first, 5)  # handed back to the stream, not acknowledged
 
-    world.handler.stopping = asyncio.Event()  # the next updater gets the same message
+    await world.start(asyncio.Event())  # the next updater gets the same message
     control.read.clear()
     second = asyncio.create_task(world.handler.handle([event]))
     await asyncio.wait_for(control.read.wait(), 5)

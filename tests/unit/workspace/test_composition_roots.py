@@ -5,6 +5,10 @@
   `runner.Ports` (the NATS link is its typed `nats` field), which connects nothing, and
   `build(settings, ports: <Name>Ports) -> Service`;
 - `tests/support/ports.py` has `Fake<Name>Ports`, a `<Name>Ports` of fakes, and `build` accepts it;
+- `build` only wires objects: with the fake ports it touches no file or directory (what must
+  exist is made by the `Service`'s `prepare` steps, at start-up);
+- the service's unit tests (`tests/unit/<pkg>/`) build it so, `build(settings, Fake<Name>Ports)`,
+  and enter through no other door of its bootstrap (no app factory);
 - consumers are declared (`Service.consumers`), their durables unique across the system.
 
 The services are found on disk (every `services/*/src/<pkg>/__main__.py`, and the alerter that
@@ -18,6 +22,7 @@ import dataclasses
 import importlib
 import inspect
 import socket
+import tempfile
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +33,7 @@ import pytest
 from showcase_common.bus.link import NatsLink
 from showcase_common.runner import Ports, Service
 from showcase_common.settings import CommonSettings
+from starlette.applications import Starlette
 
 from tests.support import ports as fake_ports
 
@@ -141,6 +147,67 @@ def test_build_takes_the_fake_ports(root: Root, settings_env: None) -> None:
     assert isinstance(service, Service)
     for spec in service.consumers:
         assert spec.filter_subjects, f"{spec.durable} consumes nothing"
+
+
+@pytest.mark.parametrize("root", roots(), ids=IDS)
+def test_build_touches_no_file_system(
+    root: Root, settings_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every path the settings name is under `tmp_path`, and the temporary directory too (the
+    syncer's staging when SYNCER_WORK_DIR is unset): after `build`, nothing is there."""
+    monkeypatch.delenv("SYNCER_WORK_DIR")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    fake_type = getattr(fake_ports, f"Fake{_ports_type(root).__name__}")
+    service = root.bootstrap.build(_settings_type(root)(), fake_type())
+    assert isinstance(service, Service)
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [Path("tmp")]
+
+
+def _unit_tests(root: Root) -> list[Path]:
+    return sorted((ROOT / "tests/unit" / root.package).glob("*.py"))
+
+
+def _from_bootstrap(root: Root, source: Path) -> set[str]:
+    """The names `source` imports from the service's bootstrap."""
+    return {
+        alias.name
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == f"{root.package}.bootstrap"
+        for alias in node.names
+    }
+
+
+@pytest.mark.parametrize("root", roots(), ids=IDS)
+def test_unit_tests_build_the_service_with_its_fake_ports(root: Root) -> None:
+    fake = f"Fake{_ports_type(root).__name__}"
+    sources = _unit_tests(root)
+    assert sources, f"tests/unit/{root.package}/ has no tests"
+    assert any(fake in path.read_text() for path in sources), f"no unit test uses {fake}"
+    imported = set().union(*(_from_bootstrap(root, path) for path in sources))
+    assert "build" in imported, f"the unit tests of {root.package} never call its build"
+    doors = {
+        name
+        for name in imported
+        if callable(member := getattr(root.bootstrap, name))
+        and not isinstance(member, type)
+        and isinstance(app := _hints(member).get("return"), type)
+        and issubclass(app, Starlette)
+    }
+    assert not doors, f"unit tests enter {root.package} through {doors}, not build"
+
+
+def test_the_door_check_sees_an_app_factory(tmp_path: Path) -> None:
+    """An app factory imported from a bootstrap is what the check above refuses."""
+    root = Root("intake", None)
+    source = tmp_path / "test_x.py"
+    source.write_text("from intake.bootstrap import build, intake_app\n")
+    names = _from_bootstrap(root, source)
+    assert names == {"build", "intake_app"}
+    assert issubclass(_hints(root.bootstrap.intake_app)["return"], Starlette)
+    agent = importlib.import_module("machine_agent.bootstrap")
+    assert issubclass(_hints(agent.agent_app)["return"], Starlette)
 
 
 def test_durables_are_unique_across_services(settings_env: None) -> None:

@@ -26,8 +26,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 
 def test_the_readme_table_is_current() -> None:
     assert section(README.read_text(), settings_table.SECTION) == settings_table.table(), (
-        "README.md's configuration table is out of date: run "
-        "`uv run python -m devstack.settings_table --write`"
+        "README.md's configuration table is out of date: run `make docs`"
     )
 
 

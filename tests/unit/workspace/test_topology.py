@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -88,15 +89,15 @@ def test_every_event_has_a_publisher_and_every_durable_one_owner() -> None:
 
 
 def test_the_architecture_table_is_current() -> None:
-    current = section(ARCHITECTURE.read_text(), "topology")
+    current = section(ARCHITECTURE.read_text(), topology.SECTION)
     assert current == topology.markdown(), (
-        "docs/ARCHITECTURE.md's bus table is out of date: paste `showcasectl topology --markdown`"
+        "docs/ARCHITECTURE.md's bus table is out of date: run `make docs`"
     )
 
 
 def test_the_asyncapi_document_is_current() -> None:
     assert ASYNCAPI.read_text() == topology.dump_asyncapi(), (
-        "docs/asyncapi.yaml is out of date: run `uv run showcasectl asyncapi > docs/asyncapi.yaml`"
+        "docs/asyncapi.yaml is out of date: run `make docs`"
     )
 
 
@@ -139,3 +140,13 @@ def test_a_drifting_declaration_is_caught() -> None:
     """The checks above can fail: a package that constructs an undeclared event is seen."""
     assert "ShowcaseCreated" in _constructed("intake")
     assert "ShowcaseCreated" not in _constructed("progress_gateway")
+
+
+def test_write_puts_the_current_table_between_the_markers(tmp_path: Path) -> None:
+    """`showcasectl topology --write FILE` (what `make docs` runs) mends a stale table and
+    leaves the rest of the file as it was."""
+    doc = tmp_path / "ARCHITECTURE.md"
+    doc.write_text("before\n<!-- topology:start -->\n| stale |\n<!-- topology:end -->\nafter\n")
+    topology.topology(write=doc)
+    assert section(doc.read_text(), topology.SECTION) == topology.markdown()
+    assert doc.read_text().startswith("before\n") and doc.read_text().endswith("\nafter\n")

@@ -4,7 +4,9 @@ Every service's `__main__` is `run(<Name>Settings, ports, build)`. Its `bootstra
 composition root: `ports(settings) -> <Name>Ports` makes the real adapters and connects nothing
 (`<Name>Ports` is a dataclass subclass of `Ports`, whose `nats` field is the link the runner
 opens), and `build(settings, ports) -> Service` is a pure function of the settings and the ports
-it is given (unit tests call it with `Fake<Name>Ports` from `tests/support/ports`).
+it is given: it wires objects and touches nothing (no file, no directory, no socket; what must
+exist before serving is made by its `prepare` steps). Unit tests call it with `Fake<Name>Ports`
+from `tests/support/ports`.
 `Service` says what to serve and what to run:
 
 - `app`: the service's own routes (None: only health and metrics); the runner adds `/healthz`,
@@ -17,8 +19,10 @@ it is given (unit tests call it with `Fake<Name>Ports` from `tests/support/ports
   generation); the link, when the ports have one, is opened even when there are none (a
   service that only publishes); a service that never needs NATS has no link;
 - `closers`: run last, in reverse order, after the workers have settled what they held;
-- `prepare`: steps run before anything starts (intake checks and migrates its index); one that
-  raises `CannotStart` stops the process with its message, which says what to do;
+- `prepare`: start-up steps, run by `running` before any worker starts or HTTP is served (so
+  in-process tests run them too): intake checks and migrates its index, the agent makes its data
+  directories and reads what it serves, the syncer makes its staging directory; one that raises
+  `CannotStart` stops the process with its message, which says what to do;
 - `commands`: subcommands (`python -m intake seed`) run instead of serving.
 
 SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
@@ -105,7 +109,8 @@ class Service:
     on_nats: Sequence[Worker] = field(default_factory=list)
     closers: Sequence[Closer] = field(default_factory=list)
     prepare: Sequence[Step] = field(default_factory=list)
-    """Run before anything starts; `CannotStart` stops the process with its message."""
+    """Start-up steps (`running` runs them first); `CannotStart` stops the process with its
+    message."""
     commands: Mapping[str, Step] = field(default_factory=dict)
     """`python -m <service> <name>` runs one of these instead of serving."""
     readiness_timeout_s: float = 5.0
@@ -158,13 +163,13 @@ def run(
         print(usage, file=sys.stderr)
         return 2
     try:
-        for step in [service.commands[argv[0]]] if argv else service.prepare:
-            step()
+        if argv:
+            service.commands[argv[0]]()
+        else:
+            asyncio.run(_main(settings, service, made.nats))
     except CannotStart as exc:
         print(f"{service.name}: {exc}", file=sys.stderr)
         return 1
-    if not argv:
-        asyncio.run(_main(settings, service, made.nats))
     return 0
 
 
@@ -241,13 +246,15 @@ async def running(
     stop: asyncio.Event | None = None,
     workers: bool = True,
 ) -> AsyncIterator[asyncio.Event]:
-    """The service's life without its HTTP server: the workers, the link (connected in the
-    background, as long as NATS takes) and, once it is up, the NATS workers; on leaving, the
-    workers settle, the closers run and the link drains. `workers=False` runs none of them
-    (unit tests drive the loops by hand). Yields the stop event."""
+    """The service's life without its HTTP server: the `prepare` steps first, then the workers,
+    the link (connected in the background, as long as NATS takes) and, once it is up, the NATS
+    workers; on leaving, the workers settle, the closers run and the link drains.
+    `workers=False` runs no worker (unit tests drive the loops by hand). Yields the stop event."""
     stop = stop or asyncio.Event()
     if workers and (service.on_nats or service.consumers) and link is None:
         raise ValueError(f"{service.name} has NATS workers but no NATS link")
+    for step in service.prepare:
+        step()
     tasks: list[asyncio.Task[Any]] = []
     if workers:
         tasks += [asyncio.create_task(worker(stop)) for worker in service.workers]

@@ -3,17 +3,16 @@
 `ports` makes the real ones (NATS through the runner's link, SMTP, the wall clock; nothing
 connects here), `build` turns them into the `Service` the runner serves: the app, the outbox and
 mail relays and the showcases.yml writer as workers, readiness over the database and the bus;
-before it starts, the index is checked and the pipeline's tables created or migrated; `seed`
-is its one command. Tests call `build` (or `create_app`, which runs it in-process) with
-`FakeIntakePorts`.
+at start-up (`prepare`, before anything serves) the index is checked and the pipeline's tables
+created or migrated; `check` and `seed` are its commands. Tests call `build` with
+`FakeIntakePorts` (in-process: `runner.in_process_app`, which runs the start-up too).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from showcase_common.bus import consumer_options
 from showcase_common.http_limits import BodyLimitMiddleware
 from showcase_common.mail import Mailer, smtp_or_log
 from showcase_common.openapi import exact_openapi
-from showcase_common.runner import Ports, Service, in_process_app, nats_link
+from showcase_common.runner import Ports, Service, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_pipeline, outcomes, readiness
@@ -215,38 +214,10 @@ def prepare_index(settings: IntakeSettings, *, seeding: bool) -> None:
         db.engine.dispose()
 
 
-def create_app(
-    settings: IntakeSettings,
-    *,
-    pipeline: Pipeline | None = None,
-    mailer: Mailer | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
-    background: bool = True,
-) -> FastAPI:
-    """Intake in-process (tests): `build` with the ports given (the real ones for those not),
-    the app's lifespan running the service. `background=False` runs no worker: unit tests
-    drive them by hand (`deps.relay.drain()`, `mail_relay.drain()`,
-    `showcases_file.write_now()`)."""
-    made = (
-        ports(settings)
-        if pipeline is None
-        else IntakePorts(pipeline=pipeline, mailer=mailer or default_mailer(settings))
-    )
-    made.mailer, made.clock = mailer or made.mailer, clock or made.clock
-    app = in_process_app(build(settings, made), made.nats, workers=background)
-    assert isinstance(app, FastAPI)  # build's own
-    return app
-
-
 def intake_app(settings: IntakeSettings, deps: RouteDeps) -> FastAPI:
     """The routes, error handlers and middleware over `deps`."""
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        create_schema(deps.db.engine)  # `python -m intake` did already; tests have not
-        yield
-
-    app = FastAPI(title="Showcase intake", version="1.0", lifespan=lifespan)
+    app = FastAPI(title="Showcase intake", version="1.0")
     app.state.route_deps = deps
     validation_errors.install(app)
     _count_invalid_bodies(app)

@@ -134,16 +134,23 @@ class Applier:
         self.installer = installer
         """None: the built-in install (own config files and pages)."""
         self.layout = Layout(data_dir)
+        self._state = StateFile(self.layout.state_file)
+        self.served: ServedState | None = None
+        """What this machine serves; read from the data dir by `open`."""
+        self.prerenderer = Prerenderer(self.layout.pages_dir)
+        self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[ApplyResult]] = set()
+
+    def open(self) -> None:
+        """At start-up, before anything is served (never at construction: building the agent
+        touches no file): the data dir's directories, a download a crash cut short removed,
+        the served generation read back."""
         for directory in (self.layout.index_dir, self.layout.config_dir, self.layout.pages_dir):
             directory.mkdir(parents=True, exist_ok=True)
         for leftover in self.layout.index_dir.glob(".incoming-*"):  # a download cut by a crash
             leftover.unlink(missing_ok=True)
-        self._state = StateFile(self.layout.state_file)
-        self.served: ServedState | None = self._state.load()
+        self.served = self._state.load()
         metrics.GENERATION.set(self.generation or 0)
-        self.prerenderer = Prerenderer(self.layout.pages_dir)
-        self._lock = asyncio.Lock()
-        self._running: set[asyncio.Task[ApplyResult]] = set()
 
     @property
     def generation(self) -> int | None:

@@ -1,8 +1,9 @@
 """The composition root: the agent, built from settings and the ports given.
 
 `ports` makes the real store (S3; nothing connects here), `build` the `Service` the runner
-serves: the agent's routes, the boot catch-up as a worker, readiness over the store. The agent
-needs no NATS. Tests call `create_app` (build, run in-process) with the fake store.
+serves: the agent's routes, the boot catch-up as a worker, readiness over the store; at
+start-up (`prepare`) the data directories are made and the served generation read, never in
+`build`. The agent needs no NATS. Tests call `build` with `FakeAgentPorts`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from showcase_common import metrics
 from showcase_common.http_limits import BodyLimitMiddleware
-from showcase_common.runner import Ports, Service, in_process_app
+from showcase_common.runner import Ports, Service
 from showcase_common.s3_reader import S3SnapshotReader
 from showcase_common.security_headers import STATIC_PAGE_CSP, SecurityHeaders
 from showcase_common.signing import SnapshotVerifier
@@ -81,21 +82,11 @@ def build(settings: AgentSettings, ports: AgentPorts) -> Service:
         app=agent_app(settings, applier, installer),
         checks={"s3": s3},
         readiness_info=info,
+        prepare=[applier.open, *([installer.open] if installer is not None else [])],
         workers=[announce, catchup.run],
         closers=[installer.close] if installer is not None else [],
         server_options={"timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S},
     )
-
-
-def create_app(
-    settings: AgentSettings, *, store: SnapshotSource | None = None, catch_up: bool = True
-) -> AgentApp:
-    """The agent in-process (tests): `build` with `store` (default: S3 from `settings`), the
-    app's lifespan running the catch-up unless `catch_up=False`."""
-    made = AgentPorts(store=store) if store is not None else ports(settings)
-    app = in_process_app(build(settings, made), workers=catch_up)
-    assert isinstance(app, AgentApp)  # build's own
-    return app
 
 
 def agent_app(

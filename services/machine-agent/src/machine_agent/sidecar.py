@@ -116,8 +116,12 @@ class SidecarInstaller:
     def __init__(self, config: SidecarSettings, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.http = http or httpx.AsyncClient(timeout=5.0)
-        config.db_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in config.db_dir.glob(".*.incoming-*"):  # staged before a crash
+
+    def open(self) -> None:
+        """At start-up (not at construction): the application's database directory, and the
+        files a crash left staged in it removed."""
+        self.config.db_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.config.db_dir.glob(".*.incoming-*"):  # staged before a crash
             leftover.unlink(missing_ok=True)
 
     async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:

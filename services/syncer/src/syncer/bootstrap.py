@@ -10,11 +10,9 @@ import contextlib
 import datetime as dt
 import logging
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from showcase_common import subjects
 from showcase_common.backoff import RetryPolicy, Sleep
@@ -31,7 +29,7 @@ from syncer.ledger import KvLedger, SyncLedger
 from syncer.preparation import Preparation
 from syncer.retention import Retention, RetentionPolicy
 from syncer.snapshot import SnapshotTaker, Snapshotter
-from syncer.storage import GenerationWriter
+from syncer.storage import GenerationWriter, StagingDir
 
 log = logging.getLogger("syncer")
 
@@ -133,7 +131,7 @@ def preparation(settings: SyncerSettings) -> Preparation | None:
 
 
 def make_syncer(settings: SyncerSettings, ports: SyncerPorts) -> Syncer:
-    staging = settings.syncer_work_dir or Path(tempfile.mkdtemp(prefix="syncer-"))
+    staging = StagingDir(settings.syncer_work_dir)
     writer = GenerationWriter(
         ports.store,
         ports.snapshotter,
@@ -179,6 +177,7 @@ def build(settings: SyncerSettings, ports: SyncerPorts) -> Service:
         listen_host=settings.syncer_host,
         listen_port=settings.syncer_port,
         checks=checks,
+        prepare=[syncer.writer.staging.make],
         workers=[create_bucket],
         consumers=[syncer.consumer()],
         on_nats=[first_generation],

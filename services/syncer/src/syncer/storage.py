@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +77,31 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, SnapshotStoreError) and not isinstance(exc, PointerConflict)
 
 
+class StagingDir:
+    """Where snapshots wait for their upload: SYNCER_WORK_DIR, or else a private temporary
+    directory, made at start-up (`make`, a `prepare` step) and never while building."""
+
+    def __init__(self, configured: Path | None) -> None:
+        self._path = configured
+
+    def make(self) -> None:
+        if self._path is None:
+            self._path = Path(tempfile.mkdtemp(prefix="syncer-"))
+
+    @property
+    def path(self) -> Path:
+        """Made here when start-up has not (a handler driven without the runner)."""
+        self.make()
+        assert self._path is not None
+        return self._path
+
+
 class GenerationWriter:
     def __init__(
         self,
         store: SnapshotStore,
         snapshotter: SnapshotTaker,
-        staging_dir: Path,
+        staging: StagingDir,
         policy: RetryPolicy,
         *,
         max_conflicts: int = 20,
@@ -91,10 +111,14 @@ class GenerationWriter:
         self.store = store
         self.adopt_legacy = adopt_legacy
         self.snapshotter = snapshotter
-        self.staging_dir = staging_dir
+        self.staging = staging
         self.policy = policy
         self.max_conflicts = max_conflicts
         self._sleep = sleep
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.staging.path
 
     async def publish(self, on_retry: OnRetry = _no_retry_hook) -> Published:
         """Snapshot the index and publish it as a new generation (see the module doc)."""

@@ -4,10 +4,12 @@ consumer (`showcase_common.topology`, checked against every service's handler ta
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
+from showcase_common.docs import rewrite_section
 from showcase_common.events import EVENT_TYPES
 from showcase_common.topology import PARTIES, Consumes, Party, consumers_of, publishers_of
 
@@ -19,12 +21,15 @@ Examples:
 
   showcasectl topology              # every subject: its event, publishers, consumers, handlers
   showcasectl topology --markdown   # the table of docs/ARCHITECTURE.md
+  showcasectl topology --write docs/ARCHITECTURE.md   # put it there (`make docs`)
   showcasectl topology --json       # for scripts (the parties, their publishes and consumers)
 
 Nothing is contacted: this is the declaration every service is tested against.
 """
 
 COLUMNS = ("subject", "event", "published by", "consumed by (durable)", "handler")
+SECTION = "topology"
+"""The table's section in docs/ARCHITECTURE.md (`showcase_common.docs`)."""
 
 
 def rows() -> list[tuple[str, str, str, str, str]]:
@@ -53,10 +58,20 @@ def topology(
     markdown_out: Annotated[
         bool, typer.Option("--markdown", help="Print the Markdown table of the docs.")
     ] = False,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write",
+            help="Rewrite the table between the topology markers of this Markdown file.",
+        ),
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """Every event's subject, publishers, consumers and their handlers."""
-    if json_out:
+    if write is not None:
+        changed = rewrite_section(write, SECTION, markdown())
+        typer.echo(f"{write}: the bus table {'was rewritten' if changed else 'was current'}")
+    elif json_out:
         output.emit_json(
             [
                 {
