@@ -19,6 +19,8 @@ nothing but physics), overhead = pipeline − limit. Modes, after one warm-up ro
   parallel    all N machines at once, no canary (`--runs` times: median, and the max as p95)
   default     the updater's defaults (canary first, then the rest at its concurrency)
   sequential  one machine after another, no canary: the old job's way (its baseline)
+One fleet of agents serves every size: it starts as many as the largest, and each size is its
+first N (the smallest first; the others idle meanwhile, and catch up in the next warm-up).
 `one` (median of 3) is a single agent's own update while the others idle. On a small box the N
 agents share its cores, so every agent's own apply slows as N grows: that is in the limit
 (measured), not in the overhead. Writes bench/results/rollout_parallel.json.
@@ -39,6 +41,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (agents and the index builder)
@@ -144,25 +147,51 @@ class RecordingPublisher(Publisher):
     def __init__(self, js: JetStreamContext) -> None:
         super().__init__(js)
         self.events: list[Event] = []
+        self.published_at: list[float] = []
+        self.publishing_s = 0.0
 
     async def publish(self, event: Event, *, msg_id: str | None = None) -> PubAck:
         self.events.append(event)
-        return await super().publish(event, msg_id=msg_id)
+        began = time.perf_counter()
+        try:
+            return await super().publish(event, msg_id=msg_id)
+        finally:
+            self.published_at.append(time.perf_counter())
+            self.publishing_s += self.published_at[-1] - began
 
 
 class AgentTimes:
-    """Each agent's own apply time, from its answers to the updater (`timings.total`)."""
+    """Each agent's own apply time, from its answers to the updater (`timings.total`), and when
+    the updater sent each call and had its answer (the steps of one roll-out)."""
 
     def __init__(self) -> None:
         self.by_port: dict[int, float] = {}
+        self.sent: dict[int, float] = {}
+        self.answered: dict[int, float] = {}
+        self.other_calls = 0
+        """Calls that are not the update (status reads, page asks)."""
+
+    def clear(self) -> None:
+        self.by_port.clear()
+        self.sent.clear()
+        self.answered.clear()
+        self.other_calls = 0
+
+    async def on_request(self, request: httpx.Request) -> None:
+        if request.method == "POST":
+            self.sent.setdefault(request.url.port or 0, time.perf_counter())
+        else:
+            self.other_calls += 1
 
     async def on_response(self, response: httpx.Response) -> None:
         if response.request.method != "POST" or response.status_code != 200:
             return
+        port = response.request.url.port or 0
+        self.answered[port] = time.perf_counter()
         await response.aread()
         total = (response.json().get("timings") or {}).get("total")
         if total is not None:
-            self.by_port[response.request.url.port or 0] = float(total)
+            self.by_port[port] = float(total)
 
 
 @contextlib.asynccontextmanager
@@ -172,6 +201,7 @@ async def updater_http(n: int, secret: str) -> AsyncIterator[tuple[httpx.AsyncCl
     settings = UpdaterSettings(machine_update_secret=secret, concurrency=n)
     http = make_http(settings)
     times = AgentTimes()
+    http.event_hooks["request"].append(times.on_request)
     http.event_hooks["response"].append(times.on_response)
     try:
         yield http, times
@@ -214,10 +244,10 @@ MODES = {
 
 
 async def measure_size(
-    n: int, runs: int, rtt_ms: tuple[float, float], work: Path, nats_url: str, s3: S3Settings,
-    index: Index,
+    fleet: AgentFleet, agents: list[AgentProcess], runs: int, rtt_ms: tuple[float, float],
+    work: Path, nats_url: str, index: Index,
 ) -> dict[str, object]:  # fmt: skip
-    fleet, agents = await asyncio.to_thread(start_fleet, work, s3, n)
+    n = len(agents)
     relays: list[DelayRelay] = []
     try:
         delays = rtts(n, *rtt_ms)
@@ -262,12 +292,11 @@ async def measure_size(
     finally:
         for relay in relays:
             await relay.close()
-        await asyncio.to_thread(fleet.close)
 
 
-def summarise(samples: list[dict[str, float]]) -> dict[str, object]:
+def summarise(samples: list[dict[str, Any]]) -> dict[str, object]:
     def pick(key: str) -> list[float]:
-        return sorted(s[key] for s in samples)
+        return sorted(float(s[key]) for s in samples)
 
     ratios, overheads = pick("ratio"), pick("overhead_ms")
     return {
@@ -296,9 +325,10 @@ async def one_agent(agents: list[AgentProcess], index: Index) -> float:
 async def roll_out(
     nats_url: str, fleet_file: Path, secret: str, concurrency: int, canary: bool, index: Index,
     rtt_of: dict[int, float], http: httpx.AsyncClient, times: AgentTimes,
-) -> dict[str, float]:  # fmt: skip
-    """Upload the next generation, roll it out; the pipeline's time against the limit's."""
-    times.by_port.clear()
+) -> dict[str, Any]:  # fmt: skip
+    """Upload the next generation, roll it out; the pipeline's time against the limit's, and
+    where the roll-out's time went (`steps`, ms)."""
+    times.clear()
     async with updater(nats_url, fleet_file, secret, concurrency, canary, http) as (
         handler, publisher,
     ):  # fmt: skip
@@ -306,7 +336,8 @@ async def roll_out(
         upload_s = index.upload_s
         started = time.perf_counter()
         await handler.handle([IndexSynced(snapshot=snapshot, requests=[request])])
-        rollout_s = time.perf_counter() - started
+        ended = time.perf_counter()
+        rollout_s = ended - started
     events = publisher.events
     outcome = type(events[-1]).__name__
     assert outcome == "FleetUpdated", f"roll-out ended with {outcome}: {events[-1]}"
@@ -318,7 +349,33 @@ async def roll_out(
         "pipeline_s": round(pipeline, 4), "limit_s": round(limit, 4),
         "slowest_agent_s": round(slowest, 4), "ratio": round(pipeline / limit, 3),
         "overhead_ms": round((pipeline - limit) * 1000, 1),
+        "steps": steps(times, rtt_of, publisher, started, ended),
     }  # fmt: skip
+
+
+def steps(
+    times: AgentTimes, rtt_of: dict[int, float], publisher: RecordingPublisher, started: float,
+    ended: float,
+) -> dict[str, float]:  # fmt: skip
+    """Where one roll-out's time went, in ms: before the first update call left; each call's
+    time beyond its agent's own apply and its round trip (HTTP, the agent's request handling,
+    scheduling on a shared box: median and max); after the last answer (the last events); the
+    time spent publishing events; the calls that were not updates (status reads, page asks)."""
+    ms = 1000
+    beyond = sorted(
+        (times.answered[port] - times.sent[port] - times.by_port[port] - rtt) * ms
+        for port, rtt in rtt_of.items()
+    )
+    last_answer = max(times.answered.values())
+    return {
+        "before_first_call_ms": round((min(times.sent.values()) - started) * ms, 1),
+        "call_beyond_apply_and_rtt_ms_median": round(statistics.median(beyond), 1),
+        "call_beyond_apply_and_rtt_ms_max": round(beyond[-1], 1),
+        "after_last_answer_ms": round((ended - last_answer) * ms, 1),
+        "publishing_ms": round(publisher.publishing_s * ms, 1),
+        "events": len(publisher.events),
+        "other_calls": times.other_calls,
+    }
 
 
 HEADER = (
@@ -356,10 +413,18 @@ async def main() -> None:
         work = Path(tmp)
         index = Index(work, s3)
         await asyncio.to_thread(index.next)  # generation 1: what the agents boot onto
-        for n in args.sizes:
-            rows.append(
-                await measure_size(n, args.runs, tuple(args.rtt_ms), work, nats_url, s3, index)
-            )
+        # one fleet for every size: each size is its first N agents (the smallest first), the
+        # others idle meanwhile and catch up in the next size's warm-up
+        fleet, agents = await asyncio.to_thread(start_fleet, work, s3, max(args.sizes))
+        try:
+            for n in sorted(args.sizes):
+                rows.append(
+                    await measure_size(
+                        fleet, agents[:n], args.runs, tuple(args.rtt_ms), work, nats_url, index
+                    )
+                )
+        finally:
+            await asyncio.to_thread(fleet.close)
     results = results_file("rollout_parallel.json")
     results.write_text(json.dumps({
         "benchmark": "rollout_parallel", "when": dt.datetime.now(dt.UTC).isoformat(),

@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +44,30 @@ class StackRun:
 
 
 @contextmanager
-def running_stack(prefix: str) -> Iterator[StackRun]:
+def running_stack(
+    prefix: str,
+    *,
+    settings: Mapping[str, str] | None = None,
+    prepare: Callable[[StackConfig], None] | None = None,
+    **config: object,
+) -> Iterator[StackRun]:
     """`devstack.Stack` in a temporary directory, its start and stop timed; when anything fails,
-    the last lines of its log are printed before the error (the log goes with the directory)."""
+    the last lines of its log are printed before the error (the log goes with the directory).
+
+    `config`: `StackConfig` fields (e.g. `agents`); `settings`: environment variables its
+    processes start with (e.g. the updater's `CANARY`); `prepare`: runs on the config before
+    anything starts (e.g. writes the index the seed then leaves as it is)."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         log_path = Path(tmp) / "stack.log"
         with log_path.open("w", encoding="utf-8") as log:
-            stack = Stack(StackConfig.on_free_ports(Path(tmp) / "data"), LogMux(log, colour=False))
+            made = StackConfig.on_free_ports(Path(tmp) / "data", **config)
+            if prepare is not None:
+                prepare(made)
+            stack = Stack(made, LogMux(log, colour=False))
             try:
                 began = time.perf_counter()
-                stack.start(timeout_s=240)  # a loaded 2-core box imports nine Pythons at once
+                with environment(settings or {}):  # the processes it starts inherit it
+                    stack.start(timeout_s=240)  # a loaded 2-core box imports many Pythons at once
                 run = StackRun(stack, time.perf_counter() - began)
                 try:
                     yield run
@@ -65,6 +79,21 @@ def running_stack(prefix: str) -> Iterator[StackRun]:
                 log.flush()
                 print("".join(log_path.read_text().splitlines(True)[-LOG_TAIL_LINES:]))
                 raise
+
+
+@contextmanager
+def environment(settings: Mapping[str, str]) -> Iterator[None]:
+    """These variables in our environment for the block (what a child started in it inherits)."""
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def machine_facts() -> dict[str, Any]:

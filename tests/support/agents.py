@@ -32,6 +32,7 @@ from showcase_common.index import Location, Region, Showcase, User
 from showcase_common.settings import S3Settings
 from showcase_common.snapshots import S3SnapshotStore, SnapshotStore, sha256_file
 
+from tests.support.metrics import parse_samples
 from tests.support.rails_fixture import (
     KNOWN_LOGINS,
     RailsRows,
@@ -184,6 +185,16 @@ class AgentProcess:
             timeout=75,
         )
 
+    def update_outcomes(self) -> dict[str, float]:
+        """`agent_updates_total` by outcome (applied, no_op, ...), from its `/metrics`."""
+        response = httpx.get(self.url + "/metrics", timeout=5)
+        response.raise_for_status()
+        return {
+            dict(labels)["outcome"]: value
+            for (name, labels), value in parse_samples(response.text).items()
+            if name == "agent_updates_total"
+        }
+
     def logs(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -236,6 +247,13 @@ class AgentFleet:
         return created
 
     def close(self) -> None:
+        """Stop every agent: all told at once, then each waited for (a big fleet stops in the
+        time of its slowest agent, not of all of them one after another)."""
+        for agent in self.agents:
+            if agent.running:
+                assert agent.proc is not None
+                with contextlib.suppress(ProcessLookupError):
+                    agent.proc.send_signal(signal.SIGTERM)
         for agent in self.agents:
             agent.stop()
 

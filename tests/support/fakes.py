@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine_updater.client import MachineError, MachineRefused
+from machine_updater.client import MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
 from progress_gateway.projection import ProjectedProgress
@@ -419,14 +419,38 @@ class FakeMachine:
     page_not_yet: int = 0
     """The next N page asks answer 404 (a page that appears after the update answered)."""
     page_asks: int = 0
+    reports_pages: bool = False
+    """Whether its update answer says how its pages answered (as an agent does); False: as the
+    Rails CGI (or an agent from before), the updater must ask."""
+    reported: dict[str, PageAnswer] | None = None
+    """What it reports, when not what it serves (a page it gets wrong)."""
+
+    def answer(self, path: str) -> PageAnswer:
+        if path in self.pages:
+            return PageAnswer(200)
+        if path in self.replays:
+            return PageAnswer(307, self.replays[path])
+        return PageAnswer(404)
+
+    def own_check(self, paths: Iterable[str]) -> dict[str, PageAnswer]:
+        if not self.reports_pages:
+            return {}
+        if self.reported is not None:
+            return dict(self.reported)
+        return {path: self.answer(path) for path in paths}
 
 
 class FakeMachineClient:
-    """A fleet of fake agents; counts calls and how many updates run at the same time."""
+    """A fleet of fake agents; counts calls and how many updates run at the same time.
+
+    As an agent does, an update of a generation it already serves (or older) is a no-op: it
+    counts in `calls`, not in `updates` (what was applied)."""
 
     def __init__(self, machines: dict[str, FakeMachine], pages: set[str]) -> None:
         self.machines = machines
         self.pages_after_update = pages
+        self.calls: Counter[str] = Counter()
+        self.status_reads: Counter[str] = Counter()
         self.updates: Counter[str] = Counter()
         self.applied: dict[str, list[int]] = {}
         self.showcase_ids: dict[str, list[int]] = {}
@@ -448,15 +472,19 @@ class FakeMachineClient:
         return fake
 
     async def status(self, machine: Machine) -> int | None:
+        self.status_reads[machine.id] += 1
         return self._machine(machine).generation
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
+    ) -> Updated:
         fake = self._machine(machine)
+        self.calls[machine.id] += 1
         self.showcase_ids[machine.id] = list(showcase_ids)
         if fake.refuse:
             raise MachineRefused("update_config answered 401: wrong secret")
+        if fake.generation is not None and fake.generation >= snapshot.generation:
+            return Updated(fake.generation, applied=False, pages=fake.own_check(fake.pages))
         self.updates[machine.id] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -472,7 +500,10 @@ class FakeMachineClient:
             fake.pages |= self.pages_after_update
         for hook in self.after_update:
             hook(machine, snapshot)
-        return snapshot.generation
+        return Updated(
+            snapshot.generation,
+            pages=fake.own_check(self.pages_after_update | set(fake.replays)),
+        )
 
     async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
         fake = self._machine(machine)
@@ -495,11 +526,7 @@ class FakeMachineClient:
         if fake.page_not_yet > 0:
             fake.page_not_yet -= 1
             return PageAnswer(404)
-        if path in fake.pages:
-            return PageAnswer(200)
-        if path in fake.replays:
-            return PageAnswer(307, fake.replays[path])
-        return PageAnswer(404)
+        return fake.answer(path)
 
 
 class FakeBodies:

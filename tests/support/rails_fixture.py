@@ -259,12 +259,7 @@ def _locations(rng: random.Random, count: int, users: list[User]) -> list[Locati
     locations: list[Location] = []
     for i in range(count):
         city, lat, lon, locale, unserved = CITIES[i % len(CITIES)]
-        suffix = (
-            ""
-            if i < len(CITIES)
-            else f" {('North', 'South', 'East', 'West')[(i // len(CITIES)) % 4]}"
-        )
-        name = f"{city}{suffix}"
+        name = f"{city}{_suffix(i // len(CITIES))}"
         region = _region(rng, lat, lon, unserved, served)
         locations.append(
             Location(
@@ -295,6 +290,16 @@ def _locations(rng: random.Random, count: int, users: list[User]) -> list[Locati
         )
     _grant_sites(rng, users, locations)
     return locations
+
+
+def _suffix(round_: int) -> str:
+    """What tells the `round_`-th location of a city from the others: nothing for the first,
+    then North, South, East, West, then numbered (a bigger fixture keeps every key unique)."""
+    if round_ == 0:
+        return ""
+    direction = ("North", "South", "East", "West")[round_ % 4]
+    again = (round_ - 1) // 4
+    return f" {direction}" + (f" {again + 1}" if again else "")
 
 
 def _region(

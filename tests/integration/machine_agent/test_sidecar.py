@@ -73,6 +73,10 @@ def test_an_update_places_the_files_runs_the_commands_and_checks_the_page(
 
     assert response.status_code == 200, response.text
     assert response.json()["generation"] == 1 == agent.status()["generation"]
+    # its own page check, in the answer: what the updater judges instead of asking
+    assert response.json()["pages"] == {
+        "/showcase/2026/boston/summer/": {"status": 200, "replay_region": None}
+    }
     assert sorted(p.name for p in app.db_dir.iterdir()) == [
         "htpasswd",
         "index.sqlite3",

@@ -71,3 +71,14 @@ def _kind(date: str | None) -> str:
     if len(date) == 4:
         return "year"
     return "start" if date[4] == "-" else "mm-dd-yy"
+
+
+def test_a_bigger_fixture_keeps_every_location_key_and_page_unique() -> None:
+    """At 10× (bench/agent_memory.py) no two locations share a key, so no two pages collide."""
+    rows = rails_rows(10, locations=800, users=3000)
+    keys = [loc.key for loc in rows.locations]
+    assert len(set(keys)) == len(keys) == 800
+    key_of = {loc.id: loc.key for loc in rows.locations}
+    pages = [(s.year, key_of[s.location_id], s.key) for s in rows.showcases]
+    assert len(set(pages)) == len(pages)
+    assert [loc.key for loc in rails_rows().locations] == keys[:80]  # ×1 is as it was

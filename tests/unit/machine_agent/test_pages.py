@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from machine_agent.config import AgentSettings
 from showcase_common.index.models import Showcase
 
-from tests.unit.machine_agent.conftest import Publish, update
+from tests.unit.machine_agent.conftest import AUTH, Publish, update
 
 
 def _new_showcase(name: str = "Summer Sizzle") -> Showcase:
@@ -133,3 +133,19 @@ def test_pages_cannot_be_framed_and_run_no_script(client: TestClient, publish: P
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_the_answer_reports_how_the_new_showcases_pages_answer(
+    client: TestClient, publish: Publish
+) -> None:
+    """What the updater judges instead of asking each page: the route's own answer."""
+    update(client, publish(1))
+    snapshot = publish(2, [_new_showcase()])
+    body = {**snapshot.model_dump(), "showcase_ids": [10, 99]}  # 99: not in the snapshot
+    answer = client.post("/showcase/update_config", json=body, headers=AUTH).json()
+    assert answer["pages"] == {
+        "/showcase/2026/boston/summer/": {"status": 200, "replay_region": None}
+    }
+    assert client.get("/showcase/2026/boston/summer/").status_code == 200  # as it said
+    again = client.post("/showcase/update_config", json=body, headers=AUTH).json()
+    assert again["changed"] is False and again["pages"] == {}  # a no-op checks nothing

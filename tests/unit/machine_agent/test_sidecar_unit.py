@@ -9,7 +9,8 @@ import pytest
 from machine_agent.applier import ApplyFailed, Incoming
 from machine_agent.config import AgentSettings
 from machine_agent.index_data import IndexData
-from machine_agent.sidecar import SidecarInstaller, SidecarSettings, new_pages
+from machine_agent.new_pages import NotInSnapshot, new_pages
+from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 from showcase_common.events import Snapshot
 from showcase_common.index import Showcase
 
@@ -51,7 +52,7 @@ def test_new_pages_follow_the_fleets_rule_for_a_lone_showcase() -> None:
         "/showcase/2027/chicago/",  # chicago's only 2027 showcase, keyed `showcase`
         "/showcase/2027/seattle/showcase/",  # seattle has two in 2027
     ]
-    with pytest.raises(ApplyFailed, match="showcase 99 is not in this snapshot"):
+    with pytest.raises(NotInSnapshot, match="showcase 99 is not in this snapshot"):
         new_pages(index, [99])
 
 

@@ -47,8 +47,10 @@ def test_applies_a_new_generation(
         "swap",
         "regenerate",
         "prerender",
+        "page",
         "total",
     }
+    assert body["pages"] == {}  # no showcase named: no page to check
     assert body["pages_rendered"] == body["pages_total"] == 4 + 3  # showcases + studios
     assert client.get("/showcase/status").json() == {
         "machine_id": "m1",

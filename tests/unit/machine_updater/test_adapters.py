@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import httpx
 import pytest
-from machine_updater.client import HttpMachineClient, MachineError, MachineRefused
+from machine_updater.client import HttpMachineClient, MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, FlyFleet, Machine, StaticFleet
 from showcase_common.events import Snapshot
 from showcase_common.fly import FORCE_INSTANCE_HEADER
+from showcase_common.replay import PageAnswer
 
 SNAPSHOT = Snapshot(generation=7, object_key="db/g7", sha256="a" * 64, size=10)
 
@@ -85,12 +87,54 @@ async def test_update_sends_secret_snapshot_and_instance_header() -> None:
         seen.append(request)
         return httpx.Response(200, json={"machine_id": "e1", "generation": 7, "changed": True})
 
-    assert await agent(answer).update(MACHINE, SNAPSHOT) == 7
+    assert await agent(answer).update(MACHINE, SNAPSHOT) == Updated(7)
     request = seen[0]
     assert request.url.path == "/showcase/update_config"
     assert request.headers["Authorization"] == "Bearer s3cret"
     assert request.headers[FORCE_INSTANCE_HEADER] == "e1"
     assert json.loads(request.content) == SNAPSHOT.model_dump()
+
+
+async def test_a_slow_update_is_waited_for_while_the_machine_answers_its_status() -> None:
+    asked: list[str] = []
+    update_answered = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/showcase/status":
+            if asked.count("/showcase/status") == 3:
+                update_answered.set()  # alive through three probes, then done
+            return httpx.Response(200, json={"generation": 6})
+        await update_answered.wait()
+        return httpx.Response(200, json={"generation": 7, "changed": True})
+
+    client = HttpMachineClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)), "s3cret", probe_timeout_s=0.01
+    )
+    assert await client.update(MACHINE, SNAPSHOT) == Updated(7)
+    assert asked[0] == "/showcase/update_config" and asked.count("/showcase/status") == 3
+
+
+async def test_a_hung_update_is_given_up_when_the_status_cannot_answer_either() -> None:
+    cancelled = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/showcase/status":
+            raise httpx.ReadTimeout("hung", request=request)
+        try:
+            await asyncio.Event().wait()  # never answers
+        finally:
+            cancelled.set()
+        raise AssertionError("unreachable")
+
+    client = HttpMachineClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)), "s3cret", probe_timeout_s=0.01
+    )
+    with pytest.raises(MachineError) as hung:
+        await client.update(MACHINE, SNAPSHOT)
+    assert hung.value.reason == "timeout" and hung.value.retryable
+    assert "did not answer in time (GET /showcase/status" in str(hung.value)
+    assert cancelled.is_set()  # the update call was dropped, not left running
 
 
 async def test_update_names_the_new_showcases_only_when_there_are_some() -> None:
@@ -124,7 +168,28 @@ async def test_conflict_means_the_machine_serves_a_newer_generation() -> None:
             return httpx.Response(200, json={"generation": 9})
         return httpx.Response(409, json={"detail": "older generation"})
 
-    assert await agent(answer).update(MACHINE, SNAPSHOT) == 9
+    assert await agent(answer).update(MACHINE, SNAPSHOT) == Updated(9, applied=False)
+
+
+async def test_the_agents_own_page_check_and_no_op_come_back_with_the_generation() -> None:
+    pages = {
+        "/showcase/2026/boston/spring/": {"status": 200, "replay_region": None},
+        "/showcase/2026/paris/gala/": {"status": 307, "replay_region": "cdg"},
+        "/showcase/2026/x/bad/": {"status": "200"},  # not well formed: left out, asked instead
+        "/showcase/2026/x/worse/": "200",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"generation": 7, "changed": False, "pages": pages})
+
+    assert await agent(answer).update(MACHINE, SNAPSHOT) == Updated(
+        7,
+        applied=False,
+        pages={
+            "/showcase/2026/boston/spring/": PageAnswer(200),
+            "/showcase/2026/paris/gala/": PageAnswer(307, "cdg"),
+        },
+    )
 
 
 @pytest.mark.parametrize(("code", "error"), [(401, MachineRefused), (422, MachineRefused)])
@@ -171,3 +236,16 @@ async def test_each_failure_carries_its_reason_code(answer, reason: str) -> None
     with pytest.raises(MachineError) as failed:
         await agent(answer).update(MACHINE, SNAPSHOT)
     assert failed.value.reason == reason
+
+
+async def test_static_fleet_reads_the_file_again_only_when_it_changed(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("machines:\n  - {id: a, region: iad, url: 'http://a'}\n")
+    fleet = StaticFleet(path)
+    first = await fleet.machines()
+    assert [m.id for m in first] == ["a"]
+    path.write_text("machines:\n  - {id: b, region: ord, url: 'http://b'}\n  - {id: c, url: x}\n")
+    assert [m.id for m in await fleet.machines()] == ["b", "c"]
+    path.write_text("machines: [")
+    with pytest.raises(FleetError):
+        await fleet.machines()

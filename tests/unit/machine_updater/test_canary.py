@@ -12,6 +12,7 @@ from showcase_common.events import (
     MachineUpdated,
     MachineUpdateFailed,
 )
+from showcase_common.replay import PageAnswer
 
 from tests.unit.machine_updater.test_handlers import World, request, synced
 
@@ -62,3 +63,25 @@ async def test_a_failing_canary_halts_the_rollout_and_leaves_the_others_as_they_
     assert verdict.failures[0].reason == "machine_refused"
     assert verdict.requests == [request(1), request(2)]
     assert world.publisher.of(FleetUpdated) == []
+
+
+async def test_the_canarys_pages_are_asked_from_outside_even_when_it_reports_them() -> None:
+    world = World(3, canary=True, canary_machine="m1")
+    for fake in world.client.machines.values():
+        fake.reports_pages = True
+    await world.handler.handle([synced(5, request(1))])
+    assert world.publisher.of(FleetUpdated)
+    asks = {machine_id: fake.page_asks for machine_id, fake in world.client.machines.items()}
+    assert asks == {"m0": 0, "m1": 1, "m2": 0}  # the canary's one page; the rest trusted
+
+
+async def test_a_canary_that_reports_its_page_but_does_not_serve_it_halts() -> None:
+    world = World(3, canary=True, canary_machine="m1", page_deadline_s=0.2, machine_attempts=1)
+    for fake in world.client.machines.values():
+        fake.reports_pages = True
+    world.fake("m1").render_pages = False
+    world.fake("m1").reported = {request(1).showcase.path: PageAnswer(200)}
+    await world.handler.handle([synced(5, request(1))])
+    (verdict,) = world.publisher.of(FleetUpdateFailed)
+    assert verdict.halted_by_canary and verdict.failures[0].reason == "not_serving"
+    assert world.client.applied == {"m1": [5]}

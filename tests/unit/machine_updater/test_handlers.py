@@ -27,6 +27,7 @@ from showcase_common.events import (
     Snapshot,
     decode,
 )
+from showcase_common.replay import PageAnswer
 
 from tests.support.fakes import (
     FakeFleet,
@@ -268,14 +269,58 @@ async def test_a_replayed_event_calls_no_machine_and_publishes_nothing_new() -> 
     assert len(world.publisher.published) == published  # same facts, same msg ids
 
 
-async def test_a_machine_already_at_the_generation_is_not_called() -> None:
+async def test_a_machine_already_at_the_generation_is_not_updated_again() -> None:
     world = World(2)
     for fake in world.client.machines.values():
         fake.generation = 5
         fake.pages = {request().showcase.path}
     await world.handler.handle([synced(5)])
-    assert not world.client.updates
+    assert not world.client.updates  # its answer was a no-op: nothing applied
+    assert world.client.calls == {"m0": 1, "m1": 1} and not world.client.status_reads
     assert world.publisher.of(FleetUpdated)
+
+
+async def test_one_call_per_machine_when_the_agent_reports_its_own_page_check() -> None:
+    world = World(3)
+    for fake in world.client.machines.values():
+        fake.reports_pages = True
+    await world.handler.handle([synced(5)])
+    assert world.publisher.of(FleetUpdated)
+    assert world.client.calls == {"m0": 1, "m1": 1, "m2": 1}
+    assert not world.client.status_reads  # no status read before the update
+    assert all(fake.page_asks == 0 for fake in world.client.machines.values())
+
+
+async def test_reported_answers_are_judged_by_region_and_a_wrong_one_is_asked_again() -> None:
+    world = World(3, page_deadline_s=0.3, machine_attempts=1)  # m0 iad, m1 ord, m2 sjc
+    path = regional_request("ord").showcase.path
+    for machine_id in ("m0", "m2"):
+        world.fake(machine_id).render_pages = False
+        world.fake(machine_id).replays = {path: "ord"}
+    for fake in world.client.machines.values():
+        fake.reports_pages = True
+    # m0 reports a replay to the wrong region, but answers rightly when asked: it counts;
+    # m1 (the page's region) reports a replay of its own page: asked, it still does
+    world.fake("m0").reported = {path: PageAnswer(307, "sjc")}
+    world.fake("m1").render_pages = False
+    world.fake("m1").replays = {path: "ord"}
+    await world.handler.handle([synced(5, regional_request("ord"))])
+
+    updated = {e.machine_id: e for e in world.publisher.of(MachineUpdated)}
+    assert set(updated) == {"m0", "m2"}
+    assert updated["m0"].handed_on == {path: "ord"} and updated["m2"].handed_on == {path: "ord"}
+    assert world.fake("m0").page_asks == 1 and world.fake("m2").page_asks == 0
+    (failed,) = world.publisher.of(MachineUpdateFailed)
+    assert failed.machine_id == "m1" and "not 200 in its region ord" in failed.error
+    assert world.fake("m1").page_asks > 1  # asked itself until the page deadline
+
+
+async def test_a_page_missing_from_the_report_is_asked() -> None:
+    world = World(1)
+    world.fake("m0").reports_pages = True
+    world.fake("m0").reported = {"/showcase/2026/elsewhere/other/": PageAnswer(200)}
+    await world.handler.handle([synced(5)])
+    assert world.publisher.of(FleetUpdated) and world.fake("m0").page_asks == 1
 
 
 async def test_a_batch_is_one_roll_out_of_the_newest_for_all_its_requests() -> None:

@@ -18,7 +18,6 @@ import httpx
 from pydantic import ValidationError
 from showcase_common import rollback_auth
 from showcase_common.events import UpdateConfig
-from showcase_common.index import SINGLE_SHOWCASE_KEY
 from showcase_common.logs import request_context
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,6 +36,7 @@ from machine_agent.applier import (
 from machine_agent.config import AgentSettings
 from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
+from machine_agent.new_pages import reported
 from machine_agent.page_paths import page_path, page_segments
 from machine_agent.sidecar import SidecarInstaller
 
@@ -119,6 +119,9 @@ async def update_config(request: Request) -> Response:
             "pages_removed": result.pages_removed,
             "pages_total": result.pages_total,
             "files_changed": result.files_changed,
+            # its own check of the new showcases' pages: the updater judges these answers
+            # instead of asking each page over the network (machine_updater.truth)
+            "pages": reported(result.pages),
         }
     )
 
@@ -202,18 +205,13 @@ async def showcase_page(request: Request) -> Response:
     # `year` is checked with the other segments: anything that is not a page is a 404, not a 422
     if (sidecar_answer := await _sidecar_page(request)) is not None:
         return sidecar_answer
-    applier = _applier(request)
     year, location_key, key = (
         request.path_params["year"],
         request.path_params["location_key"],
         request.path_params["key"],
     )
-    if (
-        key == SINGLE_SHOWCASE_KEY
-        and applier.prerenderer.page_file(year, location_key, key) is None
-    ):
-        return _page(applier, year, location_key)  # a lone `showcase` also answers here
-    return _page(applier, year, location_key, key)
+    # a lone `showcase` also answers here (`Prerenderer.page_at`)
+    return _page(_applier(request), year, location_key, key)
 
 
 async def _sidecar_page(request: Request) -> Response | None:
@@ -237,7 +235,7 @@ async def _sidecar_page(request: Request) -> Response | None:
 
 
 def _page(applier: Applier, *segments: str) -> FileResponse:
-    path = applier.prerenderer.page_file(*segments)
+    path = applier.prerenderer.page_at(*segments)
     if path is None:
         raise HTTPException(404, "no such page on this machine")
     # Pages change with every generation: let caches revalidate rather than serve stale ones.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from showcase_common.events import Snapshot
+from showcase_common.replay import PageAnswer
 from showcase_common.snapshot_store import (
     ChecksumMismatch,
     SnapshotMissing,
@@ -31,6 +32,7 @@ from showcase_common.snapshot_store import (
 from machine_agent import metrics
 from machine_agent.files import replace_atomically
 from machine_agent.index_data import IndexData, SnapshotRefused, check_integrity, read_index
+from machine_agent.new_pages import NotInSnapshot, new_pages
 from machine_agent.prerender import Prerenderer
 from machine_agent.regenerate import regenerate
 from machine_agent.state import ServedState, StateFile
@@ -38,7 +40,7 @@ from machine_agent.state import ServedState, StateFile
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PHASES = ("download", "verify", "swap", "regenerate", "prerender")
+PHASES = ("download", "verify", "swap", "regenerate", "prerender", "page")
 
 
 class StaleGeneration(Exception):
@@ -75,6 +77,9 @@ class ApplyResult:
     pages_removed: int = 0
     pages_total: int = 0
     files_changed: list[str] = field(default_factory=list)
+    pages: dict[str, PageAnswer] = field(default_factory=dict)
+    """How the new showcases' pages answered on this machine once installed, by path (the
+    updater judges these instead of asking each page over the network)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,12 @@ class Applier:
     async def _install_with(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
         if self.installer is None:
             return await asyncio.to_thread(
-                self._install, incoming.snapshot, incoming.path, incoming.index, timings
+                self._install,
+                incoming.snapshot,
+                incoming.path,
+                incoming.index,
+                incoming.showcase_ids,
+                timings,
             )
         try:
             return await self.installer.install(incoming, timings)
@@ -277,7 +287,12 @@ class Applier:
             raise StoreUnavailable(f"cannot download {snapshot.object_key}: {exc}") from exc
 
     def _install(
-        self, snapshot: Snapshot, incoming: Path, index: IndexData, timings: dict[str, float]
+        self,
+        snapshot: Snapshot,
+        incoming: Path,
+        index: IndexData,
+        showcase_ids: Sequence[int],
+        timings: dict[str, float],
     ) -> ApplyResult:
         with timed(timings, "swap"):
             _phase("swap", lambda: replace_atomically(incoming, self.layout.index_file))
@@ -288,6 +303,8 @@ class Applier:
             )
         with timed(timings, "prerender"):
             report = _phase("prerender", lambda: self.prerenderer.render(index))
+        with timed(timings, "page"):
+            pages = _phase("page", lambda: self._page_answers(index, showcase_ids))
         return ApplyResult(
             generation=snapshot.generation,
             changed=True,
@@ -296,7 +313,20 @@ class Applier:
             pages_removed=len(report.removed),
             pages_total=report.total,
             files_changed=files,
+            pages=pages,
         )
+
+    def _page_answers(self, index: IndexData, showcase_ids: Sequence[int]) -> dict[str, PageAnswer]:
+        """How the built-in pages of these showcases answer now (as the page routes would); a
+        showcase the snapshot does not hold has no page to report (the updater asks)."""
+        answers = {}
+        for showcase_id in showcase_ids:
+            try:
+                (path,) = new_pages(index, [showcase_id])
+            except NotInSnapshot:
+                continue
+            answers[path] = PageAnswer(200 if self.prerenderer.serves(path) else 404)
+        return answers
 
 
 def _phase(name: str, step: Callable[[], T]) -> T:

@@ -19,8 +19,8 @@ UPDATES = Counter(
 )
 APPLY_SECONDS = Histogram(
     "agent_apply_seconds",
-    "Time of each phase of a successful apply (download, verify, swap, regenerate, prerender) "
-    "and its total; boot catch-up included.",
+    "Time of each phase of a successful apply (download, verify, swap, regenerate, prerender, "
+    "page: the new showcases' pages checked) and its total; boot catch-up included.",
     ["phase"],
     buckets=DURATION_BUCKETS,
 )

@@ -19,6 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from showcase_common.index import (
+    SINGLE_SHOWCASE_KEY,
     LocationRow,
     ShowcaseRow,
     is_lone_showcase,
@@ -130,6 +131,20 @@ class Prerenderer:
             return None
         path = self.pages_dir.joinpath(*segments, PAGE_FILE)
         return path if path.is_file() else None
+
+    def page_at(self, *segments: str) -> Path | None:
+        """The file the page routes serve at these segments: a lone `showcase` also answers
+        at `{year}/{location}/showcase/` (the fleet's URL rule)."""
+        found = self.page_file(*segments)
+        if found is None and len(segments) == 3 and segments[2] == SINGLE_SHOWCASE_KEY:
+            return self.page_file(*segments[:2])
+        return found
+
+    def serves(self, path: str) -> bool:
+        """Whether the page routes answer `path` (`/showcase/…/`) with a rendered page."""
+        if not path.startswith("/showcase/") or not path.endswith("/"):
+            return False
+        return self.page_at(*path[len("/showcase/") : -1].split("/")) is not None
 
     def render(self, index: IndexData) -> RenderReport:
         manifest = self._load_manifest()

@@ -39,20 +39,13 @@ from pathlib import Path
 import httpx
 from showcase_common.commands import Command, command_environment, run_command
 from showcase_common.events import Snapshot
-from showcase_common.index import (
-    LocationRow,
-    is_lone_showcase,
-    page_path,
-    region_for,
-    served_regions,
-)
 from showcase_common.replay import PageAnswer, judge
 
 from machine_agent.applier import ApplyFailed, ApplyResult, Incoming, timed
 from machine_agent.cgi import ScriptFailed, run_update_script
 from machine_agent.config import AgentSettings
 from machine_agent.files import fsync_dir
-from machine_agent.index_data import IndexData
+from machine_agent.new_pages import NotInSnapshot, new_page_regions
 from machine_agent.placement import FileAccess, place_index, stage_bytes, stage_copy
 from machine_agent.rails_config import HTPASSWD, INDEX, SHOWCASES_YML, render_rails_config
 
@@ -125,9 +118,12 @@ class SidecarInstaller:
             leftover.unlink(missing_ok=True)
 
     async def install(self, incoming: Incoming, timings: dict[str, float]) -> ApplyResult:
-        regions = new_page_regions(
-            incoming.index, incoming.showcase_ids, self.config.served_region_codes
-        )
+        try:
+            regions = new_page_regions(
+                incoming.index, incoming.showcase_ids, self.config.served_region_codes
+            )
+        except NotInSnapshot as exc:
+            raise ApplyFailed(str(exc)) from exc
         pages = list(regions)
         with timed(timings, "place"):
             if self.config.update_script is not None:
@@ -137,12 +133,13 @@ class SidecarInstaller:
         with timed(timings, "commands"):
             await self._run_commands(incoming.snapshot, pages)
         with timed(timings, "page"):
-            await self._check_pages(regions)
+            answers = await self._check_pages(regions)
         return ApplyResult(
             generation=incoming.snapshot.generation,
             changed=True,
             timings=timings,
             files_changed=changed,
+            pages=answers,
         )
 
     def _place(self, incoming: Incoming) -> list[str]:
@@ -211,11 +208,13 @@ class SidecarInstaller:
             raise ApplyFailed(str(exc)) from exc
         return [INDEX]
 
-    async def _check_pages(self, pages: Mapping[str, str | None]) -> None:
-        for path, region in pages.items():
-            await self._until_page_answers(path, region)
+    async def _check_pages(self, pages: Mapping[str, str | None]) -> dict[str, PageAnswer]:
+        """Each page's right answer (reported to the updater, which judges it again)."""
+        return {
+            path: await self._until_page_answers(path, region) for path, region in pages.items()
+        }
 
-    async def _until_page_answers(self, path: str, region: str | None) -> None:
+    async def _until_page_answers(self, path: str, region: str | None) -> PageAnswer:
         # The application may take a moment to pick the new files up: ask again until the
         # limit. Region by region (`showcase_common.replay`): 200 from a machine of the page's
         # region, navigator's fly-replay there from any other.
@@ -230,7 +229,7 @@ class SidecarInstaller:
                 )
                 verdict = judge(answer, self.config.region, region)
                 if verdict.ok:
-                    return
+                    return answer
                 last = verdict.detail
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
@@ -244,43 +243,6 @@ class SidecarInstaller:
 
     async def close(self) -> None:
         await self.http.aclose()
-
-
-def new_pages(index: IndexData, showcase_ids: Sequence[int]) -> list[str]:
-    """The page paths of these showcases in `index`, by the fleet's rule (a lone `showcase`
-    is at its location's year URL). A showcase the snapshot does not hold is an error."""
-    return [path for path, _ in _new_showcases(index, showcase_ids)]
-
-
-def new_page_regions(
-    index: IndexData, showcase_ids: Sequence[int], served_codes: Sequence[str] | None = None
-) -> dict[str, str | None]:
-    """Each new page's path → the served region whose machines serve it (showcases.yml's
-    `:region:` of its location; None: every machine)."""
-    served = served_regions(index.regions, served_codes)
-    return {
-        path: region_for(location, served) for path, location in _new_showcases(index, showcase_ids)
-    }
-
-
-def _new_showcases(index: IndexData, showcase_ids: Sequence[int]) -> list[tuple[str, LocationRow]]:
-    locations = {loc.id: loc for loc in index.locations}
-    per_year: dict[tuple[int, int | None], int] = {}
-    for listed in index.showcases:
-        key = (listed.location_id, listed.year)
-        per_year[key] = per_year.get(key, 0) + 1
-    by_id = {show.id: show for show in index.showcases}
-    pages = []
-    for showcase_id in sorted(set(showcase_ids)):
-        show = by_id.get(showcase_id)
-        location = locations.get(show.location_id) if show else None
-        if show is None or location is None or show.year is None:
-            raise ApplyFailed(f"showcase {showcase_id} is not in this snapshot")
-        lone = is_lone_showcase(show.key or "", per_year[(show.location_id, show.year)])
-        pages.append(
-            (page_path(show.year, location.key or "", show.key or "", lone=lone), location)
-        )
-    return pages
 
 
 def _holds(target: Path, data: bytes) -> bool:

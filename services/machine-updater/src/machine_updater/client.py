@@ -1,15 +1,19 @@
 """Talking to one machine agent: the port, its httpx adapter, and the errors by category.
 
 The agent API (docs/ARCHITECTURE.md): `GET /showcase/status` → {"generation", ...};
-`POST /showcase/update_config` with the Bearer secret and a Snapshot body → {"generation", ...};
-the showcase pages themselves. Every call carries the machine's own headers, which on Fly is
+`POST /showcase/update_config` with the Bearer secret and a Snapshot body → {"generation",
+"changed", "pages", ...} (`changed` false: it already served the generation, a no-op; `pages`:
+how the new showcases' pages answered on the machine right after, by its own check); the
+showcase pages themselves. Every call carries the machine's own headers, which on Fly is
 `Fly-Force-Instance-Id`, so one public URL reaches each machine in turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -40,6 +44,19 @@ class MachineRefused(MachineError):
     reason: FailureReason = "machine_refused"
 
 
+@dataclass(frozen=True)
+class Updated:
+    """A machine's answer to an update: what it serves now, and what it saw of the new pages."""
+
+    generation: int
+    applied: bool = True
+    """False: it already served the generation (or a newer one), nothing was applied."""
+    pages: Mapping[str, PageAnswer] = field(default_factory=dict)
+    """Its own check of the new showcases' pages, by path, right after the update (the agent
+    asks its pages itself, saving the updater a round trip per page); empty when it does not
+    say (the Rails `update_config` CGI, an agent from before): the updater then asks."""
+
+
 class MachineClient(Protocol):
     """The port: what the roll-out needs of a machine."""
 
@@ -48,9 +65,9 @@ class MachineClient(Protocol):
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
-        """Ask the machine to apply `snapshot` (published for these showcases); the generation
-        it serves afterwards."""
+    ) -> Updated:
+        """Ask the machine to apply `snapshot` (published for these showcases), which it does
+        only when it serves an older generation."""
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         """How it answers one of its pages (its status, and the region of a fly-replay)."""
@@ -61,7 +78,14 @@ class MachineClient(Protocol):
 
 
 class HttpMachineClient:
-    """The machine agent's protocol (docs/ARCHITECTURE.md, "machine-agent HTTP")."""
+    """The machine agent's protocol (docs/ARCHITECTURE.md, "machine-agent HTTP").
+
+    An update is one call, without a status read before it (the agent answers a generation it
+    already serves as a no-op). An update may rightly take a minute, so its own timeout cannot
+    tell a slow machine from a hung one: while it runs past `probe_timeout_s`, the machine's
+    status is asked every `probe_timeout_s`, and a machine that cannot answer that either is
+    given up on at once (a hung machine fails in seconds, not after `update_timeout_s`).
+    """
 
     def __init__(
         self,
@@ -85,11 +109,11 @@ class HttpMachineClient:
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
+    ) -> Updated:
         body = snapshot.model_dump()
         if showcase_ids:  # only then: an agent from before the field still takes the rest
             body["showcase_ids"] = sorted(set(showcase_ids))
-        response = await self._call(
+        call = self._call(
             machine,
             "POST",
             "/showcase/update_config",
@@ -97,10 +121,16 @@ class HttpMachineClient:
             json=body,
             headers={"Authorization": f"Bearer {self._secret}"},
         )
+        response = await self._while_alive(machine, call)
         if response.status_code == 409:  # it serves a newer generation: that covers ours
-            return await self._served_after_conflict(machine, response)
+            return Updated(await self._served_after_conflict(machine, response), applied=False)
         _raise_for_status(response, "update_config")
-        return int(_json(response)["generation"])
+        answer = _json(response)
+        return Updated(
+            int(answer["generation"]),
+            applied=answer.get("changed") is not False,
+            pages=_page_answers(answer.get("pages")),
+        )
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         return await page_answer(self._http, machine, path, self._probe_timeout)
@@ -121,6 +151,25 @@ class HttpMachineClient:
         )
         _raise_for_status(response, "update_config (rollback)")
         return int(_json(response)["generation"])
+
+    async def _while_alive(
+        self, machine: Machine, call: Awaitable[httpx.Response]
+    ) -> httpx.Response:
+        """The call's answer; while it is outstanding, the machine must answer its status
+        every probe interval, else the call is dropped with the probe's error."""
+        task = asyncio.ensure_future(call)
+        interval = self._probe_timeout.read or 5.0
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=interval)
+                if done:
+                    return task.result()
+                await self.status(machine)  # raises when the machine cannot answer either
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _served_after_conflict(self, machine: Machine, response: httpx.Response) -> int:
         body = _json(response)
@@ -170,7 +219,7 @@ class ByProtocol:
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
+    ) -> Updated:
         return await self._of(machine).update(machine, snapshot, showcase_ids)
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
@@ -242,6 +291,22 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
         return str(body["detail"])[-DETAIL_LIMIT:]
     return response.text[:200]
+
+
+def _page_answers(reported: object) -> dict[str, PageAnswer]:
+    """The agent's `pages` ({path: {"status", "replay_region"}}); what is not well formed is
+    left out (the updater then asks that page itself)."""
+    if not isinstance(reported, dict):
+        return {}
+    answers = {}
+    for path, answer in reported.items():
+        if not isinstance(answer, dict) or not isinstance(answer.get("status"), int):
+            continue
+        region = answer.get("replay_region")
+        answers[str(path)] = PageAnswer(
+            answer["status"], region if isinstance(region, str) else None
+        )
+    return answers
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

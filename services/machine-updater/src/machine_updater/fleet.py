@@ -53,19 +53,30 @@ class Fleet(Protocol):
 
 
 class StaticFleet:
-    """A YAML file: `machines: [{id, region, url, state?, protocol?, path?}]`, re-read on each
-    roll-out. `protocol` is `agent` (the default) or `update_config`; `path` the update
-    endpoint of an `update_config` machine (default `/showcase/update_config`)."""
+    """A YAML file: `machines: [{id, region, url, state?, protocol?, path?}]`, read again on a
+    roll-out when it changed (its size or modification time). `protocol` is `agent` (the
+    default) or `update_config`; `path` the update endpoint of an `update_config` machine
+    (default `/showcase/update_config`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._read: tuple[tuple[int, int, int], list[Machine]] | None = None
 
     async def machines(self) -> list[Machine]:
         try:
-            data = yaml.safe_load(self.path.read_text()) or {}
-            return [_static_machine(entry) for entry in data.get("machines", [])]
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            stat = self.path.stat()
+            version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if self._read is None or self._read[0] != version:
+                data = yaml.load(self.path.read_text(), Loader=_LOADER) or {}
+                parsed = [_static_machine(entry) for entry in data.get("machines", [])]
+                self._read = (version, parsed)
+            return list(self._read[1])
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FleetError(f"cannot read fleet file {self.path}: {exc}") from exc
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (the same documents, faster)."""
 
 
 def _static_machine(entry: Mapping[str, Any]) -> Machine:

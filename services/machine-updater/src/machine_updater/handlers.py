@@ -13,6 +13,7 @@ ever announced there is nothing to roll out again, and the retry goes to the syn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from machine_updater.canary import CanaryPolicy
 from machine_updater.client import MachineClient
 from machine_updater.fleet import Fleet, FleetError, Machine
 from machine_updater.hold import RolloutHold
-from machine_updater.newest_snapshot import NewestSnapshot
+from machine_updater.newest_snapshot import NewestSnapshot, SharedLookups
 from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
 from machine_updater.rollout import MachinePolicy, MachineResult, update_all, update_machine
@@ -56,7 +57,7 @@ class RolloutHandler:
         self._fleet = fleet
         self._client = client
         self._publisher = publisher
-        self._newest_snapshot = newest_snapshot
+        self._newest_snapshot = SharedLookups(newest_snapshot)
         self._policy = policy
         self._concurrency = concurrency
         self._hold = hold
@@ -172,7 +173,7 @@ class RolloutHandler:
     ) -> MachineResult:
         """Update the canary alone; when it fails, halt with the rest untouched."""
         await report.canary_started(canary)
-        result = await self._update(canary, p)
+        result = await self._update(canary, p, canary=True)
         await report.machine_finished(result, canary=True)
         if not result.ok:
             log.warning(
@@ -201,7 +202,7 @@ class RolloutHandler:
         skipped = [m.id for m in chosen if not m.active] + unknown
         return [m for m in chosen if m.active], skipped
 
-    async def _update(self, machine: Machine, p: Plan) -> MachineResult:
+    async def _update(self, machine: Machine, p: Plan, *, canary: bool = False) -> MachineResult:
         async def target() -> Snapshot:
             newest = await self._newest_snapshot.newest()
             if newest is not None and newest.generation > p.generation:
@@ -216,7 +217,11 @@ class RolloutHandler:
             target=target,
             required=p.generation,
             pages=p.pages,
-            policy=self._policy,
+            # the canary's pages are asked from outside, whatever it reports: its verdict is
+            # what lets the rest of the fleet follow
+            policy=dataclasses.replace(self._policy, trust_reported_pages=False)
+            if canary
+            else self._policy,
             showcase_ids=p.showcase_ids,
         )
         metrics.machine_finished(machine.region, result.outcome, result.duration_s, result.attempts)

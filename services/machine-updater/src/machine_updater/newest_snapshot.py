@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -37,3 +38,18 @@ class StreamNewestSnapshot:
             log.warning("could not read the newest IndexSynced: %s", exc)
             return None
         return event.snapshot if isinstance(event, IndexSynced) else None
+
+
+class SharedLookups:
+    """The newest snapshot, concurrent lookups sharing one: when the machines of a roll-out start
+    together, each asks for the newest snapshot before its update, and one read of the stream
+    answers all of them (a lookup asked while another is in flight gets that one's answer)."""
+
+    def __init__(self, source: NewestSnapshot) -> None:
+        self._source = source
+        self._in_flight: asyncio.Future[Snapshot | None] | None = None
+
+    async def newest(self) -> Snapshot | None:
+        if self._in_flight is None or self._in_flight.done():  # a finished read is not reused
+            self._in_flight = asyncio.ensure_future(self._source.newest())
+        return await asyncio.shield(self._in_flight)

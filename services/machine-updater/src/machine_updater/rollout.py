@@ -2,9 +2,13 @@
 
 A machine counts as updated only when it reports a generation at least the one required and
 each covered showcase page answers rightly on it within `page_deadline_s` (`truth.py`: 200 in
-the page's region, the fly-replay there elsewhere). Before every attempt the machine's status is read
-first, so a machine that already serves the generation is never asked to apply it again (a
-redelivered or replayed event costs one GET, not an update).
+the page's region, the fly-replay there elsewhere). Each attempt is one update call: a machine
+that already serves the generation answers it as a no-op (nothing downloaded; a redelivered or
+replayed event costs one call, not an update), so no status is read before it. The agent checks
+the new pages itself right after its update and says how each answered: the updater judges
+those answers as it judges its own (`truth.judge_reported`) and asks only a page the answer
+leaves unsettled — one round trip per machine in all, not three. The canary's pages are always
+asked by the updater itself, from outside, before the others follow (`MachinePolicy`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from showcase_common.events import FailureReason, Snapshot
 
 from machine_updater.client import MachineClient, MachineError
 from machine_updater.fleet import Machine
-from machine_updater.truth import ExpectedPage, NotLevel, check_pages
+from machine_updater.truth import ExpectedPage, NotLevel, check_pages, judge_reported
 
 Target = Callable[[], Awaitable[Snapshot]]
 """The snapshot to apply now: the roll-out's own, or a newer one that superseded it."""
@@ -32,6 +36,9 @@ class MachinePolicy:
 
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4, budget_s=120.0))
     page_deadline_s: float = 60.0
+    trust_reported_pages: bool = True
+    """Whether the machine's own page check (in its update answer) settles a page; False (the
+    canary): the updater asks every page itself, through the machine's public way in."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class MachineResult:
     generation: int | None
     error: str | None
     called: bool
-    """Whether its update endpoint was called (False when it already served the generation)."""
+    """Whether it applied the generation (False when it already served it: a no-op)."""
     attempts: int
     duration_s: float
     reason: FailureReason = "unknown"
@@ -54,7 +61,7 @@ class MachineResult:
 
     @property
     def outcome(self) -> str:
-        """updated (its endpoint was called), already_current, or failed."""
+        """updated (it applied the generation), already_current, or failed."""
         return "failed" if not self.ok else "updated" if self.called else "already_current"
 
 
@@ -131,14 +138,15 @@ async def _attempt(
     showcase_ids: Sequence[int] = (),
 ) -> None:
     snapshot = await target()
-    served = await client.status(machine)
-    if served is None or served < snapshot.generation:
-        state.called = True
-        served = await client.update(machine, snapshot, showcase_ids)
-    state.generation = served
+    answer = await client.update(machine, snapshot, showcase_ids)
+    state.called = state.called or answer.applied
+    state.generation = served = answer.generation
     if served < required:
         raise NotLevel(f"still serves generation {served}, not {required}")
-    state.handed_on = await check_pages(client, machine, pages, deadline_s=policy.page_deadline_s)
+    reported = answer.pages if policy.trust_reported_pages else {}
+    settled, unsettled = judge_reported(machine, pages, reported)
+    asked = await check_pages(client, machine, unsettled, deadline_s=policy.page_deadline_s)
+    state.handed_on = settled | asked
 
 
 async def update_all(

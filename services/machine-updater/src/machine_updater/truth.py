@@ -5,17 +5,21 @@ machine, when it has none) answers `200` itself; any other answers navigator's f
 that region. A machine may take a while after its update answered (the Rails machines prerender
 after navigator reloads, which is after the CGI's answer), so each page is asked again, with a
 short backoff, until `deadline_s`; then the machine does not count, naming the last answer.
+
+An agent checks the new pages itself right after its update and reports each answer in its
+update's answer (`client.Updated.pages`): `judge_reported` judges those with the same rule, and
+only the pages they leave unsettled (not reported, or not yet right) are asked here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from showcase_common.events import FailureReason
-from showcase_common.replay import Verdict, judge
+from showcase_common.replay import PageAnswer, Verdict, judge
 
 from machine_updater.client import MachineClient, MachineError
 from machine_updater.fleet import Machine
@@ -32,6 +36,23 @@ class NotLevel(MachineError):
     """The machine answered but does not (yet) serve what it must: worth another attempt."""
 
     reason: FailureReason = "not_serving"
+
+
+def judge_reported(
+    machine: Machine, pages: Sequence[ExpectedPage], reported: Mapping[str, PageAnswer]
+) -> tuple[dict[str, str], list[ExpectedPage]]:
+    """The machine's own answers judged by the updater's rule: (the pages it hands on, by
+    path → region, among those answered rightly; the pages still to ask)."""
+    handed_on: dict[str, str] = {}
+    unsettled: list[ExpectedPage] = []
+    for page in pages:
+        answer = reported.get(page.path)
+        verdict = judge(answer, machine.region, page.region) if answer is not None else None
+        if verdict is None or not verdict.ok:
+            unsettled.append(page)
+        elif verdict.role == "hands_on" and page.region is not None:
+            handed_on[page.path] = page.region
+    return handed_on, unsettled
 
 
 async def check_pages(

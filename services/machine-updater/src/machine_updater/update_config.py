@@ -10,9 +10,9 @@ work, then streams a log ending in `Configuration update COMPLETED successfully`
 adapter reads it line by line and judges by those lines (the Rails job took any 200 as success).
 
 These machines have no `/showcase/status`: the generation a machine serves is what its last
-completed update here gave it (kept in memory; after an updater restart a machine is sent the
-index again, which the script takes as often as it is sent), and the truth check then reads
-its pages.
+completed update here gave it (kept in memory: a machine already sent a generation is not sent
+it again; after an updater restart it is, which the script takes as often as it is sent), and
+the truth check then reads its pages (the CGI's log says nothing of them).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import (
     MachineError,
     MachineRefused,
+    Updated,
     page_answer,
     transport_errors,
 )
@@ -115,7 +116,16 @@ class UpdateConfigClient:
 
     async def update(
         self, machine: Machine, snapshot: Snapshot, showcase_ids: Sequence[int] = ()
-    ) -> int:
+    ) -> Updated:
+        served = self.served.get(machine.id)
+        if served is not None and served >= snapshot.generation:
+            return Updated(served, applied=False)
+        await self._send(machine, snapshot)
+        self.served[machine.id] = max(snapshot.generation, self.served.get(machine.id, 0))
+        return Updated(snapshot.generation)
+
+    async def _send(self, machine: Machine, snapshot: Snapshot) -> None:
+        """POST the gzipped index; returns when the streamed log says it completed."""
         body = await self._bodies.gzipped(snapshot)
         path = machine.update_path
         headers = {
@@ -138,8 +148,6 @@ class UpdateConfigClient:
                 )
         if (error := verdict.error()) is not None:
             raise MachineError(error, "command_failed")
-        self.served[machine.id] = max(snapshot.generation, self.served.get(machine.id, 0))
-        return snapshot.generation
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
         return await page_answer(self._http, machine, path, self._probe_timeout)
@@ -147,7 +155,7 @@ class UpdateConfigClient:
     async def rollback(self, machine: Machine, snapshot: Snapshot, actor: str) -> int:
         """The Rails CGI takes whatever index it is sent (it has no generations and no
         authorisation of its own): a rollback is an update with the older index."""
-        await self.update(machine, snapshot)
+        await self._send(machine, snapshot)
         self.served[machine.id] = snapshot.generation
         return snapshot.generation
 
