@@ -52,7 +52,7 @@ class CtlSettings(CommonSettings, S3Settings):
     smtp_host: str = "127.0.0.1"
     """The SMTP server of `alerts run`'s e-mails."""
     smtp_port: int = 1025
-    """Its port."""
+    """The SMTP server's port."""
     smtp_from: str = "showcasectl@localhost"
     """The sender of the alerts."""
     smtp_timeout_s: float = 10.0
