@@ -5,7 +5,8 @@ no progress. The threshold is small (`STUCK_AFTER_S` 1 s) and every wait awaits 
 watch's checks, a message on the bus, a KV update).
 
 - the request is failed with the studio's words, in `GET /api/requests/{id}`, and the admins
-  get exactly one e-mail: a restart of the alerter and a replay of the announcement send none;
+  get exactly one e-mail: a restart of the alerter, a replay of the announcement, and the same
+  request stuck again after the studio's Retry send none;
 - while roll-outs are paused nothing is failed, however long; after `resume` the clock starts
   again from the resume.
 """
@@ -219,6 +220,17 @@ async def test_a_request_without_progress_is_failed_and_mailed_once(
     assert check.announced == ()
     assert len(messages(mail_dir[0])) == 1
     assert (await _status(intake, request_id))["status"] == "failed"
+
+    # The studio presses Retry: a new stretch; still no syncer, so it is stuck (and failed) again,
+    # and the admins, told once about this request, get no second e-mail.
+    assert (await _next_stuck(announced)).event_id == copy.event_id  # the replay, heard
+    retried = await intake.post(f"/api/requests/{request_id}/retry", auth=STUDIO)
+    assert retried.status_code == 202, retried.text
+    again = await _next_stuck(announced)
+    assert again.last_progress_at > stuck.occurred_at
+    await wait_for_state(js, request_id, lambda s: s["status"] == "failed")
+    await poll(lambda: _settled(js, subjects.ADMIN_ALERTS_DURABLE), "the alerts read it")
+    assert len(messages(mail_dir[0])) == 1
 
 
 async def test_a_paused_fleet_is_not_stuck_and_the_clock_restarts_on_resume(

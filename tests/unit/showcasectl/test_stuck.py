@@ -242,3 +242,12 @@ async def test_an_alert_only_stuck_request_still_has_its_failure_mailed(ports) -
         "Showcase request failed: Spring (boston 2026)",
     ]
     assert "left running (STUCK_POLICY=alert)" in ports.mailer.sent[0][1]
+
+
+def test_alerts_run_refuses_an_unknown_stuck_policy_before_starting() -> None:
+    from showcasectl.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["alerts", "run", "--stuck-policy", "never"])
+    assert result.exit_code == 2
+    assert "must be fail or alert, not 'never'" in " ".join(result.output.split())

@@ -10,6 +10,7 @@ from showcase_common.settings import (
     DEV_SESSION_SECRET,
     CommonSettings,
     ConsumerSettings,
+    FleetSettings,
     ProgressTokenSettings,
     long_enough,
     require_secret,
@@ -27,7 +28,7 @@ class OutcomesConsumerSettings(ConsumerSettings):
     )
 
 
-class IntakeSettings(CommonSettings, ProgressTokenSettings):
+class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     service_name: str = "intake"
     intake_host: str = "127.0.0.1"
     """The address intake listens on (0.0.0.0 behind a proxy or in a container)."""
@@ -47,6 +48,9 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     @property
     def deployed_showcases_file(self) -> Path:
         return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
+
+    admin_poll_s: float = Field(default=5.0, gt=0)
+    """How often the admin page asks for fresh figures (`/admin/status.json`)."""
 
     progress_token_ttl_s: int = 2 * 3600
     """How long a progress token (the WebSocket's login) stays valid."""
@@ -68,7 +72,7 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     """The SMTP server of the e-mails (the admin's notice, the studios' done e-mails); empty:
     e-mails are only logged."""
     smtp_port: int = 1025
-    """Its port."""
+    """The SMTP server's port."""
     smtp_from: str = "showcases@localhost"
     """The sender of intake's e-mails."""
     smtp_to: str = "admin@localhost"
@@ -104,10 +108,11 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     remembered, so a burst of requests pays the hash once; 0 verifies every request."""
     login_failures: int = 10
     """Failed logins of one userid within `login_window_s` after which attempts at it get 429
-    (with Retry-After) before any password is checked — except the owner's (below)."""
+    (with Retry-After) before any password is checked — except the owner's
+    (LOGIN_TRUSTED_FAILURES)."""
     address_failures: int = 30
     """Failed logins from one client address within `login_window_s` after which its attempts
-    get 429 before any password is checked — except the owner's (below)."""
+    get 429 before any password is checked — except the owner's (LOGIN_TRUSTED_FAILURES)."""
     login_trusted_failures: int = 10
     """The owner's path: an attempt with a signed known-device cookie of that login, or from an
     address that logged in as it before, is throttled only by its own failures (this many per

@@ -48,9 +48,9 @@ class AgentSettings(CommonSettings, S3Settings, SnapshotVerifySettings):
     failed, saying why; the updater's UPDATE_TIMEOUT_S must be longer."""
     agent_catchup_retry_min_s: float = 1.0
     """At start the agent catches up with the newest snapshot in S3; while S3 is not there, it
-    retries after this..."""
+    retries after this first wait."""
     agent_catchup_retry_max_s: float = 30.0
-    """...doubling up to this."""
+    """The longest wait between those catch-up retries (the wait doubles up to it)."""
     agent_served_regions: str = ""
     """The fleet's served regions, comma-separated, in order (`AGENT_SERVED_REGIONS`): what
     showcases.yml's `:region:` picks from. Empty: the index's `regions` rows of type `fly`, in

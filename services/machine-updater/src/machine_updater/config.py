@@ -82,9 +82,9 @@ class UpdaterSettings(CommonSettings, S3Settings):
     machine_attempts: int = 4
     """Update attempts per machine before it counts as failed."""
     retry_initial_s: float = 0.5
-    """The first wait before a machine's next attempt; it doubles per attempt..."""
+    """The first wait before a machine's next attempt; it doubles per attempt."""
     retry_max_s: float = 8.0
-    """...up to this."""
+    """The longest wait between a machine's attempts."""
     # The agent gives up on an update after 60 s (AGENT_UPDATE_TIMEOUT_S) and says why; our read
     # timeout is longer so the agent, not the caller, is the one that reports the cause.
     # Status and page calls are quick.

@@ -45,18 +45,20 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     syncer_s3_attempts: int = 5
     """S3 attempts per batch before it is reported failed (IndexSyncFailed)."""
     syncer_s3_budget_s: float = 60.0
-    """...or this much time spent retrying, whichever comes first."""
+    """The most time a batch may spend retrying S3 before it is reported failed (or
+    SYNCER_S3_ATTEMPTS, whichever comes first)."""
     syncer_s3_backoff_initial_s: float = 0.5
-    """The first wait before an S3 retry; it doubles per attempt..."""
+    """The first wait before an S3 retry; it doubles per attempt."""
     syncer_s3_backoff_max_s: float = 8.0
-    """...up to this."""
+    """The longest wait between S3 retries."""
     syncer_max_pointer_conflicts: int = 20
     """Another syncer won the race this many times in a row: give up for now (nak)."""
 
     syncer_keep_generations: int = 20
     """Generation objects kept in the store after each publication; 0 keeps them all."""
     syncer_keep_min_age_s: float = 3600.0
-    """...and none younger than this is removed (a machine may still be downloading it)."""
+    """A generation object younger than this is never removed (a machine may still be
+    downloading it)."""
 
     syncer_create_bucket: bool = False
     """Create the bucket at start-up (local runs); otherwise a missing bucket fails /readyz."""
@@ -68,9 +70,9 @@ class SyncerSettings(CommonSettings, S3Settings, SnapshotSigningSettings):
     metadata, e.g. the Rails application's upload). Off: such a copy is left alone (a warning
     per publication); turn it on once, deliberately, when the pipeline takes over that key."""
     syncer_start_retry_min_s: float = 1.0
-    """The first wait before retrying the start-up publication..."""
+    """The first wait before retrying the start-up publication (it doubles per attempt)."""
     syncer_start_retry_max_s: float = 30.0
-    """...doubling up to this, while S3 (or the bucket) is not there yet."""
+    """The longest wait between those retries while S3 (or the bucket) is not there yet."""
     syncer_pre_snapshot_commands: list[PreSnapshotCommand] = Field(default_factory=list)
     """The Rails job's steps before a snapshot, where the index lives beside the Rails app
     (`preparation.py`): a JSON list of `{"run": "…" or ["argv", …], "name": "…",

@@ -14,6 +14,7 @@ import asyncio
 from typing import Any
 
 from nats.js.client import JetStreamContext
+from pydantic import ValidationError
 from showcase_common import events, subjects
 from showcase_common.audit import OperatorAction
 from showcase_common.bus import Publisher
@@ -29,12 +30,25 @@ from showcasectl.stream_reader import Start, scan
 VERDICTS = [subjects.FLEET_UPDATED, subjects.FLEET_UPDATE_FAILED]
 
 
+class NoSigningKey(Exception):
+    """`SNAPSHOT_SIGNING_KEY` is missing or unusable: nothing can be pinned (nothing changed)."""
+
+
 def store_of(settings: CtlSettings) -> SnapshotStore:
     """The bucket, writing the pinned pointer signed as the syncer signs it: agents apply no
     pointer that `SNAPSHOT_VERIFY_KEY` does not verify. So `rollback` and `unpin` need the
-    syncer's `SNAPSHOT_SIGNING_KEY` (read only here: the other commands never need it)."""
-    signing = SnapshotSigningSettings()
-    signer = SnapshotSigner.from_base64(signing.signing_key)
+    syncer's `SNAPSHOT_SIGNING_KEY` (read only here: the other commands never need it);
+    `NoSigningKey` says how to give it."""
+    try:
+        signer = SnapshotSigner.from_base64(SnapshotSigningSettings().signing_key)
+    except ValueError as exc:  # pydantic's ValidationError, or a key that does not decode
+        errors = exc.errors() if isinstance(exc, ValidationError) else []
+        why = errors[0]["msg"].removeprefix("Value error, ") if errors else str(exc)
+        raise NoSigningKey(
+            f"cannot sign the pinned pointer, nothing changed: {why}. The pointer must be "
+            "signed with the syncer's key: set SNAPSHOT_SIGNING_KEY to the syncer's (against "
+            "`make run`: `snapshot_signing_key` in .data/secrets.json)"
+        ) from exc
     return S3SnapshotStore.from_settings(settings, signer=signer)
 
 
@@ -70,7 +84,10 @@ async def rollback(
     store: SnapshotStore | None = None,
 ) -> tuple[Outcome, int | None]:
     """Pin and ask for the rollback; the outcome and the stream sequence of the request."""
-    store = store or store_of(settings)
+    try:
+        store = store or store_of(settings)
+    except NoSigningKey as exc:
+        return Outcome(str(exc), refused=True), None
     snapshot, why, found = await asyncio.to_thread(_choose, store, to)
     if snapshot is None:
         return Outcome(why, refused=True), None
@@ -127,7 +144,10 @@ async def unpin(
     reason: str,
     store: SnapshotStore | None = None,
 ) -> Outcome:
-    store = store or store_of(settings)
+    try:
+        store = store or store_of(settings)
+    except NoSigningKey as exc:
+        return Outcome(str(exc), refused=True)
     pointer, etag = await asyncio.to_thread(store.read_pointer)
     fleet = control(js, settings)
     pinned = pointer.pin.snapshot.generation if pointer and pointer.pin else None

@@ -344,8 +344,10 @@ class StuckWatch:
             "failed" if self.settings.policy == "fail" else "reported to the admins",
         )
         while not stop.is_set():
-            await self.check()
+            # first a wait: the consumer declares its durable meanwhile (no warning at start)
             await wait_unless_stopped(stop, self.settings.check_interval_s)
+            if not stop.is_set():
+                await self.check()
 
 
 def stuck_watch_consumer(watch: StuckWatch, *, options: ConsumerOptions) -> ConsumerSpec:
