@@ -8,6 +8,7 @@ line here, so a new port cannot go without its fake being checked.
 
 from __future__ import annotations
 
+from intake.fleet_desk import FleetDesk
 from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
@@ -15,7 +16,7 @@ from machine_updater.fleet import Fleet
 from machine_updater.newest_snapshot import NewestSnapshot
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
-from showcase_common.fleet_control import FleetControl
+from showcase_common.fleet_control import FleetControl, PauseControl
 from showcase_common.mail import Mailer
 from showcase_common.snapshots import SnapshotSource, SnapshotStore
 from showcasectl.alerts import AlertLedger
@@ -28,6 +29,7 @@ from tests.support.fakes import (
     FakeBodies,
     FakeFleet,
     FakeFleetControl,
+    FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
     FakeNewestSnapshot,
@@ -47,6 +49,8 @@ def conforms() -> None:
     _source: SnapshotSource = FakeSnapshotStore()  # what an agent reads
     _publisher: EventPublisher = FakePublisher()
     _control: FleetControl = FakeFleetControl()
+    _pause: PauseControl = FakeFleetControl()
+    _desk: FleetDesk = FakeFleetDesk()
     _ledger: SyncLedger = MemoryLedger()
     _snapshotter: SnapshotTaker = FakeSnapshotter()
     _fleet: Fleet = FakeFleet([])
@@ -65,6 +69,8 @@ PORTS = {
     "SnapshotSource",
     "EventPublisher",
     "FleetControl",
+    "PauseControl",
+    "FleetDesk",
     "SyncLedger",
     "SnapshotTaker",
     "Fleet",

@@ -19,16 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake.fleet_desk import BusReading, MachineReading
 from machine_updater.client import MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, Machine
 from nats.js.api import PubAck
 from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
-from showcase_common.audit import OperatorAction
+from showcase_common.audit import OperatorAction, RecordedAction
 from showcase_common.bus.errors import BusUnavailable
 from showcase_common.events import Event, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
+from showcase_common.fleet_status import MachineStatus, PinView
 from showcase_common.mail import MailRejected, MailUnavailable
 from showcase_common.progress import RequestProgress
 from showcase_common.replay import PageAnswer
@@ -304,6 +306,47 @@ class FakePipeline:
         if not self.up:
             raise BusUnavailable("fake bus is down")
         return self.states.get(request_id)
+
+
+class FakeFleetDesk:
+    """Intake's `FleetDesk` in memory: the pause in a `FakeFleetControl`, the rest as set by
+    the test (`pin`, `newest`, `actions`, `machines`); `up=False` is NATS unreachable."""
+
+    def __init__(self, machines: Sequence[MachineStatus] = ()) -> None:
+        self.control = FakeFleetControl()
+        self.up = True
+        self.pin: PinView | None = None
+        self.newest: int | None = None
+        self.actions: list[RecordedAction] = []
+        self.listed = MachineReading(list(machines))
+
+    def _check(self) -> None:
+        if not self.up:
+            raise BusUnavailable("fake NATS is down")
+
+    async def read(self, actions: int) -> BusReading:
+        self._check()
+        return BusReading(
+            pause=self.control.state,
+            pin=self.pin,
+            newest=self.newest,
+            actions=self.actions[-actions:],
+        )
+
+    async def machines(self) -> MachineReading:
+        return self.listed
+
+    async def pause_state(self) -> PauseState | None:
+        self._check()
+        return await self.control.pause_state()
+
+    async def pause(self, state: PauseState) -> tuple[PauseState, bool]:
+        self._check()
+        return await self.control.pause(state)
+
+    async def resume(self) -> PauseState | None:
+        self._check()
+        return await self.control.resume()
 
 
 class FakeMailer:

@@ -26,6 +26,7 @@ from tests.support.fakes import (
     FakeAlertLedger,
     FakeFleet,
     FakeFleetControl,
+    FakeFleetDesk,
     FakeMachineClient,
     FakeMailer,
     FakeNewestSnapshot,
@@ -76,6 +77,7 @@ class FakeAgentPorts(AgentPorts):
 class FakeIntakePorts(IntakePorts):
     pipeline: FakePipeline = field(default_factory=FakePipeline)
     mailer: FakeMailer = field(default_factory=FakeMailer)
+    fleet: FakeFleetDesk = field(default_factory=FakeFleetDesk)
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
 
 

@@ -15,7 +15,7 @@ from intake.route_deps import RouteDeps
 from intake.seed import seed
 from showcase_common.runner import in_process_app
 
-from tests.support.fakes import FakeMailer, FakePipeline
+from tests.support.fakes import FakeFleetDesk, FakeMailer, FakePipeline
 from tests.support.ports import FakeIntakePorts
 
 SECRET = "test-secret-test-secret-test-secret"
@@ -67,11 +67,16 @@ def mailer() -> FakeMailer:
 
 
 @pytest.fixture
+def fleet() -> FakeFleetDesk:
+    return FakeFleetDesk()
+
+
+@pytest.fixture
 async def app(
-    settings: IntakeSettings, pipeline: FakePipeline, mailer: FakeMailer
+    settings: IntakeSettings, pipeline: FakePipeline, mailer: FakeMailer, fleet: FakeFleetDesk
 ) -> AsyncIterator[FastAPI]:
     seed(settings.index_db_path)
-    app = in_process(settings, FakeIntakePorts(pipeline=pipeline, mailer=mailer))
+    app = in_process(settings, FakeIntakePorts(pipeline=pipeline, mailer=mailer, fleet=fleet))
     async with app.router.lifespan_context(app):
         yield app
 

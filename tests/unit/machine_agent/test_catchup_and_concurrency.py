@@ -111,7 +111,7 @@ async def test_an_update_past_its_deadline_answers_504_and_goes_on(
     ):
         body = snapshot.model_dump()
         slow = await client.post("/showcase/update_config", json=body, headers=AUTH)
-        app.state.settings = settings  # the retry may wait as long as it needs
+        app.state.route_deps.settings = settings  # the retry may wait as long as it needs
         store.gate.set()  # the store answers: the first update finishes, then the retry runs
         retry = await client.post("/showcase/update_config", json=body, headers=AUTH)
 

@@ -11,9 +11,9 @@ import pytest
 from nats.aio.msg import Msg
 from showcase_common import events, subjects
 from showcase_common.bus import ConsumerSpec, Delivery, PermanentError, RetryableError
+from showcase_common.fleet_status import FleetFileError, Machine, load_fleet, machine_statuses
 from showcasectl.bootstrap import build
 from showcasectl.config import AlerterSettings
-from showcasectl.fleet import FleetFileError, Machine, load_fleet, machine_statuses
 
 from tests.support.fakes import FakeAlertLedger as FakeLedger
 from tests.support.fakes import FakeMailer

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 from showcase_common import events
-from showcasectl.fleet import Machine, load_fleet, update_config_statuses
+from showcase_common.fleet_status import Machine, load_fleet, update_config_statuses
 
 PATH = "/showcase/2027/boston/gala/"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -120,3 +121,42 @@ class AuditLog:
             timeout=5.0,
         )
         return int(ack.seq)
+
+
+@dataclass(frozen=True)
+class RecordedAction:
+    """An action as the stream keeps it: its sequence and the action."""
+
+    seq: int
+    action: OperatorAction
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, **self.action.model_dump(mode="json")}
+
+
+def decode_action(seq: int, data: bytes | None) -> RecordedAction | None:
+    """One stored message as an action; None when it is not one (published by hand)."""
+    try:
+        return RecordedAction(seq, OperatorAction.model_validate_json(data or b""))
+    except ValueError:
+        return None
+
+
+async def recent_actions(js: JetStreamContext, limit: int) -> list[RecordedAction]:
+    """The last `limit` actions, oldest first, read back from the stream's end one message at a
+    time (no consumer: cheap enough for a page that polls)."""
+    try:
+        info = await js.stream_info(subjects.AUDIT_STREAM)
+    except NotFoundError:
+        return []  # no action was ever recorded
+    found: list[RecordedAction] = []
+    seq = info.state.last_seq
+    while seq >= max(info.state.first_seq, 1) and len(found) < limit:
+        try:
+            raw = await js.get_msg(subjects.AUDIT_STREAM, seq)
+        except NotFoundError:  # deleted: keep reading back
+            raw = None
+        if raw is not None and (recorded := decode_action(seq, raw.data)) is not None:
+            found.append(recorded)
+        seq -= 1
+    return found[::-1]

@@ -57,8 +57,8 @@ class PinHold(BaseModel):
         return PauseState(paused_by=self.pinned_by, reason=why, since=self.since)
 
 
-class FleetControl(Protocol):
-    """The port: read and change the pause. `KvFleetControl` is the adapter."""
+class PauseControl(Protocol):
+    """Read and change the pause (`showcase_common.operator_actions` needs no more)."""
 
     async def pause_state(self) -> PauseState | None:
         """The pause in force, or None when roll-outs run."""
@@ -68,6 +68,10 @@ class FleetControl(Protocol):
 
     async def resume(self) -> PauseState | None:
         """Lift the pause; the pause that was lifted, or None when there was none."""
+
+
+class FleetControl(PauseControl, Protocol):
+    """The port: the pause and the pin hold. `KvFleetControl` is the adapter."""
 
     async def pin_hold(self) -> PinHold | None:
         """The pin that holds newer generations back, or None."""

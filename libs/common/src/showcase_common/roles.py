@@ -56,13 +56,20 @@ ROLES: tuple[Role, ...] = (
         "intake",
         publishes=_publishes("intake"),
         durables=_durables("intake"),  # outcomes → the studio's e-mail
+        # the admin page: pause and resume (declaring the bucket when no one has yet)
+        buckets=(subjects.FLEET_CONTROL_BUCKET,),
         reads_buckets=(subjects.REQUEST_STATE_BUCKET,),
-        # a studio's or an admin's Retry goes into the audit trail (its own stream)
+        reads_stream=True,  # the admin page: the last IndexSynced and RollbackRequested
+        # a studio's or an admin's Retry, and the admin page's Pause, Resume and Apply, go into
+        # the audit trail (its own stream), whose last actions the admin page reads back
         extra_publish=(
-            f"{subjects.AUDIT_SUBJECT_PREFIX}.retry",
+            *(
+                f"{subjects.AUDIT_SUBJECT_PREFIX}.{a}"
+                for a in ("retry", "pause", "resume", "apply")
+            ),
             *(
                 f"$JS.API.STREAM.{verb}.{subjects.AUDIT_STREAM}"
-                for verb in ("INFO", "CREATE", "UPDATE")
+                for verb in ("INFO", "CREATE", "UPDATE", "MSG.GET")
             ),
         ),
     ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -189,6 +190,31 @@ class S3Settings(BaseSettings):
     """An S3 connection not made by then fails (and is retried)."""
     s3_read_timeout_s: float = 10.0
     """An S3 answer that stalls this long fails (and is retried)."""
+
+
+class FleetSettings(BaseSettings):
+    """Where the machines are listed, as the machine-updater finds them: the Fly Machines API
+    when `fly_app_name` is set, else the static YAML file `fleet_file` (none: no machines).
+    Read by `showcasectl status` and intake's admin page (`showcase_common.fleet_status`)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
+
+    fleet_file: Path | None = None
+    """The static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
+    agent_timeout_s: float = 5.0
+    """How long each machine's /showcase/status may take before it counts as unreachable."""
+    fly_app_name: str | None = None
+    """As the updater's: the Fly app whose machines are listed (wins over FLEET_FILE)."""
+    fly_api_token: str | None = None
+    """The Machines API token (a read-only scope is enough to list)."""
+    fly_api_url: str = "https://api.machines.dev"
+    """The Machines API's base URL."""
+    fly_app_url: str | None = None
+    """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
+    fly_machine_protocol: str = "agent"
+    """As the updater's: `update_config` machines have no `/showcase/status`."""
 
 
 MIN_SECRET_BYTES = 32

@@ -31,10 +31,12 @@ from showcase_common.runner import Ports, Service, nats_link
 from showcase_common.security_headers import SecurityHeaders, page_csp
 
 from intake import metrics, nats_pipeline, outcomes, readiness
+from intake.admin_apply import AdminApply
 from intake.client_address import ClientAddressMiddleware, parse_networks
 from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database, Saturated
+from intake.fleet_desk import FleetDesk, NatsFleetDesk
 from intake.index_db import create_schema, make_engine
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
@@ -78,13 +80,20 @@ class IntakePorts(Ports):
 
     pipeline: Pipeline
     mailer: Mailer
+    fleet: FleetDesk
     clock: Callable[[], dt.datetime] = field(default=_utcnow)
 
 
 def ports(settings: IntakeSettings) -> IntakePorts:
-    """NATS (the link the runner opens) and SMTP from settings, the wall clock."""
+    """NATS (the link the runner opens) and SMTP from settings, the wall clock; the admin
+    page's fleet over the same link."""
     link = nats_link(settings, retry_s=settings.nats_retry_s, timeout_s=nats_pipeline.TIMEOUT_S)
-    return IntakePorts(pipeline=NatsPipeline(link), mailer=default_mailer(settings), nats=link)
+    return IntakePorts(
+        pipeline=NatsPipeline(link),
+        mailer=default_mailer(settings),
+        fleet=NatsFleetDesk(link, settings, replicas=settings.nats_replicas),
+        nats=link,
+    )
 
 
 def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
@@ -133,6 +142,10 @@ def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
         ),
         use_cases=use_cases,
         showcases_file=showcases_file,
+        fleet=ports.fleet,
+        admin_apply=AdminApply(
+            db, use_cases, settings.deployed_showcases_file, clock, on_outbox=relay.wake
+        ),
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
         password_checks=CapacityLimiter(settings.password_check_threads),

@@ -10,6 +10,7 @@ from showcase_common.settings import (
     DEV_SESSION_SECRET,
     CommonSettings,
     ConsumerSettings,
+    FleetSettings,
     ProgressTokenSettings,
     long_enough,
     require_secret,
@@ -27,7 +28,7 @@ class OutcomesConsumerSettings(ConsumerSettings):
     )
 
 
-class IntakeSettings(CommonSettings, ProgressTokenSettings):
+class IntakeSettings(CommonSettings, ProgressTokenSettings, FleetSettings):
     service_name: str = "intake"
     intake_host: str = "127.0.0.1"
     """The address intake listens on (0.0.0.0 behind a proxy or in a container)."""
@@ -47,6 +48,9 @@ class IntakeSettings(CommonSettings, ProgressTokenSettings):
     @property
     def deployed_showcases_file(self) -> Path:
         return self.deployed_showcases_path or self.index_db_path.parent / "deployed-showcases.yml"
+
+    admin_poll_s: float = Field(default=5.0, gt=0)
+    """How often the admin page asks for fresh figures (`/admin/status.json`)."""
 
     progress_token_ttl_s: int = 2 * 3600
     """How long a progress token (the WebSocket's login) stays valid."""

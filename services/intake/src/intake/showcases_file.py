@@ -21,6 +21,12 @@ from intake.db_lanes import Database
 log = logging.getLogger(__name__)
 
 
+def index_showcases_yml(session: Session) -> str:
+    """showcases.yml as the index holds it now (what a roll-out would give the fleet)."""
+    served = served_regions(session.exec(select(Region)))
+    return render(session.exec(select(Location)), session.exec(select(Showcase)), served)
+
+
 class ShowcasesFile:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -29,8 +35,7 @@ class ShowcasesFile:
 
     def write(self, session: Session) -> bool:
         """Regenerate the file from the index; False when its bytes would not change."""
-        served = served_regions(session.exec(select(Region)))
-        text = render(session.exec(select(Location)), session.exec(select(Showcase)), served)
+        text = index_showcases_yml(session)
         if text == self._written and self.path.exists():
             return False
         on_disk = self._written is None and self.path.exists()  # first pass: what is there

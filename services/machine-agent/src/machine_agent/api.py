@@ -38,17 +38,9 @@ from machine_agent.guard import UPDATE_PATH
 from machine_agent.index_data import SnapshotRefused
 from machine_agent.new_pages import reported
 from machine_agent.page_paths import page_path, page_segments
-from machine_agent.sidecar import SidecarInstaller
+from machine_agent.route_deps import get_route_deps
 
 log = logging.getLogger(__name__)
-
-
-def _settings(request: Request) -> AgentSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]  # app.state is untyped
-
-
-def _applier(request: Request) -> Applier:
-    return request.app.state.applier  # type: ignore[no-any-return]  # app.state is untyped
 
 
 def _error(
@@ -59,7 +51,8 @@ def _error(
 
 
 async def update_config(request: Request) -> Response:
-    settings, applier = _settings(request), _applier(request)
+    deps = get_route_deps(request)
+    settings, applier = deps.settings, deps.applier
     parsed = await _update_body(request)
     if isinstance(parsed, Response):
         return parsed
@@ -180,25 +173,29 @@ def _jsonable(value: object) -> object:
 
 
 async def status(request: Request) -> Response:
-    settings = _settings(request)
+    deps = get_route_deps(request)
     return JSONResponse(
         {
-            "machine_id": settings.agent_id,
-            "region": settings.agent_region,
-            "generation": _applier(request).generation,
+            "machine_id": deps.settings.agent_id,
+            "region": deps.settings.agent_region,
+            "generation": deps.applier.generation,
         }
     )
 
 
 async def studio_page(request: Request) -> Response:
     location_key = request.path_params["location_key"]
-    return await _sidecar_page(request) or _page(_applier(request), "studios", location_key)
+    return await _sidecar_page(request) or _page(
+        get_route_deps(request).applier, "studios", location_key
+    )
 
 
 async def lone_showcase_page(request: Request) -> Response:
     """A location's only showcase of the year keyed `showcase` (the fleet's URL rule)."""
     year, location_key = request.path_params["year"], request.path_params["location_key"]
-    return await _sidecar_page(request) or _page(_applier(request), year, location_key)
+    return await _sidecar_page(request) or _page(
+        get_route_deps(request).applier, year, location_key
+    )
 
 
 async def showcase_page(request: Request) -> Response:
@@ -211,7 +208,7 @@ async def showcase_page(request: Request) -> Response:
         request.path_params["key"],
     )
     # a lone `showcase` also answers here (`Prerenderer.page_at`)
-    return _page(_applier(request), year, location_key, key)
+    return _page(get_route_deps(request).applier, year, location_key, key)
 
 
 async def _sidecar_page(request: Request) -> Response | None:
@@ -219,7 +216,7 @@ async def _sidecar_page(request: Request) -> Response | None:
     checks a page through the agent (the updater's truth check) sees what the app serves.
     Only a showcase page is forwarded, by a URL rebuilt from its checked segments
     (`page_paths`): anything else is a 404 the application never sees."""
-    sidecar: SidecarInstaller | None = request.app.state.sidecar
+    sidecar = get_route_deps(request).sidecar
     if sidecar is None:
         return None
     segments = page_segments(request.scope)

@@ -28,6 +28,7 @@ from machine_agent.catchup import CatchUp
 from machine_agent.config import AgentSettings
 from machine_agent.documentation import AgentApp, documentation_routes
 from machine_agent.guard import UPDATE_MAX_BYTES, UPDATE_PATH, SecretFirstMiddleware
+from machine_agent.route_deps import RouteDeps
 from machine_agent.sidecar import SidecarInstaller, SidecarSettings
 
 BODY_MAX_BYTES = 0
@@ -98,9 +99,7 @@ def agent_app(
         routes=[*ROUTES, *documentation_routes()],
         exception_handlers={HTTPException: http_exception},
     )
-    app.state.settings = settings
-    app.state.applier = applier
-    app.state.sidecar = installer
+    app.state.route_deps = RouteDeps(settings=settings, applier=applier, sidecar=installer)
     metrics.mount(app, settings.metrics_bearer)
     # Added last, so outermost: the secret first, then the size, then the app reads the body.
     app.add_middleware(

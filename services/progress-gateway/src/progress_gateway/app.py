@@ -12,7 +12,7 @@ from progress_gateway.route_deps import RouteDeps
 from progress_gateway.sockets import ProgressSocketRoute
 
 
-def create_app(deps: RouteDeps) -> FastAPI:
+def gateway_app(deps: RouteDeps) -> FastAPI:
     """The progress WebSocket and `/metrics` (health and readiness are the runner's)."""
     app = FastAPI(title="progress-gateway")
     app.state.route_deps = deps

@@ -15,7 +15,7 @@ from showcase_common.bus.link import NatsLink, NotConnected
 from showcase_common.health import Check
 from showcase_common.runner import Ports, Service, Worker, nats_link
 
-from progress_gateway.app import create_app
+from progress_gateway.app import gateway_app
 from progress_gateway.change_fanout import BucketWatch, ChangeFanout
 from progress_gateway.config import GatewaySettings
 from progress_gateway.projection import PROJECTED, Links
@@ -59,7 +59,7 @@ def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
         name="progress-gateway",
         listen_host=settings.gateway_host,
         listen_port=settings.gateway_port,
-        app=create_app(deps),
+        app=gateway_app(deps),
         checks=checks,
         consumers=consumers,
         on_nats=on_nats,

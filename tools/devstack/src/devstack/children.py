@@ -86,7 +86,7 @@ class Children:
     def service(self, name: str, module: str, port_var: str) -> ServiceProcess:
         port = self.service_port(name)
         extra = {port_var: str(port), "SERVICE_NAME": name}
-        if name == "machine-updater":
+        if name in ("machine-updater", "intake"):  # intake: the admin page's machines
             extra["FLEET_FILE"] = str(self.config.fleet_file.resolve())
         return ServiceProcess(
             name,

@@ -24,6 +24,7 @@ def summary(c: StackConfig, nats_url: str) -> str:
             "Showcase pipeline is up:",
             f"  form (intake)       {c.intake_url}/showcases/new",
             f"  JSON API            {c.intake_url}/api/showcases",
+            f"  admin page          {c.intake_url}/admin (admins: roll-outs, pause, Apply)",
             f"  progress gateway    {c.gateway_ws_url}/ws/progress",
             *agents,
             *_nats(c, nats_url),

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
-from showcase_common.fly import DEFAULT_API_URL
-from showcase_common.settings import CommonSettings, ConsumerSettings, S3Settings
+from showcase_common.settings import CommonSettings, ConsumerSettings, FleetSettings, S3Settings
 
 
 class AlertsConsumerSettings(ConsumerSettings):
@@ -19,28 +18,15 @@ class AlertsConsumerSettings(ConsumerSettings):
     )
 
 
-class CtlSettings(CommonSettings, S3Settings):
+class CtlSettings(CommonSettings, S3Settings, FleetSettings):
     """NATS_URL, S3_*, FLEET_FILE like the services; SMTP_* and ADMIN_EMAIL for `alerts run`."""
 
     service_name: str = "showcasectl"
     log_json: bool = False
 
     fleet_file: Path | None = Path("deploy/fleet.local.yaml")
-    """The same static YAML list the machine-updater reads: `machines: [{id, region, url}]`."""
-    agent_timeout_s: float = 5.0
-    """How long `status` waits for each machine's /showcase/status."""
-
-    # On Fly, as the machine-updater: the Machines API lists the agents' app (wins over the file).
-    fly_app_name: str | None = None
-    """As the updater's: the Fly app whose machines `status` lists (wins over FLEET_FILE)."""
-    fly_api_token: str | None = None
-    """The Machines API token."""
-    fly_api_url: str = DEFAULT_API_URL
-    """The Machines API's base URL."""
-    fly_app_url: str | None = None
-    """The agents' public URL; defaults to https://{fly_app_name}.fly.dev."""
-    fly_machine_protocol: str = "agent"
-    """As the updater's: `update_config` machines have no `/showcase/status` (`fleet.py`)."""
+    """The same static YAML list the machine-updater reads: `machines: [{id, region, url}]`;
+    the Fly Machines API wins when FLY_APP_NAME is set (`FleetSettings`)."""
 
     audit_max_age_days: float = 365.0
     """How long the audit stream keeps operator actions (the pipeline's stream: 30 days)."""

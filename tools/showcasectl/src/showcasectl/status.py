@@ -16,18 +16,19 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from showcase_common import subjects
 from showcase_common.fleet_control import KvFleetControl, PauseState
-from showcase_common.progress import RequestProgress
-
-from showcasectl.config import CtlSettings
-from showcasectl.fleet import (
+from showcase_common.fleet_status import (
     FleetFileError,
     MachineStatus,
-    last_updates,
-    load_fleet,
-    load_fly_fleet,
+    PinView,
+    load_machines,
+    machine_problem,
     machine_statuses,
     update_config_statuses,
 )
+from showcase_common.progress import RequestProgress
+
+from showcasectl.config import CtlSettings
+from showcasectl.fleet import last_updates
 from showcasectl.state import all_states
 
 
@@ -61,8 +62,8 @@ class Status:
     failed: list[RequestProgress] = field(default_factory=list)
     stuck_requests: list[RequestProgress] = field(default_factory=list)
     dead_letters: int = 0
-    pin: dict[str, Any] | None = None
-    """The rollback's pin in S3's pointer: generation, hold, by, reason, at (None: not pinned)."""
+    pin: PinView | None = None
+    """The rollback's pin in S3's pointer (None: not pinned)."""
     pause: PauseState | None = None
     """Roll-outs paused by the operators (not a problem: requests wait on purpose)."""
     problems: list[str] = field(default_factory=list)
@@ -81,7 +82,7 @@ class Status:
             "pause": self.pause.model_dump(mode="json") if self.pause else None,
             "s3_generation": self.s3_generation,
             "pinned": self.pin is not None,
-            "pin": self.pin,
+            "pin": self.pin.as_json() if self.pin else None,
             "machines": [m.as_json() for m in self.machines],
             "dead_letters": self.dead_letters,
             "failed_requests": [r.model_dump(mode="json") for r in self.failed],
@@ -162,7 +163,7 @@ async def _oldest_after(js: JetStreamContext, floor: int, filters: list[str]) ->
 
 
 async def _s3(status: Status, settings: CtlSettings) -> None:
-    def latest() -> tuple[int | None, dict[str, Any] | None]:
+    def latest() -> tuple[int | None, PinView | None]:
         # Imported here: boto3 is slow to import and only `status` needs it.
         from showcase_common.snapshots import S3SnapshotStore, make_s3_client
 
@@ -171,13 +172,9 @@ async def _s3(status: Status, settings: CtlSettings) -> None:
         if pointer is None:
             return None, None
         pin = pointer.pin
-        return pointer.generation, None if pin is None else {
-            "generation": pin.snapshot.generation,
-            "hold": pin.hold,
-            "by": pin.by,
-            "reason": pin.reason,
-            "at": pin.at.isoformat(),
-        }
+        return pointer.generation, None if pin is None else PinView(
+            pin.snapshot.generation, pin.hold, pin.by, pin.reason, pin.at.isoformat()
+        )
 
     try:
         status.s3_generation, status.pin = await asyncio.to_thread(latest)
@@ -187,19 +184,7 @@ async def _s3(status: Status, settings: CtlSettings) -> None:
 
 async def _machines(js: JetStreamContext, status: Status, settings: CtlSettings) -> None:
     try:
-        if settings.fly_app_name:
-            machines = await load_fly_fleet(
-                api_url=settings.fly_api_url,
-                app_name=settings.fly_app_name,
-                token=settings.fly_api_token or "",
-                public_url=settings.fly_app_url,
-                timeout_s=settings.agent_timeout_s,
-                protocol=settings.fly_machine_protocol,
-            )
-        elif settings.fleet_file is not None:
-            machines = load_fleet(settings.fleet_file)
-        else:
-            return
+        machines = await load_machines(settings)
     except FleetFileError as exc:
         status.problems.append(str(exc))
         return
@@ -212,25 +197,11 @@ async def _machines(js: JetStreamContext, status: Status, settings: CtlSettings)
             cgi, updates, timeout_s=settings.agent_timeout_s
         )
     for m in status.machines:
-        if m.error and m.source == "updates":
-            status.problems.append(f"machine {m.machine.id}: {m.error}")
-        elif m.error:
-            status.problems.append(f"machine {m.machine.id} unreachable: {m.error}")
-        elif status.pin is not None:
-            if m.generation != status.pin["generation"]:
-                status.problems.append(
-                    f"machine {m.machine.id} serves generation {m.generation}, "
-                    f"the fleet is pinned to {status.pin['generation']}"
-                )
-        elif (
-            status.pause is None
-            and status.s3_generation is not None
-            and (m.generation or 0) < status.s3_generation
-        ):
-            status.problems.append(
-                f"machine {m.machine.id} serves generation {m.generation}, "
-                f"S3 has {status.s3_generation}"
-            )
+        problem = machine_problem(
+            m, newest=status.s3_generation, pin=status.pin, paused=status.pause is not None
+        )
+        if problem:
+            status.problems.append(problem)
 
 
 async def _requests(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from showcase_common.fleet_status import machine_state
 
 from showcasectl import output
 from showcasectl.commands.common import OK, PROBLEM, Json, NatsUrl, run, settings
@@ -62,11 +63,10 @@ def status(
 def _print(s: Status) -> None:
     out = output.console()
     if s.pin is not None:
-        hold = " until `showcasectl unpin`" if s.pin["hold"] else " until the next request"
-        reason = f": {s.pin['reason']}" if s.pin["reason"] else ""
+        reason = f": {s.pin.reason}" if s.pin.reason else ""
         out.print(
-            f"[yellow]Fleet PINNED[/yellow] to generation {s.pin['generation']} by "
-            f"{s.pin['by']}{hold}{reason}"
+            f"[yellow]Fleet PINNED[/yellow] to generation {s.pin.generation} by "
+            f"{s.pin.by} {s.pin.until}{reason}"
         )
     if s.pause is not None:
         reason = f": {s.pause.reason}" if s.pause.reason else ""
@@ -108,7 +108,7 @@ def _print(s: Status) -> None:
                     m.machine.region,
                     m.machine.protocol,
                     m.generation,
-                    _machine_state(s, m.generation, m.error, m.source),
+                    machine_state(m, newest=s.s3_generation, pin=s.pin),
                 )
                 for m in s.machines
             ],
@@ -129,15 +129,3 @@ def _print(s: Status) -> None:
         output.note(f"[red]PROBLEM[/red] {problem}")
     if s.ok:
         output.note("[green]all good[/green]")
-
-
-def _machine_state(
-    s: Status, generation: int | None, error: str | None, source: str = "status"
-) -> str:
-    if error:
-        return error if source == "updates" else f"unreachable: {error}"
-    if s.pin is not None:
-        return "pinned" if generation == s.pin["generation"] else "NOT ON THE PIN"
-    if s.s3_generation is not None and (generation or 0) < s.s3_generation:
-        return "BEHIND"
-    return "up to date"

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from intake.web.openapi import AUTHENTICATED
-from intake.web.routes import api, forms, locations, pages, requests, studios
+from intake.web.routes import admin, api, forms, locations, pages, requests, studios
 
 api_router = APIRouter()
 # Every route behind HTTP Basic: 401, 429 (throttled logins) and 503 (busy) documented once.
@@ -14,6 +14,7 @@ for _router in (
     requests.router,
     pages.router,
     studios.router,
+    admin.router,
 ):
     api_router.include_router(_router, responses=AUTHENTICATED)
 
