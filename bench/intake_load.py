@@ -180,7 +180,7 @@ def _profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
 # frame of a specific part names the sample, and the generic layers (uvicorn, asyncio, the
 # worker threads) only when nothing more specific is on the stack.
 WAITING = ("Condition.wait", "EpollSelector.select", "_wait_for_tstate_lock", "Event.wait",
-           "Lock.acquire", "SimpleQueue.get")  # fmt: skip
+           "Lock.acquire", "SimpleQueue.get", "WriterLane._wait_for_work")  # fmt: skip
 PARTS = (
     ("password verification (passlib)", ("passlib/",)),
     ("SQLite statements", ("sqlite3", "do_execute", "do_commit", "do_begin", "_set_sqlite")),

@@ -154,7 +154,7 @@ class WriterLane:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            first = self._wait_for_work()
             if first is _STOP:
                 return
             taken, stop = [first], False
@@ -170,6 +170,10 @@ class WriterLane:
             self._settle(self._work_through(taken))
             if stop:
                 return
+
+    def _wait_for_work(self) -> Any:
+        """The next queued piece of work (blocks: the thread's idle time, named for profiles)."""
+        return self._queue.get()
 
     def _work_through(self, taken: list[_Work]) -> list[tuple[_Work, Any, BaseException | None]]:
         """Run `taken` in order: consecutive steps as one batch, each call alone."""
