@@ -57,7 +57,6 @@ from benchkit import parser as bench_parser  # noqa: E402
 from benchkit import results_file  # noqa: E402
 from devstack.config import AgentSpec, StackConfig  # noqa: E402
 from devstack.fleet import write_fleet_file  # noqa: E402
-from devstack.ports import free_port  # noqa: E402
 from devstack.stack import Stack  # noqa: E402
 from intake.security import htpasswd_line  # noqa: E402
 from stack_run import machine_facts, running_stack, studio_location, write_results  # noqa: E402
@@ -336,14 +335,14 @@ def fleets(
     """One stack with as many agents as the largest fleet; each fleet is its first N agents
     (the smallest first; the burst on it), the others idle meanwhile."""
     most = max(sizes)
-    agents = tuple(
-        AgentSpec(f"e2e-{i + 1}", region, free_port())
+    machines = [
+        (f"e2e-{i + 1}", region)
         for i, region in zip(range(most), itertools.cycle(REGIONS), strict=False)
-    )
+    ]
     settings = {"CONCURRENCY": str(most)} | ({} if canary else {"CANARY": "false"})
     users = burst["users"] if burst else 0
     with running_stack(
-        "bench-e2e-fleet-", settings=settings, prepare=realistic_index(users), agents=agents
+        "bench-e2e-fleet-", settings=settings, prepare=realistic_index(users), machines=machines
     ) as run:
         print(f"stack with {most} agents started in {run.start_s:.0f} s", flush=True)
         results = asyncio.run(_fleets_bench(run.stack, sizes, requests, rtt_ms, burst))

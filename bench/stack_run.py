@@ -13,14 +13,15 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from devstack.config import StackConfig
+from devstack.config import AgentSpec, StackConfig
 from devstack.output import LogMux
+from devstack.ports import free_port
 from devstack.stack import Stack
 
 LOG_TAIL_LINES = 60
@@ -49,18 +50,22 @@ def running_stack(
     *,
     settings: Mapping[str, str] | None = None,
     prepare: Callable[[StackConfig], None] | None = None,
+    machines: Sequence[tuple[str, str]] = (),
     **config: object,
 ) -> Iterator[StackRun]:
     """`devstack.Stack` in a temporary directory, its start and stop timed; when anything fails,
     the last lines of its log are printed before the error (the log goes with the directory).
 
-    `config`: `StackConfig` fields (e.g. `agents`); `settings`: environment variables its
-    processes start with (e.g. the updater's `CANARY`); `prepare`: runs on the config before
-    anything starts (e.g. writes the index the seed then leaves as it is)."""
+    `config`: `StackConfig` fields; `machines`: (id, region) of the agents to start instead of
+    the local run's three, each on a free port of its own; `settings`: environment variables
+    its processes start with (e.g. the updater's `CANARY`); `prepare`: runs on the config
+    before anything starts (e.g. writes the index the seed then leaves as it is)."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         log_path = Path(tmp) / "stack.log"
         with log_path.open("w", encoding="utf-8") as log:
             made = StackConfig.on_free_ports(Path(tmp) / "data", **config)
+            if machines:
+                made = replace(made, agents=_on_free_ports(made, machines))
             if prepare is not None:
                 prepare(made)
             stack = Stack(made, LogMux(log, colour=False))
@@ -79,6 +84,27 @@ def running_stack(
                 log.flush()
                 print("".join(log_path.read_text().splitlines(True)[-LOG_TAIL_LINES:]))
                 raise
+
+
+def _on_free_ports(
+    config: StackConfig, machines: Sequence[tuple[str, str]]
+) -> tuple[AgentSpec, ...]:
+    """Agents on free ports none of the stack's own ports (nor weed's gRPC twin) already has:
+    a port picked free is only free until someone binds it, and none of them is bound yet."""
+    taken = {
+        value
+        for item in fields(config)
+        if item.name.endswith("_port") and isinstance(value := getattr(config, item.name), int)
+    }
+    taken.add(config.s3_port + 10000)  # weed's gRPC port (`free_port_with_grpc`)
+    agents = []
+    for agent_id, region in machines:
+        port = free_port()
+        while port in taken:
+            port = free_port()
+        taken.add(port)
+        agents.append(AgentSpec(agent_id, region, port))
+    return tuple(agents)
 
 
 @contextmanager
