@@ -159,6 +159,12 @@ async def _stream_count(url: str) -> int:
         await nc.close()
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling `pid` (every thread, idle stacks left out) into collapsed stacks."""
     py_spy = Path(sys.executable).with_name("py-spy")
@@ -252,9 +258,10 @@ async def run(
                 await client.get("/showcases/new", auth=("studio", "studio"))  # warm the caches
                 raw = results_file(f"intake_load_{scheme}_profile.txt")  # py-spy's collapsed stacks
                 spy = _profiler(proc.pid, profile_s, raw) if profile_s else None
-                started = time.perf_counter()
+                cpu_started, started = _cpu_s(proc.pid), time.perf_counter()
                 latencies, outcomes = await _load(client, total, concurrency)
                 elapsed = time.perf_counter() - started
+                post_cpu_s = _cpu_s(proc.pid) - cpu_started
                 if spy is not None:
                     spy.wait(profile_s + 30)
                     profile = _profile_summary(raw) | {"raw": str(raw)}
@@ -263,9 +270,10 @@ async def run(
                 while await _stream_count(nats_url) < len(latencies):  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
                 drained = time.perf_counter() - started
-                health_started = time.perf_counter()
+                cpu_started, health_started = _cpu_s(proc.pid), time.perf_counter()
                 health, health_outcomes = await _load(client, total, concurrency, post=False)
                 health_elapsed = time.perf_counter() - health_started
+                health_cpu_s = _cpu_s(proc.pid) - cpu_started
             rows, names = _saved(data / "index.sqlite3")
         finally:
             proc.terminate()
@@ -289,6 +297,9 @@ async def run(
         "healthz_per_s": round(len(health) / health_elapsed, 1),
         "healthz_p99_ms": _ms(health, 0.99),
         "ratio_to_healthz": round((len(latencies) / elapsed) / (len(health) / health_elapsed), 2),
+        # intake's own CPU per answer: what the box's load does not change much
+        "intake_cpu_ms_per_post": round(1000 * post_cpu_s / max(1, sum(outcomes.values())), 2),
+        "intake_cpu_ms_per_healthz": round(1000 * health_cpu_s / max(1, len(health)), 2),
         "password_scheme": scheme,
         "profile": profile,
         "intake_python": python,

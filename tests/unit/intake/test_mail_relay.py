@@ -145,11 +145,11 @@ async def test_admin_showcase_commits_its_mail_row(db: Database) -> None:
         lambda: None,
         lambda: woken.append("mail"),
     )
-    use_cases.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
+    await use_cases.create_showcase(studio, Draft(name="Recital", location_id=1, year=2026))
     assert pending(db) == [] and woken == []
-    created = use_cases.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
+    created = await use_cases.create_showcase(admin, Draft(name="Gala", location_id=2, year=2026))
     assert isinstance(created, Created)
-    assert created.request is None
+    assert created.request_id is None
     [row] = pending(db)
     assert row.subject == "Gala was successfully created." and "Created by: admin" in row.body
     assert woken == ["mail"]

@@ -227,7 +227,7 @@ async def test_the_admins_get_one_mail_per_stuck_request(ports) -> None:
     await alerts.handle(delivery(late_failure, 3))  # failed already, as stuck: told already
     [(subject, body)] = ports.mailer.sent
     assert subject == "Showcase request stuck: Spring (boston 2026)"
-    assert "made no progress for 1 minute(s) while updating the machines" in body
+    assert "made no progress for 60 seconds while updating the machines" in body
     assert "It was failed (STUCK_POLICY=fail)" in body
     assert "showcasectl replay a" in body
     assert ports.ledger.ids == {"stuck-a", "a"}
@@ -251,3 +251,12 @@ def test_alerts_run_refuses_an_unknown_stuck_policy_before_starting() -> None:
     result = CliRunner().invoke(app, ["alerts", "run", "--stuck-policy", "never"])
     assert result.exit_code == 2
     assert "must be fail or alert, not 'never'" in " ".join(result.output.split())
+
+
+def test_events_says_what_a_stuck_announcement_did() -> None:
+    from showcasectl.history import summary
+
+    assert summary(stuck_event(ref("a"))) == (
+        "stuck: no progress for 60 seconds while updating; failed"
+    )
+    assert summary(stuck_event(ref("a"), fails=False)).endswith("; alerted only")

@@ -34,3 +34,11 @@ class RequestProgress(BaseModel):
     def public(self) -> dict[str, object]:
         """The message as sent to the browser (no owner field)."""
         return self.model_dump(mode="json", exclude={"user"})
+
+
+def duration_words(seconds: float) -> str:
+    """A threshold in words: "10 seconds", "1 second", "5 minutes" (from 2 minutes on)."""
+    if seconds >= 120:
+        return f"{round(seconds / 60)} minutes"
+    whole = max(1, round(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"

@@ -8,6 +8,8 @@ the fleet; it is not what decides requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from showcase_common.index.models import Location, User
 from sqlmodel import Session, col, select
 
@@ -33,9 +35,15 @@ def requestable(session: Session, user: User) -> list[Location]:
 
 
 def may_request_for(session: Session, user: User, location: Location) -> bool:
+    return may_request(user, location, lambda: _sister_names(session, user))
+
+
+def may_request(user: User, location: Location, sister_names: Callable[[], set[str]]) -> bool:
+    """`may_request_for`, given how to read the names in the `sisters` of `user`'s locations
+    (read only when neither admin nor owner decides)."""
     if is_admin(user) or _owns(user, location):
         return True
-    return bool(_name(location)) and _name(location) in _sister_names(session, user)
+    return bool(_name(location)) and _name(location) in sister_names()
 
 
 def _owns(user: User, location: Location) -> bool:

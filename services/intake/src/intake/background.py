@@ -27,8 +27,13 @@ class PollingRelay(ABC):
         """Deliver what is due; return how many were delivered."""
 
     def wake(self) -> None:
-        """Ask for a pass now; safe to call from any thread."""
-        if self._loop is not None:
+        """Ask for a pass now; safe to call from any thread (from the loop's own, at no cost:
+        no write to the loop's self-pipe)."""
+        if self._loop is None:
+            return
+        if on_loop(self._loop):
+            self._wakeup.set()
+        else:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -40,6 +45,14 @@ class PollingRelay(ABC):
             except Exception:  # never let the relay die: the next pass tries again
                 log.exception("%s pass failed", type(self).__name__)
             await first_of(stop, self._wakeup, self._poll_s)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the caller runs in `loop`'s own thread (then no thread-safe hand-off is needed)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 async def first_of(stop: asyncio.Event, wakeup: asyncio.Event, timeout_s: float) -> None:

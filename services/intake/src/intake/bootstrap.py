@@ -38,6 +38,7 @@ from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database, Saturated
 from intake.fleet_desk import FleetDesk, NatsFleetDesk
 from intake.index_db import create_schema, make_engine
+from intake.loop_reads import LoopReads
 from intake.mail import MailRelay, domain_of
 from intake.models import ShowcaseIn
 from intake.nats_pipeline import NatsPipeline
@@ -98,8 +99,9 @@ def ports(settings: IntakeSettings) -> IntakePorts:
 
 def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
     db = Database(make_engine(settings.index_db_path, settings.db_limits), settings.db_limits)
+    reads = LoopReads(settings.index_db_path)
     pipeline, mailer, clock = ports.pipeline, ports.mailer, ports.clock
-    relay = OutboxRelay(db, pipeline, clock, poll_s=settings.outbox_poll_s)
+    relay = OutboxRelay(db, pipeline, clock, reads=reads, poll_s=settings.outbox_poll_s)
     mail_relay = MailRelay(
         db,
         mailer,
@@ -148,6 +150,7 @@ def build_route_deps(settings: IntakeSettings, ports: IntakePorts) -> RouteDeps:
         ),
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
         credentials=VerifiedCredentials(ttl_s=settings.credential_cache_ttl_s),
+        reads=reads,
         password_checks=CapacityLimiter(settings.password_check_threads),
         throttle=LoginThrottle(
             ThrottleRules(
@@ -171,7 +174,8 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
     deps = build_route_deps(settings, ports)
 
     async def dispose_engine() -> None:
-        deps.db.engine.dispose()
+        deps.reads.close()
+        deps.db.close()
 
     return Service(
         name="intake",

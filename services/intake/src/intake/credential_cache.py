@@ -14,7 +14,9 @@ short while (`ttl_s`, default 60 s):
   even when its credentials are cached.
 
 `cached` is a few microseconds (two HMACs and a dict lookup), so it runs in the event loop; only
-a miss goes to a worker thread for the real verification. Thread-safe.
+a miss goes to a worker thread for the real verification. An entry also keeps the `User` the
+routes were given (`user_for`): a hit builds no object, as long as the row's id and sites are
+still those it was built from. Thread-safe.
 
 `in_flight` (used from the event loop only) holds the verifications running, by `flight_key`:
 concurrent requests with the same credentials wait for that one instead of each verifying
@@ -33,14 +35,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
+from showcase_common.index.models import User
 
+from intake.loop_reads import LoginRow
 from intake.security import verify_htpasswd
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Entry:
     line_digest: bytes
     expires: float
+    user: User | None = None
+    """The login as the routes get it, built from the row verified (None: not built yet)."""
 
 
 class VerifiedCredentials:
@@ -80,12 +86,27 @@ class VerifiedCredentials:
             del self._entries[key]
             return False
 
-    def remember(self, userid: str, password: str, line: str) -> None:
-        """Remember a successful verification of `password` against `line`."""
+    def user_for(self, userid: str, password: str, row: LoginRow) -> User | None:
+        """The login's `User` when these credentials were verified against `row`'s line within
+        `ttl_s` (the one remembered, if the row's id and sites are still its own), else None."""
+        if not self.cached(userid, password, row.password):
+            return None
+        with self._lock:
+            entry = self._entries.get(self._mac("credentials", userid, password))
+            if entry is None:  # dropped by another thread just now
+                return None
+            user = entry.user
+            if user is None or user.id != row.id or user.sites != row.sites:
+                user = entry.user = row.user()
+            return user
+
+    def remember(self, userid: str, password: str, line: str, user: User | None = None) -> None:
+        """Remember a successful verification of `password` against `line` (and the `User`
+        it was made for)."""
         if self._ttl_s <= 0:
             return
         key = self._mac("credentials", userid, password)
-        entry = _Entry(self._mac("line", line), self._clock() + self._ttl_s)
+        entry = _Entry(self._mac("line", line), self._clock() + self._ttl_s, user)
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)

@@ -17,6 +17,7 @@ from intake.config import IntakeSettings
 from intake.credential_cache import VerifiedCredentials
 from intake.db_lanes import Database
 from intake.fleet_desk import FleetDesk
+from intake.loop_reads import LoopReads
 from intake.mail import MailRelay
 from intake.outcomes import Outcomes
 from intake.ports import Pipeline
@@ -44,6 +45,8 @@ class RouteDeps:
     showcases_file: ShowcasesFileRefresher
     templates: Jinja2Templates
     credentials: VerifiedCredentials
+    reads: LoopReads
+    """Reads a login's row in the event loop (the cache's hit path)."""
     password_checks: CapacityLimiter
     """Bounds the password verifications running at once."""
     throttle: LoginThrottle

@@ -1,7 +1,7 @@
 """The showcase rules, shared by the HTML form and the JSON API.
 
 `validate` turns raw input into a `ValidShowcase` or a per-field error map; it reads the index
-only to resolve the location and check uniqueness, and never writes. The Rails `showcases` table
+(`submissions.IndexRows`, on the writer's batch) only to resolve the location and check uniqueness, and never writes. The Rails `showcases` table
 has no unique index, so the uniqueness of name and key per (location, year) is this check, run
 in the write transaction that inserts the row (`Database.writing` begins it IMMEDIATE).
 """
@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from showcase_common.index import (
     Location,
@@ -25,6 +25,9 @@ from showcase_common.index import (
 )
 from sqlalchemy import func
 from sqlmodel import Session, select
+
+if TYPE_CHECKING:
+    from intake.submissions import IndexRows
 
 NAME_MAX = 120
 KEY_MAX = 64
@@ -201,7 +204,7 @@ def _not_past(start: dt.date | None, today: dt.date, rules: Rules, errors: dict[
 
 
 def _location(
-    session: Session, draft: Draft, errors: dict[str, str], unknown: dict[str, str]
+    index: IndexRows, draft: Draft, errors: dict[str, str], unknown: dict[str, str]
 ) -> Location | None:
     if _blank(draft.location_id):
         errors["location_id"] = "can't be blank"
@@ -211,26 +214,24 @@ def _location(
     except ValueError as exc:
         errors["location_id"] = str(exc)
         return None
-    location = session.get(Location, location_id) if 0 < location_id <= 2**62 else None
+    location = index.location(location_id) if 0 < location_id <= 2**62 else None
     if location is None:
         unknown["location_id"] = "is not a known location"
     return location
 
 
 def _unique(
-    session: Session, location: Location, year: int, name: str, key: str, key_given: bool
+    index: IndexRows, location: Location, year: int, name: str, key: str, key_given: bool
 ) -> dict[str, str]:
     """A duplicate, told once, on the field the user typed: the key when they typed one that is
     taken, otherwise the name (a derived key is the name's doing: "spring gala" gives the key of
     "Spring Gala"). The location by its name."""
-    same_place = select(Showcase.name, Showcase.key).where(
-        Showcase.location_id == location.id, Showcase.year == year
-    )
+    same_place = list(index.clashes(location, year, name, key))
     where = f"{location.name or location.key} in {year}"
-    for other_name, _other_key in session.exec(same_place):
+    for other_name, _other_key in same_place:
         if other_name == name:
             return {"name": f"is already used by another showcase of {where}"}
-    for other_name, other_key in session.exec(same_place):
+    for other_name, other_key in same_place:
         if other_key == key:
             if key_given:
                 return {"key": f"is already used by “{other_name}” of {where}"}
@@ -252,7 +253,7 @@ class Rules:
 
 
 def validate(
-    session: Session, draft: Draft, today: dt.date, rules: Rules = Rules()
+    index: IndexRows, draft: Draft, today: dt.date, rules: Rules = Rules()
 ) -> ValidShowcase:
     """The showcase to create, or `Invalid` naming every field that is wrong. Rules (the forms;
     marked * the JSON API too):
@@ -272,13 +273,13 @@ def validate(
     year = _year(draft, start, today, rules, errors)
     _not_past(start, today, rules, errors)
     unknown: dict[str, str] = {}
-    location = _location(session, draft, errors, unknown)
+    location = _location(index, draft, errors, unknown)
     return_to = None if _blank(draft.return_to) else (draft.return_to or "").strip()
     if return_to is not None and not safe_return_to(return_to):
         errors["return_to"] = "must be a path on this site"
     taken: dict[str, str] = {}
     if location is not None and year and not {"name", "key", "year"} & errors.keys():
-        taken = _unique(session, location, year, name, key, not _blank(draft.key))
+        taken = _unique(index, location, year, name, key, not _blank(draft.key))
     if errors:
         raise Invalid(errors | unknown | taken)
     if unknown:
@@ -289,19 +290,14 @@ def validate(
     return ValidShowcase(location, name, key, year, start, end, return_to)
 
 
-def next_order(session: Session) -> int:
-    """max(order) + 1 over the whole index (as the fleet's admin app has always numbered them)."""
-    return (session.exec(select(func.max(Showcase.order))).one() or 0) + 1
-
-
-def find_location(session: Session, draft: Draft) -> Location | None:
+def find_location(index: IndexRows, draft: Draft) -> Location | None:
     """The location the draft names, if it names a known one (no error reporting)."""
     try:
         location_id = _int(draft.location_id, "location")  # type: ignore[arg-type]  # not _blank: not None
     except (ValueError, AttributeError, TypeError):
         return None
     # In SQLite's integer range only: a query with anything beyond it fails (an overflow).
-    return session.get(Location, location_id) if 0 < location_id <= 2**62 else None
+    return index.location(location_id) if 0 < location_id <= 2**62 else None
 
 
 def fleet_page_path(session: Session, showcase: Showcase, location: Location) -> str:

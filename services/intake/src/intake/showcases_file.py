@@ -9,13 +9,14 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from showcase_common.index.models import Location, Region, Showcase
 from showcase_common.index.regions import served_regions
 from showcase_common.index.showcases_yaml import render
 from sqlmodel import Session, select
 
+from intake.background import on_loop
 from intake.db_lanes import Database
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,10 @@ log = logging.getLogger(__name__)
 def index_showcases_yml(session: Session) -> str:
     """showcases.yml as the index holds it now (what a roll-out would give the fleet)."""
     served = served_regions(session.exec(select(Region)))
-    return render(session.exec(select(Location)), session.exec(select(Showcase)), served)
+    # The showcases as plain rows (attribute access by column name), not ORM objects:
+    # building hundreds of instances a pass cost more than rendering them.
+    showcases = cast("list[Showcase]", session.execute(select(Showcase.__table__)).all())  # type: ignore[attr-defined]  # SQLModel's table
+    return render(session.exec(select(Location)), showcases, served)
 
 
 class ShowcasesFile:
@@ -84,7 +88,11 @@ class ShowcasesFileRefresher:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def changed(self) -> None:
-        if self._loop is not None:
+        if self._loop is None:
+            return
+        if on_loop(self._loop):
+            self._stale.set()
+        else:
             self._loop.call_soon_threadsafe(self._stale.set)
 
     def write_now(self) -> None:

@@ -1,6 +1,8 @@
 """Intake's use cases: a showcase created (with its request, or an admin's e-mail), requests
 found and listed, templates, a retry's event enqueued. Synchronous (SQLite); the web layer runs
-them in the database lanes (`intake.db_lanes`). Rows become events in `intake.event_mapping`.
+them in the database lanes (`intake.db_lanes`), but for `create_showcase`, which hands its
+statements (`create_step`, plain SQL: `intake.submissions`) to the writer's next batch
+transaction itself (`intake.group_commit`). Rows become events in `intake.event_mapping`.
 
 A regular user's showcase, its Request and the ShowcaseCreated outbox row commit together, so a
 crash can lose none of them without losing all; the relay publishes the row afterwards. An admin's
@@ -11,21 +13,33 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from showcase_common import events
-from showcase_common.index import Location, Region, Showcase, User, format_date
-from sqlalchemy.exc import IntegrityError
+from showcase_common.index import (
+    Location,
+    Region,
+    Showcase,
+    User,
+    format_date,
+    is_lone_showcase,
+    page_path,
+    region_for,
+    served_regions,
+)
 from sqlmodel import Session, col, func, select
 
-from intake import access, metrics, recurring, showcases
+from intake import access, metrics, recurring, showcases, submissions
 from intake.db_lanes import Database
 from intake.event_mapping import outbox_row, request_ref, showcase_ref
+from intake.group_commit import Transaction
 from intake.idempotency import Idempotency, IdempotencyMismatch
 from intake.mail import admin_notice
-from intake.models import IdempotencyKey, Outbox, Request
+from intake.models import Outbox, Request
 from intake.showcases import Draft, Invalid
+from intake.submissions import IndexRows
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +56,8 @@ class Forbidden(Exception):
 class Created:
     showcase: Showcase
     location: Location
-    request: Request | None
-    """None for an admin: no automation runs."""
+    request_id: str | None
+    """The request rolling it out; None for an admin: no automation runs."""
     page_path: str
     """Where the fleet serves the showcase's page (`showcases.fleet_page_path`)."""
     replayed: bool = False
@@ -108,82 +122,107 @@ class UseCases:
         self._on_outbox = on_outbox
         self._on_mail = on_mail
 
-    def create_showcase(
+    async def create_showcase(
         self, user: User, draft: Draft, idempotency: Idempotency | None = None
     ) -> Created:
         """The new showcase (and request), or, for a repeated Idempotency-Key, what its first
-        POST created (`replayed`). A refusal is counted here, whichever door (form or API) it
-        came through."""
+        POST created (`replayed`): a step of the writer's next batch (`group_commit`), handed
+        back once that batch committed. A refusal is counted here, whichever door (form or
+        API) it came through."""
         try:
-            result = self._create_racing(user, draft, idempotency)
+            result = await self._db.step(self.create_step, user, draft, idempotency)
         except (Invalid, Forbidden, IdempotencyMismatch) as refusal:
             metrics.REFUSALS.labels(refusal.reason).inc()
             raise
         if not result.replayed:
-            self._after_change(result.request is not None)
+            self._after_change(result.request_id is not None)
         return result
 
-    def _create_racing(self, user: User, draft: Draft, idempotency: Idempotency | None) -> Created:
+    def create_step(
+        self, tx: Transaction, user: User, draft: Draft, idempotency: Idempotency | None
+    ) -> Created:
+        """The submission's statements on the batch's transaction (in its own savepoint: an
+        exception undoes this submission alone)."""
+        index = tx.once("index", IndexRows)
+        if idempotency is not None and (first := _remembered(index, user, idempotency)):
+            return first
+        location = showcases.find_location(index, draft)
+        if location is not None and not access.may_request(
+            user, location, lambda: index.sister_names(user)
+        ):
+            raise Forbidden(f"{user.userid} may not request for {location.key}")
+        rules = showcases.Rules(admin=access.is_admin(user), strict=draft.from_form)
+        valid = showcases.validate(index, draft, self._clock().date(), rules)
         try:
-            return self._create(user, draft, idempotency)
-        except IntegrityError:
-            # Another process won a race (same key or same name/key): answer as if we came second.
-            if idempotency is not None and (first := self._replay(user, idempotency)):
-                return first
+            created = self._insert(tx, index, user, valid)
+            if idempotency is not None:
+                submissions.remember_key(
+                    tx.conn,
+                    user.id,  # type: ignore[arg-type]  # a stored row: its id is set
+                    idempotency.key,
+                    idempotency.body_sha256,
+                    created.showcase.id,  # type: ignore[arg-type]  # inserted: its id is set
+                    created.request_id,
+                    self._clock(),
+                )
+        except sqlite3.IntegrityError:
+            # Not reached while every writer begins IMMEDIATE and checks first; kept a 422.
             raise Invalid(
                 {"name": "conflicts with a showcase saved at the same moment"}, "taken"
             ) from None
+        return created
 
-    def _create(self, user: User, draft: Draft, idempotency: Idempotency | None) -> Created:
-        with self._db.writing() as session:
-            if idempotency is not None and (first := _remembered(session, user, idempotency)):
-                return first
-            location = showcases.find_location(session, draft)
-            if location is not None and not access.may_request_for(session, user, location):
-                raise Forbidden(f"{user.userid} may not request for {location.key}")
-            rules = showcases.Rules(admin=access.is_admin(user), strict=draft.from_form)
-            valid = showcases.validate(session, draft, self._clock().date(), rules)
-            created = self._insert(session, user, valid)
-            if idempotency is not None:
-                session.add(_remember(user, idempotency, created, self._clock()))
-            return created
-
-    def _insert(self, session: Session, user: User, valid: showcases.ValidShowcase) -> Created:
+    def _insert(
+        self, tx: Transaction, index: IndexRows, user: User, valid: showcases.ValidShowcase
+    ) -> Created:
         now = self._clock()
+        location = valid.location
         showcase = Showcase(  # as the Rails application writes a row (RAILS_INDEX.md)
-            location_id=valid.location.id,  # type: ignore[arg-type]  # a stored row: its id is set
+            location_id=location.id,  # type: ignore[arg-type]  # a stored row: its id is set
             year=valid.year,
             key=valid.key,
             name=valid.name,
-            order=showcases.next_order(session),
+            order=index.next_order(),
             date=format_date(valid.start_date, valid.end_date),
             created_at=now,
             updated_at=now,
         )
-        session.add(showcase)
-        session.flush()
-        path = showcases.fleet_page_path(session, showcase, valid.location)
+        showcase.id = submissions.insert_showcase(tx.conn, showcase)
+        lone = is_lone_showcase(
+            valid.key,
+            index.showcases_that_year(location.id, valid.year),  # type: ignore[arg-type]  # a stored row: its id is set
+        )
+        path = page_path(valid.year, location.key or "", valid.key, lone=lone)
         if access.is_admin(user):  # no automation: the admins learn of it by e-mail
-            session.add(admin_notice(showcase, valid.location, user, now))
-            return Created(showcase, valid.location, None, path)
-        request = Request(
-            id=events.new_id(),
-            user_id=user.id,  # type: ignore[arg-type]  # a stored row: its id is set
-            showcase_id=showcase.id,  # type: ignore[arg-type]  # flushed above: its id is set
-            created_at=now,
-            updated_at=now,
+            submissions.insert_row(tx.conn, admin_notice(showcase, location, user, now))
+            return Created(showcase, location, None, path)
+        request_id = events.new_id()
+        submissions.insert_request(
+            tx.conn,
+            request_id,
+            user.id,  # type: ignore[arg-type]  # a stored row: its id is set
+            showcase.id,
+            now,
         )
-        session.add(request)
-        region = showcases.fleet_region(session, valid.location)
-        ref = self.request_ref(
-            request, user, showcase_ref(showcase, valid.location, path, region), path
+        regions = tx.once("regions", lambda _conn: index.regions())
+        region = region_for(location, tx.once("served", lambda _conn: served_regions(regions)))
+        ref = events.RequestRef(
+            request_id=request_id,
+            user=user.userid or "",
+            showcase=showcase_ref(showcase, location, path, region),
+            redirect_url=self.redirect_url(path),
+            regions={r.code: r.location for r in regions if r.code and r.location},
         )
-        session.add(outbox_row(events.ShowcaseCreated(request=ref, occurred_at=now), request.id))
-        return Created(showcase, valid.location, request, path)
-
-    def _replay(self, user: User, idempotency: Idempotency) -> Created | None:
-        with self._db.session() as session:
-            return _remembered(session, user, idempotency)
+        event = events.ShowcaseCreated(request=ref, occurred_at=now)
+        submissions.insert_outbox(
+            tx.conn,
+            event.event_id,
+            event.subject,
+            events.encode(event).decode(),
+            request_id,
+            now,
+        )
+        return Created(showcase, location, request_id, path)
 
     def _after_change(self, queued: bool) -> None:
         metrics.SHOWCASES_CREATED.labels("studio_request" if queued else "admin").inc()
@@ -317,30 +356,23 @@ class UseCases:
         return True
 
 
-def _remembered(session: Session, user: User, idempotency: Idempotency) -> Created | None:
+def _remembered(index: IndexRows, user: User, idempotency: Idempotency) -> Created | None:
     """What the key's first POST created, or None for a key not seen (or whose showcase the
     Rails application deleted with foreign keys off: that key is forgotten)."""
-    row = session.get(IdempotencyKey, (user.id, idempotency.key))
+    user_id: int = user.id  # type: ignore[assignment]  # a stored row: its id is set
+    row = submissions.remembered_key(index.conn, user_id, idempotency.key)
     if row is None:
         return None
-    if row.body_sha256 != idempotency.body_sha256:
+    body_sha256, showcase_id, request_id = row
+    if body_sha256 != idempotency.body_sha256:
         raise IdempotencyMismatch(idempotency.key)
-    showcase = session.get(Showcase, row.showcase_id)
-    location = session.get(Location, showcase.location_id) if showcase is not None else None
+    showcase = index.showcase(showcase_id)
+    location = index.location(showcase.location_id) if showcase is not None else None
     if showcase is None or location is None:
-        session.delete(row)
+        submissions.forget_key(index.conn, user_id, idempotency.key)
         return None
-    request = session.get(Request, row.request_id) if row.request_id else None
-    path = showcases.fleet_page_path(session, showcase, location)
-    return Created(showcase, location, request, path, replayed=True)
-
-
-def _remember(user: User, idem: Idempotency, created: Created, now: dt.datetime) -> IdempotencyKey:
-    return IdempotencyKey(
-        user_id=user.id,  # type: ignore[arg-type]  # a stored row: its id is set
-        key=idem.key,
-        body_sha256=idem.body_sha256,
-        showcase_id=created.showcase.id,  # type: ignore[arg-type]  # a stored row: its id is set
-        request_id=created.request.id if created.request else None,
-        created_at=now,
+    lone = is_lone_showcase(
+        showcase.key or "", index.showcases_that_year(showcase.location_id, showcase.year)
     )
+    path = page_path(showcase.year or 0, location.key or "", showcase.key or "", lone=lone)
+    return Created(showcase, location, request_id, path, replayed=True)

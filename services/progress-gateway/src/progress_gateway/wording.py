@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from showcase_common.events import FailureReason, MachineFailure
 from showcase_common.fleet_control import PAUSED_MESSAGE
+from showcase_common.progress import duration_words
 
 CREATED = "Publishing your showcase…"
 RETRYING_SYNC = "Retrying: publishing your showcase…"
@@ -150,13 +151,6 @@ def canary_failed(failures: Sequence[MachineFailure], untouched: Sequence[str]) 
 def stuck(after_s: float) -> str:
     """No step for `after_s` seconds: stopped, saved, the operators told, Retry offered."""
     return (
-        f"Publishing made no progress for {_duration(after_s)}, so it was stopped. Nothing is "
+        f"Publishing made no progress for {duration_words(after_s)}, so it was stopped. Nothing is "
         "lost: your showcase is saved and the operators have been told. Press Retry to try again."
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 120:
-        return f"{round(seconds / 60)} minutes"
-    whole = max(1, round(seconds))
-    return f"{whole} second{'s' if whole != 1 else ''}"

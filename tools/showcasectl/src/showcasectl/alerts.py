@@ -29,6 +29,7 @@ from showcase_common.bus import (
     RetryableError,
 )
 from showcase_common.mail import Mailer, MailRejected, MailUnavailable, message_id
+from showcase_common.progress import duration_words
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,6 @@ STEP_WORDS = {
 def compose_stuck(event: events.RequestStuck, ref: events.RequestRef) -> tuple[str, str]:
     """The mail for a request that stopped moving: where, since when, what was done, what to do."""
     s = ref.showcase
-    minutes = event.stuck_after_s / 60
     done = (
         "It was failed (STUCK_POLICY=fail): the studio reads that publishing stopped, and may "
         "press Retry."
@@ -171,7 +171,7 @@ def compose_stuck(event: events.RequestStuck, ref: events.RequestRef) -> tuple[s
     subject = f"Showcase request stuck: {s.name} ({s.location_key} {s.year})"
     body = (
         f"The request {ref.request_id} by {ref.user} for {s.name} ({s.path}) made no progress "
-        f"for {minutes:g} minute(s) while {STEP_WORDS[event.step]}; its last step was at "
+        f"for {duration_words(event.stuck_after_s)} while {STEP_WORDS[event.step]}; its last step was at "
         f"{event.last_progress_at:%Y-%m-%d %H:%M:%S} UTC.\n{done}\n\n"
         "Look at the pipeline:  showcasectl status\n"
         f"See what happened:    showcasectl events --request {ref.request_id}\n"

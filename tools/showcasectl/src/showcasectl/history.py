@@ -9,6 +9,7 @@ from typing import Any
 
 from nats.js.client import JetStreamContext
 from showcase_common import events, subjects
+from showcase_common.progress import duration_words
 
 from showcasectl.stream_reader import Start, StoredMsg, scan
 
@@ -54,6 +55,9 @@ def summary(event: events.Event | None) -> str:
             return f"generation {g} failed on {', '.join(f.machine_id for f in failures)}"
         case events.IndexSyncFailed(reason=reason, error=err):
             return f"sync failed ({reason}): {err}"
+        case events.RequestStuck(step=step, stuck_after_s=after, fails=fails):
+            done = "failed" if fails else "alerted only"
+            return f"stuck: no progress for {duration_words(after)} while {step}; {done}"
     return type(event).__name__
 
 

@@ -119,7 +119,7 @@ def with_notice(target: str, notice: str) -> str:
 def created_body(deps: RouteDeps, http: Request, user: User, created: Created) -> dict[str, object]:
     """The API's answer to a created showcase; a replay renders it afresh (a new token)."""
     showcase = showcase_public(created.showcase, created.location)
-    if created.request is None:  # an admin: no automation, the events page is where it shows
+    if created.request_id is None:  # an admin: no automation, the events page is where it shows
         out = ShowcaseCreatedOut(
             showcase=showcase,
             request_id=None,
@@ -127,7 +127,7 @@ def created_body(deps: RouteDeps, http: Request, user: User, created: Created) -
             notice=notice_for(created.showcase),
         )
         return _without_empty(out.model_dump(mode="json")) | {"request_id": None}
-    request_id = created.request.id
+    request_id = created.request_id
     out = ShowcaseCreatedOut(
         showcase=showcase,
         request_id=request_id,

@@ -54,7 +54,7 @@ async def create_showcase(
     if idempotency_key is not None:
         idempotency = Idempotency(idempotency_key, body_digest(body.model_dump(mode="json")))
     try:
-        created = await deps.db.write(deps.use_cases.create_showcase, user, draft, idempotency)
+        created = await deps.use_cases.create_showcase(user, draft, idempotency)
     except Invalid as exc:
         return field_errors(exc.errors, kind=_ERROR_TYPE[exc.reason])
     except Forbidden:

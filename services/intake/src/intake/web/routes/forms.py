@@ -182,8 +182,7 @@ async def submit(http: Request, deps: RouteDeps, user: User, page: FormPage) -> 
     )
     token = form.get("form_token")
     try:
-        created = await deps.db.write(
-            deps.use_cases.create_showcase,
+        created = await deps.use_cases.create_showcase(
             user,
             draft,
             form_idempotency(token, values),
@@ -193,7 +192,7 @@ async def submit(http: Request, deps: RouteDeps, user: User, page: FormPage) -> 
         return await _form(http, deps, user, values, exc.errors, 422, exc.reason, form_token, page)
     except Forbidden:
         return HTMLResponse("You may only request showcases for your own studio.", 403)
-    if created.request is None:
+    if created.request_id is None:
         # The admins' e-mail was committed with the showcase; the mail relay sends it.
         notice = notice_for(created.showcase)
         target = page.return_to or draft.return_to or admin_landing(deps, created.location)
@@ -208,7 +207,7 @@ async def submit(http: Request, deps: RouteDeps, user: User, page: FormPage) -> 
         )
         return response
     # Post/redirect/get: a reload, the back button or a bookmark then never submits again.
-    return RedirectResponse(f"/requests/{created.request.id}", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/requests/{created.request_id}", status.HTTP_303_SEE_OTHER)
 
 
 def admin_landing(deps: RouteDeps, location: Location) -> str:
