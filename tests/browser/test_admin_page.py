@@ -87,6 +87,11 @@ def test_the_admin_page_follows_the_fleet_live_and_applies_an_admins_showcase(
     gala = f"Winter Gala {tag}"
     _admin_showcase(local_stack, gala)
 
+    # an earlier hold, lifted: the audit trail has a history
+    for action, reason in (("pause", "css deploy on ord"), ("resume", "css fixed")):
+        done_by_bob = showcasectl(local_stack, action, "--as", "bob", "--reason", reason)
+        assert done_by_bob.returncode == 0, done_by_bob.stderr
+
     page.goto(f"{local_stack.intake_url}/admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Roll-outs")
     expect(page.locator("[data-live=fleet]")).to_contain_text("Roll-outs are running")
