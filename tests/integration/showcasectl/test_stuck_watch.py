@@ -28,6 +28,7 @@ from intake.bootstrap import ports as intake_ports
 from intake.seed import seed
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
+from nats.js.errors import NoKeysError
 from progress_gateway.config import GatewaySettings, ProjectorConsumerSettings
 from progress_gateway.wording import STUCK
 from showcase_common import events, runner, subjects
@@ -265,7 +266,10 @@ async def test_a_paused_fleet_is_not_stuck_and_the_clock_restarts_on_resume(
 
 
 async def _has_key(kv: Any, key: str) -> bool:
-    return key in (await kv.keys())
+    try:
+        return key in (await kv.keys())
+    except NoKeysError:  # nothing recorded yet
+        return False
 
 
 async def _past(js: JetStreamContext, durable: str, seq: int) -> bool:

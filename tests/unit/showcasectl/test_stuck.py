@@ -8,8 +8,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 import pytest
+from nats.aio.msg import Msg
 from showcase_common import events, subjects
-from showcase_common.bus import ConsumerSpec
+from showcase_common.bus import ConsumerSpec, Delivery
 from showcase_common.fleet_control import PauseState, PinHold
 from showcasectl.bootstrap import build, stuck_watch
 from showcasectl.config import AlerterSettings
@@ -260,3 +261,23 @@ def test_events_says_what_a_stuck_announcement_did() -> None:
         "stuck: no progress for 60 seconds while updating; failed"
     )
     assert summary(stuck_event(ref("a"), fails=False)).endswith("; alerted only")
+
+
+def _stored(event: events.Event, seq: int, stored_at: dt.datetime) -> Delivery:
+    """A delivery whose JetStream envelope says the event was stored at `stored_at`."""
+    ns = int(stored_at.timestamp() * 1_000_000_000)
+    reply = f"$JS.ACK.SHOWCASE.stuck-watch.1.{seq}.{seq}.{ns}.0"
+    msg = Msg(_client=None, subject=event.subject, reply=reply, data=events.encode(event))  # type: ignore[arg-type]
+    return Delivery(event, msg)
+
+
+async def test_a_replayed_event_starts_no_watch_but_moves_a_watched_request(ports) -> None:
+    """`replay --since` re-publishes old events: a range that ends before the requests' outcome
+    must not leave them "stuck" on arrival (a false alarm)."""
+    watch = watch_of(ports, at(10_000))
+    await watch.handle(_stored(created(ref("old"), 0), 1, stored_at=at(9_000)))
+    assert ports.watch_book.values == {}
+    await watch.handle(_stored(created(ref("a"), 9_990), 2, stored_at=at(9_990.2)))
+    await watch.handle(_stored(synced(ref("a"), t=9_995), 3, stored_at=at(9_999)))
+    assert ports.watch_book.values["a"][0].last_progress_at == at(9_995)
+    assert (await watch.check()).announced == ()

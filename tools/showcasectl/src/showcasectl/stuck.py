@@ -14,7 +14,8 @@ Not stuck: anything while the operators hold roll-outs (a pause, or a pin hold: 
 purpose), and after the hold is lifted each clock restarts at that moment
 (`FleetControl.lifted_at`). The timer decides only once the watch has read every event
 (no backlog), so a watch coming back from a restart never mistakes its own lag for a stuck
-request. Each `RequestStuck` has the `Nats-Msg-Id` `stuck:<request>:<last seq>`, and the watch
+request; an event re-published long after it happened (`replay --since`, `dlq retry`) starts
+no watch, so a replayed range that ends before its requests' outcomes alarms nobody. Each `RequestStuck` has the `Nats-Msg-Id` `stuck:<request>:<last seq>`, and the watch
 records it when it reads it back: a tick repeated, a restart or a replay announces nothing twice.
 """
 
@@ -266,8 +267,20 @@ class StuckWatch:
     async def handle(self, delivery: Delivery) -> None:
         event = delivery.event
         fresh = (self._clock() - event.occurred_at).total_seconds() <= self.settings.max_age_s
+        fresh = fresh and not self._republished(delivery)
         for ref in events.request_refs(event):
             await self._observe(event, ref, delivery.stream_seq, fresh)
+
+    def _republished(self, delivery: Delivery) -> bool:
+        """Stored on the stream long (more than the threshold) after it happened: a replay or a
+        dead letter retried, whose request most likely finished long ago. It moves a request
+        the watch follows, but starts no watch (which would be stuck on arrival: a false alarm
+        whenever a replayed range ends before the request's outcome)."""
+        try:
+            stored = delivery.msg.metadata.timestamp
+        except Exception:  # no JetStream envelope: nothing says it was re-published
+            return False
+        return (stored - delivery.event.occurred_at).total_seconds() > self.settings.after_s
 
     async def _observe(
         self, event: events.Event, ref: events.RequestRef, seq: int, fresh: bool
