@@ -95,6 +95,24 @@ async def test_a_new_password_in_the_index_refuses_the_cached_one_at_once(
     assert (await client.get("/showcases/new", auth=("studio", "changed"))).status_code == 200
 
 
+async def test_a_cached_login_sees_its_sites_change_at_once(
+    client: httpx.AsyncClient, deps: RouteDeps
+) -> None:
+    """A hit answers with the `User` kept in the entry, unless the row's sites changed: then
+    the rights are the new row's (here: made an admin, who may request for any location)."""
+    body = {"name": "Borrowed Gala", "location_id": 2}
+    refused = await client.post("/api/showcases", json=body, auth=STUDIO)
+    assert refused.status_code == 403  # location 2 is not the studio's; now cached
+    assert deps.credentials.cached("studio", "studio", _line_of(deps, "studio"))
+    with deps.db.writing() as session:
+        user = session.exec(select(User).where(User.userid == "studio")).one()
+        user.sites = "index"
+        session.add(user)
+    allowed = await client.post("/api/showcases", json=body, auth=STUDIO)
+    assert allowed.status_code == 201
+    assert deps.credentials.cached("studio", "studio", _line_of(deps, "studio"))  # no re-verify
+
+
 async def test_a_throttled_login_is_refused_even_with_cached_credentials(
     client: httpx.AsyncClient, deps: RouteDeps, app: FastAPI
 ) -> None:
