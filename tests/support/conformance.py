@@ -13,7 +13,7 @@ from intake.ports import Pipeline
 from machine_updater.bodies import SnapshotBodies
 from machine_updater.client import MachineClient
 from machine_updater.fleet import Fleet
-from machine_updater.newest_snapshot import NewestSnapshot
+from machine_updater.newest_snapshot import NewestSnapshot, SnapshotLookup
 from progress_gateway.store import ProgressStore
 from showcase_common.bus.publisher import EventPublisher
 from showcase_common.fleet_control import FleetControl, PauseControl
@@ -56,6 +56,7 @@ def conforms() -> None:
     _fleet: Fleet = FakeFleet([])
     _client: MachineClient = FakeMachineClient({}, set())
     _newest_snapshot: NewestSnapshot = FakeNewestSnapshot()
+    _snapshot_lookup: SnapshotLookup = FakeNewestSnapshot()
     _bodies: SnapshotBodies = FakeBodies()
     _progress: ProgressStore = FakeProgressStore()
     _pipeline: Pipeline = FakePipeline()
@@ -76,6 +77,7 @@ PORTS = {
     "Fleet",
     "MachineClient",
     "NewestSnapshot",
+    "SnapshotLookup",
     "SnapshotBodies",
     "ProgressStore",
     "Pipeline",

@@ -22,13 +22,14 @@ from typing import Any
 from intake.fleet_desk import BusReading, MachineReading
 from machine_updater.client import MachineError, MachineRefused, Updated
 from machine_updater.fleet import FleetError, Machine
+from machine_updater.newest_snapshot import Announced
 from nats.js.api import PubAck
 from progress_gateway.projection import ProjectedProgress
 from progress_gateway.store import StaleRevision, Versioned
 from showcase_common import subjects
 from showcase_common.audit import OperatorAction, RecordedAction
 from showcase_common.bus.errors import BusUnavailable
-from showcase_common.events import Event, Snapshot
+from showcase_common.events import Event, IndexSynced, Snapshot
 from showcase_common.fleet_control import PauseState, PinHold
 from showcase_common.fleet_status import MachineStatus, PinView
 from showcase_common.mail import MailRejected, MailUnavailable
@@ -440,9 +441,17 @@ class FakeFleet:
 class FakeNewestSnapshot:
     def __init__(self, newest: Snapshot | None = None) -> None:
         self.value = newest
+        self.announced: list[IndexSynced] = []
+        """The IndexSynced "stored", position i + 1 each (tests append to it)."""
 
     async def newest(self) -> Snapshot | None:
         return self.value
+
+    async def announced_after(self, seq: int | None) -> list[Announced]:
+        stored = [Announced(i + 1, event) for i, event in enumerate(self.announced)]
+        if seq is None:
+            return stored[-1:]
+        return [a for a in stored if a.seq > seq]
 
 
 @dataclass

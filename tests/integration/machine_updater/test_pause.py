@@ -2,7 +2,8 @@
 
 While paused, a new generation is announced but no agent is called; the pause survives a restart
 of NATS and of the updater (the held roll-out is handed back and held again); on resume the same
-roll-out completes, nobody retrying.
+roll-out completes, nobody retrying. A request synced behind the held roll-out is told it is
+paused too, and completes after the resume.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from pathlib import Path
 from nats.js.client import JetStreamContext
 from showcase_common import subjects
 from showcase_common.bus import Publisher, connect
-from showcase_common.events import FleetUpdated, IndexSynced, RolloutPaused, RolloutResumed
+from showcase_common.events import (
+    FleetUpdated,
+    IndexSynced,
+    RequestRef,
+    RolloutPaused,
+    RolloutResumed,
+    ShowcaseRef,
+)
 from showcase_common.fleet_control import KvFleetControl, PauseState
+from showcase_common.index import Showcase
 
 from tests.integration.machine_updater.conftest import (
     SUMMER,
@@ -85,3 +94,56 @@ async def test_pause_survives_restarts_of_nats_and_the_updater_and_resume_comple
         await sub.unsubscribe()
     finally:
         await nc.close()
+
+
+AUTUMN = Showcase(
+    id=6, location_id=1, year=2026, key="autumn", name="Autumn Showcase", order=6, date="2026-10-04"
+)
+
+
+def autumn_request() -> RequestRef:
+    showcase = ShowcaseRef(
+        showcase_id=6, year=2026, location_key="boston", key="autumn", name="Autumn Showcase"
+    )
+    return RequestRef(request_id="req-autumn", user="studio", showcase=showcase, redirect_url="/")
+
+
+async def test_a_request_synced_behind_a_held_rollout_is_told_it_is_paused_and_completes(
+    tmp_path: Path,
+    bus: tuple,
+    index: Index,
+    agent_fleet: AgentFleet,
+    updater_process: UpdaterProcess,
+) -> None:
+    _, js, log = bus
+    assert isinstance(log, EventLog)
+    await asyncio.to_thread(index.publish, 1)
+    agents = await asyncio.to_thread(start_agents, agent_fleet, ("iad", "ord"))
+    write_fleet(tmp_path / "fleet.yaml", agents)
+    updater_process.env["PAUSE_POLL_S"] = "0.2"
+    await asyncio.to_thread(updater_process.start)
+
+    await KvFleetControl(js).pause(PauseState(paused_by="alice", reason="bad template"))
+    summer = await asyncio.to_thread(index.publish, 2, SUMMER)
+    await Publisher(js).publish(IndexSynced(snapshot=summer, requests=[summer_request()]))
+    await log.wait_for(lambda e: isinstance(e, RolloutPaused))
+    autumn = await asyncio.to_thread(index.publish, 3, SUMMER, AUTUMN)  # waits in the stream
+    await Publisher(js).publish(IndexSynced(snapshot=autumn, requests=[autumn_request()]))
+
+    behind = await log.wait_for(
+        lambda e: isinstance(e, RolloutPaused) and e.requests == [autumn_request()]
+    )
+    assert isinstance(behind, RolloutPaused)
+    assert behind.generation == 3 and behind.paused_by == "alice"
+    for agent in agents:
+        assert (await asyncio.to_thread(agent.status))["generation"] == 1
+
+    assert await KvFleetControl(js).resume() is not None
+    await log.wait_for(lambda e: isinstance(e, RolloutResumed) and e.requests == [autumn_request()])
+    done = await log.wait_for(
+        lambda e: isinstance(e, FleetUpdated) and autumn_request() in e.requests, 90
+    )
+    assert isinstance(done, FleetUpdated) and done.generation == 3
+    assert len([e for e in log.of(RolloutPaused) if autumn_request() in e.requests]) == 1
+    for agent in agents:
+        assert (await asyncio.to_thread(agent.status))["generation"] == 3

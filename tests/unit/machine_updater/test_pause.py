@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from machine_updater.newest_snapshot import Announced
 from showcase_common.bus import RetryableError
 from showcase_common.events import FleetUpdated, MachineUpdated, RolloutPaused, RolloutResumed
 from showcase_common.fleet_control import PauseState
@@ -78,3 +79,55 @@ async def test_unreadable_pause_at_the_start_is_retried_not_guessed() -> None:
     with pytest.raises(RetryableError, match="paused"):
         await world.handler.handle([synced(5)])
     assert world.client.updates == {}
+
+
+async def test_requests_synced_behind_a_held_rollout_are_told_they_are_paused_too() -> None:
+    world, control = paused_world()
+    held = synced(5, request(1))
+    world.newest_snapshot.announced.append(held)
+    task = asyncio.create_task(world.handler.handle([held]))
+    await asyncio.wait_for(control.read.wait(), 5)
+
+    behind = [synced(6, request(2)), synced(7, request(3))]  # synced while generation 5 waits
+    world.newest_snapshot.announced += behind
+    for _ in range(3):  # a look certainly after the append, and one after that
+        control.read.clear()
+        await asyncio.wait_for(control.read.wait(), 5)
+    paused = {e.generation: e for e in world.publisher.of(RolloutPaused)}
+    assert sorted(paused) == [5, 6, 7]  # each announced once, though looked at again
+    assert paused[6].requests == [request(2)] and paused[7].requests == [request(3)]
+    assert paused[6].paused_by == "ops" and paused[6].reason == "fixing the prerender"
+    assert world.client.updates == {}
+
+    await control.resume()
+    await asyncio.wait_for(task, 5)
+    resumed = {e.generation: e.requests for e in world.publisher.of(RolloutResumed)}
+    assert resumed == {5: [request(1)], 6: [request(2)], 7: [request(3)]}
+
+
+async def test_a_failed_look_at_those_behind_is_tried_again_and_the_hold_goes_on() -> None:
+    world, control = paused_world()
+    held = synced(5, request(1))
+    task = asyncio.create_task(world.handler.handle([held]))
+    await asyncio.wait_for(control.read.wait(), 5)
+    reads = world.newest_snapshot.announced_after
+    failed = asyncio.Event()
+
+    async def away(seq: int | None) -> list[Announced]:
+        failed.set()
+        raise ConnectionError("bus away")
+
+    world.newest_snapshot.announced_after = away  # type: ignore[method-assign]
+    world.newest_snapshot.announced += [held, synced(6, request(2))]
+    await asyncio.wait_for(failed.wait(), 5)
+    world.newest_snapshot.announced_after = reads  # type: ignore[method-assign]
+    for _ in range(100):  # each look reads the pause once; the next ones tell those behind
+        if len(world.publisher.of(RolloutPaused)) == 2:
+            break
+        control.read.clear()
+        await asyncio.wait_for(control.read.wait(), 5)
+    assert not task.done()  # held all along: telling those behind is not the hold's business
+    assert [e.generation for e in world.publisher.of(RolloutPaused)] == [5, 6]
+    await control.resume()
+    await asyncio.wait_for(task, 5)
+    assert [e.generation for e in world.publisher.of(RolloutResumed)] == [5, 6]

@@ -132,7 +132,12 @@ def make_handler(settings: UpdaterSettings, ports: UpdaterPorts) -> RolloutHandl
         canary=CanaryPolicy(enabled=settings.canary, machine_id=settings.canary_machine),
         hold=None
         if ports.control is None
-        else RolloutHold(ports.control, ports.publisher, poll_s=settings.pause_poll_s),
+        else RolloutHold(
+            ports.control,
+            ports.publisher,
+            announced=ports.newest_snapshot,
+            poll_s=settings.pause_poll_s,
+        ),
     )
 
 
