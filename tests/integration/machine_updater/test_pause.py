@@ -34,7 +34,7 @@ from tests.integration.machine_updater.conftest import (
     summer_request,
     write_fleet,
 )
-from tests.support.agents import AgentFleet
+from tests.support.agents import AgentFleet, AgentProcess
 from tests.support.servers import NatsHandle
 from tests.support.waiting import eventually
 
@@ -43,6 +43,20 @@ async def _held_again(js: JetStreamContext, deliveries: int) -> bool:
     """The updater holds the roll-out: delivered at least `deliveries` times, not acknowledged."""
     info = await js.consumer_info(subjects.STREAM, subjects.MACHINE_UPDATER_DURABLE)
     return info.num_ack_pending == 1 and (info.delivered.consumer_seq or 0) >= deliveries
+
+
+async def _paused_fleet(
+    tmp_path: Path, js: JetStreamContext, index: Index, fleet: AgentFleet, updater: UpdaterProcess
+) -> list[AgentProcess]:
+    """Two agents on generation 1, the updater running and looking at the pause every 0.2 s,
+    the fleet paused by alice; returns the agents."""
+    await asyncio.to_thread(index.publish, 1)
+    agents = await asyncio.to_thread(start_agents, fleet, ("iad", "ord"))
+    write_fleet(tmp_path / "fleet.yaml", agents)
+    updater.env["PAUSE_POLL_S"] = "0.2"
+    await asyncio.to_thread(updater.start)
+    await KvFleetControl(js).pause(PauseState(paused_by="alice", reason="bad template"))
+    return agents
 
 
 async def test_pause_survives_restarts_of_nats_and_the_updater_and_resume_completes(
@@ -55,13 +69,7 @@ async def test_pause_survives_restarts_of_nats_and_the_updater_and_resume_comple
 ) -> None:
     _, js, log = bus
     assert isinstance(log, EventLog)
-    await asyncio.to_thread(index.publish, 1)
-    agents = await asyncio.to_thread(start_agents, agent_fleet, ("iad", "ord"))
-    write_fleet(tmp_path / "fleet.yaml", agents)
-    updater_process.env["PAUSE_POLL_S"] = "0.2"
-    await asyncio.to_thread(updater_process.start)
-
-    await KvFleetControl(js).pause(PauseState(paused_by="alice", reason="bad template"))
+    agents = await _paused_fleet(tmp_path, js, index, agent_fleet, updater_process)
     snapshot = await asyncio.to_thread(index.publish, 2, SUMMER)
     await Publisher(js).publish(IndexSynced(snapshot=snapshot, requests=[summer_request()]))
     held = await log.wait_for(lambda e: isinstance(e, RolloutPaused))
@@ -117,13 +125,7 @@ async def test_a_request_synced_behind_a_held_rollout_is_told_it_is_paused_and_c
 ) -> None:
     _, js, log = bus
     assert isinstance(log, EventLog)
-    await asyncio.to_thread(index.publish, 1)
-    agents = await asyncio.to_thread(start_agents, agent_fleet, ("iad", "ord"))
-    write_fleet(tmp_path / "fleet.yaml", agents)
-    updater_process.env["PAUSE_POLL_S"] = "0.2"
-    await asyncio.to_thread(updater_process.start)
-
-    await KvFleetControl(js).pause(PauseState(paused_by="alice", reason="bad template"))
+    agents = await _paused_fleet(tmp_path, js, index, agent_fleet, updater_process)
     summer = await asyncio.to_thread(index.publish, 2, SUMMER)
     await Publisher(js).publish(IndexSynced(snapshot=summer, requests=[summer_request()]))
     await log.wait_for(lambda e: isinstance(e, RolloutPaused))
