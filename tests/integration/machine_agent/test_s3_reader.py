@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from devstack.config import s3_identities
 from devstack.ports import free_port
 from devstack.servers import WeedS3
 from showcase_common.events import Snapshot
@@ -33,20 +34,7 @@ READER = ("reader-key", "reader-secret-0123456789")
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    identities = {
-        "identities": [
-            {
-                "name": "writer",
-                "credentials": [{"accessKey": WRITER[0], "secretKey": WRITER[1]}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            },
-            {
-                "name": "reader",
-                "credentials": [{"accessKey": READER[0], "secretKey": READER[1]}],
-                "actions": [f"Read:{BUCKET}", f"List:{BUCKET}"],
-            },
-        ]
-    }
+    identities = s3_identities(BUCKET, writer=WRITER, reader=READER)
     server = WeedS3(tmp_path_factory.mktemp("s3-reader"), identities=identities)
     try:
         url = server.start()

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from devstack.config import s3_identities
 from devstack.servers import WeedS3
 from showcase_common.index import Showcase
 from showcase_common.settings import S3Settings
@@ -32,20 +33,7 @@ FORGER = SnapshotSigner.from_base64("ZsSRM5qsOWKBD0tfUugqN2O+5d0rbEVT6+Fe5QLlHO0
 
 @pytest.fixture(scope="module")
 def s3_with_identities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    identities = {
-        "identities": [
-            {
-                "name": "syncer",
-                "credentials": [{"accessKey": SYNCER[0], "secretKey": SYNCER[1]}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            },
-            {
-                "name": "agents",
-                "credentials": [{"accessKey": AGENTS[0], "secretKey": AGENTS[1]}],
-                "actions": [f"Read:{BUCKET}", f"List:{BUCKET}"],
-            },
-        ]
-    }
+    identities = s3_identities(BUCKET, writer=SYNCER, reader=AGENTS)
     server = WeedS3(tmp_path_factory.mktemp("s3-identities"), identities=identities)
     try:
         yield server.start()

@@ -3,14 +3,19 @@ in-process, over a Rails-shaped index in tmp_path made by `python -m intake seed
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from anyio import to_thread
 from fastapi import FastAPI
 from intake.bootstrap import IntakePorts, build
 from intake.config import IntakeSettings
+from intake.db_lanes import Database
 from intake.route_deps import RouteDeps
 from intake.seed import seed
 from showcase_common.runner import in_process_app
@@ -95,3 +100,22 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
         yield client
+
+
+@asynccontextmanager
+async def held_writer(db: Database) -> AsyncIterator[None]:
+    """The one writer thread busy until the block exits (what is queued meanwhile waits, and
+    group commit takes it as one batch)."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait()
+
+    holder = asyncio.create_task(db.write(hold))
+    await to_thread.run_sync(started.wait)
+    try:
+        yield
+    finally:
+        release.set()
+        await holder

@@ -5,37 +5,17 @@ every state is reached by events, not by timing."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from anyio import to_thread
 from intake.db_lanes import Database, DbLimits, Saturated
 from intake.index_db import make_engine
 from intake.seed import seed
 
-from tests.unit.intake.conftest import STUDIO, deps_of, in_process, make_settings
-
-
-@asynccontextmanager
-async def held_writer(db: Database) -> AsyncIterator[None]:
-    """The one writer thread busy until the block exits."""
-    started, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        started.set()
-        release.wait()
-
-    holder = asyncio.create_task(db.write(hold))
-    await to_thread.run_sync(started.wait)
-    try:
-        yield
-    finally:
-        release.set()
-        await holder
+from tests.unit.intake.conftest import STUDIO, deps_of, held_writer, in_process, make_settings
 
 
 async def test_a_full_lane_refuses_at_once_and_serves_again_when_it_drains(

@@ -7,37 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import closing
 from pathlib import Path
 
 import httpx
-from anyio import to_thread
 from intake.db_lanes import Database
 from intake.group_commit import Transaction
 from intake.index_db import make_engine
 from intake.route_deps import RouteDeps
 
-from tests.unit.intake.conftest import STUDIO
-
-
-@asynccontextmanager
-async def held_writer(db: Database) -> AsyncIterator[None]:
-    """The writer thread busy until the block exits (what is queued meanwhile is one batch)."""
-    started, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        started.set()
-        release.wait()
-
-    holder = asyncio.create_task(db.write(hold))
-    await to_thread.run_sync(started.wait)
-    try:
-        yield
-    finally:
-        release.set()
-        await holder
+from tests.unit.intake.conftest import STUDIO, held_writer
 
 
 async def queued(db: Database, count: int) -> None:

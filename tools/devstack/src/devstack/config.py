@@ -140,30 +140,11 @@ class Secrets:
 
     def s3_identities(self, bucket: str) -> dict[str, object]:
         """`weed mini -s3.config`: the syncer's key reads and writes, the agents' only reads."""
-        return {
-            "identities": [
-                {
-                    "name": "syncer",
-                    "credentials": [
-                        {
-                            "accessKey": self.aws_access_key_id,
-                            "secretKey": self.aws_secret_access_key,
-                        }
-                    ],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                },
-                {
-                    "name": "agents",
-                    "credentials": [
-                        {
-                            "accessKey": self.agent_aws_access_key_id,
-                            "secretKey": self.agent_aws_secret_access_key,
-                        }
-                    ],
-                    "actions": [f"Read:{bucket}", f"List:{bucket}"],
-                },
-            ]
-        }
+        return s3_identities(
+            bucket,
+            writer=(self.aws_access_key_id, self.aws_secret_access_key),
+            reader=(self.agent_aws_access_key_id, self.agent_aws_secret_access_key),
+        )
 
     def env_for(self, role: str) -> dict[str, str]:
         """The secrets one kind of process gets, and no others (docs/SECURITY.md)."""
@@ -466,3 +447,24 @@ def _agent_ports(env: Mapping[str, str]) -> list[int]:
         base = int(env["AGENT_BASE_PORT"])
         return [base + i for i in range(len(AGENT_IDS_REGIONS))]
     return []
+
+
+def s3_identities(
+    bucket: str, *, writer: tuple[str, str], reader: tuple[str, str]
+) -> dict[str, object]:
+    """`weed mini -s3.config` for two keys (access key, secret): `writer` (the syncer's) may do
+    anything, `reader` (the agents') only read and list `bucket`."""
+
+    def identity(name: str, key: tuple[str, str], actions: list[str]) -> dict[str, object]:
+        return {
+            "name": name,
+            "credentials": [{"accessKey": key[0], "secretKey": key[1]}],
+            "actions": actions,
+        }
+
+    return {
+        "identities": [
+            identity("syncer", writer, ["Admin", "Read", "Write", "List", "Tagging"]),
+            identity("agents", reader, [f"Read:{bucket}", f"List:{bucket}"]),
+        ]
+    }
