@@ -282,7 +282,13 @@ class WeedS3(_Process):
         )
 
     def _answers(self) -> bool:
+        """Our weed answers on the S3 port. Another server can hold that port (it was free when
+        chosen; a benchmark beside this one took it first): its answer is not weed's, and this
+        weed, unable to bind, is no S3 endpoint at all."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
         try:
-            return httpx.get(self.endpoint_url + "/", timeout=0.5).status_code < 500
+            answer = httpx.get(self.endpoint_url + "/", timeout=0.5)
         except httpx.HTTPError:
             return False
+        return answer.status_code < 500 and answer.headers.get("server", "").startswith("SeaweedFS")
