@@ -59,6 +59,10 @@ from devstack.config import AgentSpec, StackConfig  # noqa: E402
 from devstack.fleet import write_fleet_file  # noqa: E402
 from devstack.stack import Stack  # noqa: E402
 from intake.security import htpasswd_line  # noqa: E402
+from nats.js.client import JetStreamContext  # noqa: E402
+from nats.js.kv import KeyValue  # noqa: E402
+from showcase_common import events, subjects  # noqa: E402
+from showcase_common.bus.connection import connect_once  # noqa: E402
 from stack_run import machine_facts, running_stack, studio_location, write_results  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
@@ -72,16 +76,18 @@ STUDIO = ("studio", "studio")
 BURST_PASSWORD = "bench-burst-pass"
 
 
-async def _one(stack: Stack, location_id: int, auth: tuple[str, str] = STUDIO) -> dict[str, float]:
-    """POST one showcase and follow it to `completed`; seconds from the POST to each step."""
+async def _one(stack: Stack, location_id: int, auth: tuple[str, str] = STUDIO) -> dict[str, Any]:
+    """POST one showcase and follow it to `completed`; seconds from the POST to each step (and,
+    for the timeline, the request's id and the wall clock when the POST was sent)."""
     body = {"name": f"Bench {uuid.uuid4().hex[:8]}", "location_id": location_id}
+    sent_at = time.time()  # the wall clock: the services' timestamps are on the same box
     began = time.perf_counter()
     async with httpx.AsyncClient(timeout=60) as http:
         response = await http.post(f"{stack.intake_url}/api/showcases", json=body, auth=auth)
     posted = time.perf_counter() - began
     response.raise_for_status()
     created = response.json()
-    timings = {"post_s": posted}
+    timings: dict[str, Any] = {"post_s": posted}
     async with connect(created["progress"]["ws_url"]) as ws:
         async for raw in ws:
             message = json.loads(raw)
@@ -91,7 +97,7 @@ async def _one(stack: Stack, location_id: int, auth: tuple[str, str] = STUDIO) -
             if message["status"] == "failed":
                 raise RuntimeError(f"request failed: {message}")
             if message["status"] == "completed":
-                return timings
+                return timings | {"request_id": created["request_id"], "sent_at": sent_at}
     raise RuntimeError("the WebSocket closed before the request completed")
 
 
@@ -155,6 +161,81 @@ def realistic_index(burst_users: int) -> Callable[[StackConfig], None]:
     return prepare
 
 
+class Timeline:
+    """Where a request's time went after the POST, from the services' own timestamps (every
+    clock is this box's): each event's `occurred_at` (when its service built it) and the time
+    the stream stored it, the gateway's write of `completed` to the progress bucket, and the
+    WebSocket's message. Read after the request, from the stream, so measuring costs the
+    request nothing."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def mark(self) -> int:
+        """The stream's last sequence before a request: its events come after it."""
+        return int((await self.js.stream_info(subjects.STREAM)).state.last_seq or 0)
+
+    async def steps(self, since: int, timings: dict[str, Any], rtt_s: list[float],
+                    apply_s: list[float]) -> dict[str, float]:  # fmt: skip
+        """ms from the POST's sending to each step of the request's way (`Timeline` above)."""
+        request_id, t0 = timings["request_id"], timings["sent_at"]
+        last = await self.mark()
+        stored: list[tuple[events.Event, float]] = []
+        for seq in range(since + 1, last + 1):
+            raw = await self.js.get_msg(subjects.STREAM, seq)
+            event = events.decode(raw.subject or "", raw.data or b"")
+            if any(ref.request_id == request_id for ref in events.request_refs(event)):
+                assert raw.time is not None
+                stored.append((event, raw.time.timestamp()))
+
+        def ms(at: float) -> float:
+            return round((at - t0) * 1000, 1)
+
+        def of(kind: type[events.Event]) -> list[tuple[Any, float]]:
+            return [(e, at) for e, at in stored if isinstance(e, kind)]
+
+        ((_, synced_at),) = of(events.IndexSynced)
+        machines = of(events.MachineUpdated)
+        ((fleet, fleet_at),) = of(events.FleetUpdated)
+        built = [e.occurred_at.timestamp() for e, _ in machines]
+        started = [e.occurred_at.timestamp() - e.duration_s for e, _ in machines]
+        slowest = max(a + r for a, r in zip(apply_s, rtt_s, strict=True))
+        kv = await self.js.key_value(subjects.REQUEST_STATE_BUCKET)
+        completed_at = next(
+            _stored_at(entry)
+            for entry in await kv.history(request_id)
+            if entry.value and json.loads(entry.value).get("status") == "completed"
+        )
+        received = t0 + timings["done_s"]
+        first_call = min(started)
+        return {
+            "index_synced_stored_ms": ms(synced_at),
+            "rollout_started_ms": ms(fleet.occurred_at.timestamp() - fleet.duration_s),
+            "first_call_ms": ms(first_call),
+            "first_answer_ms": ms(min(built)),
+            "last_answer_ms": ms(max(built)),
+            "last_machine_stored_ms": ms(max(at for _, at in machines)),
+            "fleet_updated_built_ms": ms(fleet.occurred_at.timestamp()),
+            "fleet_updated_stored_ms": ms(fleet_at),
+            "completed_stored_ms": ms(completed_at),
+            "completed_received_ms": ms(received),
+            # the roll-out's own overhead: its calls beyond the slowest agent's apply + RTT,
+            # then from the last answer to the message on the socket
+            "synced_to_first_call_ms": round((first_call - synced_at) * 1000, 1),
+            "calls_beyond_slowest_ms": round((max(built) - first_call - slowest) * 1000, 1),
+            "last_answer_to_fleet_stored_ms": round((fleet_at - max(built)) * 1000, 1),
+            "fleet_stored_to_completed_stored_ms": round((completed_at - fleet_at) * 1000, 1),
+            "completed_stored_to_received_ms": round((received - completed_at) * 1000, 1),
+        }
+
+
+def _stored_at(entry: KeyValue.Entry) -> float:
+    """When the bucket stored an entry (nats-py types `created` as an int; it is a datetime)."""
+    created: object = entry.created
+    assert isinstance(created, dt.datetime), created
+    return created.timestamp()
+
+
 class Scrapes:
     """The `/metrics` of the syncer and of every agent, scraped together."""
 
@@ -179,10 +260,11 @@ def _applies(before: list[Samples], after: list[Samples]) -> list[tuple[int, flo
 
 
 async def _measured(
-    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float]
+    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float], timeline: Timeline
 ) -> dict[str, Any]:
     """One request, POST → completed, against the limit of the same request."""
     before = await scrapes.take()
+    since = await timeline.mark()
     timings = await _one(stack, location_id)
     after = await scrapes.take()
     publications = round(moved(before[0], after[0], "syncer_publication_seconds_count"))
@@ -194,7 +276,9 @@ async def _measured(
         )
     slowest = max(seconds + rtt for (_, seconds), rtt in zip(applies, rtt_s, strict=True))
     e2e, limit = timings["done_s"], publication_s + slowest
+    steps = await timeline.steps(since, timings, rtt_s, [seconds for _, seconds in applies])
     return timings | {
+        "steps_ms": steps,
         "publication_s": round(publication_s, 4),
         "slowest_agent_s": round(slowest, 4),
         "limit_s": round(limit, 4),
@@ -224,6 +308,10 @@ def _fleet_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             key: round(statistics.median(of(key)), 3)
             for key in ("post_s", "syncing_s", "updating_s")
             if all(key in row for row in rows)
+        },
+        "timeline_ms_median": {
+            key: round(statistics.median(float(row["steps_ms"][key]) for row in rows), 1)
+            for key in rows[0]["steps_ms"]
         },
     }
 
@@ -303,8 +391,13 @@ async def _fleet_bench(
         syncer_url = f"http://127.0.0.1:{stack.config.syncer_port}"
         scrapes = Scrapes(http, syncer_url, [agent.url for agent in agents])
         location_id = studio_location(stack.index_db_path)
+        nats = await connect_once(stack.nats_url, "bench-e2e")  # the operator: reads the stream
+        exits.push_async_callback(nats.close)
+        timeline = Timeline(nats.jetstream())
         warmup = await _one(stack, location_id)  # agents left behind catch up here
-        rows = [await _measured(stack, location_id, scrapes, rtt_s) for _ in range(requests)]
+        rows = [
+            await _measured(stack, location_id, scrapes, rtt_s, timeline) for _ in range(requests)
+        ]
         result: dict[str, Any] = {
             "agents": n,
             "rtt_ms": [round(min(rtt_s) * 1000), round(max(rtt_s) * 1000)],
@@ -359,6 +452,11 @@ def _print_fleet(result: dict[str, Any]) -> None:
         f"{s['limit_s_median']} s (publication {s['publication_s_median']} s), ratio "
         f"{s['ratio_median']} (p95 {s['ratio_p95']}), overhead {s['overhead_ms_p50']} ms "
         f"(p99 {s['overhead_ms_p99']}), n={len(result['requests'])}",
+        flush=True,
+    )
+    print(
+        "  timeline, ms from the POST (medians): "
+        + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in s["timeline_ms_median"].items()),
         flush=True,
     )
     if "burst" in result:
