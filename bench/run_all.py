@@ -190,6 +190,10 @@ def _e2e_rows() -> list[Row]:
             (bench, "overhead ms p50 / p99", f"{s['overhead_ms_p50']} / {s['overhead_ms_p99']}",
              "p50 ≤ 30 / p99 ≤ 100"),
         ]  # fmt: skip
+        if hops := s.get("bus_ms_median"):
+            order = sorted(hops.items(), key=lambda item: item[1])
+            rows.append((bench, "on the bus, ms after the POST (median)",
+                         ", ".join(f"{subject} {ms}" for subject, ms in order), ""))  # fmt: skip
         if "burst" in f:
             b = f["burst"]
             rows.append(
