@@ -2,16 +2,24 @@
 
     uv run python bench/intake_load.py [--requests 300] [--concurrency 16] [--timeout 30]
                                        [--scheme apr1|bcrypt12] [--profile SECONDS]
-                                       [--intake-python PATH] [--tiny]
+                                       [--intake-python PATH] [--shared-pool] [--tiny]
 
 Starts a nats-server (JetStream, temporary store) and `python -m intake` on a free port with a
 fresh index (seeded by `python -m intake seed`), then POSTs /api/showcases as `studio` with
-unique names from `--concurrency` concurrent clients. Reports every answer by status (and the
+unique names from `--concurrency` concurrent clients, each with its own keep-alive connection
+(`--shared-pool`: one pool for all, as the bench was before; it measured its own pool's waits).
+Reports every answer by status (and the
 client timeouts), requests/s and latency percentiles of the 201s, how many showcases the index
 holds afterwards (each should be saved exactly once), the first POST after the burst, and how
 long the outbox relay took to get every request into the stream. Then, in the same run and with
 the same clients, as many `GET /healthz` (the process's own floor: no auth, no database), and
 the ratio of the two rates. The rest of the pipeline is absent (nothing consumes the stream).
+
+Where the tail comes from: how many answers took over 100 ms in each tenth of the burst, the
+stalls that held them (slow answers finishing together), and how long requests waited in the
+client itself before being written (`client_wait_*`). The JSON has every POST's timeline (sent
+at, latency, answer, client wait), each named `bench-<n>` by its X-Request-ID, with the burst's
+start on intake's own clock (time.monotonic) to line it up with a trace of intake.
 
 `--scheme bcrypt12` stores the studio's password as bcrypt cost 12 (`$2y$12$`, as the real
 index holds some) instead of Apache MD5. `--profile SECONDS` samples intake with py-spy
@@ -37,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -94,11 +103,31 @@ async def _wait_ready(client: httpx.AsyncClient) -> None:
     raise TimeoutError("intake did not become ready")
 
 
-async def _post(client: httpx.AsyncClient, name: str) -> str:
-    """The answer's status code, or what went wrong on the client's side."""
-    body = {"name": name, "location_id": 1, "start_date": "2026-04-12"}
+class Wrote:
+    """When the client wrote a request's head to its connection (httpcore's trace hook): the
+    time from the start of a call to here is the client's own (building the request, waiting
+    for its connection), not intake's."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    async def __call__(self, event: str, _info: dict[str, object]) -> None:
+        if event == "http11.send_request_headers.started":
+            self.at = time.monotonic()
+
+
+async def _post(client: httpx.AsyncClient, n: int, wrote: Wrote, name: str = "") -> str:
+    """The answer's status code, or what went wrong on the client's side. The request is
+    named `bench-<n>` (X-Request-ID) in intake's log lines, the showcase `Load <n>`."""
+    body = {"name": name or f"Load {n}", "location_id": 1, "start_date": "2026-04-12"}
     try:
-        response = await client.post("/api/showcases", json=body, auth=("studio", "studio"))
+        response = await client.post(
+            "/api/showcases",
+            json=body,
+            auth=("studio", "studio"),
+            headers={"X-Request-ID": f"bench-{n}"},
+            extensions={"trace": wrote},
+        )
     except httpx.TimeoutException:
         return "timeout"
     except httpx.TransportError as exc:
@@ -106,33 +135,111 @@ async def _post(client: httpx.AsyncClient, name: str) -> str:
     return str(response.status_code)
 
 
-async def _healthz(client: httpx.AsyncClient) -> str:
+async def _healthz(client: httpx.AsyncClient, _n: int, wrote: Wrote) -> str:
     try:
-        return str((await client.get("/healthz")).status_code)
+        return str((await client.get("/healthz", extensions={"trace": wrote})).status_code)
     except httpx.TransportError as exc:
         return type(exc).__name__
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One request of a burst: when it was sent (ms after the burst started), how long its
+    answer took (ms), the answer's status (or what went wrong on the client's side), and how
+    much of that time passed in the client before the request was written (ms)."""
+
+    sent_ms: float
+    latency_ms: float
+    outcome: str
+    client_ms: float | None
+
+
+def _clients(
+    base_url: str, count: int, timeout_s: float, *, shared_pool: bool = False
+) -> list[httpx.AsyncClient]:
+    """One HTTP client per simulated client, each with its own single keep-alive connection.
+
+    Not one client with a shared pool: httpcore (1.0) hands an idle connection to every queued
+    request that looks for one before the first of them uses it; the losers go round again
+    (`ConnectionNotAvailable`), and under 16 workers one request lost that race up to 36 times
+    in a row and waited 1.1 s before its request was even written (measured: the slowest
+    answers of a shared pool spent 90 % of their time there). Sixteen browsers or scripts
+    don't share a pool either. `shared_pool` is the bench as it was before (one client, a pool
+    of `count` + 1 connections), to compare."""
+    if shared_pool:
+        limits = httpx.Limits(max_connections=count + 1)
+        return [httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits)] * count
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return [
+        httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits) for _ in range(count)
+    ]
+
+
 async def _load(
-    client: httpx.AsyncClient, total: int, concurrency: int, post: bool = True
-) -> tuple[list[float], dict[str, int]]:
-    latencies: list[float] = []
-    outcomes: dict[str, int] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(total):
-        queue.put_nowait(n)
+    clients: list[httpx.AsyncClient], total: int, post: bool = True
+) -> tuple[float, list[Answer]]:
+    """`total` requests from every client at once, each sending its next one when answered.
 
-    async def worker() -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            started = time.perf_counter()
-            outcome = await (_post(client, f"Load {n}") if post else _healthz(client))
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if outcome in ("201", "200"):
-                latencies.append(time.perf_counter() - started)
+    The burst's start (time.monotonic(): the same clock as intake's own, to line up with a
+    trace of it) and every answer in the order they were sent."""
+    numbers = iter(range(total))
+    answers: list[Answer | None] = [None] * total
+    call = _post if post else _healthz
+    burst_started = time.monotonic()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, outcomes
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        for n in numbers:
+            wrote = Wrote()
+            started = time.monotonic()
+            outcome = await call(client, n, wrote)
+            answered = time.monotonic()
+            client_ms = None if wrote.at is None else round(1000 * (wrote.at - started), 2)
+            sent_ms, latency_ms = 1000 * (started - burst_started), 1000 * (answered - started)
+            answers[n] = Answer(round(sent_ms, 2), round(latency_ms, 2), outcome, client_ms)
+
+    await asyncio.gather(*(client_loop(client) for client in clients))
+    return burst_started, [answer for answer in answers if answer is not None]
+
+
+def _latencies(answers: list[Answer]) -> list[float]:
+    """The latencies (s) of the answers that succeeded (201 or 200)."""
+    return [a.latency_ms / 1000 for a in answers if a.outcome in ("201", "200")]
+
+
+def _outcomes(answers: list[Answer]) -> dict[str, int]:
+    return dict(sorted(Counter(a.outcome for a in answers).items()))
+
+
+SLOW_MS = 100.0
+"""An answer slower than this misses the p99 target; where such answers fall in the burst
+tells a cause spread through it (a periodic pause) from one at its start (cold caches)."""
+
+
+def _slow_by_tenth(answers: list[Answer], burst_s: float) -> list[int]:
+    """How many answers slower than SLOW_MS were sent in each tenth of the burst."""
+    tenths = [0] * 10
+    for answer in answers:
+        if answer.latency_ms > SLOW_MS:
+            tenths[min(9, int(10 * answer.sent_ms / (1000 * burst_s)))] += 1
+    return tenths
+
+
+def _slow_runs(answers: list[Answer], gap_ms: float = 50.0) -> list[dict[str, float]]:
+    """The slow answers grouped by when they were answered: answers finishing within `gap_ms`
+    of each other are one stall. Each stall: when it ended (ms after the burst started), how
+    many answers it held back and the longest of them."""
+    slow = sorted(
+        (a.sent_ms + a.latency_ms, a.latency_ms) for a in answers if a.latency_ms > SLOW_MS
+    )
+    runs: list[dict[str, float]] = []
+    for answered, latency in slow:
+        if runs and answered - runs[-1]["answered_ms"] <= gap_ms:
+            run = runs[-1]
+            run["answered_ms"], run["count"] = answered, run["count"] + 1
+            run["max_ms"] = max(run["max_ms"], latency)
+        else:
+            runs.append({"answered_ms": answered, "count": 1, "max_ms": latency})
+    return [{k: round(v, 1) for k, v in run.items()} for run in runs]
 
 
 def _saved(db: Path) -> tuple[int, int]:
@@ -147,7 +254,7 @@ def _saved(db: Path) -> tuple[int, int]:
 async def _after_burst(client: httpx.AsyncClient) -> str:
     """The first POST once the burst is over: its status and how long it took."""
     started = time.perf_counter()
-    outcome = await _post(client, "After the burst")
+    outcome = await _post(client, -1, Wrote(), name="After the burst")
     return f"{outcome} in {time.perf_counter() - started:.2f}s"
 
 
@@ -240,7 +347,13 @@ def _part(frames: list[str]) -> str:
 
 
 async def run(
-    total: int, concurrency: int, timeout_s: float, python: str, scheme: str, profile_s: int
+    total: int,
+    concurrency: int,
+    timeout_s: float,
+    python: str,
+    scheme: str,
+    profile_s: int,
+    shared_pool: bool = False,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -250,16 +363,22 @@ async def run(
         proc = _start_intake(python, data, nats_url, port, scheme)
         profile: dict[str, object] | None = None
         try:
-            limits = httpx.Limits(max_connections=concurrency + 1)
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=timeout_s, limits=limits
-            ) as client:
+            base_url = f"http://127.0.0.1:{port}"
+            clients = _clients(base_url, concurrency, timeout_s, shared_pool=shared_pool)
+            async with contextlib.AsyncExitStack() as stack:
+                for each in dict.fromkeys(clients):  # each client once
+                    await stack.enter_async_context(each)
+                client = clients[0]
                 await _wait_ready(client)
                 await client.get("/showcases/new", auth=("studio", "studio"))  # warm the caches
+                # every client's connection open before the burst: it measures requests, not
+                # sixteen TCP handshakes
+                await asyncio.gather(*(each.get("/healthz") for each in clients))
                 raw = results_file(f"intake_load_{scheme}_profile.txt")  # py-spy's collapsed stacks
                 spy = _profiler(proc.pid, profile_s, raw) if profile_s else None
                 cpu_started, started = _cpu_s(proc.pid), time.perf_counter()
-                latencies, outcomes = await _load(client, total, concurrency)
+                burst_started, answers = await _load(clients, total)
+                latencies, outcomes = _latencies(answers), _outcomes(answers)
                 elapsed = time.perf_counter() - started
                 post_cpu_s = _cpu_s(proc.pid) - cpu_started
                 if spy is not None:
@@ -271,7 +390,8 @@ async def run(
                     await asyncio.sleep(0.05)
                 drained = time.perf_counter() - started
                 cpu_started, health_started = _cpu_s(proc.pid), time.perf_counter()
-                health, health_outcomes = await _load(client, total, concurrency, post=False)
+                _, health_answers = await _load(clients, total, post=False)
+                health, health_outcomes = _latencies(health_answers), _outcomes(health_answers)
                 health_elapsed = time.perf_counter() - health_started
                 health_cpu_s = _cpu_s(proc.pid) - cpu_started
             rows, names = _saved(data / "index.sqlite3")
@@ -282,7 +402,7 @@ async def run(
     return {
         "requests": total,
         "concurrency": concurrency,
-        "answers": dict(sorted(outcomes.items())),
+        "answers": outcomes,
         "accepted": len(latencies),
         "saved_rows": rows,
         "saved_distinct": names,
@@ -291,9 +411,18 @@ async def run(
         "p50_ms": _ms(latencies, 0.5),
         "p95_ms": _ms(latencies, 0.95),
         "p99_ms": _ms(latencies, 0.99),
+        f"slower_than_{SLOW_MS:.0f}_ms": sum(a.latency_ms > SLOW_MS for a in answers),
+        # where the slow answers were sent (a tenth of the burst each), and the stalls that
+        # held them back (answers finishing close together)
+        "slow_by_tenth_of_burst": _slow_by_tenth(answers, elapsed),
+        "slow_stalls": _slow_runs(answers),
+        # how long the slowest requests waited in the client itself before being written
+        "client_wait_p50_ms": _quantile_ms([a.client_ms for a in answers], 0.5),
+        "client_wait_p99_ms": _quantile_ms([a.client_ms for a in answers], 0.99),
+        "client": "one shared pool" if shared_pool else "one connection per client",
         "first_post_after_burst": after,
         "all_in_stream_after_s": round(drained, 2),
-        "healthz_answers": dict(sorted(health_outcomes.items())),
+        "healthz_answers": health_outcomes,
         "healthz_per_s": round(len(health) / health_elapsed, 1),
         "healthz_p99_ms": _ms(health, 0.99),
         "ratio_to_healthz": round((len(latencies) / elapsed) / (len(health) / health_elapsed), 2),
@@ -302,11 +431,21 @@ async def run(
         "intake_cpu_ms_per_healthz": round(1000 * health_cpu_s / max(1, len(health)), 2),
         "password_scheme": scheme,
         "profile": profile,
+        # every POST, in sending order: [sent ms after the burst started, latency ms, answer,
+        # ms in the client before it was written]; the burst's start on intake's clock
+        # (time.monotonic) lines it up with a trace of intake (X-Request-ID bench-<n>)
+        "burst_started_monotonic": burst_started,
+        "timeline": [[a.sent_ms, a.latency_ms, a.outcome, a.client_ms] for a in answers],
         "intake_python": python,
         "load_average": round(os.getloadavg()[0], 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _quantile_ms(values_ms: list[float | None], q: float) -> float | None:
+    known = [v for v in values_ms if v is not None]
+    return round(_percentile(known, q), 1) if known else None
 
 
 def _ms(latencies: list[float], q: float) -> float | None:
@@ -322,6 +461,9 @@ def main() -> None:
     parser.add_argument("--scheme", choices=("apr1", "bcrypt12"), default="apr1")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS",
                         help="sample intake with py-spy for this long during the POSTs")  # fmt: skip
+    parser.add_argument("--shared-pool", action="store_true",
+                        help="all clients share one connection pool (the bench before"
+                        " 2026-12-03: it measured its own pool's waits; to compare)")  # fmt: skip
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     if args.tiny:
@@ -330,11 +472,11 @@ def main() -> None:
     args.output = args.output or results_file(f"intake_load{suffix}.json")
     result = asyncio.run(
         run(args.requests, args.concurrency, args.timeout, args.intake_python, args.scheme,
-            args.profile)
+            args.profile, args.shared_pool)
     )  # fmt: skip
     width = max(len(k) for k in result)
     for key, value in result.items():
-        if key != "profile":
+        if key not in ("profile", "timeline", "burst_started_monotonic"):
             print(f"{key:<{width}}  {value}")
     profile = result.get("profile")
     if isinstance(profile, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import httpx
 import pytest
@@ -94,3 +95,26 @@ def test_a_start_up_step_that_cannot_start_exits_1_with_its_message(
     )
     assert status == 1
     assert capsys.readouterr().err == "t: no index at x: copy it from S3\n"
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_a_process_freezes_its_start_up_heap_before_serving_only_when_asked(
+    freeze: bool,
+) -> None:
+    """What start-up built is out of the collector's generations by the time the service
+    starts (its `prepare` steps see it), in the process only: in-process tests never freeze."""
+    frozen: list[int] = []
+
+    def look() -> None:
+        frozen.append(gc.get_freeze_count())
+        raise CannotStart("seen")
+
+    def build(_s: CommonSettings, _p: Ports) -> Service:
+        return Service(name="t", prepare=[look], freeze_start_up_heap=freeze)
+
+    assert gc.get_freeze_count() == 0
+    try:
+        assert run(CommonSettings, lambda _s: Ports(), build, []) == 1
+    finally:
+        gc.unfreeze()
+    assert (frozen[0] > 0) is freeze
