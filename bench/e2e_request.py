@@ -26,8 +26,14 @@ service) on free ports in a temporary directory (bench/stack_run.py).
   scraped before and after) + that agent's RTT; ratio = e2e / limit, overhead = e2e − limit.
   Where the time went: a plain subscriber of `showcase.>` notes when each of the request's
   events crossed the bus (`bus_ms`: ms after the POST for ShowcaseCreated, IndexSynced, the
-  first and last MachineUpdated, FleetUpdated). Each studio's HTTP client is made once, as a
-  browser's is (a new `httpx.AsyncClient` costs the bench ~30 ms building its SSL context).
+  first and last MachineUpdated, FleetUpdated); and, read from the services' own timestamps
+  after the request (`steps_ms`, `Timeline`): when the stream stored each event and when its
+  service built it, so when the roll-out started and its first call left, each machine's
+  answer, the verdict, the gateway's write of `completed` and the socket's message — and the
+  roll-out's own overhead by part (IndexSynced → first call, the calls beyond the slowest
+  agent's apply + RTT, last answer → verdict stored, verdict → `completed` stored by the
+  gateway, → received). Each studio's HTTP client is made once, as a browser's is (a new
+  `httpx.AsyncClient` costs the bench ~30 ms building its SSL context).
 - **Burst** (`--burst K`, on the smallest fleet, after its requests): K requests from
   `--burst-users` studios (each owning one location), sent evenly over `--burst-seconds`, each
   followed on its WebSocket: how many snapshots were uploaded, how many calls the machines got (and how many
@@ -65,6 +71,10 @@ from devstack.config import AgentSpec, StackConfig  # noqa: E402
 from devstack.fleet import write_fleet_file  # noqa: E402
 from devstack.stack import Stack  # noqa: E402
 from intake.security import htpasswd_line  # noqa: E402
+from nats.js.client import JetStreamContext  # noqa: E402
+from nats.js.kv import KeyValue  # noqa: E402
+from showcase_common import events, subjects  # noqa: E402
+from showcase_common.bus.connection import connect_once  # noqa: E402
 from stack_run import machine_facts, running_stack, studio_location, write_results  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
@@ -125,6 +135,7 @@ async def _one(
     `http` is the studio's own client, made once: like a browser's, it does not build an SSL
     context (~30 ms of the bench's own CPU in `httpx.AsyncClient()`) for every request."""
     body = {"name": f"Bench {uuid.uuid4().hex[:8]}", "location_id": location_id}
+    sent_at = time.time()  # the wall clock: the services' timestamps are on the same box
     began = time.perf_counter()
     response = await http.post(f"{stack.intake_url}/api/showcases", json=body, auth=auth)
     posted = time.perf_counter() - began
@@ -142,7 +153,7 @@ async def _one(
             if message["status"] == "completed":
                 if bus is not None:
                     timings["bus_ms"] = bus.of(created["request_id"], began)
-                return timings
+                return timings | {"request_id": created["request_id"], "sent_at": sent_at}
     raise RuntimeError("the WebSocket closed before the request completed")
 
 
@@ -207,6 +218,81 @@ def realistic_index(burst_users: int) -> Callable[[StackConfig], None]:
     return prepare
 
 
+class Timeline:
+    """Where a request's time went after the POST, from the services' own timestamps (every
+    clock is this box's): each event's `occurred_at` (when its service built it) and the time
+    the stream stored it, the gateway's write of `completed` to the progress bucket, and the
+    WebSocket's message. Read after the request, from the stream, so measuring costs the
+    request nothing."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def mark(self) -> int:
+        """The stream's last sequence before a request: its events come after it."""
+        return int((await self.js.stream_info(subjects.STREAM)).state.last_seq or 0)
+
+    async def steps(self, since: int, timings: dict[str, Any], rtt_s: list[float],
+                    apply_s: list[float]) -> dict[str, float]:  # fmt: skip
+        """ms from the POST's sending to each step of the request's way (`Timeline` above)."""
+        request_id, t0 = timings["request_id"], timings["sent_at"]
+        last = await self.mark()
+        stored: list[tuple[events.Event, float]] = []
+        for seq in range(since + 1, last + 1):
+            raw = await self.js.get_msg(subjects.STREAM, seq)
+            event = events.decode(raw.subject or "", raw.data or b"")
+            if any(ref.request_id == request_id for ref in events.request_refs(event)):
+                assert raw.time is not None
+                stored.append((event, raw.time.timestamp()))
+
+        def ms(at: float) -> float:
+            return round((at - t0) * 1000, 1)
+
+        def of(kind: type[events.Event]) -> list[tuple[Any, float]]:
+            return [(e, at) for e, at in stored if isinstance(e, kind)]
+
+        ((_, synced_at),) = of(events.IndexSynced)
+        machines = of(events.MachineUpdated)
+        ((fleet, fleet_at),) = of(events.FleetUpdated)
+        built = [e.occurred_at.timestamp() for e, _ in machines]
+        started = [e.occurred_at.timestamp() - e.duration_s for e, _ in machines]
+        slowest = max(a + r for a, r in zip(apply_s, rtt_s, strict=True))
+        kv = await self.js.key_value(subjects.REQUEST_STATE_BUCKET)
+        completed_at = next(
+            _stored_at(entry)
+            for entry in await kv.history(request_id)
+            if entry.value and json.loads(entry.value).get("status") == "completed"
+        )
+        received = t0 + timings["done_s"]
+        first_call = min(started)
+        return {
+            "index_synced_stored_ms": ms(synced_at),
+            "rollout_started_ms": ms(fleet.occurred_at.timestamp() - fleet.duration_s),
+            "first_call_ms": ms(first_call),
+            "first_answer_ms": ms(min(built)),
+            "last_answer_ms": ms(max(built)),
+            "last_machine_stored_ms": ms(max(at for _, at in machines)),
+            "fleet_updated_built_ms": ms(fleet.occurred_at.timestamp()),
+            "fleet_updated_stored_ms": ms(fleet_at),
+            "completed_stored_ms": ms(completed_at),
+            "completed_received_ms": ms(received),
+            # the roll-out's own overhead: its calls beyond the slowest agent's apply + RTT,
+            # then from the last answer to the message on the socket
+            "synced_to_first_call_ms": round((first_call - synced_at) * 1000, 1),
+            "calls_beyond_slowest_ms": round((max(built) - first_call - slowest) * 1000, 1),
+            "last_answer_to_fleet_stored_ms": round((fleet_at - max(built)) * 1000, 1),
+            "fleet_stored_to_completed_stored_ms": round((completed_at - fleet_at) * 1000, 1),
+            "completed_stored_to_received_ms": round((received - completed_at) * 1000, 1),
+        }
+
+
+def _stored_at(entry: KeyValue.Entry) -> float:
+    """When the bucket stored an entry (nats-py types `created` as an int; it is a datetime)."""
+    created: object = entry.created
+    assert isinstance(created, dt.datetime), created
+    return created.timestamp()
+
+
 class Scrapes:
     """The `/metrics` of the syncer and of every agent, scraped together."""
 
@@ -231,10 +317,12 @@ def _applies(before: list[Samples], after: list[Samples]) -> list[tuple[int, flo
 
 
 async def _measured(
-    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float], bus: BusTimeline
-) -> dict[str, Any]:
+    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float], bus: BusTimeline,
+    timeline: Timeline,
+) -> dict[str, Any]:  # fmt: skip
     """One request, POST → completed, against the limit of the same request."""
     before = await scrapes.take()
+    since = await timeline.mark()
     timings = await _one(stack, scrapes.http, location_id, bus=bus)
     after = await scrapes.take()
     publications = round(moved(before[0], after[0], "syncer_publication_seconds_count"))
@@ -246,7 +334,9 @@ async def _measured(
         )
     slowest = max(seconds + rtt for (_, seconds), rtt in zip(applies, rtt_s, strict=True))
     e2e, limit = timings["done_s"], publication_s + slowest
+    steps = await timeline.steps(since, timings, rtt_s, [seconds for _, seconds in applies])
     return timings | {
+        "steps_ms": steps,
         "publication_s": round(publication_s, 4),
         "slowest_agent_s": round(slowest, 4),
         "limit_s": round(limit, 4),
@@ -276,6 +366,10 @@ def _fleet_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             key: round(statistics.median(of(key)), 3)
             for key in ("post_s", "syncing_s", "updating_s")
             if all(key in row for row in rows)
+        },
+        "timeline_ms_median": {
+            key: round(statistics.median(float(row["steps_ms"][key]) for row in rows), 1)
+            for key in rows[0]["steps_ms"]
         },
         "bus_ms_median": {
             subject: statistics.median(row["bus_ms"][subject] for row in rows)
@@ -364,8 +458,14 @@ async def _fleet_bench(
         location_id = studio_location(stack.index_db_path)
         bus = await BusTimeline().start(stack.nats_url)
         exits.push_async_callback(bus.close)
+        nats_client = await connect_once(stack.nats_url, "bench-e2e")  # the operator: reads
+        exits.push_async_callback(nats_client.close)
+        timeline = Timeline(nats_client.jetstream())
         warmup = await _one(stack, http, location_id)  # agents left behind catch up here
-        rows = [await _measured(stack, location_id, scrapes, rtt_s, bus) for _ in range(requests)]
+        rows = [
+            await _measured(stack, location_id, scrapes, rtt_s, bus, timeline)
+            for _ in range(requests)
+        ]
         result: dict[str, Any] = {
             "agents": n,
             "rtt_ms": [round(min(rtt_s) * 1000), round(max(rtt_s) * 1000)],
@@ -424,6 +524,12 @@ def _print_fleet(result: dict[str, Any]) -> None:
     )
     hops = sorted(s["bus_ms_median"].items(), key=lambda item: item[1])
     print("  on the bus, ms after the POST (median): " + ", ".join(f"{k} {v}" for k, v in hops))
+    print(
+        "  timeline, ms from the POST (medians): "
+        + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in s["timeline_ms_median"].items()),
+        flush=True,
+    )
+
     if "burst" in result:
         b = result["burst"]
         print(

@@ -62,6 +62,7 @@ from machine_updater.bootstrap import (  # noqa: E402
 from machine_updater.config import UpdaterSettings  # noqa: E402
 from machine_updater.handlers import RolloutHandler  # noqa: E402
 from machine_updater.newest_snapshot import StreamNewestSnapshot  # noqa: E402
+from machine_updater.rollout import MachinePace  # noqa: E402
 from nats.js.api import PubAck  # noqa: E402
 from nats.js.client import JetStreamContext  # noqa: E402
 from showcase_common.bus import Publisher, connect, ensure_stream  # noqa: E402
@@ -150,6 +151,11 @@ class RecordingPublisher(Publisher):
         self.published_at: list[float] = []
         self.publishing_s = 0.0
 
+    def clear(self) -> None:
+        self.events.clear()
+        self.published_at.clear()
+        self.publishing_s = 0.0
+
     async def publish(self, event: Event, *, msg_id: str | None = None) -> PubAck:
         self.events.append(event)
         began = time.perf_counter()
@@ -166,6 +172,8 @@ class AgentTimes:
 
     def __init__(self) -> None:
         self.by_port: dict[int, float] = {}
+        self.handler: dict[int, float] = {}
+        """The agent's own time in its update route (`timings.handler`: the apply included)."""
         self.sent: dict[int, float] = {}
         self.answered: dict[int, float] = {}
         self.other_calls = 0
@@ -173,6 +181,7 @@ class AgentTimes:
 
     def clear(self) -> None:
         self.by_port.clear()
+        self.handler.clear()
         self.sent.clear()
         self.answered.clear()
         self.other_calls = 0
@@ -189,9 +198,11 @@ class AgentTimes:
         port = response.request.url.port or 0
         self.answered[port] = time.perf_counter()
         await response.aread()
-        total = (response.json().get("timings") or {}).get("total")
-        if total is not None:
-            self.by_port[port] = float(total)
+        timings = response.json().get("timings") or {}
+        if timings.get("total") is not None:
+            self.by_port[port] = float(timings["total"])
+        if timings.get("handler") is not None:
+            self.handler[port] = float(timings["handler"])
 
 
 @contextlib.asynccontextmanager
@@ -264,25 +275,24 @@ async def measure_size(
         modes: dict[str, dict[str, object]] = {}
         default_concurrency = UpdaterSettings.model_fields["concurrency"].default
         async with updater_http(n, fleet.secret) as (http, times):
-            # warm-up: every agent's first update loads what it caches, and the updater opens
-            # its connections; measure the steady state
-            await roll_out(nats_url, fleet_file, fleet.secret, n, False, index, rtt_of, http, times)
+            # every mode's updater knows each machine's pace from the roll-outs before, as a
+            # running updater does (`MachinePace`: the slowest are called first)
+            pace = MachinePace()
+            warm = True
             for mode, (concurrency, canary) in MODES.items():
                 width = n if concurrency == 0 else (concurrency or default_concurrency)
-                samples = [
-                    await roll_out(
-                        nats_url,
-                        fleet_file,
-                        fleet.secret,
-                        width,
-                        canary,
-                        index,
-                        rtt_of,
-                        http,
-                        times,
-                    )
-                    for _ in range(runs if mode == "parallel" else 1)
-                ]
+                async with updater(
+                    nats_url, fleet_file, fleet.secret, width, canary, http
+                ) as (handler, publisher):  # fmt: skip
+                    handler.pace = pace
+                    if warm:  # every agent's first update loads what it caches, the updater
+                        # opens its connections and learns the pace: measure the steady state
+                        await roll_out(handler, publisher, index, rtt_of, times)
+                        warm = False
+                    samples = [
+                        await roll_out(handler, publisher, index, rtt_of, times)
+                        for _ in range(runs if mode == "parallel" else 1)
+                    ]
                 modes[mode] = summarise(samples) | {"concurrency": width, "canary": canary}
                 print_row(n, mode, modes[mode])
         return {
@@ -323,21 +333,19 @@ async def one_agent(agents: list[AgentProcess], index: Index) -> float:
 
 
 async def roll_out(
-    nats_url: str, fleet_file: Path, secret: str, concurrency: int, canary: bool, index: Index,
-    rtt_of: dict[int, float], http: httpx.AsyncClient, times: AgentTimes,
+    handler: RolloutHandler, publisher: RecordingPublisher, index: Index,
+    rtt_of: dict[int, float], times: AgentTimes,
 ) -> dict[str, Any]:  # fmt: skip
     """Upload the next generation, roll it out; the pipeline's time against the limit's, and
     where the roll-out's time went (`steps`, ms)."""
     times.clear()
-    async with updater(nats_url, fleet_file, secret, concurrency, canary, http) as (
-        handler, publisher,
-    ):  # fmt: skip
-        snapshot, request = await asyncio.to_thread(index.next)
-        upload_s = index.upload_s
-        started = time.perf_counter()
-        await handler.handle([IndexSynced(snapshot=snapshot, requests=[request])])
-        ended = time.perf_counter()
-        rollout_s = ended - started
+    publisher.clear()
+    snapshot, request = await asyncio.to_thread(index.next)
+    upload_s = index.upload_s
+    started = time.perf_counter()
+    await handler.handle([IndexSynced(snapshot=snapshot, requests=[request])])
+    ended = time.perf_counter()
+    rollout_s = ended - started
     events = publisher.events
     outcome = type(events[-1]).__name__
     assert outcome == "FleetUpdated", f"roll-out ended with {outcome}: {events[-1]}"
@@ -367,10 +375,41 @@ def steps(
         for port, rtt in rtt_of.items()
     )
     last_answer = max(times.answered.values())
+    # the call beyond apply + RTT, split: in the agent's route beyond its apply (the body
+    # read and checked, the answer built), and outside it (the HTTP server and client, the
+    # relay, both ends' event loops waiting for a core)
+    in_route = sorted((times.handler[p] - times.by_port[p]) * ms for p in times.handler)
+    outside = sorted(
+        (times.answered[p] - times.sent[p] - times.handler[p] - rtt) * ms
+        for p, rtt in rtt_of.items()
+        if p in times.handler
+    )
+    split = {}
+    if in_route:
+        split = {
+            "agent_route_beyond_apply_ms_median": round(statistics.median(in_route), 1),
+            "agent_route_beyond_apply_ms_max": round(in_route[-1], 1),
+            "outside_agent_route_ms_median": round(statistics.median(outside), 1),
+            "outside_agent_route_ms_max": round(outside[-1], 1),
+        }
+    slowest = max(rtt_of, key=lambda p: times.by_port[p] + rtt_of[p])
     return {
         "before_first_call_ms": round((min(times.sent.values()) - started) * ms, 1),
+        # when the slowest machine's call left (calls leave one after another)
+        "slowest_call_sent_ms": round((times.sent[slowest] - started) * ms, 1),
+        "slowest_call_beyond_apply_and_rtt_ms": round(
+            (
+                times.answered[slowest]
+                - times.sent[slowest]
+                - times.by_port[slowest]
+                - rtt_of[slowest]
+            )
+            * ms,
+            1,
+        ),
         "call_beyond_apply_and_rtt_ms_median": round(statistics.median(beyond), 1),
         "call_beyond_apply_and_rtt_ms_max": round(beyond[-1], 1),
+        **split,
         "after_last_answer_ms": round((ended - last_answer) * ms, 1),
         "publishing_ms": round(publisher.publishing_s * ms, 1),
         "events": len(publisher.events),

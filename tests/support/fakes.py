@@ -253,17 +253,39 @@ class FakeSnapshotStore:
 
 class FakePublisher:
     """An `EventPublisher` that keeps what was published and drops a repeated msg id, as
-    JetStream's de-duplication window does; `broken` is a bus that cannot be reached."""
+    JetStream's de-duplication window does; `broken` is a bus that cannot be reached.
+
+    `acks` (when set) holds every acknowledgement until it is set: `sent` lists the publishes
+    begun meanwhile, `published` only the acknowledged (durable) ones. `failing` names msg ids
+    whose next publish fails (once each), as a lost acknowledgement would."""
 
     def __init__(self) -> None:
         self.published: list[tuple[Event, str]] = []
+        self.sent: list[str] = []
         self._seen: set[str] = set()
         self.broken = False
+        self.acks: asyncio.Event | None = None
+        self.failing: set[str] = set()
+        self._sending: asyncio.Event | None = None
+
+    async def wait_sent(self, count: int) -> None:
+        """Until `count` publishes have begun (acknowledged or not)."""
+        while len(self.sent) < count:
+            self._sending = asyncio.Event()
+            await self._sending.wait()
 
     async def publish(self, event: Event, *, msg_id: str | None = None) -> PubAck:
         if self.broken:
             raise ConnectionError("nats: no servers available")
         key = msg_id or event.event_id
+        self.sent.append(key)
+        if self._sending is not None:
+            self._sending.set()
+        if self.acks is not None:
+            await self.acks.wait()
+        if key in self.failing:
+            self.failing.discard(key)
+            raise TimeoutError(f"nats: timeout waiting for the ack of {key}")
         duplicate = key in self._seen
         if not duplicate:
             self._seen.add(key)
@@ -502,6 +524,8 @@ class FakeMachineClient:
         self.machines = machines
         self.pages_after_update = pages
         self.calls: Counter[str] = Counter()
+        self.order: list[str] = []
+        """The machines' update calls in the order they were made."""
         self.status_reads: Counter[str] = Counter()
         self.updates: Counter[str] = Counter()
         self.applied: dict[str, list[int]] = {}
@@ -532,6 +556,7 @@ class FakeMachineClient:
     ) -> Updated:
         fake = self._machine(machine)
         self.calls[machine.id] += 1
+        self.order.append(machine.id)
         self.showcase_ids[machine.id] = list(showcase_ids)
         if fake.refuse:
             raise MachineRefused("update_config answered 401: wrong secret")

@@ -106,7 +106,7 @@ def test_consumer_settings_are_read_with_the_service_prefix(
     syncer = SyncerSettings(_env_file=None).consumer
     assert (syncer.batch_size, syncer.ack_wait_s, syncer.heartbeat) == (7, 20.0, 5.0)
     gateway = GatewaySettings(_env_file=None).consumer
-    assert (gateway.fetch_timeout_s, gateway.batch_size) == (0.5, 20)
+    assert (gateway.fetch_timeout_s, gateway.batch_size) == (0.5, 64)
     options = consumer_options(syncer)
     assert (options.batch_size, options.ack_wait_s, options.max_deliver) == (7, 20.0, 10)
 

@@ -49,6 +49,7 @@ def test_applies_a_new_generation(
         "prerender",
         "page",
         "total",
+        "handler",
     }
     assert body["pages"] == {}  # no showcase named: no page to check
     assert body["pages_rendered"] == body["pages_total"] == 4 + 3  # showcases + studios

@@ -10,6 +10,8 @@ import pytest
 from machine_updater.bootstrap import build
 from machine_updater.config import UpdaterSettings
 from machine_updater.fleet import Machine
+from machine_updater.handlers import RolloutHandler
+from machine_updater.rollout import MachineResult
 from nats.aio.msg import Msg
 from showcase_common import subjects
 from showcase_common.bus import ConsumerSpec, Delivery, RetryableError
@@ -383,6 +385,45 @@ async def test_a_publishing_failure_fails_the_delivery_and_redelivery_updates_no
     await world.handler.handle([event])
     assert sum(world.client.updates.values()) <= 3
     assert world.publisher.of(FleetUpdated)
+
+
+async def test_machine_events_do_not_wait_for_each_other_and_the_verdict_waits_for_all() -> None:
+    world = World(4)
+    world.publisher.acks = asyncio.Event()  # the bus acknowledges nothing until told
+    rolling = asyncio.create_task(world.handler.handle([synced(5)]))
+    await world.publisher.wait_sent(4)  # each machine's event is sent as it finishes...
+    assert world.publisher.published == []  # ...none waiting for another's acknowledgement
+    assert not any(sent.startswith("fleet") for sent in world.publisher.sent)
+    world.publisher.acks.set()
+    await rolling
+    kinds = [type(event) for event, _ in world.publisher.published]
+    assert kinds == [MachineUpdated] * 4 + [FleetUpdated]
+
+
+def rollout_handler(world: World) -> RolloutHandler:
+    handler = world.consumer.handles_batches[IndexSynced]
+    assert isinstance(handler.__self__, RolloutHandler)  # type: ignore[attr-defined]  # a bound method
+    return handler.__self__  # type: ignore[attr-defined]
+
+
+async def test_the_slowest_machines_of_the_last_roll_out_are_called_first() -> None:
+    world = World(4, concurrency=1)
+    pace = rollout_handler(world).pace
+    for machine_id, seconds in [("m0", 0.1), ("m1", 0.9), ("m2", 0.4)]:  # m3 never seen
+        machine = Machine(machine_id, "iad", f"http://{machine_id}")
+        pace.learn(MachineResult(machine, 4, None, True, 1, seconds))
+    await world.handler.handle([synced(5)])
+    assert world.client.order == ["m3", "m1", "m2", "m0"]
+    assert len(world.publisher.of(FleetUpdated)) == 1
+
+
+async def test_each_machines_pace_is_learned_from_its_calls_and_a_failure_teaches_nothing() -> None:
+    world = World(3)
+    world.fake("m1").refuse = True
+    await world.handler.handle([synced(5)])
+    pace = rollout_handler(world).pace
+    assert pace.last_s("m0") is not None and pace.last_s("m2") is not None
+    assert pace.last_s("m1") is None
 
 
 def regional_request(region: str | None) -> RequestRef:

@@ -45,7 +45,7 @@ def projector_of(settings: GatewaySettings, store: FakeProgressStore) -> Consume
 
 async def _feed(projector: ConsumerSpec, evts: list[events.Event], first_seq: int = 1) -> None:
     for seq, event in enumerate(evts, start=first_seq):
-        await projector.handle(delivery(event, seq))
+        await projector.handle_batch([delivery(event, seq)])
 
 
 async def test_happy_path_moves_through_each_step_to_100(projector, store) -> None:
@@ -78,7 +78,9 @@ async def test_time_left_is_estimated_from_the_first_message_and_refined(project
 
 async def test_time_left_learns_from_recent_roll_outs(projector, store) -> None:
     await _feed(projector, happy_path([ref("r1")], machines=3))  # sync 1 s, roll-out 6 s
-    durations = projector.handles[events.ShowcaseCreated].__self__.durations  # Projector.handle
+    durations = projector.handles_batches[
+        events.ShowcaseCreated
+    ].__self__.durations  # Projector.handle_batch
     assert (durations.sync_s, durations.rollout_s) == (1.0, 6.0)
     nxt = happy_path([ref("r2")], machines=3)
     await _feed(projector, nxt[:2], first_seq=10)
@@ -102,8 +104,8 @@ async def test_redelivered_or_late_events_never_move_progress_back(projector, st
     evts = happy_path([ref()])
     await _feed(projector, evts[:4])  # up to machine 2 of 3
     before = store.state("r1")
-    await projector.handle(delivery(evts[2], 3))  # machine 1 redelivered (same sequence)
-    await projector.handle(delivery(evts[0], 1))  # created redelivered
+    await projector.handle_batch([delivery(evts[2], 3)])  # machine 1 redelivered (same sequence)
+    await projector.handle_batch([delivery(evts[0], 1)])  # created redelivered
     assert store.state("r1") == before
 
 
@@ -244,7 +246,7 @@ async def test_a_concurrent_write_is_never_lost(projector, store) -> None:
 
     store.before_write = other_replica_applies_synced
     m1 = happy_path([ref()])[2]
-    await projector.handle(delivery(m1, 3))
+    await projector.handle_batch([delivery(m1, 3)])
     state = store.state("r1")
     assert (state.progress, state.seq, state.message) == (51, 3, "Live in 1 of 3 regions (iad)…")
     del synced
@@ -259,9 +261,9 @@ async def test_projections_are_counted_by_outcome(projector, store) -> None:
     before = {o: _projections(o) for o in outcomes}
     created, synced = happy_path([ref()])[:2]
     for _ in range(2):  # the second is a redelivery: skipped
-        await projector.handle(delivery(created, 1))
+        await projector.handle_batch([delivery(created, 1)])
     store.before_write = lambda rid: store.put(store.state(rid).model_copy(update={"seq": 1}))
-    await projector.handle(delivery(synced, 2))  # loses one round to "another replica"
+    await projector.handle_batch([delivery(synced, 2)])  # loses one round to "another replica"
     assert {o: _projections(o) - before[o] for o in outcomes} == {
         "written": 2,
         "skipped": 1,
@@ -281,7 +283,7 @@ async def test_any_delivery_order_keeps_the_contract(order: list[int], fail: boo
     if fail:
         evts[-1] = fleet_failed([ref()])
     for i in order:
-        await projector.handle(delivery(evts[i], i + 1))
+        await projector.handle_batch([delivery(evts[i], i + 1)])
     progress = [p.progress for p in store.history]
     assert progress == sorted(progress)
     for state in store.history:
@@ -535,7 +537,7 @@ async def test_after_a_stuck_failure_only_the_real_outcome_or_a_retry_changes_it
     await _feed(projector, [created, _stuck("syncing", 400), synced, *machines])
     late = store.state("r1")  # late steps do not flicker it back to "processing"
     assert (late.status, late.message) == ("failed", wording.STUCK)
-    await projector.handle(delivery(done, 10))  # the showcase went live after all
+    await projector.handle_batch([delivery(done, 10)])  # the showcase went live after all
     final = store.state("r1")
     assert (final.status, final.progress, final.error, final.retry_url) == (
         "completed", 100, None, None,
@@ -555,3 +557,50 @@ async def test_after_a_stuck_failure_only_the_real_outcome_or_a_retry_changes_it
     await _feed(real, [created, _stuck("syncing", 400), sync_failed])
     assert failed.state("r1").message == wording.FAILED  # the real failure's own words
     assert failed.state("r1").error == wording.sync_failed("storage_unavailable")
+
+
+async def test_one_fetch_of_a_requests_events_is_one_write_ending_where_each_in_turn_would(
+    store,
+) -> None:
+    """A projector behind (every machine finishing at once) catches up in one write."""
+    settings = GatewaySettings(
+        public_intake_url=INTAKE, public_fleet_url="http://fleet", showcase_dev_mode=True
+    )
+    evts = happy_path([ref()], machines=8)
+    one_by_one = FakeProgressStore()
+    await _feed(projector_of(settings, one_by_one), evts)
+
+    batched = projector_of(settings, store)
+    await batched.handle_batch([delivery(e, seq) for seq, e in enumerate(evts[:2], start=1)])
+    await batched.handle_batch([delivery(e, seq) for seq, e in enumerate(evts[2:], start=3)])
+    assert len(store.history) == 2  # created + synced, then 8 machines + the verdict
+    final, expected = store.state("r1"), one_by_one.state("r1")
+    assert final.public() == expected.public()
+    assert (final.seq, final.status, final.progress) == (len(evts), "completed", 100)
+
+
+async def test_a_fetch_covering_two_requests_writes_each_once(projector, store) -> None:
+    refs = [ref("r1"), ref("r2")]
+    await projector.handle_batch([delivery(e, s) for s, e in enumerate(happy_path(refs), 1)])
+    assert sorted(p.request_id for p in store.history) == ["r1", "r2"]
+    assert {store.state(r).status for r in ("r1", "r2")} == {"completed"}
+
+
+async def test_a_redelivered_fetch_changes_nothing_and_a_conflict_re_applies_the_fold(
+    projector, store
+) -> None:
+    evts = happy_path([ref()])
+    batch = [delivery(e, seq) for seq, e in enumerate(evts[:4], start=1)]
+    await projector.handle_batch(batch)
+    written = len(store.history)
+    await projector.handle_batch(batch)  # the loop's nak or a lost ack: the same fetch again
+    assert len(store.history) == written
+
+    def other_replica_applies_machine_2(request_id: str) -> None:
+        current = store.state(request_id)
+        store.put(current.model_copy(update={"progress": 73, "seq": 5}))
+
+    store.before_write = other_replica_applies_machine_2
+    await projector.handle_batch([delivery(e, seq) for seq, e in enumerate(evts[4:], start=5)])
+    state = store.state("r1")
+    assert (state.status, state.progress, state.seq) == ("completed", 100, len(evts))

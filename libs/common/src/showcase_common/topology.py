@@ -156,7 +156,7 @@ PARTIES: tuple[Party, ...] = (
             Consumes(
                 subjects.PROGRESS_DURABLE,
                 PROJECTED_EVENTS,
-                "progress_gateway.projector.Projector.handle",
+                "progress_gateway.projector.Projector.handle_batch (batch)",
             ),
         ),
         summary="folds every step into each request's progress (KV) and serves it on WebSockets",

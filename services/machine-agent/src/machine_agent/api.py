@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,6 +52,7 @@ def _error(
 
 
 async def update_config(request: Request) -> Response:
+    began = time.perf_counter()
     deps = get_route_deps(request)
     settings, applier = deps.settings, deps.applier
     parsed = await _update_body(request)
@@ -107,7 +109,9 @@ async def update_config(request: Request) -> Response:
             "region": settings.agent_region,
             "generation": result.generation,
             "changed": result.changed,
-            "timings": result.timings,
+            # `handler`: the route's own time, its body read to its answer, the apply's
+            # `total` included (what the machine spends on a call beyond its apply)
+            "timings": result.timings | {"handler": round(time.perf_counter() - began, 4)},
             "pages_rendered": result.pages_rendered,
             "pages_removed": result.pages_removed,
             "pages_total": result.pages_total,

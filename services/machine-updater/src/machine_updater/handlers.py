@@ -36,7 +36,13 @@ from machine_updater.hold import RolloutHold
 from machine_updater.newest_snapshot import NewestSnapshot, SharedLookups
 from machine_updater.plan import Ask, Plan, plan
 from machine_updater.report import Report
-from machine_updater.rollout import MachinePolicy, MachineResult, update_all, update_machine
+from machine_updater.rollout import (
+    MachinePace,
+    MachinePolicy,
+    MachineResult,
+    update_all,
+    update_machine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,8 @@ class RolloutHandler:
         self._concurrency = concurrency
         self._hold = hold
         self._canary = canary or CanaryPolicy(enabled=False)
+        self.pace = MachinePace()
+        """Each machine's last call: the slowest are called first (`MachinePace`)."""
 
     @property
     def stopping(self) -> asyncio.Event | None:
@@ -116,13 +124,20 @@ class RolloutHandler:
             metrics.machine_finished(
                 machine.region, result.outcome, result.duration_s, result.attempts
             )
+            self.pace.learn(result)
             return result
 
-        results = await update_all(
-            active, one, concurrency=self._concurrency, on_result=report.machine_finished
-        )
-        duration_s = time.monotonic() - started
-        await report.fleet_finished(results, skipped, duration_s)
+        try:
+            results = await update_all(
+                self.pace.slowest_first(active),
+                one,
+                concurrency=self._concurrency,
+                on_result=report.machine_finished,
+            )
+            duration_s = time.monotonic() - started
+            await report.fleet_finished(results, skipped, duration_s)
+        finally:
+            report.abandon()  # only what an error or a stop left on its way
         metrics.rollout_finished(all(r.ok for r in results), duration_s)
 
     async def _retry_asks(self, retries: Sequence[MachinesRetryRequested]) -> list[Ask]:
@@ -150,23 +165,34 @@ class RolloutHandler:
             skipped or "none",
         )
         report = Report(self._publisher, p, total=len(active))
+        try:
+            results = await self._roll_out_machines(p, active, skipped, report, started)
+        finally:
+            report.abandon()  # only what an error or a stop left on its way
+        if results is not None:
+            metrics.rollout_finished(all(r.ok for r in results), time.monotonic() - started)
+
+    async def _roll_out_machines(
+        self, p: Plan, active: list[Machine], skipped: list[str], report: Report, started: float
+    ) -> list[MachineResult] | None:
+        """The canary (when there is one), then the rest, then the verdict; None when the
+        canary halted the roll-out."""
         canary, rest = canaries.split(active, self._canary)
         results = []
         if canary is not None:
             first = await self._canary_first(canary, rest, p, report)
             if not first.ok:
                 metrics.rollout_finished(False, time.monotonic() - started)
-                return
+                return None
             results.append(first)
         results += await update_all(
-            rest,
+            self.pace.slowest_first(rest),
             lambda m: self._update(m, p),
             concurrency=self._concurrency,
             on_result=report.machine_finished,
         )
-        duration_s = time.monotonic() - started
-        await report.fleet_finished(results, skipped, duration_s)
-        metrics.rollout_finished(all(r.ok for r in results), duration_s)
+        await report.fleet_finished(results, skipped, time.monotonic() - started)
+        return results
 
     async def _canary_first(
         self, canary: Machine, rest: list[Machine], p: Plan, report: Report
@@ -225,4 +251,5 @@ class RolloutHandler:
             showcase_ids=p.showcase_ids,
         )
         metrics.machine_finished(machine.region, result.outcome, result.duration_s, result.attempts)
+        self.pace.learn(result)
         return result

@@ -14,6 +14,7 @@ asked by the updater itself, from outside, before the others follow (`MachinePol
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +148,32 @@ async def _attempt(
     settled, unsettled = judge_reported(machine, pages, reported)
     asked = await check_pages(client, machine, unsettled, deadline_s=policy.page_deadline_s)
     state.handed_on = settled | asked
+
+
+class MachinePace:
+    """How long each machine's last call took, as this updater saw it (kept in memory: a
+    restarted updater learns again in one roll-out).
+
+    A roll-out starts its calls one after another (each is a request to build and send), so
+    with 32 machines the last call leaves tens of milliseconds after the first, and with a
+    concurrency bound below the fleet's size a machine may wait for a whole slot. Calling the
+    slowest machines (the farthest away, the busiest) first puts that wait on the machines
+    that finish early anyway, and the roll-out ends sooner. A machine never seen goes first of
+    all (it may be slow); machines of the same pace keep the fleet's order."""
+
+    def __init__(self) -> None:
+        self._last_s: dict[str, float] = {}
+
+    def learn(self, result: MachineResult) -> None:
+        if result.ok:
+            self._last_s[result.machine.id] = result.duration_s
+
+    def last_s(self, machine_id: str) -> float | None:
+        """Its last successful call's seconds (None: never seen)."""
+        return self._last_s.get(machine_id)
+
+    def slowest_first(self, machines: Sequence[Machine]) -> list[Machine]:
+        return sorted(machines, key=lambda m: -self._last_s.get(m.id, math.inf))
 
 
 async def update_all(

@@ -73,12 +73,13 @@ def build(settings: GatewaySettings, ports: GatewayPorts) -> Service:
 
 
 def projector_consumer(settings: GatewaySettings, store: ProgressStore) -> ConsumerSpec:
-    """Every step event, one at a time, folded into each of its requests' progress."""
+    """Every step event folded into each of its requests' progress: the events of one fetch
+    together, one write per request (`Projector.handle_batch`)."""
     links = Links(settings.public_intake_url, settings.public_fleet_url)
-    project = Projector(store, links).handle
+    project = Projector(store, links).handle_batch
     return ConsumerSpec(
         subjects.PROGRESS_DURABLE,
-        handles={event_type: project for event_type in PROJECTED},
+        handles_batches={event_type: project for event_type in PROJECTED},
         options=consumer_options(settings.consumer),
     )
 

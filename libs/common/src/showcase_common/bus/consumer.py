@@ -306,11 +306,14 @@ class Consumer:
 async def _each(
     deliveries: Sequence[Delivery], action: Callable[[Delivery], Awaitable[object]]
 ) -> None:
-    for delivery in deliveries:
-        try:
-            await action(delivery)
-        except Exception as exc:  # settling can fail while NATS is away; redelivery covers it
-            log.warning("could not settle message seq=%s: %s", delivery.stream_seq, exc)
+    """`action` on every delivery at once: a batch is settled in one round trip to the server,
+    not one per message (the next fetch waits for it)."""
+    outcomes = await asyncio.gather(*(action(d) for d in deliveries), return_exceptions=True)
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        if isinstance(outcome, Exception):  # NATS away while settling: redelivery covers it
+            log.warning("could not settle message seq=%s: %s", delivery.stream_seq, outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _describe(deliveries: Sequence[Delivery]) -> str:
