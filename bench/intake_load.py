@@ -2,7 +2,8 @@
 
     uv run python bench/intake_load.py [--requests 300] [--concurrency 16] [--timeout 30]
                                        [--scheme apr1|bcrypt12] [--profile SECONDS]
-                                       [--intake-python PATH] [--shared-pool] [--tiny]
+                                       [--intake-python PATH] [--shared-pool] [--trace]
+                                       [--tiny]
 
 Starts a nats-server (JetStream, temporary store) and `python -m intake` on a free port with a
 fresh index (seeded by `python -m intake seed`), then POSTs /api/showcases as `studio` with
@@ -19,7 +20,11 @@ Where the tail comes from: how many answers took over 100 ms in each tenth of th
 stalls that held them (slow answers finishing together), and how long requests waited in the
 client itself before being written (`client_wait_*`). The JSON has every POST's timeline (sent
 at, latency, answer, client wait), each named `bench-<n>` by its X-Request-ID, with the burst's
-start on intake's own clock (time.monotonic) to line it up with a trace of intake.
+start on intake's own clock (time.monotonic) to line it up with a trace of intake. `--trace`
+runs intake under bench/intake_probes.py (its garbage collections, writer batches, showcases.yml
+renders, long event-loop iterations, when each request reached it and how long it handled it)
+and adds, for the burst: those events per kind, each slow answer's time split into the client's,
+the way to intake, intake's and the way back, and intake's events during each stall.
 
 `--scheme bcrypt12` stores the studio's password as bcrypt cost 12 (`$2y$12$`, as the real
 index holds some) instead of Apache MD5. `--profile SECONDS` samples intake with py-spy
@@ -47,6 +52,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -65,8 +71,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _start_intake(
-    python: str, data: Path, nats_url: str, port: int, scheme: str
+    python: str, data: Path, nats_url: str, port: int, scheme: str, trace: Path | None = None
 ) -> subprocess.Popen[bytes]:
+    """intake on `port` over a fresh index; with `trace`, under bench/intake_probes.py, which
+    writes intake's timed events there when it exits."""
     env = os.environ | {
         "INDEX_DB_PATH": str(data / "index.sqlite3"),
         "SHOWCASES_YML_PATH": str(data / "showcases.yml"),
@@ -79,6 +87,9 @@ def _start_intake(
     subprocess.run([python, "-m", "intake", "seed"], env=env, check=True)
     if scheme == "bcrypt12":
         _store_bcrypt12(data / "index.sqlite3", "studio", "studio")
+    if trace is not None:
+        probes = str(ROOT / "bench" / "intake_probes.py")
+        return subprocess.Popen([python, probes, str(trace)], env=env)
     return subprocess.Popen([python, "-m", "intake"], env=env)
 
 
@@ -354,13 +365,15 @@ async def run(
     scheme: str,
     profile_s: int,
     shared_pool: bool = False,
+    trace: bool = False,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         server = NatsServer(data / "nats")
         nats_url = server.start()
         port = free_port()
-        proc = _start_intake(python, data, nats_url, port, scheme)
+        trace_file = results_file(f"intake_load_{scheme}_trace.json") if trace else None
+        proc = _start_intake(python, data, nats_url, port, scheme, trace_file)
         profile: dict[str, object] | None = None
         try:
             base_url = f"http://127.0.0.1:{port}"
@@ -399,6 +412,9 @@ async def run(
             proc.terminate()
             proc.wait(15)
             server.stop()
+    traced = None
+    if trace_file is not None:
+        traced = _trace_summary(trace_file, burst_started, elapsed, answers)
     return {
         "requests": total,
         "concurrency": concurrency,
@@ -431,6 +447,7 @@ async def run(
         "intake_cpu_ms_per_healthz": round(1000 * health_cpu_s / max(1, len(health)), 2),
         "password_scheme": scheme,
         "profile": profile,
+        "trace": traced,
         # every POST, in sending order: [sent ms after the burst started, latency ms, answer,
         # ms in the client before it was written]; the burst's start on intake's clock
         # (time.monotonic) lines it up with a trace of intake (X-Request-ID bench-<n>)
@@ -448,8 +465,122 @@ def _quantile_ms(values_ms: list[float | None], q: float) -> float | None:
     return round(_percentile(known, q), 1) if known else None
 
 
+TraceEvent = tuple[str, float, float, dict[str, Any]]
+STALL_EVENT_MS = 15.0
+"""An event of intake's this long or longer is named among a stall's suspects."""
+
+
+def _trace_summary(
+    path: Path, burst_started: float, burst_s: float, answers: list[Answer]
+) -> dict[str, object]:
+    """intake's events during the burst (bench/intake_probes.py), summed up per kind; each
+    slow answer's time split into the client's, the way to intake, intake's and the way back;
+    and for each stall the events of intake's that overlapped it."""
+    if not path.exists():
+        return {"error": f"intake wrote no trace to {path}"}
+    events: list[TraceEvent] = [
+        (kind, start, stop, detail) for kind, start, stop, detail in json.loads(path.read_text())
+    ]
+    end = burst_started + burst_s
+    during = [e for e in events if burst_started <= e[1] <= end]
+    kinds: dict[str, list[float]] = {}
+    for kind, start, stop, _ in during:
+        if kind not in ("arrive", "request"):
+            kinds.setdefault(kind, []).append(1000 * (stop - start))
+    sizes = [e[3]["n"] for e in during if e[0] == "batch"]
+    return {
+        "raw": str(path),
+        "events_ms": {
+            kind: {
+                "count": len(ms),
+                "p50": round(_percentile(ms, 0.5), 2),
+                "p99": round(_percentile(ms, 0.99), 2),
+                "max": round(max(ms), 2),
+                "total": round(sum(ms), 1),
+            }
+            for kind, ms in sorted(kinds.items())
+        },
+        "batch_size_mean_max": [round(sum(sizes) / len(sizes), 1), max(sizes)] if sizes else None,
+        "slowest_answers": _split_answers(events, burst_started, answers),
+        "stall_suspects": _stall_suspects(during, burst_started, answers),
+    }
+
+
+def _split_answers(
+    events: list[TraceEvent], burst_started: float, answers: list[Answer], top: int = 10
+) -> dict[str, object]:
+    """Each answer's latency in four parts (ms): in the client before it was written, from
+    written to intake's protocol, in intake's app, from the app's end to the answer read."""
+    arrived = {e[3]["rid"]: e[1] for e in events if e[0] == "arrive"}
+    handled = {e[3]["rid"]: e[2] for e in events if e[0] == "request"}
+    parts: list[tuple[float, int, float, float, float, float]] = []
+    for n, answer in enumerate(answers):
+        rid = f"bench-{n}"
+        if rid not in arrived or rid not in handled or answer.client_ms is None:
+            continue
+        sent = burst_started + answer.sent_ms / 1000
+        written = sent + answer.client_ms / 1000
+        finished = handled[rid]
+        answered = sent + answer.latency_ms / 1000
+        to_intake = 1000 * (arrived[rid] - written)
+        in_intake = 1000 * (finished - arrived[rid])
+        back = 1000 * (answered - finished)
+        parts.append((answer.latency_ms, n, answer.client_ms, to_intake, in_intake, back))
+    if not parts:
+        return {}
+    names = ("in the client", "to intake", "in intake", "back to the client")
+    return {
+        "p99_ms": {
+            name: round(_percentile([p[i + 2] for p in parts], 0.99), 1)
+            for i, name in enumerate(names)
+        },
+        "slowest": [
+            {"request": f"bench-{n}", "ms": round(total, 1)}
+            | {name: round(part, 1) for name, part in zip(names, rest, strict=True)}
+            for total, n, *rest in sorted(parts, reverse=True)[:top]
+        ],
+    }
+
+
+def _stall_suspects(
+    during: list[TraceEvent], burst_started: float, answers: list[Answer]
+) -> list[dict[str, object]]:
+    """For each stall of slow answers, intake's events of STALL_EVENT_MS or more within it."""
+    long = [e for e in during if 1000 * (e[2] - e[1]) >= STALL_EVENT_MS and e[0] != "relay"]
+    suspects: list[dict[str, object]] = []
+    for stall in _slow_runs(answers):
+        last = burst_started + stall["answered_ms"] / 1000
+        first = last - stall["max_ms"] / 1000
+        overlapping = [
+            f"{kind} {1000 * (stop - start):.0f} ms at {1000 * (start - burst_started):.0f}"
+            for kind, start, stop, _ in long
+            if start < last and stop > first and kind != "request"
+        ]
+        suspects.append({**stall, "intake_events": overlapping})
+    return suspects
+
+
 def _ms(latencies: list[float], q: float) -> float | None:
     return round(_percentile(latencies, q) * 1000, 1) if latencies else None
+
+
+def _print_trace(traced: dict[str, Any]) -> None:
+    if "error" in traced:
+        print(f"trace: {traced['error']}")
+        return
+    print(f"intake's events during the burst (ms; {traced['raw']}):")
+    for kind, ms in traced["events_ms"].items():
+        print(f"  {kind:<14} {ms['count']:>5} × p50 {ms['p50']:>7} p99 {ms['p99']:>7}"
+              f" max {ms['max']:>7} total {ms['total']:>8}")  # fmt: skip
+    print(f"  writer batch size mean / max: {traced['batch_size_mean_max']}")
+    split = traced["slowest_answers"]
+    if split:
+        print(f"answers' p99 by part (ms): {split['p99_ms']}")
+        for slow in split["slowest"][:5]:
+            print(f"  {slow}")
+    stalls = sorted(traced["stall_suspects"], key=lambda stall: -stall["max_ms"])
+    for stall in stalls[:5]:  # the longest; the JSON has them all
+        print(f"stall: {stall}")
 
 
 def main() -> None:
@@ -461,6 +592,10 @@ def main() -> None:
     parser.add_argument("--scheme", choices=("apr1", "bcrypt12"), default="apr1")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS",
                         help="sample intake with py-spy for this long during the POSTs")  # fmt: skip
+    parser.add_argument("--trace", action="store_true",
+                        help="run intake under bench/intake_probes.py: its collections, writer"
+                        " batches, renders and each request's time inside it, lined up with the"
+                        " slow answers (the probes cost CPU: compare traced runs with traced)")  # fmt: skip
     parser.add_argument("--shared-pool", action="store_true",
                         help="all clients share one connection pool (the bench before"
                         " 2026-12-03: it measured its own pool's waits; to compare)")  # fmt: skip
@@ -472,11 +607,11 @@ def main() -> None:
     args.output = args.output or results_file(f"intake_load{suffix}.json")
     result = asyncio.run(
         run(args.requests, args.concurrency, args.timeout, args.intake_python, args.scheme,
-            args.profile, args.shared_pool)
+            args.profile, args.shared_pool, args.trace)
     )  # fmt: skip
     width = max(len(k) for k in result)
     for key, value in result.items():
-        if key not in ("profile", "timeline", "burst_started_monotonic"):
+        if key not in ("profile", "trace", "timeline", "burst_started_monotonic"):
             print(f"{key:<{width}}  {value}")
     profile = result.get("profile")
     if isinstance(profile, dict):
@@ -486,6 +621,9 @@ def main() -> None:
         print("innermost functions:")
         for name, pct in profile.get("top_functions_self_pct", {}).items():
             print(f"  {pct:>5.1f} %  {name}")
+    traced = result.get("trace")
+    if isinstance(traced, dict):
+        _print_trace(traced)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.output}")

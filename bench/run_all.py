@@ -50,7 +50,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
 ]
 """What `make bench` runs. Every bench/*.py script is in it (tests/bench checks)."""
 
-NOT_BENCHMARKS = {"run_all", "benchkit", "stack_run"}
+NOT_BENCHMARKS = {"run_all", "benchkit", "stack_run", "intake_probes"}
 
 
 def run_one(script: str, args: list[str]) -> tuple[int, float, str]:
