@@ -24,10 +24,8 @@ service) on free ports in a temporary directory (bench/stack_run.py).
   generation that covers it (snapshot → S3 → pointer, its own `syncer_publication_seconds`)
   + the slowest agent's own apply of that generation (`agent_apply_seconds{phase="total"}`,
   scraped before and after) + that agent's RTT; ratio = e2e / limit, overhead = e2e − limit.
-  Where the time went: a plain subscriber of `showcase.>` notes when each of the request's
-  events crossed the bus (`bus_ms`: ms after the POST for ShowcaseCreated, IndexSynced, the
-  first and last MachineUpdated, FleetUpdated); and, read from the services' own timestamps
-  after the request (`steps_ms`, `Timeline`): when the stream stored each event and when its
+  Where the time went, read from the services' own timestamps after the request (`steps_ms`,
+  `Timeline`): when the stream stored each event and when its
   service built it, so when the roll-out started and its first call left, each machine's
   answer, the verdict, the gateway's write of `completed` and the socket's message — and the
   roll-out's own overhead by part (IndexSynced → first call, the calls beyond the slowest
@@ -54,7 +52,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -64,7 +61,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support (the index builder, the relay, metrics)
 
 import httpx  # noqa: E402
-import nats  # noqa: E402
 from benchkit import parser as bench_parser  # noqa: E402
 from benchkit import results_file  # noqa: E402
 from devstack.config import AgentSpec, StackConfig  # noqa: E402
@@ -88,47 +84,11 @@ STUDIO = ("studio", "studio")
 BURST_PASSWORD = "bench-burst-pass"
 
 
-class BusTimeline:
-    """When each event of a request crosses the bus, as seen by a plain subscriber of
-    `showcase.>` (the operator's user): where a request's time goes between the POST and
-    `completed`, hop by hop."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        self._nc: Any = None
-
-    async def start(self, nats_url: str) -> BusTimeline:
-        self._nc = await nats.connect(nats_url)
-        await self._nc.subscribe("showcase.>", cb=self._record)
-        return self
-
-    async def close(self) -> None:
-        await self._nc.drain()
-
-    async def _record(self, msg: Any) -> None:
-        at = time.perf_counter()
-        payload = json.loads(msg.data)
-        refs = [payload["request"]] if "request" in payload else payload.get("requests", [])
-        for ref in refs:
-            self.seen[ref["request_id"]].append((msg.subject, at))
-
-    def of(self, request_id: str, began: float) -> dict[str, float]:
-        """ms after `began` at which each subject first (and, when seen again, last) carried
-        the request."""
-        first: dict[str, float] = {}
-        last: dict[str, float] = {}
-        for subject, at in self.seen.pop(request_id, []):
-            first.setdefault(subject, round((at - began) * 1000, 1))
-            last[subject] = round((at - began) * 1000, 1)
-        return first | {f"{s} (last)": ms for s, ms in last.items() if ms != first[s]}
-
-
 async def _one(
     stack: Stack,
     http: httpx.AsyncClient,
     location_id: int,
     auth: tuple[str, str] = STUDIO,
-    bus: BusTimeline | None = None,
 ) -> dict[str, Any]:
     """POST one showcase and follow it to `completed`; seconds from the POST to each step.
 
@@ -151,8 +111,6 @@ async def _one(
             if message["status"] == "failed":
                 raise RuntimeError(f"request failed: {message}")
             if message["status"] == "completed":
-                if bus is not None:
-                    timings["bus_ms"] = bus.of(created["request_id"], began)
                 return timings | {"request_id": created["request_id"], "sent_at": sent_at}
     raise RuntimeError("the WebSocket closed before the request completed")
 
@@ -317,13 +275,12 @@ def _applies(before: list[Samples], after: list[Samples]) -> list[tuple[int, flo
 
 
 async def _measured(
-    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float], bus: BusTimeline,
-    timeline: Timeline,
-) -> dict[str, Any]:  # fmt: skip
+    stack: Stack, location_id: int, scrapes: Scrapes, rtt_s: list[float], timeline: Timeline
+) -> dict[str, Any]:
     """One request, POST → completed, against the limit of the same request."""
     before = await scrapes.take()
     since = await timeline.mark()
-    timings = await _one(stack, scrapes.http, location_id, bus=bus)
+    timings = await _one(stack, scrapes.http, location_id)
     after = await scrapes.take()
     publications = round(moved(before[0], after[0], "syncer_publication_seconds_count"))
     publication_s = moved(before[0], after[0], "syncer_publication_seconds_sum")
@@ -370,11 +327,6 @@ def _fleet_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "timeline_ms_median": {
             key: round(statistics.median(float(row["steps_ms"][key]) for row in rows), 1)
             for key in rows[0]["steps_ms"]
-        },
-        "bus_ms_median": {
-            subject: statistics.median(row["bus_ms"][subject] for row in rows)
-            for subject in rows[0]["bus_ms"]
-            if all(subject in row["bus_ms"] for row in rows)
         },
     }
 
@@ -456,15 +408,12 @@ async def _fleet_bench(
         syncer_url = f"http://127.0.0.1:{stack.config.syncer_port}"
         scrapes = Scrapes(http, syncer_url, [agent.url for agent in agents])
         location_id = studio_location(stack.index_db_path)
-        bus = await BusTimeline().start(stack.nats_url)
-        exits.push_async_callback(bus.close)
         nats_client = await connect_once(stack.nats_url, "bench-e2e")  # the operator: reads
         exits.push_async_callback(nats_client.close)
         timeline = Timeline(nats_client.jetstream())
         warmup = await _one(stack, http, location_id)  # agents left behind catch up here
         rows = [
-            await _measured(stack, location_id, scrapes, rtt_s, bus, timeline)
-            for _ in range(requests)
+            await _measured(stack, location_id, scrapes, rtt_s, timeline) for _ in range(requests)
         ]
         result: dict[str, Any] = {
             "agents": n,
@@ -522,8 +471,6 @@ def _print_fleet(result: dict[str, Any]) -> None:
         f"(p99 {s['overhead_ms_p99']}), n={len(result['requests'])}",
         flush=True,
     )
-    hops = sorted(s["bus_ms_median"].items(), key=lambda item: item[1])
-    print("  on the bus, ms after the POST (median): " + ", ".join(f"{k} {v}" for k, v in hops))
     print(
         "  timeline, ms from the POST (medians): "
         + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in s["timeline_ms_median"].items()),

@@ -169,6 +169,23 @@ def _syncer_rows() -> list[Row]:
     ]  # fmt: skip
 
 
+TIMELINE = [
+    ("index_synced_stored_ms", "IndexSynced stored"),
+    ("first_call_ms", "first machine call"),
+    ("last_answer_ms", "last answer"),
+    ("fleet_updated_stored_ms", "FleetUpdated stored"),
+    ("completed_received_ms", "`completed` received"),
+]
+"""The few steps of `e2e_request`'s per-request timeline a reader needs (the JSON has all)."""
+OVERHEAD = [
+    ("synced_to_first_call_ms", "IndexSynced → first call"),
+    ("calls_beyond_slowest_ms", "calls beyond the slowest apply + RTT"),
+    ("last_answer_to_fleet_stored_ms", "last answer → FleetUpdated stored"),
+    ("fleet_stored_to_completed_stored_ms", "→ `completed` stored by the gateway"),
+    ("completed_stored_to_received_ms", "→ received on the socket"),
+]
+
+
 def _e2e_rows() -> list[Row]:
     r = load("e2e_request.json")
     if r is None:
@@ -190,10 +207,13 @@ def _e2e_rows() -> list[Row]:
             (bench, "overhead ms p50 / p99", f"{s['overhead_ms_p50']} / {s['overhead_ms_p99']}",
              "p50 ≤ 30 / p99 ≤ 100"),
         ]  # fmt: skip
-        if hops := s.get("bus_ms_median"):
-            order = sorted(hops.items(), key=lambda item: item[1])
-            rows.append((bench, "on the bus, ms after the POST (median)",
-                         ", ".join(f"{subject} {ms}" for subject, ms in order), ""))  # fmt: skip
+        if steps := s.get("timeline_ms_median"):
+            rows += [
+                (bench, "timeline, ms after the POST (median)",
+                 ", ".join(f"{label} {steps[key]}" for key, label in TIMELINE if key in steps), ""),
+                (bench, "roll-out overhead by part, ms (median)",
+                 ", ".join(f"{label} {steps[key]}" for key, label in OVERHEAD if key in steps), ""),
+            ]  # fmt: skip
         if "burst" in f:
             b = f["burst"]
             rows.append(

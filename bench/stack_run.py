@@ -82,7 +82,12 @@ def running_stack(
                     run.stop_s = time.perf_counter() - began
             except Exception:
                 log.flush()
-                print("".join(log_path.read_text().splitlines(True)[-LOG_TAIL_LINES:]))
+                lines = log_path.read_text().splitlines(True)
+                # the services' warnings and errors first (why a machine failed, say): the tail
+                # is mostly the stop
+                trouble = [line for line in lines if " WARNING " in line or " ERROR " in line]
+                print("".join(trouble[-LOG_TAIL_LINES:]) + "--- the log's end:\n")
+                print("".join(lines[-LOG_TAIL_LINES:]))
                 raise
 
 

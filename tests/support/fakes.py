@@ -631,8 +631,10 @@ class FakeProgressStore:
         self.history: list[ProjectedProgress] = []
         self.before_write: Callable[[str], None] | None = None
         """Runs between a read and a write: lets a test race another replica in."""
+        self.reads = 0
 
     async def read(self, request_id: str) -> Versioned | None:
+        self.reads += 1
         return self.values.get(request_id)
 
     async def write(self, progress: ProjectedProgress, expected_revision: int | None) -> int:

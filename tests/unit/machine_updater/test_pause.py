@@ -131,3 +131,11 @@ async def test_a_failed_look_at_those_behind_is_tried_again_and_the_hold_goes_on
     await control.resume()
     await asyncio.wait_for(task, 5)
     assert [e.generation for e in world.publisher.of(RolloutResumed)] == [5, 6]
+
+
+async def test_the_machines_starting_together_share_one_look_at_the_pause() -> None:
+    control = FakeFleetControl()
+    world = World(4, control=control, pause_poll_s=0.001)
+    await world.handler.handle([synced(5)])
+    assert len(world.publisher.of(FleetUpdated)) == 1
+    assert control.reads == 2  # one before the roll-out, one shared by its four machines

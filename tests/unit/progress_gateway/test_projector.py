@@ -604,3 +604,21 @@ async def test_a_redelivered_fetch_changes_nothing_and_a_conflict_re_applies_the
     await projector.handle_batch([delivery(e, seq) for seq, e in enumerate(evts[4:], start=5)])
     state = store.state("r1")
     assert (state.status, state.progress, state.seq) == ("completed", 100, len(evts))
+
+
+async def test_a_requests_next_event_is_applied_on_what_was_written_without_a_read(
+    projector, store
+) -> None:
+    await _feed(projector, happy_path([ref()]))
+    assert store.reads == 1  # the first event found nothing; each later one its own write
+    assert store.state("r1").status == "completed"
+
+
+async def test_what_another_writer_stored_meanwhile_is_read_and_kept(projector, store) -> None:
+    evts = happy_path([ref()])
+    await _feed(projector, evts[:3])
+    current = store.state("r1")
+    store.put(current.model_copy(update={"user": "someone-else-wrote", "seq": 3}))
+    await projector.handle_batch([delivery(evts[3], 4)])
+    state = store.state("r1")
+    assert (state.seq, state.user, state.progress) == (4, "someone-else-wrote", 73)

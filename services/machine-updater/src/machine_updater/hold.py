@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from showcase_common.bus import EventPublisher, RetryableError
 from showcase_common.events import IndexSynced, RolloutPaused, RolloutResumed
-from showcase_common.fleet_control import FleetControl, PauseState
+from showcase_common.fleet_control import FleetControl, PauseState, PinHold
 
 from machine_updater.newest_snapshot import NewestSnapshot
 from machine_updater.plan import Plan
@@ -45,6 +45,7 @@ class RolloutHold:
         self._poll_s = poll_s
         self.stopping = asyncio.Event()
         """Set when the updater stops: a held roll-out is handed back instead of waited on."""
+        self._in_flight: asyncio.Future[tuple[PauseState | None, PinHold | None]] | None = None
 
     async def wait(self, p: Plan) -> None:
         """Return at once when roll-outs run; otherwise once they are resumed."""
@@ -115,11 +116,24 @@ class RolloutHold:
 
     async def _held(self, generation: int) -> PauseState | None:
         """The pause, else a pin that holds this (newer) generation back, else None."""
-        pause = await self._control.pause_state()
+        pause, pin = await self._controls()
         if pause is not None:
             return pause
-        pin = await self._control.pin_hold()
         return pin.as_pause() if pin is not None and generation > pin.generation else None
+
+    async def _controls(self) -> tuple[PauseState | None, PinHold | None]:
+        """The pause and the pin; looks asked while a read is in flight share it (the machines
+        of a roll-out all look before their call: one read for them all, not two round trips
+        each). A finished read is never reused."""
+        if self._in_flight is None or self._in_flight.done():
+            self._in_flight = asyncio.ensure_future(self._read_controls())
+        return await asyncio.shield(self._in_flight)
+
+    async def _read_controls(self) -> tuple[PauseState | None, PinHold | None]:
+        pause = await self._control.pause_state()
+        if pause is not None:
+            return pause, None  # paused: the pin does not matter
+        return None, await self._control.pin_hold()
 
     async def _read_or_assume_paused(self, last: PauseState, generation: int) -> PauseState | None:
         """While waiting, a failed read keeps the pause: never update a machine on a guess."""

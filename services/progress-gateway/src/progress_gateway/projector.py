@@ -4,6 +4,7 @@ covers."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from showcase_common.bus import Delivery, PermanentError, RetryableError
@@ -22,9 +23,13 @@ from progress_gateway.store import (
     ProgressStore,
     StaleRevision,
     StoreUnavailable,
+    Versioned,
 )
 
 log = logging.getLogger(__name__)
+
+REMEMBERED_REQUESTS = 1024
+"""Requests whose last written state the projector keeps (the ones in progress now)."""
 
 MAX_CAS_ATTEMPTS = 20
 """Compare-and-set rounds before giving the message back (only under heavy contention)."""
@@ -37,6 +42,11 @@ class Projector:
         self._store = store
         self._links = links
         self.durations = durations or RecentDurations()
+        self._written: OrderedDict[str, Versioned] = OrderedDict()
+        """What this projector last wrote for the most recent requests, with its revision: the
+        next event of a request is applied on it without reading the bucket first (a round trip
+        per event saved). Compare-and-set keeps it safe: when anyone else wrote since, the
+        write fails and the request is read again."""
 
     async def handle(self, delivery: Delivery) -> None:
         """One event alone (`handle_batch` of one)."""
@@ -64,24 +74,35 @@ class Projector:
                 raise PermanentError(f"request id cannot be stored: {exc}") from exc
 
     async def _project(self, request_id: str, steps: list[tuple[Delivery, RequestRef]]) -> None:
+        stored = self._written.get(request_id)
         for _ in range(MAX_CAS_ATTEMPTS):
-            stored = await self._store.read(request_id)
+            if stored is None:
+                stored = await self._store.read(request_id)
             current = stored.progress if stored else None
             nxt, learned = self._fold(current, steps)
             if nxt is None:
                 metrics.PROJECTIONS.labels("skipped").inc()
                 return  # older than what is stored, or no change: nothing to write
             try:
-                await self._store.write(nxt, stored.revision if stored else None)
+                revision = await self._store.write(nxt, stored.revision if stored else None)
             except StaleRevision:
                 metrics.PROJECTIONS.labels("conflict").inc()
-                continue  # another replica wrote first: re-read and re-apply
+                stored = None  # another replica wrote first: re-read and re-apply
+                self._written.pop(request_id, None)
+                continue
+            self._remember(Versioned(nxt, revision))
             metrics.PROJECTIONS.labels("written").inc()
             for sample in learned:
                 self.durations.learn(*sample)
             log.info("request %s: %s %d%% (%s)", request_id, nxt.status, nxt.progress, nxt.step)
             return
         raise RetryableError(f"request {request_id}: too much write contention", delay_s=0.5)
+
+    def _remember(self, written: Versioned) -> None:
+        self._written[written.progress.request_id] = written
+        self._written.move_to_end(written.progress.request_id)
+        while len(self._written) > REMEMBERED_REQUESTS:
+            self._written.popitem(last=False)
 
     def _fold(
         self, current: ProjectedProgress | None, steps: list[tuple[Delivery, RequestRef]]
