@@ -370,3 +370,27 @@ async def test_status_url_is_the_status_routes_own_address_on_any_host_and_root_
             expected = Request(scope).url_for("request_status", request_id=out["request_id"])
             assert out["status_url"] == str(expected)
             assert out["status_url"].endswith(f"/api/requests/{out['request_id']}")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"start_date": "2026-04-12", "end_date": "2026-04-13"}, {"start_date": "2026-05-01"}, {}],
+)
+async def test_a_studios_answer_is_exactly_what_its_answer_model_dumps(
+    client: httpx.AsyncClient, dates: dict[str, str]
+) -> None:
+    """The answer is written without building `ShowcaseCreatedOut`: it must still be that
+    model's JSON, key for key and in order (the OpenAPI document states that model)."""
+    from intake.models import ShowcaseCreatedOut
+
+    body = {"name": "Exact Gala", "location_id": 1, "year": 2026} | dates
+    for replay in (False, True):  # a replay renders the answer afresh from the saved rows
+        response = await _post(client, body, headers={"Idempotency-Key": "exact-gala"})
+        assert response.status_code == 201, response.text
+        assert (response.headers.get("idempotent-replayed") == "true") is replay
+        out = response.json()
+        dumped = ShowcaseCreatedOut.model_validate(out).model_dump(mode="json")
+        assert out == {k: v for k, v in dumped.items() if v is not None}
+        assert list(out) == ["showcase", "request_id", "status_url", "progress", "redirect_url"]
+        assert list(out["showcase"]) == list(dumped["showcase"])
+        assert out["showcase"]["end_date"] == dates.get("end_date")
