@@ -23,9 +23,10 @@ from `tests/support/ports`.
   in-process tests run them too): intake checks and migrates its index, the agent makes its data
   directories and reads what it serves, the syncer makes its staging directory; one that raises
   `CannotStart` stops the process with its message, which says what to do;
-- `commands`: subcommands (`python -m intake seed`) run instead of serving;
-- `freeze_start_up_heap`: the process exempts what start-up built from garbage collection
-  (`gc.freeze`) before serving, so a full collection does not stall every request.
+- `commands`: subcommands (`python -m intake seed`) run instead of serving.
+
+Every process exempts what its start-up built from garbage collection (`gc.freeze`) before it
+serves (`freeze_start_up_heap`), so that a full collection does not stall every request.
 
 SIGTERM/SIGINT set the stop event: HTTP stops, workers finish the message in hand, closers run,
 the NATS connection drains. A `Service` with no `listen_port` serves no HTTP (the admin alerter).
@@ -122,12 +123,6 @@ class Service:
     """Extra, informational fields of the `/readyz` answer (`showcase_common.health.Info`)."""
     server_options: dict[str, Any] = field(default_factory=dict)
     """Passed on to uvicorn (`proxy_headers`, `ws`, …)."""
-    freeze_start_up_heap: bool = False
-    """The process (`run`, not an in-process test) moves every object alive once it is built
-    out of the garbage collector's generations (`gc.freeze`) before it serves: a full
-    collection then walks only what was made since, not the imported libraries and the app.
-    Measured in intake under 16 clients: a full collection took 110–160 ms with every request
-    stalled behind it (the p99's largest part), 10 ms frozen (docs/performance.md)."""
 
 
 def nats_link(settings: CommonSettings, buckets: Sequence[str] = (), **options: Any) -> NatsLink:
@@ -183,8 +178,7 @@ def run(
 
 
 async def _main(settings: CommonSettings, service: Service, link: NatsLink | None) -> None:
-    if service.freeze_start_up_heap:
-        freeze_start_up_heap()
+    freeze_start_up_heap()
     stop = asyncio.Event()
     stop_on_signals(stop)
     await serve(settings, service, stop, link=link)
@@ -193,7 +187,10 @@ async def _main(settings: CommonSettings, service: Service, link: NatsLink | Non
 def freeze_start_up_heap() -> None:
     """Collect what start-up left as garbage, then exempt every object alive from the
     collector (`gc.freeze`): modules, classes, the app and its routes live as long as the
-    process, and a full collection need not walk them again and again."""
+    process, and a full collection need not walk them again and again. Measured in intake
+    under 16 clients: a full collection walking them took 110–160 ms with every request stalled
+    behind it (the p99's largest part), 10–14 ms frozen (docs/performance.md). Done in the
+    process only (`run`), never in an in-process test, whose heap is the test run's."""
     gc.collect()
     gc.freeze()
 

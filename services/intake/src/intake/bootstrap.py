@@ -197,9 +197,6 @@ def build(settings: IntakeSettings, ports: IntakePorts) -> Service:
         # the client's address comes from ClientAddressMiddleware, which trusts only the
         # proxies it is told to (uvicorn's own trusts 127.0.0.1's X-Forwarded-For)
         server_options={"proxy_headers": False},
-        # a full garbage collection walked the whole start-up heap with every request waiting
-        # (110–160 ms under 16 clients: the p99's largest part); frozen, it walks what is new
-        freeze_start_up_heap=True,
     )
 
 
