@@ -28,6 +28,7 @@ from machine_updater.handlers import RolloutHandler
 from machine_updater.hold import RolloutHold
 from machine_updater.newest_snapshot import NewestSnapshot, StreamNewestSnapshot
 from machine_updater.rollout import MachinePolicy
+from machine_updater.transport import PerOriginTransport
 from machine_updater.update_config import UpdateConfigClient
 
 
@@ -63,10 +64,15 @@ def make_fleet(settings: UpdaterSettings, http: httpx.AsyncClient) -> Fleet:
 
 
 def make_http(settings: UpdaterSettings) -> httpx.AsyncClient:
-    # Enough connections for every concurrent machine (status + update + pages), kept alive.
+    """A pool per origin (`transport.PerOriginTransport`: one per machine agent), each with
+    enough connections for every concurrent machine (status + update + pages), kept alive: on
+    Fly every machine is reached through the app's one URL (`Fly-Force-Instance-Id`), so that
+    origin's pool carries the whole roll-out."""
     limits = httpx.Limits(max_connections=max(16, settings.concurrency * 2))
     return httpx.AsyncClient(
-        limits=limits, timeout=httpx.Timeout(settings.probe_timeout_s), follow_redirects=False
+        transport=PerOriginTransport(limits),
+        timeout=httpx.Timeout(settings.probe_timeout_s),
+        follow_redirects=False,
     )
 
 
