@@ -43,3 +43,32 @@ def test_the_filter_rewrites_message_and_arguments() -> None:
     )
     assert RedactSecrets().filter(record)
     assert record.getMessage() == '1.2.3.4 - "WebSocket /ws?token=[redacted]"'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "POST /api/showcases 201 3.1ms",
+        "x TOKEN=abc y",
+        "AUTHORİZATION: Basic c3R1ZGlv",  # a dotted capital I: still the pattern's "i"
+        "Bearer abc",
+        f"{JWT}",
+        "eyj.not.a.jwt",
+    ],
+)
+def test_a_line_is_redacted_exactly_as_by_all_the_patterns(line: str) -> None:
+    from showcase_common.logs import _SECRETS
+
+    expected = line
+    for pattern, replacement in _SECRETS:
+        expected = pattern.sub(replacement, expected)
+    assert redact(line) == expected
+
+
+def test_the_filter_formats_a_message_once_and_keeps_it() -> None:
+    record = logging.LogRecord(
+        "intake.http", logging.INFO, __file__, 1, "%s %s %d", ("POST", "/a", 201), None
+    )
+    assert RedactSecrets().filter(record)
+    assert (record.msg, record.args) == ("POST /a 201", None)
+    assert record.getMessage() == "POST /a 201"
