@@ -16,6 +16,7 @@ reader (the throttle, logs, `url_for`) sees the same. uvicorn's own proxy-header
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -30,7 +31,10 @@ def parse_networks(ranges: str) -> list[Network]:
     return [ipaddress.ip_network(r.strip(), strict=False) for r in ranges.split(",") if r.strip()]
 
 
+@functools.lru_cache(maxsize=4096)
 def _ip(text: str | None) -> str | None:
+    """`text` as an address in its canonical form, or None (parsed once per distinct text:
+    a busy client's every request carries the same)."""
     try:
         return str(ipaddress.ip_address((text or "").strip()))
     except ValueError:
@@ -38,7 +42,7 @@ def _ip(text: str | None) -> str | None:
 
 
 def _within(address: str | None, networks: Sequence[Network]) -> bool:
-    if address is None:
+    if address is None or not networks:  # no proxy trusted: nothing to parse
         return False
     ip = ipaddress.ip_address(address)
     return any(ip in network for network in networks)

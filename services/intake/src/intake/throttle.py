@@ -21,6 +21,7 @@ on failed verifications bounds how fast records can be made at all.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import threading
@@ -107,8 +108,10 @@ class _Bucket:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def address_key(address: str) -> str:
-    """The unit an address is counted in: itself, or its /64 for IPv6 (one subscriber's)."""
+    """The unit an address is counted in: itself, or its /64 for IPv6 (one subscriber's).
+    Remembered per address: each request asks it two or three times, a busy client the same."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
