@@ -52,3 +52,16 @@ def test_an_expired_token_is_told_apart_from_a_forged_one() -> None:
     with pytest.raises(InvalidToken) as refused:
         verify_token(SECRET, forged)
     assert not isinstance(refused.value, TokenExpired)
+
+
+@pytest.mark.parametrize("user", ["studio", "Zoë", 'quote"and\\slash'])
+def test_a_token_is_the_one_pyjwt_writes_for_the_same_claims(user: str) -> None:
+    now = dt.datetime(2026, 12, 3, 12, 0, 30, 999_999, tzinfo=dt.UTC)
+    ttl = dt.timedelta(hours=2)
+    claims = {"sub": user, "rids": ["a1", "b2"], "aud": "progress", "iat": now, "exp": now + ttl}
+    expected = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert issue_token(SECRET, user, ["b2", "a1"], ttl=ttl, now=now) == expected
+    # the prepared key of one secret never signs with another's
+    assert issue_token("another-secret-0123456789abcdef-xyz", user, ["a1"], now=now) != (
+        issue_token(SECRET, user, ["a1"], now=now)
+    )

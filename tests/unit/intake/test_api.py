@@ -347,3 +347,50 @@ async def test_other_users_see_404_on_requests(client: httpx.AsyncClient, deps: 
     assert (await client.get(path, auth=("other", "other"))).status_code == 404
     assert (await client.get("/api/requests/nope", auth=STUDIO)).status_code == 404
     assert (await client.post(f"{path}/retry", auth=("other", "other"))).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root_path"),
+    [("https://intake.example:8443", ""), ("http://intake.test", "/intake"), ("http://h", "/a/")],
+)
+async def test_status_url_is_the_status_routes_own_address_on_any_host_and_root_path(
+    app, base_url: str, root_path: str
+) -> None:
+    from starlette.requests import Request
+
+    transport = httpx.ASGITransport(app=app, root_path=root_path)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        for _ in range(2):  # the second answer uses the route's path as looked up once
+            response = await _post(client, {"name": f"Gala {_}", "location_id": 1, "year": 2026})
+            assert response.status_code == 201, response.text
+            out = response.json()
+            scope = {"type": "http", "app": app, "router": app.router, "root_path": root_path,
+                     "scheme": base_url.split(":")[0], "server": None, "path": "/",
+                     "headers": [(b"host", base_url.split("//")[1].encode())]}  # fmt: skip
+            expected = Request(scope).url_for("request_status", request_id=out["request_id"])
+            assert out["status_url"] == str(expected)
+            assert out["status_url"].endswith(f"/api/requests/{out['request_id']}")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"start_date": "2026-04-12", "end_date": "2026-04-13"}, {"start_date": "2026-05-01"}, {}],
+)
+async def test_a_studios_answer_is_exactly_what_its_answer_model_dumps(
+    client: httpx.AsyncClient, dates: dict[str, str]
+) -> None:
+    """The answer is written without building `ShowcaseCreatedOut`: it must still be that
+    model's JSON, key for key and in order (the OpenAPI document states that model)."""
+    from intake.models import ShowcaseCreatedOut
+
+    body = {"name": "Exact Gala", "location_id": 1, "year": 2026} | dates
+    for replay in (False, True):  # a replay renders the answer afresh from the saved rows
+        response = await _post(client, body, headers={"Idempotency-Key": "exact-gala"})
+        assert response.status_code == 201, response.text
+        assert (response.headers.get("idempotent-replayed") == "true") is replay
+        out = response.json()
+        dumped = ShowcaseCreatedOut.model_validate(out).model_dump(mode="json")
+        assert out == {k: v for k, v in dumped.items() if v is not None}
+        assert list(out) == ["showcase", "request_id", "status_url", "progress", "redirect_url"]
+        assert list(out["showcase"]) == list(dumped["showcase"])
+        assert out["showcase"]["end_date"] == dates.get("end_date")
