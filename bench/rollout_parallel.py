@@ -128,10 +128,14 @@ class Index:
 def start_fleet(work: Path, s3: S3Settings, n: int) -> tuple[AgentFleet, list[AgentProcess]]:
     fleet = AgentFleet(work / f"agents-{n}", s3)
     agents = [fleet.create(f"a{i + 1}", "iad") for i in range(n)]
-    for agent in agents:
-        agent.spawn()
-    for agent in agents:
-        agent.wait_ready(STARTUP_S)
+    try:
+        for agent in agents:
+            agent.spawn()
+        for agent in agents:
+            agent.wait_ready(STARTUP_S)
+    except BaseException:
+        fleet.close()  # one agent did not start (its port taken meanwhile): stop the others
+        raise
     return fleet, agents
 
 

@@ -95,6 +95,17 @@ async def test_update_sends_secret_snapshot_and_instance_header() -> None:
     assert json.loads(request.content) == SNAPSHOT.model_dump()
 
 
+@pytest.mark.parametrize(
+    ("timings", "apply_s"),
+    [({"download": 0.1, "total": 0.42}, 0.42), ({}, 0.0), (None, 0.0), ({"total": "soon"}, 0.0)],
+)
+async def test_the_machines_own_apply_time_is_read_from_its_answer(timings, apply_s) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"generation": 7, "changed": True, "timings": timings})
+
+    assert (await agent(answer).update(MACHINE, SNAPSHOT)).apply_s == apply_s
+
+
 async def test_a_slow_update_is_waited_for_while_the_machine_answers_its_status() -> None:
     asked: list[str] = []
     update_answered = asyncio.Event()

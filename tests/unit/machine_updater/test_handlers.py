@@ -4,6 +4,7 @@ service's consumer (its handler table)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -415,6 +416,18 @@ async def test_the_slowest_machines_of_the_last_roll_out_are_called_first() -> N
     await world.handler.handle([synced(5)])
     assert world.client.order == ["m3", "m1", "m2", "m0"]
     assert len(world.publisher.of(FleetUpdated)) == 1
+
+
+async def test_the_pace_is_a_machines_distance_not_its_apply() -> None:
+    world = World(2, concurrency=1)
+    pace = rollout_handler(world).pace
+    near_but_slow_apply = MachineResult(Machine("m0", "iad", "http://m0"), 4, None, True, 1, 1.3)
+    far = MachineResult(Machine("m1", "syd", "http://m1"), 4, None, True, 1, 1.0)
+    pace.learn(dataclasses.replace(near_but_slow_apply, apply_s=1.25))  # 50 ms beyond its apply
+    pace.learn(dataclasses.replace(far, apply_s=0.8))  # 200 ms beyond its apply
+    assert pace.last_s("m0") == pytest.approx(0.05) and pace.last_s("m1") == pytest.approx(0.2)
+    await world.handler.handle([synced(5)])
+    assert world.client.order == ["m1", "m0"]
 
 
 async def test_each_machines_pace_is_learned_from_its_calls_and_a_failure_teaches_nothing() -> None:

@@ -55,6 +55,9 @@ class Updated:
     """Its own check of the new showcases' pages, by path, right after the update (the agent
     asks its pages itself, saving the updater a round trip per page); empty when it does not
     say (the Rails `update_config` CGI, an agent from before): the updater then asks."""
+    apply_s: float = 0.0
+    """The machine's own time applying, as it reports it (the agent's `timings.total`; 0 when
+    it does not say): the rest of the call is its distance."""
 
 
 class MachineClient(Protocol):
@@ -130,6 +133,7 @@ class HttpMachineClient:
             int(answer["generation"]),
             applied=answer.get("changed") is not False,
             pages=_page_answers(answer.get("pages")),
+            apply_s=_apply_seconds(answer.get("timings")),
         )
 
     async def page(self, machine: Machine, path: str) -> PageAnswer:
@@ -317,3 +321,9 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MachineError(f"unexpected answer: {body!r}")
     return body
+
+
+def _apply_seconds(timings: object) -> float:
+    """`timings.total` of an agent's answer, or 0 when it is missing or not a number."""
+    total = timings.get("total") if isinstance(timings, dict) else None
+    return float(total) if isinstance(total, int | float) and total >= 0 else 0.0

@@ -55,6 +55,8 @@ class MachineResult:
     """Why it failed, as a code (meaningless when ok)."""
     handed_on: dict[str, str] = field(default_factory=dict)
     """The pages it hands on (fly-replay) to their region, by path; it serves the others."""
+    apply_s: float = 0.0
+    """Of `duration_s`, the machine's own applying, as it reported it (0: it did not say)."""
 
     @property
     def ok(self) -> bool:
@@ -72,6 +74,7 @@ class _Attempts:
     called: bool = False
     generation: int | None = None
     handed_on: dict[str, str] = field(default_factory=dict)
+    apply_s: float = 0.0
 
 
 async def update_machine(
@@ -117,6 +120,7 @@ async def update_machine(
         elapsed,
         reason,
         state.handed_on if error is None else {},
+        state.apply_s,
     )
 
 
@@ -140,6 +144,7 @@ async def _attempt(
 ) -> None:
     snapshot = await target()
     answer = await client.update(machine, snapshot, showcase_ids)
+    state.apply_s += answer.apply_s
     state.called = state.called or answer.applied
     state.generation = served = answer.generation
     if served < required:
@@ -151,25 +156,28 @@ async def _attempt(
 
 
 class MachinePace:
-    """How long each machine's last call took, as this updater saw it (kept in memory: a
-    restarted updater learns again in one roll-out).
+    """How far away each machine is: its last call's time beyond its own applying, as this
+    updater saw it (kept in memory: a restarted updater learns again in one roll-out).
 
     A roll-out starts its calls one after another (each is a request to build and send), so
     with 32 machines the last call leaves tens of milliseconds after the first, and with a
     concurrency bound below the fleet's size a machine may wait for a whole slot. Calling the
-    slowest machines (the farthest away, the busiest) first puts that wait on the machines
-    that finish early anyway, and the roll-out ends sooner. A machine never seen goes first of
-    all (it may be slow); machines of the same pace keep the fleet's order."""
+    slowest machines first puts that wait on the machines that finish early anyway, and the
+    roll-out ends sooner. What tells them apart is the distance (round trip, a busy network),
+    steady from one roll-out to the next; the apply itself is the same work on every machine
+    and varies with the moment's contention, so the reported apply time is left out. A
+    machine never seen goes first of all (it may be slow); machines of the same pace keep the
+    fleet's order."""
 
     def __init__(self) -> None:
         self._last_s: dict[str, float] = {}
 
     def learn(self, result: MachineResult) -> None:
         if result.ok:
-            self._last_s[result.machine.id] = result.duration_s
+            self._last_s[result.machine.id] = max(0.0, result.duration_s - result.apply_s)
 
     def last_s(self, machine_id: str) -> float | None:
-        """Its last successful call's seconds (None: never seen)."""
+        """Its last successful call's seconds beyond its own applying (None: never seen)."""
         return self._last_s.get(machine_id)
 
     def slowest_first(self, machines: Sequence[Machine]) -> list[Machine]:
