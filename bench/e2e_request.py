@@ -191,7 +191,7 @@ class Timeline:
         return int((await self.js.stream_info(subjects.STREAM)).state.last_seq or 0)
 
     async def steps(self, since: int, timings: dict[str, Any], rtt_s: list[float],
-                    apply_s: list[float]) -> dict[str, float]:  # fmt: skip
+                    apply_s: list[float], publication_s: float) -> dict[str, float]:  # fmt: skip
         """ms from the POST's sending to each step of the request's way (`Timeline` above)."""
         request_id, t0 = timings["request_id"], timings["sent_at"]
         last = await self.mark()
@@ -209,7 +209,8 @@ class Timeline:
         def of(kind: type[events.Event]) -> list[tuple[Any, float]]:
             return [(e, at) for e, at in stored if isinstance(e, kind)]
 
-        ((_, synced_at),) = of(events.IndexSynced)
+        ((_, created_at),) = of(events.ShowcaseCreated)
+        ((synced, synced_at),) = of(events.IndexSynced)
         machines = of(events.MachineUpdated)
         ((fleet, fleet_at),) = of(events.FleetUpdated)
         built = [e.occurred_at.timestamp() for e, _ in machines]
@@ -224,6 +225,8 @@ class Timeline:
         received = t0 + timings["done_s"]
         first_call = min(started)
         return {
+            "showcase_created_stored_ms": ms(created_at),
+            "index_synced_built_ms": ms(synced.occurred_at.timestamp()),
             "index_synced_stored_ms": ms(synced_at),
             "rollout_started_ms": ms(fleet.occurred_at.timestamp() - fleet.duration_s),
             "first_call_ms": ms(first_call),
@@ -234,6 +237,11 @@ class Timeline:
             "fleet_updated_stored_ms": ms(fleet_at),
             "completed_stored_ms": ms(completed_at),
             "completed_received_ms": ms(received),
+            # before the roll-out: the syncer's hand-off beyond its own publication (its
+            # fetch, its ledger, its IndexSynced)
+            "created_to_synced_beyond_publication_ms": round(
+                (synced_at - created_at - publication_s) * 1000, 1
+            ),
             # the roll-out's own overhead: its calls beyond the slowest agent's apply + RTT,
             # then from the last answer to the message on the socket
             "synced_to_first_call_ms": round((first_call - synced_at) * 1000, 1),
@@ -291,7 +299,9 @@ async def _measured(
         )
     slowest = max(seconds + rtt for (_, seconds), rtt in zip(applies, rtt_s, strict=True))
     e2e, limit = timings["done_s"], publication_s + slowest
-    steps = await timeline.steps(since, timings, rtt_s, [seconds for _, seconds in applies])
+    steps = await timeline.steps(
+        since, timings, rtt_s, [seconds for _, seconds in applies], publication_s
+    )
     return timings | {
         "steps_ms": steps,
         "publication_s": round(publication_s, 4),

@@ -170,6 +170,7 @@ def _syncer_rows() -> list[Row]:
 
 
 TIMELINE = [
+    ("showcase_created_stored_ms", "ShowcaseCreated stored"),
     ("index_synced_stored_ms", "IndexSynced stored"),
     ("first_call_ms", "first machine call"),
     ("last_answer_ms", "last answer"),
@@ -178,6 +179,8 @@ TIMELINE = [
 ]
 """The few steps of `e2e_request`'s per-request timeline a reader needs (the JSON has all)."""
 OVERHEAD = [
+    ("showcase_created_stored_ms", "POST → ShowcaseCreated stored"),
+    ("created_to_synced_beyond_publication_ms", "→ IndexSynced stored, beyond the publication"),
     ("synced_to_first_call_ms", "IndexSynced → first call"),
     ("calls_beyond_slowest_ms", "calls beyond the slowest apply + RTT"),
     ("last_answer_to_fleet_stored_ms", "last answer → FleetUpdated stored"),
@@ -211,7 +214,7 @@ def _e2e_rows() -> list[Row]:
             rows += [
                 (bench, "timeline, ms after the POST (median)",
                  ", ".join(f"{label} {steps[key]}" for key, label in TIMELINE if key in steps), ""),
-                (bench, "roll-out overhead by part, ms (median)",
+                (bench, "overhead by part, ms (median)",
                  ", ".join(f"{label} {steps[key]}" for key, label in OVERHEAD if key in steps), ""),
             ]  # fmt: skip
         if "burst" in f:
