@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from machine_agent.config import AgentSettings
+from machine_updater.bootstrap import make_http
+from machine_updater.config import UpdaterSettings
 from machine_updater.transport import PerOriginTransport
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
@@ -74,3 +77,17 @@ async def test_concurrent_calls_to_one_origin_share_its_pool_within_its_limit(ma
     assert all(a.status_code == 200 for a in answers)
     assert transport.origins == 0
     assert 1 <= machine.connections <= 2  # the limit holds for one origin (Fly: the app's URL)
+
+
+async def test_an_idle_connection_is_let_go_before_a_machine_closes_it() -> None:
+    """A call sent on a kept connection just as the machine closes it for idleness fails (its
+    FIN was on the way): the updater must drop idle connections well before the agents do."""
+    agent_closes_after_s = AgentSettings.model_fields["http_keep_alive_s"].default
+    http = make_http(UpdaterSettings(_env_file=None, machine_update_secret="s" * 32))
+    try:
+        transport = http._transport  # the one the updater made (no public getter in httpx)
+        assert isinstance(transport, PerOriginTransport)
+        expiry = transport.limits.keepalive_expiry
+        assert expiry is not None and expiry <= agent_closes_after_s / 2
+    finally:
+        await http.aclose()

@@ -24,6 +24,11 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         self._pools: dict[Origin, httpx.AsyncHTTPTransport] = {}
 
     @property
+    def limits(self) -> httpx.Limits:
+        """Each pool's limits."""
+        return self._limits
+
+    @property
     def origins(self) -> int:
         """How many pools it holds (one per origin called)."""
         return len(self._pools)
