@@ -180,6 +180,8 @@ class AgentTimes:
         """The agent's own time in its update route (`timings.handler`: the apply included)."""
         self.sent: dict[int, float] = {}
         self.answered: dict[int, float] = {}
+        self.posts: dict[int, list[str]] = {}
+        """Each agent's update calls this roll-out: its answers' status (and `changed`)."""
         self.other_calls = 0
         """Calls that are not the update (status reads, page asks)."""
 
@@ -188,6 +190,7 @@ class AgentTimes:
         self.handler.clear()
         self.sent.clear()
         self.answered.clear()
+        self.posts.clear()
         self.other_calls = 0
 
     async def on_request(self, request: httpx.Request) -> None:
@@ -197,12 +200,19 @@ class AgentTimes:
             self.other_calls += 1
 
     async def on_response(self, response: httpx.Response) -> None:
-        if response.request.method != "POST" or response.status_code != 200:
+        if response.request.method != "POST":
             return
         port = response.request.url.port or 0
-        self.answered[port] = time.perf_counter()
         await response.aread()
-        timings = response.json().get("timings") or {}
+        try:
+            body = response.json()
+        except ValueError:  # not JSON (a proxy's error page): the status says enough
+            body = {}
+        self.posts.setdefault(port, []).append(f"{response.status_code} {body.get('changed')}")
+        if response.status_code != 200:
+            return
+        self.answered[port] = time.perf_counter()
+        timings = body.get("timings") or {}
         if timings.get("total") is not None:
             self.by_port[port] = float(timings["total"])
         if timings.get("handler") is not None:
@@ -353,7 +363,8 @@ async def roll_out(
     events = publisher.events
     outcome = type(events[-1]).__name__
     assert outcome == "FleetUpdated", f"roll-out ended with {outcome}: {events[-1]}"
-    assert len(times.by_port) == len(rtt_of), f"answers from {len(times.by_port)} agents"
+    missing = {port: times.posts.get(port, []) for port in rtt_of if port not in times.by_port}
+    assert not missing, f"no apply time from {len(missing)} agent(s); their answers: {missing}"
     slowest = max(times.by_port[port] + rtt for port, rtt in rtt_of.items())
     pipeline, limit = upload_s + rollout_s, upload_s + slowest
     return {
